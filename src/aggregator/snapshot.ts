@@ -1,0 +1,76 @@
+/** What identifies a series: name, sorted tags and source host (gostatsd §4). */
+export interface SeriesIdentity {
+  /** Metric name including the namespace. */
+  readonly name: string;
+  /** Tags, de-duplicated and sorted by UTF-8 byte order. */
+  readonly tags: readonly string[];
+  /** Source host (sender IP, `host:` tag value, or `''`). */
+  readonly host: string;
+  /** Sorted tags joined by `,`, plus `,s:<host>` when the host is not empty. */
+  readonly tagsKey: string;
+}
+
+/** A counter after a flush interval. */
+export interface CounterPoint extends SeriesIdentity {
+  /** Sum of truncated per-sample increments (`trunc(value / rate)`). */
+  readonly value: number;
+  /** `value` divided by the measured interval in seconds. */
+  readonly perSecond: number;
+}
+
+/** One percentile sub-metric such as `count_90` or `lower_-10`. */
+export interface TimerPercentile {
+  readonly name: string;
+  readonly value: number;
+}
+
+/** A timer (or histogram) after a flush interval. All fields are 0 when it had no samples. */
+export interface TimerPoint extends SeriesIdentity {
+  readonly min: number;
+  readonly max: number;
+  /** `floor(sampledCount + 0.5)`. */
+  readonly count: number;
+  /** `sampledCount / interval seconds`. */
+  readonly perSecond: number;
+  readonly mean: number;
+  readonly median: number;
+  /** Population standard deviation of the raw values. */
+  readonly stdDev: number;
+  readonly sum: number;
+  readonly sumSquares: number;
+  /** Percentile entries in threshold order; empty when the timer had no samples. */
+  readonly percentiles: readonly TimerPercentile[];
+  /** Sum of `1 / rate` over the samples. */
+  readonly sampledCount: number;
+  /** The raw values of the interval, sorted ascending. */
+  readonly values: Float64Array;
+}
+
+/** A gauge: its current value. */
+export interface GaugePoint extends SeriesIdentity {
+  readonly value: number;
+}
+
+/** A set: the distinct members seen in the interval. */
+export interface SetPoint extends SeriesIdentity {
+  readonly size: number;
+  readonly members: ReadonlySet<string>;
+}
+
+/**
+ * FlushSnapshot is one consolidated interval of aggregates: every series of every shard.
+ *
+ * Backends MUST treat it as read-only; the aggregator keeps no reference to it. Within a
+ * kind, series appear in the order they were first seen (stable across flushes and
+ * independent of the number of workers).
+ */
+export interface FlushSnapshot {
+  /** Wall-clock time of the flush, ms since the epoch. */
+  readonly timestampMs: number;
+  /** Measured time since the previous flush, in seconds (the `per_second` denominator). */
+  readonly intervalSeconds: number;
+  readonly counters: readonly CounterPoint[];
+  readonly timers: readonly TimerPoint[];
+  readonly gauges: readonly GaugePoint[];
+  readonly sets: readonly SetPoint[];
+}

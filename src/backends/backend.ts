@@ -1,0 +1,66 @@
+import type { FlushSnapshot } from '../aggregator/snapshot.js';
+import type { Lifecycle } from '../daemon/lifecycle.js';
+import type { StatsdEvent } from '../parser/sample.js';
+import type { Clock } from '../shared/clock.js';
+import type { ConfigIssue } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { BackendMetrics } from '../telemetry/self-metrics.js';
+
+/**
+ * A destination for flushed aggregates.
+ *
+ * Lifecycle: created by its BackendFactory, started once, flushed every interval, shut
+ * down once. The flusher never runs two flushes of one backend at once.
+ */
+export interface Backend extends Lifecycle {
+  /** Backend name from config (`sepagent`, `stdout`, …), used in logs and metric labels. */
+  readonly name: string;
+  /**
+   * Delivers one interval's aggregates. MUST NOT mutate `snapshot`. Rejects only with a
+   * BackendError, after counting what was lost; MUST settle promptly once `signal` aborts.
+   */
+  flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void>;
+  /** Delivers one event (fire and forget); backends that ignore events resolve at once. */
+  sendEvent(event: StatsdEvent, signal: AbortSignal): Promise<void>;
+}
+
+/** What the daemon hands every backend it creates. */
+export interface BackendDeps {
+  logger: Logger;
+  clock: Clock;
+  metrics: BackendMetrics;
+  /** The stdout backend's output; process.stdout unless a test supplies one. */
+  stdout?: NodeJS.WritableStream;
+}
+
+/** Disabled base timer sub-metrics (`[disabled-sub-metrics]`), honoured by text backends. */
+export interface DisabledSubMetrics {
+  count: boolean;
+  countPerSecond: boolean;
+  mean: boolean;
+  median: boolean;
+  lower: boolean;
+  upper: boolean;
+  stddev: boolean;
+  sum: boolean;
+  sumSquares: boolean;
+}
+
+/** Settings every backend may read besides its own section. */
+export interface SharedBackendSettings {
+  disabledSubMetrics: DisabledSubMetrics;
+}
+
+/**
+ * BackendFactory pairs a backend name with its config section handling and constructor.
+ * `validate` never throws: it appends problems to `issues` (paths start with `path`).
+ */
+export interface BackendFactory<C> {
+  readonly type: string;
+  /** One line for `--help` and docs. */
+  readonly description: string;
+  defaultConfig(): C;
+  /** Validates the raw `[type]` section (undefined when absent). */
+  validate(raw: unknown, path: string, issues: ConfigIssue[]): C;
+  create(config: C, shared: SharedBackendSettings, deps: BackendDeps): Backend;
+}

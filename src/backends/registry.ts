@@ -1,0 +1,24 @@
+import type { BackendFactory } from './backend.js';
+import { nullBackendFactory } from './null/index.js';
+import { sepAgentBackendFactory } from './sepagent/index.js';
+import { stdoutBackendFactory } from './stdout/index.js';
+
+/** Every backend this build can run, by the name used in `backends`. */
+export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = new Map<string, BackendFactory<unknown>>([
+  [sepAgentBackendFactory.type, sepAgentBackendFactory as BackendFactory<unknown>],
+  [stdoutBackendFactory.type, stdoutBackendFactory as BackendFactory<unknown>],
+  [nullBackendFactory.type, nullBackendFactory as BackendFactory<unknown>],
+]);
+
+/**
+ * Backends of the Go reference that this build does not provide. Their config sections
+ * are accepted (so existing files load) but selecting them is an error.
+ */
+export const REFERENCE_ONLY_BACKENDS: readonly string[] = [
+  'graphite',
+  'statsdaemon',
+  'datadog',
+  'cloudwatch',
+  'newrelic',
+  'influxdb',
+];

@@ -1,0 +1,192 @@
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import type { FlushSnapshot } from '../../aggregator/snapshot.js';
+import { BackendError, errorCode, errorMessage } from '../../shared/errors.js';
+import { RateLimitedLog } from '../../shared/logger.js';
+import type { Backend, BackendDeps } from '../backend.js';
+import type { SepAgentConfig } from './config.js';
+import { encodeSnapshot, type SepDocument } from './encode.js';
+import { SepMatcher } from './sep-matcher.js';
+
+const LOG_WINDOW_MS = 30_000;
+
+/**
+ * SepAgentBackend sends one JSON document per SEP instance per flush to SepAgent over
+ * UDP, wire-compatible with the Go reference.
+ *
+ * It keeps ONE connected UDP socket, so an ICMP port-unreachable from a missing listener
+ * surfaces as ECONNREFUSED and is counted. The destination is resolved when connecting
+ * (IPv4 first) and again after any socket error, so DNS changes are followed. Send
+ * errors never escape: they are counted per code, logged rate-limited, and the next
+ * flush tries again.
+ */
+export class SepAgentBackend implements Backend {
+  readonly name = 'sepagent';
+  readonly #cfg: SepAgentConfig;
+  readonly #deps: BackendDeps;
+  readonly #matcher: SepMatcher;
+  readonly #log: RateLimitedLog;
+  #socket: dgram.Socket | undefined;
+  #connecting: Promise<dgram.Socket> | undefined;
+  #closed = false;
+
+  constructor(cfg: SepAgentConfig, deps: BackendDeps) {
+    this.#cfg = cfg;
+    this.#deps = deps;
+    this.#matcher = new SepMatcher(cfg.sepRegexp, cfg.clusterRegexp);
+    this.#log = new RateLimitedLog(LOG_WINDOW_MS, () => deps.clock.monotonicMs());
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.#connect();
+    } catch (err) {
+      // Not fatal: SepAgent may come up after us. Every flush retries.
+      this.#warn('connect', err);
+    }
+  }
+
+  async flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void> {
+    const { documents, dropped, examples } = encodeSnapshot(snapshot, this.#matcher, this.#cfg.maxDatagramBytes);
+    const m = this.#deps.metrics;
+    for (const [reason, n] of Object.entries(dropped)) {
+      if (n === 0) continue;
+      m.dropped(reason, n);
+      this.#log.maybe(`drop:${reason}`, (suppressed) =>
+        this.#deps.logger.warn({ reason, items: n, example: examples[reason as keyof typeof examples], suppressed }, 'sepagent items left out'),
+      );
+    }
+    if (documents.length === 0) return;
+    let socket: dgram.Socket;
+    try {
+      socket = await this.#connect();
+    } catch (err) {
+      this.#countLost(documents, 'send_failed');
+      m.sendError(errorCode(err));
+      this.#warn('connect', err);
+      throw new BackendError(this.name, `cannot reach SepAgent at ${this.#target()}: ${errorMessage(err)}`, { cause: err });
+    }
+    let firstError: unknown;
+    let sentDocs = 0;
+    let sentItems = 0;
+    for (const doc of documents) {
+      if (signal.aborted) {
+        this.#countLost([doc], 'timeout');
+        continue;
+      }
+      try {
+        await this.#send(socket, doc.payload);
+        sentDocs++;
+        sentItems += doc.items;
+      } catch (err) {
+        firstError ??= err;
+        m.sendError(errorCode(err));
+        this.#countLost([doc], 'send_failed');
+      }
+    }
+    m.sent(sentDocs, sentItems);
+    if (firstError !== undefined) {
+      this.#warn('send', firstError);
+      if (errorCode(firstError) !== 'ECONNREFUSED' && errorCode(firstError) !== 'EMSGSIZE') this.#reset();
+      throw new BackendError(this.name, `send to ${this.#target()} failed: ${errorMessage(firstError)}`, { cause: firstError });
+    }
+  }
+
+  async sendEvent(): Promise<void> {
+    // SepAgent has no notion of events; the reference drops them too.
+  }
+
+  async shutdown(): Promise<void> {
+    this.#closed = true;
+    this.#reset();
+  }
+
+  /** Sends one datagram; an ECONNREFUSED reports an earlier datagram's ICMP, so retry once. */
+  async #send(socket: dgram.Socket, payload: Buffer): Promise<void> {
+    try {
+      await sendOnce(socket, payload);
+    } catch (err) {
+      if (errorCode(err) !== 'ECONNREFUSED') throw err;
+      this.#deps.metrics.sendError('ECONNREFUSED');
+      await sendOnce(socket, payload);
+    }
+  }
+
+  #connect(): Promise<dgram.Socket> {
+    if (this.#closed) return Promise.reject(new Error('backend is shut down'));
+    if (this.#socket !== undefined) return Promise.resolve(this.#socket);
+    this.#connecting ??= (async () => {
+      const host = this.#cfg.host === '' ? '127.0.0.1' : this.#cfg.host;
+      const { address, family } = await lookup(host, { order: 'ipv4first' });
+      const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+      socket.on('error', (err) => {
+        // A connected socket also reports an ICMP port-unreachable on its receive side.
+        const code = errorCode(err);
+        this.#deps.metrics.sendError(code);
+        this.#warn('socket', err);
+        if (code !== 'ECONNREFUSED' && this.#socket === socket) this.#reset();
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.connect(this.#cfg.port, address, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+      if (this.#closed) {
+        socket.close();
+        throw new Error('backend is shut down');
+      }
+      socket.unref();
+      this.#socket = socket;
+      this.#deps.logger.info({ target: this.#target(), address }, 'sepagent destination connected');
+      return socket;
+    })().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  #reset(): void {
+    const s = this.#socket;
+    this.#socket = undefined;
+    if (s !== undefined) {
+      try {
+        s.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  #countLost(docs: readonly SepDocument[], reason: string): void {
+    let n = 0;
+    for (const d of docs) n += d.items;
+    this.#deps.metrics.dropped(reason, n);
+  }
+
+  #target(): string {
+    const host = this.#cfg.host === '' ? '127.0.0.1' : this.#cfg.host;
+    return host.includes(':') ? `[${host}]:${this.#cfg.port}` : `${host}:${this.#cfg.port}`;
+  }
+
+  #warn(what: string, err: unknown): void {
+    const code = errorCode(err);
+    this.#log.maybe(`${what}:${code}`, (suppressed) =>
+      this.#deps.logger.warn(
+        { target: this.#target(), code, err: errorMessage(err), suppressed },
+        `sepagent ${what} failed`,
+      ),
+    );
+  }
+}
+
+function sendOnce(socket: dgram.Socket, payload: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    try {
+      socket.send(payload, (err) => (err ? reject(err) : resolve()));
+    } catch (err) {
+      reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
+}

@@ -1,0 +1,114 @@
+import { once } from 'node:events';
+import type { FlushSnapshot } from '../../aggregator/snapshot.js';
+import type { StatsdEvent } from '../../parser/sample.js';
+import { BackendError } from '../../shared/errors.js';
+import type { Backend, BackendDeps, DisabledSubMetrics } from '../backend.js';
+
+/** Go's `%f`: six decimals, `+Inf`/`-Inf`/`NaN` for non-finite values. */
+export function goFixed(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
+  const s = v.toFixed(6);
+  return Object.is(v, -0) ? '-' + s : s;
+}
+
+/** `name` plus `.k.v` for every tag `k:v` (the host tag `s:<ip>` included). */
+function composeName(name: string, tagsKey: string): string {
+  if (tagsKey === '') return name;
+  let out = name;
+  for (const t of tagsKey.split(',')) if (t !== '') out += '.' + t.replaceAll(':', '.');
+  return out;
+}
+
+/**
+ * Renders a snapshot as gostatsd's stdout backend does:
+ * `stats.counter.<name>.count <v> <ts>`, `stats.timers.<name>.<sub>`, `stats.gauge.<name>`,
+ * `stats.set.<name>`; tags appear as `.k.v` name parts. Honours the base
+ * `[disabled-sub-metrics]` flags.
+ */
+export function renderSnapshot(s: FlushSnapshot, disabled: DisabledSubMetrics): string {
+  const ts = Math.floor(s.timestampMs / 1000);
+  const out: string[] = [];
+  for (const c of s.counters) {
+    const n = composeName(c.name, c.tagsKey);
+    out.push(`stats.counter.${n}.count ${c.value} ${ts}`, `stats.counter.${n}.per_second ${goFixed(c.perSecond)} ${ts}`);
+  }
+  for (const t of s.timers) {
+    const n = `stats.timers.${composeName(t.name, t.tagsKey)}`;
+    if (!disabled.lower) out.push(`${n}.lower ${goFixed(t.min)} ${ts}`);
+    if (!disabled.upper) out.push(`${n}.upper ${goFixed(t.max)} ${ts}`);
+    if (!disabled.count) out.push(`${n}.count ${t.count} ${ts}`);
+    if (!disabled.countPerSecond) out.push(`${n}.count_ps ${goFixed(t.perSecond)} ${ts}`);
+    if (!disabled.mean) out.push(`${n}.mean ${goFixed(t.mean)} ${ts}`);
+    if (!disabled.median) out.push(`${n}.median ${goFixed(t.median)} ${ts}`);
+    if (!disabled.stddev) out.push(`${n}.std ${goFixed(t.stdDev)} ${ts}`);
+    if (!disabled.sum) out.push(`${n}.sum ${goFixed(t.sum)} ${ts}`);
+    if (!disabled.sumSquares) out.push(`${n}.sum_squares ${goFixed(t.sumSquares)} ${ts}`);
+    for (const p of t.percentiles) out.push(`${n}.${p.name} ${goFixed(p.value)} ${ts}`);
+  }
+  for (const g of s.gauges) out.push(`stats.gauge.${composeName(g.name, g.tagsKey)} ${goFixed(g.value)} ${ts}`);
+  for (const st of s.sets) out.push(`stats.set.${composeName(st.name, st.tagsKey)} ${st.size} ${ts}`);
+  return out.length === 0 ? '' : out.join('\n') + '\n';
+}
+
+/**
+ * StdoutBackend writes every flush as text lines to standard output (or the stream in
+ * its deps). It respects back-pressure: when the pipe is full it waits for `drain`
+ * until the flush deadline, and counts the flush as dropped if that passes.
+ */
+export class StdoutBackend implements Backend {
+  readonly name = 'stdout';
+  readonly #deps: BackendDeps;
+  readonly #out: NodeJS.WritableStream;
+  readonly #disabled: DisabledSubMetrics;
+
+  constructor(disabled: DisabledSubMetrics, deps: BackendDeps) {
+    this.#deps = deps;
+    this.#out = deps.stdout ?? process.stdout;
+    this.#disabled = disabled;
+  }
+
+  async start(): Promise<void> {}
+
+  async flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void> {
+    const text = renderSnapshot(snapshot, this.#disabled);
+    if (text === '') return;
+    await this.#write(text, signal, countLines(text));
+  }
+
+  async sendEvent(e: StatsdEvent, signal: AbortSignal): Promise<void> {
+    const line = `event ${JSON.stringify({
+      title: e.title,
+      text: e.text,
+      dateHappened: e.dateHappened,
+      hostname: e.hostname,
+      aggregationKey: e.aggregationKey,
+      priority: e.priority,
+      sourceTypeName: e.sourceTypeName,
+      alertType: e.alertType,
+      tags: e.tags,
+    })}\n`;
+    await this.#write(line, signal, 1);
+  }
+
+  async shutdown(): Promise<void> {}
+
+  async #write(text: string, signal: AbortSignal, items: number): Promise<void> {
+    const m = this.#deps.metrics;
+    const ok = this.#out.write(text);
+    m.sent(1, items);
+    if (ok) return;
+    try {
+      await once(this.#out, 'drain', { signal });
+    } catch (err) {
+      m.dropped('blocked_output', items);
+      throw new BackendError(this.name, 'standard output is blocked (full pipe)', { cause: err });
+    }
+  }
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}

@@ -1,0 +1,138 @@
+import yargs, { type Argv } from 'yargs';
+import { ConfigError, formatIssues, errorMessage } from '../shared/errors.js';
+import { loadConfig, loadRawConfig } from '../config/load.js';
+import { validateConfig } from '../config/validate.js';
+import { flagOptions, flagsToConfigOverrides } from './flags.js';
+import { packageVersion } from './version.js';
+import { runDaemon } from './run.js';
+import { runSink } from '../sink/sink.js';
+
+/** Exit codes of the CLI (also in docs/operations.md). */
+export const EXIT = {
+  OK: 0,
+  /** check-config found errors; the daemon failed at runtime or missed its shutdown deadline. */
+  FAILURE: 1,
+  /** Bad flags or an invalid configuration at start-up. */
+  USAGE: 2,
+} as const;
+
+/** Streams and environment the CLI works with (injected by tests). */
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+const EPILOG = `Precedence: flag > GSD_* environment variable > config file > default.
+Sections such as [sepagent] are read from the config file only.
+Documentation: docs/config.md (every key), docs/compatibility.md (differences from gostatsd).`;
+
+/**
+ * Parses argv and runs the chosen command. Resolves with the process exit code; never
+ * exits by itself (only main.ts does).
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let exitCode: number = EXIT.OK;
+  let usageError: string | undefined;
+  const parser: Argv = yargs(argv)
+    .scriptName('statsd-sepagent')
+    .parserConfiguration({ 'camel-case-expansion': false, 'dot-notation': false, 'duplicate-arguments-array': false })
+    .usage('$0 [run] [options]\n\nStatsD aggregation sidecar that forwards per-SEP statistics to SepAgent.')
+    .command(
+      ['run', '$0'],
+      'Run the daemon (default command)',
+      (y) => y.options(flagOptions()).epilog(EPILOG),
+      async (args) => {
+        const configPath = typeof args['config-path'] === 'string' ? args['config-path'] : io.env['GSD_CONFIG_PATH'];
+        const layers = { flags: flagsToConfigOverrides(args), env: io.env };
+        exitCode = await runDaemon(configPath === undefined ? layers : { ...layers, configPath }, io);
+      },
+    )
+    .command(
+      'check-config [file]',
+      'Validate a config file (with GSD_* variables and flags applied) and print every problem; exit 0 if valid, 1 if not',
+      (y) =>
+        y
+          .positional('file', { type: 'string', describe: 'Config file; default: --config-path' })
+          .options(flagOptions())
+          .epilog(EPILOG),
+      async (args) => {
+        const file = typeof args.file === 'string' ? args.file : (typeof args['config-path'] === 'string' ? args['config-path'] : undefined);
+        exitCode = await checkConfig(file, flagsToConfigOverrides(args), io);
+      },
+    )
+    .command(
+      'sink',
+      'Listen like SepAgent and print every document received (try the daemon without the agent)',
+      (y) =>
+        y.options({
+          host: { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' },
+          port: { type: 'number', default: 5555, describe: 'UDP port to listen on' },
+          format: { choices: ['pretty', 'json'] as const, default: 'pretty' as const, describe: 'pretty: a readable table per document; json: each datagram verbatim' },
+        }),
+      async (args) => {
+        exitCode = await sinkCommand(args.host, args.port, args.format, io);
+      },
+    )
+    .strictOptions()
+    .strictCommands()
+    .version(packageVersion())
+    .alias('version', 'V')
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      usageError = msg ?? errorMessage(err);
+    });
+  let output = '';
+  await parser.parseAsync(argv, {}, (_err, _argv, out) => {
+    output = out;
+  });
+  if (usageError !== undefined) {
+    io.stderr.write(`statsd-sepagent: ${usageError}\nRun "statsd-sepagent --help" for usage.\n`);
+    return EXIT.USAGE;
+  }
+  if (output !== '') io.stdout.write(output.endsWith('\n') ? output : output + '\n');
+  return exitCode;
+}
+
+async function checkConfig(file: string | undefined, flags: Record<string, unknown>, io: CliIo): Promise<number> {
+  const layers = file === undefined ? { flags, env: io.env } : { configPath: file, flags, env: io.env };
+  const { raw, issues } = await loadRawConfig(layers);
+  const v = validateConfig(raw);
+  const all = [...issues, ...v.issues];
+  const errors = all.filter((i) => i.severity === 'error');
+  const name = file ?? '(flags and environment)';
+  if (all.length > 0) io.stdout.write(`${name}:\n${formatIssues(all)}\n`);
+  if (errors.length > 0) {
+    io.stdout.write(`${name}: INVALID (${errors.length} error${errors.length === 1 ? '' : 's'})\n`);
+    return EXIT.FAILURE;
+  }
+  io.stdout.write(`${name}: OK (backends: ${v.config?.backends.join(' ') ?? ''})\n`);
+  return EXIT.OK;
+}
+
+async function sinkCommand(host: string, port: number, format: 'pretty' | 'json', io: CliIo): Promise<number> {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    io.stderr.write(`statsd-sepagent sink: --port must be 0-65535, got ${port}\n`);
+    return EXIT.USAGE;
+  }
+  let sink;
+  try {
+    sink = await runSink({ host, port, format, out: io.stdout });
+  } catch (err) {
+    io.stderr.write(`statsd-sepagent sink: cannot listen on ${host}:${port}: ${errorMessage(err)}\n`);
+    return EXIT.FAILURE;
+  }
+  io.stderr.write(`sink listening on udp ${host}:${sink.port}; Ctrl-C to stop\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await sink.close();
+  return EXIT.OK;
+}
+
+export { loadConfig, ConfigError };

@@ -1,0 +1,145 @@
+import type { ConfigIssue } from '../shared/errors.js';
+import { parseDurationMs } from '../shared/duration.js';
+
+/**
+ * Small typed readers for raw config values. Each appends an issue and returns the
+ * fallback when the value has the wrong type, so validation always collects every
+ * problem instead of stopping at the first. Strings are accepted for numbers and
+ * booleans because environment variables and flags arrive as text.
+ */
+export class Checker {
+  readonly issues: ConfigIssue[];
+
+  constructor(issues: ConfigIssue[] = []) {
+    this.issues = issues;
+  }
+
+  error(path: string, message: string): void {
+    this.issues.push({ path, message, severity: 'error' });
+  }
+
+  warn(path: string, message: string): void {
+    this.issues.push({ path, message, severity: 'warning' });
+  }
+
+  /** Reports keys of `obj` not in `allowed` (already lower-cased). */
+  unknownKeys(obj: Record<string, unknown>, allowed: readonly string[], prefix: string, hint?: Record<string, string>): void {
+    for (const k of Object.keys(obj)) {
+      if (allowed.includes(k)) continue;
+      const renamed = hint?.[k];
+      this.error(
+        join(prefix, k),
+        renamed === undefined ? 'unknown key' : `unknown key; use "${renamed}" instead`,
+      );
+    }
+  }
+
+  string(v: unknown, path: string, fallback: string): string {
+    if (v === undefined) return fallback;
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    this.error(path, `must be a string, got ${describe(v)}`);
+    return fallback;
+  }
+
+  bool(v: unknown, path: string, fallback: boolean): boolean {
+    if (v === undefined) return fallback;
+    if (typeof v === 'boolean') return v;
+    if (typeof v === 'string') {
+      const s = v.trim().toLowerCase();
+      if (['true', '1', 't', 'yes'].includes(s)) return true;
+      if (['false', '0', 'f', 'no', ''].includes(s)) return false;
+    }
+    this.error(path, `must be true or false, got ${describe(v)}`);
+    return fallback;
+  }
+
+  /** An integer within [min, max]. */
+  int(v: unknown, path: string, fallback: number, min: number, max: number): number {
+    if (v === undefined) return fallback;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isInteger(n)) {
+      this.error(path, `must be an integer, got ${describe(v)}`);
+      return fallback;
+    }
+    if (n < min || n > max) {
+      this.error(path, `must be between ${min} and ${max}, got ${n}`);
+      return fallback;
+    }
+    return n;
+  }
+
+  /** A byte size: an integer, or a number with a KiB/MiB/GiB (or k/m/g) suffix. */
+  bytes(v: unknown, path: string, fallback: number, min: number, max: number): number {
+    if (typeof v === 'string') {
+      const m = /^\s*(\d+)\s*(k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i.exec(v);
+      if (m === null) {
+        this.error(path, `must be a byte count such as 8388608 or 8MiB, got ${describe(v)}`);
+        return fallback;
+      }
+      const unit = (m[2] ?? '').toLowerCase()[0];
+      const mult = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+      return this.int(Number(m[1]) * mult, path, fallback, min, max);
+    }
+    return this.int(v, path, fallback, min, max);
+  }
+
+  /** A Go duration (`10s`, `500ms`) or a number of seconds. */
+  duration(v: unknown, path: string, fallbackMs: number, minMs: number): number {
+    if (v === undefined) return fallbackMs;
+    let ms: number | undefined;
+    if (typeof v === 'number' && Number.isFinite(v)) ms = v * 1000;
+    else if (typeof v === 'string') ms = parseDurationMs(v);
+    if (ms === undefined) {
+      this.error(path, `must be a duration such as "10s", "500ms" or "1m30s", got ${describe(v)}`);
+      return fallbackMs;
+    }
+    if (ms < minMs) {
+      this.error(path, `must be at least ${minMs}ms, got ${describe(v)}`);
+      return fallbackMs;
+    }
+    return ms;
+  }
+
+  /** A list: an array of strings, or one space-separated string. */
+  list(v: unknown, path: string, fallback: readonly string[]): string[] {
+    if (v === undefined) return [...fallback];
+    if (typeof v === 'string') return v.split(/\s+/).filter((s) => s !== '');
+    if (Array.isArray(v)) {
+      const out: string[] = [];
+      v.forEach((item, i) => {
+        if (typeof item === 'string' || typeof item === 'number') out.push(String(item));
+        else this.error(`${path}[${i}]`, `must be a string, got ${describe(item)}`);
+      });
+      return out;
+    }
+    this.error(path, `must be a list or a space-separated string, got ${describe(v)}`);
+    return [...fallback];
+  }
+
+  /** A table/section (plain object), or undefined when absent. */
+  section(v: unknown, path: string): Record<string, unknown> | undefined {
+    if (v === undefined) return undefined;
+    if (isPlainObject(v)) return v;
+    this.error(path, `must be a section (table/map), got ${describe(v)}`);
+    return undefined;
+  }
+}
+
+/** Joins key path segments with dots. */
+export function join(prefix: string, key: string): string {
+  return prefix === '' ? key : `${prefix}.${key}`;
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A short description of a bad value for messages. */
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a section';
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? v.slice(0, 60) + '…' : v);
+  return String(v);
+}

@@ -1,0 +1,56 @@
+import type { DisabledSubMetrics } from '../backends/backend.js';
+import type { DisabledPercentiles } from '../aggregator/timer-stats.js';
+import type { ExpiryConfig } from '../aggregator/in-memory-aggregator.js';
+import type { FilterConfig } from '../ingest/filter.js';
+import type { LogFormat } from '../shared/logger.js';
+
+/**
+ * DaemonConfig is the validated configuration. Field comments name the key; see
+ * docs/config.md for defaults and reload behaviour.
+ */
+export interface DaemonConfig {
+  /** `verbose`: debug logging. Reloads live. */
+  verbose: boolean;
+  /** `log-format` (or gostatsd's `json`). Restart. */
+  logFormat: LogFormat;
+  /** `metrics-addr`. Restart. */
+  metricsAddr: string;
+  /** `tcp-addr`; `''` = off. Restart. */
+  tcpAddr: string;
+  /** `tcp-max-line-length` in bytes. Restart. */
+  tcpMaxLineBytes: number;
+  /** `receive-buffer-size` in bytes. Restart. */
+  receiveBufferBytes: number;
+  /** `web-addr`; `''` = off. Restart. */
+  webAddr: string;
+  /** `backends`, in order. Live. */
+  backends: string[];
+  /** Validated backend sections by backend name (only for selected backends). Live. */
+  backendConfigs: Record<string, unknown>;
+  /** `flush-interval` in ms. Live. */
+  flushIntervalMs: number;
+  /** `max-workers`: aggregation shards. Restart. */
+  maxWorkers: number;
+  /** `percent-threshold`. Live. */
+  percentThresholds: number[];
+  /** `expiry-interval` and its per-type variants. Live. */
+  expiry: ExpiryConfig;
+  /** `default-tags`. Live. */
+  defaultTags: string[];
+  /** `namespace`. Live. */
+  namespace: string;
+  /** `ignore-host`. Live. */
+  ignoreHost: boolean;
+  /** `filters` resolved to their `[filter.<name>]` sections, in order. Live. */
+  filters: FilterConfig[];
+  /** `[disabled-sub-metrics]` percentile flags (act in the aggregator). Live. */
+  disabledPercentiles: DisabledPercentiles;
+  /** `[disabled-sub-metrics]` base flags (honoured by the stdout backend). Live. */
+  disabledSubMetrics: DisabledSubMetrics;
+  /** `bad-lines-per-minute`. Live. */
+  badLinesPerMinute: number;
+  /** `hostname`. Restart. */
+  hostname: string;
+  /** `shutdown-timeout` in ms. Live. */
+  shutdownTimeoutMs: number;
+}

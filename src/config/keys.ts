@@ -1,0 +1,102 @@
+/** Value kinds of top-level keys. */
+export type KeyType = 'string' | 'bool' | 'int' | 'bytes' | 'duration' | 'list' | 'address';
+
+/** How a key reacts to a config reload. */
+export type Reload = 'live' | 'restart';
+
+/** One top-level setting: a flag, a `GSD_` environment variable and a config-file key. */
+export interface KeySpec {
+  /** Key as written in files and as the flag name (`flush-interval`). */
+  readonly key: string;
+  readonly type: KeyType;
+  /** Default as shown in --help and docs. */
+  readonly shown: string;
+  /** --help group. */
+  readonly group: 'Listeners' | 'Aggregation' | 'Backends' | 'Logging' | 'Operation' | 'Compatibility';
+  readonly describe: string;
+  readonly reload: Reload;
+  /** Accepted so gostatsd files keep loading, but has no effect here. */
+  readonly noEffect?: true;
+}
+
+/** Every top-level key, in the order --help and docs/config.md list them. */
+export const KEYS: readonly KeySpec[] = [
+  { key: 'config-path', type: 'string', shown: '""', group: 'Operation', reload: 'restart', describe: 'Config file (.toml, .yaml/.yml or .json); keys as in the gostatsd fork' },
+  { key: 'metrics-addr', type: 'address', shown: ':8125', group: 'Listeners', reload: 'restart', describe: 'UDP address for StatsD datagrams (":8125" = every interface, IPv4 and IPv6)' },
+  { key: 'tcp-addr', type: 'address', shown: '"" (off)', group: 'Listeners', reload: 'restart', describe: 'TCP address for newline-delimited StatsD; empty disables it' },
+  { key: 'tcp-max-line-length', type: 'bytes', shown: '65536', group: 'Listeners', reload: 'restart', describe: 'Longest TCP line in bytes; longer lines are dropped and counted' },
+  { key: 'receive-buffer-size', type: 'bytes', shown: '8MiB', group: 'Listeners', reload: 'restart', describe: 'Requested UDP socket receive buffer (capped by net.core.rmem_max)' },
+  { key: 'web-addr', type: 'address', shown: '127.0.0.1:8181', group: 'Listeners', reload: 'restart', describe: 'HTTP address for /metrics, /healthcheck, /healthz, /readyz; empty disables it' },
+  { key: 'backends', type: 'list', shown: 'stdout', group: 'Backends', reload: 'live', describe: 'Space-separated backends: sepagent, stdout, null' },
+  { key: 'flush-interval', type: 'duration', shown: '1s', group: 'Aggregation', reload: 'live', describe: 'How often aggregates are flushed (Go duration: 10s, 500ms, 1m)' },
+  { key: 'max-workers', type: 'int', shown: 'number of CPUs', group: 'Aggregation', reload: 'restart', describe: 'Aggregation shards; backends always get one consolidated flush' },
+  { key: 'percent-threshold', type: 'list', shown: '90', group: 'Aggregation', reload: 'live', describe: 'Space-separated timer percentiles in [-100, 100]; negative = top values' },
+  { key: 'expiry-interval', type: 'duration', shown: '5m', group: 'Aggregation', reload: 'live', describe: 'Idle series are reported (as 0 / last value) until they expire; 0 = never' },
+  { key: 'expiry-interval-counter', type: 'duration', shown: 'expiry-interval', group: 'Aggregation', reload: 'live', describe: 'Expiry for counters' },
+  { key: 'expiry-interval-gauge', type: 'duration', shown: 'expiry-interval', group: 'Aggregation', reload: 'live', describe: 'Expiry for gauges' },
+  { key: 'expiry-interval-set', type: 'duration', shown: 'expiry-interval', group: 'Aggregation', reload: 'live', describe: 'Expiry for sets' },
+  { key: 'expiry-interval-timer', type: 'duration', shown: 'expiry-interval', group: 'Aggregation', reload: 'live', describe: 'Expiry for timers' },
+  { key: 'default-tags', type: 'list', shown: '""', group: 'Aggregation', reload: 'live', describe: 'Space-separated tags added to every metric and event' },
+  { key: 'namespace', type: 'string', shown: '""', group: 'Aggregation', reload: 'live', describe: 'Prefix added as "<namespace>." to every metric name' },
+  { key: 'ignore-host', type: 'bool', shown: 'false', group: 'Aggregation', reload: 'live', describe: 'Do not key series by sender IP; take the host from a "host:" tag instead' },
+  { key: 'filters', type: 'list', shown: '""', group: 'Aggregation', reload: 'live', describe: 'Space-separated names of [filter.<name>] sections to apply' },
+  { key: 'bad-lines-per-minute', type: 'int', shown: '0', group: 'Logging', reload: 'live', describe: 'Log up to this many rejected lines per minute (they are always counted)' },
+  { key: 'verbose', type: 'bool', shown: 'false', group: 'Logging', reload: 'live', describe: 'Debug logging' },
+  { key: 'log-format', type: 'string', shown: 'json', group: 'Logging', reload: 'restart', describe: 'Log format: json or text' },
+  { key: 'json', type: 'bool', shown: 'unset', group: 'Logging', reload: 'restart', describe: 'gostatsd name: true = json logs, false = text logs (log-format wins)' },
+  { key: 'hostname', type: 'string', shown: 'OS hostname', group: 'Operation', reload: 'restart', describe: 'Host name used in logs' },
+  { key: 'shutdown-timeout', type: 'duration', shown: '10s', group: 'Operation', reload: 'live', describe: 'Deadline for the final flush after SIGTERM/SIGINT' },
+  { key: 'server-mode', type: 'string', shown: 'standalone', group: 'Compatibility', reload: 'restart', describe: 'Only "standalone" is supported' },
+  { key: 'cloud-provider', type: 'string', shown: '""', group: 'Compatibility', reload: 'restart', describe: 'Only "" (none) is supported' },
+  { key: 'max-readers', type: 'int', shown: 'min(8, CPUs)', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+  { key: 'max-parsers', type: 'int', shown: 'CPUs', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+  { key: 'max-queue-size', type: 'int', shown: '10000', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+  { key: 'max-concurrent-events', type: 'int', shown: '1024', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+  { key: 'estimated-tags', type: 'int', shown: '4', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+  { key: 'receive-batch-size', type: 'int', shown: '50', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+  { key: 'conn-per-reader', type: 'bool', shown: 'false', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+  { key: 'profile', type: 'string', shown: '""', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+  { key: 'statser-type', type: 'string', shown: 'internal', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted; self-metrics are served on /metrics instead' },
+  { key: 'internal-tags', type: 'list', shown: '""', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted; self-metrics are served on /metrics instead' },
+  { key: 'internal-namespace', type: 'string', shown: 'statsd', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted; self-metrics are served on /metrics instead' },
+  { key: 'heartbeat-enabled', type: 'bool', shown: 'false', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted; /metrics has build_info instead' },
+  { key: 'max-cloud-requests', type: 'int', shown: '10', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+  { key: 'burst-cloud-requests', type: 'int', shown: '15', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+  { key: 'cloud-cache-refresh-period', type: 'duration', shown: '1m', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+  { key: 'cloud-cache-evict-after-idle-period', type: 'duration', shown: '10m', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+  { key: 'cloud-cache-ttl', type: 'duration', shown: '30m', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+  { key: 'cloud-cache-negative-ttl', type: 'duration', shown: '1m', group: 'Compatibility', reload: 'restart', noEffect: true, describe: 'Accepted for gostatsd compatibility; no effect' },
+];
+
+/** Config-file sections (tables). Reference backend sections are accepted and ignored. */
+export const SECTIONS = {
+  own: ['sepagent', 'disabled-sub-metrics', 'filter'],
+  ignored: ['graphite', 'statsdaemon', 'datadog', 'cloudwatch', 'newrelic', 'influxdb', 'http', 'http-transport', 'aws'],
+} as const;
+
+/** `[disabled-sub-metrics]` keys. */
+export const DISABLED_SUB_METRIC_KEYS = [
+  'count',
+  'count-per-second',
+  'mean',
+  'median',
+  'lower',
+  'upper',
+  'stddev',
+  'sum',
+  'sum-squares',
+  'count-pct',
+  'mean-pct',
+  'sum-pct',
+  'sum-squares-pct',
+  'lower-pct',
+  'upper-pct',
+] as const;
+
+/** `[filter.<name>]` keys. */
+export const FILTER_KEYS = ['match-metrics', 'exclude-metrics', 'match-tags', 'drop-tags', 'drop-metric', 'drop-host'] as const;
+
+/** The environment variable of a key: `GSD_` + upper case, `-` → `_`. */
+export function envName(key: string): string {
+  return 'GSD_' + key.toUpperCase().replaceAll('-', '_');
+}

@@ -1,0 +1,136 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, errorMessage, type ConfigIssue } from '../shared/errors.js';
+import { isPlainObject } from './check.js';
+import type { DaemonConfig } from './config.js';
+import { envName, KEYS } from './keys.js';
+import { validateConfig } from './validate.js';
+
+/** Document formats a config source can hold. */
+export type ConfigFormat = 'toml' | 'yaml' | 'json';
+
+/** Picks the format from a file name's extension, or undefined if unknown. */
+export function formatFromName(name: string): ConfigFormat | undefined {
+  switch (extname(name).toLowerCase()) {
+    case '.toml':
+      return 'toml';
+    case '.yaml':
+    case '.yml':
+      return 'yaml';
+    case '.json':
+      return 'json';
+    default:
+      return undefined;
+  }
+}
+
+/** Lower-cases every key recursively (keys are case-insensitive, as in the reference). */
+export function lowerKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(lowerKeys);
+  if (!isPlainObject(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v)) out[k.toLowerCase()] = lowerKeys(val);
+  return out;
+}
+
+/**
+ * Parses a config document. Syntax errors become issues that name the line (and
+ * column) so the user can find them; the result's keys are lower-cased.
+ */
+export function parseDocument(text: string, format: ConfigFormat): { doc: Record<string, unknown>; issues: ConfigIssue[] } {
+  let value: unknown;
+  try {
+    if (format === 'toml') value = parseToml(text);
+    else if (format === 'yaml') value = text.trim() === '' ? {} : (parseYaml(text, { prettyErrors: true }) as unknown);
+    else value = JSON.parse(text);
+  } catch (err) {
+    return { doc: {}, issues: [{ path: '', severity: 'error', message: `${format.toUpperCase()} syntax error: ${describeSyntaxError(err, text)}` }] };
+  }
+  if (value === null || value === undefined) value = {};
+  if (!isPlainObject(value)) {
+    return { doc: {}, issues: [{ path: '', severity: 'error', message: `the document must be a map of keys, got ${Array.isArray(value) ? 'a list' : typeof value}` }] };
+  }
+  return { doc: lowerKeys(value) as Record<string, unknown>, issues: [] };
+}
+
+function describeSyntaxError(err: unknown, text: string): string {
+  const msg = errorMessage(err).split('\n')[0] ?? '';
+  const e = err as { line?: number; column?: number; linePos?: Array<{ line: number; col: number }> };
+  if (typeof e.line === 'number') return `line ${e.line}, column ${e.column ?? 0}: ${msg.replace(/^Invalid TOML document: /, '')}`;
+  if (Array.isArray(e.linePos) && e.linePos[0] !== undefined) return msg;
+  const pos = /position (\d+)/.exec(msg);
+  if (pos !== null) {
+    const before = text.slice(0, Number(pos[1]));
+    const line = before.split('\n').length;
+    return `line ${line}: ${msg}`;
+  }
+  return msg;
+}
+
+/** `GSD_*` environment variables for top-level keys, as raw strings. */
+export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of KEYS) {
+    if (k.key === 'config-path') continue;
+    const v = env[envName(k.key)];
+    if (v !== undefined) out[k.key] = v;
+  }
+  return out;
+}
+
+/** Where the layers of a configuration come from. */
+export interface ConfigLayers {
+  /** Path of the config file, if any. */
+  configPath?: string;
+  /** Overrides from flags that were given explicitly. */
+  flags?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The merged raw document and the issues found while reading it. */
+export interface LoadedDocument {
+  raw: Record<string, unknown>;
+  issues: ConfigIssue[];
+}
+
+/**
+ * Reads the file (if any), then overlays `GSD_` environment variables and explicit
+ * flags: flag > env > file > default. Sections come only from the file.
+ */
+export async function loadRawConfig(layers: ConfigLayers): Promise<LoadedDocument> {
+  let fileDoc: Record<string, unknown> = {};
+  const issues: ConfigIssue[] = [];
+  if (layers.configPath !== undefined && layers.configPath !== '') {
+    const format = formatFromName(layers.configPath);
+    if (format === undefined) {
+      issues.push({ path: 'config-path', severity: 'error', message: `"${layers.configPath}": unknown file type; use .toml, .yaml, .yml or .json` });
+    } else {
+      let text: string | undefined;
+      try {
+        text = await readFile(layers.configPath, 'utf8');
+      } catch (err) {
+        issues.push({ path: 'config-path', severity: 'error', message: `cannot read "${layers.configPath}": ${errorMessage(err)}` });
+      }
+      if (text !== undefined) {
+        const parsed = parseDocument(text, format);
+        fileDoc = parsed.doc;
+        issues.push(...parsed.issues);
+      }
+    }
+  }
+  const raw = { ...fileDoc, ...envOverrides(layers.env ?? {}), ...(layers.flags ?? {}) };
+  return { raw, issues };
+}
+
+/** Loads, merges and validates; throws a ConfigError listing every problem. */
+export async function loadConfig(layers: ConfigLayers): Promise<{ config: DaemonConfig; warnings: ConfigIssue[] }> {
+  const { raw, issues } = await loadRawConfig(layers);
+  const v = validateConfig(raw);
+  const all = [...issues, ...v.issues];
+  if (v.config === undefined || all.some((i) => i.severity === 'error')) {
+    throw new ConfigError(all.filter((i) => i.severity === 'error'), layers.configPath ? `configuration (${layers.configPath})` : 'configuration');
+  }
+  return { config: v.config, warnings: all };
+}

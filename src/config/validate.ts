@@ -1,0 +1,201 @@
+import os from 'node:os';
+import { BACKEND_FACTORIES, REFERENCE_ONLY_BACKENDS } from '../backends/registry.js';
+import type { ConfigIssue } from '../shared/errors.js';
+import { parseHostPort } from '../shared/address.js';
+import { Checker, isPlainObject, join } from './check.js';
+import type { DaemonConfig } from './config.js';
+import { DISABLED_SUB_METRIC_KEYS, FILTER_KEYS, KEYS, SECTIONS } from './keys.js';
+import type { FilterConfig } from '../ingest/filter.js';
+
+/** Result of {@link validateConfig}: the config when there are no errors, and every issue. */
+export interface ValidationResult {
+  config: DaemonConfig | undefined;
+  issues: ConfigIssue[];
+}
+
+const TOP_KEYS = KEYS.map((k) => k.key);
+const RENAMED: Record<string, string> = {
+  'flush_interval': 'flush-interval',
+  'max_workers': 'max-workers',
+  'metrics_addr': 'metrics-addr',
+  'percent_threshold': 'percent-threshold',
+  'expiry_interval': 'expiry-interval',
+  'default_tags': 'default-tags',
+  'web_addr': 'web-addr',
+  'backend': 'backends',
+  'percentiles': 'percent-threshold',
+};
+
+/**
+ * Validates a merged raw document (defaults not yet applied; keys lower-cased) and
+ * returns the typed config plus EVERY problem found, each with its key path. Never throws.
+ */
+export function validateConfig(raw: Record<string, unknown>): ValidationResult {
+  const c = new Checker();
+  const sectionNames: string[] = [...SECTIONS.own, ...SECTIONS.ignored];
+  c.unknownKeys(raw, [...TOP_KEYS, ...sectionNames, 'http-servers'], '', RENAMED);
+
+  for (const k of KEYS) {
+    if (k.noEffect && raw[k.key] !== undefined) {
+      // Type-check anyway so typos in values are still caught.
+      if (k.type === 'int') c.int(raw[k.key], k.key, 0, 0, Number.MAX_SAFE_INTEGER);
+      else if (k.type === 'bool') c.bool(raw[k.key], k.key, false);
+      else if (k.type === 'duration') c.duration(raw[k.key], k.key, 0, 0);
+      else if (k.type === 'list') c.list(raw[k.key], k.key, []);
+      else c.string(raw[k.key], k.key, '');
+    }
+  }
+  for (const s of SECTIONS.ignored) {
+    if (raw[s] !== undefined) c.warn(s, `section [${s}] belongs to a gostatsd feature this daemon does not provide; it is ignored`);
+  }
+  if (c.list(raw['http-servers'], 'http-servers', []).length > 0) {
+    c.error('http-servers', 'HTTP ingestion servers are not supported; remove this key (self-metrics are on web-addr)');
+  }
+
+  const addr = (key: string, fallback: string, allowEmpty: boolean): string => {
+    const v = c.string(raw[key], key, fallback).trim();
+    if (v === '' && allowEmpty) return '';
+    const hp = parseHostPort(v);
+    if (typeof hp === 'string') c.error(key, hp);
+    return v;
+  };
+
+  const serverMode = c.string(raw['server-mode'], 'server-mode', 'standalone');
+  if (serverMode !== 'standalone') c.error('server-mode', `only "standalone" is supported, got "${serverMode}"`);
+  const cloud = c.string(raw['cloud-provider'], 'cloud-provider', '');
+  if (cloud !== '') c.error('cloud-provider', `cloud providers are not supported, got "${cloud}"`);
+
+  let logFormat = c.bool(raw['json'], 'json', true) ? 'json' : 'text';
+  if (raw['log-format'] !== undefined) {
+    const lf = c.string(raw['log-format'], 'log-format', 'json').trim().toLowerCase();
+    if (lf !== 'json' && lf !== 'text') c.error('log-format', `must be "json" or "text", got "${lf}"`);
+    else logFormat = lf;
+  }
+
+  const expiryMs = c.duration(raw['expiry-interval'], 'expiry-interval', 300_000, 0);
+  const perType = (key: string): number => c.duration(raw[key], key, expiryMs, 0);
+
+  const thresholdTexts = c.list(raw['percent-threshold'], 'percent-threshold', ['90']);
+  const percentThresholds: number[] = [];
+  thresholdTexts.forEach((t, i) => {
+    const path = thresholdTexts.length === 1 ? 'percent-threshold' : `percent-threshold[${i}]`;
+    const v = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t.trim()) ? Number(t) : NaN;
+    if (!Number.isFinite(v)) c.error(path, `"${t}" is not a number`);
+    else if (v < -100 || v > 100) c.error(path, `${t} is outside [-100, 100]`);
+    else percentThresholds.push(v);
+  });
+
+  const dsm = c.section(raw['disabled-sub-metrics'], 'disabled-sub-metrics') ?? {};
+  c.unknownKeys(dsm, DISABLED_SUB_METRIC_KEYS, 'disabled-sub-metrics', { std: 'stddev', 'sum_squares': 'sum-squares' });
+  const flag = (k: string): boolean => c.bool(dsm[k], `disabled-sub-metrics.${k}`, false);
+
+  const filters = validateFilters(c, raw);
+
+  const backends = c.list(raw['backends'], 'backends', ['stdout']);
+  const backendConfigs: Record<string, unknown> = {};
+  const seen = new Set<string>();
+  backends.forEach((b, i) => {
+    const path = backends.length === 1 ? 'backends' : `backends[${i}]`;
+    if (seen.has(b)) c.error(path, `backend "${b}" is listed twice`);
+    seen.add(b);
+    const factory = BACKEND_FACTORIES.get(b);
+    if (factory === undefined) {
+      const known = [...BACKEND_FACTORIES.keys()].join(', ');
+      c.error(
+        path,
+        REFERENCE_ONLY_BACKENDS.includes(b)
+          ? `backend "${b}" is not available in this version (available: ${known})`
+          : `unknown backend "${b}" (available: ${known})`,
+      );
+      return;
+    }
+    backendConfigs[b] = factory.validate(raw[b], b, c.issues);
+  });
+  // A section for a backend that is not selected is still checked, so typos show early.
+  for (const [name, factory] of BACKEND_FACTORIES) {
+    if (!seen.has(name) && raw[name] !== undefined) factory.validate(raw[name], name, c.issues);
+  }
+
+  const cpus = os.availableParallelism();
+  const config: DaemonConfig = {
+    verbose: c.bool(raw['verbose'], 'verbose', false),
+    logFormat: logFormat as 'json' | 'text',
+    metricsAddr: addr('metrics-addr', ':8125', false),
+    tcpAddr: addr('tcp-addr', '', true),
+    tcpMaxLineBytes: c.bytes(raw['tcp-max-line-length'], 'tcp-max-line-length', 65536, 64, 16 * 1024 * 1024),
+    receiveBufferBytes: c.bytes(raw['receive-buffer-size'], 'receive-buffer-size', 8 * 1024 * 1024, 0, 2 ** 31 - 1),
+    webAddr: addr('web-addr', '127.0.0.1:8181', true),
+    backends,
+    backendConfigs,
+    flushIntervalMs: c.duration(raw['flush-interval'], 'flush-interval', 1000, 10),
+    maxWorkers: c.int(raw['max-workers'], 'max-workers', cpus, 1, 1024),
+    percentThresholds,
+    expiry: {
+      counterMs: perType('expiry-interval-counter'),
+      gaugeMs: perType('expiry-interval-gauge'),
+      setMs: perType('expiry-interval-set'),
+      timerMs: perType('expiry-interval-timer'),
+    },
+    defaultTags: c.list(raw['default-tags'], 'default-tags', []),
+    namespace: c.string(raw['namespace'], 'namespace', '').trim(),
+    ignoreHost: c.bool(raw['ignore-host'], 'ignore-host', false),
+    filters,
+    disabledPercentiles: {
+      count: flag('count-pct'),
+      mean: flag('mean-pct'),
+      sum: flag('sum-pct'),
+      sumSquares: flag('sum-squares-pct'),
+      lower: flag('lower-pct'),
+      upper: flag('upper-pct'),
+    },
+    disabledSubMetrics: {
+      count: flag('count'),
+      countPerSecond: flag('count-per-second'),
+      mean: flag('mean'),
+      median: flag('median'),
+      lower: flag('lower'),
+      upper: flag('upper'),
+      stddev: flag('stddev'),
+      sum: flag('sum'),
+      sumSquares: flag('sum-squares'),
+    },
+    badLinesPerMinute: c.int(raw['bad-lines-per-minute'], 'bad-lines-per-minute', 0, 0, 1_000_000),
+    hostname: c.string(raw['hostname'], 'hostname', os.hostname()),
+    shutdownTimeoutMs: c.duration(raw['shutdown-timeout'], 'shutdown-timeout', 10_000, 100),
+  };
+  const ok = !c.issues.some((i) => i.severity === 'error');
+  return { config: ok ? config : undefined, issues: c.issues };
+}
+
+function validateFilters(c: Checker, raw: Record<string, unknown>): FilterConfig[] {
+  const names = c.list(raw['filters'], 'filters', []);
+  const sections = c.section(raw['filter'], 'filter') ?? {};
+  const out: FilterConfig[] = [];
+  for (const [name, body] of Object.entries(sections)) {
+    const path = join('filter', name);
+    if (!isPlainObject(body)) {
+      c.error(path, 'must be a section with match-metrics, drop-tags, …');
+      continue;
+    }
+    c.unknownKeys(body, FILTER_KEYS, path);
+    if (!names.includes(name)) c.warn(path, `filter "${name}" is defined but not listed in "filters"; it is not applied`);
+  }
+  names.forEach((name) => {
+    const body = sections[name];
+    if (!isPlainObject(body)) {
+      c.error('filters', `filter "${name}" has no [filter.${name}] section`);
+      return;
+    }
+    const path = join('filter', name);
+    out.push({
+      name,
+      matchMetrics: c.list(body['match-metrics'], `${path}.match-metrics`, []),
+      excludeMetrics: c.list(body['exclude-metrics'], `${path}.exclude-metrics`, []),
+      matchTags: c.list(body['match-tags'], `${path}.match-tags`, []),
+      dropTags: c.list(body['drop-tags'], `${path}.drop-tags`, []),
+      dropMetric: c.bool(body['drop-metric'], `${path}.drop-metric`, false),
+      dropHost: c.bool(body['drop-host'], `${path}.drop-host`, false),
+    });
+  });
+  return out;
+}

@@ -1,0 +1,184 @@
+import { InMemoryAggregator } from '../aggregator/in-memory-aggregator.js';
+import type { Backend, BackendDeps } from '../backends/backend.js';
+import { BACKEND_FACTORIES } from '../backends/registry.js';
+import type { DaemonConfig } from '../config/config.js';
+import { Flusher, raceAbort } from '../flusher/flusher.js';
+import { IngestStats } from '../ingest/ingest-stats.js';
+import { Ingester } from '../ingest/ingester.js';
+import { TagProcessor } from '../ingest/tag-processor.js';
+import type { StatsdEvent } from '../parser/sample.js';
+import { parseStatsdLine } from '../parser/statsd-line-parser.js';
+import type { Receiver } from '../receivers/receiver.js';
+import { TcpReceiver } from '../receivers/tcp/tcp-receiver.js';
+import { UdpReceiver } from '../receivers/udp/udp-receiver.js';
+import type { Clock } from '../shared/clock.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { AdminHttpServer } from '../telemetry/http-server.js';
+import { SelfMetrics } from '../telemetry/self-metrics.js';
+import type { Lifecycle } from './lifecycle.js';
+
+/** Dependencies of {@link Daemon}. */
+export interface DaemonDeps {
+  logger: Logger;
+  clock: Clock;
+  version: string;
+  /** Output of the stdout backend; process.stdout by default. */
+  stdout?: NodeJS.WritableStream;
+}
+
+/** Bound addresses, once started. */
+export interface DaemonAddresses {
+  udp: { host: string; port: number };
+  tcp?: { host: string; port: number };
+  web?: { host: string; port: number };
+}
+
+/**
+ * Daemon is the composition root: config → backends, aggregator, flusher, receivers and
+ * the admin HTTP server.
+ *
+ * Start order: backends, flusher, admin server, receivers. Shutdown order is the
+ * reverse of intake: receivers stop first, then one final flush delivers everything
+ * received, then backends and the admin server close.
+ */
+export class Daemon implements Lifecycle {
+  readonly config: DaemonConfig;
+  readonly stats = new IngestStats();
+  readonly aggregator: InMemoryAggregator;
+  readonly metrics: SelfMetrics;
+  readonly #deps: DaemonDeps;
+  readonly #backends: Backend[];
+  readonly #flusher: Flusher;
+  readonly #ingester: Ingester;
+  readonly #receivers: Receiver[] = [];
+  readonly #http: AdminHttpServer | undefined;
+  #ready = false;
+  #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  constructor(config: DaemonConfig, deps: DaemonDeps) {
+    this.config = config;
+    this.#deps = deps;
+    const { logger, clock } = deps;
+    this.aggregator = new InMemoryAggregator({
+      shards: config.maxWorkers,
+      percentThresholds: config.percentThresholds,
+      disabledPercentiles: config.disabledPercentiles,
+      expiry: config.expiry,
+    });
+    this.metrics = new SelfMetrics({ stats: this.stats, seriesCount: () => this.aggregator.seriesCount(), version: deps.version });
+    this.#backends = config.backends.map((name) => {
+      const factory = BACKEND_FACTORIES.get(name);
+      if (factory === undefined) throw new Error(`backend "${name}" is not registered`);
+      const bdeps: BackendDeps = { logger: logger.child({ backend: name }), clock, metrics: this.metrics.backend(name) };
+      if (deps.stdout !== undefined) bdeps.stdout = deps.stdout;
+      return factory.create(config.backendConfigs[name], { disabledSubMetrics: config.disabledSubMetrics }, bdeps);
+    });
+    this.#flusher = new Flusher(
+      { flushIntervalMs: config.flushIntervalMs },
+      { aggregator: this.aggregator, backends: () => this.#backends, clock, logger, metrics: this.metrics },
+    );
+    this.#ingester = new Ingester({
+      parser: parseStatsdLine,
+      tags: new TagProcessor({
+        ignoreHost: config.ignoreHost,
+        namespace: config.namespace,
+        defaultTags: config.defaultTags,
+        filters: config.filters,
+      }),
+      aggregator: this.aggregator,
+      stats: this.stats,
+      clock,
+      logger,
+      onEvent: (e) => this.#dispatchEvent(e),
+      badLinesPerMinute: config.badLinesPerMinute,
+    });
+    this.#receivers.push(
+      new UdpReceiver(
+        { address: config.metricsAddr, receiveBufferBytes: config.receiveBufferBytes },
+        { sink: this.#ingester, logger, onReceiveBuffer: (b) => this.metrics.udpReceiveBuffer.set(b) },
+      ),
+    );
+    if (config.tcpAddr !== '') {
+      this.#receivers.push(
+        new TcpReceiver({ address: config.tcpAddr, maxLineBytes: config.tcpMaxLineBytes }, { sink: this.#ingester, stats: this.stats, logger }),
+      );
+    }
+    if (config.webAddr !== '') {
+      this.#http = new AdminHttpServer(config.webAddr, { registry: this.metrics.registry, logger, ready: () => this.#ready });
+    }
+  }
+
+  /** The ingest entry point (used by benchmarks and tests that bypass sockets). */
+  get ingester(): Ingester {
+    return this.#ingester;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') return;
+    this.#state = 'starting';
+    const { logger } = this.#deps;
+    for (const b of this.#backends) await b.start();
+    await this.#flusher.start();
+    await this.#http?.start();
+    for (const r of this.#receivers) await r.start();
+    this.#ready = true;
+    this.#state = 'running';
+    logger.info(
+      {
+        backends: this.config.backends,
+        flushInterval: `${this.config.flushIntervalMs}ms`,
+        maxWorkers: this.config.maxWorkers,
+        percentThreshold: this.config.percentThresholds,
+      },
+      'statsd-sepagent started',
+    );
+  }
+
+  /** Where the listeners are bound (ports resolved). */
+  addresses(): DaemonAddresses {
+    const [udp, tcp] = this.#receivers;
+    const out: DaemonAddresses = { udp: udp!.address() };
+    if (tcp !== undefined) out.tcp = tcp.address();
+    if (this.#http !== undefined) out.web = this.#http.address();
+    return out;
+  }
+
+  /** Runs a flush now (tests, tools). */
+  flushNow(): Promise<void> {
+    return this.#flusher.flushNow();
+  }
+
+  /**
+   * Stops intake, runs the final flush, closes backends and the admin server. Bounded by
+   * `signal`: once it aborts, whatever is still pending is abandoned.
+   */
+  async shutdown(signal?: AbortSignal): Promise<void> {
+    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+    this.#state = 'stopping';
+    this.#ready = false;
+    const { logger } = this.#deps;
+    const step = async (what: string, p: Promise<void>): Promise<void> => {
+      try {
+        await (signal === undefined ? p : raceAbort(p, signal));
+      } catch (err) {
+        logger.warn({ err: errorMessage(err) }, `shutdown: ${what} did not finish`);
+      }
+    };
+    for (const r of this.#receivers) await step('receiver', r.shutdown(signal));
+    await step('final flush', this.#flusher.shutdown(signal));
+    for (const b of this.#backends) await step(`backend ${b.name}`, b.shutdown(signal));
+    if (this.#http !== undefined) await step('admin server', this.#http.shutdown());
+    this.#state = 'stopped';
+    logger.info('statsd-sepagent stopped');
+  }
+
+  #dispatchEvent(e: StatsdEvent): void {
+    const signal = AbortSignal.timeout(this.config.flushIntervalMs);
+    for (const b of this.#backends) {
+      raceAbort(b.sendEvent(e, signal), signal).catch((err: unknown) =>
+        this.#deps.logger.debug({ backend: b.name, err: errorMessage(err) }, 'event delivery failed'),
+      );
+    }
+  }
+}

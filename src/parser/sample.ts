@@ -1,0 +1,80 @@
+/** The four aggregation kinds. `ms` and `h` lines both become `timer`. */
+export type MetricKind = 'counter' | 'gauge' | 'timer' | 'set';
+
+/** One metric sample as written on a StatsD line, before host and tag processing. */
+export interface ParsedMetric {
+  readonly kind: MetricKind;
+  /** Normalised name (only `[A-Za-z0-9._-]`), without the namespace. */
+  readonly name: string;
+  /** Numeric value for counters, gauges and timers; 0 for sets. */
+  readonly value: number;
+  /** Set member for sets; `''` otherwise. */
+  readonly member: string;
+  /** Sample rate; 1 when the line has none. Always finite and > 0. */
+  readonly rate: number;
+  /** Tags in line order, empty pieces dropped, not yet de-duplicated. */
+  readonly tags: string[];
+}
+
+/** Priority of a DogStatsD event. */
+export type EventPriority = 'normal' | 'low';
+/** Alert type of a DogStatsD event. */
+export type EventAlertType = 'info' | 'warning' | 'error' | 'success';
+
+/** A DogStatsD event (`_e{..}` line). Events are never aggregated. */
+export interface StatsdEvent {
+  readonly title: string;
+  readonly text: string;
+  /** Unix seconds from the `d:` attribute; 0 when absent (the receiver fills in "now"). */
+  dateHappened: number;
+  /** From the `h:` attribute; `''` when absent (the receiver fills in the source address). */
+  hostname: string;
+  readonly aggregationKey: string;
+  readonly priority: EventPriority;
+  readonly sourceTypeName: string;
+  readonly alertType: EventAlertType;
+  tags: string[];
+}
+
+/**
+ * Why a line was rejected. The values double as the `reason` label of
+ * `statsd_sepagent_bad_lines_total`.
+ */
+export type ParseErrorReason =
+  /** The line is empty (e.g. `a:1|c\n\nb:1|c` has one). */
+  | 'empty_line'
+  /** No `:` between name and value, or no `|` before the type. */
+  | 'malformed_line'
+  /** The name is empty once normalised (`:1|c`, `€:1|c`). */
+  | 'empty_name'
+  /** The type is not one of `c g s ms h`, or is followed by garbage. */
+  | 'invalid_type'
+  /** The value is not a number (or NaN, out of range, or infinite for a counter). */
+  | 'invalid_value'
+  /** The `@rate` is not a finite number greater than 0. */
+  | 'invalid_sample_rate'
+  /** Something other than `@rate` or `#tags` follows the type. */
+  | 'invalid_suffix'
+  /** Starts with `_` but is not an event (`_sc` service checks, `_foo:1|c`). */
+  | 'unsupported_line'
+  /** A malformed `_e{..}` event line. */
+  | 'malformed_event';
+
+/** Every parse error reason, for pre-creating metric label values. */
+export const PARSE_ERROR_REASONS: readonly ParseErrorReason[] = [
+  'empty_line',
+  'malformed_line',
+  'empty_name',
+  'invalid_type',
+  'invalid_value',
+  'invalid_sample_rate',
+  'invalid_suffix',
+  'unsupported_line',
+  'malformed_event',
+];
+
+/** The outcome of parsing one line: a metric, an event or a rejection reason. */
+export type ParseResult =
+  | { readonly type: 'metric'; readonly metric: ParsedMetric }
+  | { readonly type: 'event'; readonly event: StatsdEvent }
+  | { readonly type: 'error'; readonly reason: ParseErrorReason };

@@ -1,0 +1,73 @@
+/**
+ * Stable error codes. Callers and tests branch on `code`, never on message text.
+ */
+export type DaemonErrorCode =
+  | 'ERR_CONFIG_INVALID'
+  | 'ERR_BACKEND_SEND'
+  | 'ERR_TIMEOUT'
+  | 'ERR_LISTEN'
+  | 'ERR_USAGE';
+
+/** DaemonError is the base of every error the daemon raises on purpose. */
+export class DaemonError extends Error {
+  /** Stable, machine-readable error code. */
+  readonly code: DaemonErrorCode;
+
+  constructor(code: DaemonErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DaemonError';
+    this.code = code;
+  }
+}
+
+/** One problem found in a configuration document, located by its key path. */
+export interface ConfigIssue {
+  /** Key path such as `sepagent.port` or `percent-threshold[1]`; `''` for the whole document. */
+  readonly path: string;
+  readonly message: string;
+  /** Warnings are reported but do not reject the document. */
+  readonly severity: 'error' | 'warning';
+}
+
+/** ConfigError carries every problem of a rejected configuration at once. */
+export class ConfigError extends DaemonError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[], source = 'configuration') {
+    super('ERR_CONFIG_INVALID', `invalid ${source}:\n${formatIssues(issues)}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** BackendError is how a backend reports a failed flush; `backend` names the instance. */
+export class BackendError extends DaemonError {
+  readonly backend: string;
+
+  constructor(backend: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_BACKEND_SEND', message, options);
+    this.name = 'BackendError';
+    this.backend = backend;
+  }
+}
+
+/** Renders issues one per line as `  error sepagent.port: must be ...`. */
+export function formatIssues(issues: readonly ConfigIssue[]): string {
+  return issues
+    .map((i) => `  ${i.severity} ${i.path === '' ? '(document)' : i.path}: ${i.message}`)
+    .join('\n');
+}
+
+/** Returns the errno-style code of an unknown thrown value, or `'UNKNOWN'`. */
+export function errorCode(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    if (typeof code === 'string' && code !== '') return code;
+  }
+  return 'UNKNOWN';
+}
+
+/** Returns the message of an unknown thrown value. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

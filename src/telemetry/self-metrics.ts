@@ -1,0 +1,164 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { IngestStats } from '../ingest/ingest-stats.js';
+import { PARSE_ERROR_REASONS, type MetricKind } from '../parser/sample.js';
+
+/** Prefix of every self-metric. */
+export const METRIC_PREFIX = 'statsd_sepagent_';
+
+/** Per-backend accounting handed to each backend through its deps. */
+export interface BackendMetrics {
+  /** A send attempt failed with an errno-style code (ECONNREFUSED, EMSGSIZE, …). */
+  sendError(code: string): void;
+  /** Items (SepAgent items, output lines, …) that were not delivered, by reason. */
+  dropped(reason: string, count: number): void;
+  /** Datagrams/writes and items delivered to the OS. */
+  sent(datagrams: number, items: number): void;
+}
+
+const KINDS: readonly MetricKind[] = ['counter', 'gauge', 'timer', 'set'];
+
+/** Sources read at scrape time. */
+export interface SelfMetricsSources {
+  stats: IngestStats;
+  seriesCount: () => Record<MetricKind, number>;
+  version: string;
+}
+
+/**
+ * SelfMetrics owns the daemon's private prom-client Registry (never the global one).
+ * Hot-path counters live in {@link IngestStats} and are copied in at scrape time.
+ */
+export class SelfMetrics {
+  readonly registry = new Registry();
+  readonly flushDuration: Histogram;
+  readonly flushes: Counter;
+  readonly backendFlushes: Counter<'backend' | 'result'>;
+  readonly udpReceiveBuffer: Gauge;
+  readonly #sendErrors: Counter<'backend' | 'code'>;
+  readonly #dropped: Counter<'backend' | 'reason'>;
+  readonly #datagramsSent: Counter<'backend'>;
+  readonly #itemsSent: Counter<'backend'>;
+
+  constructor(src: SelfMetricsSources) {
+    const registers = [this.registry];
+    const p = METRIC_PREFIX;
+    const { stats } = src;
+    const mirror = (
+      name: string,
+      help: string,
+      labelNames: string[],
+      read: () => Array<[Record<string, string>, number]>,
+    ): void => {
+      new Counter({
+        name: p + name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const [labels, v] of read()) this.inc(labels, v);
+        },
+      });
+    };
+    mirror('datagrams_received_total', 'UDP datagrams / TCP reads received.', ['transport'], () => [
+      [{ transport: 'udp' }, stats.datagrams.udp],
+      [{ transport: 'tcp' }, stats.datagrams.tcp],
+    ]);
+    mirror('bytes_received_total', 'Payload bytes received.', ['transport'], () => [
+      [{ transport: 'udp' }, stats.bytes.udp],
+      [{ transport: 'tcp' }, stats.bytes.tcp],
+    ]);
+    mirror('lines_received_total', 'StatsD lines seen, good and bad.', [], () => [[{}, stats.lines]]);
+    mirror('samples_received_total', 'Metric samples accepted, by type.', ['type'], () =>
+      KINDS.map((k) => [{ type: k }, stats.samples[k]]),
+    );
+    mirror('events_received_total', 'DogStatsD events accepted.', [], () => [[{}, stats.events]]);
+    mirror('bad_lines_total', 'Lines rejected, by reason.', ['reason'], () =>
+      PARSE_ERROR_REASONS.map((r) => [{ reason: r }, stats.badLines[r]]),
+    );
+    mirror('filtered_metrics_total', 'Metrics dropped by a drop-metric filter.', [], () => [[{}, stats.filtered]]);
+    mirror('tcp_lines_too_long_total', 'TCP lines over tcp-max-line-length, discarded.', [], () => [
+      [{}, stats.tcpLinesTooLong],
+    ]);
+    new Gauge({
+      name: p + 'series',
+      help: 'Live series held by the aggregator, by type.',
+      labelNames: ['type'],
+      registers,
+      collect() {
+        const c = src.seriesCount();
+        for (const k of KINDS) this.set({ type: k }, c[k]);
+      },
+    });
+    new Gauge({
+      name: p + 'build_info',
+      help: 'Always 1; the version label tells the running version.',
+      labelNames: ['version'],
+      registers,
+    }).set({ version: src.version }, 1);
+    this.udpReceiveBuffer = new Gauge({
+      name: p + 'udp_receive_buffer_bytes',
+      help: 'Effective SO_RCVBUF of the UDP socket as reported by the kernel.',
+      registers,
+    });
+    this.flushDuration = new Histogram({
+      name: p + 'flush_duration_seconds',
+      help: 'Time from the flush tick until every backend finished (or timed out).',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.flushes = new Counter({ name: p + 'flushes_total', help: 'Flushes run.', registers });
+    this.backendFlushes = new Counter({
+      name: p + 'backend_flushes_total',
+      help: 'Backend flushes by result (success, failure, timeout).',
+      labelNames: ['backend', 'result'],
+      registers,
+    });
+    this.#sendErrors = new Counter({
+      name: p + 'backend_send_errors_total',
+      help: 'Backend send errors by errno-style code.',
+      labelNames: ['backend', 'code'],
+      registers,
+    });
+    this.#dropped = new Counter({
+      name: p + 'backend_items_dropped_total',
+      help: 'Items a backend could not deliver, by reason.',
+      labelNames: ['backend', 'reason'],
+      registers,
+    });
+    this.#datagramsSent = new Counter({
+      name: p + 'backend_datagrams_sent_total',
+      help: 'Datagrams (or writes) a backend handed to the OS.',
+      labelNames: ['backend'],
+      registers,
+    });
+    this.#itemsSent = new Counter({
+      name: p + 'backend_items_sent_total',
+      help: 'Items a backend handed to the OS.',
+      labelNames: ['backend'],
+      registers,
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: p });
+  }
+
+  /** The accounting handle for one backend. */
+  backend(name: string): BackendMetrics {
+    return {
+      sendError: (code) => this.#sendErrors.inc({ backend: name, code }),
+      dropped: (reason, count) => {
+        if (count > 0) this.#dropped.inc({ backend: name, reason }, count);
+      },
+      sent: (datagrams, items) => {
+        this.#datagramsSent.inc({ backend: name }, datagrams);
+        this.#itemsSent.inc({ backend: name }, items);
+      },
+    };
+  }
+}
+
+/** BackendMetrics that record nothing (tests, tools). */
+export const noopBackendMetrics: BackendMetrics = {
+  sendError: () => undefined,
+  dropped: () => undefined,
+  sent: () => undefined,
+};
