@@ -9,7 +9,9 @@ runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, 
     setImmediate(() => process.exit(code));
   },
   (err: unknown) => {
-    process.stderr.write(`statsd-sepagent: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `statsd-sepagent: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -1,13 +1,6 @@
 import type { MetricKind } from '../parser/sample.js';
 import type { Aggregator, SeriesSample } from './aggregator.js';
-import type {
-  CounterPoint,
-  FlushSnapshot,
-  GaugePoint,
-  SeriesIdentity,
-  SetPoint,
-  TimerPoint,
-} from './snapshot.js';
+import type { CounterPoint, FlushSnapshot, GaugePoint, SeriesIdentity, SetPoint, TimerPoint } from './snapshot.js';
 import { computeTimerStats, type DisabledPercentiles } from './timer-stats.js';
 
 /** Idle-series expiry per kind, in ms; 0 keeps idle series forever. */

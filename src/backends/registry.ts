@@ -4,11 +4,9 @@ import { sepAgentBackendFactory } from './sepagent/index.js';
 import { stdoutBackendFactory } from './stdout/index.js';
 
 /** Every backend this build can run, by the name used in `backends`. */
-export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = new Map<string, BackendFactory<unknown>>([
-  [sepAgentBackendFactory.type, sepAgentBackendFactory as BackendFactory<unknown>],
-  [stdoutBackendFactory.type, stdoutBackendFactory as BackendFactory<unknown>],
-  [nullBackendFactory.type, nullBackendFactory as BackendFactory<unknown>],
-]);
+export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = new Map<string, BackendFactory<unknown>>(
+  [sepAgentBackendFactory, stdoutBackendFactory, nullBackendFactory].map((f) => [f.type, f as BackendFactory<unknown>]),
+);
 
 /**
  * Backends of the Go reference that this build does not provide. Their config sections

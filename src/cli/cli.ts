@@ -57,7 +57,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           .options(flagOptions())
           .epilog(EPILOG),
       async (args) => {
-        const file = typeof args.file === 'string' ? args.file : (typeof args['config-path'] === 'string' ? args['config-path'] : undefined);
+        const file =
+          typeof args.file === 'string'
+            ? args.file
+            : typeof args['config-path'] === 'string'
+              ? args['config-path']
+              : undefined;
         exitCode = await checkConfig(file, flagsToConfigOverrides(args), io);
       },
     )
@@ -68,7 +73,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         y.options({
           host: { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' },
           port: { type: 'number', default: 5555, describe: 'UDP port to listen on' },
-          format: { choices: ['pretty', 'json'] as const, default: 'pretty' as const, describe: 'pretty: a readable table per document; json: each datagram verbatim' },
+          format: {
+            choices: ['pretty', 'json'] as const,
+            default: 'pretty' as const,
+            describe: 'pretty: a readable table per document; json: each datagram verbatim',
+          },
         }),
       async (args) => {
         exitCode = await sinkCommand(args.host, args.port, args.format, io);

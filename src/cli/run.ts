@@ -24,7 +24,11 @@ export async function runDaemon(layers: ConfigLayers, io: CliIo): Promise<number
     throw err;
   }
   const { config, warnings } = loaded;
-  const logger = createLogger({ format: config.logFormat, level: config.verbose ? 'debug' : 'info', destination: io.stderr });
+  const logger = createLogger({
+    format: config.logFormat,
+    level: config.verbose ? 'debug' : 'info',
+    destination: io.stderr,
+  });
   if (warnings.length > 0) logger.warn({ issues: warnings }, `configuration warnings:\n${formatIssues(warnings)}`);
 
   const daemon = new Daemon(config, { logger, clock: systemClock, version: packageVersion(), stdout: io.stdout });

@@ -23,14 +23,16 @@ export class Checker {
   }
 
   /** Reports keys of `obj` not in `allowed` (already lower-cased). */
-  unknownKeys(obj: Record<string, unknown>, allowed: readonly string[], prefix: string, hint?: Record<string, string>): void {
+  unknownKeys(
+    obj: Record<string, unknown>,
+    allowed: readonly string[],
+    prefix: string,
+    hint?: Record<string, string>,
+  ): void {
     for (const k of Object.keys(obj)) {
       if (allowed.includes(k)) continue;
       const renamed = hint?.[k];
-      this.error(
-        join(prefix, k),
-        renamed === undefined ? 'unknown key' : `unknown key; use "${renamed}" instead`,
-      );
+      this.error(join(prefix, k), renamed === undefined ? 'unknown key' : `unknown key; use "${renamed}" instead`);
     }
   }
 
@@ -141,5 +143,5 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a section';
   if (typeof v === 'string') return JSON.stringify(v.length > 60 ? v.slice(0, 60) + '…' : v);
-  return String(v);
+  return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : typeof v;
 }

@@ -39,18 +39,39 @@ export function lowerKeys(v: unknown): unknown {
  * Parses a config document. Syntax errors become issues that name the line (and
  * column) so the user can find them; the result's keys are lower-cased.
  */
-export function parseDocument(text: string, format: ConfigFormat): { doc: Record<string, unknown>; issues: ConfigIssue[] } {
+export function parseDocument(
+  text: string,
+  format: ConfigFormat,
+): { doc: Record<string, unknown>; issues: ConfigIssue[] } {
   let value: unknown;
   try {
     if (format === 'toml') value = parseToml(text);
     else if (format === 'yaml') value = text.trim() === '' ? {} : (parseYaml(text, { prettyErrors: true }) as unknown);
     else value = JSON.parse(text);
   } catch (err) {
-    return { doc: {}, issues: [{ path: '', severity: 'error', message: `${format.toUpperCase()} syntax error: ${describeSyntaxError(err, text)}` }] };
+    return {
+      doc: {},
+      issues: [
+        {
+          path: '',
+          severity: 'error',
+          message: `${format.toUpperCase()} syntax error: ${describeSyntaxError(err, text)}`,
+        },
+      ],
+    };
   }
   if (value === null || value === undefined) value = {};
   if (!isPlainObject(value)) {
-    return { doc: {}, issues: [{ path: '', severity: 'error', message: `the document must be a map of keys, got ${Array.isArray(value) ? 'a list' : typeof value}` }] };
+    return {
+      doc: {},
+      issues: [
+        {
+          path: '',
+          severity: 'error',
+          message: `the document must be a map of keys, got ${Array.isArray(value) ? 'a list' : typeof value}`,
+        },
+      ],
+    };
   }
   return { doc: lowerKeys(value) as Record<string, unknown>, issues: [] };
 }
@@ -58,7 +79,8 @@ export function parseDocument(text: string, format: ConfigFormat): { doc: Record
 function describeSyntaxError(err: unknown, text: string): string {
   const msg = errorMessage(err).split('\n')[0] ?? '';
   const e = err as { line?: number; column?: number; linePos?: Array<{ line: number; col: number }> };
-  if (typeof e.line === 'number') return `line ${e.line}, column ${e.column ?? 0}: ${msg.replace(/^Invalid TOML document: /, '')}`;
+  if (typeof e.line === 'number')
+    return `line ${e.line}, column ${e.column ?? 0}: ${msg.replace(/^Invalid TOML document: /, '')}`;
   if (Array.isArray(e.linePos) && e.linePos[0] !== undefined) return msg;
   const pos = /position (\d+)/.exec(msg);
   if (pos !== null) {
@@ -105,13 +127,21 @@ export async function loadRawConfig(layers: ConfigLayers): Promise<LoadedDocumen
   if (layers.configPath !== undefined && layers.configPath !== '') {
     const format = formatFromName(layers.configPath);
     if (format === undefined) {
-      issues.push({ path: 'config-path', severity: 'error', message: `"${layers.configPath}": unknown file type; use .toml, .yaml, .yml or .json` });
+      issues.push({
+        path: 'config-path',
+        severity: 'error',
+        message: `"${layers.configPath}": unknown file type; use .toml, .yaml, .yml or .json`,
+      });
     } else {
       let text: string | undefined;
       try {
         text = await readFile(layers.configPath, 'utf8');
       } catch (err) {
-        issues.push({ path: 'config-path', severity: 'error', message: `cannot read "${layers.configPath}": ${errorMessage(err)}` });
+        issues.push({
+          path: 'config-path',
+          severity: 'error',
+          message: `cannot read "${layers.configPath}": ${errorMessage(err)}`,
+        });
       }
       if (text !== undefined) {
         const parsed = parseDocument(text, format);
@@ -130,7 +160,10 @@ export async function loadConfig(layers: ConfigLayers): Promise<{ config: Daemon
   const v = validateConfig(raw);
   const all = [...issues, ...v.issues];
   if (v.config === undefined || all.some((i) => i.severity === 'error')) {
-    throw new ConfigError(all.filter((i) => i.severity === 'error'), layers.configPath ? `configuration (${layers.configPath})` : 'configuration');
+    throw new ConfigError(
+      all.filter((i) => i.severity === 'error'),
+      layers.configPath ? `configuration (${layers.configPath})` : 'configuration',
+    );
   }
   return { config: v.config, warnings: all };
 }

@@ -15,15 +15,15 @@ export interface ValidationResult {
 
 const TOP_KEYS = KEYS.map((k) => k.key);
 const RENAMED: Record<string, string> = {
-  'flush_interval': 'flush-interval',
-  'max_workers': 'max-workers',
-  'metrics_addr': 'metrics-addr',
-  'percent_threshold': 'percent-threshold',
-  'expiry_interval': 'expiry-interval',
-  'default_tags': 'default-tags',
-  'web_addr': 'web-addr',
-  'backend': 'backends',
-  'percentiles': 'percent-threshold',
+  flush_interval: 'flush-interval',
+  max_workers: 'max-workers',
+  metrics_addr: 'metrics-addr',
+  percent_threshold: 'percent-threshold',
+  expiry_interval: 'expiry-interval',
+  default_tags: 'default-tags',
+  web_addr: 'web-addr',
+  backend: 'backends',
+  percentiles: 'percent-threshold',
 };
 
 /**
@@ -46,7 +46,8 @@ export function validateConfig(raw: Record<string, unknown>): ValidationResult {
     }
   }
   for (const s of SECTIONS.ignored) {
-    if (raw[s] !== undefined) c.warn(s, `section [${s}] belongs to a gostatsd feature this daemon does not provide; it is ignored`);
+    if (raw[s] !== undefined)
+      c.warn(s, `section [${s}] belongs to a gostatsd feature this daemon does not provide; it is ignored`);
   }
   if (c.list(raw['http-servers'], 'http-servers', []).length > 0) {
     c.error('http-servers', 'HTTP ingestion servers are not supported; remove this key (self-metrics are on web-addr)');
@@ -86,7 +87,7 @@ export function validateConfig(raw: Record<string, unknown>): ValidationResult {
   });
 
   const dsm = c.section(raw['disabled-sub-metrics'], 'disabled-sub-metrics') ?? {};
-  c.unknownKeys(dsm, DISABLED_SUB_METRIC_KEYS, 'disabled-sub-metrics', { std: 'stddev', 'sum_squares': 'sum-squares' });
+  c.unknownKeys(dsm, DISABLED_SUB_METRIC_KEYS, 'disabled-sub-metrics', { std: 'stddev', sum_squares: 'sum-squares' });
   const flag = (k: string): boolean => c.bool(dsm[k], `disabled-sub-metrics.${k}`, false);
 
   const filters = validateFilters(c, raw);
@@ -178,7 +179,8 @@ function validateFilters(c: Checker, raw: Record<string, unknown>): FilterConfig
       continue;
     }
     c.unknownKeys(body, FILTER_KEYS, path);
-    if (!names.includes(name)) c.warn(path, `filter "${name}" is defined but not listed in "filters"; it is not applied`);
+    if (!names.includes(name))
+      c.warn(path, `filter "${name}" is defined but not listed in "filters"; it is not applied`);
   }
   names.forEach((name) => {
     const body = sections[name];

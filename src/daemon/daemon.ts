@@ -66,11 +66,19 @@ export class Daemon implements Lifecycle {
       disabledPercentiles: config.disabledPercentiles,
       expiry: config.expiry,
     });
-    this.metrics = new SelfMetrics({ stats: this.stats, seriesCount: () => this.aggregator.seriesCount(), version: deps.version });
+    this.metrics = new SelfMetrics({
+      stats: this.stats,
+      seriesCount: () => this.aggregator.seriesCount(),
+      version: deps.version,
+    });
     this.#backends = config.backends.map((name) => {
       const factory = BACKEND_FACTORIES.get(name);
       if (factory === undefined) throw new Error(`backend "${name}" is not registered`);
-      const bdeps: BackendDeps = { logger: logger.child({ backend: name }), clock, metrics: this.metrics.backend(name) };
+      const bdeps: BackendDeps = {
+        logger: logger.child({ backend: name }),
+        clock,
+        metrics: this.metrics.backend(name),
+      };
       if (deps.stdout !== undefined) bdeps.stdout = deps.stdout;
       return factory.create(config.backendConfigs[name], { disabledSubMetrics: config.disabledSubMetrics }, bdeps);
     });
@@ -101,11 +109,18 @@ export class Daemon implements Lifecycle {
     );
     if (config.tcpAddr !== '') {
       this.#receivers.push(
-        new TcpReceiver({ address: config.tcpAddr, maxLineBytes: config.tcpMaxLineBytes }, { sink: this.#ingester, stats: this.stats, logger }),
+        new TcpReceiver(
+          { address: config.tcpAddr, maxLineBytes: config.tcpMaxLineBytes },
+          { sink: this.#ingester, stats: this.stats, logger },
+        ),
       );
     }
     if (config.webAddr !== '') {
-      this.#http = new AdminHttpServer(config.webAddr, { registry: this.metrics.registry, logger, ready: () => this.#ready });
+      this.#http = new AdminHttpServer(config.webAddr, {
+        registry: this.metrics.registry,
+        logger,
+        ready: () => this.#ready,
+      });
     }
   }
 

@@ -109,7 +109,10 @@ export class Flusher implements Lifecycle {
       await raceAbort(b.flush(snapshot, signal), signal);
     } catch (err) {
       result = signal.aborted ? 'timeout' : 'failure';
-      this.#deps.logger.debug({ backend: b.name, code: errorCode(err), err: errorMessage(err) }, 'backend flush failed');
+      this.#deps.logger.debug(
+        { backend: b.name, code: errorCode(err), err: errorMessage(err) },
+        'backend flush failed',
+      );
     }
     this.#deps.metrics?.backendFlushes.inc({ backend: b.name, result });
   }

@@ -16,10 +16,7 @@ export class IngestStats {
   /** Events accepted. */
   events = 0;
   /** Rejected lines by reason. */
-  readonly badLines = Object.fromEntries(PARSE_ERROR_REASONS.map((r) => [r, 0])) as Record<
-    ParseErrorReason,
-    number
-  >;
+  readonly badLines = Object.fromEntries(PARSE_ERROR_REASONS.map((r) => [r, 0])) as Record<ParseErrorReason, number>;
   /** Metrics dropped by a `drop-metric` filter. */
   filtered = 0;
   /** TCP lines longer than the limit (discarded). */

@@ -1,12 +1,7 @@
 /**
  * Stable error codes. Callers and tests branch on `code`, never on message text.
  */
-export type DaemonErrorCode =
-  | 'ERR_CONFIG_INVALID'
-  | 'ERR_BACKEND_SEND'
-  | 'ERR_TIMEOUT'
-  | 'ERR_LISTEN'
-  | 'ERR_USAGE';
+export type DaemonErrorCode = 'ERR_CONFIG_INVALID' | 'ERR_BACKEND_SEND' | 'ERR_TIMEOUT' | 'ERR_LISTEN' | 'ERR_USAGE';
 
 /** DaemonError is the base of every error the daemon raises on purpose. */
 export class DaemonError extends Error {
@@ -53,15 +48,13 @@ export class BackendError extends DaemonError {
 
 /** Renders issues one per line as `  error sepagent.port: must be ...`. */
 export function formatIssues(issues: readonly ConfigIssue[]): string {
-  return issues
-    .map((i) => `  ${i.severity} ${i.path === '' ? '(document)' : i.path}: ${i.message}`)
-    .join('\n');
+  return issues.map((i) => `  ${i.severity} ${i.path === '' ? '(document)' : i.path}: ${i.message}`).join('\n');
 }
 
 /** Returns the errno-style code of an unknown thrown value, or `'UNKNOWN'`. */
 export function errorCode(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = err.code;
     if (typeof code === 'string' && code !== '') return code;
   }
   return 'UNKNOWN';

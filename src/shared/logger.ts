@@ -40,9 +40,11 @@ function textStream(out: NodeJS.WritableStream): DestinationStream {
       const level = LEVEL_NAMES[rec['level'] as number] ?? String(rec['level']);
       const fields = Object.entries(rec)
         .filter(([k]) => !TEXT_OMIT.has(k))
-        .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v)}`)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
         .join(' ');
-      out.write(`${time} ${level} ${String(rec['msg'] ?? '')}${fields === '' ? '' : ' ' + fields}\n`);
+      out.write(
+        `${time} ${level} ${typeof rec['msg'] === 'string' ? rec['msg'] : ''}${fields === '' ? '' : ' ' + fields}\n`,
+      );
     },
   };
 }

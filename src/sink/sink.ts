@@ -33,10 +33,18 @@ export function renderDocument(payload: Buffer, from: string, format: 'pretty' |
   const items = Array.isArray(doc.metrics) ? (doc.metrics as Item[]) : [];
   const ts = items[0]?.unixTimestamp;
   const when = typeof ts === 'number' ? new Date(ts * 1000).toISOString() : '?';
-  const lines = [`sep ${JSON.stringify(doc.sep)}  ${items.length} items, ${payload.length} bytes from ${from}, unixTimestamp ${String(ts)} (${when})`];
-  const rows = items.map((i) => [String(i.metricType), String(i.statistics), String(i.aggregationType), String(i.value)]);
+  const lines = [
+    `sep ${JSON.stringify(doc.sep)}  ${items.length} items, ${payload.length} bytes from ${from}, unixTimestamp ${String(ts)} (${when})`,
+  ];
+  const rows = items.map((i) => [
+    String(i.metricType),
+    String(i.statistics),
+    String(i.aggregationType),
+    String(i.value),
+  ]);
   const w = [0, 1, 2].map((c) => Math.max(0, ...rows.map((r) => r[c]!.length)));
-  for (const r of rows) lines.push(`  ${r[0]!.padEnd(w[0]!)}  ${r[1]!.padEnd(w[1]!)}  ${r[2]!.padEnd(w[2]!)} = ${r[3]}`);
+  for (const r of rows)
+    lines.push(`  ${r[0]!.padEnd(w[0]!)}  ${r[1]!.padEnd(w[1]!)}  ${r[2]!.padEnd(w[2]!)} = ${r[3]}`);
   return lines.join('\n') + '\n';
 }
 

@@ -50,7 +50,9 @@ export class AdminHttpServer implements Lifecycle {
         resolve();
       });
     }).catch((err: unknown) => {
-      throw new DaemonError('ERR_LISTEN', `cannot listen on http ${this.#address}: ${errorMessage(err)}`, { cause: err });
+      throw new DaemonError('ERR_LISTEN', `cannot listen on http ${this.#address}: ${errorMessage(err)}`, {
+        cause: err,
+      });
     });
     server.on('error', (err) => this.#deps.logger.error({ err: errorMessage(err) }, 'admin http server error'));
     this.#server = server;

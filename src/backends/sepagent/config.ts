@@ -40,7 +40,10 @@ export function validateSepAgentConfig(raw: unknown, path: string, issues: Confi
   const c = new Checker(issues);
   const d = defaultSepAgentConfig();
   if (raw === undefined) {
-    c.error(path, 'the sepagent backend is enabled but the [sepagent] section is missing (port, sep_regexp and cluster_regexp are required)');
+    c.error(
+      path,
+      'the sepagent backend is enabled but the [sepagent] section is missing (port, sep_regexp and cluster_regexp are required)',
+    );
     return d;
   }
   const s = c.section(raw, path);
@@ -56,7 +59,13 @@ export function validateSepAgentConfig(raw: unknown, path: string, issues: Confi
     port: 0,
     sepRegexp: c.string(s['sep_regexp'], `${path}.sep_regexp`, ''),
     clusterRegexp: c.string(s['cluster_regexp'], `${path}.cluster_regexp`, ''),
-    maxDatagramBytes: c.int(s['max_datagram_bytes'], `${path}.max_datagram_bytes`, d.maxDatagramBytes, MIN_DATAGRAM_BYTES, MAX_UDP_PAYLOAD_BYTES),
+    maxDatagramBytes: c.int(
+      s['max_datagram_bytes'],
+      `${path}.max_datagram_bytes`,
+      d.maxDatagramBytes,
+      MIN_DATAGRAM_BYTES,
+      MAX_UDP_PAYLOAD_BYTES,
+    ),
   };
   if (s['port'] === undefined) c.error(`${path}.port`, 'is required (SepAgent UDP port, 1-65535)');
   else cfg.port = c.int(s['port'], `${path}.port`, 0, 1, 65535);
@@ -70,9 +79,11 @@ export function validateSepAgentConfig(raw: unknown, path: string, issues: Confi
       c.error(`${path}.${key}`, 'must not be empty: an empty pattern matches nothing useful');
     } else {
       const re = re2ToRegExp(value);
-      if (typeof re === 'string') c.error(`${path}.${key}`, `invalid regular expression ${JSON.stringify(value)}: ${re}`);
+      if (typeof re === 'string')
+        c.error(`${path}.${key}`, `invalid regular expression ${JSON.stringify(value)}: ${re}`);
     }
   }
-  if (/\s/.test(cfg.host) || cfg.host.includes('/')) c.error(`${path}.host`, `"${cfg.host}" is not a host name or IP address`);
+  if (/\s/.test(cfg.host) || cfg.host.includes('/'))
+    c.error(`${path}.host`, `"${cfg.host}" is not a host name or IP address`);
   return cfg;
 }

@@ -53,7 +53,10 @@ export class SepAgentBackend implements Backend {
       if (n === 0) continue;
       m.dropped(reason, n);
       this.#log.maybe(`drop:${reason}`, (suppressed) =>
-        this.#deps.logger.warn({ reason, items: n, example: examples[reason as keyof typeof examples], suppressed }, 'sepagent items left out'),
+        this.#deps.logger.warn(
+          { reason, items: n, example: examples[reason as keyof typeof examples], suppressed },
+          'sepagent items left out',
+        ),
       );
     }
     if (documents.length === 0) return;
@@ -64,7 +67,9 @@ export class SepAgentBackend implements Backend {
       this.#countLost(documents, 'send_failed');
       m.sendError(errorCode(err));
       this.#warn('connect', err);
-      throw new BackendError(this.name, `cannot reach SepAgent at ${this.#target()}: ${errorMessage(err)}`, { cause: err });
+      throw new BackendError(this.name, `cannot reach SepAgent at ${this.#target()}: ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
     let firstError: unknown;
     let sentDocs = 0;
@@ -88,7 +93,9 @@ export class SepAgentBackend implements Backend {
     if (firstError !== undefined) {
       this.#warn('send', firstError);
       if (errorCode(firstError) !== 'ECONNREFUSED' && errorCode(firstError) !== 'EMSGSIZE') this.#reset();
-      throw new BackendError(this.name, `send to ${this.#target()} failed: ${errorMessage(firstError)}`, { cause: firstError });
+      throw new BackendError(this.name, `send to ${this.#target()} failed: ${errorMessage(firstError)}`, {
+        cause: firstError,
+      });
     }
   }
 

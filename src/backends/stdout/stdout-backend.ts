@@ -31,7 +31,10 @@ export function renderSnapshot(s: FlushSnapshot, disabled: DisabledSubMetrics): 
   const out: string[] = [];
   for (const c of s.counters) {
     const n = composeName(c.name, c.tagsKey);
-    out.push(`stats.counter.${n}.count ${c.value} ${ts}`, `stats.counter.${n}.per_second ${goFixed(c.perSecond)} ${ts}`);
+    out.push(
+      `stats.counter.${n}.count ${c.value} ${ts}`,
+      `stats.counter.${n}.per_second ${goFixed(c.perSecond)} ${ts}`,
+    );
   }
   for (const t of s.timers) {
     const n = `stats.timers.${composeName(t.name, t.tagsKey)}`;

@@ -49,7 +49,9 @@ export class TcpReceiver implements Receiver {
         resolve();
       });
     }).catch((err: unknown) => {
-      throw new DaemonError('ERR_LISTEN', `cannot listen on tcp ${this.#cfg.address}: ${errorMessage(err)}`, { cause: err });
+      throw new DaemonError('ERR_LISTEN', `cannot listen on tcp ${this.#cfg.address}: ${errorMessage(err)}`, {
+        cause: err,
+      });
     });
     server.on('error', (err) => this.#deps.logger.error({ err: errorMessage(err) }, 'tcp receiver error'));
     this.#server = server;

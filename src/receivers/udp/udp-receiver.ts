@@ -55,10 +55,15 @@ export class UdpReceiver implements Receiver {
     try {
       this.#socket = await this.#bind(type, host, hp.port);
     } catch (err) {
-      if (hp.host !== '') throw new DaemonError('ERR_LISTEN', `cannot listen on udp ${this.#cfg.address}: ${errorMessage(err)}`, { cause: err });
+      if (hp.host !== '')
+        throw new DaemonError('ERR_LISTEN', `cannot listen on udp ${this.#cfg.address}: ${errorMessage(err)}`, {
+          cause: err,
+        });
       // No IPv6 on this host: fall back to IPv4 on every interface.
       this.#socket = await this.#bind('udp4', '0.0.0.0', hp.port).catch((e: unknown) => {
-        throw new DaemonError('ERR_LISTEN', `cannot listen on udp ${this.#cfg.address}: ${errorMessage(e)}`, { cause: e });
+        throw new DaemonError('ERR_LISTEN', `cannot listen on udp ${this.#cfg.address}: ${errorMessage(e)}`, {
+          cause: e,
+        });
       });
     }
     const a = this.#socket.address();
@@ -71,7 +76,14 @@ export class UdpReceiver implements Receiver {
     }
     this.#deps.onReceiveBuffer?.(effective);
     const log = this.#deps.logger;
-    log.info({ address: `${a.address}:${a.port}`, receiveBufferBytes: effective, requestedBytes: this.#cfg.receiveBufferBytes }, 'udp receiver listening');
+    log.info(
+      {
+        address: `${a.address}:${a.port}`,
+        receiveBufferBytes: effective,
+        requestedBytes: this.#cfg.receiveBufferBytes,
+      },
+      'udp receiver listening',
+    );
     // Linux grants min(request, net.core.rmem_max) and reports twice that (bookkeeping).
     if (effective > 0 && effective < 2 * this.#cfg.receiveBufferBytes) {
       log.warn(

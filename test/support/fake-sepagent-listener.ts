@@ -1,0 +1,64 @@
+import dgram from 'node:dgram';
+import { waitFor } from './wait-for.js';
+
+/** One SepAgent document as received. */
+export interface ReceivedDocument {
+  raw: string;
+  sep: string;
+  metrics: Array<{
+    instanceId: string;
+    cluster: string;
+    metricType: string;
+    aggregationType: string;
+    statistics: string;
+    value: number;
+    unixTimestamp: number;
+  }>;
+}
+
+/** A UDP socket on 127.0.0.1 playing SepAgent: records every datagram it receives. */
+export class FakeSepAgentListener {
+  readonly documents: ReceivedDocument[] = [];
+  readonly #socket: dgram.Socket;
+  port = 0;
+
+  private constructor(socket: dgram.Socket) {
+    this.#socket = socket;
+    socket.on('message', (msg) => {
+      const raw = msg.toString('utf8');
+      const doc = JSON.parse(raw) as Omit<ReceivedDocument, 'raw'>;
+      this.documents.push({ raw, ...doc });
+    });
+  }
+
+  /** Binds on 127.0.0.1 (port 0 = any free port). */
+  static async start(port = 0): Promise<FakeSepAgentListener> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, '127.0.0.1', () => resolve());
+    });
+    const l = new FakeSepAgentListener(socket);
+    l.port = socket.address().port;
+    return l;
+  }
+
+  /** Sum of `count` items of counters named `statistics` (all SEPs, all documents). */
+  counterTotal(statistics: string): number {
+    let n = 0;
+    for (const d of this.documents) {
+      for (const m of d.metrics) {
+        if (m.metricType === 'counter' && m.aggregationType === 'count' && m.statistics === statistics) n += m.value;
+      }
+    }
+    return n;
+  }
+
+  waitForDocuments(n: number, timeoutMs = 5000): Promise<ReceivedDocument[]> {
+    return waitFor(() => (this.documents.length >= n ? this.documents : undefined), timeoutMs, `${n} SepAgent documents`);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+  }
+}

@@ -1,0 +1,47 @@
+import type { Clock } from '../../src/shared/clock.js';
+
+/** A Clock whose time and intervals advance only when the test says so. */
+export class ManualClock implements Clock {
+  #now: number;
+  #mono = 0;
+  readonly #timers = new Set<{ every: number; next: number; fn: () => void }>();
+
+  constructor(startMs = 1_556_100_400_000) {
+    this.#now = startMs;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  monotonicMs(): number {
+    return this.#mono;
+  }
+
+  /** Sets the wall clock without firing timers. */
+  setNow(ms: number): void {
+    this.#now = ms;
+  }
+
+  every(intervalMs: number, fn: () => void): () => void {
+    const t = { every: intervalMs, next: this.#mono + intervalMs, fn };
+    this.#timers.add(t);
+    return () => this.#timers.delete(t);
+  }
+
+  /** Advances both clocks by `ms`, firing due timers in order. */
+  advance(ms: number): void {
+    const target = this.#mono + ms;
+    for (;;) {
+      let due: { every: number; next: number; fn: () => void } | undefined;
+      for (const t of this.#timers) if (t.next <= target && (due === undefined || t.next < due.next)) due = t;
+      if (due === undefined) break;
+      this.#now += due.next - this.#mono;
+      this.#mono = due.next;
+      due.next += due.every;
+      due.fn();
+    }
+    this.#now += target - this.#mono;
+    this.#mono = target;
+  }
+}

@@ -1,0 +1,180 @@
+import { expect } from 'chai';
+import { normaliseName, parseLineString, parseStatsdLine } from '../../../src/parser/statsd-line-parser.js';
+import type { ParseErrorReason, ParseResult } from '../../../src/parser/sample.js';
+
+type Expected =
+  | { kind: 'counter' | 'gauge' | 'timer'; name: string; value: number; rate?: number; tags?: string[] }
+  | { kind: 'set'; name: string; member: string; rate?: number; tags?: string[] }
+  | ParseErrorReason;
+
+function check(r: ParseResult, want: Expected): void {
+  if (typeof want === 'string') {
+    expect(r).to.deep.equal({ type: 'error', reason: want });
+    return;
+  }
+  expect(r.type, JSON.stringify(r)).to.equal('metric');
+  if (r.type !== 'metric') return;
+  const m = r.metric;
+  expect(m.kind).to.equal(want.kind);
+  expect(m.name).to.equal(want.name);
+  if (want.kind === 'set') expect(m.member).to.equal(want.member);
+  else expect(Object.is(m.value, want.value), `value ${m.value} vs ${want.value}`).to.equal(true);
+  expect(m.rate).to.equal(want.rate ?? 1);
+  expect(m.tags).to.deep.equal(want.tags ?? []);
+}
+
+describe('StatsdLineParser', () => {
+  describe('parseStatsdLine: the accept/reject table of the reference (§3.9)', () => {
+    const table: Array<[string, Expected]> = [
+      ['foo.bar:2|c', { kind: 'counter', name: 'foo.bar', value: 2 }],
+      ['smp.rte:5|c|@0.1|#foo:bar,baz', { kind: 'counter', name: 'smp.rte', value: 5, rate: 0.1, tags: ['foo:bar', 'baz'] }],
+      ['def.h:10|h', { kind: 'timer', name: 'def.h', value: 10 }],
+      ['def.ms:10|ms', { kind: 'timer', name: 'def.ms', value: 10 }],
+      ['uniq:joe|s', { kind: 'set', name: 'uniq', member: 'joe' }],
+      ['a:1|g|#', { kind: 'gauge', name: 'a', value: 1 }],
+      ['a:4|c|@0.5|', { kind: 'counter', name: 'a', value: 4, rate: 0.5 }],
+      ['', 'empty_line'],
+      ['foo', 'malformed_line'],
+      [':1|c', 'empty_name'],
+      ['x:1|q', 'invalid_type'],
+      ['x:1|d', 'invalid_type'],
+      ['x:1|cc', 'invalid_type'],
+      ['x:1|c|', 'invalid_suffix'],
+      ['x:1|c|@', 'invalid_sample_rate'],
+      ['x:1|c|@0.5|x', 'invalid_suffix'],
+      ['x:abc|g', 'invalid_value'],
+      ['x:NaN|c', 'invalid_value'],
+      ['x:1e400|c', 'invalid_value'],
+      ['x:1:2|c', 'invalid_value'],
+      ['_sc|check|0', 'unsupported_line'],
+      ['_foo:1|c', 'unsupported_line'],
+      ['x:2|c\r', 'invalid_type'],
+    ];
+    for (const [line, want] of table) {
+      it(`${JSON.stringify(line)} → ${typeof want === 'string' ? want : want.kind}`, () => check(parseLineString(line), want));
+    }
+  });
+
+  describe('parseStatsdLine: grammar details', () => {
+    const table: Array<[string, string, Expected]> = [
+      ['rate must precede tags', 'a:1|c|#t|@0.5', { kind: 'counter', name: 'a', value: 1, tags: ['t|@0.5'] }],
+      ['only one value per line', 'a:1|c:2|c', 'invalid_type'],
+      ['ms requires the s', 'a:1|m', 'invalid_type'],
+      ['type letters are case sensitive', 'a:1|C', 'invalid_type'],
+      ['a trailing space after the type is garbage', 'a:1|c ', 'invalid_type'],
+      ['anything but @ or # after the type', 'a:1|c|x', 'invalid_suffix'],
+      ['\\r inside tags is kept', 'a:1|c|#t:1\r', { kind: 'counter', name: 'a', value: 1, tags: ['t:1\r'] }],
+      ['empty tag pieces are dropped', 'a:1|c|#f,,z,', { kind: 'counter', name: 'a', value: 1, tags: ['f', 'z'] }],
+      ['tag of only commas', 'a:1|c|#,', { kind: 'counter', name: 'a', value: 1 }],
+      ['UTF-8 tags are kept verbatim', 'a:1|c|#zöne:b', { kind: 'counter', name: 'a', value: 1, tags: ['zöne:b'] }],
+      ['sets keep their member verbatim', 'u:josé ß|s', { kind: 'set', name: 'u', member: 'josé ß' }],
+      ['an empty set member is valid', 'u:|s', { kind: 'set', name: 'u', member: '' }],
+      ['gauge + is not a delta', 'g:+4|g', { kind: 'gauge', name: 'g', value: 4 }],
+      ['gauge - is not a delta', 'g:-3|g', { kind: 'gauge', name: 'g', value: -3 }],
+      ['negative zero gauge stays -0', 'g:-0|g', { kind: 'gauge', name: 'g', value: -0 }],
+      ['gauge inf is accepted (skipped later by sepagent)', 'g:inf|g', { kind: 'gauge', name: 'g', value: Infinity }],
+      ['timer -Infinity is accepted', 't:-Infinity|ms', { kind: 'timer', name: 't', value: -Infinity }],
+      ['counter inf is rejected', 'c:inf|c', 'invalid_value'],
+      ['fractional counter', 'c:1.9|c', { kind: 'counter', name: 'c', value: 1.9 }],
+      ['exponent values', 'c:2.5E-2|ms', { kind: 'timer', name: 'c', value: 0.025 }],
+      ['leading dot', 'c:.5|g', { kind: 'gauge', name: 'c', value: 0.5 }],
+      ['trailing dot', 'c:5.|g', { kind: 'gauge', name: 'c', value: 5 }],
+      ['underflow is 0', 'c:1e-400|g', { kind: 'gauge', name: 'c', value: 0 }],
+      ['hex is rejected', 'c:0x10|g', 'invalid_value'],
+      ['blanks around the value are rejected', 'c: 1|g', 'invalid_value'],
+      ['empty value is rejected', 'c:|g', 'invalid_value'],
+      ['comma decimals are rejected', 'c:1,5|g', 'invalid_value'],
+      ['underscores are rejected', 'c:1_000|g', 'invalid_value'],
+      ['rate 0 is rejected (the reference yields Infinity)', 'c:1|c|@0', 'invalid_sample_rate'],
+      ['negative rates are rejected', 'c:1|c|@-0.5', 'invalid_sample_rate'],
+      ['rate nan is rejected', 'c:1|c|@nan', 'invalid_sample_rate'],
+      ['rate above 1 is accepted', 'c:1|c|@2', { kind: 'counter', name: 'c', value: 1, rate: 2 }],
+      ['rate then tags', 'c:1|ms|@0.5|#a,b', { kind: 'timer', name: 'c', value: 1, rate: 0.5, tags: ['a', 'b'] }],
+      ['leading space becomes _ and is a metric', ' foo:1|c', { kind: 'counter', name: '_foo', value: 1 }],
+      ['a NUL byte ends the line', 'ab\0:1|c', 'malformed_line'],
+      ['a NUL after the type ends the line', 'a:1|c\0garbage', { kind: 'counter', name: 'a', value: 1 }],
+      ['no pipe', 'a:1', 'malformed_line'],
+      ['name normalised away entirely', '€€:1|c', 'empty_name'],
+    ];
+    for (const [name, line, want] of table) it(name, () => check(parseLineString(line), want));
+  });
+
+  describe('parseStatsdLine: byte ranges', () => {
+    it('never reads past `end` into the next line', () => {
+      const buf = Buffer.from('a:1|\nc');
+      expect(parseStatsdLine(buf, 0, 4)).to.deep.equal({ type: 'error', reason: 'invalid_type' });
+      const ms = Buffer.from('a:1|ms');
+      expect(parseStatsdLine(ms, 0, 5)).to.deep.equal({ type: 'error', reason: 'invalid_type' });
+    });
+    it('parses a line in the middle of a buffer', () => {
+      const buf = Buffer.from('junk\nx.y:3|c\nmore');
+      check(parseStatsdLine(buf, 5, 12), { kind: 'counter', name: 'x.y', value: 3 });
+    });
+  });
+
+  describe('normaliseName', () => {
+    const table: Array<[string, string]> = [
+      ['smp gge', 'smp_gge'],
+      ['smp\tgge', 'smp_gge'],
+      ['smp/gge', 'smp-gge'],
+      ['smp,gge$', 'smpgge'],
+      ['rq_tíme', 'rq_tme'],
+      ['fooBarBaz', 'fooBarBaz'],
+      ['a#b@c\rd', 'abcd'],
+    ];
+    for (const [raw, want] of table) {
+      it(`${JSON.stringify(raw)} → ${want}`, () => {
+        const b = Buffer.from(raw, 'utf8');
+        expect(normaliseName(b, 0, b.length)).to.equal(want);
+      });
+    }
+  });
+
+  describe('events', () => {
+    it('parses title and text', () => {
+      const r = parseLineString('_e{1,1}:a|b');
+      expect(r.type).to.equal('event');
+      if (r.type !== 'event') return;
+      expect(r.event.title).to.equal('a');
+      expect(r.event.text).to.equal('b');
+      expect(r.event.priority).to.equal('normal');
+      expect(r.event.alertType).to.equal('info');
+    });
+    it('takes byte lengths, so titles may contain | and UTF-8', () => {
+      const r = parseLineString('_e{4,5}:a|é|hello');
+      expect(r.type === 'event' && r.event.title).to.equal('a|é');
+      expect(r.type === 'event' && r.event.text).to.equal('hello');
+    });
+    it('reads every attribute and turns \\n into a newline', () => {
+      const r = parseLineString('_e{5,12}:title|line1\\nline2|d:1556100410|h:web1|k:agg|p:low|s:src|t:error|#a:1,b');
+      expect(r.type).to.equal('event');
+      if (r.type !== 'event') return;
+      expect(r.event).to.deep.include({
+        title: 'title',
+        text: 'line1\nline2',
+        dateHappened: 1556100410,
+        hostname: 'web1',
+        aggregationKey: 'agg',
+        priority: 'low',
+        sourceTypeName: 'src',
+        alertType: 'error',
+        tags: ['a:1', 'b'],
+      });
+    });
+    it('tolerates a dangling |', () => expect(parseLineString('_e{1,1}:a|b|').type).to.equal('event'));
+    const bad: Array<[string, string]> = [
+      ['text too short', '_e{1,5}:a|b'],
+      ['no | after the title', '_e{2,1}:abc'],
+      ['unknown attribute', '_e{1,1}:a|b|x:1'],
+      ['unknown priority', '_e{1,1}:a|b|p:high'],
+      ['unknown alert type', '_e{1,1}:a|b|t:fatal'],
+      ['non-digit date', '_e{1,1}:a|b|d:soon'],
+      ['length overflow', '_e{99999999999,1}:a|b'],
+      ['missing lengths', '_e{,}:a|b'],
+      ['garbage after the text', '_e{1,1}:a|bc'],
+    ];
+    for (const [name, line] of bad) {
+      it(`rejects: ${name}`, () => expect(parseLineString(line)).to.deep.equal({ type: 'error', reason: 'malformed_event' }));
+    }
+  });
+});
