@@ -1,0 +1,121 @@
+import { expect } from 'chai';
+import { encodeSnapshot } from '../../../../src/backends/sepagent/encode.js';
+import { goJsonNumber, goJsonString } from '../../../../src/backends/sepagent/go-json.js';
+import { SepMatcher } from '../../../../src/backends/sepagent/sep-matcher.js';
+import { makePipeline, send } from '../../../support/pipeline.js';
+
+const A = new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)');
+const K = new SepMatcher('[A-Za-z0-9.-]+_sep_[0-9]+', 'external_cluster_[A-Za-z0-9._-]*sep_[0-9]+');
+const T = 1_556_100_410_000;
+
+function encode(text: string, maxBytes = 65507, matcher = A) {
+  const { ingester, aggregator } = makePipeline();
+  send(ingester, text);
+  return encodeSnapshot(aggregator.snapshotAndReset(T, 10), matcher, maxBytes);
+}
+
+describe('SepMatcher: the extraction table (§3.3)', () => {
+  const table: Array<[string, SepMatcher, string, string | [string, string, string]]> = [
+    ['A', A, 'envoy.cluster.external_cluster_sep1.upstream_rq_time', ['external_cluster_sep1', 'sep1', 'upstream_rq_time']],
+    ['A', A, 'envoy.cluster.external_cluster_sep12.upstream_cx_total', ['external_cluster_sep12', 'sep12', 'upstream_cx_total']],
+    ['A', A, 'envoy.cluster.external_cluster_sep1.circuit_breakers.default.rq_open', ['external_cluster_sep1', 'sep1', 'circuit_breakers.default.rq_open']],
+    ['A', A, 'envoy.cluster.external_cluster_sep1.upstream_rq_time.sep2', ['external_cluster_sep1', 'sep1', 'upstream_rq_time.sep2']],
+    ['A', A, 'envoy.cluster.external_cluster_sep1_rq', ['external_cluster_sep1', 'sep1', 'rq']],
+    ['A', A, 'envoy.cluster.external_cluster_sep1', 'no_statistics'],
+    ['A', A, 'envoy.cluster.external_cluster_eslap.cloud_sep_1.upstream_rq_time', 'ignored'],
+    ['A', A, 'envoy.cluster.local_sep1.upstream_rq_time', 'ignored'],
+    ['K', K, 'envoy.cluster.external_cluster_eslap.cloud_sep_1.upstream_rq_time', ['external_cluster_eslap.cloud_sep_1', 'eslap.cloud_sep_1', 'upstream_rq_time']],
+    ['K', K, 'envoy.cluster.external_cluster_eslap.cloud_sep_1.circuit_breakers.default.cx_open', ['external_cluster_eslap.cloud_sep_1', 'eslap.cloud_sep_1', 'circuit_breakers.default.cx_open']],
+    ['K', K, 'envoy.cluster.external_cluster_my-svc.example_sep_3.upstream_rq_2xx', ['external_cluster_my-svc.example_sep_3', 'my-svc.example_sep_3', 'upstream_rq_2xx']],
+    ['K', K, 'envoy.cluster.external_cluster_sep_1.upstream_rq_total', ['external_cluster_sep_1', 'cluster_sep_1', 'upstream_rq_total']],
+    ['K', K, 'envoy.cluster.external_cluster_eslap.cloud_sep_1', 'no_statistics'],
+    ['K', K, 'envoy.cluster.external_cluster_sep1.upstream_rq_time', 'ignored'],
+  ];
+  for (const [cfg, m, key, want] of table) {
+    it(`${cfg}: ${key}`, () => {
+      const c = m.classify(key);
+      if (typeof want === 'string') expect(c).to.equal(want);
+      else {
+        expect(typeof c).to.equal('object');
+        if (typeof c === 'object') expect([c.cluster, c.instanceId, c.statistics]).to.deep.equal(want);
+      }
+    });
+  }
+  it('statistics is "" when one character follows the cluster', () => {
+    const c = A.classify('x.external_cluster_sep1.');
+    expect(typeof c === 'object' && c.statistics).to.equal('');
+  });
+});
+
+describe('encodeSnapshot', () => {
+  it('skips and counts NaN/Infinity items instead of failing the document', () => {
+    const r = encode('envoy.cluster.external_cluster_sep1.g:inf|g\nenvoy.cluster.external_cluster_sep1.c:1|c');
+    expect(r.dropped.non_finite).to.equal(1);
+    expect(r.documents).to.have.length(1);
+    const doc = JSON.parse(r.documents[0]!.payload.toString()) as { metrics: unknown[] };
+    expect(doc.metrics).to.have.length(2);
+  });
+
+  it('an infinite timer value drops its non-finite items only; other SEPs still go out', () => {
+    const r = encode('envoy.cluster.external_cluster_sep1.t:inf|ms\nenvoy.cluster.external_cluster_sep2.c:1|c');
+    expect(r.documents.map((d) => d.sep)).to.have.members(['sep1', 'sep2']);
+    expect(r.dropped.non_finite).to.be.greaterThan(0);
+  });
+
+  it('prints negative zero as -0, like Go', () => {
+    const r = encode('envoy.cluster.external_cluster_sep1.g:-0|g');
+    expect(r.documents[0]!.payload.toString()).to.contain('"value":-0,');
+  });
+
+  it('splits a SEP whose document exceeds max_datagram_bytes into several valid documents, losing nothing', () => {
+    const lines = Array.from({ length: 150 }, (_, i) => `envoy.cluster.external_cluster_sep1.stat_${i}:${i}|c`);
+    const whole = encode(lines.join('\n'));
+    expect(whole.documents).to.have.length(1);
+    const split = encode(lines.join('\n'), 1400);
+    expect(split.documents.length).to.be.greaterThan(50);
+    let items: unknown[] = [];
+    for (const d of split.documents) {
+      expect(d.payload.length).to.be.at.most(1400);
+      const doc = JSON.parse(d.payload.toString()) as { sep: string; metrics: unknown[] };
+      expect(doc.sep).to.equal('sep1');
+      expect(d.items).to.equal(doc.metrics.length);
+      items = items.concat(doc.metrics);
+    }
+    expect(items).to.deep.equal((JSON.parse(whole.documents[0]!.payload.toString()) as { metrics: unknown[] }).metrics);
+  });
+
+  it('the default limit (65507) sends what the reference would send whole', () => {
+    const lines = Array.from({ length: 190 }, (_, i) => `envoy.cluster.external_cluster_sep1.s${i}:1|c`);
+    const r = encode(lines.join('\n'));
+    expect(r.documents).to.have.length(1);
+    expect(r.documents[0]!.payload.length).to.be.lessThan(65507);
+  });
+
+  it('sends nothing when no series is a SEP metric', () => {
+    expect(encode('envoy.server.live:1|g').documents).to.deep.equal([]);
+  });
+});
+
+describe('Go JSON encoding', () => {
+  it('escapes like encoding/json', () => {
+    expect(goJsonString('a<b>&c')).to.equal('"a\\u003cb\\u003e\\u0026c"');
+    expect(goJsonString('q"\\')).to.equal('"q\\"\\\\"');
+    expect(goJsonString('\n\r\t\b\f\u0001')).to.equal('"\\n\\r\\t\\u0008\\u000c\\u0001"');
+    expect(goJsonString('\u2028\u2029')).to.equal('"\\u2028\\u2029"');
+    expect(goJsonString('é€😀')).to.equal('"é€😀"');
+    expect(goJsonString('x\ud800y')).to.equal('"x\ufffdy"');
+  });
+  it('formats numbers with shortest round-trip digits and -0', () => {
+    const cases: Array<[number, string]> = [
+      [11, '11'],
+      [0.3, '0.3'],
+      [14.555555555555555, '14.555555555555555'],
+      [1e-7, '1e-7'],
+      [0.000001, '0.000001'],
+      [1e21, '1e+21'],
+      [123456789012345680000, '123456789012345680000'],
+      [-0, '-0'],
+    ];
+    for (const [v, s] of cases) expect(goJsonNumber(v)).to.equal(s);
+  });
+});
