@@ -72,7 +72,7 @@ describe('encodeSnapshot', () => {
     const whole = encode(lines.join('\n'));
     expect(whole.documents).to.have.length(1);
     const split = encode(lines.join('\n'), 1400);
-    expect(split.documents.length).to.be.greaterThan(50);
+    expect(split.documents.length).to.be.greaterThan(20);
     let items: unknown[] = [];
     for (const d of split.documents) {
       expect(d.payload.length).to.be.at.most(1400);
