@@ -1,0 +1,58 @@
+import { expect } from 'chai';
+import { PassThrough } from 'node:stream';
+import { goFixed, renderSnapshot, StdoutBackend } from '../../../src/backends/stdout/stdout-backend.js';
+import type { DisabledSubMetrics } from '../../../src/backends/backend.js';
+import { ManualClock } from '../../support/manual-clock.js';
+import { silentLogger } from '../../../src/shared/logger.js';
+import { noopBackendMetrics } from '../../../src/telemetry/self-metrics.js';
+import { makePipeline, send } from '../../support/pipeline.js';
+
+const NONE: DisabledSubMetrics = { count: false, countPerSecond: false, mean: false, median: false, lower: false, upper: false, stddev: false, sum: false, sumSquares: false };
+
+describe('StdoutBackend', () => {
+  it('renders the gostatsd stdout format with tags as name parts', () => {
+    const { ingester, aggregator } = makePipeline();
+    send(ingester, 'c:3|c|#k:v\ng:1.5|g\ns:a|s\nt:2|ms', '10.0.0.5');
+    const text = renderSnapshot(aggregator.snapshotAndReset(1_556_100_410_000, 10), NONE);
+    expect(text.split('\n')).to.include.members([
+      'stats.counter.c.k.v.s.10.0.0.5.count 3 1556100410',
+      'stats.counter.c.k.v.s.10.0.0.5.per_second 0.300000 1556100410',
+      'stats.gauge.g.s.10.0.0.5 1.500000 1556100410',
+      'stats.set.s.s.10.0.0.5 1 1556100410',
+      'stats.timers.t.s.10.0.0.5.upper 2.000000 1556100410',
+      'stats.timers.t.s.10.0.0.5.count 1 1556100410',
+      'stats.timers.t.s.10.0.0.5.upper_90 2.000000 1556100410',
+    ]);
+  });
+
+  it('honours the base [disabled-sub-metrics] flags', () => {
+    const { ingester, aggregator } = makePipeline();
+    send(ingester, 't:2|ms');
+    const text = renderSnapshot(aggregator.snapshotAndReset(0, 1), { ...NONE, stddev: true, median: true });
+    expect(text).to.not.match(/\.std |\.median /);
+    expect(text).to.match(/\.mean /);
+  });
+
+  it('formats like Go %f', () => {
+    expect([1, -0, 0.1234567, Infinity, -Infinity, NaN].map(goFixed)).to.deep.equal(['1.000000', '-0.000000', '0.123457', '+Inf', '-Inf', 'NaN']);
+  });
+
+  it('waits for drain when the pipe is full, and gives up at the deadline', async () => {
+    const out = new PassThrough({ highWaterMark: 16 });
+    const dropped: number[] = [];
+    const b = new StdoutBackend(NONE, {
+      logger: silentLogger,
+      clock: new ManualClock(),
+      metrics: { ...noopBackendMetrics, dropped: (_r, n) => dropped.push(n) },
+      stdout: out,
+    });
+    const { ingester, aggregator } = makePipeline();
+    send(ingester, 'c:1|c');
+    const snap = aggregator.snapshotAndReset(0, 1);
+    const err = await b.flush(snap, AbortSignal.timeout(50)).catch((e: unknown) => e);
+    expect((err as { code: string }).code).to.equal('ERR_BACKEND_SEND');
+    expect(dropped).to.deep.equal([2]);
+    out.resume();
+    await b.flush(snap, AbortSignal.timeout(1000));
+  });
+});

@@ -1,0 +1,144 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { loadConfig, loadRawConfig, parseDocument } from '../../../src/config/load.js';
+import { validateConfig } from '../../../src/config/validate.js';
+import type { ConfigError } from '../../../src/shared/errors.js';
+
+const F = 'test/fixtures/config/';
+const errorPaths = (issues: Array<{ path: string; severity: string }>): string[] =>
+  issues.filter((i) => i.severity === 'error').map((i) => i.path);
+
+describe('configuration', () => {
+  describe('loadConfig', () => {
+    it("loads the fork's example TOML unchanged", async () => {
+      const { config } = await loadConfig({ configPath: F + 'valid-fork.toml', env: {} });
+      expect(config.backends).to.deep.equal(['sepagent']);
+      expect(config.maxWorkers).to.equal(1);
+      expect(config.flushIntervalMs).to.equal(10_000);
+      expect(config.percentThresholds).to.deep.equal([90]);
+      expect(config.backendConfigs['sepagent']).to.deep.equal({
+        host: 'localhost',
+        port: 5555,
+        sepRegexp: 'sep([0-9]+)',
+        clusterRegexp: 'external_cluster_sep([0-9]+)',
+        maxDatagramBytes: 65507,
+      });
+    });
+
+    it('loads YAML with every feature, case-insensitive keys, and warns about ignored sections', async () => {
+      const { config, warnings } = await loadConfig({ configPath: F + 'valid-full.yaml', env: {} });
+      expect(config).to.deep.include({
+        maxWorkers: 2,
+        flushIntervalMs: 500,
+        percentThresholds: [90, 99.9, -10],
+        defaultTags: ['env:prod', 'team:core'],
+        namespace: 'svc',
+        ignoreHost: true,
+        badLinesPerMinute: 10,
+        receiveBufferBytes: 4 * 1024 * 1024,
+        tcpAddr: '127.0.0.1:8126',
+      });
+      expect(config.expiry).to.deep.equal({ counterMs: 60_000, gaugeMs: 0, setMs: 60_000, timerMs: 60_000 });
+      expect(config.disabledPercentiles.count).to.equal(true);
+      expect(config.disabledSubMetrics.stddev).to.equal(true);
+      expect(config.filters).to.deep.equal([
+        { name: 'drop-debug', matchMetrics: ['debug.*'], excludeMetrics: [], matchTags: [], dropTags: [], dropMetric: true, dropHost: false },
+      ]);
+      expect(warnings.map((w) => w.path)).to.deep.equal(['graphite']);
+    });
+
+    it('loads JSON', async () => {
+      const { config } = await loadConfig({ configPath: F + 'valid-min.json', env: {} });
+      expect(config.backends).to.deep.equal(['null']);
+      expect(config.flushIntervalMs).to.equal(2000);
+    });
+
+    it('rejects a broken file with every problem and its key path', async () => {
+      const err = (await loadConfig({ configPath: F + 'invalid-many.toml', env: {} }).catch((e: unknown) => e)) as ConfigError;
+      expect(err.code).to.equal('ERR_CONFIG_INVALID');
+      const expected = JSON.parse(readFileSync(F + 'invalid-many.expected.json', 'utf8')) as string[];
+      expect(errorPaths([...err.issues])).to.have.members(expected);
+      expect(err.message).to.contain('flush_interval: unknown key; use "flush-interval" instead');
+      expect(err.message).to.contain('backend "graphite" is not available in this version');
+    });
+
+    it('names the line of a syntax error', async () => {
+      const err = (await loadConfig({ configPath: F + 'invalid-syntax.toml', env: {} }).catch((e: unknown) => e)) as ConfigError;
+      expect(err.issues[0]!.message).to.match(/TOML syntax error: line 2/);
+    });
+
+    it('rejects unknown file types and missing files clearly', async () => {
+      const a = (await loadConfig({ configPath: 'x.ini', env: {} }).catch((e: unknown) => e)) as ConfigError;
+      expect(a.issues[0]!.message).to.contain('unknown file type');
+      const b = (await loadConfig({ configPath: F + 'nope.toml', env: {} }).catch((e: unknown) => e)) as ConfigError;
+      expect(b.issues[0]!.message).to.contain('cannot read');
+    });
+  });
+
+  describe('precedence: flag > GSD_ env > file > default', () => {
+    it('applies env over the file and flags over env', async () => {
+      const env = { GSD_FLUSH_INTERVAL: '3s', GSD_MAX_WORKERS: '3', GSD_BACKENDS: 'null' };
+      const { config } = await loadConfig({ configPath: F + 'valid-fork.toml', env, flags: { 'flush-interval': '4s' } });
+      expect(config.flushIntervalMs).to.equal(4000);
+      expect(config.maxWorkers).to.equal(3);
+      expect(config.backends).to.deep.equal(['null']);
+    });
+    it('uses defaults when nothing is given', async () => {
+      const { config } = await loadConfig({ env: {} });
+      expect(config).to.deep.include({
+        metricsAddr: ':8125',
+        webAddr: '127.0.0.1:8181',
+        flushIntervalMs: 1000,
+        percentThresholds: [90],
+        backends: ['stdout'],
+        logFormat: 'json',
+        shutdownTimeoutMs: 10_000,
+      });
+      expect(config.expiry.counterMs).to.equal(300_000);
+    });
+    it('env vars do not reach sections', async () => {
+      const { raw } = await loadRawConfig({ env: { GSD_SEPAGENT: 'x', GSD_SEPAGENT_PORT: '1' } });
+      expect(raw).to.deep.equal({});
+    });
+    it('maps gostatsd json=false to text logs, and log-format wins', () => {
+      expect(validateConfig({ json: 'false' }).config?.logFormat).to.equal('text');
+      expect(validateConfig({ json: false, 'log-format': 'json' }).config?.logFormat).to.equal('json');
+    });
+  });
+
+  describe('validateConfig', () => {
+    it('rejects thresholds outside [-100, 100] (they crash the reference)', () => {
+      expect(errorPaths(validateConfig({ 'percent-threshold': '101' }).issues)).to.deep.equal(['percent-threshold']);
+    });
+    it('rejects a listed backend without its section', () => {
+      expect(errorPaths(validateConfig({ backends: 'sepagent' }).issues)).to.deep.equal(['sepagent']);
+    });
+    it('checks a sepagent section even when the backend is not selected', () => {
+      expect(errorPaths(validateConfig({ sepagent: { port: 0 } }).issues)).to.include('sepagent.port');
+    });
+    it('rejects forwarder mode, cloud providers and HTTP servers with a reason', () => {
+      const r = validateConfig({ 'server-mode': 'forwarder', 'cloud-provider': 'aws', 'http-servers': 'a' });
+      expect(errorPaths(r.issues)).to.have.members(['server-mode', 'cloud-provider', 'http-servers']);
+    });
+    it('type-checks keys that have no effect here', () => {
+      expect(errorPaths(validateConfig({ 'max-readers': 'many' }).issues)).to.deep.equal(['max-readers']);
+    });
+    it('rejects a duplicated backend and an unknown [disabled-sub-metrics] key', () => {
+      const r = validateConfig({ backends: 'null null', 'disabled-sub-metrics': { std: true } });
+      expect(errorPaths(r.issues)).to.have.members(['backends[1]', 'disabled-sub-metrics.std']);
+    });
+  });
+
+  describe('parseDocument', () => {
+    it('rejects a document that is not a map', () => {
+      expect(parseDocument('[1,2]', 'json').issues[0]!.message).to.contain('must be a map');
+      expect(parseDocument('- a', 'yaml').issues[0]!.message).to.contain('must be a map');
+    });
+    it('treats an empty YAML document as empty', () => {
+      expect(parseDocument('', 'yaml')).to.deep.equal({ doc: {}, issues: [] });
+    });
+    it('names the line of a JSON syntax error', () => {
+      expect(parseDocument('{\n"a": 1,\n}', 'json').issues[0]!.message).to.match(/line 3/);
+    });
+  });
+});
