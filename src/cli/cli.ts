@@ -41,8 +41,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .command(
       ['run', '$0'],
       'Run the daemon (default command)',
-      (y) => y.options(flagOptions()).epilog(EPILOG),
+      (y) => y.options(flagOptions()).epilog(EPILOG).strict(),
       async (args) => {
+        if (usageError !== undefined) return; // yargs still calls the handler after .fail()
         const configPath = typeof args['config-path'] === 'string' ? args['config-path'] : io.env['GSD_CONFIG_PATH'];
         const layers = { flags: flagsToConfigOverrides(args), env: io.env };
         exitCode = await runDaemon(configPath === undefined ? layers : { ...layers, configPath }, io);
@@ -55,8 +56,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         y
           .positional('file', { type: 'string', describe: 'Config file; default: --config-path' })
           .options(flagOptions())
-          .epilog(EPILOG),
+          .epilog(EPILOG)
+          .strict(),
       async (args) => {
+        if (usageError !== undefined) return;
         const file =
           typeof args.file === 'string'
             ? args.file
@@ -80,6 +83,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           },
         }),
       async (args) => {
+        if (usageError !== undefined) return;
         exitCode = await sinkCommand(args.host, args.port, args.format, io);
       },
     )

@@ -22,7 +22,6 @@ export interface KeySpec {
 /** Every top-level key, in the order --help and docs/config.md list them. */
 export const KEYS: readonly KeySpec[] = [
   {
-    key: 'config-path',
     type: 'string',
     shown: '""',
     group: 'Operation',
@@ -199,6 +198,7 @@ export const KEYS: readonly KeySpec[] = [
     describe: 'gostatsd name: true = json logs, false = text logs (log-format wins)',
   },
   {
+    key: 'config-path',
     key: 'hostname',
     type: 'string',
     shown: 'OS hostname',

@@ -55,7 +55,11 @@ export class FakeSepAgentListener {
   }
 
   waitForDocuments(n: number, timeoutMs = 5000): Promise<ReceivedDocument[]> {
-    return waitFor(() => (this.documents.length >= n ? this.documents : undefined), timeoutMs, `${n} SepAgent documents`);
+    return waitFor(
+      () => (this.documents.length >= n ? this.documents : undefined),
+      timeoutMs,
+      `${n} SepAgent documents`,
+    );
   }
 
   async close(): Promise<void> {

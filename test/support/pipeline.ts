@@ -11,7 +11,13 @@ import { ManualClock } from './manual-clock.js';
 export function makePipeline(
   agg: Partial<AggregatorConfig> = {},
   tags: Partial<TagProcessorConfig> = {},
-): { ingester: Ingester; aggregator: InMemoryAggregator; stats: IngestStats; clock: ManualClock; events: StatsdEvent[] } {
+): {
+  ingester: Ingester;
+  aggregator: InMemoryAggregator;
+  stats: IngestStats;
+  clock: ManualClock;
+  events: StatsdEvent[];
+} {
   const clock = new ManualClock();
   const stats = new IngestStats();
   const events: StatsdEvent[] = [];

@@ -72,13 +72,20 @@ describe('InMemoryAggregator', () => {
   describe('reset and expiry (§7)', () => {
     it('follows the reference timeline: flush 10 s, expiry 30 s, one sample at t = 5 s', () => {
       const exp = 30_000;
-      const { ingester, aggregator, clock } = makePipeline({ expiry: { counterMs: exp, gaugeMs: exp, setMs: exp, timerMs: exp } });
+      const { ingester, aggregator, clock } = makePipeline({
+        expiry: { counterMs: exp, gaugeMs: exp, setMs: exp, timerMs: exp },
+      });
       clock.setNow(T0 + 5_000);
       send(ingester, 'c:3|c\ng:4|g\nt:9|ms\ns:x|s');
       const seen: Array<[number, number, number, number]> = [];
       for (const t of [10, 20, 30, 40, 50]) {
         const s = aggregator.snapshotAndReset(T0 + t * 1000, 10);
-        seen.push([s.counters[0]?.value ?? -1, s.gauges[0]?.value ?? -1, s.timers[0]?.count ?? -1, s.sets[0]?.size ?? -1]);
+        seen.push([
+          s.counters[0]?.value ?? -1,
+          s.gauges[0]?.value ?? -1,
+          s.timers[0]?.count ?? -1,
+          s.sets[0]?.size ?? -1,
+        ]);
       }
       expect(seen).to.deep.equal([
         [3, 4, 1, 1],
@@ -94,7 +101,17 @@ describe('InMemoryAggregator', () => {
       send(ingester, 't:9|ms');
       aggregator.snapshotAndReset(T0, 1);
       const [t] = aggregator.snapshotAndReset(T0 + 1000, 1).timers;
-      expect(t).to.deep.include({ min: 0, max: 0, count: 0, perSecond: 0, mean: 0, median: 0, stdDev: 0, sum: 0, sumSquares: 0 });
+      expect(t).to.deep.include({
+        min: 0,
+        max: 0,
+        count: 0,
+        perSecond: 0,
+        mean: 0,
+        median: 0,
+        stdDev: 0,
+        sum: 0,
+        sumSquares: 0,
+      });
       expect(t!.percentiles).to.deep.equal([]);
     });
 
@@ -116,7 +133,9 @@ describe('InMemoryAggregator', () => {
     });
 
     it('a sample refreshes the expiry clock', () => {
-      const { ingester, aggregator, clock } = makePipeline({ expiry: { counterMs: 10_000, gaugeMs: 10_000, setMs: 10_000, timerMs: 10_000 } });
+      const { ingester, aggregator, clock } = makePipeline({
+        expiry: { counterMs: 10_000, gaugeMs: 10_000, setMs: 10_000, timerMs: 10_000 },
+      });
       clock.setNow(T0);
       send(ingester, 'c:1|c');
       aggregator.snapshotAndReset(T0 + 8_000, 8);
@@ -131,7 +150,9 @@ describe('InMemoryAggregator', () => {
     it('produces the same consolidated snapshot, in the same order, for 1 and 4 shards', () => {
       const lines: string[] = [];
       for (let i = 0; i < 200; i++) {
-        lines.push(`envoy.cluster.external_cluster_sep${i % 7}.stat_${i % 13}:${i}|${['c', 'g', 'ms', 's'][i % 4]}|#z:${i % 3}`);
+        lines.push(
+          `envoy.cluster.external_cluster_sep${i % 7}.stat_${i % 13}:${i}|${['c', 'g', 'ms', 's'][i % 4]}|#z:${i % 3}`,
+        );
       }
       const run = (shards: number): unknown => {
         const { ingester, aggregator } = makePipeline({ shards });

@@ -1,7 +1,14 @@
 import { expect } from 'chai';
 import { computeTimerStats, percentileLabel, type DisabledPercentiles } from '../../../src/aggregator/timer-stats.js';
 
-const NONE: DisabledPercentiles = { count: false, mean: false, sum: false, sumSquares: false, lower: false, upper: false };
+const NONE: DisabledPercentiles = {
+  count: false,
+  mean: false,
+  sum: false,
+  sumSquares: false,
+  lower: false,
+  upper: false,
+};
 const sorted = (...v: number[]): Float64Array => Float64Array.from(v).sort();
 const pct = (values: Float64Array, thresholds: number[], disabled = NONE): Record<string, number> =>
   Object.fromEntries(computeTimerStats(values, thresholds, disabled).percentiles.map((p) => [p.name, p.value]));
@@ -13,23 +20,63 @@ describe('computeTimerStats', () => {
     expect(s).to.deep.include({ min: 1, max: 10, mean: 5.5, median: 5.5, sum: 55, sumSquares: 385 });
     expect(s.stdDev).to.equal(2.8722813232690143);
     expect(s.percentiles.map((p) => p.name)).to.deep.equal([
-      'count_90', 'mean_90', 'sum_90', 'sum_squares_90', 'upper_90',
-      'count_50', 'mean_50', 'sum_50', 'sum_squares_50', 'upper_50',
-      'count_-10', 'mean_-10', 'sum_-10', 'sum_squares_-10', 'lower_-10',
+      'count_90',
+      'mean_90',
+      'sum_90',
+      'sum_squares_90',
+      'upper_90',
+      'count_50',
+      'mean_50',
+      'sum_50',
+      'sum_squares_50',
+      'upper_50',
+      'count_-10',
+      'mean_-10',
+      'sum_-10',
+      'sum_squares_-10',
+      'lower_-10',
     ]);
     expect(pct(v, [90, 50, -10])).to.deep.equal({
-      count_90: 9, mean_90: 5, sum_90: 45, sum_squares_90: 285, upper_90: 9,
-      count_50: 5, mean_50: 3, sum_50: 15, sum_squares_50: 55, upper_50: 5,
-      'count_-10': 1, 'mean_-10': 10, 'sum_-10': 10, 'sum_squares_-10': 100, 'lower_-10': 10,
+      count_90: 9,
+      mean_90: 5,
+      sum_90: 45,
+      sum_squares_90: 285,
+      upper_90: 9,
+      count_50: 5,
+      mean_50: 3,
+      sum_50: 15,
+      sum_squares_50: 55,
+      upper_50: 5,
+      'count_-10': 1,
+      'mean_-10': 10,
+      'sum_-10': 10,
+      'sum_squares_-10': 100,
+      'lower_-10': 10,
     });
   });
 
   it('uses every value of a single-sample timer for every threshold, however small', () => {
     expect(pct(sorted(250), [90, 10, -10, 0])).to.deep.equal({
-      count_90: 1, mean_90: 250, sum_90: 250, sum_squares_90: 62500, upper_90: 250,
-      count_10: 1, mean_10: 250, sum_10: 250, sum_squares_10: 62500, upper_10: 250,
-      'count_-10': 1, 'mean_-10': 250, 'sum_-10': 250, 'sum_squares_-10': 62500, 'lower_-10': 250,
-      count_0: 1, mean_0: 250, sum_0: 250, sum_squares_0: 62500, lower_0: 250,
+      count_90: 1,
+      mean_90: 250,
+      sum_90: 250,
+      sum_squares_90: 62500,
+      upper_90: 250,
+      count_10: 1,
+      mean_10: 250,
+      sum_10: 250,
+      sum_squares_10: 62500,
+      upper_10: 250,
+      'count_-10': 1,
+      'mean_-10': 250,
+      'sum_-10': 250,
+      'sum_squares_-10': 62500,
+      'lower_-10': 250,
+      count_0: 1,
+      mean_0: 250,
+      sum_0: 250,
+      sum_squares_0: 62500,
+      lower_0: 250,
     });
   });
 
@@ -46,7 +93,11 @@ describe('computeTimerStats', () => {
 
   it('a negative threshold covering every value (k = n) sums them all instead of crashing like the reference', () => {
     expect(pct(sorted(1, 2, 3), [-90])).to.deep.equal({
-      'count_-90': 3, 'mean_-90': 2, 'sum_-90': 6, 'sum_squares_-90': 14, 'lower_-90': 1,
+      'count_-90': 3,
+      'mean_-90': 2,
+      'sum_-90': 6,
+      'sum_squares_-90': 14,
+      'lower_-90': 1,
     });
   });
 
@@ -61,7 +112,13 @@ describe('computeTimerStats', () => {
   it('leaves out the disabled percentile sub-metrics', () => {
     const v = sorted(1, 2, 3, 4);
     const disabled = { ...NONE, mean: true, sumSquares: true, upper: true };
-    expect(Object.keys(pct(v, [50, -50], disabled))).to.deep.equal(['count_50', 'sum_50', 'count_-50', 'sum_-50', 'lower_-50']);
+    expect(Object.keys(pct(v, [50, -50], disabled))).to.deep.equal([
+      'count_50',
+      'sum_50',
+      'count_-50',
+      'sum_-50',
+      'lower_-50',
+    ]);
   });
 
   it('computes many samples consistently with a direct formula', () => {

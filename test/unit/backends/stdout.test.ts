@@ -7,7 +7,17 @@ import { silentLogger } from '../../../src/shared/logger.js';
 import { noopBackendMetrics } from '../../../src/telemetry/self-metrics.js';
 import { makePipeline, send } from '../../support/pipeline.js';
 
-const NONE: DisabledSubMetrics = { count: false, countPerSecond: false, mean: false, median: false, lower: false, upper: false, stddev: false, sum: false, sumSquares: false };
+const NONE: DisabledSubMetrics = {
+  count: false,
+  countPerSecond: false,
+  mean: false,
+  median: false,
+  lower: false,
+  upper: false,
+  stddev: false,
+  sum: false,
+  sumSquares: false,
+};
 
 describe('StdoutBackend', () => {
   it('renders the gostatsd stdout format with tags as name parts', () => {
@@ -34,7 +44,14 @@ describe('StdoutBackend', () => {
   });
 
   it('formats like Go %f', () => {
-    expect([1, -0, 0.1234567, Infinity, -Infinity, NaN].map(goFixed)).to.deep.equal(['1.000000', '-0.000000', '0.123457', '+Inf', '-Inf', 'NaN']);
+    expect([1, -0, 0.1234567, Infinity, -Infinity, NaN].map(goFixed)).to.deep.equal([
+      '1.000000',
+      '-0.000000',
+      '0.123457',
+      '+Inf',
+      '-Inf',
+      'NaN',
+    ]);
   });
 
   it('waits for drain when the pipe is full, and gives up at the deadline', async () => {

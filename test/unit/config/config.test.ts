@@ -42,7 +42,15 @@ describe('configuration', () => {
       expect(config.disabledPercentiles.count).to.equal(true);
       expect(config.disabledSubMetrics.stddev).to.equal(true);
       expect(config.filters).to.deep.equal([
-        { name: 'drop-debug', matchMetrics: ['debug.*'], excludeMetrics: [], matchTags: [], dropTags: [], dropMetric: true, dropHost: false },
+        {
+          name: 'drop-debug',
+          matchMetrics: ['debug.*'],
+          excludeMetrics: [],
+          matchTags: [],
+          dropTags: [],
+          dropMetric: true,
+          dropHost: false,
+        },
       ]);
       expect(warnings.map((w) => w.path)).to.deep.equal(['graphite']);
     });
@@ -54,7 +62,9 @@ describe('configuration', () => {
     });
 
     it('rejects a broken file with every problem and its key path', async () => {
-      const err = (await loadConfig({ configPath: F + 'invalid-many.toml', env: {} }).catch((e: unknown) => e)) as ConfigError;
+      const err = (await loadConfig({ configPath: F + 'invalid-many.toml', env: {} }).catch(
+        (e: unknown) => e,
+      )) as ConfigError;
       expect(err.code).to.equal('ERR_CONFIG_INVALID');
       const expected = JSON.parse(readFileSync(F + 'invalid-many.expected.json', 'utf8')) as string[];
       expect(errorPaths([...err.issues])).to.have.members(expected);
@@ -63,7 +73,9 @@ describe('configuration', () => {
     });
 
     it('names the line of a syntax error', async () => {
-      const err = (await loadConfig({ configPath: F + 'invalid-syntax.toml', env: {} }).catch((e: unknown) => e)) as ConfigError;
+      const err = (await loadConfig({ configPath: F + 'invalid-syntax.toml', env: {} }).catch(
+        (e: unknown) => e,
+      )) as ConfigError;
       expect(err.issues[0]!.message).to.match(/TOML syntax error: line 2/);
     });
 
@@ -78,7 +90,11 @@ describe('configuration', () => {
   describe('precedence: flag > GSD_ env > file > default', () => {
     it('applies env over the file and flags over env', async () => {
       const env = { GSD_FLUSH_INTERVAL: '3s', GSD_MAX_WORKERS: '3', GSD_BACKENDS: 'null' };
-      const { config } = await loadConfig({ configPath: F + 'valid-fork.toml', env, flags: { 'flush-interval': '4s' } });
+      const { config } = await loadConfig({
+        configPath: F + 'valid-fork.toml',
+        env,
+        flags: { 'flush-interval': '4s' },
+      });
       expect(config.flushIntervalMs).to.equal(4000);
       expect(config.maxWorkers).to.equal(3);
       expect(config.backends).to.deep.equal(['null']);

@@ -9,7 +9,11 @@ import { waitFor } from '../../support/wait-for.js';
 
 function setup(backends: RecordingBackend[], intervalMs = 1000) {
   const p = makePipeline();
-  const metrics = new SelfMetrics({ stats: new IngestStats(), seriesCount: () => p.aggregator.seriesCount(), version: 't' });
+  const metrics = new SelfMetrics({
+    stats: new IngestStats(),
+    seriesCount: () => p.aggregator.seriesCount(),
+    version: 't',
+  });
   const flusher = new Flusher(
     { flushIntervalMs: intervalMs },
     { aggregator: p.aggregator, backends: () => backends, clock: p.clock, logger: silentLogger, metrics },

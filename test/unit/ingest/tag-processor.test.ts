@@ -32,13 +32,27 @@ describe('TagProcessor', () => {
   });
 
   describe('filters (§12)', () => {
-    const base = { excludeMetrics: [], matchTags: [], dropTags: [], dropMetric: false, dropHost: false, matchMetrics: [] };
+    const base = {
+      excludeMetrics: [],
+      matchTags: [],
+      dropTags: [],
+      dropMetric: false,
+      dropHost: false,
+      matchMetrics: [],
+    };
     it('drops metrics, drops tags and clears the host when they apply', () => {
       const t = tp({
         defaultTags: ['secret'],
         filters: [
           { ...base, name: 'a', matchMetrics: ['debug.*'], dropMetric: true },
-          { ...base, name: 'b', matchMetrics: ['api.*'], excludeMetrics: ['api.internal'], dropTags: ['secret', 'user:*'], dropHost: true },
+          {
+            ...base,
+            name: 'b',
+            matchMetrics: ['api.*'],
+            excludeMetrics: ['api.internal'],
+            dropTags: ['secret', 'user:*'],
+            dropHost: true,
+          },
         ],
       });
       expect(t.identify('debug.x', [], 'h')).to.equal(undefined);
@@ -59,7 +73,10 @@ describe('TagProcessor', () => {
       expect(compilePattern('!abc*')('xyz')).to.equal(true);
     });
     it('counts filtered metrics in the ingest statistics', () => {
-      const { ingester, stats } = makePipeline({}, { filters: [{ ...base, name: 'a', matchMetrics: ['x'], dropMetric: true }] });
+      const { ingester, stats } = makePipeline(
+        {},
+        { filters: [{ ...base, name: 'a', matchMetrics: ['x'], dropMetric: true }] },
+      );
       send(ingester, 'x:1|c\ny:1|c');
       expect(stats.filtered).to.equal(1);
       expect(stats.samples.counter).to.equal(1);

@@ -27,7 +27,27 @@ describe('StatsdLineParser properties', () => {
   });
 
   it('is total on StatsD-shaped strings too', () => {
-    const piece = fc.constantFrom(':', '|', '@', '#', ',', 'c', 'g', 'ms', 's', 'h', '_e{', '}', '1', '0.5', '-', 'x', '\r', '\0', 'é');
+    const piece = fc.constantFrom(
+      ':',
+      '|',
+      '@',
+      '#',
+      ',',
+      'c',
+      'g',
+      'ms',
+      's',
+      'h',
+      '_e{',
+      '}',
+      '1',
+      '0.5',
+      '-',
+      'x',
+      '\r',
+      '\0',
+      'é',
+    );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 30 }), (parts) => {
         const b = Buffer.from(parts.join(''), 'utf8');
@@ -56,21 +76,31 @@ describe('StatsdLineParser properties', () => {
   it('good lines beside garbage in one datagram are all aggregated, and every bad line is counted', () => {
     const garbage = fc.string({ maxLength: 40 }).filter((s) => !s.includes('\n'));
     fc.assert(
-      fc.property(fc.array(fc.oneof(goodLine.map((g) => ({ good: true as const, ...g })), garbage.map((line) => ({ good: false as const, line }))), { maxLength: 30 }), (items) => {
-        const { ingester, stats, aggregator } = makePipeline();
-        send(ingester, items.map((i) => i.line).join('\n'));
-        const goodCounters = items.filter((i) => i.good && i.type === 'c') as Array<{ name: string; value: number }>;
-        const snap = aggregator.snapshotAndReset(1_556_100_410_000, 10);
-        const want = new Map<string, number>();
-        for (const g of goodCounters) want.set(g.name, (want.get(g.name) ?? 0) + g.value);
-        for (const [name, total] of want) {
-          const c = snap.counters.find((x) => x.name === name);
-          expect(c?.value, name).to.equal(total);
-        }
-        const accepted = stats.samples.counter + stats.samples.gauge + stats.samples.timer + stats.samples.set + stats.events;
-        expect(accepted + stats.badLinesTotal()).to.equal(stats.lines);
-        expect(stats.lines).to.equal(items.length === 0 ? 0 : items.length - (items.at(-1)?.line === '' ? 1 : 0));
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(
+            goodLine.map((g) => ({ good: true as const, ...g })),
+            garbage.map((line) => ({ good: false as const, line })),
+          ),
+          { maxLength: 30 },
+        ),
+        (items) => {
+          const { ingester, stats, aggregator } = makePipeline();
+          send(ingester, items.map((i) => i.line).join('\n'));
+          const goodCounters = items.filter((i) => i.good && i.type === 'c') as Array<{ name: string; value: number }>;
+          const snap = aggregator.snapshotAndReset(1_556_100_410_000, 10);
+          const want = new Map<string, number>();
+          for (const g of goodCounters) want.set(g.name, (want.get(g.name) ?? 0) + g.value);
+          for (const [name, total] of want) {
+            const c = snap.counters.find((x) => x.name === name);
+            expect(c?.value, name).to.equal(total);
+          }
+          const accepted =
+            stats.samples.counter + stats.samples.gauge + stats.samples.timer + stats.samples.set + stats.events;
+          expect(accepted + stats.badLinesTotal()).to.equal(stats.lines);
+          expect(stats.lines).to.equal(items.length === 0 ? 0 : items.length - (items.at(-1)?.line === '' ? 1 : 0));
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -27,7 +27,10 @@ describe('StatsdLineParser', () => {
   describe('parseStatsdLine: the accept/reject table of the reference (§3.9)', () => {
     const table: Array<[string, Expected]> = [
       ['foo.bar:2|c', { kind: 'counter', name: 'foo.bar', value: 2 }],
-      ['smp.rte:5|c|@0.1|#foo:bar,baz', { kind: 'counter', name: 'smp.rte', value: 5, rate: 0.1, tags: ['foo:bar', 'baz'] }],
+      [
+        'smp.rte:5|c|@0.1|#foo:bar,baz',
+        { kind: 'counter', name: 'smp.rte', value: 5, rate: 0.1, tags: ['foo:bar', 'baz'] },
+      ],
       ['def.h:10|h', { kind: 'timer', name: 'def.h', value: 10 }],
       ['def.ms:10|ms', { kind: 'timer', name: 'def.ms', value: 10 }],
       ['uniq:joe|s', { kind: 'set', name: 'uniq', member: 'joe' }],
@@ -51,7 +54,8 @@ describe('StatsdLineParser', () => {
       ['x:2|c\r', 'invalid_type'],
     ];
     for (const [line, want] of table) {
-      it(`${JSON.stringify(line)} → ${typeof want === 'string' ? want : want.kind}`, () => check(parseLineString(line), want));
+      it(`${JSON.stringify(line)} → ${typeof want === 'string' ? want : want.kind}`, () =>
+        check(parseLineString(line), want));
     }
   });
 
@@ -174,7 +178,8 @@ describe('StatsdLineParser', () => {
       ['garbage after the text', '_e{1,1}:a|bc'],
     ];
     for (const [name, line] of bad) {
-      it(`rejects: ${name}`, () => expect(parseLineString(line)).to.deep.equal({ type: 'error', reason: 'malformed_event' }));
+      it(`rejects: ${name}`, () =>
+        expect(parseLineString(line)).to.deep.equal({ type: 'error', reason: 'malformed_event' }));
     }
   });
 });

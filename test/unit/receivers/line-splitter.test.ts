@@ -4,7 +4,11 @@ import { LineSplitter } from '../../../src/receivers/tcp/line-splitter.js';
 function split(chunks: string[], max = 10): { lines: string[]; tooLong: number } {
   const lines: string[] = [];
   let tooLong = 0;
-  const s = new LineSplitter(max, (b, start, end) => lines.push(Buffer.from(b.subarray(start, end)).toString()), () => tooLong++);
+  const s = new LineSplitter(
+    max,
+    (b, start, end) => lines.push(Buffer.from(b.subarray(start, end)).toString()),
+    () => tooLong++,
+  );
   for (const c of chunks) s.push(Buffer.from(c));
   s.end();
   return { lines, tooLong };
@@ -12,7 +16,10 @@ function split(chunks: string[], max = 10): { lines: string[]; tooLong: number }
 
 describe('LineSplitter', () => {
   it('frames lines across chunk boundaries', () => {
-    expect(split(['a:1|', 'c\nb:2', '|c\n', 'c:3|c'])).to.deep.equal({ lines: ['a:1|c', 'b:2|c', 'c:3|c'], tooLong: 0 });
+    expect(split(['a:1|', 'c\nb:2', '|c\n', 'c:3|c'])).to.deep.equal({
+      lines: ['a:1|c', 'b:2|c', 'c:3|c'],
+      tooLong: 0,
+    });
   });
   it('drops an overlong line up to its newline and counts it once, keeping its neighbours', () => {
     expect(split(['ok\n0123456789ABC', 'DEF\nfine\n'])).to.deep.equal({ lines: ['ok', 'fine'], tooLong: 1 });

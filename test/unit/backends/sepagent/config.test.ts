@@ -9,19 +9,37 @@ function validate(raw: unknown): { issues: ConfigIssue[]; cfg: ReturnType<typeof
   return { issues, cfg };
 }
 const paths = (issues: ConfigIssue[]): string[] => issues.map((i) => i.path);
-const good = { host: 'localhost', port: 5555, sep_regexp: 'sep([0-9]+)', cluster_regexp: 'external_cluster_sep([0-9]+)' };
+const good = {
+  host: 'localhost',
+  port: 5555,
+  sep_regexp: 'sep([0-9]+)',
+  cluster_regexp: 'external_cluster_sep([0-9]+)',
+};
 
 describe('validateSepAgentConfig', () => {
   it('accepts the reference example and defaults max_datagram_bytes to 65507', () => {
     const { issues, cfg } = validate(good);
     expect(issues).to.deep.equal([]);
-    expect(cfg).to.deep.equal({ host: 'localhost', port: 5555, sepRegexp: 'sep([0-9]+)', clusterRegexp: 'external_cluster_sep([0-9]+)', maxDatagramBytes: 65507 });
+    expect(cfg).to.deep.equal({
+      host: 'localhost',
+      port: 5555,
+      sepRegexp: 'sep([0-9]+)',
+      clusterRegexp: 'external_cluster_sep([0-9]+)',
+      maxDatagramBytes: 65507,
+    });
   });
   it('accepts the port as a string (environment-style)', () => {
     expect(validate({ ...good, port: '5555' }).cfg.port).to.equal(5555);
   });
   it('reports every problem with its key path', () => {
-    const { issues } = validate({ host: 'a b', port: 70000, sep_regexp: '(', cluster_regexp: '', max_datagram_bytes: 100, typo: 1 });
+    const { issues } = validate({
+      host: 'a b',
+      port: 70000,
+      sep_regexp: '(',
+      cluster_regexp: '',
+      max_datagram_bytes: 100,
+      typo: 1,
+    });
     expect(paths(issues)).to.have.members([
       'sepagent.typo',
       'sepagent.port',
@@ -34,7 +52,11 @@ describe('validateSepAgentConfig', () => {
   });
   it('requires the section, the port and both regexps', () => {
     expect(paths(validate(undefined).issues)).to.deep.equal(['sepagent']);
-    expect(paths(validate({ host: 'x' }).issues)).to.have.members(['sepagent.port', 'sepagent.sep_regexp', 'sepagent.cluster_regexp']);
+    expect(paths(validate({ host: 'x' }).issues)).to.have.members([
+      'sepagent.port',
+      'sepagent.sep_regexp',
+      'sepagent.cluster_regexp',
+    ]);
   });
   it('suggests the right spelling for kebab-case keys', () => {
     const { issues } = validate({ ...good, 'sep-regexp': 'x' });
@@ -47,7 +69,11 @@ describe('re2ToRegExp', () => {
     ['(?P<id>sep[0-9]+)', 'xsep12y', 'sep12'],
     ['\\Asep\\d+\\z', 'sep7', 'sep7'],
     ['(?i)SEP[[:digit:]]+', 'xsep3', 'sep3'],
-    ['external_cluster_[[:alnum:]._-]*sep_[0-9]+', 'envoy.cluster.external_cluster_a.b_sep_1.x', 'external_cluster_a.b_sep_1'],
+    [
+      'external_cluster_[[:alnum:]._-]*sep_[0-9]+',
+      'envoy.cluster.external_cluster_a.b_sep_1.x',
+      'external_cluster_a.b_sep_1',
+    ],
   ];
   for (const [pattern, input, match] of ok) {
     it(`translates ${pattern}`, () => {

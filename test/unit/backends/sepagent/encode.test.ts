@@ -16,18 +16,58 @@ function encode(text: string, maxBytes = 65507, matcher = A) {
 
 describe('SepMatcher: the extraction table (§3.3)', () => {
   const table: Array<[string, SepMatcher, string, string | [string, string, string]]> = [
-    ['A', A, 'envoy.cluster.external_cluster_sep1.upstream_rq_time', ['external_cluster_sep1', 'sep1', 'upstream_rq_time']],
-    ['A', A, 'envoy.cluster.external_cluster_sep12.upstream_cx_total', ['external_cluster_sep12', 'sep12', 'upstream_cx_total']],
-    ['A', A, 'envoy.cluster.external_cluster_sep1.circuit_breakers.default.rq_open', ['external_cluster_sep1', 'sep1', 'circuit_breakers.default.rq_open']],
-    ['A', A, 'envoy.cluster.external_cluster_sep1.upstream_rq_time.sep2', ['external_cluster_sep1', 'sep1', 'upstream_rq_time.sep2']],
+    [
+      'A',
+      A,
+      'envoy.cluster.external_cluster_sep1.upstream_rq_time',
+      ['external_cluster_sep1', 'sep1', 'upstream_rq_time'],
+    ],
+    [
+      'A',
+      A,
+      'envoy.cluster.external_cluster_sep12.upstream_cx_total',
+      ['external_cluster_sep12', 'sep12', 'upstream_cx_total'],
+    ],
+    [
+      'A',
+      A,
+      'envoy.cluster.external_cluster_sep1.circuit_breakers.default.rq_open',
+      ['external_cluster_sep1', 'sep1', 'circuit_breakers.default.rq_open'],
+    ],
+    [
+      'A',
+      A,
+      'envoy.cluster.external_cluster_sep1.upstream_rq_time.sep2',
+      ['external_cluster_sep1', 'sep1', 'upstream_rq_time.sep2'],
+    ],
     ['A', A, 'envoy.cluster.external_cluster_sep1_rq', ['external_cluster_sep1', 'sep1', 'rq']],
     ['A', A, 'envoy.cluster.external_cluster_sep1', 'no_statistics'],
     ['A', A, 'envoy.cluster.external_cluster_eslap.cloud_sep_1.upstream_rq_time', 'ignored'],
     ['A', A, 'envoy.cluster.local_sep1.upstream_rq_time', 'ignored'],
-    ['K', K, 'envoy.cluster.external_cluster_eslap.cloud_sep_1.upstream_rq_time', ['external_cluster_eslap.cloud_sep_1', 'eslap.cloud_sep_1', 'upstream_rq_time']],
-    ['K', K, 'envoy.cluster.external_cluster_eslap.cloud_sep_1.circuit_breakers.default.cx_open', ['external_cluster_eslap.cloud_sep_1', 'eslap.cloud_sep_1', 'circuit_breakers.default.cx_open']],
-    ['K', K, 'envoy.cluster.external_cluster_my-svc.example_sep_3.upstream_rq_2xx', ['external_cluster_my-svc.example_sep_3', 'my-svc.example_sep_3', 'upstream_rq_2xx']],
-    ['K', K, 'envoy.cluster.external_cluster_sep_1.upstream_rq_total', ['external_cluster_sep_1', 'cluster_sep_1', 'upstream_rq_total']],
+    [
+      'K',
+      K,
+      'envoy.cluster.external_cluster_eslap.cloud_sep_1.upstream_rq_time',
+      ['external_cluster_eslap.cloud_sep_1', 'eslap.cloud_sep_1', 'upstream_rq_time'],
+    ],
+    [
+      'K',
+      K,
+      'envoy.cluster.external_cluster_eslap.cloud_sep_1.circuit_breakers.default.cx_open',
+      ['external_cluster_eslap.cloud_sep_1', 'eslap.cloud_sep_1', 'circuit_breakers.default.cx_open'],
+    ],
+    [
+      'K',
+      K,
+      'envoy.cluster.external_cluster_my-svc.example_sep_3.upstream_rq_2xx',
+      ['external_cluster_my-svc.example_sep_3', 'my-svc.example_sep_3', 'upstream_rq_2xx'],
+    ],
+    [
+      'K',
+      K,
+      'envoy.cluster.external_cluster_sep_1.upstream_rq_total',
+      ['external_cluster_sep_1', 'cluster_sep_1', 'upstream_rq_total'],
+    ],
     ['K', K, 'envoy.cluster.external_cluster_eslap.cloud_sep_1', 'no_statistics'],
     ['K', K, 'envoy.cluster.external_cluster_sep1.upstream_rq_time', 'ignored'],
   ];

@@ -20,7 +20,10 @@ describe('SepAgent backend: the worked examples of the reference (sepagent-backe
       ex.flushes.forEach((expected, i) => {
         const snapshot = aggregator.snapshotAndReset(FLUSH_MS + i * 10_000, 10);
         const { documents } = encodeSnapshot(snapshot, matcher, MAX_UDP_PAYLOAD_BYTES);
-        expect(documents.map((d) => d.payload.toString('utf8')), `flush ${i + 1}`).to.deep.equal(expected);
+        expect(
+          documents.map((d) => d.payload.toString('utf8')),
+          `flush ${i + 1}`,
+        ).to.deep.equal(expected);
       });
     });
   }
@@ -29,7 +32,11 @@ describe('SepAgent backend: the worked examples of the reference (sepagent-backe
     const ex = SEPAGENT_EXAMPLES.find((e) => e.name.startsWith('E7a'))!;
     const { ingester, aggregator } = makePipeline();
     for (const d of ex.datagrams) ingester.ingestDatagram(Buffer.from(d.lines.join('\n')), d.from);
-    const r = encodeSnapshot(aggregator.snapshotAndReset(FLUSH_MS, 10), new SepMatcher(ex.sepRegexp, ex.clusterRegexp), 65507);
+    const r = encodeSnapshot(
+      aggregator.snapshotAndReset(FLUSH_MS, 10),
+      new SepMatcher(ex.sepRegexp, ex.clusterRegexp),
+      65507,
+    );
     expect(r.dropped).to.deep.equal({ sep_not_found: 0, no_statistics: 1, non_finite: 0, too_large: 0 });
   });
 
@@ -37,7 +44,11 @@ describe('SepAgent backend: the worked examples of the reference (sepagent-backe
     const { ingester, aggregator } = makePipeline();
     ingester.ingestDatagram(Buffer.from('envoy.cluster.external_cluster_web.sep9_total:1|c'), '10.0.0.5');
     ingester.ingestDatagram(Buffer.from('envoy.cluster.external_cluster_web.upstream_rq_total:1|c'), '10.0.0.5');
-    const r = encodeSnapshot(aggregator.snapshotAndReset(FLUSH_MS, 10), new SepMatcher('sep([0-9]+)', 'external_cluster_[a-z]+'), 65507);
+    const r = encodeSnapshot(
+      aggregator.snapshotAndReset(FLUSH_MS, 10),
+      new SepMatcher('sep([0-9]+)', 'external_cluster_[a-z]+'),
+      65507,
+    );
     expect(r.documents).to.have.length(0);
     expect(r.dropped.sep_not_found).to.equal(2);
     expect(r.examples.sep_not_found).to.equal('envoy.cluster.external_cluster_web.sep9_total');

@@ -1,0 +1,50 @@
+import dgram from 'node:dgram';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { validateConfig } from '../../src/config/validate.js';
+import type { Clock } from '../../src/shared/clock.js';
+import { systemClock } from '../../src/shared/clock.js';
+import { silentLogger } from '../../src/shared/logger.js';
+
+/** Builds a validated config from raw keys, on loopback port 0 by default. */
+export function testConfig(raw: Record<string, unknown>) {
+  const v = validateConfig({ 'metrics-addr': '127.0.0.1:0', 'web-addr': '127.0.0.1:0', ...raw });
+  if (v.config === undefined) throw new Error(`bad test config: ${JSON.stringify(v.issues)}`);
+  return v.config;
+}
+
+/** Starts an in-process daemon on ephemeral loopback ports. */
+export async function startDaemon(
+  raw: Record<string, unknown>,
+  opts: { clock?: Clock; stdout?: NodeJS.WritableStream } = {},
+): Promise<Daemon> {
+  const deps = { logger: silentLogger, clock: opts.clock ?? systemClock, version: 'test' };
+  const d = new Daemon(testConfig(raw), opts.stdout === undefined ? deps : { ...deps, stdout: opts.stdout });
+  await d.start();
+  return d;
+}
+
+/** Sends each payload as one UDP datagram and waits until all were handed to the kernel. */
+export async function sendUdp(port: number, payloads: Array<string | Buffer>, host = '127.0.0.1'): Promise<void> {
+  const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  try {
+    for (const p of payloads) {
+      await new Promise<void>((resolve, reject) => s.send(p, port, host, (err) => (err ? reject(err) : resolve())));
+    }
+  } finally {
+    s.close();
+  }
+}
+
+/** GETs a path from the daemon's admin server. */
+export async function httpGet(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method });
+  return { status: res.status, body: await res.text() };
+}
+
+/** Reads one sample value from Prometheus text, or undefined. */
+export function metricValue(text: string, series: string): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(series + ' ')) return Number(line.slice(series.length + 1));
+  }
+  return undefined;
+}
