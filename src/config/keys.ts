@@ -22,13 +22,6 @@ export interface KeySpec {
 /** Every top-level key, in the order --help and docs/config.md list them. */
 export const KEYS: readonly KeySpec[] = [
   {
-    type: 'string',
-    shown: '""',
-    group: 'Operation',
-    reload: 'restart',
-    describe: 'Config file (.toml, .yaml/.yml or .json); keys as in the gostatsd fork',
-  },
-  {
     key: 'metrics-addr',
     type: 'address',
     shown: ':8125',
@@ -199,6 +192,13 @@ export const KEYS: readonly KeySpec[] = [
   },
   {
     key: 'config-path',
+    type: 'string',
+    shown: '""',
+    group: 'Operation',
+    reload: 'restart',
+    describe: 'Config file (.toml, .yaml/.yml or .json); keys as in the gostatsd fork',
+  },
+  {
     key: 'hostname',
     type: 'string',
     shown: 'OS hostname',

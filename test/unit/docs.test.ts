@@ -1,0 +1,39 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { DISABLED_SUB_METRIC_KEYS, FILTER_KEYS, KEYS } from '../../src/config/keys.js';
+import { SEPAGENT_KEYS } from '../../src/backends/sepagent/config.js';
+import { SelfMetrics } from '../../src/telemetry/self-metrics.js';
+import { IngestStats } from '../../src/ingest/ingest-stats.js';
+import { PARSE_ERROR_REASONS } from '../../src/parser/sample.js';
+
+describe('docs match the code', () => {
+  const config = readFileSync('docs/config.md', 'utf8');
+  const readme = readFileSync('README.md', 'utf8');
+  const compat = readFileSync('docs/compatibility.md', 'utf8');
+
+  it('docs/config.md documents every key', () => {
+    const keys = [...KEYS.map((k) => k.key), ...SEPAGENT_KEYS, ...DISABLED_SUB_METRIC_KEYS, ...FILTER_KEYS];
+    expect(keys.filter((k) => !config.includes(`\`${k}\``))).to.deep.equal([]);
+  });
+
+  it('docs/config.md shows the defaults of the key table', () => {
+    for (const k of KEYS)
+      expect(config, k.key).to.contain(
+        `| \`${k.key}\` | ${k.type} | ${k.shown.replaceAll('|', '\\|')} | ${k.reload} |`,
+      );
+  });
+
+  it('the README lists every self-metric the daemon defines', async () => {
+    const m = new SelfMetrics({
+      stats: new IngestStats(),
+      seriesCount: () => ({ counter: 0, gauge: 0, timer: 0, set: 0 }),
+      version: 'x',
+    });
+    const names = (await m.registry.getMetricsAsJSON()).map((x) => x.name).filter((n) => !/process_|nodejs_/.test(n));
+    expect(names.filter((n) => !readme.includes(n))).to.deep.equal([]);
+  });
+
+  it('docs/compatibility.md names every bad-line reason', () => {
+    expect(PARSE_ERROR_REASONS.filter((r) => !compat.includes(`\`${r}\``))).to.deep.equal([]);
+  });
+});
