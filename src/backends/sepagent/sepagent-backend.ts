@@ -37,13 +37,10 @@ export class SepAgentBackend implements Backend {
     this.#log = new RateLimitedLog(LOG_WINDOW_MS, () => deps.clock.monotonicMs());
   }
 
+  /** Starts connecting in the background; a slow or failing DNS lookup never delays start-up. */
   async start(): Promise<void> {
-    try {
-      await this.#connect();
-    } catch (err) {
-      // Not fatal: SepAgent may come up after us. Every flush retries.
-      this.#warn('connect', err);
-    }
+    // Not fatal: SepAgent may come up after us. Every flush retries.
+    this.#connect().catch((err: unknown) => this.#warn('connect', err));
   }
 
   async flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void> {

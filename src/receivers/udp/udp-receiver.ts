@@ -106,7 +106,12 @@ export class UdpReceiver implements Receiver {
       };
       socket.once('error', onError);
       socket.on('message', (msg, rinfo) => {
-        this.#deps.sink.ingestDatagram(msg, normaliseSourceAddress(rinfo.address));
+        try {
+          this.#deps.sink.ingestDatagram(msg, normaliseSourceAddress(rinfo.address));
+        } catch (err) {
+          // The sink is total by contract; this guard only keeps a bug from killing intake.
+          this.#deps.logger.error({ err: errorMessage(err) }, 'internal error while ingesting a datagram');
+        }
       });
       socket.bind({ address: host, port, exclusive: true }, () => {
         socket.off('error', onError);
