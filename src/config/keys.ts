@@ -1,3 +1,5 @@
+import { REFERENCE_ONLY_BACKENDS } from '../backends/registry.js';
+
 /** Value kinds of top-level keys. */
 export type KeyType = 'string' | 'bool' | 'int' | 'bytes' | 'duration' | 'list' | 'address';
 
@@ -17,6 +19,22 @@ export interface KeySpec {
   readonly reload: Reload;
   /** Accepted so gostatsd files keep loading, but has no effect here. */
   readonly noEffect?: true;
+}
+
+const NO_EFFECT = 'Accepted for gostatsd compatibility; no effect';
+const SELF_METRICS = 'Accepted; self-metrics are served on /metrics instead';
+
+/** Keys of the reference that are accepted, type-checked and otherwise ignored. */
+function compat(rows: Array<[string, KeyType, string, string]>): KeySpec[] {
+  return rows.map(([key, type, shown, describe]) => ({
+    key,
+    type,
+    shown,
+    group: 'Compatibility',
+    reload: 'restart',
+    noEffect: true,
+    describe,
+  }));
 }
 
 /** Every top-level key, in the order --help and docs/config.md list them. */
@@ -230,185 +248,33 @@ export const KEYS: readonly KeySpec[] = [
     reload: 'restart',
     describe: 'Only "" (none) is supported',
   },
-  {
-    key: 'max-readers',
-    type: 'int',
-    shown: 'min(8, CPUs)',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
-  {
-    key: 'max-parsers',
-    type: 'int',
-    shown: 'CPUs',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
-  {
-    key: 'max-queue-size',
-    type: 'int',
-    shown: '10000',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
-  {
-    key: 'max-concurrent-events',
-    type: 'int',
-    shown: '1024',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
-  {
-    key: 'estimated-tags',
-    type: 'int',
-    shown: '4',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
-  {
-    key: 'receive-batch-size',
-    type: 'int',
-    shown: '50',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
-  {
-    key: 'conn-per-reader',
-    type: 'bool',
-    shown: 'false',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
-  {
-    key: 'profile',
-    type: 'string',
-    shown: '""',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
-  {
-    key: 'statser-type',
-    type: 'string',
-    shown: 'internal',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted; self-metrics are served on /metrics instead',
-  },
-  {
-    key: 'internal-tags',
-    type: 'list',
-    shown: '""',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted; self-metrics are served on /metrics instead',
-  },
-  {
-    key: 'internal-namespace',
-    type: 'string',
-    shown: 'statsd',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted; self-metrics are served on /metrics instead',
-  },
-  {
-    key: 'heartbeat-enabled',
-    type: 'bool',
-    shown: 'false',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted; /metrics has build_info instead',
-  },
-  {
-    key: 'max-cloud-requests',
-    type: 'int',
-    shown: '10',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
-  {
-    key: 'burst-cloud-requests',
-    type: 'int',
-    shown: '15',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
-  {
-    key: 'cloud-cache-refresh-period',
-    type: 'duration',
-    shown: '1m',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
-  {
-    key: 'cloud-cache-evict-after-idle-period',
-    type: 'duration',
-    shown: '10m',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
-  {
-    key: 'cloud-cache-ttl',
-    type: 'duration',
-    shown: '30m',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
-  {
-    key: 'cloud-cache-negative-ttl',
-    type: 'duration',
-    shown: '1m',
-    group: 'Compatibility',
-    reload: 'restart',
-    noEffect: true,
-    describe: 'Accepted for gostatsd compatibility; no effect',
-  },
+  ...compat([
+    ['max-readers', 'int', 'min(8, CPUs)', NO_EFFECT],
+    ['max-parsers', 'int', 'CPUs', NO_EFFECT],
+    ['max-queue-size', 'int', '10000', NO_EFFECT],
+    ['max-concurrent-events', 'int', '1024', NO_EFFECT],
+    ['estimated-tags', 'int', '4', NO_EFFECT],
+    ['receive-batch-size', 'int', '50', NO_EFFECT],
+    ['conn-per-reader', 'bool', 'false', NO_EFFECT],
+    ['profile', 'string', '""', NO_EFFECT],
+    ['statser-type', 'string', 'internal', SELF_METRICS],
+    ['internal-tags', 'list', '""', SELF_METRICS],
+    ['internal-namespace', 'string', 'statsd', SELF_METRICS],
+    ['heartbeat-enabled', 'bool', 'false', 'Accepted; /metrics has build_info instead'],
+    ['max-cloud-requests', 'int', '10', NO_EFFECT],
+    ['burst-cloud-requests', 'int', '15', NO_EFFECT],
+    ['cloud-cache-refresh-period', 'duration', '1m', NO_EFFECT],
+    ['cloud-cache-evict-after-idle-period', 'duration', '10m', NO_EFFECT],
+    ['cloud-cache-ttl', 'duration', '30m', NO_EFFECT],
+    ['cloud-cache-negative-ttl', 'duration', '1m', NO_EFFECT],
+  ]),
 ];
 
 /** Config-file sections (tables). Reference backend sections are accepted and ignored. */
 export const SECTIONS = {
   own: ['sepagent', 'disabled-sub-metrics', 'filter'],
-  ignored: [
-    'graphite',
-    'statsdaemon',
-    'datadog',
-    'cloudwatch',
-    'newrelic',
-    'influxdb',
-    'http',
-    'http-transport',
-    'aws',
-  ],
-} as const;
+  ignored: [...REFERENCE_ONLY_BACKENDS, 'http', 'http-transport', 'aws'],
+};
 
 /** `[disabled-sub-metrics]` keys. */
 export const DISABLED_SUB_METRIC_KEYS = [
