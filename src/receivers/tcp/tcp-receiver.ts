@@ -72,7 +72,12 @@ export class TcpReceiver implements Receiver {
     socket.on('data', (chunk: Buffer) => {
       stats.datagrams.tcp++;
       stats.bytes.tcp += chunk.length;
-      splitter.push(chunk);
+      try {
+        splitter.push(chunk);
+      } catch (err) {
+        // The sink is total by contract; this guard only keeps a bug from killing intake.
+        this.#deps.logger.error({ err: errorMessage(err), source }, 'internal error while ingesting tcp data');
+      }
     });
     socket.on('end', () => {
       splitter.end();
