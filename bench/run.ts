@@ -1,0 +1,380 @@
+// The side-by-side benchmark: statsd-sepagent against Etsy's statsd on the same matrix,
+// the same machine, the same Node, with an Envoy-shaped C load generator.
+//
+//   npm run bench -- [--duration 8] [--repeats 3] [--flush-interval 1] [--quick]
+//                    [--points 1x1000,1x100000,20x1000,20x100000] [--daemons ours,peer]
+//
+// For every point it searches the highest sustained line rate with < 0.1 % loss, loss
+// counted end to end: counter and timer lines sent versus the counts the daemon flushed
+// to a counting UDP sink. See docs/performance.md.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const OUT = join(ROOT, 'bench', 'out');
+const NODE = process.execPath;
+const PEER_NODE = process.env.PEER_NODE ?? NODE;
+const LOSS_LIMIT = 0.001;
+const RCVBUF = 8 * 1024 * 1024;
+
+const { values: opt } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '8' },
+    repeats: { type: 'string', default: '3' },
+    'flush-interval': { type: 'string', default: '1' },
+    points: { type: 'string', default: '1x1000,1x100000,20x1000,20x100000' },
+    daemons: { type: 'string', default: 'ours,peer' },
+    quick: { type: 'boolean', default: false },
+    'no-burst': { type: 'boolean', default: false },
+  },
+});
+const DURATION = opt.quick ? 3 : Number(opt.duration);
+const REPEATS = opt.quick ? 1 : Number(opt.repeats);
+const FLUSH_S = Number(opt['flush-interval']);
+type DaemonName = 'ours' | 'peer';
+const DAEMONS = opt.daemons.split(',') as DaemonName[];
+const POINTS = opt.points.split(',').map((p) => {
+  const [l, s] = p.split('x');
+  return { lpd: Number(l), series: Number(s) };
+});
+
+interface Sent {
+  datagrams: number;
+  lines: number;
+  counters: number;
+  timers: number;
+  elapsed: number;
+  lineRate: number;
+}
+interface Trial {
+  target: number;
+  sent: Sent;
+  counted: number;
+  loss: number;
+  kernelDrops: number;
+  cpuPct: number;
+  peakRssMb: number;
+  flushMs: number;
+  eldMaxMs: number;
+  pass: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function sh(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+function setup(): void {
+  mkdirSync(OUT, { recursive: true });
+  for (const prog of ['loadgen', 'sink']) {
+    sh('gcc', ['-O2', '-Wall', '-o', join(OUT, prog), join(ROOT, 'bench', `${prog}.c`)]);
+  }
+  if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('run "npm run build" first');
+}
+
+/** Both daemons get the same 8 MiB receive buffer: ours asks for it, the peer inherits rmem_default. */
+function withSysctls<T>(fn: () => Promise<T>): Promise<T> {
+  const keys = ['net.core.rmem_max', 'net.core.rmem_default'];
+  const old = keys.map((k) => readFileSync(`/proc/sys/${k.replaceAll('.', '/')}`, 'utf8').trim());
+  const set = (vals: string[]) => keys.forEach((k, i) => spawnSync('sysctl', ['-q', '-w', `${k}=${vals[i]}`]));
+  set([String(RCVBUF), String(RCVBUF)]);
+  const now = keys.map((k) => readFileSync(`/proc/sys/${k.replaceAll('.', '/')}`, 'utf8').trim());
+  if (now[0] !== String(RCVBUF)) console.warn(`! could not set net.core.rmem_max (${now[0]}); results are not comparable`);
+  return fn().finally(() => set(old));
+}
+
+async function freePort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+class Sink {
+  readonly proc: ChildProcess;
+  total = 0;
+  port = 0;
+  readonly ready: Promise<void>;
+  constructor() {
+    this.proc = spawn('taskset', ['-c', '0', join(OUT, 'sink'), '--port', '0', '--rcvbuf', String(64 << 20)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.ready = new Promise((resolveReady) => {
+      let buf = '';
+      this.proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        buf += d;
+        for (;;) {
+          const nl = buf.indexOf('\n');
+          if (nl < 0) break;
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          const m = /^listening (\d+)/.exec(line);
+          if (m) {
+            this.port = Number(m[1]);
+            resolveReady();
+          }
+          const t = /^total (\d+)/.exec(line);
+          if (t) this.total = Number(t[1]);
+        }
+      });
+    });
+  }
+  stop(): void {
+    this.proc.kill('SIGKILL');
+  }
+}
+
+interface RunningDaemon {
+  proc: ChildProcess;
+  port: number;
+  eldFile: string;
+  flushMs: () => Promise<number>;
+  stop: () => Promise<void>;
+}
+
+async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningDaemon> {
+  const port = await freePort();
+  const eldFile = join(OUT, `eld-${name}.jsonl`);
+  rmSync(eldFile, { force: true });
+  const env = { ...process.env, ELD_OUT: eldFile, ELD_WINDOW_MS: String(FLUSH_S * 1000) };
+  const probe = ['-r', join(ROOT, 'bench', 'eld-probe.cjs')];
+  let proc: ChildProcess;
+  let flushMs: () => Promise<number>;
+  if (name === 'ours') {
+    const web = await freePort();
+    const cfg = join(OUT, 'ours.toml');
+    writeFileSync(
+      cfg,
+      `backends = "sepagent"\nmax-workers = 1\nflush-interval = "${FLUSH_S}s"\nmetrics-addr = "127.0.0.1:${port}"\n` +
+        `web-addr = "127.0.0.1:${web}"\nreceive-buffer-size = ${RCVBUF}\n[sepagent]\nhost = "127.0.0.1"\nport = ${sinkPort}\n` +
+        `sep_regexp = 'sep([0-9]+)'\ncluster_regexp = 'external_cluster_sep([0-9]+)'\n`,
+    );
+    proc = spawn('taskset', ['-c', '1', NODE, ...probe, join(ROOT, 'dist', 'main.js'), '--config-path', cfg], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`http://127.0.0.1:${web}/readyz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (i > 100) throw new Error('statsd-sepagent did not start');
+      await sleep(100);
+    }
+    flushMs = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${web}/metrics`)).text();
+      const sum = Number(/flush_duration_seconds_sum (\S+)/.exec(text)?.[1] ?? NaN);
+      const count = Number(/flush_duration_seconds_count (\S+)/.exec(text)?.[1] ?? NaN);
+      return (sum / count) * 1000;
+    };
+  } else {
+    const cfg = join(OUT, 'peer.json');
+    const flushLog = join(OUT, 'peer-flush.log');
+    rmSync(flushLog, { force: true });
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        port,
+        address: '127.0.0.1',
+        mgmt_port: await freePort(),
+        mgmt_address: '127.0.0.1',
+        flushInterval: FLUSH_S * 1000,
+        backends: [join(ROOT, 'bench', 'etsy-count-backend.cjs')],
+        benchSink: { host: '127.0.0.1', port: sinkPort, flushLog },
+      }),
+    );
+    proc = spawn('taskset', ['-c', '1', PEER_NODE, ...probe, '-r', join(ROOT, 'bench', 'util-log-shim.cjs'), join(ROOT, 'node_modules', 'statsd', 'stats.js'), cfg], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((res, rej) => {
+      const t = setTimeout(() => rej(new Error('statsd did not start')), 10_000);
+      proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        if (d.includes('server is up')) {
+          clearTimeout(t);
+          res();
+        }
+      });
+    });
+    flushMs = async () => {
+      const ms = readFileSync(flushLog, 'utf8').trim().split('\n').map(Number).filter((n) => n > 0);
+      return ms.length === 0 ? 0 : ms.reduce((a, b) => a + b, 0) / ms.length;
+    };
+  }
+  const exited = new Promise<void>((r) => proc.on('exit', () => r()));
+  return {
+    proc,
+    port,
+    eldFile,
+    flushMs,
+    stop: async () => {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+function udpDrops(port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1]?.endsWith(`:${hex}`)) return Number(f[f.length - 1]);
+  }
+  return 0;
+}
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function loadgen(port: number, args: string[]): Promise<Sent> {
+  return new Promise((res, rej) => {
+    const p = spawn('taskset', ['-c', '0', join(OUT, 'loadgen'), '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    p.on('exit', (code) => (code === 0 ? res(JSON.parse(out) as Sent) : rej(new Error(`loadgen exited ${code}`))));
+  });
+}
+
+/** One measured run at `rate` lines/s on a fresh daemon and sink. */
+async function trial(name: DaemonName, lpd: number, series: number, rate: number, extra: string[] = []): Promise<Trial> {
+  const sink = new Sink();
+  await sink.ready;
+  const d = await startDaemon(name, sink.port);
+  try {
+    // Create every series first, as a long-running sidecar has them, then measure.
+    const warm = await loadgen(d.port, ['--lines-per-datagram', String(lpd), '--series', String(series), '--rate', String(Math.min(rate, 200_000)), '--duration', String(Math.max(1, (series * 1.2) / Math.min(rate, 200_000)))]);
+    await sleep(FLUSH_S * 1000 + 500);
+    const before = sink.total;
+    const warmCounted = before;
+    const drops0 = udpDrops(d.port);
+    const cpu0 = cpuTicks(d.proc.pid!);
+    rmSync(d.eldFile, { force: true });
+    const sent = await loadgen(d.port, ['--lines-per-datagram', String(lpd), '--series', String(series), '--rate', String(rate), '--duration', String(DURATION), ...extra]);
+    const cpu1 = cpuTicks(d.proc.pid!);
+    const kernelDrops = udpDrops(d.port) - drops0;
+    // Wait for the flushes that carry the last samples, then for the sink to settle.
+    await sleep(FLUSH_S * 2000 + 1000);
+    let last = -1;
+    while (sink.total !== last) {
+      last = sink.total;
+      await sleep(300);
+    }
+    const counted = sink.total - before;
+    const expected = sent.counters + sent.timers;
+    const loss = expected === 0 ? 0 : Math.max(0, (expected - counted) / expected);
+    const eld = existsSync(d.eldFile)
+      ? readFileSync(d.eldFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { maxMs: number }).maxMs)
+      : [];
+    void warm;
+    void warmCounted;
+    if (process.env.BENCH_DEBUG) console.log({ expected, counted, before, sent });
+    const t: Trial = {
+      target: rate,
+      sent,
+      counted,
+      loss,
+      kernelDrops,
+      cpuPct: ((cpu1 - cpu0) / 100 / sent.elapsed) * 100,
+      peakRssMb: peakRssMb(d.proc.pid!),
+      flushMs: await d.flushMs(),
+      eldMaxMs: eld.length === 0 ? NaN : Math.max(...eld),
+      pass: loss < LOSS_LIMIT,
+    };
+    return t;
+  } finally {
+    await d.stop();
+    sink.stop();
+  }
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+const k = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
+
+/** Highest sustained rate with < 0.1 % loss, by doubling then bisecting to 5 %. */
+async function maxRate(name: DaemonName, lpd: number, series: number): Promise<Trial | undefined> {
+  let lo: Trial | undefined;
+  let hiRate = Infinity;
+  let rate = (name === 'ours' ? 200_000 : 100_000) * (lpd > 1 ? 4 : 1);
+  for (let i = 0; i < 12; i++) {
+    const t = await trial(name, lpd, series, rate);
+    const achieved = t.sent.lineRate;
+    console.log(
+      `    ${name} ${lpd}x${series} target ${k(rate)}/s sent ${k(achieved)}/s loss ${(t.loss * 100).toFixed(3)}% ` +
+        `drops ${t.kernelDrops} cpu ${fmt(t.cpuPct)}% rss ${fmt(t.peakRssMb)}MB flush ${fmt(t.flushMs, 1)}ms eld ${fmt(t.eldMaxMs, 1)}ms ${t.pass ? 'PASS' : 'fail'}`,
+    );
+    if (t.pass) {
+      if (lo === undefined || achieved > lo.sent.lineRate) lo = t;
+      if (achieved < rate * 0.95) break; // the generator is the limit
+    } else hiRate = Math.min(hiRate, rate);
+    const loRate = lo?.sent.lineRate ?? 0;
+    if (hiRate !== Infinity && (hiRate - loRate) / hiRate < 0.05) break;
+    rate = hiRate === Infinity ? rate * 2 : Math.round((loRate + hiRate) / 2);
+  }
+  return lo;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function main(): Promise<void> {
+  setup();
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+  console.log(`machine: ${machine}\nduration ${DURATION}s per trial, flush interval ${FLUSH_S}s, ${REPEATS} repeat(s), loss limit ${LOSS_LIMIT * 100}%`);
+  const results: Record<string, Record<DaemonName, Trial[]>> = {};
+  let burst: Record<string, Trial> = {};
+  await withSysctls(async () => {
+    for (let r = 0; r < REPEATS; r++) {
+      for (const p of POINTS) {
+        const key = `${p.lpd}x${p.series}`;
+        results[key] ??= { ours: [], peer: [] };
+        for (const name of DAEMONS) {
+          console.log(`repeat ${r + 1}: ${name} ${p.lpd} line(s)/datagram, ${p.series} series`);
+          const best = await maxRate(name, p.lpd, p.series);
+          if (best) results[key][name].push(best);
+        }
+      }
+    }
+    if (!opt['no-burst']) {
+      for (const name of DAEMONS) {
+        // 20,000 one-line datagrams (counters and gauges) at once, as fast as the generator goes.
+        burst[name] = await trial(name, 1, 20_000, 0, ['--mix', '60:40:0', '--burst-interval', '5', '--bursts', '1']);
+        console.log(`burst of 20,000 datagrams: ${name} lost ${burst[name].sent.counters - burst[name].counted} of ${burst[name].sent.counters} counter lines`);
+      }
+    }
+  });
+
+  const rows: string[] = [];
+  rows.push('| point | ours lines/s | peer lines/s | ours/peer | ours CPU % | ours peak RSS MB | ours flush ms | ours worst loop block ms | peer flush ms | peer worst loop block ms |');
+  rows.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const summary: Record<string, unknown> = {};
+  for (const [key, byDaemon] of Object.entries(results)) {
+    const o = byDaemon.ours;
+    const q = byDaemon.peer;
+    const or = median(o.map((t) => t.sent.lineRate));
+    const pr = median(q.map((t) => t.sent.lineRate));
+    summary[key] = { oursLinesPerSec: or, peerLinesPerSec: pr, ratio: or / pr };
+    rows.push(
+      `| ${key.replace('x', ' line(s) × ')} series | ${k(or)} | ${k(pr)} | ${fmt(or / pr, 2)} | ${fmt(median(o.map((t) => t.cpuPct)))} | ` +
+        `${fmt(median(o.map((t) => t.peakRssMb)))} | ${fmt(median(o.map((t) => t.flushMs)), 1)} | ${fmt(median(o.map((t) => t.eldMaxMs)), 1)} | ` +
+        `${fmt(median(q.map((t) => t.flushMs)), 1)} | ${fmt(median(q.map((t) => t.eldMaxMs)), 1)} |`,
+    );
+  }
+  console.log('\n' + rows.join('\n'));
+  for (const [name, t] of Object.entries(burst)) console.log(`burst 20k datagrams, ${name}: lost ${t.sent.counters - t.counted} of ${t.sent.counters}`);
+  const file = join(OUT, `results-${new Date().toISOString().replaceAll(':', '-')}.json`);
+  writeFileSync(file, JSON.stringify({ machine, duration: DURATION, flushIntervalS: FLUSH_S, repeats: REPEATS, summary, results, burst }, null, 1));
+  console.log(`\nwrote ${file}`);
+}
+
+await main();
