@@ -1,5 +1,7 @@
 import type { MetricKind } from '../parser/sample.js';
+import type { Accumulator } from './accumulators.js';
 import type { FlushSnapshot, SeriesIdentity } from './snapshot.js';
+import type { IntervalCut, StatsConfig } from './interval-cut.js';
 
 /** One sample after host and tag processing, ready to be aggregated. */
 export interface SeriesSample extends SeriesIdentity {
@@ -12,11 +14,18 @@ export interface SeriesSample extends SeriesIdentity {
 /**
  * Aggregator accumulates samples between flushes.
  *
- * `record` is O(1) amortised and never throws. `snapshotAndReset` returns a snapshot the
- * caller owns, then resets values and expires idle series (gostatsd §7) in the same step.
+ * `record` is O(1) amortised and never throws; it returns the series' accumulator so a
+ * caller may cache it and apply later samples with `applySample` (checking `dead`).
+ * `cut` ends the interval: it takes every series' interval data and resets and expires
+ * the series (gostatsd §7) in one synchronous, cheap pass; the expensive statistics are
+ * computed from the cut afterwards, possibly in chunks, while new samples keep arriving.
  */
 export interface Aggregator {
-  record(sample: SeriesSample, nowMs: number): void;
+  record(sample: SeriesSample, nowMs: number): Accumulator;
+  cut(nowMs: number): IntervalCut;
+  /** The settings the statistics of a cut depend on (read at every flush). */
+  readonly statsConfig: StatsConfig;
+  /** `cut` and the statistics in one synchronous step (tests, tools). */
   snapshotAndReset(nowMs: number, intervalSeconds: number): FlushSnapshot;
   /** Live series per kind. */
   seriesCount(): Record<MetricKind, number>;

@@ -1,5 +1,6 @@
 import type { Aggregator } from '../aggregator/aggregator.js';
 import type { FlushSnapshot } from '../aggregator/snapshot.js';
+import { computeSnapshot, runChunked } from '../aggregator/interval-cut.js';
 import type { Backend } from '../backends/backend.js';
 import type { Lifecycle } from '../daemon/lifecycle.js';
 import type { Clock } from '../shared/clock.js';
@@ -91,7 +92,10 @@ export class Flusher implements Lifecycle {
     this.#lastFlushMono = startMono;
     let snapshot: FlushSnapshot;
     try {
-      snapshot = aggregator.snapshotAndReset(clock.now(), intervalSeconds);
+      // The cut is synchronous and cheap; the statistics are computed in slices so that
+      // receiving is never held up for long, even with 100,000 series.
+      const cut = aggregator.cut(clock.now());
+      snapshot = await runChunked(computeSnapshot(cut, intervalSeconds, aggregator.statsConfig));
     } catch (err) {
       logger.error({ err: errorMessage(err) }, 'aggregation failed; this interval is lost');
       return;

@@ -1,4 +1,5 @@
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
+import { CHUNK_SERIES, runToEnd } from '../../aggregator/interval-cut.js';
 import { goJsonNumber, goJsonString } from './go-json.js';
 import type { SepMatch, SepMatcher, SepMismatch, SepMetricType } from './sep-matcher.js';
 
@@ -60,6 +61,16 @@ class Collector {
  * document. Pure: no I/O.
  */
 export function encodeSnapshot(snapshot: FlushSnapshot, matcher: SepMatcher, maxBytes: number): EncodeResult {
+  return runToEnd(encodeSnapshotChunked(snapshot, matcher, maxBytes));
+}
+
+/** {@link encodeSnapshot} as a generator that yields every few hundred series, for {@link runChunked}. */
+export function* encodeSnapshotChunked(
+  snapshot: FlushSnapshot,
+  matcher: SepMatcher,
+  maxBytes: number,
+): Generator<void, EncodeResult> {
+  let n = 0;
   const col = new Collector(Math.floor(snapshot.timestampMs / 1000));
   const match = (name: string, items: number): SepMatch | undefined => {
     const c = matcher.classify(name);
@@ -76,6 +87,7 @@ export function encodeSnapshot(snapshot: FlushSnapshot, matcher: SepMatcher, max
     if (m === undefined) continue;
     col.add(m, 'counter', 'count', s.value, s.name);
     col.add(m, 'counter', 'per_second', s.perSecond, s.name);
+    if (++n % CHUNK_SERIES === 0) yield;
   }
   for (const t of snapshot.timers) {
     const m = match(t.name, 9 + t.percentiles.length);
@@ -90,14 +102,17 @@ export function encodeSnapshot(snapshot: FlushSnapshot, matcher: SepMatcher, max
     col.add(m, 'timers', 'sum', t.sum, t.name);
     col.add(m, 'timers', 'sum_squares', t.sumSquares, t.name);
     for (const p of t.percentiles) col.add(m, 'timers', p.name, p.value, t.name);
+    if (++n % (CHUNK_SERIES >> 2) === 0) yield;
   }
   for (const g of snapshot.gauges) {
     const m = match(g.name, 1);
     if (m !== undefined) col.add(m, 'gauge', 'value', g.value, g.name);
+    if (++n % CHUNK_SERIES === 0) yield;
   }
   for (const s of snapshot.sets) {
     const m = match(s.name, 1);
     if (m !== undefined) col.add(m, 'set', 'len', s.size, s.name);
+    if (++n % CHUNK_SERIES === 0) yield;
   }
 
   const documents: SepDocument[] = [];
@@ -124,6 +139,7 @@ export function encodeSnapshot(snapshot: FlushSnapshot, matcher: SepMatcher, max
       batch.push(item);
     }
     emit();
+    yield;
   }
   return { documents, dropped: col.dropped, examples: col.examples };
 }

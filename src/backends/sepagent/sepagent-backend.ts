@@ -5,7 +5,8 @@ import { BackendError, errorCode, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps } from '../backend.js';
 import type { SepAgentConfig } from './config.js';
-import { encodeSnapshot, type SepDocument } from './encode.js';
+import { encodeSnapshotChunked, type SepDocument } from './encode.js';
+import { runChunked } from '../../aggregator/interval-cut.js';
 import { SepMatcher } from './sep-matcher.js';
 
 const LOG_WINDOW_MS = 30_000;
@@ -44,7 +45,9 @@ export class SepAgentBackend implements Backend {
   }
 
   async flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void> {
-    const { documents, dropped, examples } = encodeSnapshot(snapshot, this.#matcher, this.#cfg.maxDatagramBytes);
+    const { documents, dropped, examples } = await runChunked(
+      encodeSnapshotChunked(snapshot, this.#matcher, this.#cfg.maxDatagramBytes),
+    );
     const m = this.#deps.metrics;
     for (const [reason, n] of Object.entries(dropped)) {
       if (n === 0) continue;

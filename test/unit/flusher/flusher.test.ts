@@ -78,6 +78,7 @@ describe('Flusher', () => {
     await flusher.start();
     send(ingester, 'c:1|c');
     clock.advance(1000); // flush 1 starts and hangs (real-time deadline 1 s)
+    await waitFor(() => slow.snapshots.length === 1);
     send(ingester, 'c:2|c');
     clock.advance(1000); // skipped: flush 1 still running
     expect(slow.snapshots).to.have.length(1);
