@@ -86,7 +86,8 @@ function withSysctls<T>(fn: () => Promise<T>): Promise<T> {
   const set = (vals: string[]) => keys.forEach((k, i) => spawnSync('sysctl', ['-q', '-w', `${k}=${vals[i]}`]));
   set([String(RCVBUF), String(RCVBUF)]);
   const now = keys.map((k) => readFileSync(`/proc/sys/${k.replaceAll('.', '/')}`, 'utf8').trim());
-  if (now[0] !== String(RCVBUF)) console.warn(`! could not set net.core.rmem_max (${now[0]}); results are not comparable`);
+  if (now[0] !== String(RCVBUF))
+    console.warn(`! could not set net.core.rmem_max (${now[0]}); results are not comparable`);
   return fn().finally(() => set(old));
 }
 
@@ -104,7 +105,9 @@ class Sink {
   port = 0;
   readonly ready: Promise<void>;
   constructor() {
-    this.proc = spawn('taskset', ['-c', '0', join(OUT, 'sink'), '--port', '0', '--rcvbuf', String(64 << 20)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.proc = spawn('taskset', ['-c', '0', join(OUT, 'sink'), '--port', '0', '--rcvbuf', String(64 << 20)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     this.ready = new Promise((resolveReady) => {
       let buf = '';
       this.proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -155,9 +158,15 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
         `web-addr = "127.0.0.1:${web}"\nreceive-buffer-size = ${RCVBUF}\n[sepagent]\nhost = "127.0.0.1"\nport = ${sinkPort}\n` +
         `sep_regexp = 'sep([0-9]+)'\ncluster_regexp = 'external_cluster_sep([0-9]+)'\n`,
     );
-    proc = spawn('taskset', ['-c', '1', NODE, ...probe, join(ROOT, 'dist', 'main.js'), '--config-path', cfg], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    proc = spawn('taskset', ['-c', '1', NODE, ...probe, join(ROOT, 'dist', 'main.js'), '--config-path', cfg], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     for (let i = 0; ; i++) {
-      const ok = await fetch(`http://127.0.0.1:${web}/readyz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${web}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (i > 100) throw new Error('statsd-sepagent did not start');
       await sleep(100);
@@ -184,10 +193,23 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
         benchSink: { host: '127.0.0.1', port: sinkPort, flushLog },
       }),
     );
-    proc = spawn('taskset', ['-c', '1', PEER_NODE, ...probe, '-r', join(ROOT, 'bench', 'util-log-shim.cjs'), join(ROOT, 'node_modules', 'statsd', 'stats.js'), cfg], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    proc = spawn(
+      'taskset',
+      [
+        '-c',
+        '1',
+        PEER_NODE,
+        ...probe,
+        '-r',
+        join(ROOT, 'bench', 'util-log-shim.cjs'),
+        join(ROOT, 'node_modules', 'statsd', 'stats.js'),
+        cfg,
+      ],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     await new Promise<void>((res, rej) => {
       const t = setTimeout(() => rej(new Error('statsd did not start')), 10_000);
       proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -198,7 +220,11 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
       });
     });
     flushMs = async () => {
-      const ms = readFileSync(flushLog, 'utf8').trim().split('\n').map(Number).filter((n) => n > 0);
+      const ms = readFileSync(flushLog, 'utf8')
+        .trim()
+        .split('\n')
+        .map(Number)
+        .filter((n) => n > 0);
       return ms.length === 0 ? 0 : ms.reduce((a, b) => a + b, 0) / ms.length;
     };
   }
@@ -237,7 +263,9 @@ function peakRssMb(pid: number): number {
 
 function loadgen(port: number, args: string[]): Promise<Sent> {
   return new Promise((res, rej) => {
-    const p = spawn('taskset', ['-c', '0', join(OUT, 'loadgen'), '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn('taskset', ['-c', '0', join(OUT, 'loadgen'), '--port', String(port), ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     p.on('exit', (code) => (code === 0 ? res(JSON.parse(out) as Sent) : rej(new Error(`loadgen exited ${code}`))));
@@ -245,20 +273,45 @@ function loadgen(port: number, args: string[]): Promise<Sent> {
 }
 
 /** One measured run at `rate` lines/s on a fresh daemon and sink. */
-async function trial(name: DaemonName, lpd: number, series: number, rate: number, extra: string[] = []): Promise<Trial> {
+async function trial(
+  name: DaemonName,
+  lpd: number,
+  series: number,
+  rate: number,
+  extra: string[] = [],
+): Promise<Trial> {
   const sink = new Sink();
   await sink.ready;
   const d = await startDaemon(name, sink.port);
   try {
     // Create every series first, as a long-running sidecar has them, then measure.
-    const warm = await loadgen(d.port, ['--lines-per-datagram', String(lpd), '--series', String(series), '--rate', String(Math.min(rate, 200_000)), '--duration', String(Math.max(1, (series * 1.2) / Math.min(rate, 200_000)))]);
+    const warm = await loadgen(d.port, [
+      '--lines-per-datagram',
+      String(lpd),
+      '--series',
+      String(series),
+      '--rate',
+      String(Math.min(rate, 200_000)),
+      '--duration',
+      String(Math.max(1, (series * 1.2) / Math.min(rate, 200_000))),
+    ]);
     await sleep(FLUSH_S * 1000 + 500);
     const before = sink.total;
     const warmCounted = before;
     const drops0 = udpDrops(d.port);
     const cpu0 = cpuTicks(d.proc.pid!);
     rmSync(d.eldFile, { force: true });
-    const sent = await loadgen(d.port, ['--lines-per-datagram', String(lpd), '--series', String(series), '--rate', String(rate), '--duration', String(DURATION), ...extra]);
+    const sent = await loadgen(d.port, [
+      '--lines-per-datagram',
+      String(lpd),
+      '--series',
+      String(series),
+      '--rate',
+      String(rate),
+      '--duration',
+      String(DURATION),
+      ...extra,
+    ]);
     const cpu1 = cpuTicks(d.proc.pid!);
     const kernelDrops = udpDrops(d.port) - drops0;
     // Wait for the flushes that carry the last samples, then for the sink to settle.
@@ -272,7 +325,11 @@ async function trial(name: DaemonName, lpd: number, series: number, rate: number
     const expected = sent.counters + sent.timers;
     const loss = expected === 0 ? 0 : Math.max(0, (expected - counted) / expected);
     const eld = existsSync(d.eldFile)
-      ? readFileSync(d.eldFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { maxMs: number }).maxMs)
+      ? readFileSync(d.eldFile, 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => (JSON.parse(l) as { maxMs: number }).maxMs)
       : [];
     void warm;
     void warmCounted;
@@ -330,7 +387,9 @@ const median = (xs: number[]) => {
 async function main(): Promise<void> {
   setup();
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
-  console.log(`machine: ${machine}\nduration ${DURATION}s per trial, flush interval ${FLUSH_S}s, ${REPEATS} repeat(s), loss limit ${LOSS_LIMIT * 100}%`);
+  console.log(
+    `machine: ${machine}\nduration ${DURATION}s per trial, flush interval ${FLUSH_S}s, ${REPEATS} repeat(s), loss limit ${LOSS_LIMIT * 100}%`,
+  );
   const results: Record<string, Record<DaemonName, Trial[]>> = {};
   let burst: Record<string, Trial> = {};
   await withSysctls(async () => {
@@ -349,13 +408,17 @@ async function main(): Promise<void> {
       for (const name of DAEMONS) {
         // 20,000 one-line datagrams (counters and gauges) at once, as fast as the generator goes.
         burst[name] = await trial(name, 1, 20_000, 0, ['--mix', '60:40:0', '--burst-interval', '5', '--bursts', '1']);
-        console.log(`burst of 20,000 datagrams: ${name} lost ${burst[name].sent.counters - burst[name].counted} of ${burst[name].sent.counters} counter lines`);
+        console.log(
+          `burst of 20,000 datagrams: ${name} lost ${burst[name].sent.counters - burst[name].counted} of ${burst[name].sent.counters} counter lines`,
+        );
       }
     }
   });
 
   const rows: string[] = [];
-  rows.push('| point | ours lines/s | peer lines/s | ours/peer | ours CPU % | ours peak RSS MB | ours flush ms | ours worst loop block ms | peer flush ms | peer worst loop block ms |');
+  rows.push(
+    '| point | ours lines/s | peer lines/s | ours/peer | ours CPU % | ours peak RSS MB | ours flush ms | ours worst loop block ms | peer flush ms | peer worst loop block ms |',
+  );
   rows.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const summary: Record<string, unknown> = {};
   for (const [key, byDaemon] of Object.entries(results)) {
@@ -371,9 +434,17 @@ async function main(): Promise<void> {
     );
   }
   console.log('\n' + rows.join('\n'));
-  for (const [name, t] of Object.entries(burst)) console.log(`burst 20k datagrams, ${name}: lost ${t.sent.counters - t.counted} of ${t.sent.counters}`);
+  for (const [name, t] of Object.entries(burst))
+    console.log(`burst 20k datagrams, ${name}: lost ${t.sent.counters - t.counted} of ${t.sent.counters}`);
   const file = join(OUT, `results-${new Date().toISOString().replaceAll(':', '-')}.json`);
-  writeFileSync(file, JSON.stringify({ machine, duration: DURATION, flushIntervalS: FLUSH_S, repeats: REPEATS, summary, results, burst }, null, 1));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      { machine, duration: DURATION, flushIntervalS: FLUSH_S, repeats: REPEATS, summary, results, burst },
+      null,
+      1,
+    ),
+  );
   console.log(`\nwrote ${file}`);
 }
 

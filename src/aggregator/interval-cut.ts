@@ -36,7 +36,11 @@ export const CHUNK_SERIES = 512;
  * {@link CHUNK_SERIES} series so a driver can give the event loop a turn; run it with
  * {@link runToEnd} for a synchronous result.
  */
-export function* computeSnapshot(cut: IntervalCut, intervalSeconds: number, cfg: StatsConfig): Generator<void, FlushSnapshot> {
+export function* computeSnapshot(
+  cut: IntervalCut,
+  intervalSeconds: number,
+  cfg: StatsConfig,
+): Generator<void, FlushSnapshot> {
   const counters: CounterPoint[] = [];
   let n = 0;
   for (const c of cut.counters) {

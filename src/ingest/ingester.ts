@@ -5,6 +5,9 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { IngestStats } from './ingest-stats.js';
 import type { TagProcessor } from './tag-processor.js';
+import { applySample } from '../aggregator/accumulators.js';
+import { LineCache } from './line-cache.js';
+import { utf8 } from '../parser/statsd-line-parser.js';
 
 /** Transport a datagram or line arrived on, for self-metrics. */
 export type Transport = 'udp' | 'tcp';
@@ -21,22 +24,55 @@ export interface IngesterDeps {
   onEvent: (event: StatsdEvent) => void;
   /** How many rejected lines may be logged per minute (`bad-lines-per-minute`); 0 = none. */
   badLinesPerMinute: number;
+  /** Use the line cache (default true); false sends every line through the full parser. */
+  lineCache?: boolean;
 }
 
 const NEWLINE = 0x0a;
+const COLON = 0x3a;
+const PIPE = 0x7c;
+const DOT = 0x2e;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const UNDERSCORE = 0x5f;
+const NUL = 0;
+const FNV_PRIME = 0x01000193;
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  return h;
+}
 
 /**
  * Ingester is the receivers' sink: it splits datagrams into lines, parses them, applies
  * host and tag rules and records the samples. It never throws; every line is counted as
  * accepted or rejected by reason, and a bad line never affects the others.
+ *
+ * Hot path: a line whose name, type, rate, tags and sender were seen before is looked up
+ * in a {@link LineCache} while it is scanned once; a plain decimal value is then applied
+ * straight to the cached accumulator. Everything else (new series, unusual values,
+ * events, bad lines) takes the full parser, and the result is cached for next time. Both
+ * paths give identical results; the cache only skips repeated work.
  */
 export class Ingester {
   readonly #d: IngesterDeps;
+  readonly #cache = new LineCache();
+  readonly #useCache: boolean;
+  #lastHost = '';
+  #lastHostHash = hashString('');
   #logWindowStart = 0;
   #loggedInWindow = 0;
 
   constructor(deps: IngesterDeps) {
     this.#d = deps;
+    this.#useCache = deps.lineCache !== false;
+  }
+
+  /** Forgets cached line identities (after tag or filter settings change). */
+  invalidate(): void {
+    this.#cache.clear();
   }
 
   /**
@@ -46,26 +82,135 @@ export class Ingester {
   ingestDatagram(bytes: Uint8Array, sourceHost: string, transport: Transport = 'udp'): void {
     const stats = this.#d.stats;
     stats.datagrams[transport]++;
-    stats.bytes[transport] += bytes.length;
-    if (bytes.length === 0) return;
-    const now = this.#d.clock.now();
-    let start = 0;
     const len = bytes.length;
-    for (let i = 0; i < len; i++) {
-      if (bytes[i] === NEWLINE) {
-        this.#line(bytes, start, i, sourceHost, now);
-        start = i + 1;
+    stats.bytes[transport] += len;
+    if (len === 0) return;
+    const now = this.#d.clock.now();
+    const hostHash = this.#hostHash(sourceHost);
+    let p = 0;
+    while (p < len) p = this.#fastLine(bytes, p, len, sourceHost, hostHash, now) + 1;
+  }
+
+  /** Processes one already-framed line `bytes[start, end)` (TCP). */
+  ingestLine(bytes: Uint8Array, start: number, end: number, sourceHost: string): void {
+    const now = this.#d.clock.now();
+    if (start === end) {
+      this.#line(bytes, start, end, sourceHost, now, 0, -1, -1);
+      return;
+    }
+    this.#fastLine(bytes, start, end, sourceHost, this.#hostHash(sourceHost), now);
+  }
+
+  #hostHash(host: string): number {
+    if (host !== this.#lastHost) {
+      this.#lastHost = host;
+      this.#lastHostHash = hashString(host);
+    }
+    return this.#lastHostHash;
+  }
+
+  /**
+   * Scans one line from `p` (up to `\n` or `limit`) and processes it; returns the index
+   * of the line's end (its `\n`, or `limit`).
+   */
+  #fastLine(bytes: Uint8Array, p: number, limit: number, host: string, hostHash: number, now: number): number {
+    const first = bytes[p]!;
+    if (first === NEWLINE || first === UNDERSCORE || !this.#useCache)
+      return this.#slowFrom(bytes, p, p, limit, host, now);
+    let h = hostHash;
+    let i = p;
+    for (; i < limit; i++) {
+      const c = bytes[i]!;
+      if (c === COLON || c === NEWLINE) break;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    if (i >= limit || bytes[i] !== COLON) return this.#slowFrom(bytes, p, i, limit, host, now);
+    const colon = i++;
+    // A plain decimal value is parsed on the way: [+-]digits[.digits], at most 15 digits.
+    let negative = false;
+    if (bytes[i] === MINUS) {
+      negative = true;
+      i++;
+    } else if (bytes[i] === PLUS) i++;
+    let mantissa = 0;
+    let digits = 0;
+    let fraction = -1;
+    for (; i < limit; i++) {
+      const c = bytes[i]!;
+      if (c >= 0x30 && c <= 0x39) {
+        mantissa = mantissa * 10 + (c - 0x30);
+        digits++;
+      } else if (c === DOT && fraction < 0) fraction = digits;
+      else break;
+    }
+    const simple = digits > 0 && digits <= 15 && i < limit && bytes[i] === PIPE;
+    if (!simple) {
+      for (; i < limit; i++) {
+        const c = bytes[i]!;
+        if (c === PIPE || c === NEWLINE) break;
       }
     }
-    if (start < len) this.#line(bytes, start, len, sourceHost, now);
+    if (i >= limit || bytes[i] !== PIPE) return this.#slowFrom(bytes, p, i, limit, host, now);
+    const pipe = i;
+    for (; i < limit; i++) {
+      const c = bytes[i]!;
+      if (c === NEWLINE) break;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    const end = i;
+    const cache = this.#cache;
+    const e = cache.find(h, bytes, p, colon, pipe, end, host);
+    if (e >= 0) {
+      const acc = cache.accumulator(e);
+      if (!acc.dead) {
+        if (acc.kind === 'set') {
+          let clean = true;
+          for (let q = colon + 1; q < pipe; q++) if (bytes[q] === NUL) clean = false;
+          if (clean) {
+            const stats = this.#d.stats;
+            stats.lines++;
+            stats.samples.set++;
+            applySample(acc, 0, utf8(bytes, colon + 1, pipe), 1, now);
+            return end;
+          }
+        } else if (simple) {
+          let value = fraction < 0 || fraction === digits ? mantissa : mantissa / POW10[digits - fraction]!;
+          if (negative) value = -value;
+          const stats = this.#d.stats;
+          stats.lines++;
+          stats.samples[acc.kind]++;
+          applySample(acc, value, '', cache.rate(e), now);
+          return end;
+        }
+      }
+    }
+    this.#line(bytes, p, end, host, now, h, colon, pipe, e);
+    return end;
   }
 
-  /** Processes one line that arrived without framing (TCP). */
-  ingestLine(bytes: Uint8Array, start: number, end: number, sourceHost: string): void {
-    this.#line(bytes, start, end, sourceHost, this.#d.clock.now());
+  /** The slow path for a line that the scan gave up on at `from`: finds its end first. */
+  #slowFrom(bytes: Uint8Array, p: number, from: number, limit: number, host: string, now: number): number {
+    let end = from;
+    while (end < limit && bytes[end] !== NEWLINE) end++;
+    this.#line(bytes, p, end, host, now, 0, -1, -1);
+    return end;
   }
 
-  #line(bytes: Uint8Array, start: number, end: number, sourceHost: string, now: number): void {
+  /**
+   * Full processing of one line. When `colon >= 0` the line was scanned by the fast path
+   * and an accepted metric is cached under `hash` (or re-pointed, for entry `entry`).
+   */
+  #line(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    sourceHost: string,
+    now: number,
+    hash: number,
+    colon: number,
+    pipe: number,
+    entry = -1,
+  ): void {
     const d = this.#d;
     d.stats.lines++;
     const r = d.parser(bytes, start, end);
@@ -77,7 +222,7 @@ export class Ingester {
         return;
       }
       d.stats.samples[m.kind]++;
-      d.aggregator.record(
+      const acc = d.aggregator.record(
         {
           kind: m.kind,
           name: id.name,
@@ -90,6 +235,10 @@ export class Ingester {
         },
         now,
       );
+      if (colon >= 0) {
+        if (entry >= 0) this.#cache.replace(entry, acc);
+        else this.#cache.insert(hash, bytes, start, colon, pipe, end, sourceHost, acc, m.rate);
+      }
     } else if (r.type === 'event') {
       d.stats.events++;
       const e = r.event;

@@ -29,7 +29,8 @@ NAME_MAP[0x09] = UNDERSCORE; // '\t' -> '_'
 
 const decoder = new TextDecoder('utf-8');
 
-function utf8(bytes: Uint8Array, start: number, end: number): string {
+/** Decodes `bytes[start, end)` as UTF-8 (fast path for short ASCII). */
+export function utf8(bytes: Uint8Array, start: number, end: number): string {
   if (start >= end) return '';
   let ascii = true;
   for (let i = start; i < end; i++) {

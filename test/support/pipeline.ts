@@ -11,6 +11,7 @@ import { ManualClock } from './manual-clock.js';
 export function makePipeline(
   agg: Partial<AggregatorConfig> = {},
   tags: Partial<TagProcessorConfig> = {},
+  lineCache = true,
 ): {
   ingester: Ingester;
   aggregator: InMemoryAggregator;
@@ -37,6 +38,7 @@ export function makePipeline(
     logger: silentLogger,
     onEvent: (e) => events.push(e),
     badLinesPerMinute: 0,
+    lineCache,
   });
   return { ingester, aggregator, stats, clock, events };
 }
