@@ -56,6 +56,8 @@ interface Trial {
   counted: number;
   loss: number;
   kernelDrops: number;
+  /** Datagrams the counting sink's socket dropped (must be 0 for a valid trial). */
+  sinkDrops: number;
   cpuPct: number;
   peakRssMb: number;
   flushMs: number;
@@ -175,6 +177,8 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
       const text = await (await fetch(`http://127.0.0.1:${web}/metrics`)).text();
       const sum = Number(/flush_duration_seconds_sum (\S+)/.exec(text)?.[1] ?? NaN);
       const count = Number(/flush_duration_seconds_count (\S+)/.exec(text)?.[1] ?? NaN);
+      const dropped = [...text.matchAll(/^statsd_sepagent_backend_items_dropped_total\{[^}]*\} (\S+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+      if (dropped > 0) console.log(`      (statsd-sepagent reports ${dropped} items dropped: ${[...text.matchAll(/^statsd_sepagent_backend_items_dropped_total(\{[^}]*\}) (\S+)/gm)].map((m) => m[1] + '=' + m[2]).join(' ')})`);
       return (sum / count) * 1000;
     };
   } else {
@@ -322,6 +326,7 @@ async function trial(
       await sleep(300);
     }
     const counted = sink.total - before;
+    const sinkDrops = udpDrops(sink.port);
     const expected = sent.counters + sent.timers;
     const loss = expected === 0 ? 0 : Math.max(0, (expected - counted) / expected);
     const eld = existsSync(d.eldFile)
@@ -340,6 +345,7 @@ async function trial(
       counted,
       loss,
       kernelDrops,
+      sinkDrops,
       cpuPct: ((cpu1 - cpu0) / 100 / sent.elapsed) * 100,
       peakRssMb: peakRssMb(d.proc.pid!),
       flushMs: await d.flushMs(),
@@ -366,7 +372,7 @@ async function maxRate(name: DaemonName, lpd: number, series: number): Promise<T
     const achieved = t.sent.lineRate;
     console.log(
       `    ${name} ${lpd}x${series} target ${k(rate)}/s sent ${k(achieved)}/s loss ${(t.loss * 100).toFixed(3)}% ` +
-        `drops ${t.kernelDrops} cpu ${fmt(t.cpuPct)}% rss ${fmt(t.peakRssMb)}MB flush ${fmt(t.flushMs, 1)}ms eld ${fmt(t.eldMaxMs, 1)}ms ${t.pass ? 'PASS' : 'fail'}`,
+        `drops ${t.kernelDrops} sink-drops ${t.sinkDrops} cpu ${fmt(t.cpuPct)}% rss ${fmt(t.peakRssMb)}MB flush ${fmt(t.flushMs, 1)}ms eld ${fmt(t.eldMaxMs, 1)}ms ${t.pass ? 'PASS' : 'fail'}`,
     );
     if (t.pass) {
       if (lo === undefined || achieved > lo.sent.lineRate) lo = t;

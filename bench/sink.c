@@ -53,7 +53,9 @@ int main(int argc, char **argv) {
     else return 2;
   }
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  // As root, SO_RCVBUFFORCE exceeds net.core.rmem_max: the sink must never be the bottleneck.
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
   inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
   if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) { perror("bind"); return 2; }

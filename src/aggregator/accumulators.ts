@@ -11,6 +11,8 @@ export interface Accumulator {
   /** Global creation order; snapshots list series in this order. */
   readonly seq: number;
   readonly id: SeriesIdentity;
+  /** The aggregator's map key (name + tags key). */
+  readonly key: string;
   lastSeenMs: number;
   /** Set once the series expired and left the aggregator. */
   dead: boolean;
@@ -22,23 +24,36 @@ export interface Accumulator {
   sampled: number;
   /** Distinct members of the current interval (sets only). */
   members: Set<string>;
+  /**
+   * The series' snapshot entry, created at its first flush and refreshed in place at
+   * every flush, so a flush allocates no per-series objects.
+   */
+  point: unknown;
 }
 
 const NO_VALUES: number[] = [];
 const NO_MEMBERS = new Set<string>();
 
 /** Creates an empty accumulator of a kind. */
-export function newAccumulator(kind: MetricKind, seq: number, id: SeriesIdentity, nowMs: number): Accumulator {
+export function newAccumulator(
+  kind: MetricKind,
+  seq: number,
+  id: SeriesIdentity,
+  nowMs: number,
+  key = '',
+): Accumulator {
   return {
     kind,
     seq,
     id,
+    key,
     lastSeenMs: nowMs,
     dead: false,
     value: 0,
     values: kind === 'timer' ? [] : NO_VALUES,
     sampled: 0,
     members: kind === 'set' ? new Set() : NO_MEMBERS,
+    point: undefined,
   };
 }
 

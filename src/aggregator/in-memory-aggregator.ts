@@ -1,7 +1,7 @@
 import type { MetricKind } from '../parser/sample.js';
 import { applySample, newAccumulator, type Accumulator } from './accumulators.js';
 import type { Aggregator, SeriesSample } from './aggregator.js';
-import { computeSnapshot, runToEnd, type IntervalCut, type StatsConfig, type TimerCut } from './interval-cut.js';
+import { computeSnapshot, runToEnd, type IntervalCut, type StatsConfig } from './interval-cut.js';
 import type { FlushSnapshot, SeriesIdentity } from './snapshot.js';
 import type { DisabledPercentiles } from './timer-stats.js';
 
@@ -25,8 +25,6 @@ export interface AggregatorConfig {
 
 type ShardMaps = Record<MetricKind, Map<string, Accumulator>>;
 
-const KINDS: readonly MetricKind[] = ['counter', 'gauge', 'timer', 'set'];
-
 function newShard(): ShardMaps {
   return { counter: new Map(), gauge: new Map(), timer: new Map(), set: new Map() };
 }
@@ -39,27 +37,6 @@ function shardIndex(name: string, host: string, shards: number): number {
   return (h >>> 0) % shards;
 }
 
-/** Merges per-shard lists (each ascending by seq) into one list ascending by seq. */
-function mergeBySeq(lists: Accumulator[][]): Accumulator[] {
-  if (lists.length === 1) return lists[0]!;
-  const out: Accumulator[] = [];
-  const pos = new Array<number>(lists.length).fill(0);
-  for (;;) {
-    let best = -1;
-    let bestSeq = Infinity;
-    for (let i = 0; i < lists.length; i++) {
-      const item = lists[i]![pos[i]!];
-      if (item !== undefined && item.seq < bestSeq) {
-        bestSeq = item.seq;
-        best = i;
-      }
-    }
-    if (best < 0) return out;
-    out.push(lists[best]![pos[best]!]!);
-    pos[best]!++;
-  }
-}
-
 /**
  * InMemoryAggregator keeps every series in `shards` partitions (keyed by name and host)
  * and merges them into ONE interval cut per flush, so backends never see partial maps.
@@ -70,6 +47,8 @@ function mergeBySeq(lists: Accumulator[][]): Accumulator[] {
 export class InMemoryAggregator implements Aggregator {
   readonly #config: AggregatorConfig;
   readonly #shards: ShardMaps[];
+  /** Live series per kind in creation order, whatever shard holds them. */
+  readonly #order: Record<MetricKind, Accumulator[]> = { counter: [], gauge: [], timer: [], set: [] };
   #seq = 0;
 
   constructor(config: AggregatorConfig) {
@@ -93,47 +72,76 @@ export class InMemoryAggregator implements Aggregator {
     let acc = map.get(key);
     if (acc === undefined) {
       const id: SeriesIdentity = { name: s.name, tags: s.tags, host: s.host, tagsKey: s.tagsKey };
-      acc = newAccumulator(s.kind, this.#seq++, id, nowMs);
+      acc = newAccumulator(s.kind, this.#seq++, id, nowMs, key);
       map.set(key, acc);
+      this.#order[s.kind].push(acc);
     }
     applySample(acc, s.value, s.member, s.rate, nowMs);
     return acc;
   }
 
+  /**
+   * Ends the interval in one pass per kind: copies each series' interval data into the
+   * cut, then resets it (counters to 0, timers and sets emptied, gauges kept) or, if idle
+   * for longer than its kind's expiry, deletes it. Expired series still appear in this
+   * cut, as in the reference.
+   */
   cut(nowMs: number): IntervalCut {
     const { expiry } = this.#config;
-    const list = (kind: MetricKind): Accumulator[] => mergeBySeq(this.#shards.map((s) => [...s[kind].values()]));
-
-    const counters = list('counter').map((a) => ({ id: a.id, value: a.value }));
-    const gauges = list('gauge').map((a) => ({ id: a.id, value: a.value }));
-    const timers: TimerCut[] = list('timer').map((a) => ({ id: a.id, values: a.values, sampled: a.sampled }));
-    const sets = list('set').map((a) => ({ id: a.id, members: a.members as ReadonlySet<string> }));
-
-    const expiryOf: Record<MetricKind, number> = {
-      counter: expiry.counterMs,
-      gauge: expiry.gaugeMs,
-      timer: expiry.timerMs,
-      set: expiry.setMs,
-    };
-    for (const shard of this.#shards) {
-      for (const kind of KINDS) {
-        const expiryMs = expiryOf[kind];
-        for (const [k, acc] of shard[kind]) {
-          if (expiryMs !== 0 && nowMs - acc.lastSeenMs > expiryMs) {
-            shard[kind].delete(k);
-            acc.dead = true;
-            continue;
-          }
-          // The cut owns the interval's data now; start a fresh interval (gauges keep their value).
-          if (kind === 'counter') acc.value = 0;
-          else if (kind === 'timer') {
-            if (acc.values.length > 0) acc.values = [];
-            acc.sampled = 0;
-          } else if (kind === 'set' && acc.members.size > 0) acc.members = new Set();
-        }
-      }
+    const counters = this.#sweep('counter', nowMs, expiry.counterMs);
+    const counterValues = new Float64Array(counters.length);
+    for (let i = 0; i < counters.length; i++) {
+      const a = counters[i]!;
+      counterValues[i] = a.value;
+      a.value = 0;
     }
-    return { timestampMs: nowMs, counters, gauges, timers, sets };
+    const gauges = this.#sweep('gauge', nowMs, expiry.gaugeMs);
+    const gaugeValues = new Float64Array(gauges.length);
+    for (let i = 0; i < gauges.length; i++) gaugeValues[i] = gauges[i]!.value;
+    const timers = this.#sweep('timer', nowMs, expiry.timerMs);
+    const timerValues = new Array<number[]>(timers.length);
+    const timerSampled = new Float64Array(timers.length);
+    for (let i = 0; i < timers.length; i++) {
+      const a = timers[i]!;
+      timerValues[i] = a.values;
+      timerSampled[i] = a.sampled;
+      if (a.values.length > 0) a.values = [];
+      a.sampled = 0;
+    }
+    const sets = this.#sweep('set', nowMs, expiry.setMs);
+    const setMembers = new Array<Set<string>>(sets.length);
+    for (let i = 0; i < sets.length; i++) {
+      const a = sets[i]!;
+      setMembers[i] = a.members;
+      if (a.members.size > 0) a.members = new Set();
+    }
+    return {
+      timestampMs: nowMs,
+      counters,
+      counterValues,
+      gauges,
+      gaugeValues,
+      timers,
+      timerValues,
+      timerSampled,
+      sets,
+      setMembers,
+    };
+  }
+
+  /** Returns every live series of a kind (for the cut) and drops the expired ones. */
+  #sweep(kind: MetricKind, nowMs: number, expiryMs: number): Accumulator[] {
+    const all = this.#order[kind];
+    if (expiryMs === 0) return all.slice();
+    const keep: Accumulator[] = [];
+    for (const acc of all) {
+      if (nowMs - acc.lastSeenMs > expiryMs) {
+        acc.dead = true;
+        this.#shards[shardIndex(acc.id.name, acc.id.host, this.#shards.length)]![kind].delete(acc.key);
+      } else keep.push(acc);
+    }
+    this.#order[kind] = keep;
+    return all;
   }
 
   snapshotAndReset(nowMs: number, intervalSeconds: number): FlushSnapshot {
@@ -141,8 +149,7 @@ export class InMemoryAggregator implements Aggregator {
   }
 
   seriesCount(): Record<MetricKind, number> {
-    const c: Record<MetricKind, number> = { counter: 0, gauge: 0, timer: 0, set: 0 };
-    for (const s of this.#shards) for (const k of KINDS) c[k] += s[k].size;
-    return c;
+    const o = this.#order;
+    return { counter: o.counter.length, gauge: o.gauge.length, timer: o.timer.length, set: o.set.length };
   }
 }

@@ -43,7 +43,7 @@ export interface TimerPoint extends SeriesIdentity {
   /** Sum of `1 / rate` over the samples. */
   readonly sampledCount: number;
   /** The raw values of the interval, sorted ascending. */
-  readonly values: Float64Array;
+  readonly values: Float64Array | readonly number[];
 }
 
 /** A gauge: its current value. */
@@ -60,8 +60,10 @@ export interface SetPoint extends SeriesIdentity {
 /**
  * FlushSnapshot is one consolidated interval of aggregates: every series of every shard.
  *
- * Backends MUST treat it as read-only; the aggregator keeps no reference to it. Within a
- * kind, series appear in the order they were first seen (stable across flushes and
+ * Backends MUST treat it as read-only. It is valid until the flush it was handed to
+ * settles (or its deadline passes): the next flush refreshes the same entry objects in
+ * place, so a backend that keeps data for later copies what it needs. Within a kind,
+ * series appear in the order they were first seen (stable across flushes and
  * independent of the number of workers).
  */
 export interface FlushSnapshot {

@@ -25,11 +25,40 @@ export interface TimerStats {
 }
 
 const EMPTY: readonly TimerPercentile[] = [];
+// Running sums, reused across timers: a flush allocates nothing per timer for them.
+let scratchCum = new Float64Array(1024);
+let scratchCumSq = new Float64Array(1024);
 
 /** The `P` of `count_P`: the threshold truncated toward zero (`99.9` → `99`, `-0.5` → `0`). */
 export function percentileLabel(threshold: number): string {
   const t = Math.trunc(threshold);
   return String(t === 0 ? 0 : t);
+}
+
+interface PercentileNames {
+  count: string;
+  mean: string;
+  sum: string;
+  sumSquares: string;
+  bound: string;
+}
+const NAMES = new Map<number, PercentileNames>();
+
+/** Sub-metric names of a threshold, built once: `count_90` … `upper_90` / `lower_-10`. */
+function namesOf(p: number): PercentileNames {
+  let n = NAMES.get(p);
+  if (n === undefined) {
+    const l = percentileLabel(p);
+    n = {
+      count: `count_${l}`,
+      mean: `mean_${l}`,
+      sum: `sum_${l}`,
+      sumSquares: `sum_squares_${l}`,
+      bound: p > 0 ? `upper_${l}` : `lower_${l}`,
+    };
+    if (NAMES.size < 1000) NAMES.set(p, n);
+  }
+  return n;
 }
 
 /**
@@ -38,13 +67,18 @@ export function percentileLabel(threshold: number): string {
  * doubles are bit-identical. `sorted` MUST be ascending and non-empty.
  */
 export function computeTimerStats(
-  sorted: Float64Array,
+  sorted: ArrayLike<number>,
   thresholds: readonly number[],
   disabled: DisabledPercentiles,
+  reuse?: TimerPercentile[],
 ): TimerStats {
   const n = sorted.length;
-  const cum = new Float64Array(n);
-  const cumSq = new Float64Array(n);
+  if (scratchCum.length < n) {
+    scratchCum = new Float64Array(Math.max(n, scratchCum.length * 2));
+    scratchCumSq = new Float64Array(scratchCum.length);
+  }
+  const cum = scratchCum;
+  const cumSq = scratchCumSq;
   let acc = 0;
   let accSq = 0;
   for (let i = 0; i < n; i++) {
@@ -68,7 +102,19 @@ export function computeTimerStats(
   const half = n >> 1;
   const median = n % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
 
-  const percentiles: TimerPercentile[] = thresholds.length === 0 ? (EMPTY as TimerPercentile[]) : [];
+  // Entries are written into `reuse` (the previous flush's array) when given.
+  const percentiles: Array<{ name: string; value: number }> =
+    thresholds.length === 0 ? (EMPTY as TimerPercentile[]) : ((reuse as Array<{ name: string; value: number }>) ?? []);
+  let used = 0;
+  const put = (name: string, value: number): void => {
+    const e = percentiles[used];
+    if (e === undefined) percentiles.push({ name, value });
+    else {
+      e.name = name;
+      e.value = value;
+    }
+    used++;
+  };
   for (const p of thresholds) {
     let k: number;
     let boundary: number;
@@ -94,16 +140,13 @@ export function computeTimerStats(
         pSumSq = k === n ? sumSquares : sumSquares - cumSq[n - k - 1]!;
       }
     }
-    const label = percentileLabel(p);
-    if (!disabled.count) percentiles.push({ name: `count_${label}`, value: k });
-    if (!disabled.mean) percentiles.push({ name: `mean_${label}`, value: pSum / k });
-    if (!disabled.sum) percentiles.push({ name: `sum_${label}`, value: pSum });
-    if (!disabled.sumSquares) percentiles.push({ name: `sum_squares_${label}`, value: pSumSq });
-    if (p > 0) {
-      if (!disabled.upper) percentiles.push({ name: `upper_${label}`, value: boundary });
-    } else if (!disabled.lower) {
-      percentiles.push({ name: `lower_${label}`, value: boundary });
-    }
+    const names = namesOf(p);
+    if (!disabled.count) put(names.count, k);
+    if (!disabled.mean) put(names.mean, pSum / k);
+    if (!disabled.sum) put(names.sum, pSum);
+    if (!disabled.sumSquares) put(names.sumSquares, pSumSq);
+    if (p > 0 ? !disabled.upper : !disabled.lower) put(names.bound, boundary);
   }
+  if (percentiles.length > used) percentiles.length = used;
   return { min, max, mean, median, stdDev, sum, sumSquares, percentiles };
 }

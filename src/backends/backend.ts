@@ -16,8 +16,9 @@ export interface Backend extends Lifecycle {
   /** Backend name from config (`sepagent`, `stdout`, …), used in logs and metric labels. */
   readonly name: string;
   /**
-   * Delivers one interval's aggregates. MUST NOT mutate `snapshot`. Rejects only with a
-   * BackendError, after counting what was lost; MUST settle promptly once `signal` aborts.
+   * Delivers one interval's aggregates. MUST NOT mutate `snapshot`, and MUST NOT read it
+   * after settling (the next flush reuses its entries). Rejects only with a BackendError,
+   * after counting what was lost; MUST settle promptly once `signal` aborts.
    */
   flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void>;
   /** Delivers one event (fire and forget); backends that ignore events resolve at once. */

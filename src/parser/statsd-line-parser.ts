@@ -29,24 +29,27 @@ NAME_MAP[0x09] = UNDERSCORE; // '\t' -> '_'
 
 const decoder = new TextDecoder('utf-8');
 
-/** Decodes `bytes[start, end)` as UTF-8 (fast path for short ASCII). */
-export function utf8(bytes: Uint8Array, start: number, end: number): string {
-  if (start >= end) return '';
-  let ascii = true;
-  for (let i = start; i < end; i++) {
-    if (bytes[i]! >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (!ascii) return decoder.decode(bytes.subarray(start, end));
-  if (end - start < 64) {
-    let s = '';
-    for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]!);
-    return s;
+/**
+ * Builds a flat one-byte string from byte values. (Appending characters one by one would
+ * leave a chain of cons-strings behind every stored name, ~30 bytes per character.)
+ */
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= 1024) {
+    return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
   }
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
 }
+
+/** Decodes `bytes[start, end)` as UTF-8 (fast path for ASCII). */
+export function utf8(bytes: Uint8Array, start: number, end: number): string {
+  if (start >= end) return '';
+  for (let i = start; i < end; i++) {
+    if (bytes[i]! >= 0x80) return decoder.decode(bytes.subarray(start, end));
+  }
+  return latin1(bytes, start, end);
+}
+
+const nameScratch = new Uint8Array(4096);
 
 /**
  * Applies gostatsd's name normalisation: keep `[A-Za-z0-9._-]`, `/` becomes `-`, space
@@ -54,14 +57,18 @@ export function utf8(bytes: Uint8Array, start: number, end: number): string {
  * is deleted.
  */
 export function normaliseName(bytes: Uint8Array, start: number, end: number): string {
-  let s = '';
-  for (let i = start; i < end; i++) {
-    const c = bytes[i]!;
+  let i = start;
+  while (i < end && NAME_MAP[bytes[i]!] === 1) i++;
+  if (i === end) return latin1(bytes, start, end); // already clean: the common case
+  const out = end - start <= nameScratch.length ? nameScratch : new Uint8Array(end - start);
+  let n = 0;
+  for (let j = start; j < end; j++) {
+    const c = bytes[j]!;
     const m = NAME_MAP[c]!;
-    if (m === 1) s += String.fromCharCode(c);
-    else if (m !== 0) s += String.fromCharCode(m);
+    if (m === 1) out[n++] = c;
+    else if (m !== 0) out[n++] = m;
   }
-  return s;
+  return latin1(out, 0, n);
 }
 
 function splitTags(bytes: Uint8Array, start: number, end: number): string[] {

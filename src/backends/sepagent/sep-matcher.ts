@@ -6,10 +6,10 @@ export interface SepMatch {
   readonly instanceId: string;
   readonly cluster: string;
   readonly statistics: string;
-  /** `{"instanceId":…,"cluster":…,"metricType":"` pre-encoded, per metric type. */
-  readonly itemPrefix: Readonly<Record<SepMetricType, string>>;
-  /** `","statistics":…,"value":` pre-encoded. */
-  readonly itemMiddle: string;
+  /** `{"instanceId":…,"cluster":…,"metricType":"<type>","aggregationType":"` as UTF-8, per metric type. */
+  readonly itemPrefix: Readonly<Record<SepMetricType, Buffer>>;
+  /** `","statistics":…,"value":` as UTF-8. */
+  readonly itemMiddle: Buffer;
 }
 
 /** The reference's metricType strings (note the plural `timers`). */
@@ -38,6 +38,8 @@ export class SepMatcher {
   readonly #sep: RegExp;
   readonly #cluster: RegExp;
   readonly #cache = new Map<string, SepClassification>();
+  /** Item prefixes per SEP id and cluster: shared by every statistic of a cluster. */
+  readonly #prefixes = new Map<string, Readonly<Record<SepMetricType, Buffer>>>();
 
   /** Throws if a pattern is invalid; config validation reports that earlier. */
   constructor(sepRegexp: string, clusterRegexp: string) {
@@ -69,18 +71,25 @@ export class SepMatcher {
     const after = cm.index + cluster.length;
     if (after >= name.length) return 'no_statistics';
     const statistics = name.slice(after + 1);
-    const head = `{"instanceId":${goJsonString(instanceId)},"cluster":${goJsonString(cluster)},"metricType":"`;
+    const prefixKey = `${instanceId}\n${cluster}`;
+    let itemPrefix = this.#prefixes.get(prefixKey);
+    if (itemPrefix === undefined) {
+      const head = `{"instanceId":${goJsonString(instanceId)},"cluster":${goJsonString(cluster)},"metricType":"`;
+      itemPrefix = {
+        counter: Buffer.from(`${head}counter","aggregationType":"`),
+        timers: Buffer.from(`${head}timers","aggregationType":"`),
+        gauge: Buffer.from(`${head}gauge","aggregationType":"`),
+        set: Buffer.from(`${head}set","aggregationType":"`),
+      };
+      if (this.#prefixes.size >= CACHE_LIMIT) this.#prefixes.clear();
+      this.#prefixes.set(prefixKey, itemPrefix);
+    }
     return {
       instanceId,
       cluster,
       statistics,
-      itemPrefix: {
-        counter: `${head}counter","aggregationType":"`,
-        timers: `${head}timers","aggregationType":"`,
-        gauge: `${head}gauge","aggregationType":"`,
-        set: `${head}set","aggregationType":"`,
-      },
-      itemMiddle: `","statistics":${goJsonString(statistics)},"value":`,
+      itemPrefix,
+      itemMiddle: Buffer.from(`","statistics":${goJsonString(statistics)},"value":`),
     };
   }
 }

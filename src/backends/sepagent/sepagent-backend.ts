@@ -44,55 +44,69 @@ export class SepAgentBackend implements Backend {
     this.#connect().catch((err: unknown) => this.#warn('connect', err));
   }
 
+  /**
+   * Encodes the snapshot in time slices and sends each document as soon as it is
+   * complete, so a flush of 100,000 series neither blocks receiving nor holds all its
+   * datagrams in memory at once.
+   */
   async flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void> {
-    const { documents, dropped, examples } = await runChunked(
-      encodeSnapshotChunked(snapshot, this.#matcher, this.#cfg.maxDatagramBytes),
-    );
     const m = this.#deps.metrics;
-    for (const [reason, n] of Object.entries(dropped)) {
-      if (n === 0) continue;
-      m.dropped(reason, n);
-      this.#log.maybe(`drop:${reason}`, (suppressed) =>
-        this.#deps.logger.warn(
-          { reason, items: n, example: examples[reason as keyof typeof examples], suppressed },
-          'sepagent items left out',
-        ),
-      );
-    }
-    if (documents.length === 0) return;
-    let socket: dgram.Socket;
+    const series = snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length;
+    if (series === 0) return;
+    let socket: dgram.Socket | undefined;
+    let firstError: unknown;
     try {
       socket = await this.#connect();
     } catch (err) {
-      this.#countLost(documents, 'send_failed');
+      firstError = err;
       m.sendError(errorCode(err));
       this.#warn('connect', err);
-      throw new BackendError(this.name, `cannot reach SepAgent at ${this.#target()}: ${errorMessage(err)}`, {
-        cause: err,
-      });
     }
-    let firstError: unknown;
+    const lost = { send_failed: 0, timeout: 0 };
     let sentDocs = 0;
     let sentItems = 0;
-    for (const doc of documents) {
-      if (signal.aborted) {
-        this.#countLost([doc], 'timeout');
-        continue;
+    const sends: Array<Promise<void>> = [];
+    const onDocument = (doc: SepDocument): void => {
+      if (socket === undefined) lost.send_failed += doc.items;
+      else if (signal.aborted) lost.timeout += doc.items;
+      else {
+        sends.push(
+          this.#send(socket, doc.payload).then(
+            () => {
+              sentDocs++;
+              sentItems += doc.items;
+            },
+            (err: unknown) => {
+              firstError ??= err;
+              m.sendError(errorCode(err));
+              lost.send_failed += doc.items;
+            },
+          ),
+        );
       }
-      try {
-        await this.#send(socket, doc.payload);
-        sentDocs++;
-        sentItems += doc.items;
-      } catch (err) {
-        firstError ??= err;
-        m.sendError(errorCode(err));
-        this.#countLost([doc], 'send_failed');
+    };
+    const { dropped, examples } = await runChunked(
+      encodeSnapshotChunked(snapshot, this.#matcher, this.#cfg.maxDatagramBytes, onDocument),
+      signal,
+    );
+    await Promise.all(sends);
+    m.sent(sentDocs, sentItems);
+    for (const [reason, n] of Object.entries({ ...dropped, ...lost })) {
+      if (n === 0) continue;
+      m.dropped(reason, n);
+      if (reason in dropped) {
+        this.#log.maybe(`drop:${reason}`, (suppressed) =>
+          this.#deps.logger.warn(
+            { reason, items: n, example: examples[reason as keyof typeof examples], suppressed },
+            'sepagent items left out',
+          ),
+        );
       }
     }
-    m.sent(sentDocs, sentItems);
     if (firstError !== undefined) {
-      this.#warn('send', firstError);
-      if (errorCode(firstError) !== 'ECONNREFUSED' && errorCode(firstError) !== 'EMSGSIZE') this.#reset();
+      if (socket !== undefined) this.#warn('send', firstError);
+      const code = errorCode(firstError);
+      if (socket !== undefined && code !== 'ECONNREFUSED' && code !== 'EMSGSIZE') this.#reset();
       throw new BackendError(this.name, `send to ${this.#target()} failed: ${errorMessage(firstError)}`, {
         cause: firstError,
       });
@@ -164,12 +178,6 @@ export class SepAgentBackend implements Backend {
         // already closed
       }
     }
-  }
-
-  #countLost(docs: readonly SepDocument[], reason: string): void {
-    let n = 0;
-    for (const d of docs) n += d.items;
-    this.#deps.metrics.dropped(reason, n);
   }
 
   #target(): string {
