@@ -9,7 +9,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'test/support/*.cjs'] },
+        projectService: { allowDefaultProject: ['*.js', 'test/support/*.cjs', 'bench/*.cjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -40,6 +40,15 @@ export default tseslint.config(
     files: ['**/*.cjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
-    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        exports: 'writable',
+        process: 'readonly',
+        console: 'readonly',
+        setInterval: 'readonly',
+      },
+    },
   },
 );

@@ -17,7 +17,15 @@ import { parseArgs } from 'node:util';
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench', 'out');
 const NODE = process.execPath;
-const PEER_NODE = process.env.PEER_NODE ?? NODE;
+/** The peer runs on the system Node when there is one (v20 here), as its users run it; PEER_NODE overrides. */
+const PEER_NODE =
+  process.env.PEER_NODE ??
+  (process.env.PATH ?? '')
+    .split(':')
+    .filter((d) => d !== '' && !d.includes('node_modules'))
+    .map((d) => join(d, 'node'))
+    .find((p) => existsSync(p)) ??
+  NODE;
 const LOSS_LIMIT = 0.001;
 const RCVBUF = 8 * 1024 * 1024;
 
@@ -30,11 +38,14 @@ const { values: opt } = parseArgs({
     daemons: { type: 'string', default: 'ours,peer' },
     quick: { type: 'boolean', default: false },
     'no-burst': { type: 'boolean', default: false },
+    'peer-backend': { type: 'string', default: 'sepagent' },
   },
 });
 const DURATION = opt.quick ? 3 : Number(opt.duration);
 const REPEATS = opt.quick ? 1 : Number(opt.repeats);
 const FLUSH_S = Number(opt['flush-interval']);
+/** `sepagent`: the peer renders SepAgent documents like ours; `count`: it only sums (no output work). */
+const PEER_BACKEND = opt['peer-backend'];
 type DaemonName = 'ours' | 'peer';
 const DAEMONS = opt.daemons.split(',') as DaemonName[];
 const POINTS = opt.points.split(',').map((p) => {
@@ -177,8 +188,14 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
       const text = await (await fetch(`http://127.0.0.1:${web}/metrics`)).text();
       const sum = Number(/flush_duration_seconds_sum (\S+)/.exec(text)?.[1] ?? NaN);
       const count = Number(/flush_duration_seconds_count (\S+)/.exec(text)?.[1] ?? NaN);
-      const dropped = [...text.matchAll(/^statsd_sepagent_backend_items_dropped_total\{[^}]*\} (\S+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
-      if (dropped > 0) console.log(`      (statsd-sepagent reports ${dropped} items dropped: ${[...text.matchAll(/^statsd_sepagent_backend_items_dropped_total(\{[^}]*\}) (\S+)/gm)].map((m) => m[1] + '=' + m[2]).join(' ')})`);
+      const dropped = [...text.matchAll(/^statsd_sepagent_backend_items_dropped_total\{[^}]*\} (\S+)/gm)].reduce(
+        (a, m) => a + Number(m[1]),
+        0,
+      );
+      if (dropped > 0)
+        console.log(
+          `      (statsd-sepagent reports ${dropped} items dropped: ${[...text.matchAll(/^statsd_sepagent_backend_items_dropped_total(\{[^}]*\}) (\S+)/gm)].map((m) => m[1] + '=' + m[2]).join(' ')})`,
+        );
       return (sum / count) * 1000;
     };
   } else {
@@ -193,8 +210,16 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
         mgmt_port: await freePort(),
         mgmt_address: '127.0.0.1',
         flushInterval: FLUSH_S * 1000,
-        backends: [join(ROOT, 'bench', 'etsy-count-backend.cjs')],
-        benchSink: { host: '127.0.0.1', port: sinkPort, flushLog },
+        backends: [
+          join(ROOT, 'bench', PEER_BACKEND === 'count' ? 'etsy-count-backend.cjs' : 'etsy-sepagent-backend.cjs'),
+        ],
+        benchSink: {
+          host: '127.0.0.1',
+          port: sinkPort,
+          flushLog,
+          sepRegexp: 'sep([0-9]+)',
+          clusterRegexp: 'external_cluster_sep([0-9]+)',
+        },
       }),
     );
     proc = spawn(
@@ -289,19 +314,19 @@ async function trial(
   const d = await startDaemon(name, sink.port);
   try {
     // Create every series first, as a long-running sidecar has them, then measure.
-    const warm = await loadgen(d.port, [
-      '--lines-per-datagram',
-      String(lpd),
+    const warmRate = rate > 0 ? Math.min(rate, 200_000) : 100_000;
+    const mix = extra.includes('--mix') ? ['--mix', extra[extra.indexOf('--mix') + 1]!] : [];
+    const warmArgs = [
       '--series',
       String(series),
       '--rate',
-      String(Math.min(rate, 200_000)),
+      String(warmRate),
       '--duration',
-      String(Math.max(1, (series * 1.2) / Math.min(rate, 200_000))),
-    ]);
+      String(Math.max(1, (series * 1.2) / warmRate)),
+    ];
+    await loadgen(d.port, ['--lines-per-datagram', String(lpd), ...warmArgs, ...mix]);
     await sleep(FLUSH_S * 1000 + 500);
     const before = sink.total;
-    const warmCounted = before;
     const drops0 = udpDrops(d.port);
     const cpu0 = cpuTicks(d.proc.pid!);
     rmSync(d.eldFile, { force: true });
@@ -336,8 +361,6 @@ async function trial(
           .filter(Boolean)
           .map((l) => (JSON.parse(l) as { maxMs: number }).maxMs)
       : [];
-    void warm;
-    void warmCounted;
     if (process.env.BENCH_DEBUG) console.log({ expected, counted, before, sent });
     const t: Trial = {
       target: rate,
@@ -397,7 +420,7 @@ async function main(): Promise<void> {
     `machine: ${machine}\nduration ${DURATION}s per trial, flush interval ${FLUSH_S}s, ${REPEATS} repeat(s), loss limit ${LOSS_LIMIT * 100}%`,
   );
   const results: Record<string, Record<DaemonName, Trial[]>> = {};
-  let burst: Record<string, Trial> = {};
+  const burst: Record<string, Trial> = {};
   await withSysctls(async () => {
     for (let r = 0; r < REPEATS; r++) {
       for (const p of POINTS) {
