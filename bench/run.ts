@@ -1,5 +1,6 @@
 // The side-by-side benchmark: statsd-sepagent against Etsy's statsd on the same matrix,
-// the same machine, the same Node, with an Envoy-shaped C load generator.
+// the same machine, with an Envoy-shaped C load generator. The peer runs on the system Node
+// (as its users run it) with a backend that renders the same SepAgent documents.
 //
 //   npm run bench -- [--duration 8] [--repeats 3] [--flush-interval 1] [--quick]
 //                    [--points 1x1000,1x100000,20x1000,20x100000] [--daemons ours,peer]
@@ -415,6 +416,10 @@ const median = (xs: number[]) => {
 
 async function main(): Promise<void> {
   setup();
+  const peerNode = spawnSync(PEER_NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const statsdVersion = (JSON.parse(readFileSync(join(ROOT, 'node_modules', 'statsd', 'package.json'), 'utf8')) as { version: string }).version;
+  const peer = `Etsy statsd ${statsdVersion} on node ${peerNode}, ${PEER_BACKEND} backend`;
+  console.log(`peer: ${peer}`);
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
   console.log(
     `machine: ${machine}\nduration ${DURATION}s per trial, flush interval ${FLUSH_S}s, ${REPEATS} repeat(s), loss limit ${LOSS_LIMIT * 100}%`,
@@ -469,7 +474,7 @@ async function main(): Promise<void> {
   writeFileSync(
     file,
     JSON.stringify(
-      { machine, duration: DURATION, flushIntervalS: FLUSH_S, repeats: REPEATS, summary, results, burst },
+      { machine, peer, duration: DURATION, flushIntervalS: FLUSH_S, repeats: REPEATS, summary, results, burst },
       null,
       1,
     ),

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { encodeSnapshot } from '../../../../src/backends/sepagent/encode.js';
+import { encodeSnapshot, encodeSnapshotChunked } from '../../../../src/backends/sepagent/encode.js';
+import { runToEnd } from '../../../../src/aggregator/interval-cut.js';
 import { goJsonNumber, goJsonString } from '../../../../src/backends/sepagent/go-json.js';
 import { SepMatcher } from '../../../../src/backends/sepagent/sep-matcher.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
@@ -157,5 +158,20 @@ describe('Go JSON encoding', () => {
       [-0, '-0'],
     ];
     for (const [v, s] of cases) expect(goJsonNumber(v)).to.equal(s);
+  });
+});
+
+describe('encodeSnapshotChunked', () => {
+  it('streams the same documents it would return, one at a time', () => {
+    const { ingester, aggregator } = makePipeline();
+    const lines = Array.from({ length: 400 }, (_, i) => `envoy.cluster.external_cluster_sep${i % 9}.s${i}:${i}|${['c', 'g', 'ms'][i % 3]}`);
+    send(ingester, lines.join('\n'));
+    const snap = aggregator.snapshotAndReset(T, 10);
+    const batch = encodeSnapshot(snap, A, 1400).documents.map((d) => d.payload.toString());
+    const streamed: string[] = [];
+    const r = runToEnd(encodeSnapshotChunked(snap, A, 1400, (d) => streamed.push(d.payload.toString())));
+    expect(r.documents).to.deep.equal([]);
+    expect(streamed).to.deep.equal(batch);
+    expect(streamed.length).to.be.greaterThan(9);
   });
 });

@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { computeSnapshot, runChunked, runToEnd } from '../../../src/aggregator/interval-cut.js';
+import { computeTimerStats } from '../../../src/aggregator/timer-stats.js';
+import type { TimerPercentile } from '../../../src/aggregator/snapshot.js';
+import { makePipeline, send } from '../../support/pipeline.js';
+
+const NONE = { count: false, mean: false, sum: false, sumSquares: false, lower: false, upper: false };
+
+describe('interval cut and chunked statistics', () => {
+  it('the chunked computation gives the same snapshot as the synchronous one', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `s${i % 1500}:${i}|${['c', 'g', 'ms', 's'][i % 4]}`);
+    const a = makePipeline();
+    const b = makePipeline();
+    send(a.ingester, lines.join('\n'));
+    send(b.ingester, lines.join('\n'));
+    const sync = a.aggregator.snapshotAndReset(1000, 1);
+    const chunked = await runChunked(computeSnapshot(b.aggregator.cut(1000), 1, b.aggregator.statsConfig), undefined, 0);
+    expect(chunked).to.deep.equal(sync);
+  });
+
+  it('samples recorded while a cut is being computed belong to the next interval', async () => {
+    const { ingester, aggregator } = makePipeline();
+    send(ingester, 'c:1|c\nt:5|ms');
+    const gen = computeSnapshot(aggregator.cut(1000), 1, aggregator.statsConfig);
+    send(ingester, 'c:10|c\nt:7|ms');
+    const first = runToEnd(gen);
+    expect(first.counters[0]!.value).to.equal(1);
+    expect([...first.timers[0]!.values]).to.deep.equal([5]);
+    const second = aggregator.snapshotAndReset(2000, 1);
+    expect(second.counters[0]!.value).to.equal(10);
+    expect([...second.timers[0]!.values]).to.deep.equal([7]);
+  });
+
+  it('stops an abandoned computation once its signal aborts', async () => {
+    const { ingester, aggregator } = makePipeline();
+    send(ingester, Array.from({ length: 5000 }, (_, i) => `c${i}:1|c`).join('\n'));
+    const ac = new AbortController();
+    ac.abort(new Error('deadline'));
+    const err = await runChunked(computeSnapshot(aggregator.cut(1000), 1, aggregator.statsConfig), ac.signal).catch((e: unknown) => e);
+    expect((err as Error).message).to.equal('deadline');
+  });
+
+  it('reuses the previous flush entries for percentiles and trims them to the new count', () => {
+    const reuse: TimerPercentile[] = [];
+    const one = computeTimerStats([1, 2, 3, 4], [90, 50], NONE, reuse);
+    expect(one.percentiles).to.equal(reuse);
+    expect(reuse).to.have.length(10);
+    const two = computeTimerStats([1, 2, 3, 4], [90], NONE, reuse);
+    expect(two.percentiles).to.equal(reuse);
+    expect(reuse.map((p) => p.name)).to.deep.equal(['count_90', 'mean_90', 'sum_90', 'sum_squares_90', 'upper_90']);
+  });
+});
