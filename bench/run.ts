@@ -417,7 +417,9 @@ const median = (xs: number[]) => {
 async function main(): Promise<void> {
   setup();
   const peerNode = spawnSync(PEER_NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  const statsdVersion = (JSON.parse(readFileSync(join(ROOT, 'node_modules', 'statsd', 'package.json'), 'utf8')) as { version: string }).version;
+  const statsdVersion = (
+    JSON.parse(readFileSync(join(ROOT, 'node_modules', 'statsd', 'package.json'), 'utf8')) as { version: string }
+  ).version;
   const peer = `Etsy statsd ${statsdVersion} on node ${peerNode}, ${PEER_BACKEND} backend`;
   console.log(`peer: ${peer}`);
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;

@@ -14,7 +14,11 @@ describe('interval cut and chunked statistics', () => {
     send(a.ingester, lines.join('\n'));
     send(b.ingester, lines.join('\n'));
     const sync = a.aggregator.snapshotAndReset(1000, 1);
-    const chunked = await runChunked(computeSnapshot(b.aggregator.cut(1000), 1, b.aggregator.statsConfig), undefined, 0);
+    const chunked = await runChunked(
+      computeSnapshot(b.aggregator.cut(1000), 1, b.aggregator.statsConfig),
+      undefined,
+      0,
+    );
     expect(chunked).to.deep.equal(sync);
   });
 
@@ -36,7 +40,9 @@ describe('interval cut and chunked statistics', () => {
     send(ingester, Array.from({ length: 5000 }, (_, i) => `c${i}:1|c`).join('\n'));
     const ac = new AbortController();
     ac.abort(new Error('deadline'));
-    const err = await runChunked(computeSnapshot(aggregator.cut(1000), 1, aggregator.statsConfig), ac.signal).catch((e: unknown) => e);
+    const err = await runChunked(computeSnapshot(aggregator.cut(1000), 1, aggregator.statsConfig), ac.signal).catch(
+      (e: unknown) => e,
+    );
     expect((err as Error).message).to.equal('deadline');
   });
 

@@ -164,7 +164,10 @@ describe('Go JSON encoding', () => {
 describe('encodeSnapshotChunked', () => {
   it('streams the same documents it would return, one at a time', () => {
     const { ingester, aggregator } = makePipeline();
-    const lines = Array.from({ length: 400 }, (_, i) => `envoy.cluster.external_cluster_sep${i % 9}.s${i}:${i}|${['c', 'g', 'ms'][i % 3]}`);
+    const lines = Array.from(
+      { length: 400 },
+      (_, i) => `envoy.cluster.external_cluster_sep${i % 9}.s${i}:${i}|${['c', 'g', 'ms'][i % 3]}`,
+    );
     send(ingester, lines.join('\n'));
     const snap = aggregator.snapshotAndReset(T, 10);
     const batch = encodeSnapshot(snap, A, 1400).documents.map((d) => d.payload.toString());
