@@ -7,6 +7,7 @@ import type { IngestStats } from './ingest-stats.js';
 import type { TagProcessor } from './tag-processor.js';
 import { applySample } from '../aggregator/accumulators.js';
 import { LineCache } from './line-cache.js';
+import { COLON, DOT, MINUS, NEWLINE, NUL, PIPE, PLUS, UNDERSCORE } from '../parser/ascii.js';
 import { utf8 } from '../parser/statsd-line-parser.js';
 
 /** Transport a datagram or line arrived on, for self-metrics. */
@@ -28,14 +29,6 @@ export interface IngesterDeps {
   lineCache?: boolean;
 }
 
-const NEWLINE = 0x0a;
-const COLON = 0x3a;
-const PIPE = 0x7c;
-const DOT = 0x2e;
-const MINUS = 0x2d;
-const PLUS = 0x2b;
-const UNDERSCORE = 0x5f;
-const NUL = 0;
 const FNV_PRIME = 0x01000193;
 const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
 

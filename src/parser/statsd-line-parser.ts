@@ -9,13 +9,7 @@ import type {
 } from './sample.js';
 import type { LineParser } from './line-parser.js';
 
-const NUL = 0x00;
-const PIPE = 0x7c;
-const COLON = 0x3a;
-const AT = 0x40;
-const HASH = 0x23;
-const COMMA = 0x2c;
-const UNDERSCORE = 0x5f;
+import { AT, COLON, COMMA, HASH, NUL, PIPE, UNDERSCORE } from './ascii.js';
 
 /** Per-byte action for name normalisation: 0 drop, 1 keep, or the replacement byte. */
 const NAME_MAP = new Uint8Array(256);
