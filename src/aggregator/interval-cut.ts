@@ -179,26 +179,16 @@ export function runToEnd<T>(gen: Generator<void, T>): T {
 /**
  * Runs a chunked generator, giving the event loop a turn (setImmediate) whenever more
  * than `budgetMs` passed since the last one, so receiving never waits long behind it.
- * Rejects with the signal's reason once `signal` aborts. `backpressure`, if given, is asked
- * after every step and may return a promise to wait for (e.g. sends in flight to drain).
+ * Rejects with the signal's reason once `signal` aborts.
  */
-export async function runChunked<T>(
-  gen: Generator<void, T>,
-  signal?: AbortSignal,
-  budgetMs = 4,
-  backpressure?: () => Promise<unknown> | undefined,
-): Promise<T> {
+export async function runChunked<T>(gen: Generator<void, T>, signal?: AbortSignal, budgetMs = 4): Promise<T> {
   let sliceStart = performance.now();
   for (;;) {
     // An abandoned flush stops here instead of racing the next one.
     signal?.throwIfAborted();
     const r = gen.next();
     if (r.done === true) return r.value;
-    const wait = backpressure?.();
-    if (wait !== undefined) {
-      await wait;
-      sliceStart = performance.now();
-    } else if (performance.now() - sliceStart >= budgetMs) {
+    if (performance.now() - sliceStart >= budgetMs) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       sliceStart = performance.now();
     }

@@ -10,8 +10,6 @@ import { runChunked } from '../../aggregator/interval-cut.js';
 import { SepMatcher } from './sep-matcher.js';
 
 const LOG_WINDOW_MS = 30_000;
-/** Bytes of documents handed to the socket but not yet sent, before encoding pauses. */
-const MAX_IN_FLIGHT_BYTES = 1024 * 1024;
 
 /**
  * SepAgentBackend sends one JSON document per SEP instance per flush to SepAgent over
@@ -67,13 +65,11 @@ export class SepAgentBackend implements Backend {
     const lost = { send_failed: 0, timeout: 0 };
     let sentDocs = 0;
     let sentItems = 0;
-    let sends: Array<Promise<void>> = [];
-    let inFlightBytes = 0;
+    const sends: Array<Promise<void>> = [];
     const onDocument = (doc: SepDocument): void => {
       if (socket === undefined) lost.send_failed += doc.items;
       else if (signal.aborted) lost.timeout += doc.items;
       else {
-        inFlightBytes += doc.payload.length;
         sends.push(
           this.#send(socket, doc.payload).then(
             () => {
@@ -89,20 +85,9 @@ export class SepAgentBackend implements Backend {
         );
       }
     };
-    // Encoding pauses while more than MAX_IN_FLIGHT_BYTES wait to be sent, so a slow
-    // kernel queue never makes a flush hold all its documents in memory.
-    const drain = (): Promise<unknown> | undefined => {
-      if (inFlightBytes < MAX_IN_FLIGHT_BYTES) return undefined;
-      const pending = sends;
-      sends = [];
-      inFlightBytes = 0;
-      return Promise.all(pending);
-    };
     const { dropped, examples } = await runChunked(
       encodeSnapshotChunked(snapshot, this.#matcher, this.#cfg.maxDatagramBytes, onDocument),
       signal,
-      4,
-      drain,
     );
     await Promise.all(sends);
     m.sent(sentDocs, sentItems);
