@@ -8,8 +8,6 @@ import type { SeriesIdentity } from './snapshot.js';
  */
 export interface Accumulator {
   readonly kind: MetricKind;
-  /** Global creation order; snapshots list series in this order. */
-  readonly seq: number;
   readonly id: SeriesIdentity;
   /** The aggregator's map key (name + tags key). */
   readonly key: string;
@@ -35,16 +33,9 @@ const NO_VALUES: number[] = [];
 const NO_MEMBERS = new Set<string>();
 
 /** Creates an empty accumulator of a kind. */
-export function newAccumulator(
-  kind: MetricKind,
-  seq: number,
-  id: SeriesIdentity,
-  nowMs: number,
-  key = '',
-): Accumulator {
+export function newAccumulator(kind: MetricKind, id: SeriesIdentity, nowMs: number, key = ''): Accumulator {
   return {
     kind,
-    seq,
     id,
     key,
     lastSeenMs: nowMs,

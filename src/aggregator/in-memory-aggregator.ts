@@ -49,7 +49,6 @@ export class InMemoryAggregator implements Aggregator {
   readonly #shards: ShardMaps[];
   /** Live series per kind in creation order, whatever shard holds them. */
   readonly #order: Record<MetricKind, Accumulator[]> = { counter: [], gauge: [], timer: [], set: [] };
-  #seq = 0;
 
   constructor(config: AggregatorConfig) {
     this.#config = config;
@@ -72,7 +71,7 @@ export class InMemoryAggregator implements Aggregator {
     let acc = map.get(key);
     if (acc === undefined) {
       const id: SeriesIdentity = { name: s.name, tags: s.tags, host: s.host, tagsKey: s.tagsKey };
-      acc = newAccumulator(s.kind, this.#seq++, id, nowMs, key);
+      acc = newAccumulator(s.kind, id, nowMs, key);
       map.set(key, acc);
       this.#order[s.kind].push(acc);
     }

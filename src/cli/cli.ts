@@ -1,6 +1,6 @@
 import yargs, { type Argv } from 'yargs';
-import { ConfigError, formatIssues, errorMessage } from '../shared/errors.js';
-import { loadConfig, loadRawConfig } from '../config/load.js';
+import { formatIssues, errorMessage } from '../shared/errors.js';
+import { loadRawConfig } from '../config/load.js';
 import { validateConfig } from '../config/validate.js';
 import { flagOptions, flagsToConfigOverrides } from './flags.js';
 import { packageVersion } from './version.js';
@@ -147,5 +147,3 @@ async function sinkCommand(host: string, port: number, format: 'pretty' | 'json'
   await sink.close();
   return EXIT.OK;
 }
-
-export { loadConfig, ConfigError };

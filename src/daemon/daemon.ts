@@ -13,6 +13,7 @@ import { TcpReceiver } from '../receivers/tcp/tcp-receiver.js';
 import { UdpReceiver } from '../receivers/udp/udp-receiver.js';
 import type { Clock } from '../shared/clock.js';
 import { errorMessage } from '../shared/errors.js';
+import { formatDurationMs } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { AdminHttpServer } from '../telemetry/http-server.js';
 import { SelfMetrics } from '../telemetry/self-metrics.js';
@@ -142,7 +143,7 @@ export class Daemon implements Lifecycle {
     logger.info(
       {
         backends: this.config.backends,
-        flushInterval: `${this.config.flushIntervalMs}ms`,
+        flushInterval: formatDurationMs(this.config.flushIntervalMs),
         maxWorkers: this.config.maxWorkers,
         percentThreshold: this.config.percentThresholds,
       },

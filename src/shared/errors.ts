@@ -1,7 +1,7 @@
 /**
  * Stable error codes. Callers and tests branch on `code`, never on message text.
  */
-export type DaemonErrorCode = 'ERR_CONFIG_INVALID' | 'ERR_BACKEND_SEND' | 'ERR_TIMEOUT' | 'ERR_LISTEN' | 'ERR_USAGE';
+export type DaemonErrorCode = 'ERR_CONFIG_INVALID' | 'ERR_BACKEND_SEND' | 'ERR_LISTEN';
 
 /** DaemonError is the base of every error the daemon raises on purpose. */
 export class DaemonError extends Error {
