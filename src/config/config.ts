@@ -1,3 +1,4 @@
+import type { UdpReceiverMode } from '../receivers/udp/udp-receiver.js';
 import type { DisabledSubMetrics } from '../backends/backend.js';
 import type { DisabledPercentiles } from '../aggregator/timer-stats.js';
 import type { ExpiryConfig } from '../aggregator/in-memory-aggregator.js';
@@ -21,6 +22,8 @@ export interface DaemonConfig {
   tcpMaxLineBytes: number;
   /** `receive-buffer-size` in bytes. Restart. */
   receiveBufferBytes: number;
+  /** `udp-receiver`: how UDP datagrams are read. Restart. */
+  udpReceiver: UdpReceiverMode;
   /** `web-addr`; `''` = off. Restart. */
   webAddr: string;
   /** `backends`, in order. Live. */

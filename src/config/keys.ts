@@ -72,6 +72,15 @@ export const KEYS: readonly KeySpec[] = [
     describe: 'Requested UDP socket receive buffer (capped by net.core.rmem_max)',
   },
   {
+    key: 'udp-receiver',
+    type: 'string',
+    shown: 'auto',
+    group: 'Listeners',
+    reload: 'restart',
+    describe:
+      'How UDP is read: "batch" (recvmmsg(2) in batches, Linux, needs the built native module), "dgram" (node:dgram) or "auto" (batch when available)',
+  },
+  {
     key: 'web-addr',
     type: 'address',
     shown: '127.0.0.1:8181',

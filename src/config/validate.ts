@@ -1,3 +1,4 @@
+import type { UdpReceiverMode } from '../receivers/udp/udp-receiver.js';
 import os from 'node:os';
 import { BACKEND_FACTORIES, REFERENCE_ONLY_BACKENDS } from '../backends/registry.js';
 import type { ConfigIssue } from '../shared/errors.js';
@@ -67,6 +68,9 @@ export function validateConfig(raw: Record<string, unknown>): ValidationResult {
   if (cloud !== '') c.error('cloud-provider', `cloud providers are not supported, got "${cloud}"`);
 
   let logFormat = c.bool(raw['json'], 'json', true) ? 'json' : 'text';
+  const udpReceiver = c.string(raw['udp-receiver'], 'udp-receiver', 'auto').trim().toLowerCase();
+  if (udpReceiver !== 'auto' && udpReceiver !== 'batch' && udpReceiver !== 'dgram')
+    c.error('udp-receiver', `must be "auto", "batch" or "dgram", got "${udpReceiver}"`);
   if (raw['log-format'] !== undefined) {
     const lf = c.string(raw['log-format'], 'log-format', 'json').trim().toLowerCase();
     if (lf !== 'json' && lf !== 'text') c.error('log-format', `must be "json" or "text", got "${lf}"`);
@@ -124,6 +128,7 @@ export function validateConfig(raw: Record<string, unknown>): ValidationResult {
     metricsAddr: addr('metrics-addr', ':8125', false),
     tcpAddr: addr('tcp-addr', '', true),
     tcpMaxLineBytes: c.bytes(raw['tcp-max-line-length'], 'tcp-max-line-length', 65536, 64, 16 * 1024 * 1024),
+    udpReceiver: udpReceiver as UdpReceiverMode,
     receiveBufferBytes: c.bytes(raw['receive-buffer-size'], 'receive-buffer-size', 8 * 1024 * 1024, 0, 2 ** 31 - 1),
     webAddr: addr('web-addr', '127.0.0.1:8181', true),
     backends,

@@ -104,7 +104,7 @@ export class Daemon implements Lifecycle {
     });
     this.#receivers.push(
       new UdpReceiver(
-        { address: config.metricsAddr, receiveBufferBytes: config.receiveBufferBytes },
+        { address: config.metricsAddr, receiveBufferBytes: config.receiveBufferBytes, mode: config.udpReceiver },
         { sink: this.#ingester, logger, onReceiveBuffer: (b) => this.metrics.udpReceiveBuffer.set(b) },
       ),
     );

@@ -73,15 +73,19 @@ export class Ingester {
    * trailing `\n` not producing an empty line. All lines share one receive timestamp.
    */
   ingestDatagram(bytes: Uint8Array, sourceHost: string, transport: Transport = 'udp'): void {
+    this.ingestDatagramAt(bytes, 0, bytes.length, sourceHost, transport);
+  }
+
+  /** {@link ingestDatagram} for the datagram `bytes[start, end)` of a shared buffer. */
+  ingestDatagramAt(bytes: Uint8Array, start: number, end: number, sourceHost: string, transport: Transport = 'udp'): void {
     const stats = this.#d.stats;
     stats.datagrams[transport]++;
-    const len = bytes.length;
-    stats.bytes[transport] += len;
-    if (len === 0) return;
+    stats.bytes[transport] += end - start;
+    if (end <= start) return;
     const now = this.#d.clock.now();
     const hostHash = this.#hostHash(sourceHost);
-    let p = 0;
-    while (p < len) p = this.#fastLine(bytes, p, len, sourceHost, hostHash, now) + 1;
+    let p = start;
+    while (p < end) p = this.#fastLine(bytes, p, end, sourceHost, hostHash, now) + 1;
   }
 
   /** Processes one already-framed line `bytes[start, end)` (TCP). */

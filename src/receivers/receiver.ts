@@ -8,6 +8,8 @@ import type { Transport } from '../ingest/ingester.js';
 export interface DatagramSink {
   /** One UDP datagram (or any `\n`-separated batch of lines) from `sourceHost`. */
   ingestDatagram(bytes: Uint8Array, sourceHost: string, transport?: Transport): void;
+  /** One datagram `bytes[start, end)` of a buffer that is reused once this returns. */
+  ingestDatagramAt(bytes: Uint8Array, start: number, end: number, sourceHost: string, transport?: Transport): void;
   /** One already-framed line `bytes[start, end)` (TCP). */
   ingestLine(bytes: Uint8Array, start: number, end: number, sourceHost: string): void;
 }

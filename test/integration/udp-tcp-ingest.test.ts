@@ -21,44 +21,47 @@ describe('receivers → aggregator → sepagent (in process, real sockets)', () 
     await agent.close();
   });
 
-  it('aggregates many lines per UDP datagram, up to 64 KiB, and counts the bad ones on /metrics', async () => {
-    daemon = await startDaemon({
-      backends: 'sepagent',
-      'flush-interval': '1h',
-      sepagent: { port: agent.port, ...SEP },
+  for (const mode of ['batch', 'dgram'] as const) {
+    it(`[${mode}] aggregates many lines per UDP datagram, up to 64 KiB, and counts the bad ones on /metrics`, async () => {
+      daemon = await startDaemon({
+        'udp-receiver': mode,
+        backends: 'sepagent',
+        'flush-interval': '1h',
+        sepagent: { port: agent.port, ...SEP },
+      });
+      const lines: string[] = [];
+      while (lines.join('\n').length < 60_000) lines.push(`${P}upstream_rq_total:1|c`);
+      lines.push('garbage', `${P}upstream_rq_total:1|c`, '', 'x:1|q');
+      const big = lines.join('\n');
+      expect(Buffer.byteLength(big)).to.be.greaterThan(60_000).and.lessThan(65_507);
+      await sendUdp(daemon.addresses().udp.port, [big]);
+      const goodLines = lines.filter((l) => l.startsWith(P)).length;
+      await waitFor(() => daemon!.stats.samples.counter === goodLines);
+      await daemon.flushNow();
+      await agent.waitForDocuments(1);
+      expect(agent.counterTotal('upstream_rq_total')).to.equal(goodLines);
+      const metrics = (await httpGet(daemon.addresses().web!.port, '/metrics')).body;
+      expect(metricValue(metrics, 'statsd_sepagent_bad_lines_total{reason="malformed_line"}')).to.equal(1);
+      expect(metricValue(metrics, 'statsd_sepagent_bad_lines_total{reason="empty_line"}')).to.equal(1);
+      expect(metricValue(metrics, 'statsd_sepagent_bad_lines_total{reason="invalid_type"}')).to.equal(1);
+      expect(metricValue(metrics, 'statsd_sepagent_datagrams_received_total{transport="udp"}')).to.equal(1);
+      expect(metricValue(metrics, 'statsd_sepagent_backend_items_sent_total{backend="sepagent"}')).to.equal(2);
     });
-    const lines: string[] = [];
-    while (lines.join('\n').length < 60_000) lines.push(`${P}upstream_rq_total:1|c`);
-    lines.push('garbage', `${P}upstream_rq_total:1|c`, '', 'x:1|q');
-    const big = lines.join('\n');
-    expect(Buffer.byteLength(big)).to.be.greaterThan(60_000).and.lessThan(65_507);
-    await sendUdp(daemon.addresses().udp.port, [big]);
-    const goodLines = lines.filter((l) => l.startsWith(P)).length;
-    await waitFor(() => daemon!.stats.samples.counter === goodLines);
-    await daemon.flushNow();
-    await agent.waitForDocuments(1);
-    expect(agent.counterTotal('upstream_rq_total')).to.equal(goodLines);
-    const metrics = (await httpGet(daemon.addresses().web!.port, '/metrics')).body;
-    expect(metricValue(metrics, 'statsd_sepagent_bad_lines_total{reason="malformed_line"}')).to.equal(1);
-    expect(metricValue(metrics, 'statsd_sepagent_bad_lines_total{reason="empty_line"}')).to.equal(1);
-    expect(metricValue(metrics, 'statsd_sepagent_bad_lines_total{reason="invalid_type"}')).to.equal(1);
-    expect(metricValue(metrics, 'statsd_sepagent_datagrams_received_total{transport="udp"}')).to.equal(1);
-    expect(metricValue(metrics, 'statsd_sepagent_backend_items_sent_total{backend="sepagent"}')).to.equal(2);
-  });
 
-  it('listens on IPv6 and keys series by the sender address', async () => {
-    daemon = await startDaemon({ 'metrics-addr': '[::1]:0', backends: 'null' });
-    await sendUdp(daemon.addresses().udp.port, ['a:1|c'], '::1');
-    await waitFor(() => daemon!.stats.samples.counter === 1);
-    expect(daemon.aggregator.snapshotAndReset(0, 1).counters[0]!.tagsKey).to.equal(',s:::1');
-  });
+    it(`[${mode}] listens on IPv6 and keys series by the sender address`, async () => {
+      daemon = await startDaemon({ 'udp-receiver': mode, 'metrics-addr': '[::1]:0', backends: 'null' });
+      await sendUdp(daemon.addresses().udp.port, ['a:1|c'], '::1');
+      await waitFor(() => daemon!.stats.samples.counter === 1);
+      expect(daemon.aggregator.snapshotAndReset(0, 1).counters[0]!.tagsKey).to.equal(',s:::1');
+    });
 
-  it('listens on every interface for ":0" (dual-stack) and shows IPv4 senders as plain IPv4', async () => {
-    daemon = await startDaemon({ 'metrics-addr': ':0', backends: 'null' });
-    await sendUdp(daemon.addresses().udp.port, ['a:1|c'], '127.0.0.1');
-    await waitFor(() => daemon!.stats.samples.counter === 1);
-    expect(daemon.aggregator.snapshotAndReset(0, 1).counters[0]!.host).to.equal('127.0.0.1');
-  });
+    it(`[${mode}] listens on every interface for ":0" (dual-stack) and shows IPv4 senders as plain IPv4`, async () => {
+      daemon = await startDaemon({ 'udp-receiver': mode, 'metrics-addr': ':0', backends: 'null' });
+      await sendUdp(daemon.addresses().udp.port, ['a:1|c'], '127.0.0.1');
+      await waitFor(() => daemon!.stats.samples.counter === 1);
+      expect(daemon.aggregator.snapshotAndReset(0, 1).counters[0]!.host).to.equal('127.0.0.1');
+    });
+  }
 
   it('accepts newline-delimited StatsD over TCP and counts overlong lines', async () => {
     daemon = await startDaemon({

@@ -123,6 +123,13 @@ describe('configuration', () => {
   });
 
   describe('validateConfig', () => {
+    it('takes udp-receiver auto, batch or dgram (any case) and names the key otherwise', () => {
+      expect(validateConfig({}).config?.udpReceiver).to.equal('auto');
+      expect(validateConfig({ 'udp-receiver': 'DGRAM' }).config?.udpReceiver).to.equal('dgram');
+      const bad = validateConfig({ 'udp-receiver': 'epoll' }).issues;
+      expect(errorPaths(bad)).to.deep.equal(['udp-receiver']);
+      expect(bad[0]!.message).to.contain('"auto", "batch" or "dgram"');
+    });
     it('rejects thresholds outside [-100, 100] (they crash the reference)', () => {
       expect(errorPaths(validateConfig({ 'percent-threshold': '101' }).issues)).to.deep.equal(['percent-threshold']);
     });

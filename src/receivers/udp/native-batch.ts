@@ -1,0 +1,50 @@
+import { createRequire } from 'node:module';
+import { errorMessage } from '../../shared/errors.js';
+
+/** The open socket of the native batch receiver (see native/udp_batch.c). */
+export interface BatchSocket {
+  /** Datagram i of a batch is `data[i * slotBytes, i * slotBytes + meta[2 * i])`. Reused per batch. */
+  readonly data: Uint8Array;
+  /** Per datagram: length, then (index into `hosts` << 1) | truncated. Reused per batch. */
+  readonly meta: Int32Array;
+  readonly port: number;
+  /** SO_RCVBUF as the kernel reports it (twice the granted size on Linux). */
+  readonly receiveBufferBytes: number;
+}
+
+/** The native module's exports. */
+export interface BatchModule {
+  open(
+    host: string,
+    port: number,
+    ipv6: boolean,
+    receiveBufferBytes: number,
+    slotBytes: number,
+    batch: number,
+    onBatch: (count: number, hosts: readonly string[]) => void,
+  ): BatchSocket;
+  /** Stops reading; `done` runs once the socket is closed and its port free. */
+  close(socket: BatchSocket, done: () => void): void;
+}
+
+let loaded: { module: BatchModule } | { reason: string } | undefined;
+
+/**
+ * Loads `build/udp_batch.node` (built by `npm run build`), once. Returns the module, or
+ * why it is not available (another platform, no compiler at build time).
+ */
+export function loadBatchModule(): { module: BatchModule } | { reason: string } {
+  if (loaded !== undefined) return loaded;
+  if (process.platform !== 'linux') {
+    loaded = { reason: `recvmmsg(2) is Linux-only (platform ${process.platform})` };
+    return loaded;
+  }
+  // src/receivers/udp/ and dist/receivers/udp/ are both three levels below the package root.
+  const path = new URL('../../../build/udp_batch.node', import.meta.url);
+  try {
+    loaded = { module: createRequire(import.meta.url)(path.pathname) as BatchModule };
+  } catch (err) {
+    loaded = { reason: `cannot load ${path.pathname}: ${errorMessage(err)}` };
+  }
+  return loaded;
+}
