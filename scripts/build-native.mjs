@@ -18,7 +18,11 @@ function give_up(reason) {
 }
 
 if (process.platform !== 'linux') give_up(`recvmmsg(2) needs Linux, this is ${process.platform}`);
-const candidates = [join(dirname(realpathSync(process.execPath)), '..', 'include', 'node'), '/usr/local/include/node', '/usr/include/node'];
+const candidates = [
+  join(dirname(realpathSync(process.execPath)), '..', 'include', 'node'),
+  '/usr/local/include/node',
+  '/usr/include/node',
+];
 const include = candidates.find((d) => existsSync(join(d, 'node_api.h')) && existsSync(join(d, 'uv.h')));
 if (include === undefined) give_up(`no Node-API headers in ${candidates.join(', ')}`);
 const cc = process.env.CC ?? 'cc';

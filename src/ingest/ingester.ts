@@ -77,7 +77,13 @@ export class Ingester {
   }
 
   /** {@link ingestDatagram} for the datagram `bytes[start, end)` of a shared buffer. */
-  ingestDatagramAt(bytes: Uint8Array, start: number, end: number, sourceHost: string, transport: Transport = 'udp'): void {
+  ingestDatagramAt(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    sourceHost: string,
+    transport: Transport = 'udp',
+  ): void {
     const stats = this.#d.stats;
     stats.datagrams[transport]++;
     stats.bytes[transport] += end - start;

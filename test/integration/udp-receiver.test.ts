@@ -127,7 +127,9 @@ describe('UdpReceiver readers (real sockets)', function () {
           err = e;
         }
         expect(err).to.be.instanceOf(DaemonError);
-        expect((err as Error).message).to.match(new RegExp(`cannot listen on udp 127\\.0\\.0\\.1:${port}: .*(in use|EADDRINUSE)`, 'i'));
+        expect((err as Error).message).to.match(
+          new RegExp(`cannot listen on udp 127\\.0\\.0\\.1:${port}: .*(in use|EADDRINUSE)`, 'i'),
+        );
         await first.receiver.shutdown();
         await first.receiver.shutdown(); // idempotent
         const again = await startReceiver(mode, `127.0.0.1:${port}`);
