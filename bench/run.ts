@@ -172,7 +172,9 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
         `web-addr = "127.0.0.1:${web}"\nreceive-buffer-size = ${RCVBUF}\n[sepagent]\nhost = "127.0.0.1"\nport = ${sinkPort}\n` +
         `sep_regexp = 'sep([0-9]+)'\ncluster_regexp = 'external_cluster_sep([0-9]+)'\n`,
     );
-    proc = spawn('taskset', ['-c', '1', NODE, ...probe, join(ROOT, 'dist', 'main.js'), '--config-path', cfg], {
+    // The same V8 flag as the shipped entry points (Dockerfile, npm start): see docs/performance.md.
+    const flags = ['--max-semi-space-size=2'];
+    proc = spawn('taskset', ['-c', '1', NODE, ...flags, ...probe, join(ROOT, 'dist', 'main.js'), '--config-path', cfg], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
