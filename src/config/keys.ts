@@ -223,7 +223,40 @@ export const KEYS: readonly KeySpec[] = [
     shown: '""',
     group: 'Operation',
     reload: 'restart',
-    describe: 'Config file (.toml, .yaml/.yml or .json); keys as in the gostatsd fork',
+    describe:
+      'Config file (.toml, .yaml/.yml or .json); keys as in the gostatsd fork. Watched: edits apply live (SIGHUP forces a reload)',
+  },
+  {
+    key: 'configmap',
+    type: 'string',
+    shown: '"" (off)',
+    group: 'Operation',
+    reload: 'restart',
+    describe: 'Kubernetes ConfigMap holding the config document; watched, edits apply live',
+  },
+  {
+    key: 'configmap-namespace',
+    type: 'string',
+    shown: "the pod's namespace",
+    group: 'Operation',
+    reload: 'restart',
+    describe: "Namespace of --configmap (default: POD_NAMESPACE, else the service account's, else the kubeconfig's)",
+  },
+  {
+    key: 'configmap-key',
+    type: 'string',
+    shown: 'config.toml|yaml|json',
+    group: 'Operation',
+    reload: 'restart',
+    describe: 'Key of --configmap holding the document (default: the first of config.toml, config.yaml, config.json)',
+  },
+  {
+    key: 'kubeconfig',
+    type: 'string',
+    shown: 'in-cluster',
+    group: 'Operation',
+    reload: 'restart',
+    describe: 'kubeconfig file for --configmap outside a cluster (default: KUBECONFIG, ~/.kube/config, in-cluster)',
   },
   {
     key: 'hostname',
@@ -315,6 +348,18 @@ export const FILTER_KEYS = [
 ] as const;
 
 /** The environment variable of a key: `GSD_` + upper case, `-` → `_`. */
+/**
+ * Keys that say where the configuration comes from. They are read from flags and `GSD_`
+ * variables only; a config document cannot redirect itself.
+ */
+export const SOURCE_KEYS: ReadonlySet<string> = new Set([
+  'config-path',
+  'configmap',
+  'configmap-namespace',
+  'configmap-key',
+  'kubeconfig',
+]);
+
 export function envName(key: string): string {
   return 'GSD_' + key.toUpperCase().replaceAll('-', '_');
 }

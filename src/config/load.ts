@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, errorMessage, type ConfigIssue } from '../shared/errors.js';
 import { isPlainObject } from './check.js';
 import type { DaemonConfig } from './config.js';
-import { envName, KEYS } from './keys.js';
+import { envName, KEYS, SOURCE_KEYS } from './keys.js';
 import { validateConfig } from './validate.js';
 
 /** Document formats a config source can hold. */
@@ -95,7 +95,7 @@ function describeSyntaxError(err: unknown, text: string): string {
 export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of KEYS) {
-    if (k.key === 'config-path') continue;
+    if (SOURCE_KEYS.has(k.key)) continue;
     const v = env[envName(k.key)];
     if (v !== undefined) out[k.key] = v;
   }
@@ -152,6 +152,26 @@ export async function loadRawConfig(layers: ConfigLayers): Promise<LoadedDocumen
   }
   const raw = { ...fileDoc, ...envOverrides(layers.env ?? {}), ...(layers.flags ?? {}) };
   return { raw, issues };
+}
+
+/** Flags and environment: the layers that override every config document. */
+export type OverrideLayers = Pick<ConfigLayers, 'flags' | 'env'>;
+
+/**
+ * Parses a config document (from a file or a ConfigMap), overlays the environment and
+ * flags and validates the result: the same path as start-up and `check-config`.
+ */
+export function configFromDocument(
+  text: string,
+  format: ConfigFormat,
+  layers: OverrideLayers,
+): { config: DaemonConfig | undefined; issues: ConfigIssue[] } {
+  const parsed = parseDocument(text, format);
+  const raw = { ...parsed.doc, ...envOverrides(layers.env ?? {}), ...(layers.flags ?? {}) };
+  const v = validateConfig(raw);
+  const issues = [...parsed.issues, ...v.issues];
+  const ok = v.config !== undefined && !issues.some((i) => i.severity === 'error');
+  return { config: ok ? v.config : undefined, issues };
 }
 
 /** Loads, merges and validates; throws a ConfigError listing every problem. */

@@ -2,6 +2,7 @@ import { InMemoryAggregator } from '../aggregator/in-memory-aggregator.js';
 import type { Backend, BackendDeps } from '../backends/backend.js';
 import { BACKEND_FACTORIES } from '../backends/registry.js';
 import type { DaemonConfig } from '../config/config.js';
+import { planReload, type ReloadPlan } from '../config/reload-plan.js';
 import { Flusher, raceAbort } from '../flusher/flusher.js';
 import { IngestStats } from '../ingest/ingest-stats.js';
 import { Ingester } from '../ingest/ingester.js';
@@ -44,12 +45,13 @@ export interface DaemonAddresses {
  * received, then backends and the admin server close.
  */
 export class Daemon implements Lifecycle {
-  readonly config: DaemonConfig;
+  #config: DaemonConfig;
   readonly stats = new IngestStats();
   readonly aggregator: InMemoryAggregator;
   readonly metrics: SelfMetrics;
   readonly #deps: DaemonDeps;
-  readonly #backends: Backend[];
+  #backends: Backend[];
+  #reloading: Promise<unknown> = Promise.resolve();
   readonly #flusher: Flusher;
   readonly #ingester: Ingester;
   readonly #receivers: Receiver[] = [];
@@ -58,7 +60,7 @@ export class Daemon implements Lifecycle {
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(config: DaemonConfig, deps: DaemonDeps) {
-    this.config = config;
+    this.#config = config;
     this.#deps = deps;
     const { logger, clock } = deps;
     this.aggregator = new InMemoryAggregator({
@@ -72,29 +74,14 @@ export class Daemon implements Lifecycle {
       seriesCount: () => this.aggregator.seriesCount(),
       version: deps.version,
     });
-    this.#backends = config.backends.map((name) => {
-      const factory = BACKEND_FACTORIES.get(name);
-      if (factory === undefined) throw new Error(`backend "${name}" is not registered`);
-      const bdeps: BackendDeps = {
-        logger: logger.child({ backend: name }),
-        clock,
-        metrics: this.metrics.backend(name),
-      };
-      if (deps.stdout !== undefined) bdeps.stdout = deps.stdout;
-      return factory.create(config.backendConfigs[name], { disabledSubMetrics: config.disabledSubMetrics }, bdeps);
-    });
+    this.#backends = config.backends.map((name) => this.#createBackend(name, config));
     this.#flusher = new Flusher(
       { flushIntervalMs: config.flushIntervalMs },
       { aggregator: this.aggregator, backends: () => this.#backends, clock, logger, metrics: this.metrics },
     );
     this.#ingester = new Ingester({
       parser: parseStatsdLine,
-      tags: new TagProcessor({
-        ignoreHost: config.ignoreHost,
-        namespace: config.namespace,
-        defaultTags: config.defaultTags,
-        filters: config.filters,
-      }),
+      tags: tagProcessorFor(config),
       aggregator: this.aggregator,
       stats: this.stats,
       clock,
@@ -123,6 +110,87 @@ export class Daemon implements Lifecycle {
         ready: () => this.#ready,
       });
     }
+  }
+
+  /** The configuration in force (changes with {@link applyConfig}). */
+  get config(): DaemonConfig {
+    return this.#config;
+  }
+
+  #createBackend(name: string, config: DaemonConfig): Backend {
+    const factory = BACKEND_FACTORIES.get(name);
+    if (factory === undefined) throw new Error(`backend "${name}" is not registered`);
+    const bdeps: BackendDeps = {
+      logger: this.#deps.logger.child({ backend: name }),
+      clock: this.#deps.clock,
+      metrics: this.metrics.backend(name),
+    };
+    if (this.#deps.stdout !== undefined) bdeps.stdout = this.#deps.stdout;
+    return factory.create(config.backendConfigs[name], { disabledSubMetrics: config.disabledSubMetrics }, bdeps);
+  }
+
+  /**
+   * Applies a validated configuration live and resolves with what changed. Reloads are
+   * serialised. Keys that need a restart keep their running values (listed in
+   * `restartRequired`).
+   *
+   * Backends: new or changed ones are created and started first (if one fails to start,
+   * nothing changes and this rejects). Then the set is swapped between two flushes: every
+   * flush whose interval is cut before the swap goes to the old set, every later one to
+   * the new set, so each sample is delivered once. Old instances that are no longer used
+   * shut down after their last flush. Aggregated state is never touched.
+   */
+  applyConfig(next: DaemonConfig): Promise<ReloadPlan> {
+    const run = this.#reloading.then(() => this.#apply(next));
+    this.#reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(next: DaemonConfig): Promise<ReloadPlan> {
+    if (this.#state !== 'running') throw new Error(`cannot reload while ${this.#state}`);
+    const plan = planReload(this.#config, next);
+    const cfg = plan.effective;
+    const started: Backend[] = [];
+    try {
+      for (const name of plan.startBackends) {
+        const b = this.#createBackend(name, cfg);
+        started.push(b);
+        await b.start();
+      }
+    } catch (err) {
+      for (const b of started) await b.shutdown().catch(() => undefined);
+      throw err;
+    }
+    const byName = new Map(this.#backends.map((b) => [b.name, b]));
+    const retired = plan.stopBackends.map((n) => byName.get(n)).filter((b): b is Backend => b !== undefined);
+    const fresh = new Map(started.map((b) => [b.name, b]));
+    this.#backends = cfg.backends.map((n) => fresh.get(n) ?? byName.get(n)!);
+
+    this.aggregator.reconfigure({
+      percentThresholds: cfg.percentThresholds,
+      disabledPercentiles: cfg.disabledPercentiles,
+      expiry: cfg.expiry,
+    });
+    this.#ingester.reconfigure(tagProcessorFor(cfg), cfg.badLinesPerMinute);
+    this.#flusher.setInterval(cfg.flushIntervalMs);
+    this.#deps.logger.level = cfg.verbose ? 'debug' : 'info';
+    this.#config = cfg;
+
+    if (retired.length > 0) {
+      // A flush cut before the swap may still be sending to the retired instances.
+      await this.#flusher.idle();
+      for (const b of retired) {
+        try {
+          await b.shutdown(AbortSignal.timeout(cfg.shutdownTimeoutMs));
+        } catch (err) {
+          this.#deps.logger.warn(
+            { backend: b.name, err: errorMessage(err) },
+            'retired backend did not shut down cleanly',
+          );
+        }
+      }
+    }
+    return plan;
   }
 
   /** The ingest entry point (used by benchmarks and tests that bypass sockets). */
@@ -181,6 +249,10 @@ export class Daemon implements Lifecycle {
         logger.warn({ err: errorMessage(err) }, `shutdown: ${what} did not finish`);
       }
     };
+    await step(
+      'reload in progress',
+      this.#reloading.then(() => undefined),
+    );
     for (const r of this.#receivers) await step('receiver', r.shutdown(signal));
     await step('final flush', this.#flusher.shutdown(signal));
     for (const b of this.#backends) await step(`backend ${b.name}`, b.shutdown(signal));
@@ -197,4 +269,13 @@ export class Daemon implements Lifecycle {
       );
     }
   }
+}
+
+function tagProcessorFor(config: DaemonConfig): TagProcessor {
+  return new TagProcessor({
+    ignoreHost: config.ignoreHost,
+    namespace: config.namespace,
+    defaultTags: config.defaultTags,
+    filters: config.filters,
+  });
 }

@@ -53,6 +53,10 @@ export class Flusher implements Lifecycle {
   async start(): Promise<void> {
     if (this.#stopped || this.#stopTimer !== undefined) return;
     this.#lastFlushMono = this.#deps.clock.monotonicMs();
+    this.#startTimer();
+  }
+
+  #startTimer(): void {
     this.#stopTimer = this.#deps.clock.every(this.#intervalMs, () => {
       if (this.#inFlight !== undefined) {
         this.#deps.logger.warn({ intervalMs: this.#intervalMs }, 'previous flush still running; skipping this tick');
@@ -75,6 +79,25 @@ export class Flusher implements Lifecycle {
     return run;
   }
 
+  /**
+   * Changes the flush interval (a config reload): the timer restarts with the new period
+   * from now. Data already aggregated goes out with the next flush, whose per-second
+   * rates use the measured interval.
+   */
+  setInterval(ms: number): void {
+    if (ms === this.#intervalMs) return;
+    this.#intervalMs = ms;
+    if (this.#stopTimer !== undefined) {
+      this.#stopTimer();
+      this.#startTimer();
+    }
+  }
+
+  /** Resolves once no flush is running (immediately when idle). Never rejects. */
+  async idle(): Promise<void> {
+    while (this.#inFlight !== undefined) await this.#inFlight;
+  }
+
   /** Stops the timer, waits for a running flush, then runs the final flush. */
   async shutdown(signal?: AbortSignal): Promise<void> {
     if (this.#stopped) return;
@@ -91,9 +114,13 @@ export class Flusher implements Lifecycle {
     const intervalSeconds = Math.max((startMono - this.#lastFlushMono) / 1000, 1e-3);
     this.#lastFlushMono = startMono;
     let snapshot: FlushSnapshot;
+    let backends: readonly Backend[];
     try {
       // The cut is synchronous and cheap; the statistics are computed in slices so that
       // receiving is never held up for long, even with 100,000 series.
+      // The backends are fixed at the cut: an interval's data goes to the set that was
+      // configured when it was cut, even if a reload swaps the set meanwhile.
+      backends = this.#deps.backends();
       const cut = aggregator.cut(clock.now());
       snapshot = await runChunked(computeSnapshot(cut, intervalSeconds, aggregator.statsConfig));
     } catch (err) {
@@ -102,7 +129,7 @@ export class Flusher implements Lifecycle {
     }
     const timeout = AbortSignal.timeout(this.#intervalMs);
     const signal = deadline === undefined ? timeout : AbortSignal.any([timeout, deadline]);
-    await Promise.all(this.#deps.backends().map((b) => this.#flushOne(b, snapshot, signal)));
+    await Promise.all(backends.map((b) => this.#flushOne(b, snapshot, signal)));
     metrics?.flushes.inc();
     metrics?.flushDuration.observe((clock.monotonicMs() - startMono) / 1000);
   }

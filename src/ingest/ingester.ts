@@ -50,7 +50,7 @@ function hashString(s: string): number {
  * paths give identical results; the cache only skips repeated work.
  */
 export class Ingester {
-  readonly #d: IngesterDeps;
+  #d: IngesterDeps;
   readonly #cache = new LineCache();
   readonly #useCache: boolean;
   #lastHost = '';
@@ -65,6 +65,16 @@ export class Ingester {
 
   /** Forgets cached line identities (after tag or filter settings change). */
   invalidate(): void {
+    this.#cache.clear();
+  }
+
+  /**
+   * Swaps the tag rules (namespace, default tags, filters, ignore-host) and the bad-line
+   * log budget (a config reload). Series already aggregated are not renamed; lines from
+   * now on follow the new rules.
+   */
+  reconfigure(tags: TagProcessor, badLinesPerMinute: number): void {
+    this.#d = { ...this.#d, tags, badLinesPerMinute };
     this.#cache.clear();
   }
 

@@ -34,6 +34,10 @@ export class SelfMetrics {
   readonly flushes: Counter;
   readonly backendFlushes: Counter<'backend' | 'result'>;
   readonly udpReceiveBuffer: Gauge;
+  readonly #configReloads: Counter<'result'>;
+  readonly #configInfo: Gauge<'hash' | 'source'>;
+  readonly #configLastReloadOk: Gauge;
+  readonly #configLastSuccess: Gauge;
   readonly #sendErrors: Counter<'backend' | 'code'>;
   readonly #dropped: Counter<'backend' | 'reason'>;
   readonly #datagramsSent: Counter<'backend'>;
@@ -138,7 +142,47 @@ export class SelfMetrics {
       labelNames: ['backend'],
       registers,
     });
+    this.#configReloads = new Counter({
+      name: p + 'config_reloads_total',
+      help: 'Configuration reloads by result (success: applied; failure: rejected, old config kept).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.#configReloads.inc({ result: 'success' }, 0);
+    this.#configReloads.inc({ result: 'failure' }, 0);
+    this.#configInfo = new Gauge({
+      name: p + 'config_info',
+      help: 'Always 1; hash (sha256 prefix of the document) and source of the configuration in force.',
+      labelNames: ['hash', 'source'],
+      registers,
+    });
+    this.#configLastReloadOk = new Gauge({
+      name: p + 'config_last_reload_successful',
+      help: '1 if the last reload attempt was applied, 0 if it was rejected.',
+      registers,
+    });
+    this.#configLastReloadOk.set(1);
+    this.#configLastSuccess = new Gauge({
+      name: p + 'config_last_reload_success_timestamp_seconds',
+      help: 'Unix time the configuration in force was applied.',
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry, prefix: p });
+  }
+
+  /** Records the configuration now in force (start-up or a successful reload). */
+  configApplied(hash: string, source: string, reload: boolean, unixSeconds: number): void {
+    this.#configInfo.reset();
+    this.#configInfo.set({ hash, source }, 1);
+    this.#configLastSuccess.set(unixSeconds);
+    this.#configLastReloadOk.set(1);
+    if (reload) this.#configReloads.inc({ result: 'success' });
+  }
+
+  /** Records a rejected reload (the old configuration keeps running). */
+  configRejected(): void {
+    this.#configReloads.inc({ result: 'failure' });
+    this.#configLastReloadOk.set(0);
   }
 
   /** The accounting handle for one backend. */

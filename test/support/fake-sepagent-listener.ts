@@ -4,6 +4,8 @@ import { waitFor } from './wait-for.js';
 /** One SepAgent document as received. */
 export interface ReceivedDocument {
   raw: string;
+  /** Date.now() when it arrived. */
+  at: number;
   sep: string;
   metrics: Array<{
     instanceId: string;
@@ -26,8 +28,8 @@ export class FakeSepAgentListener {
     this.#socket = socket;
     socket.on('message', (msg) => {
       const raw = msg.toString('utf8');
-      const doc = JSON.parse(raw) as Omit<ReceivedDocument, 'raw'>;
-      this.documents.push({ raw, ...doc });
+      const doc = JSON.parse(raw) as Omit<ReceivedDocument, 'raw' | 'at'>;
+      this.documents.push({ ...doc, raw, at: Date.now() });
     });
   }
 

@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# statsd-sepagent container image: Node 24, production dependencies only, non-root, and
+# nothing written at runtime (runs with a read-only root filesystem; the chart mounts an
+# emptyDir at /tmp). Probes live in the Helm chart, so there is no HEALTHCHECK.
+#
+#   docker build -t statsd-sepagent:0.1.0 .
+
+ARG NODE_IMAGE=node:24-bookworm
+
+# ---- build: compile TypeScript and the recvmmsg(2) receiver module --------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# No install scripts: the devDependency "node" would download a second Node binary.
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY native ./native
+COPY scripts/build-native.mjs ./scripts/build-native.mjs
+RUN npx tsc -p tsconfig.build.json \
+ && node scripts/build-native.mjs --required \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+
+# ---- runtime --------------------------------------------------------------------------
+FROM ${NODE_IMAGE}-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY --from=build /src/build/udp_batch.node ./build/udp_batch.node
+# A numeric non-root user (the "nonroot" uid of distroless images), so runAsNonRoot can verify it.
+USER 65532:65532
+EXPOSE 8125/udp 8181/tcp
+# Node runs as PID 1 and handles SIGTERM itself (final flush). --max-semi-space-size=2
+# keeps the young generation small: see docs/performance.md.
+ENTRYPOINT ["node", "--max-semi-space-size=2", "dist/main.js"]
+CMD ["--metrics-addr=127.0.0.1:8125", "--web-addr=:8181"]

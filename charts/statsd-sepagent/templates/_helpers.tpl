@@ -1,0 +1,182 @@
+{{/*
+Chart name, truncated to the 63 characters a label value allows.
+*/}}
+{{- define "statsd-sepagent.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name: <release>-<chart> unless the release name already contains the chart name.
+*/}}
+{{- define "statsd-sepagent.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "statsd-sepagent.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Common labels.
+*/}}
+{{- define "statsd-sepagent.labels" -}}
+helm.sh/chart: {{ include "statsd-sepagent.chart" . }}
+{{ include "statsd-sepagent.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/*
+Selector labels: name and instance only (a Deployment's selector is immutable).
+*/}}
+{{- define "statsd-sepagent.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "statsd-sepagent.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "statsd-sepagent.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "statsd-sepagent.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The ConfigMap the sidecar watches: the chart's own, or config.existingConfigMap. The
+container args and the Role's resourceNames both use this, so they always agree.
+*/}}
+{{- define "statsd-sepagent.configMapName" -}}
+{{- if .Values.config.existingConfigMap }}
+{{- .Values.config.existingConfigMap }}
+{{- else }}
+{{- printf "%s-config" (include "statsd-sepagent.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/*
+true when the sidecar runs as a native sidecar (an initContainer with restartPolicy: Always).
+*/}}
+{{- define "statsd-sepagent.nativeSidecar" -}}
+{{- if eq .Values.sidecar.mode "native" }}true
+{{- else if eq .Values.sidecar.mode "classic" }}false
+{{- else if semverCompare ">=1.29.0-0" .Capabilities.KubeVersion.Version }}true
+{{- else }}false
+{{- end }}
+{{- end }}
+
+{{/*
+The daemon's config document (TOML), rendered from values. Keys as in docs/config.md.
+*/}}
+{{- define "statsd-sepagent.configToml" -}}
+backends = {{ join " " .Values.config.backends | quote }}
+flush-interval = {{ .Values.config.flushInterval | quote }}
+percent-threshold = [{{ range $i, $p := .Values.config.percentThresholds }}{{ if $i }}, {{ end }}{{ $p }}{{ end }}]
+{{- if .Values.config.defaultTags }}
+default-tags = [{{ range $i, $t := .Values.config.defaultTags }}{{ if $i }}, {{ end }}{{ $t | quote }}{{ end }}]
+{{- end }}
+{{- with .Values.config.extraToml }}
+{{ . }}
+{{- end }}
+
+[sepagent]
+host = {{ .Values.sepagent.host | quote }}
+port = {{ .Values.sepagent.port | int }}
+sep_regexp = {{ printf "'%s'" .Values.sepagent.sepRegexp }}
+cluster_regexp = {{ printf "'%s'" .Values.sepagent.clusterRegexp }}
+max_datagram_bytes = {{ .Values.sepagent.maxDatagramBytes | int }}
+{{- end }}
+
+{{/*
+Environment for the APPLICATION container: where to send StatsD. Usable in other charts:
+  env:
+    {{- include "statsd-sepagent.appEnv" . | nindent 4 }}
+*/}}
+{{- define "statsd-sepagent.appEnv" -}}
+- name: STATSD_HOST
+  value: {{ .Values.sidecar.statsdAddress | quote }}
+- name: STATSD_PORT
+  value: {{ .Values.sidecar.statsdPort | quote }}
+{{- end }}
+
+{{/*
+The sidecar container alone, for embedding in another chart's pod template (see the
+chart README). The caller adds `restartPolicy: Always` for a native sidecar; the
+"statsd-sepagent.sidecar" template below does that itself.
+*/}}
+{{- define "statsd-sepagent.sidecarContainer" -}}
+name: statsd-sepagent
+image: "{{ .Values.sidecar.image.repository }}:{{ .Values.sidecar.image.tag | default .Chart.AppVersion }}"
+imagePullPolicy: {{ .Values.sidecar.image.pullPolicy }}
+args:
+  - --max-workers=1
+  - --configmap={{ include "statsd-sepagent.configMapName" . }}
+  - --configmap-key={{ .Values.config.key }}
+  - --metrics-addr={{ .Values.sidecar.statsdAddress }}:{{ .Values.sidecar.statsdPort }}
+  - --web-addr=:{{ .Values.sidecar.webPort }}
+  - --log-format={{ .Values.sidecar.logFormat }}
+  - --shutdown-timeout={{ .Values.sidecar.shutdownTimeout }}
+  {{- with .Values.sidecar.extraArgs }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+env:
+  - name: POD_NAMESPACE
+    valueFrom:
+      fieldRef:
+        fieldPath: metadata.namespace
+  - name: POD_NAME
+    valueFrom:
+      fieldRef:
+        fieldPath: metadata.name
+  {{- with .Values.sidecar.extraEnv }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+ports:
+  - name: statsd
+    containerPort: {{ .Values.sidecar.statsdPort }}
+    protocol: UDP
+  - name: web
+    containerPort: {{ .Values.sidecar.webPort }}
+    protocol: TCP
+startupProbe:
+  {{- toYaml .Values.sidecar.startupProbe | nindent 2 }}
+readinessProbe:
+  {{- toYaml .Values.sidecar.readinessProbe | nindent 2 }}
+livenessProbe:
+  {{- toYaml .Values.sidecar.livenessProbe | nindent 2 }}
+resources:
+  {{- toYaml .Values.sidecar.resources | nindent 2 }}
+securityContext:
+  {{- toYaml .Values.sidecar.securityContext | nindent 2 }}
+volumeMounts:
+  - name: statsd-sepagent-tmp
+    mountPath: /tmp
+{{- end }}
+
+{{/*
+The sidecar's volumes (a writable /tmp under a read-only root filesystem).
+*/}}
+{{- define "statsd-sepagent.sidecarVolumes" -}}
+- name: statsd-sepagent-tmp
+  emptyDir:
+    sizeLimit: 16Mi
+{{- end }}
+
+{{/*
+The sidecar as a list entry: with restartPolicy: Always when native.
+*/}}
+{{- define "statsd-sepagent.sidecar" -}}
+- {{ include "statsd-sepagent.sidecarContainer" . | indent 2 | trim }}
+  {{- if eq (include "statsd-sepagent.nativeSidecar" .) "true" }}
+  restartPolicy: Always
+  {{- end }}
+{{- end }}

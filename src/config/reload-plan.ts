@@ -1,0 +1,86 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { DaemonConfig } from './config.js';
+
+/** How each field of {@link DaemonConfig} reacts to a reload, and the key it comes from. */
+const FIELDS: { readonly [F in keyof DaemonConfig]: { readonly key: string; readonly live: boolean } } = {
+  verbose: { key: 'verbose', live: true },
+  logFormat: { key: 'log-format', live: false },
+  metricsAddr: { key: 'metrics-addr', live: false },
+  tcpAddr: { key: 'tcp-addr', live: false },
+  tcpMaxLineBytes: { key: 'tcp-max-line-length', live: false },
+  receiveBufferBytes: { key: 'receive-buffer-size', live: false },
+  udpReceiver: { key: 'udp-receiver', live: false },
+  webAddr: { key: 'web-addr', live: false },
+  backends: { key: 'backends', live: true },
+  backendConfigs: { key: '[<backend>]', live: true },
+  flushIntervalMs: { key: 'flush-interval', live: true },
+  maxWorkers: { key: 'max-workers', live: false },
+  percentThresholds: { key: 'percent-threshold', live: true },
+  expiry: { key: 'expiry-interval', live: true },
+  defaultTags: { key: 'default-tags', live: true },
+  namespace: { key: 'namespace', live: true },
+  ignoreHost: { key: 'ignore-host', live: true },
+  filters: { key: 'filters', live: true },
+  disabledPercentiles: { key: 'disabled-sub-metrics', live: true },
+  disabledSubMetrics: { key: 'disabled-sub-metrics', live: true },
+  badLinesPerMinute: { key: 'bad-lines-per-minute', live: true },
+  hostname: { key: 'hostname', live: false },
+  shutdownTimeoutMs: { key: 'shutdown-timeout', live: true },
+};
+
+/** What a reload changes. */
+export interface ReloadPlan {
+  /** The config to run with: the new one, with restart-only fields kept from the running one. */
+  readonly effective: DaemonConfig;
+  /** Keys whose change is applied live. */
+  readonly live: readonly string[];
+  /** Keys that changed but only take effect after a restart (their old values stay). */
+  readonly restartRequired: readonly string[];
+  /** Backends to create and start (new, or their settings changed). */
+  readonly startBackends: readonly string[];
+  /** Backends to shut down after their last flush (removed, or replaced by a new instance). */
+  readonly stopBackends: readonly string[];
+}
+
+function unique(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
+
+/** Compares the running config with a validated new one. Pure. */
+export function planReload(current: DaemonConfig, next: DaemonConfig): ReloadPlan {
+  const effective = { ...next } as Record<keyof DaemonConfig, unknown>;
+  const live: string[] = [];
+  const restartRequired: string[] = [];
+  for (const field of Object.keys(FIELDS) as Array<keyof DaemonConfig>) {
+    if (isDeepStrictEqual(current[field], next[field])) continue;
+    if (field === 'backendConfigs') {
+      // Name the sections that changed: "[sepagent]".
+      const names = new Set([...Object.keys(current.backendConfigs), ...Object.keys(next.backendConfigs)]);
+      for (const n of names)
+        if (!isDeepStrictEqual(current.backendConfigs[n], next.backendConfigs[n])) live.push(`[${n}]`);
+      continue;
+    }
+    const spec = FIELDS[field];
+    if (spec.live) live.push(spec.key);
+    else {
+      restartRequired.push(spec.key);
+      effective[field] = current[field];
+    }
+  }
+  // A backend keeps its instance only when it stays selected with identical settings;
+  // otherwise the old instance finishes its last flush and a new one takes over.
+  const sameSubMetrics = isDeepStrictEqual(current.disabledSubMetrics, next.disabledSubMetrics);
+  const kept = (name: string): boolean =>
+    sameSubMetrics &&
+    current.backends.includes(name) &&
+    isDeepStrictEqual(current.backendConfigs[name], next.backendConfigs[name]);
+  const startBackends = next.backends.filter((b) => !kept(b));
+  const stopBackends = current.backends.filter((b) => !next.backends.includes(b) || !kept(b));
+  return {
+    effective: effective as unknown as DaemonConfig,
+    live: unique(live),
+    restartRequired: unique(restartRequired),
+    startBackends,
+    stopBackends,
+  };
+}

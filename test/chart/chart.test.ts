@@ -1,0 +1,266 @@
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { configFromDocument, formatFromName } from '../../src/config/load.js';
+import { CLI } from '../support/cli-process.js';
+
+/** The real Helm 3 binary, fetched by scripts/get-helm.sh (run by `npm test`). */
+const HELM = '.tools/bin/helm';
+const CHART = 'charts/statsd-sepagent';
+const NS = 'payments';
+
+type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  [k: string]: unknown;
+};
+type Container = Record<string, unknown> & {
+  name: string;
+  args?: string[];
+  ports?: Array<{ name?: string; containerPort: number; protocol?: string }>;
+  securityContext?: Record<string, unknown>;
+};
+
+function helm(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(HELM, args, { encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function render(kubeVersion: string, valuesFiles: string[] = [], sets: string[] = []): K8sObject[] {
+  const args = ['template', 'rel', CHART, '-n', NS, '--kube-version', kubeVersion];
+  for (const f of valuesFiles) args.push('-f', f);
+  for (const s of sets) args.push('--set', s);
+  const r = helm(args);
+  expect(r.code, r.stderr).to.equal(0);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+/** Validates an object against the Kubernetes OpenAPI schema of its kind (kubernetes-models). */
+async function validate(obj: K8sObject): Promise<void> {
+  const group = obj.apiVersion.includes('/') ? obj.apiVersion : `v1`;
+  const path = obj.apiVersion === 'v1' ? `kubernetes-models/v1/${obj.kind}` : `kubernetes-models/${group}/${obj.kind}`;
+  const mod = (await import(path)) as Record<string, new (o: unknown) => { validate(): void }>;
+  new mod[obj.kind]!(obj).validate();
+}
+
+function deployment(
+  objs: K8sObject[],
+): K8sObject & { spec: { template: { metadata: K8sObject['metadata']; spec: Record<string, unknown> } } } {
+  return objs.find((o) => o.kind === 'Deployment') as never;
+}
+
+function sidecarOf(objs: K8sObject[]): { container: Container; native: boolean } {
+  const pod = deployment(objs).spec.template.spec as { initContainers?: Container[]; containers: Container[] };
+  const init = pod.initContainers?.find((c) => c.name === 'statsd-sepagent');
+  if (init !== undefined) return { container: init, native: true };
+  return { container: pod.containers.find((c) => c.name === 'statsd-sepagent')!, native: false };
+}
+
+/** Container fields the chart may emit: catches typos the schema validator lets through. */
+const CONTAINER_KEYS = new Set([
+  'name',
+  'image',
+  'imagePullPolicy',
+  'command',
+  'args',
+  'env',
+  'ports',
+  'startupProbe',
+  'readinessProbe',
+  'livenessProbe',
+  'resources',
+  'securityContext',
+  'volumeMounts',
+  'restartPolicy',
+  'lifecycle',
+]);
+
+const CASES: Array<{ name: string; kube: string; files?: string[]; sets?: string[]; native: boolean }> = [
+  { name: 'defaults on 1.28 (classic)', kube: '1.28.0', native: false },
+  { name: 'defaults on 1.29 (native)', kube: '1.29.0', native: true },
+  { name: 'defaults on 1.30 (native)', kube: '1.30.0', native: true },
+  { name: 'ci/classic-values on 1.30', kube: '1.30.0', files: [`${CHART}/ci/classic-values.yaml`], native: false },
+  {
+    name: 'ci/existing-configmap-values on 1.28',
+    kube: '1.28.0',
+    files: [`${CHART}/ci/existing-configmap-values.yaml`],
+    native: false,
+  },
+  {
+    name: 'ci/full-values on 1.28 (native forced)',
+    kube: '1.28.0',
+    files: [`${CHART}/ci/full-values.yaml`],
+    native: true,
+  },
+  { name: 'ci/full-values on 1.33', kube: '1.33.0', files: [`${CHART}/ci/full-values.yaml`], native: true },
+  {
+    name: 'sepagent endpoint from --set',
+    kube: '1.30.0',
+    sets: ['sepagent.host=10.1.2.3', 'sepagent.port=6000', 'sidecar.mode=classic'],
+    native: false,
+  },
+];
+
+describe('Helm chart (real helm, rendered objects validated against the Kubernetes schemas)', function () {
+  this.timeout(60_000);
+
+  it('passes helm lint --strict with the defaults and every ci/ values file', () => {
+    const files = readdirSync(`${CHART}/ci`).map((f) => `${CHART}/ci/${f}`);
+    expect(files.length).to.be.greaterThanOrEqual(4);
+    for (const f of [undefined, ...files]) {
+      const r = helm(['lint', '--strict', CHART, ...(f === undefined ? [] : ['-f', f])]);
+      expect(r.code, `${f}: ${r.stdout}${r.stderr}`).to.equal(0);
+    }
+  });
+
+  for (const c of CASES) {
+    it(`renders valid, restricted, least-privilege objects: ${c.name}`, async () => {
+      const objs = render(c.kube, c.files, c.sets);
+      const values = { files: c.files ?? [], sets: c.sets ?? [] };
+      for (const o of objs) {
+        if (o.apiVersion === 'monitoring.coreos.com/v1') continue; // a CRD: checked below
+        await validate(o);
+      }
+      const kinds = objs.map((o) => o.kind);
+      expect(kinds).to.not.include.members(['ClusterRole', 'ClusterRoleBinding']);
+
+      // The sidecar: native or classic by Kubernetes version and sidecar.mode.
+      const { container: side, native } = sidecarOf(objs);
+      expect(native, 'native sidecar').to.equal(c.native);
+      expect(side['restartPolicy']).to.equal(native ? 'Always' : undefined);
+      expect(Object.keys(side).filter((k) => !CONTAINER_KEYS.has(k))).to.deep.equal([]);
+
+      // Args: one worker and the watched ConfigMap, whose name the Role grants.
+      const args = side.args!;
+      expect(args).to.include('--max-workers=1');
+      const cmArg = args.find((a) => a.startsWith('--configmap='));
+      expect(cmArg).to.not.equal(undefined);
+      const cmName = cmArg!.slice('--configmap='.length);
+      const key = args.find((a) => a.startsWith('--configmap-key='))!.slice('--configmap-key='.length);
+      expect(args).to.include('--metrics-addr=127.0.0.1:8125');
+
+      // RBAC: get/list/watch on that one ConfigMap, create/patch on events, nothing else.
+      const role = objs.find((o) => o.kind === 'Role') as K8sObject & { rules: unknown[] };
+      expect(role.rules).to.deep.equal([
+        { apiGroups: [''], resources: ['configmaps'], resourceNames: [cmName], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+      ]);
+      const binding = objs.find((o) => o.kind === 'RoleBinding') as K8sObject & { subjects: Array<{ name: string }> };
+      const podSpec = deployment(objs).spec.template.spec;
+      expect(binding.subjects[0]!.name).to.equal(podSpec['serviceAccountName']);
+
+      // The restricted Pod Security Standard, for every container and the pod.
+      const pod = podSpec as {
+        containers: Container[];
+        initContainers?: Container[];
+        securityContext?: Record<string, unknown>;
+      };
+      for (const k of ['hostNetwork', 'hostPID', 'hostIPC']) expect(pod[k as keyof typeof pod]).to.equal(undefined);
+      expect(pod.securityContext).to.deep.include({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      for (const ctr of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        const sc = ctr.securityContext ?? {};
+        expect(sc['allowPrivilegeEscalation'], ctr.name).to.equal(false);
+        expect(sc['runAsNonRoot'], ctr.name).to.equal(true);
+        expect((sc['capabilities'] as { drop: string[] }).drop, ctr.name).to.deep.equal(['ALL']);
+        expect(sc['seccompProfile'], ctr.name).to.deep.equal({ type: 'RuntimeDefault' });
+        expect(sc['readOnlyRootFilesystem'], ctr.name).to.equal(true);
+        expect(sc['privileged'] ?? false, ctr.name).to.equal(false);
+      }
+
+      // Probes on the HTTP port, declared on the container.
+      const portNames = new Set(side.ports!.map((p) => p.name));
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
+        const p = side[probe] as { httpGet: { port: string; path: string } };
+        expect(p.httpGet.port, probe).to.equal('web');
+        expect(portNames.has(p.httpGet.port)).to.equal(true);
+      }
+      expect(side.ports).to.deep.include({ name: 'statsd', containerPort: 8125, protocol: 'UDP' });
+
+      // Config changes apply live: no checksum annotation to roll the pods.
+      const annotations = deployment(objs).spec.template.metadata.annotations ?? {};
+      expect(Object.keys(annotations).filter((k) => k.startsWith('checksum/'))).to.deep.equal([]);
+
+      // The application gets the sidecar's address.
+      const app = pod.containers.find((x) => x.name !== 'statsd-sepagent')!;
+      expect(app['env']).to.deep.include.members([
+        { name: 'STATSD_HOST', value: '127.0.0.1' },
+        { name: 'STATSD_PORT', value: '8125' },
+      ]);
+
+      // The rendered ConfigMap: named as the args say, holds the SepAgent endpoint from
+      // values, and passes the daemon's own validation.
+      const cm = objs.find((o) => o.kind === 'ConfigMap') as (K8sObject & { data: Record<string, string> }) | undefined;
+      if (values.files.some((f) => f.includes('existing-configmap'))) {
+        expect(cm).to.equal(undefined);
+        expect(cmName).to.equal('team-statsd-config');
+        return;
+      }
+      expect(cm!.metadata.name).to.equal(cmName);
+      const text = cm!.data[key]!;
+      const { config, issues } = configFromDocument(text, formatFromName(key)!, {});
+      expect(
+        issues.filter((i) => i.severity === 'error'),
+        text,
+      ).to.deep.equal([]);
+      const hostSet = values.sets.find((s) => s.startsWith('sepagent.host='))?.split('=')[1];
+      const portSet = values.sets.find((s) => s.startsWith('sepagent.port='))?.split('=')[1];
+      const section = config!.backendConfigs['sepagent'] as { host: string; port: number };
+      if (hostSet !== undefined) expect(section.host).to.equal(hostSet);
+      if (portSet !== undefined) expect(section.port).to.equal(Number(portSet));
+
+      const sm = objs.find((o) => o.kind === 'ServiceMonitor') as
+        (K8sObject & { spec: { endpoints: unknown[] } }) | undefined;
+      if (sm !== undefined) {
+        expect(sm.spec.endpoints).to.deep.equal([{ port: 'web', path: '/metrics', interval: '30s' }]);
+        expect(kinds).to.include('Service');
+      }
+    });
+  }
+
+  it("the rendered ConfigMap passes the built CLI's check-config for every values file", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chart-config-'));
+    for (const f of readdirSync(`${CHART}/ci`).filter((x) => !x.includes('existing'))) {
+      const cm = render('1.30.0', [`${CHART}/ci/${f}`]).find((o) => o.kind === 'ConfigMap') as K8sObject & {
+        data: Record<string, string>;
+      };
+      const file = join(dir, `${f}.toml`);
+      writeFileSync(file, cm.data['config.toml']!);
+      const out = execFileSync(process.execPath, [CLI, 'check-config', file], { encoding: 'utf8' });
+      expect(out).to.match(/: OK \(backends: /);
+    }
+  });
+
+  it('rejects bad values at install time, naming the value', () => {
+    for (const [set, message] of [
+      ['sepagent.port=70000', 'sepagent.port'],
+      ['sidecar.mode=sometimes', 'sidecar.mode'],
+      ['config.backends={graphite}', 'config.backends'],
+      ['config.flushInterval=often', 'config.flushInterval'],
+      ["sepagent.sepRegexp=it's", 'sepagent.sepRegexp'],
+      ['sidecar.nonsense=1', 'nonsense'],
+    ] as const) {
+      const r = helm(['template', 'rel', CHART, '--set', set]);
+      expect(r.code, set).to.not.equal(0);
+      expect(r.stderr, set).to.contain(message);
+    }
+  });
+
+  it('needs service.enabled for the ServiceMonitor, and says so', () => {
+    const r = helm(['template', 'rel', CHART, '--set', 'serviceMonitor.enabled=true']);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain('serviceMonitor.enabled needs service.enabled');
+  });
+
+  it('renders manifests/ exactly as checked in (make manifests)', () => {
+    const expected = readFileSync('manifests/statsd-sepagent.yaml', 'utf8');
+    const r = spawnSync('bash', ['scripts/render-manifests.sh', '--stdout'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout, 'manifests/ is stale: run make manifests').to.equal(expected);
+  });
+});

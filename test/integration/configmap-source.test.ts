@@ -1,0 +1,225 @@
+import { expect } from 'chai';
+import { ConfigMapSource, type ConfigMapDocument } from '../../src/reload/configmap-source.js';
+import { planReload } from '../../src/config/reload-plan.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { FakeKubeApi } from '../support/fake-kube-api.js';
+import { testConfig } from '../support/daemon-harness.js';
+import { waitFor } from '../support/wait-for.js';
+
+const NS = 'team-a';
+const NAME = 'statsd-config';
+
+function doc(port: number): string {
+  return `backends = "sepagent"\n[sepagent]\nport = ${port}\n`;
+}
+
+/** Records what a started source reports. */
+class Recorder {
+  readonly documents: ConfigMapDocument[] = [];
+  readonly unusable: string[] = [];
+  deleted = 0;
+  readonly handlers = {
+    logger: silentLogger,
+    onDocument: (d: ConfigMapDocument) => this.documents.push(d),
+    onUnusable: (_cm: unknown, problem: string) => this.unusable.push(problem),
+    onDeleted: () => this.deleted++,
+  };
+  last(): string | undefined {
+    return this.documents[this.documents.length - 1]?.text;
+  }
+}
+
+describe('ConfigMapSource against the fake API server (real HTTP, client-node ListWatch)', function () {
+  this.timeout(20_000);
+  let api: FakeKubeApi;
+  let source: ConfigMapSource | undefined;
+
+  beforeEach(async () => {
+    api = await FakeKubeApi.start({ namespaces: [NS] });
+  });
+  afterEach(async () => {
+    await source?.stop();
+    source = undefined;
+    await api.stop();
+  });
+
+  function newSource(opts: { token?: string; namespace?: string; key?: string } = {}): ConfigMapSource {
+    source = new ConfigMapSource({
+      name: NAME,
+      namespace: opts.namespace ?? NS,
+      ...(opts.key !== undefined ? { key: opts.key } : {}),
+      kubeconfigPath: api.writeKubeconfig(opts.token !== undefined ? { token: opts.token } : {}),
+      env: {},
+      backoff: { initialMs: 50, maxMs: 200 },
+    });
+    return source;
+  }
+
+  it('fetches the document once, and watches only its ConfigMap (field selector on list and watch)', async () => {
+    api.upsert(NS, NAME, { 'config.toml': doc(1111) });
+    api.upsert(NS, 'other', { 'config.toml': doc(9) });
+    const s = newSource();
+    const first = await s.fetch();
+    expect(first).to.include({ text: doc(1111), format: 'toml', source: 'configmap' });
+    const rec = new Recorder();
+    s.start(rec.handlers);
+    await waitFor(() => rec.documents.length === 1 && api.watchCount === 1);
+    api.upsert(NS, 'other', { 'config.toml': doc(10) });
+    api.upsert(NS, NAME, { 'config.toml': doc(2222) });
+    await waitFor(() => rec.last() === doc(2222));
+    expect(rec.documents.map((d) => d.text)).to.deep.equal([doc(1111), doc(2222)]);
+    const configmapRequests = api.requests.filter((r) => r.path.endsWith('/configmaps'));
+    expect(configmapRequests.length).to.be.greaterThanOrEqual(3);
+    for (const r of configmapRequests) expect(r.query.get('fieldSelector')).to.equal(`metadata.name=${NAME}`);
+    expect(configmapRequests.some((r) => r.query.get('watch') === 'true')).to.equal(true);
+  });
+
+  it('picks config.toml, config.yaml or config.json, or --configmap-key, and reports a ConfigMap without one', async () => {
+    api.upsert(NS, NAME, { 'config.yaml': 'backends: "null"\n' });
+    expect(await newSource().fetch()).to.include({ format: 'yaml' });
+    await source!.stop();
+    api.upsert(NS, NAME, { 'custom.json': '{"backends":"null"}' });
+    expect(await newSource({ key: 'custom.json' }).fetch()).to.include({ format: 'json' });
+    await source!.stop();
+    const s = newSource();
+    expect(await s.fetch()).to.equal(
+      `ConfigMap ${NS}/${NAME} has no key config.toml, config.yaml, config.json (keys present: custom.json)`,
+    );
+    const rec = new Recorder();
+    s.start(rec.handlers);
+    await waitFor(() => rec.unusable.length === 1);
+    await waitFor(() => api.eventsWithReason('ConfigRejected').length === 1);
+    expect(String(api.events[0]!['message'])).to.contain('has no key config.toml');
+  });
+
+  it('resumes after the server ends the watch, relists after an in-stream 410 and after an HTTP 410', async () => {
+    api.upsert(NS, NAME, { 'config.toml': doc(1) });
+    const s = newSource();
+    const rec = new Recorder();
+    s.start(rec.handlers);
+    await waitFor(() => rec.documents.length === 1 && api.watchCount === 1);
+    const lists = (): number =>
+      api.requests.filter((r) => r.path.endsWith('/configmaps') && r.query.get('watch') === null).length;
+    expect(lists()).to.equal(1);
+
+    // A server-side timeout: the client resumes from its resourceVersion without a relist.
+    api.closeWatches();
+    api.upsert(NS, NAME, { 'config.toml': doc(2) });
+    await waitFor(() => rec.last() === doc(2));
+    expect(lists()).to.equal(1);
+
+    // In-stream ERROR 410: the client relists.
+    await waitFor(() => api.watchCount === 1);
+    api.expireWatches();
+    await waitFor(() => lists() === 2 && api.watchCount === 1);
+    api.upsert(NS, NAME, { 'config.toml': doc(3) });
+    await waitFor(() => rec.last() === doc(3));
+
+    // HTTP 410 on the watch GET (the log was compacted while the watch was away).
+    api.compact();
+    api.upsert(NS, NAME, { 'config.toml': doc(4) });
+    api.compact();
+    api.closeWatches();
+    await waitFor(() => rec.last() === doc(4));
+    expect(api.requests.some((r) => r.status === 410)).to.equal(true);
+    expect(lists()).to.be.greaterThanOrEqual(3);
+  });
+
+  it('survives the API server going away and coming back, and errors (500), with backoff', async () => {
+    api.upsert(NS, NAME, { 'config.toml': doc(1) });
+    const s = newSource();
+    const rec = new Recorder();
+    s.start(rec.handlers);
+    await waitFor(() => rec.documents.length === 1 && api.watchCount === 1);
+    await api.stop();
+    await new Promise((r) => setTimeout(r, 500)); // several failed reconnects
+    api.upsert(NS, NAME, { 'config.toml': doc(2) }); // edited while the watch is down
+    api.failNext('list', 500);
+    api.failNext('watch', 500);
+    await api.start();
+    await waitFor(() => rec.last() === doc(2), 10_000);
+    api.upsert(NS, NAME, { 'config.toml': doc(3) });
+    await waitFor(() => rec.last() === doc(3));
+    expect(api.requests.some((r) => r.status === 500)).to.equal(true);
+  });
+
+  it('reports deletion, and picks the ConfigMap up again when it is re-created', async () => {
+    api.upsert(NS, NAME, { 'config.toml': doc(1) });
+    const s = newSource();
+    const rec = new Recorder();
+    s.start(rec.handlers);
+    await waitFor(() => rec.documents.length === 1 && api.watchCount === 1);
+    api.remove(NS, NAME);
+    await waitFor(() => rec.deleted === 1);
+    await waitFor(() => api.eventsWithReason('ConfigMapDeleted').length === 1);
+    api.upsert(NS, NAME, { 'config.toml': doc(5) });
+    await waitFor(() => rec.last() === doc(5));
+  });
+
+  it('stops cleanly: the watch connection closes and nothing is reported afterwards', async () => {
+    api.upsert(NS, NAME, { 'config.toml': doc(1) });
+    const s = newSource();
+    const rec = new Recorder();
+    s.start(rec.handlers);
+    await waitFor(() => api.watchCount === 1);
+    await s.stop();
+    await waitFor(() => api.watchCount === 0);
+    api.upsert(NS, NAME, { 'config.toml': doc(2) });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rec.documents.map((d) => d.text)).to.deep.equal([doc(1)]);
+  });
+
+  it('posts ConfigApplied and ConfigRejected Events on the ConfigMap, once per resourceVersion', async () => {
+    const cm = api.upsert(NS, NAME, { 'config.toml': doc(1) });
+    const s = newSource();
+    const d = (await s.fetch()) as ConfigMapDocument;
+    const plan = planReload(testConfig({}), testConfig({ 'flush-interval': '5s' }));
+    s.report(d, { result: 'applied', hash: 'abc', plan });
+    s.report(d, { result: 'applied', hash: 'abc', plan });
+    s.report(d, {
+      result: 'rejected',
+      hash: 'def',
+      issues: [
+        { path: 'sepagent.port', severity: 'error', message: 'must be 1-65535' },
+        { path: 'flush-interval', severity: 'error', message: 'not a duration' },
+      ],
+    });
+    await waitFor(() => api.events.length === 2);
+    const [applied, rejected] = api.events;
+    expect(applied).to.deep.include({ reason: 'ConfigApplied', type: 'Normal' });
+    expect(applied!['message']).to.equal('configuration abc applied (changed: flush-interval)');
+    expect(rejected).to.deep.include({ reason: 'ConfigRejected', type: 'Warning' });
+    expect(rejected!['message']).to.equal(
+      'configuration rejected, previous one kept: sepagent.port: must be 1-65535; flush-interval: not a duration',
+    );
+    expect(rejected!['involvedObject']).to.deep.equal({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      name: NAME,
+      namespace: NS,
+      uid: cm.metadata.uid,
+      resourceVersion: cm.metadata.resourceVersion,
+    });
+    expect(String((rejected!['metadata'] as Record<string, unknown>)['name'])).to.match(new RegExp(`^${NAME}\\.`));
+  });
+
+  it('is refused with a wrong token (401) or in a namespace it may not read (403)', async () => {
+    api.upsert(NS, NAME, { 'config.toml': doc(1) });
+    let err: unknown;
+    try {
+      await newSource({ token: 'wrong' }).fetch();
+    } catch (e) {
+      err = e;
+    }
+    expect(String(err)).to.match(/401|Unauthorized/);
+    await source!.stop();
+    err = undefined;
+    try {
+      await newSource({ namespace: 'kube-system' }).fetch();
+    } catch (e) {
+      err = e;
+    }
+    expect(String(err)).to.match(/403|forbidden/i);
+    expect(api.requests.map((r) => r.status)).to.include.members([401, 403]);
+  });
+});

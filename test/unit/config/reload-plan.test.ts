@@ -1,0 +1,53 @@
+import { expect } from 'chai';
+import { planReload } from '../../../src/config/reload-plan.js';
+import { testConfig } from '../../support/daemon-harness.js';
+
+const SEP = (port: number): Record<string, unknown> => ({
+  port,
+  sep_regexp: 'sep([0-9]+)',
+  cluster_regexp: 'external_cluster_sep([0-9]+)',
+});
+
+describe('planReload', () => {
+  it('finds nothing to do for the same config', () => {
+    const c = testConfig({ backends: 'sepagent stdout', sepagent: SEP(5555) });
+    const p = planReload(c, testConfig({ backends: 'sepagent stdout', sepagent: SEP(5555) }));
+    expect(p).to.deep.include({ live: [], restartRequired: [], startBackends: [], stopBackends: [] });
+  });
+
+  it('replaces a backend whose settings changed and keeps the others', () => {
+    const c = testConfig({ backends: 'sepagent stdout', sepagent: SEP(5555) });
+    const p = planReload(c, testConfig({ backends: 'sepagent stdout', sepagent: SEP(6666) }));
+    expect(p.startBackends).to.deep.equal(['sepagent']);
+    expect(p.stopBackends).to.deep.equal(['sepagent']);
+    expect(p.live).to.deep.equal(['[sepagent]']);
+  });
+
+  it('adds and removes backends', () => {
+    const c = testConfig({ backends: 'stdout null' });
+    const p = planReload(c, testConfig({ backends: 'null sepagent', sepagent: SEP(1) }));
+    expect(p.startBackends).to.deep.equal(['sepagent']);
+    expect(p.stopBackends).to.deep.equal(['stdout']);
+    expect(p.effective.backends).to.deep.equal(['null', 'sepagent']);
+  });
+
+  it('recreates every backend when disabled sub-metrics change (they are backend settings)', () => {
+    const c = testConfig({ backends: 'stdout null' });
+    const p = planReload(c, testConfig({ backends: 'stdout null', 'disabled-sub-metrics': { sum: true } }));
+    expect(p.startBackends).to.deep.equal(['stdout', 'null']);
+    expect(p.stopBackends).to.deep.equal(['stdout', 'null']);
+  });
+
+  it('keeps restart-only keys at their running values and names them', () => {
+    const c = testConfig({ backends: 'null' });
+    const p = planReload(
+      c,
+      testConfig({ backends: 'null', 'metrics-addr': '127.0.0.1:9', 'log-format': 'text', 'flush-interval': '3s' }),
+    );
+    expect(p.restartRequired).to.have.members(['metrics-addr', 'log-format']);
+    expect(p.live).to.deep.equal(['flush-interval']);
+    expect(p.effective.metricsAddr).to.equal(c.metricsAddr);
+    expect(p.effective.logFormat).to.equal(c.logFormat);
+    expect(p.effective.flushIntervalMs).to.equal(3000);
+  });
+});
