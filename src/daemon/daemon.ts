@@ -173,7 +173,7 @@ export class Daemon implements Lifecycle {
     });
     this.#ingester.reconfigure(tagProcessorFor(cfg), cfg.badLinesPerMinute);
     this.#flusher.setInterval(cfg.flushIntervalMs);
-    this.#deps.logger.level = cfg.verbose ? 'debug' : 'info';
+    if (plan.live.includes('verbose')) this.#deps.logger.level = cfg.verbose ? 'debug' : 'info';
     this.#config = cfg;
 
     if (retired.length > 0) {

@@ -115,14 +115,15 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     api.upsert(NS, NAME, { 'config.toml': doc(3) });
     await waitFor(() => rec.last() === doc(3));
 
-    // HTTP 410 on the watch GET (the log was compacted while the watch was away).
-    api.compact();
-    api.upsert(NS, NAME, { 'config.toml': doc(4) });
-    api.compact();
+    // HTTP 410 on the watch GET (the resourceVersion was compacted away): the client relists.
+    await waitFor(() => api.watchCount === 1);
+    api.failNext('watch', 410);
     api.closeWatches();
-    await waitFor(() => rec.last() === doc(4));
+    await waitFor(() => lists() === 3 && api.watchCount === 1);
     expect(api.requests.some((r) => r.status === 410)).to.equal(true);
-    expect(lists()).to.be.greaterThanOrEqual(3);
+    api.upsert(NS, NAME, { 'config.toml': doc(4) });
+    await waitFor(() => rec.last() === doc(4));
+    expect(rec.documents.map((d) => d.text)).to.deep.equal([doc(1), doc(2), doc(3), doc(4)]);
   });
 
   it('survives the API server going away and coming back, and errors (500), with backoff', async () => {

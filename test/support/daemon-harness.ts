@@ -3,7 +3,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { validateConfig } from '../../src/config/validate.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { silentLogger } from '../../src/shared/logger.js';
+import { silentLogger, type Logger } from '../../src/shared/logger.js';
 
 /** Builds a validated config from raw keys, on loopback port 0 by default. */
 export function testConfig(raw: Record<string, unknown>) {
@@ -15,9 +15,9 @@ export function testConfig(raw: Record<string, unknown>) {
 /** Starts an in-process daemon on ephemeral loopback ports. */
 export async function startDaemon(
   raw: Record<string, unknown>,
-  opts: { clock?: Clock; stdout?: NodeJS.WritableStream } = {},
+  opts: { clock?: Clock; stdout?: NodeJS.WritableStream; logger?: Logger } = {},
 ): Promise<Daemon> {
-  const deps = { logger: silentLogger, clock: opts.clock ?? systemClock, version: 'test' };
+  const deps = { logger: opts.logger ?? silentLogger, clock: opts.clock ?? systemClock, version: 'test' };
   const d = new Daemon(testConfig(raw), opts.stdout === undefined ? deps : { ...deps, stdout: opts.stdout });
   await d.start();
   return d;

@@ -327,7 +327,8 @@ export class FakeKubeApi {
     const watching = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     const failure = this.#takeFailure(watching ? 'watch' : 'list');
     if (failure !== undefined) {
-      this.#reply(req, res, url, failure, status(failure, 'InternalError', `injected failure ${failure}`));
+      const reason = failure === 410 ? 'Expired' : failure === 403 ? 'Forbidden' : 'InternalError';
+      this.#reply(req, res, url, failure, status(failure, reason, `injected failure ${failure}`));
       return;
     }
     if (!watching) {
