@@ -73,7 +73,10 @@ interface Trial {
   cpuPct: number;
   peakRssMb: number;
   flushMs: number;
+  /** Longest event-loop block in any flush interval of the trial. */
   eldMaxMs: number;
+  /** Highest per-interval p99 event-loop delay of the trial (each interval holds one flush). */
+  eldP99Ms: number;
   pass: boolean;
 }
 
@@ -361,13 +364,15 @@ async function trial(
     const sinkDrops = udpDrops(sink.port);
     const expected = sent.counters + sent.timers;
     const loss = expected === 0 ? 0 : Math.max(0, (expected - counted) / expected);
-    const eld = existsSync(d.eldFile)
+    const windows = existsSync(d.eldFile)
       ? readFileSync(d.eldFile, 'utf8')
           .trim()
           .split('\n')
           .filter(Boolean)
-          .map((l) => (JSON.parse(l) as { maxMs: number }).maxMs)
+          .map((l) => JSON.parse(l) as { maxMs: number; p99Ms: number })
       : [];
+    const eld = windows.map((w) => w.maxMs);
+    const eldP99 = windows.map((w) => w.p99Ms);
     if (process.env.BENCH_DEBUG) console.log({ expected, counted, before, sent });
     const t: Trial = {
       target: rate,
@@ -380,6 +385,7 @@ async function trial(
       peakRssMb: peakRssMb(d.proc.pid!),
       flushMs: await d.flushMs(),
       eldMaxMs: eld.length === 0 ? NaN : Math.max(...eld),
+      eldP99Ms: eldP99.length === 0 ? NaN : Math.max(...eldP99),
       pass: loss < LOSS_LIMIT,
     };
     return t;
@@ -402,7 +408,7 @@ async function maxRate(name: DaemonName, lpd: number, series: number): Promise<T
     const achieved = t.sent.lineRate;
     console.log(
       `    ${name} ${lpd}x${series} target ${k(rate)}/s sent ${k(achieved)}/s loss ${(t.loss * 100).toFixed(3)}% ` +
-        `drops ${t.kernelDrops} sink-drops ${t.sinkDrops} cpu ${fmt(t.cpuPct)}% rss ${fmt(t.peakRssMb)}MB flush ${fmt(t.flushMs, 1)}ms eld ${fmt(t.eldMaxMs, 1)}ms ${t.pass ? 'PASS' : 'fail'}`,
+        `drops ${t.kernelDrops} sink-drops ${t.sinkDrops} cpu ${fmt(t.cpuPct)}% rss ${fmt(t.peakRssMb)}MB flush ${fmt(t.flushMs, 1)}ms eld ${fmt(t.eldMaxMs, 1)}ms p99 ${fmt(t.eldP99Ms, 1)}ms ${t.pass ? 'PASS' : 'fail'}`,
     );
     if (t.pass) {
       if (lo === undefined || achieved > lo.sent.lineRate) lo = t;
@@ -459,9 +465,9 @@ async function main(): Promise<void> {
 
   const rows: string[] = [];
   rows.push(
-    '| point | ours lines/s | peer lines/s | ours/peer | ours CPU % | ours peak RSS MB | ours flush ms | ours worst loop block ms | peer flush ms | peer worst loop block ms |',
+    '| point | ours lines/s | peer lines/s | ours/peer | ours CPU % | ours peak RSS MB | ours flush ms | ours loop delay p99 ms | ours worst loop block ms | peer flush ms | peer loop delay p99 ms | peer worst loop block ms |',
   );
-  rows.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  rows.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const summary: Record<string, unknown> = {};
   for (const [key, byDaemon] of Object.entries(results)) {
     const o = byDaemon.ours;
@@ -471,8 +477,8 @@ async function main(): Promise<void> {
     summary[key] = { oursLinesPerSec: or, peerLinesPerSec: pr, ratio: or / pr };
     rows.push(
       `| ${key.replace('x', ' line(s) × ')} series | ${k(or)} | ${k(pr)} | ${fmt(or / pr, 2)} | ${fmt(median(o.map((t) => t.cpuPct)))} | ` +
-        `${fmt(median(o.map((t) => t.peakRssMb)))} | ${fmt(median(o.map((t) => t.flushMs)), 1)} | ${fmt(median(o.map((t) => t.eldMaxMs)), 1)} | ` +
-        `${fmt(median(q.map((t) => t.flushMs)), 1)} | ${fmt(median(q.map((t) => t.eldMaxMs)), 1)} |`,
+        `${fmt(median(o.map((t) => t.peakRssMb)))} | ${fmt(median(o.map((t) => t.flushMs)), 1)} | ${fmt(median(o.map((t) => t.eldP99Ms)), 1)} | ${fmt(median(o.map((t) => t.eldMaxMs)), 1)} | ` +
+        `${fmt(median(q.map((t) => t.flushMs)), 1)} | ${fmt(median(q.map((t) => t.eldP99Ms)), 1)} | ${fmt(median(q.map((t) => t.eldMaxMs)), 1)} |`,
     );
   }
   console.log('\n' + rows.join('\n'));
