@@ -21,7 +21,8 @@ export interface SeriesSample extends SeriesIdentity {
  * computed from the cut afterwards, possibly in chunks, while new samples keep arriving.
  */
 export interface Aggregator {
-  record(sample: SeriesSample, nowMs: number): Accumulator;
+  /** The series' accumulator, or undefined when a new series would pass the series cap (dropped and counted). */
+  record(sample: SeriesSample, nowMs: number): Accumulator | undefined;
   cut(nowMs: number): IntervalCut;
   /** The settings the statistics of a cut depend on (read at every flush). */
   readonly statsConfig: StatsConfig;
@@ -29,4 +30,6 @@ export interface Aggregator {
   snapshotAndReset(nowMs: number, intervalSeconds: number): FlushSnapshot;
   /** Live series per kind. */
   seriesCount(): Record<MetricKind, number>;
+  /** Samples dropped by the series cap so far. */
+  readonly seriesDropped: number;
 }

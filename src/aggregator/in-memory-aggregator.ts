@@ -21,6 +21,8 @@ export interface AggregatorConfig {
   percentThresholds: readonly number[];
   disabledPercentiles: DisabledPercentiles;
   expiry: ExpiryConfig;
+  /** Cap on live series of all kinds (`max-series`); 0 = none. Samples for new series past it are dropped. */
+  maxSeries?: number;
 }
 
 type ShardMaps = Record<MetricKind, Map<string, Accumulator>>;
@@ -49,10 +51,18 @@ export class InMemoryAggregator implements Aggregator {
   readonly #shards: ShardMaps[];
   /** Live series per kind in creation order, whatever shard holds them. */
   readonly #order: Record<MetricKind, Accumulator[]> = { counter: [], gauge: [], timer: [], set: [] };
+  /** Live series of all kinds. */
+  #live = 0;
+  #seriesDropped = 0;
 
   constructor(config: AggregatorConfig) {
     this.#config = config;
     this.#shards = Array.from({ length: Math.max(1, config.shards) }, newShard);
+  }
+
+  /** Samples dropped because they would have created a series past `maxSeries`. */
+  get seriesDropped(): number {
+    return this.#seriesDropped;
   }
 
   /** The settings in force. */
@@ -73,11 +83,17 @@ export class InMemoryAggregator implements Aggregator {
     return { percentThresholds: this.#config.percentThresholds, disabledPercentiles: this.#config.disabledPercentiles };
   }
 
-  record(s: SeriesSample, nowMs: number): Accumulator {
+  record(s: SeriesSample, nowMs: number): Accumulator | undefined {
     const map = this.#shards[shardIndex(s.name, s.host, this.#shards.length)]![s.kind];
     const key = s.name + '\n' + s.tagsKey;
     let acc = map.get(key);
     if (acc === undefined) {
+      const max = this.#config.maxSeries ?? 0;
+      if (max > 0 && this.#live >= max) {
+        this.#seriesDropped++;
+        return undefined;
+      }
+      this.#live++;
       const id: SeriesIdentity = { name: s.name, tags: s.tags, host: s.host, tagsKey: s.tagsKey };
       acc = newAccumulator(s.kind, id, nowMs, key);
       map.set(key, acc);
@@ -147,6 +163,7 @@ export class InMemoryAggregator implements Aggregator {
         this.#shards[shardIndex(acc.id.name, acc.id.host, this.#shards.length)]![kind].delete(acc.key);
       } else keep.push(acc);
     }
+    this.#live -= all.length - keep.length;
     this.#order[kind] = keep;
     return all;
   }

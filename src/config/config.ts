@@ -36,6 +36,8 @@ export interface DaemonConfig {
   maxWorkers: number;
   /** `percent-threshold`. Live. */
   percentThresholds: number[];
+  /** `max-series`: cap on live series; 0 = none. Live. */
+  maxSeries: number;
   /** `expiry-interval` and its per-type variants. Live. */
   expiry: ExpiryConfig;
   /** `default-tags`. Live. */

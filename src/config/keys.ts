@@ -42,10 +42,10 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'metrics-addr',
     type: 'address',
-    shown: ':8125',
+    shown: '127.0.0.1:8125',
     group: 'Listeners',
     reload: 'restart',
-    describe: 'UDP address for StatsD datagrams (":8125" = every interface, IPv4 and IPv6)',
+    describe: 'UDP address for StatsD datagrams; loopback by default (":8125" = every interface, IPv4 and IPv6)',
   },
   {
     key: 'tcp-addr',
@@ -119,6 +119,15 @@ export const KEYS: readonly KeySpec[] = [
     group: 'Aggregation',
     reload: 'live',
     describe: 'Space-separated timer percentiles in [-100, 100]; negative = top values',
+  },
+  {
+    key: 'max-series',
+    type: 'int',
+    shown: '200000',
+    group: 'Aggregation',
+    reload: 'live',
+    describe:
+      'Cap on live series (all types); samples that would create more are dropped and counted (series_dropped_total); 0 = no cap',
   },
   {
     key: 'expiry-interval',

@@ -16,6 +16,7 @@ const FIELDS: { readonly [F in keyof DaemonConfig]: { readonly key: string; read
   flushIntervalMs: { key: 'flush-interval', live: true },
   maxWorkers: { key: 'max-workers', live: false },
   percentThresholds: { key: 'percent-threshold', live: true },
+  maxSeries: { key: 'max-series', live: true },
   expiry: { key: 'expiry-interval', live: true },
   defaultTags: { key: 'default-tags', live: true },
   namespace: { key: 'namespace', live: true },

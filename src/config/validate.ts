@@ -125,7 +125,7 @@ export function validateConfig(raw: Record<string, unknown>): ValidationResult {
   const config: DaemonConfig = {
     verbose: c.bool(raw['verbose'], 'verbose', false),
     logFormat: logFormat as 'json' | 'text',
-    metricsAddr: addr('metrics-addr', ':8125', false),
+    metricsAddr: addr('metrics-addr', '127.0.0.1:8125', false),
     tcpAddr: addr('tcp-addr', '', true),
     tcpMaxLineBytes: c.bytes(raw['tcp-max-line-length'], 'tcp-max-line-length', 65536, 64, 16 * 1024 * 1024),
     udpReceiver: udpReceiver as UdpReceiverMode,
@@ -136,6 +136,7 @@ export function validateConfig(raw: Record<string, unknown>): ValidationResult {
     flushIntervalMs: c.duration(raw['flush-interval'], 'flush-interval', 1000, 10),
     maxWorkers: c.int(raw['max-workers'], 'max-workers', cpus, 1, 1024),
     percentThresholds,
+    maxSeries: c.int(raw['max-series'], 'max-series', 200_000, 0, 1_000_000_000),
     expiry: {
       counterMs: perType('expiry-interval-counter'),
       gaugeMs: perType('expiry-interval-gauge'),

@@ -55,6 +55,7 @@ export class Daemon implements Lifecycle {
   readonly #flusher: Flusher;
   readonly #ingester: Ingester;
   readonly #receivers: Receiver[] = [];
+  #udp: UdpReceiver | undefined;
   readonly #http: AdminHttpServer | undefined;
   #ready = false;
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -68,10 +69,13 @@ export class Daemon implements Lifecycle {
       percentThresholds: config.percentThresholds,
       disabledPercentiles: config.disabledPercentiles,
       expiry: config.expiry,
+      maxSeries: config.maxSeries,
     });
     this.metrics = new SelfMetrics({
       stats: this.stats,
       seriesCount: () => this.aggregator.seriesCount(),
+      seriesDropped: () => this.aggregator.seriesDropped,
+      udpKernelDrops: () => this.#udp?.kernelDrops(),
       version: deps.version,
     });
     this.#backends = config.backends.map((name) => this.#createBackend(name, config));
@@ -89,12 +93,12 @@ export class Daemon implements Lifecycle {
       onEvent: (e) => this.#dispatchEvent(e),
       badLinesPerMinute: config.badLinesPerMinute,
     });
-    this.#receivers.push(
-      new UdpReceiver(
-        { address: config.metricsAddr, receiveBufferBytes: config.receiveBufferBytes, mode: config.udpReceiver },
-        { sink: this.#ingester, logger, onReceiveBuffer: (b) => this.metrics.udpReceiveBuffer.set(b) },
-      ),
+    const udp = new UdpReceiver(
+      { address: config.metricsAddr, receiveBufferBytes: config.receiveBufferBytes, mode: config.udpReceiver },
+      { sink: this.#ingester, logger, onReceiveBuffer: (b) => this.metrics.udpReceiveBuffer.set(b) },
     );
+    this.#udp = udp;
+    this.#receivers.push(udp);
     if (config.tcpAddr !== '') {
       this.#receivers.push(
         new TcpReceiver(
@@ -170,6 +174,7 @@ export class Daemon implements Lifecycle {
       percentThresholds: cfg.percentThresholds,
       disabledPercentiles: cfg.disabledPercentiles,
       expiry: cfg.expiry,
+      maxSeries: cfg.maxSeries,
     });
     this.#ingester.reconfigure(tagProcessorFor(cfg), cfg.badLinesPerMinute);
     this.#flusher.setInterval(cfg.flushIntervalMs);

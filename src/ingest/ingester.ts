@@ -234,7 +234,6 @@ export class Ingester {
         d.stats.filtered++;
         return;
       }
-      d.stats.samples[m.kind]++;
       const acc = d.aggregator.record(
         {
           kind: m.kind,
@@ -248,6 +247,8 @@ export class Ingester {
         },
         now,
       );
+      if (acc === undefined) return; // past max-series: counted by the aggregator
+      d.stats.samples[m.kind]++;
       if (colon >= 0) {
         if (entry >= 0) this.#cache.replace(entry, acc);
         else this.#cache.insert(hash, bytes, start, colon, pipe, end, sourceHost, acc, m.rate);

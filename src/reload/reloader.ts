@@ -80,13 +80,13 @@ export class ConfigReloader {
   }
 
   /**
-   * Queues a document; after the debounce window the latest queued one is processed.
-   * `onOutcome` runs with its outcome (documents replaced by a later one share it).
+   * Queues a document; after the debounce window the latest queued one is processed and
+   * its `onOutcome` runs. A document replaced by a later one within the window is never
+   * processed, and its callback never runs.
    */
   offer(doc: ConfigDocument, onOutcome?: (o: ReloadOutcome) => void): void {
     if (this.#closed) return;
-    const done = this.#pending?.done ?? [];
-    if (onOutcome !== undefined) done.push(onOutcome);
+    const done = onOutcome === undefined ? [] : [onOutcome];
     this.#pending = { doc, done };
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {

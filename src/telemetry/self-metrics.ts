@@ -21,6 +21,10 @@ const KINDS: readonly MetricKind[] = ['counter', 'gauge', 'timer', 'set'];
 export interface SelfMetricsSources {
   stats: IngestStats;
   seriesCount: () => Record<MetricKind, number>;
+  /** Samples dropped by the series cap. */
+  seriesDropped?: () => number;
+  /** Datagrams the kernel dropped on the UDP socket (full receive buffer), if known. */
+  udpKernelDrops?: () => number | undefined;
   version: string;
 }
 
@@ -84,6 +88,22 @@ export class SelfMetrics {
     mirror('tcp_lines_too_long_total', 'TCP lines over tcp-max-line-length, discarded.', [], () => [
       [{}, stats.tcpLinesTooLong],
     ]);
+    mirror(
+      'series_dropped_total',
+      'Samples dropped because they would have created a series past max-series.',
+      [],
+      () => [[{}, src.seriesDropped?.() ?? 0]],
+    );
+    new Counter({
+      name: p + 'udp_receive_drops_total',
+      help: 'Datagrams the kernel dropped on the UDP socket because its receive buffer was full (/proc/net/udp).',
+      registers,
+      collect() {
+        this.reset();
+        const n = src.udpKernelDrops?.();
+        if (n !== undefined) this.inc(n);
+      },
+    });
     new Gauge({
       name: p + 'series',
       help: 'Live series held by the aggregator, by type.',

@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { configFromDocument, formatFromName } from '../../src/config/load.js';
-import { CLI } from '../support/cli-process.js';
+import { CLI, CliProcess } from '../support/cli-process.js';
+import { FakeKubeApi } from '../support/fake-kube-api.js';
+import { FakeSepAgentListener } from '../support/fake-sepagent-listener.js';
+import { sendUdp } from '../support/daemon-harness.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** The real Helm 3 binary, fetched by scripts/get-helm.sh (run by `npm test`). */
 const HELM = '.tools/bin/helm';
@@ -255,6 +259,45 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
     const r = helm(['template', 'rel', CHART, '--set', 'serviceMonitor.enabled=true']);
     expect(r.code).to.not.equal(0);
     expect(r.stderr).to.contain('serviceMonitor.enabled needs service.enabled');
+  });
+
+  it('runs the built daemon with the rendered args and ConfigMap; a helm upgrade of sepagent.port applies live', async () => {
+    const [a, b] = [await FakeSepAgentListener.start(), await FakeSepAgentListener.start()];
+    const api = await FakeKubeApi.start({ namespaces: [NS] });
+    let cli: CliProcess | undefined;
+    try {
+      const install = render('1.30.0', [], [`sepagent.port=${a.port}`, 'config.flushInterval=200ms']);
+      const cm = install.find((o) => o.kind === 'ConfigMap') as K8sObject & { data: Record<string, string> };
+      api.upsert(NS, cm.metadata.name, cm.data);
+      // The sidecar's args as rendered, with ephemeral ports instead of 8125/8181, and the
+      // fake API server instead of in-cluster credentials; POD_NAMESPACE as the downward API sets it.
+      const args = sidecarOf(install).container.args!.map((x) =>
+        x.startsWith('--metrics-addr=')
+          ? '--metrics-addr=127.0.0.1:0'
+          : x.startsWith('--web-addr=')
+            ? '--web-addr=127.0.0.1:0'
+            : x,
+      );
+      cli = new CliProcess([...args, '--kubeconfig', api.writeKubeconfig()], { POD_NAMESPACE: NS, POD_NAME: 'rel-0' });
+      const ports = await cli.ready();
+      await sendUdp(ports.udp, ['envoy.cluster.external_cluster_sep1.upstream_rq_total:1|c']);
+      await waitFor(() => a.documents.length >= 1, 5000, 'a document at the installed endpoint');
+
+      const upgrade = render('1.30.0', [], [`sepagent.port=${b.port}`, 'config.flushInterval=200ms']);
+      const cm2 = upgrade.find((o) => o.kind === 'ConfigMap') as K8sObject & { data: Record<string, string> };
+      expect(cm2.metadata.name).to.equal(cm.metadata.name);
+      const upgraded = api.upsert(NS, cm2.metadata.name, cm2.data); // what `helm upgrade` does to the ConfigMap
+      const applied = await waitFor(() => api.eventsWithReason('ConfigApplied')[0], 5000, 'ConfigApplied');
+      expect(applied['involvedObject']).to.deep.include({ resourceVersion: upgraded.metadata.resourceVersion });
+      await sendUdp(ports.udp, ['envoy.cluster.external_cluster_sep1.upstream_rq_total:1|c']);
+      await waitFor(() => b.documents.length >= 1, 5000, 'a document at the upgraded endpoint');
+      expect(await cli.stop()).to.equal(0);
+    } finally {
+      if (cli !== undefined && cli.exitCode === undefined) await cli.stop('SIGKILL');
+      await api.stop();
+      await a.close();
+      await b.close();
+    }
   });
 
   it('renders manifests/ exactly as checked in (make manifests)', () => {

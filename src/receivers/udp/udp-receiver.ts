@@ -6,6 +6,7 @@ import type { Logger } from '../../shared/logger.js';
 import { parseHostPort } from '../../shared/address.js';
 import { normaliseSourceAddress, type DatagramSink, type Receiver } from '../receiver.js';
 import { loadBatchModule, type BatchModule, type BatchSocket } from './native-batch.js';
+import { udpKernelDrops } from './kernel-drops.js';
 
 /**
  * How datagrams are read (`udp-receiver`): `batch` = recvmmsg(2) in batches through the
@@ -225,6 +226,11 @@ export class UdpReceiver implements Receiver {
 
   address(): { host: string; port: number } {
     return this.#bound;
+  }
+
+  /** Datagrams the kernel dropped on this socket (full receive buffer), where Linux tells. */
+  kernelDrops(): number | undefined {
+    return this.#socket === undefined ? undefined : udpKernelDrops(this.#bound.port);
   }
 
   async shutdown(): Promise<void> {

@@ -102,7 +102,7 @@ describe('configuration', () => {
     it('uses defaults when nothing is given', async () => {
       const { config } = await loadConfig({ env: {} });
       expect(config).to.deep.include({
-        metricsAddr: ':8125',
+        metricsAddr: '127.0.0.1:8125',
         webAddr: '127.0.0.1:8181',
         flushIntervalMs: 1000,
         percentThresholds: [90],

@@ -1,0 +1,90 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import type { Daemon } from '../../src/daemon/daemon.js';
+import { httpGet, metricValue, sendUdp, startDaemon } from '../support/daemon-harness.js';
+import { waitFor } from '../support/wait-for.js';
+
+describe('overload: series cap and kernel drops (real sockets)', function () {
+  this.timeout(20_000);
+  let daemon: Daemon | undefined;
+  afterEach(async () => {
+    await daemon?.shutdown();
+    daemon = undefined;
+  });
+
+  it('caps live series at max-series: new series are dropped and counted, existing ones keep working', async () => {
+    daemon = await startDaemon({ backends: 'null', 'flush-interval': '1h', 'max-series': 100 });
+    const lines = Array.from({ length: 150 }, (_, i) => `flood.${i}:1|c`);
+    daemon.ingester.ingestDatagram(Buffer.from(lines.join('\n')), '127.0.0.1');
+    expect(daemon.aggregator.seriesCount().counter).to.equal(100);
+    expect(daemon.aggregator.seriesDropped).to.equal(50);
+    expect(daemon.stats.samples.counter).to.equal(100);
+    // Existing series still count, through the cache and the full parser alike.
+    daemon.ingester.ingestDatagram(Buffer.from('flood.0:2|c\nflood.99:3|c\nflood.100:1|c'), '127.0.0.1');
+    const body = (await httpGet(daemon.addresses().web!.port, '/metrics')).body;
+    expect(metricValue(body, 'statsd_sepagent_series_dropped_total')).to.equal(51);
+    expect(metricValue(body, 'statsd_sepagent_series{type="counter"}')).to.equal(100);
+    const snap = daemon.aggregator.snapshotAndReset(0, 1);
+    const byName = new Map(snap.counters.map((c) => [c.name, c.value]));
+    expect(byName.get('flood.0')).to.equal(3);
+    expect(byName.get('flood.99')).to.equal(4);
+    expect(byName.has('flood.100')).to.equal(false);
+  });
+
+  it('frees room when series expire, and takes a raised cap live', async () => {
+    daemon = await startDaemon({
+      backends: 'null',
+      'flush-interval': '1h',
+      'max-series': 10,
+      'expiry-interval': '1ms',
+    });
+    const flood = (from: number): void =>
+      daemon!.ingester.ingestDatagram(
+        Buffer.from(Array.from({ length: 20 }, (_, i) => `s.${from + i}:1|c`).join('\n')),
+        '127.0.0.1',
+      );
+    flood(0);
+    expect(daemon.aggregator.seriesCount().counter).to.equal(10);
+    await new Promise((r) => setTimeout(r, 5));
+    daemon.aggregator.snapshotAndReset(Date.now(), 1); // expires the idle series
+    flood(100);
+    expect(daemon.aggregator.seriesCount().counter).to.equal(10);
+    const { testConfig } = await import('../support/daemon-harness.js');
+    await daemon.applyConfig(
+      testConfig({ backends: 'null', 'flush-interval': '1h', 'max-series': 1000, 'expiry-interval': '1ms' }),
+    );
+    flood(200);
+    expect(daemon.aggregator.seriesCount().counter).to.equal(30);
+  });
+
+  it('reads the kernel drops of its UDP socket into /metrics', async () => {
+    // A tiny receive buffer and a blocked event loop: the kernel must drop.
+    daemon = await startDaemon({ backends: 'null', 'flush-interval': '1h', 'receive-buffer-size': 4096 });
+    const port = daemon.addresses().udp.port;
+    const sender = spawn(process.execPath, [
+      '-e',
+      `const s = require('dgram').createSocket('udp4');
+       let n = 0; const go = () => { for (let i = 0; i < 200; i++) s.send('x:1|c', ${port}, '127.0.0.1'); if ((n += 200) < 4000) setImmediate(go); else setTimeout(() => s.close(), 100); };
+       go();`,
+    ]);
+    // Busy-wait: this process (the daemon) reads nothing while the child sends.
+    const until = Date.now() + 600;
+    while (Date.now() < until) {
+      /* hold the event loop */
+    }
+    await new Promise((r) => sender.on('exit', r));
+    await waitFor(async () => {
+      const body = (await httpGet(daemon!.addresses().web!.port, '/metrics')).body;
+      return (metricValue(body, 'statsd_sepagent_udp_receive_drops_total') ?? 0) > 0;
+    });
+    const received = daemon.stats.datagrams.udp;
+    const body = (await httpGet(daemon.addresses().web!.port, '/metrics')).body;
+    const drops = metricValue(body, 'statsd_sepagent_udp_receive_drops_total')!;
+    // Every datagram is accounted for: received by the daemon or dropped by the kernel.
+    await waitFor(() => daemon!.stats.datagrams.udp + drops >= 4000, 2000).catch(() => undefined);
+    expect(daemon.stats.datagrams.udp + drops).to.equal(4000);
+    expect(received).to.be.lessThan(4000);
+    await sendUdp(port, ['after:1|c']);
+    await waitFor(() => daemon!.stats.samples.counter >= 1);
+  });
+});
