@@ -6,7 +6,9 @@ import type { DaemonConfig } from '../config/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { ConfigReloader, type ConfigDocument } from '../reload/reloader.js';
 import { FileConfigSource } from '../reload/file-source.js';
-import { ConfigMapSource, type ConfigMapDocument } from '../reload/configmap-source.js';
+// Type-only: @kubernetes/client-node costs ~80 MB of RSS to load, so the ConfigMap
+// source is imported only when --configmap is given.
+import type { ConfigMapSource, ConfigMapDocument } from '../reload/configmap-source.js';
 import { packageVersion } from './version.js';
 import type { CliIo } from './cli.js';
 
@@ -50,6 +52,7 @@ export async function runDaemon(opts: RunOptions, io: CliIo): Promise<number> {
     }
   } else if (opts.configMap !== undefined) {
     try {
+      const { ConfigMapSource } = await import('../reload/configmap-source.js');
       cmSource = new ConfigMapSource({
         name: opts.configMap.name,
         ...(opts.configMap.namespace !== undefined ? { namespace: opts.configMap.namespace } : {}),
