@@ -3,7 +3,7 @@
 //
 //   loadgen --port P [--host 127.0.0.1] [--lines-per-datagram N] [--series S]
 //           [--rate LINES_PER_S] [--duration S] [--mix C:G:T] [--burst-interval S]
-//           [--bursts N]
+//           [--bursts N] [--generation G]
 //
 // Series i is a counter, gauge or timer by the C:G:T mix and is named
 // envoy.cluster.external_cluster_sep<k>.<stat>_<j>. Counter lines carry 1, so the sum of
@@ -11,6 +11,7 @@
 // --burst-interval S: every S seconds send ALL counter and gauge series at once, as
 // Envoy's statsd sink does at each stats flush; timers flow at --rate in between.
 // --bursts N (with --burst-interval): stop after N bursts.
+// --generation G: suffix every name with _gG, so each generation is a new set of series.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +49,9 @@ static void die(const char *msg) {
   exit(2);
 }
 
+// --generation G > 0 gives every series name a `_gG` suffix: a new set of series (churn).
+static int generation = 0;
+
 // kind: 0 counter, 1 gauge, 2 timer
 static int kind_of(long i, int mc, int mg, int mt) {
   long r = i % (mc + mg + mt);
@@ -57,10 +61,12 @@ static int kind_of(long i, int mc, int mg, int mt) {
 static int render(char *out, long i, int kind, long series) {
   long seps = series >= 1000 ? series / 100 : 50;
   long sep = i % seps, j = i / seps;
+  char gen[24] = "";
+  if (generation > 0) snprintf(gen, sizeof gen, "_g%d", generation);
   switch (kind) {
-    case 0: return sprintf(out, "envoy.cluster.external_cluster_sep%ld.%s_%ld:1|c", sep, COUNTERS[j % 8], j / 8);
-    case 1: return sprintf(out, "envoy.cluster.external_cluster_sep%ld.%s_%ld:%ld|g", sep, GAUGES[j % 4], j / 4, i % 97);
-    default: return sprintf(out, "envoy.cluster.external_cluster_sep%ld.%s_%ld:%ld|ms", sep, TIMERS[j % 3], j / 3, (i * 7) % 1000);
+    case 0: return sprintf(out, "envoy.cluster.external_cluster_sep%ld.%s_%ld%s:1|c", sep, COUNTERS[j % 8], j / 8, gen);
+    case 1: return sprintf(out, "envoy.cluster.external_cluster_sep%ld.%s_%ld%s:%ld|g", sep, GAUGES[j % 4], j / 4, gen, i % 97);
+    default: return sprintf(out, "envoy.cluster.external_cluster_sep%ld.%s_%ld%s:%ld|ms", sep, TIMERS[j % 3], j / 3, gen, (i * 7) % 1000);
   }
 }
 
@@ -100,7 +106,8 @@ int main(int argc, char **argv) {
   double rate = 100000, duration = 5, burst_interval = 0;
   static struct option opts[] = {{"host", 1, 0, 'H'}, {"port", 1, 0, 'p'}, {"lines-per-datagram", 1, 0, 'l'},
                                  {"series", 1, 0, 's'}, {"rate", 1, 0, 'r'}, {"duration", 1, 0, 'd'},
-                                 {"mix", 1, 0, 'm'}, {"burst-interval", 1, 0, 'b'}, {"bursts", 1, 0, 'n'}, {0, 0, 0, 0}};
+                                 {"mix", 1, 0, 'm'}, {"burst-interval", 1, 0, 'b'}, {"bursts", 1, 0, 'n'},
+                                 {"generation", 1, 0, 'g'}, {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
@@ -113,6 +120,7 @@ int main(int argc, char **argv) {
       case 'm': if (sscanf(optarg, "%d:%d:%d", &mc, &mg, &mt) != 3) { fprintf(stderr, "--mix C:G:T\n"); return 2; } break;
       case 'b': burst_interval = atof(optarg); break;
       case 'n': bursts = atoi(optarg); break;
+      case 'g': generation = atoi(optarg); break;
       default: fprintf(stderr, "see the comment at the top of loadgen.c\n"); return 2;
     }
   }

@@ -9,14 +9,24 @@
 // counted end to end: counter and timer lines sent versus the counts the daemon flushed
 // to a counting UDP sink. See docs/performance.md.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createSocket } from 'node:dgram';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-
-const ROOT = resolve(import.meta.dirname, '..');
-const OUT = join(ROOT, 'bench', 'out');
+import {
+  compileTools,
+  cpuTicks,
+  freePort,
+  loadgen,
+  OUT,
+  peakRssMb,
+  ROOT,
+  Sink,
+  sleep,
+  udpDrops,
+  withSysctls,
+  type Sent,
+} from './lib.js';
 const NODE = process.execPath;
 /** The peer runs on the system Node when there is one (v20 here), as its users run it; PEER_NODE overrides. */
 const PEER_NODE =
@@ -54,14 +64,6 @@ const POINTS = opt.points.split(',').map((p) => {
   return { lpd: Number(l), series: Number(s) };
 });
 
-interface Sent {
-  datagrams: number;
-  lines: number;
-  counters: number;
-  timers: number;
-  elapsed: number;
-  lineRate: number;
-}
 interface Trial {
   target: number;
   sent: Sent;
@@ -78,76 +80,6 @@ interface Trial {
   /** Highest per-interval p99 event-loop delay of the trial (each interval holds one flush). */
   eldP99Ms: number;
   pass: boolean;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function sh(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-function setup(): void {
-  mkdirSync(OUT, { recursive: true });
-  for (const prog of ['loadgen', 'sink']) {
-    sh('gcc', ['-O2', '-Wall', '-o', join(OUT, prog), join(ROOT, 'bench', `${prog}.c`)]);
-  }
-  if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('run "npm run build" first');
-}
-
-/** Both daemons get the same 8 MiB receive buffer: ours asks for it, the peer inherits rmem_default. */
-function withSysctls<T>(fn: () => Promise<T>): Promise<T> {
-  const keys = ['net.core.rmem_max', 'net.core.rmem_default'];
-  const old = keys.map((k) => readFileSync(`/proc/sys/${k.replaceAll('.', '/')}`, 'utf8').trim());
-  const set = (vals: string[]) => keys.forEach((k, i) => spawnSync('sysctl', ['-q', '-w', `${k}=${vals[i]}`]));
-  set([String(RCVBUF), String(RCVBUF)]);
-  const now = keys.map((k) => readFileSync(`/proc/sys/${k.replaceAll('.', '/')}`, 'utf8').trim());
-  if (now[0] !== String(RCVBUF))
-    console.warn(`! could not set net.core.rmem_max (${now[0]}); results are not comparable`);
-  return fn().finally(() => set(old));
-}
-
-async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
-
-class Sink {
-  readonly proc: ChildProcess;
-  total = 0;
-  port = 0;
-  readonly ready: Promise<void>;
-  constructor() {
-    this.proc = spawn('taskset', ['-c', '0', join(OUT, 'sink'), '--port', '0', '--rcvbuf', String(64 << 20)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    this.ready = new Promise((resolveReady) => {
-      let buf = '';
-      this.proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-        buf += d;
-        for (;;) {
-          const nl = buf.indexOf('\n');
-          if (nl < 0) break;
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          const m = /^listening (\d+)/.exec(line);
-          if (m) {
-            this.port = Number(m[1]);
-            resolveReady();
-          }
-          const t = /^total (\d+)/.exec(line);
-          if (t) this.total = Number(t[1]);
-        }
-      });
-    });
-  }
-  stop(): void {
-    this.proc.kill('SIGKILL');
-  }
 }
 
 interface RunningDaemon {
@@ -280,37 +212,6 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
   };
 }
 
-function udpDrops(port: number): number {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f[1]?.endsWith(`:${hex}`)) return Number(f[f.length - 1]);
-  }
-  return 0;
-}
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-function loadgen(port: number, args: string[]): Promise<Sent> {
-  return new Promise((res, rej) => {
-    const p = spawn('taskset', ['-c', '0', join(OUT, 'loadgen'), '--port', String(port), ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    p.on('exit', (code) => (code === 0 ? res(JSON.parse(out) as Sent) : rej(new Error(`loadgen exited ${code}`))));
-  });
-}
-
 /** One measured run at `rate` lines/s on a fresh daemon and sink. */
 async function trial(
   name: DaemonName,
@@ -427,7 +328,7 @@ const median = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
-  setup();
+  compileTools();
   const peerNode = spawnSync(PEER_NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
   const statsdVersion = (
     JSON.parse(readFileSync(join(ROOT, 'node_modules', 'statsd', 'package.json'), 'utf8')) as { version: string }
@@ -440,7 +341,7 @@ async function main(): Promise<void> {
   );
   const results: Record<string, Record<DaemonName, Trial[]>> = {};
   const burst: Record<string, Trial> = {};
-  await withSysctls(async () => {
+  await withSysctls(RCVBUF, async () => {
     for (let r = 0; r < REPEATS; r++) {
       for (const p of POINTS) {
         const key = `${p.lpd}x${p.series}`;

@@ -30,6 +30,8 @@ export interface Aggregator {
   snapshotAndReset(nowMs: number, intervalSeconds: number): FlushSnapshot;
   /** Live series per kind. */
   seriesCount(): Record<MetricKind, number>;
+  /** Live series of all types (O(1)). */
+  readonly liveSeries: number;
   /** Samples dropped by the series cap so far. */
   readonly seriesDropped: number;
 }

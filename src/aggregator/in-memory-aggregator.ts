@@ -60,6 +60,11 @@ export class InMemoryAggregator implements Aggregator {
     this.#shards = Array.from({ length: Math.max(1, config.shards) }, newShard);
   }
 
+  /** Live series of all types. */
+  get liveSeries(): number {
+    return this.#live;
+  }
+
   /** Samples dropped because they would have created a series past `maxSeries`. */
   get seriesDropped(): number {
     return this.#seriesDropped;

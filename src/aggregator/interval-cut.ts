@@ -46,7 +46,8 @@ const NO_MEMBERS: ReadonlySet<string> = new Set();
 /** How many series are processed between checks of the time budget. */
 export const CHUNK_SERIES = 512;
 
-function point<T>(acc: Accumulator, make: (id: SeriesIdentity) => T): Mutable<T> {
+function point<T>(acc: Accumulator, make: (id: SeriesIdentity) => T, fresh: boolean): Mutable<T> {
+  if (fresh) return make(acc.id);
   if (acc.point === undefined) acc.point = make(acc.id);
   return acc.point as Mutable<T>;
 }
@@ -99,16 +100,18 @@ const newTimer = (id: SeriesIdentity): TimerPoint => ({
  * {@link runToEnd} for a synchronous result.
  *
  * Each series' entry object is reused from flush to flush (refreshed in place), so the
- * snapshot is valid until the next flush computes its own.
+ * snapshot is valid until the next flush computes its own, unless `fresh` is set: then
+ * every entry is new and the previous snapshot stays intact (a backend still holds it).
  */
 export function* computeSnapshot(
   cut: IntervalCut,
   intervalSeconds: number,
   cfg: StatsConfig,
+  fresh = false,
 ): Generator<void, FlushSnapshot> {
   const counters = new Array<CounterPoint>(cut.counters.length);
   for (let i = 0; i < counters.length; i++) {
-    const p = point(cut.counters[i]!, newCounter);
+    const p = point(cut.counters[i]!, newCounter, fresh);
     const value = cut.counterValues[i]!;
     p.value = value;
     p.perSecond = value / intervalSeconds;
@@ -118,7 +121,7 @@ export function* computeSnapshot(
   const timers = new Array<TimerPoint>(cut.timers.length);
   let work = 0;
   for (let i = 0; i < timers.length; i++) {
-    const p = point(cut.timers[i]!, newTimer);
+    const p = point(cut.timers[i]!, newTimer, fresh);
     const raw = cut.timerValues[i]!;
     if (raw.length === 0) {
       p.min = p.max = p.count = p.perSecond = p.mean = p.median = p.stdDev = p.sum = p.sumSquares = p.sampledCount = 0;
@@ -151,14 +154,14 @@ export function* computeSnapshot(
   }
   const gauges = new Array<GaugePoint>(cut.gauges.length);
   for (let i = 0; i < gauges.length; i++) {
-    const p = point(cut.gauges[i]!, newGauge);
+    const p = point(cut.gauges[i]!, newGauge, fresh);
     p.value = cut.gaugeValues[i]!;
     gauges[i] = p;
     if ((i & (CHUNK_SERIES - 1)) === CHUNK_SERIES - 1) yield;
   }
   const sets = new Array<SetPoint>(cut.sets.length);
   for (let i = 0; i < sets.length; i++) {
-    const p = point(cut.sets[i]!, newSet);
+    const p = point(cut.sets[i]!, newSet, fresh);
     const members = cut.setMembers[i]!;
     p.size = members.size;
     p.members = members;

@@ -22,6 +22,8 @@ export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
+  /** Output of the stdout backend (default: `stdout`); see shared/stdout.ts. */
+  backendStdout?: () => NodeJS.WritableStream;
 }
 
 const EPILOG = `Precedence: flag > GSD_* environment variable > config document > default.

@@ -1,7 +1,7 @@
 import { systemClock } from '../shared/clock.js';
 import { errorMessage, formatIssues, type ConfigIssue } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
-import { configFromDocument, type OverrideLayers } from '../config/load.js';
+import { configFromDocument, formatFromName, type OverrideLayers } from '../config/load.js';
 import type { DaemonConfig } from '../config/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { ConfigReloader, type ConfigDocument } from '../reload/reloader.js';
@@ -11,6 +11,7 @@ import { FileConfigSource } from '../reload/file-source.js';
 import type { ConfigMapSource, ConfigMapDocument } from '../reload/configmap-source.js';
 import { packageVersion } from './version.js';
 import type { CliIo } from './cli.js';
+import type { SelfMetrics } from '../telemetry/self-metrics.js';
 
 /** Where the daemon's configuration comes from. */
 export interface RunOptions extends OverrideLayers {
@@ -42,6 +43,10 @@ export async function runDaemon(opts: RunOptions, io: CliIo): Promise<number> {
   let doc: ConfigDocument | undefined;
   let deferred: string | undefined; // why the ConfigMap could not be used at start-up
   if (opts.configPath !== undefined && opts.configPath !== '') {
+    if (formatFromName(opts.configPath) === undefined)
+      return fail(
+        `invalid configuration:\n  error config-path: "${opts.configPath}": unknown file type; use .toml, .yaml, .yml or .json`,
+      );
     try {
       fileSource = new FileConfigSource({ path: opts.configPath });
       doc = await fileSource.read();
@@ -92,7 +97,8 @@ async function fetchWithRetry(source: ConfigMapSource, waitMs: number): Promise<
       if (r === undefined) return `ConfigMap ${source.ref} does not exist (yet)`;
       return r;
     } catch (err) {
-      if (Date.now() + delay > deadline)
+      const refused = (err as { retryable?: boolean }).retryable === false;
+      if (refused || Date.now() + delay > deadline)
         return `cannot read ConfigMap ${source.ref} from ${source.server}: ${errorMessage(err)}`;
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 2000);
@@ -117,7 +123,8 @@ async function runWith(
   if (deferred !== undefined)
     logger.warn({ reason: deferred }, 'starting on flags and defaults; the ConfigMap is applied once usable');
 
-  const daemon = new Daemon(config, { logger, clock: systemClock, version: packageVersion(), stdout: io.stdout });
+  const stdout = io.backendStdout?.() ?? io.stdout;
+  const daemon = new Daemon(config, { logger, clock: systemClock, version: packageVersion(), stdout });
   let signalled: (sig: string) => void = () => undefined;
   const gotSignal = new Promise<string>((resolve) => (signalled = resolve));
   const onSignal = (sig: NodeJS.Signals): void => signalled(sig);
@@ -141,7 +148,7 @@ async function runWith(
       return 1;
     }
     reloader.started(doc);
-    startSources(src, reloader, logger);
+    startSources(src, reloader, logger, daemon.metrics);
     process.on('SIGHUP', onHangup);
 
     const sig = await gotSignal;
@@ -181,11 +188,13 @@ function startSources(
   src: { fileSource: FileConfigSource | undefined; cmSource: ConfigMapSource | undefined },
   reloader: ConfigReloader,
   logger: Logger,
+  metrics: SelfMetrics,
 ): void {
   const { fileSource, cmSource } = src;
   if (fileSource !== undefined) {
     fileSource.start({
       logger,
+      onReadError: () => metrics.configSourceError('file'),
       onDocument: (d, forced) => {
         if (forced) void reloader.reload(d, true);
         else reloader.offer(d);
@@ -199,6 +208,7 @@ function startSources(
       onDocument: (d) => reloader.offer(d, (o) => cmSource.report(d, o)),
       onUnusable: () => reloader.recordRejection(),
       onDeleted: () => undefined,
+      onWatchError: () => metrics.configSourceError('configmap'),
     });
     logger.info({ configMap: cmSource.ref, server: cmSource.server }, 'watching the ConfigMap for changes');
   }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument as parseYamlDocument } from 'yaml';
 import { ConfigError, errorMessage, type ConfigIssue } from '../shared/errors.js';
 import { isPlainObject } from './check.js';
 import type { DaemonConfig } from './config.js';
@@ -31,7 +31,15 @@ export function lowerKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(lowerKeys);
   if (!isPlainObject(v)) return v;
   const out: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(v)) out[k.toLowerCase()] = lowerKeys(val);
+  // defineProperty: a key such as "__proto__" stays a plain (unknown, reported) key
+  // instead of replacing the object's prototype.
+  for (const [k, val] of Object.entries(v))
+    Object.defineProperty(out, k.toLowerCase(), {
+      value: lowerKeys(val),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return out;
 }
 
@@ -44,10 +52,17 @@ export function parseDocument(
   format: ConfigFormat,
 ): { doc: Record<string, unknown>; issues: ConfigIssue[] } {
   let value: unknown;
+  const warnings: ConfigIssue[] = [];
   try {
     if (format === 'toml') value = parseToml(text);
-    else if (format === 'yaml') value = text.trim() === '' ? {} : (parseYaml(text, { prettyErrors: true }) as unknown);
-    else value = JSON.parse(text);
+    else if (format === 'yaml') {
+      // logLevel silent: YAML warnings become issues here instead of process warnings.
+      const d = parseYamlDocument(text, { prettyErrors: true, logLevel: 'silent' });
+      if (d.errors.length > 0) throw d.errors[0];
+      for (const w of d.warnings)
+        warnings.push({ path: '', severity: 'warning', message: `YAML: ${w.message.split('\n')[0] ?? ''}` });
+      value = d.toJS() as unknown;
+    } else value = JSON.parse(text);
   } catch (err) {
     return {
       doc: {},
@@ -73,7 +88,7 @@ export function parseDocument(
       ],
     };
   }
-  return { doc: lowerKeys(value) as Record<string, unknown>, issues: [] };
+  return { doc: lowerKeys(value) as Record<string, unknown>, issues: warnings };
 }
 
 function describeSyntaxError(err: unknown, text: string): string {

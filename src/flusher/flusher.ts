@@ -24,24 +24,39 @@ export interface FlusherDeps {
   metrics?: SelfMetrics;
 }
 
-/** Outcome of one backend's part of a flush. */
-export type BackendFlushResult = 'success' | 'failure' | 'timeout';
+/** Outcome of one backend's part of a flush; `skipped`: replaced by a newer snapshot while waiting. */
+export type BackendFlushResult = 'success' | 'failure' | 'timeout' | 'skipped';
+
+/** One backend's delivery lane: at most one snapshot in delivery and one waiting. */
+interface Lane {
+  running: boolean;
+  /** When a skipped interval was last logged (at most once a minute per backend). */
+  warnedAt: number;
+  waiting: { snapshot: FlushSnapshot; deadline: AbortSignal | undefined; done: () => void } | undefined;
+}
 
 /**
- * Flusher takes one consolidated snapshot per interval and hands it to every backend
- * concurrently, each under its own deadline (the flush interval), so one slow or failing
- * backend never delays or fails the others.
+ * Flusher takes one consolidated snapshot per interval and hands it to every backend,
+ * each in its own lane under its own deadline (the flush interval), so one slow, hanging
+ * or failing backend never delays or fails the others: they get every interval on time.
  *
- * It never runs two flushes at once: a tick that finds the previous flush still running
- * is skipped, and its data goes out with the next flush (whose `per_second` uses the
- * longer measured interval), so nothing is lost or doubled.
+ * A backend still busy when the next snapshot is ready gets that snapshot as soon as it is
+ * free; if yet another arrives first, the waiting one is replaced and counted as
+ * `skipped` for that backend (a backend slower than the interval receives the newest
+ * data instead of an ever-growing queue).
+ *
+ * Computing a snapshot never overlaps another computation: a tick that finds one running
+ * (only possible with very many series and a very short interval) is skipped, and its data
+ * goes out with the next flush, whose `per_second` uses the longer measured interval.
  */
 export class Flusher implements Lifecycle {
   readonly #deps: FlusherDeps;
   #intervalMs: number;
   #stopTimer: (() => void) | undefined;
   #lastFlushMono: number;
-  #inFlight: Promise<void> | undefined;
+  #computing: Promise<FlushSnapshot | undefined> | undefined;
+  readonly #flushes = new Set<Promise<void>>();
+  readonly #lanes = new WeakMap<Backend, Lane>();
   #stopped = false;
 
   constructor(config: FlusherConfig, deps: FlusherDeps) {
@@ -58,25 +73,15 @@ export class Flusher implements Lifecycle {
 
   #startTimer(): void {
     this.#stopTimer = this.#deps.clock.every(this.#intervalMs, () => {
-      if (this.#inFlight !== undefined) {
-        this.#deps.logger.warn({ intervalMs: this.#intervalMs }, 'previous flush still running; skipping this tick');
+      if (this.#computing !== undefined) {
+        this.#deps.logger.warn(
+          { intervalMs: this.#intervalMs },
+          'previous snapshot still being computed; skipping this tick',
+        );
         return;
       }
       void this.flushNow();
     });
-  }
-
-  /**
-   * Runs one flush now: snapshot, reset, fan out. Resolves when every backend finished
-   * or hit its deadline. Never rejects. Concurrent calls share the running flush.
-   */
-  flushNow(deadline?: AbortSignal): Promise<void> {
-    if (this.#inFlight !== undefined) return this.#inFlight;
-    const run = this.#flush(deadline).finally(() => {
-      this.#inFlight = undefined;
-    });
-    this.#inFlight = run;
-    return run;
   }
 
   /**
@@ -93,48 +98,127 @@ export class Flusher implements Lifecycle {
     }
   }
 
-  /** Resolves once no flush is running (immediately when idle). Never rejects. */
+  /** Resolves once every flush started so far has been delivered (or given up). Never rejects. */
   async idle(): Promise<void> {
-    while (this.#inFlight !== undefined) await this.#inFlight;
+    while (this.#flushes.size > 0) await Promise.all([...this.#flushes]);
   }
 
-  /** Stops the timer, waits for a running flush, then runs the final flush. */
+  /**
+   * Runs one flush now: cut, snapshot, hand to every backend. Resolves when every backend
+   * has finished with this snapshot (delivered, failed, timed out or skipped). Never rejects.
+   */
+  flushNow(deadline?: AbortSignal): Promise<void> {
+    const run = this.#flush(deadline);
+    this.#flushes.add(run);
+    void run.finally(() => this.#flushes.delete(run));
+    return run;
+  }
+
+  /**
+   * Stops the timer and runs the final flush at once, bounded by `signal`: a backend that
+   * is still busy gets the final snapshot after its current delivery, the others
+   * immediately. Resolves when every flush has been delivered or given up.
+   */
   async shutdown(signal?: AbortSignal): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#stopTimer?.();
     this.#stopTimer = undefined;
-    if (this.#inFlight !== undefined) await this.#inFlight;
-    await this.flushNow(signal);
+    void this.flushNow(signal);
+    if (signal === undefined) await this.idle();
+    else await raceAbort(this.idle(), signal).catch(() => undefined);
   }
 
   async #flush(deadline: AbortSignal | undefined): Promise<void> {
-    const { clock, aggregator, logger, metrics } = this.#deps;
+    const { clock, metrics } = this.#deps;
+    while (this.#computing !== undefined) await this.#computing;
     const startMono = clock.monotonicMs();
-    const intervalSeconds = Math.max((startMono - this.#lastFlushMono) / 1000, 1e-3);
-    this.#lastFlushMono = startMono;
-    let snapshot: FlushSnapshot;
-    let backends: readonly Backend[];
-    try {
-      // The cut is synchronous and cheap; the statistics are computed in slices so that
-      // receiving is never held up for long, even with 100,000 series.
-      // The backends are fixed at the cut: an interval's data goes to the set that was
-      // configured when it was cut, even if a reload swaps the set meanwhile.
-      backends = this.#deps.backends();
-      const cut = aggregator.cut(clock.now());
-      snapshot = await runChunked(computeSnapshot(cut, intervalSeconds, aggregator.statsConfig));
-    } catch (err) {
-      logger.error({ err: errorMessage(err) }, 'aggregation failed; this interval is lost');
-      return;
-    }
-    const timeout = AbortSignal.timeout(this.#intervalMs);
-    const signal = deadline === undefined ? timeout : AbortSignal.any([timeout, deadline]);
-    await Promise.all(backends.map((b) => this.#flushOne(b, snapshot, signal)));
+    // The backends are fixed at the cut: an interval's data goes to the set that was
+    // configured when it was cut, even if a reload swaps the set meanwhile.
+    const backends = this.#deps.backends();
+    const computing = this.#compute(startMono, backends);
+    this.#computing = computing;
+    const snapshot = await computing.finally(() => {
+      this.#computing = undefined;
+    });
+    if (snapshot === undefined) return;
+    await Promise.all(backends.map((b) => this.#dispatch(b, snapshot, deadline)));
     metrics?.flushes.inc();
     metrics?.flushDuration.observe((clock.monotonicMs() - startMono) / 1000);
   }
 
-  async #flushOne(b: Backend, snapshot: FlushSnapshot, signal: AbortSignal): Promise<void> {
+  async #compute(startMono: number, backends: readonly Backend[]): Promise<FlushSnapshot | undefined> {
+    const { clock, aggregator, logger } = this.#deps;
+    const intervalSeconds = Math.max((startMono - this.#lastFlushMono) / 1000, 1e-3);
+    this.#lastFlushMono = startMono;
+    // A backend still holding an earlier snapshot keeps it intact: build this one from new objects.
+    const fresh = backends.some((b) => {
+      const lane = this.#lanes.get(b);
+      return lane !== undefined && (lane.running || lane.waiting !== undefined);
+    });
+    try {
+      // The cut is synchronous and cheap; the statistics are computed in slices so that
+      // receiving is never held up for long, even with 100,000 series.
+      const cut = aggregator.cut(clock.now());
+      return await runChunked(computeSnapshot(cut, intervalSeconds, aggregator.statsConfig, fresh));
+    } catch (err) {
+      logger.error({ err: errorMessage(err) }, 'aggregation failed; this interval is lost');
+      return undefined;
+    }
+  }
+
+  /** Hands `snapshot` to `b`'s lane; resolves when the lane is done with it. */
+  #dispatch(b: Backend, snapshot: FlushSnapshot, deadline: AbortSignal | undefined): Promise<void> {
+    let lane = this.#lanes.get(b);
+    if (lane === undefined) {
+      lane = { running: false, warnedAt: -Infinity, waiting: undefined };
+      this.#lanes.set(b, lane);
+    }
+    const l = lane;
+    return new Promise<void>((done) => {
+      if (!l.running) {
+        void this.#run(b, l, snapshot, deadline, done);
+        return;
+      }
+      if (l.waiting !== undefined) {
+        this.#deps.metrics?.backendFlushes.inc({ backend: b.name, result: 'skipped' });
+        const now = this.#deps.clock.monotonicMs();
+        if (now - l.warnedAt >= 60_000) {
+          l.warnedAt = now;
+          this.#deps.logger.warn(
+            { backend: b.name },
+            'backend slower than the flush interval: intervals are skipped for it (backend_flushes_total{result="skipped"})',
+          );
+        }
+        l.waiting.done();
+      }
+      l.waiting = { snapshot, deadline, done };
+    });
+  }
+
+  async #run(
+    b: Backend,
+    lane: Lane,
+    snapshot: FlushSnapshot,
+    deadline: AbortSignal | undefined,
+    done: () => void,
+  ): Promise<void> {
+    lane.running = true;
+    try {
+      await this.#flushOne(b, snapshot, deadline);
+    } finally {
+      lane.running = false;
+      done();
+      const next = lane.waiting;
+      lane.waiting = undefined;
+      if (next !== undefined) void this.#run(b, lane, next.snapshot, next.deadline, next.done);
+    }
+  }
+
+  async #flushOne(b: Backend, snapshot: FlushSnapshot, deadline: AbortSignal | undefined): Promise<void> {
+    // Each delivery gets the flush interval, counted from when it starts.
+    const timeout = AbortSignal.timeout(this.#intervalMs);
+    const signal = deadline === undefined ? timeout : AbortSignal.any([timeout, deadline]);
     let result: BackendFlushResult = 'success';
     try {
       await raceAbort(b.flush(snapshot, signal), signal);

@@ -30,6 +30,8 @@ export interface IngesterDeps {
 }
 
 const FNV_PRIME = 0x01000193;
+/** The line cache is never reset below this many entries (see #line). */
+const CACHE_MIN_RESET = 65_536;
 const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
 
 function hashString(s: string): number {
@@ -61,6 +63,11 @@ export class Ingester {
   constructor(deps: IngesterDeps) {
     this.#d = deps;
     this.#useCache = deps.lineCache !== false;
+  }
+
+  /** Lines in the line cache. */
+  get cachedLines(): number {
+    return this.#cache.size;
   }
 
   /** Forgets cached line identities (after tag or filter settings change). */
@@ -251,7 +258,13 @@ export class Ingester {
       d.stats.samples[m.kind]++;
       if (colon >= 0) {
         if (entry >= 0) this.#cache.replace(entry, acc);
-        else this.#cache.insert(hash, bytes, start, colon, pipe, end, sourceHost, acc, m.rate);
+        else {
+          // Entries of expired series are dead weight (they hold their accumulators):
+          // start over once the cache is much larger than the live series, so churning
+          // names cannot grow it (and the memory it pins) towards its hard limit.
+          if (this.#cache.size >= Math.max(CACHE_MIN_RESET, 2 * d.aggregator.liveSeries)) this.#cache.clear();
+          this.#cache.insert(hash, bytes, start, colon, pipe, end, sourceHost, acc, m.rate);
+        }
       }
     } else if (r.type === 'event') {
       d.stats.events++;

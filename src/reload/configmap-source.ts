@@ -42,6 +42,42 @@ export interface ConfigMapHandlers {
   onUnusable: (cm: V1ConfigMap, problem: string) => void;
   /** The ConfigMap was deleted. */
   onDeleted: (cm: V1ConfigMap) => void;
+  /** The watch failed (it is restarted with backoff). */
+  onWatchError?: (err: unknown) => void;
+}
+
+/**
+ * An API server error in one line (client-node's own message carries the whole response),
+ * with the HTTP status when there was one.
+ */
+export class KubeApiError extends Error {
+  readonly status: number | undefined;
+
+  constructor(err: unknown) {
+    const e = err as { code?: unknown; body?: unknown };
+    const status = typeof e.code === 'number' ? e.code : undefined;
+    let detail = errorMessage(err);
+    if (status !== undefined) {
+      let body = e.body;
+      if (typeof body === 'string') {
+        try {
+          body = JSON.parse(body) as unknown;
+        } catch {
+          // not JSON
+        }
+      }
+      const message = (body as { message?: unknown } | undefined)?.message;
+      detail = `HTTP ${status}${typeof message === 'string' ? `: ${message}` : ''}`;
+    }
+    super(detail, { cause: err });
+    this.name = 'KubeApiError';
+    this.status = status;
+  }
+
+  /** Worth retrying: no answer, 429 or a server error; not a refusal (401, 403, 404). */
+  get retryable(): boolean {
+    return this.status === undefined || this.status === 429 || this.status >= 500;
+  }
 }
 
 function resolveNamespace(opts: ConfigMapSourceOptions, kc: KubeConfig): string {
@@ -112,7 +148,12 @@ export class ConfigMapSource {
    * server cannot be reached or refuses.
    */
   async fetch(): Promise<ConfigMapDocument | undefined | string> {
-    const list = await this.#list();
+    let list;
+    try {
+      list = await this.#list();
+    } catch (err) {
+      throw new KubeApiError(err);
+    }
     const cm = list.items.find((i) => i.metadata?.name === this.#o.name);
     if (cm === undefined) return undefined;
     return this.#document(cm);
@@ -185,8 +226,9 @@ export class ConfigMapSource {
     const base = Math.min(maxMs, initialMs * 2 ** Math.min(this.#failures, 20));
     const delay = Math.round(base / 2 + (Math.random() * base) / 2);
     this.#failures++;
+    this.#handlers?.onWatchError?.(err);
     this.#logger?.warn(
-      { configMap: this.ref, err: errorMessage(err), retryInMs: delay, failures: this.#failures },
+      { configMap: this.ref, err: new KubeApiError(err).message, retryInMs: delay, failures: this.#failures },
       'ConfigMap watch failed; keeping the current configuration and retrying',
     );
     const old = this.#informer;
@@ -264,7 +306,10 @@ export class ConfigMapSource {
       count: 1,
     };
     this.#core.createNamespacedEvent({ namespace: this.namespace, body }).catch((err: unknown) => {
-      this.#logger?.warn({ configMap: this.ref, reason, err: errorMessage(err) }, 'could not post a Kubernetes Event');
+      this.#logger?.warn(
+        { configMap: this.ref, reason, err: new KubeApiError(err).message },
+        'could not post a Kubernetes Event',
+      );
     });
   }
 

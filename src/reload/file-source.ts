@@ -18,6 +18,8 @@ export interface FileSourceHandlers {
   /** Called with the document whenever its content changes, or on {@link FileConfigSource.trigger} (forced). */
   onDocument: (doc: ConfigDocument, forced: boolean) => void;
   logger: Logger;
+  /** The file could not be read (the config in force stays). */
+  onReadError?: (err: unknown) => void;
 }
 
 /**
@@ -125,6 +127,7 @@ export class FileConfigSource {
         text = await readFile(this.#path, 'utf8');
       } catch (err) {
         // Mid-swap, or removed: keep the last good config and look again later.
+        this.#h?.onReadError?.(err);
         this.#h?.logger.warn(
           { err: errorMessage(err), path: this.#path },
           'cannot read the config file; keeping the current configuration',

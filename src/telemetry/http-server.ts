@@ -17,7 +17,9 @@ export interface AdminHttpServerDeps {
 /**
  * AdminHttpServer serves `/metrics` (Prometheus text), `/healthcheck` and `/deepcheck`
  * (gostatsd's names, body `OK`), `/healthz` (alive) and `/readyz` (503 until ready).
- * It reads no request bodies; anything else is 404, other methods 405.
+ * It reads no request bodies (a request with one gets 405 or 413 and the connection is
+ * closed); anything else is 404, other methods 405. Timeouts and a header-count limit
+ * bound what a slow or hostile client can hold.
  */
 export class AdminHttpServer implements Lifecycle {
   readonly #address: string;
@@ -71,12 +73,19 @@ export class AdminHttpServer implements Lifecycle {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(body);
     };
+    // No endpoint takes a body: a request that sends one is answered at once and the
+    // connection closed, so the body is never read (whatever its size).
+    const hasBody =
+      req.headers['transfer-encoding'] !== undefined ||
+      (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    if (hasBody) res.setHeader('connection', 'close');
     const routes = ['/metrics', '/healthcheck', '/deepcheck', '/healthz', '/readyz'];
     if (path === undefined || !routes.includes(path)) return text(404, 'not found\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return text(405, 'method not allowed\n');
     }
+    if (hasBody) return text(413, 'request bodies are not accepted\n');
     switch (path) {
       case '/metrics': {
         const body = await this.#deps.registry.metrics();

@@ -42,6 +42,7 @@ export class SelfMetrics {
   readonly #configInfo: Gauge<'hash' | 'source'>;
   readonly #configLastReloadOk: Gauge;
   readonly #configLastSuccess: Gauge;
+  readonly #configSourceErrors: Counter<'source'>;
   readonly #sendErrors: Counter<'backend' | 'code'>;
   readonly #dropped: Counter<'backend' | 'reason'>;
   readonly #datagramsSent: Counter<'backend'>;
@@ -187,7 +188,18 @@ export class SelfMetrics {
       help: 'Unix time the configuration in force was applied.',
       registers,
     });
+    this.#configSourceErrors = new Counter({
+      name: p + 'config_source_errors_total',
+      help: 'Failures reading the config source (file unreadable, ConfigMap watch failed); the config in force stays.',
+      labelNames: ['source'],
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry, prefix: p });
+  }
+
+  /** Counts a failure to read the config source (`file` or `configmap`). */
+  configSourceError(source: string): void {
+    this.#configSourceErrors.inc({ source });
   }
 
   /** Records the configuration now in force (start-up or a successful reload). */

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import type { Daemon } from '../../src/daemon/daemon.js';
 import { httpGet, metricValue, sendUdp, startDaemon } from '../support/daemon-harness.js';
 import { waitFor } from '../support/wait-for.js';
+import { makePipeline } from '../support/pipeline.js';
 
 describe('overload: series cap and kernel drops (real sockets)', function () {
   this.timeout(20_000);
@@ -86,5 +87,24 @@ describe('overload: series cap and kernel drops (real sockets)', function () {
     expect(received).to.be.lessThan(4000);
     await sendUdp(port, ['after:1|c']);
     await waitFor(() => daemon!.stats.samples.counter >= 1);
+  });
+});
+
+describe('line cache under churning series names', () => {
+  it('stays bounded by the live series, whatever the number of names ever seen', () => {
+    const p = makePipeline({ expiry: { counterMs: 1, gaugeMs: 1, timerMs: 1, setMs: 1 } });
+    let maxCache = 0;
+    for (let gen = 0; gen < 40; gen++) {
+      // 10,000 new names per generation; the previous generation expires at the next cut.
+      const lines = Array.from({ length: 10_000 }, (_, i) => `g${gen}.n${i}:1|c`);
+      for (let i = 0; i < lines.length; i += 100)
+        p.ingester.ingestDatagram(Buffer.from(lines.slice(i, i + 100).join('\n')), 'h');
+      maxCache = Math.max(maxCache, p.ingester.cachedLines);
+      p.clock.advance(10);
+      p.aggregator.snapshotAndReset(p.clock.now(), 1);
+    }
+    // 400,000 names seen; never more than ~2 × the live series (or the 65,536 floor) cached.
+    expect(p.aggregator.liveSeries).to.be.at.most(10_000);
+    expect(maxCache).to.be.at.most(65_536 + 10_000);
   });
 });

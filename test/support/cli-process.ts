@@ -12,12 +12,17 @@ export class CliProcess {
   exitCode: number | null | undefined;
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[], env: Record<string, string> = {}) {
+  /**
+   * `opts.blockStdout`: never read the child's standard output, so the pipe fills up and
+   * stays full (a consumer that stopped reading).
+   */
+  constructor(args: string[], env: Record<string, string> = {}, opts: { blockStdout?: boolean } = {}) {
     this.child = spawn(process.execPath, [CLI, ...args], {
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
+    if (opts.blockStdout === true) this.child.stdout!.pause();
+    else this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((resolve) =>
       this.child.on('exit', (code) => {

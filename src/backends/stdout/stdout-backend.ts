@@ -98,13 +98,20 @@ export class StdoutBackend implements Backend {
 
   async #write(text: string, signal: AbortSignal, items: number): Promise<void> {
     const m = this.#deps.metrics;
-    const ok = this.#out.write(text);
+    const out = this.#out as NodeJS.WritableStream & { writableNeedDrain?: boolean };
+    if (out.writableNeedDrain === true) {
+      // The reader has not taken the previous output yet: drop this one rather than queue
+      // without bound (memory stays flat however long the pipe stays full).
+      m.dropped('blocked_output', items);
+      throw new BackendError(this.name, 'standard output is blocked (full pipe); output dropped');
+    }
+    const ok = out.write(text);
     m.sent(1, items);
     if (ok) return;
     try {
-      await once(this.#out, 'drain', { signal });
+      await once(out, 'drain', { signal });
     } catch (err) {
-      m.dropped('blocked_output', items);
+      // Written to the stream's buffer; it goes out when the reader catches up.
       throw new BackendError(this.name, 'standard output is blocked (full pipe)', { cause: err });
     }
   }

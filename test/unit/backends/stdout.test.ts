@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import { goFixed, renderSnapshot, StdoutBackend } from '../../../src/backends/stdout/stdout-backend.js';
@@ -54,7 +55,7 @@ describe('StdoutBackend', () => {
     ]);
   });
 
-  it('waits for drain when the pipe is full, and gives up at the deadline', async () => {
+  it('waits for drain when the pipe is full, gives up at the deadline, and drops (counted) while it stays full', async () => {
     const out = new PassThrough({ highWaterMark: 16 });
     const dropped: number[] = [];
     const b = new StdoutBackend(NONE, {
@@ -66,10 +67,23 @@ describe('StdoutBackend', () => {
     const { ingester, aggregator } = makePipeline();
     send(ingester, 'c:1|c');
     const snap = aggregator.snapshotAndReset(0, 1);
+    // Written into the stream's buffer, but nobody reads: the flush gives up at the deadline.
     const err = await b.flush(snap, AbortSignal.timeout(50)).catch((e: unknown) => e);
     expect((err as { code: string }).code).to.equal('ERR_BACKEND_SEND');
+    expect(dropped).to.deep.equal([]);
+    // Still full: the next flush is dropped and counted instead of queued.
+    const err2 = await b.flush(snap, AbortSignal.timeout(50)).catch((e: unknown) => e);
+    expect((err2 as { message: string }).message).to.contain('output dropped');
     expect(dropped).to.deep.equal([2]);
-    out.resume();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    await once(out, 'drain'); // the reader caught up: output flows again
     await b.flush(snap, AbortSignal.timeout(1000));
+    expect(
+      Buffer.concat(chunks)
+        .toString()
+        .split('\n')
+        .filter((l) => l.includes('.count ')).length,
+    ).to.equal(2);
   });
 });

@@ -71,25 +71,42 @@ describe('Flusher', () => {
     expect(await flushResults(metrics)).to.deep.equal({ 'hang/timeout': 1, 'good/success': 1 });
   });
 
-  it('skips a tick while a flush is still running, and the next flush carries the data', async () => {
-    const slow = new RecordingBackend('slow');
-    slow.mode = 'hang';
-    const { flusher, clock, ingester } = setup([slow], 1000);
+  it('a hanging backend never holds back the others; its waiting snapshot is replaced by a newer one and counted', async () => {
+    const hang = new RecordingBackend('hang');
+    hang.mode = 'hang';
+    const good = new RecordingBackend('good');
+    const { flusher, clock, ingester, metrics } = setup([hang, good], 1000); // real-time deadline 1 s
     await flusher.start();
-    send(ingester, 'c:1|c');
-    clock.advance(1000); // flush 1 starts and hangs (real-time deadline 1 s)
-    await waitFor(() => slow.snapshots.length === 1);
-    send(ingester, 'c:2|c');
-    clock.advance(1000); // skipped: flush 1 still running
-    expect(slow.snapshots).to.have.length(1);
-    slow.mode = 'ok';
-    await flusher.flushNow(); // joins the running (hanging) flush until its deadline
-    await flusher.flushNow(); // a new flush
-    expect(slow.snapshots).to.have.length(2);
-    const last = slow.snapshots[1]!;
-    expect(last.counters[0]!.value).to.equal(2);
-    expect(last.intervalSeconds).to.equal(1);
+    for (let i = 1; i <= 3; i++) {
+      send(ingester, `c:${i}|c`);
+      clock.advance(1000);
+      await waitFor(() => good.snapshots.length === i);
+    }
+    // hang: busy with interval 1; interval 2 waited and was replaced by interval 3.
+    expect(good.snapshots.map((s) => s.counters[0]!.value)).to.deep.equal([1, 2, 3]);
+    hang.mode = 'ok';
+    await waitFor(() => hang.snapshots.length === 2, 2000);
+    expect(hang.snapshots.map((s) => s.counters[0]!.value)).to.deep.equal([1, 3]);
+    // The snapshot the hanging backend held was not touched by the later flushes.
+    expect(good.snapshots[0]!.counters[0]!.value).to.equal(1);
+    expect(await flushResults(metrics)).to.deep.include({ 'hang/skipped': 1, 'hang/timeout': 1, 'good/success': 3 });
     await flusher.shutdown();
+  });
+
+  it('shutdown delivers the final snapshot to a healthy backend at once, even while another hangs', async () => {
+    const hang = new RecordingBackend('hang');
+    hang.mode = 'hang';
+    const good = new RecordingBackend('good');
+    const { flusher, ingester } = setup([hang, good], 60_000);
+    send(ingester, 'c:1|c');
+    void flusher.flushNow(); // hang is now busy for up to a minute
+    await waitFor(() => good.snapshots.length === 1);
+    send(ingester, 'c:2|c');
+    const t0 = Date.now();
+    await flusher.shutdown(AbortSignal.timeout(300));
+    await waitFor(() => good.snapshots.length === 2, 1000);
+    expect(good.snapshots[1]!.counters[0]!.value).to.equal(2);
+    expect(Date.now() - t0).to.be.lessThan(5000);
   });
 
   it('runs a final flush on shutdown, and shutdown is safe twice and without start', async () => {
