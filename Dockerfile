@@ -24,6 +24,8 @@ RUN npx tsc -p tsconfig.build.json \
 # ---- runtime --------------------------------------------------------------------------
 FROM ${NODE_IMAGE}-slim
 ENV NODE_ENV=production
+# Two malloc arenas instead of one per thread: ~30 MB less RSS in the soak run (docs/reliability.md).
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules

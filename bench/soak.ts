@@ -101,10 +101,31 @@ async function main(): Promise<void> {
 
   const t0 = Date.now();
   const endAt = t0 + MINUTES * 60_000;
-  const samples: Array<{ s: number; rssMb: number; series: number }> = [];
+  const samples: Array<{
+    s: number;
+    rssMb: number;
+    series: number;
+    heapUsedMb: number;
+    heapTotalMb: number;
+    externalMb: number;
+  }> = [];
   const sampler = setInterval(() => {
-    void metric(web, 'statsd_sepagent_series{type="counter"}').then((series) =>
-      samples.push({ s: Math.round((Date.now() - t0) / 1000), rssMb: rssMb(daemon.pid!), series }),
+    const at = Math.round((Date.now() - t0) / 1000);
+    const rss = rssMb(daemon.pid!);
+    void Promise.all([
+      metric(web, 'statsd_sepagent_series{type="counter"}'),
+      metric(web, 'statsd_sepagent_nodejs_heap_size_used_bytes'),
+      metric(web, 'statsd_sepagent_nodejs_heap_size_total_bytes'),
+      metric(web, 'statsd_sepagent_nodejs_external_memory_bytes'),
+    ]).then(([series, used, total, external]) =>
+      samples.push({
+        s: at,
+        rssMb: rss,
+        series,
+        heapUsedMb: used / 1048576,
+        heapTotalMb: total / 1048576,
+        externalMb: external / 1048576,
+      }),
     );
   }, 5000);
   let edits = 0;
@@ -171,7 +192,9 @@ async function main(): Promise<void> {
     const w = samples.filter((x) => x.s > m * 60 && x.s <= (m + 1) * 60);
     const e = eld.slice(m * 60, (m + 1) * 60);
     return (
-      `| ${m + 1} | ${Math.max(...w.map((x) => x.rssMb)).toFixed(0)} | ${Math.max(...w.map((x) => x.series))} | ` +
+      `| ${m + 1} | ${Math.max(...w.map((x) => x.rssMb)).toFixed(0)} | ` +
+      `${Math.max(...w.map((x) => x.heapUsedMb)).toFixed(0)} / ${Math.max(...w.map((x) => x.heapTotalMb)).toFixed(0)} | ` +
+      `${Math.max(...w.map((x) => x.externalMb)).toFixed(0)} | ${Math.max(...w.map((x) => x.series))} | ` +
       `${Math.max(...e.map((x) => x.p99Ms)).toFixed(1)} | ${Math.max(...e.map((x) => x.maxMs)).toFixed(1)} |`
     );
   };
@@ -179,8 +202,8 @@ async function main(): Promise<void> {
     `soak: ${MINUTES} min, ${RATE} lines/s, ${SERIES} series per generation (${generation} generations), ` +
       `${LPD} line(s)/datagram, ConfigMap edited every ${EDIT_S} s (${edits} edits)`,
     '',
-    '| minute | RSS MB (max) | live counter series (max) | loop delay p99 ms (worst second) | worst loop block ms |',
-    '| --- | --- | --- | --- | --- |',
+    '| minute | RSS MB (max) | V8 heap used / total MB (max) | external MB (max) | live counter series (max) | loop delay p99 ms (worst second) | worst loop block ms |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...Array.from({ length: Math.ceil(MINUTES) }, (_, m) => minute(m)),
     '',
     `lines sent: ${total.lines}; counter+timer lines sent: ${expected}; delivered to the sinks: ${delivered}; ` +

@@ -58,7 +58,8 @@ export function parseDocument(
     else if (format === 'yaml') {
       // logLevel silent: YAML warnings become issues here instead of process warnings.
       const d = parseYamlDocument(text, { prettyErrors: true, logLevel: 'silent' });
-      if (d.errors.length > 0) throw d.errors[0];
+      const syntax = d.errors[0];
+      if (syntax !== undefined) throw syntax;
       for (const w of d.warnings)
         warnings.push({ path: '', severity: 'warning', message: `YAML: ${w.message.split('\n')[0] ?? ''}` });
       value = d.toJS() as unknown;

@@ -51,6 +51,21 @@ export class SepMatcher {
     this.#cluster = cluster;
   }
 
+  /** Names whose classification is cached. */
+  get cachedNames(): number {
+    return this.#cache.size;
+  }
+
+  /**
+   * Bounds the caches by the number of series a flush holds: names of series that no
+   * longer exist would otherwise stay cached (and pinned) until the hard limit.
+   */
+  fitTo(series: number): void {
+    const limit = Math.max(65_536, 2 * series);
+    if (this.#cache.size > limit) this.#cache.clear();
+    if (this.#prefixes.size > limit) this.#prefixes.clear();
+  }
+
   classify(name: string): SepClassification {
     let c = this.#cache.get(name);
     if (c === undefined) {

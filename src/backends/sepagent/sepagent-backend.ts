@@ -53,6 +53,7 @@ export class SepAgentBackend implements Backend {
     const m = this.#deps.metrics;
     const series = snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length;
     if (series === 0) return;
+    this.#matcher.fitTo(series);
     let socket: dgram.Socket | undefined;
     let firstError: unknown;
     try {

@@ -178,3 +178,16 @@ describe('encodeSnapshotChunked', () => {
     expect(streamed.length).to.be.greaterThan(9);
   });
 });
+
+describe('SepMatcher cache', () => {
+  it('is bounded by the series a flush holds, so churning names cannot pin memory', () => {
+    const m = new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)');
+    for (let i = 0; i < 70_000; i++) m.classify(`envoy.cluster.external_cluster_sep1.gen${i}_total`);
+    expect(m.cachedNames).to.equal(70_000);
+    m.fitTo(1000); // a flush of 1,000 series: the 70,000 cached names are mostly gone
+    expect(m.cachedNames).to.equal(0);
+    for (let i = 0; i < 100; i++) m.classify(`envoy.cluster.external_cluster_sep1.s${i}_total`);
+    m.fitTo(1000);
+    expect(m.cachedNames).to.equal(100);
+  });
+});
