@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compileTools, freePort, loadgen, peakRssMb, ROOT, rssMb, Sink, sleep } from './lib.js';
+import { compileTools, freePort, loadgen, peakRssMb, ROOT, rssMb, Sink, sleep, waitReady } from './lib.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -54,17 +54,7 @@ async function main(): Promise<void> {
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  for (let i = 0; ; i++) {
-    if (
-      await fetch(`http://127.0.0.1:${web}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (i > 100) throw new Error('daemon did not start');
-    await sleep(100);
-  }
+  await waitReady(web);
   const idle = rssMb(daemon.pid!);
   const sent = await loadgen(udp, [
     '--series',

@@ -123,3 +123,16 @@ export function loadgen(port: number, args: string[]): Promise<Sent> {
     p.on('exit', (code) => (code === 0 ? res(JSON.parse(out) as Sent) : rej(new Error(`loadgen exited ${code}`))));
   });
 }
+
+/** Waits until the daemon's admin server answers /readyz (10 s at most). */
+export async function waitReady(webPort: number, describe: () => string = () => ''): Promise<void> {
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`http://127.0.0.1:${webPort}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (i > 100) throw new Error(`daemon did not start\n${describe()}`);
+    await sleep(100);
+  }
+}

@@ -1,14 +1,8 @@
 // Heap cost per series: where the memory of 100,000 live series goes.
 // Usage: node --expose-gc --import tsx bench/memory.ts [--series 100000]
 import { parseArgs } from 'node:util';
-import { InMemoryAggregator } from '../src/aggregator/in-memory-aggregator.js';
 import { computeSnapshot, runToEnd } from '../src/aggregator/interval-cut.js';
-import { IngestStats } from '../src/ingest/ingest-stats.js';
-import { Ingester } from '../src/ingest/ingester.js';
-import { TagProcessor } from '../src/ingest/tag-processor.js';
-import { parseStatsdLine } from '../src/parser/statsd-line-parser.js';
-import { systemClock } from '../src/shared/clock.js';
-import { silentLogger } from '../src/shared/logger.js';
+import { makePipeline } from '../test/support/pipeline.js';
 
 const { values } = parseArgs({
   options: { series: { type: 'string', default: '100000' }, cache: { type: 'boolean', default: true } },
@@ -34,24 +28,8 @@ function line(i: number, v: number): string {
 }
 
 const base = heap();
-const aggregator = new InMemoryAggregator({
-  shards: 1,
-  percentThresholds: [90],
-  disabledPercentiles: { count: false, mean: false, sum: false, sumSquares: false, lower: false, upper: false },
-  expiry: { counterMs: 300_000, gaugeMs: 300_000, setMs: 300_000, timerMs: 300_000 },
-  maxSeries: 0,
-});
-const ingester = new Ingester({
-  parser: parseStatsdLine,
-  tags: new TagProcessor({ ignoreHost: false, namespace: '', defaultTags: [], filters: [] }),
-  aggregator,
-  stats: new IngestStats(),
-  clock: systemClock,
-  logger: silentLogger,
-  onEvent: () => undefined,
-  badLinesPerMinute: 0,
-  lineCache: values.cache,
-});
+// The daemon's ingest pipeline (parser, tag processor, aggregator), without sockets.
+const { ingester, aggregator } = makePipeline({ maxSeries: 0 }, {}, values.cache);
 for (let i = 0; i < n; i += 20) {
   const lines: string[] = [];
   for (let k = i; k < Math.min(n, i + 20); k++) lines.push(line(k, k % 100));

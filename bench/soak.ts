@@ -13,7 +13,19 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FakeKubeApi } from '../test/support/fake-kube-api.js';
-import { compileTools, freePort, loadgen, OUT, peakRssMb, ROOT, rssMb, Sink, sleep, type Sent } from './lib.js';
+import {
+  compileTools,
+  freePort,
+  loadgen,
+  OUT,
+  peakRssMb,
+  ROOT,
+  rssMb,
+  Sink,
+  sleep,
+  type Sent,
+  waitReady,
+} from './lib.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -87,17 +99,7 @@ async function main(): Promise<void> {
   );
   let stderr = '';
   daemon.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
-  for (let i = 0; ; i++) {
-    if (
-      await fetch(`http://127.0.0.1:${web}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (i > 100) throw new Error(`daemon did not start:\n${stderr}`);
-    await sleep(100);
-  }
+  await waitReady(web, () => stderr);
 
   const t0 = Date.now();
   const endAt = t0 + MINUTES * 60_000;

@@ -228,6 +228,20 @@ static void finalize_free(napi_env env, void *data, void *hint) {
   free(data);
 }
 
+// Undoes a half-done open: closes the socket and frees whatever was allocated.
+static void discard(int fd, receiver_t *r, uint8_t *data, int32_t *meta) {
+  close(fd);
+  if (r != NULL) {
+    free(r->msgs);
+    free(r->iovs);
+    free(r->names);
+    free(r->host_addr);
+  }
+  free(r);
+  free(data);
+  free(meta);
+}
+
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
@@ -303,16 +317,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   if (r == NULL || data == NULL || meta == NULL || r->msgs == NULL || r->iovs == NULL || r->names == NULL ||
       r->host_addr == NULL) {
-    close(fd);
-    if (r != NULL) {
-      free(r->msgs);
-      free(r->iovs);
-      free(r->names);
-      free(r->host_addr);
-    }
-    free(r);
-    free(data);
-    free(meta);
+    discard(fd, r, data, meta);
     return throw_errno(env, "allocating receive buffers", ENOMEM);
   }
   r->fd = fd;
@@ -332,14 +337,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   uv_loop_t *loop;
   int rc = napi_get_uv_event_loop(env, &loop) == napi_ok ? uv_poll_init(loop, &r->poll, fd) : UV_EINVAL;
   if (rc != 0) {
-    close(fd);
-    free(r->msgs);
-    free(r->iovs);
-    free(r->names);
-    free(r->host_addr);
-    free(r);
-    free(data);
-    free(meta);
+    discard(fd, r, data, meta);
     return throw_errno(env, "uv_poll_init", -rc);
   }
   r->poll.data = r;
