@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const daemon = spawn(
     process.execPath,
     [
-      '--max-semi-space-size=2',
+      '--max-semi-space-size=8',
       join(ROOT, 'dist', 'main.js'),
       '--config-path',
       toml,

@@ -108,7 +108,8 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
         `sep_regexp = 'sep([0-9]+)'\ncluster_regexp = 'external_cluster_sep([0-9]+)'\n`,
     );
     // The same V8 flag as the shipped entry points (Dockerfile, npm start): see docs/performance.md.
-    const flags = ['--max-semi-space-size=2'];
+    // BENCH_NODE_FLAGS overrides it for experiments.
+    const flags = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=8').split(' ').filter(Boolean);
     proc = spawn(
       'taskset',
       ['-c', '1', NODE, ...flags, ...probe, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],

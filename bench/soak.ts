@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const daemon = spawn(
     process.execPath,
     [
-      '--max-semi-space-size=2',
+      '--max-semi-space-size=8',
       '-r',
       join(ROOT, 'bench', 'eld-probe.cjs'),
       join(ROOT, 'dist', 'main.js'),
