@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { join, resolve } from 'node:path';
+import { udpKernelDrops } from '../src/receivers/udp/kernel-drops.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const OUT = join(ROOT, 'bench', 'out');
@@ -87,13 +88,9 @@ export class Sink {
   }
 }
 
+/** Kernel drops on the UDP socket bound to `port` (the daemon's own reader of /proc/net/udp). */
 export function udpDrops(port: number): number {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f[1]?.endsWith(`:${hex}`)) return Number(f[f.length - 1]);
-  }
-  return 0;
+  return udpKernelDrops(port) ?? 0;
 }
 
 export function cpuTicks(pid: number): number {

@@ -118,6 +118,11 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   return out;
 }
 
+/** A document with `GSD_` variables and explicit flags laid over it: flag > env > document. */
+function overlay(doc: Record<string, unknown>, layers: Pick<ConfigLayers, 'flags' | 'env'>): Record<string, unknown> {
+  return { ...doc, ...envOverrides(layers.env ?? {}), ...(layers.flags ?? {}) };
+}
+
 /** Where the layers of a configuration come from. */
 export interface ConfigLayers {
   /** Path of the config file, if any. */
@@ -166,7 +171,7 @@ export async function loadRawConfig(layers: ConfigLayers): Promise<LoadedDocumen
       }
     }
   }
-  const raw = { ...fileDoc, ...envOverrides(layers.env ?? {}), ...(layers.flags ?? {}) };
+  const raw = overlay(fileDoc, layers);
   return { raw, issues };
 }
 
@@ -183,7 +188,7 @@ export function configFromDocument(
   layers: OverrideLayers,
 ): { config: DaemonConfig | undefined; issues: ConfigIssue[] } {
   const parsed = parseDocument(text, format);
-  const raw = { ...parsed.doc, ...envOverrides(layers.env ?? {}), ...(layers.flags ?? {}) };
+  const raw = overlay(parsed.doc, layers);
   const v = validateConfig(raw);
   const issues = [...parsed.issues, ...v.issues];
   const ok = v.config !== undefined && !issues.some((i) => i.severity === 'error');
