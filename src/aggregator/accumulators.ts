@@ -1,51 +1,64 @@
 import type { MetricKind } from '../parser/sample.js';
 import type { SeriesIdentity } from './snapshot.js';
 
-/**
- * One live series. The ingest fast path keeps references to these and applies samples
- * to them directly, so an accumulator deleted by expiry is marked `dead` and the holder
- * must resolve the series again.
- */
-export interface Accumulator {
-  readonly kind: MetricKind;
-  readonly id: SeriesIdentity;
-  /** The aggregator's map key (name + tags key). */
-  readonly key: string;
-  lastSeenMs: number;
-  /** Set once the series expired and left the aggregator. */
-  dead: boolean;
-  /** Counter sum or gauge value. */
-  value: number;
-  /** Timer values of the current interval (timers only). */
-  values: number[];
-  /** Sum of 1/rate of the current interval (timers only). */
-  sampled: number;
-  /** Distinct members of the current interval (sets only). */
-  members: Set<string>;
-  /**
-   * The series' snapshot entry, created at its first flush and refreshed in place at
-   * every flush, so a flush allocates no per-series objects.
-   */
-  point: unknown;
-}
-
 const NO_VALUES: number[] = [];
 const NO_MEMBERS = new Set<string>();
 
+/**
+ * One live series: its identity, its interval data and, for counters and gauges, its
+ * last flushed value. The ingest fast path keeps references to these and applies
+ * samples to them directly, so an accumulator deleted by expiry is marked `dead` and
+ * the holder must resolve the series again.
+ *
+ * A series is one object (plus a timer's values or a set's members): the identity is
+ * held inline rather than in a separate object, no map key string is built (series are
+ * found by name, then along `next`), and a counter or gauge is its own snapshot entry
+ * (`value`, `perSecond`), so 100,000 series cost ~100,000 objects.
+ */
+export class Accumulator implements SeriesIdentity {
+  readonly kind: MetricKind;
+  readonly name: string;
+  readonly tags: readonly string[];
+  readonly host: string;
+  readonly tagsKey: string;
+  lastSeenMs: number;
+  /** Set once the series expired and left the aggregator. */
+  dead = false;
+  /** The next series of the same kind and name in the same shard (other tags or host). */
+  next: Accumulator | undefined = undefined;
+  /** Counter sum or gauge value of the current interval. */
+  current = 0;
+  /** Timer values of the current interval (timers only). */
+  values: number[];
+  /** Sum of 1/rate of the current interval (timers only). */
+  sampled = 0;
+  /** Distinct members of the current interval (sets only). */
+  members: Set<string>;
+  /** Counters and gauges: the value of the last flush (this object is their snapshot entry). */
+  value = 0;
+  /** Counters: `value` per second of the last flush. */
+  perSecond = 0;
+  /**
+   * Timers and sets: the series' snapshot entry, created at its first flush and refreshed
+   * in place at every flush, so a flush allocates no per-series objects.
+   */
+  point: unknown = undefined;
+
+  constructor(kind: MetricKind, id: SeriesIdentity, nowMs: number) {
+    this.kind = kind;
+    this.name = id.name;
+    this.tags = id.tags;
+    this.host = id.host;
+    this.tagsKey = id.tagsKey;
+    this.lastSeenMs = nowMs;
+    this.values = kind === 'timer' ? [] : NO_VALUES;
+    this.members = kind === 'set' ? new Set() : NO_MEMBERS;
+  }
+}
+
 /** Creates an empty accumulator of a kind. */
-export function newAccumulator(kind: MetricKind, id: SeriesIdentity, nowMs: number, key = ''): Accumulator {
-  return {
-    kind,
-    id,
-    key,
-    lastSeenMs: nowMs,
-    dead: false,
-    value: 0,
-    values: kind === 'timer' ? [] : NO_VALUES,
-    sampled: 0,
-    members: kind === 'set' ? new Set() : NO_MEMBERS,
-    point: undefined,
-  };
+export function newAccumulator(kind: MetricKind, id: SeriesIdentity, nowMs: number): Accumulator {
+  return new Accumulator(kind, id, nowMs);
 }
 
 /**
@@ -57,10 +70,10 @@ export function applySample(acc: Accumulator, value: number, member: string, rat
   acc.lastSeenMs = nowMs;
   switch (acc.kind) {
     case 'counter':
-      acc.value += Math.trunc(value / rate) + 0;
+      acc.current += Math.trunc(value / rate) + 0;
       return;
     case 'gauge':
-      acc.value = value;
+      acc.current = value;
       return;
     case 'timer':
       acc.values.push(value);

@@ -2,7 +2,7 @@ import type { MetricKind } from '../parser/sample.js';
 import { applySample, newAccumulator, type Accumulator } from './accumulators.js';
 import type { Aggregator, SeriesSample } from './aggregator.js';
 import { computeSnapshot, runToEnd, type IntervalCut, type StatsConfig } from './interval-cut.js';
-import type { FlushSnapshot, SeriesIdentity } from './snapshot.js';
+import type { FlushSnapshot } from './snapshot.js';
 import type { DisabledPercentiles } from './timer-stats.js';
 
 /** Idle-series expiry per kind, in ms; 0 keeps idle series forever. */
@@ -25,10 +25,23 @@ export interface AggregatorConfig {
   maxSeries?: number;
 }
 
-type ShardMaps = Record<MetricKind, Map<string, Accumulator>>;
+/**
+ * The series of one kind in one shard. Most names have one series or a few (one per
+ * sender or tag set): they are found by name and then along `next`, which needs no key
+ * string per series. Past {@link CHAIN_MAX} series of one name, the others are kept
+ * under `name + "\n" + tagsKey` so a high-cardinality tag never makes look-ups linear.
+ */
+interface KindIndex {
+  readonly byName: Map<string, Accumulator>;
+  readonly byKey: Map<string, Accumulator>;
+}
+type ShardMaps = Record<MetricKind, KindIndex>;
+
+const CHAIN_MAX = 8;
 
 function newShard(): ShardMaps {
-  return { counter: new Map(), gauge: new Map(), timer: new Map(), set: new Map() };
+  const index = (): KindIndex => ({ byName: new Map(), byKey: new Map() });
+  return { counter: index(), gauge: index(), timer: index(), set: index() };
 }
 
 function shardIndex(name: string, host: string, shards: number): number {
@@ -89,9 +102,15 @@ export class InMemoryAggregator implements Aggregator {
   }
 
   record(s: SeriesSample, nowMs: number): Accumulator | undefined {
-    const map = this.#shards[shardIndex(s.name, s.host, this.#shards.length)]![s.kind];
-    const key = s.name + '\n' + s.tagsKey;
-    let acc = map.get(key);
+    const index = this.#shards[shardIndex(s.name, s.host, this.#shards.length)]![s.kind];
+    const first = index.byName.get(s.name);
+    let acc = first;
+    let chain = 0;
+    while (acc !== undefined && acc.tagsKey !== s.tagsKey) {
+      acc = acc.next;
+      chain++;
+    }
+    if (acc === undefined && index.byKey.size > 0) acc = index.byKey.get(s.name + '\n' + s.tagsKey);
     if (acc === undefined) {
       const max = this.#config.maxSeries ?? 0;
       if (max > 0 && this.#live >= max) {
@@ -99,9 +118,12 @@ export class InMemoryAggregator implements Aggregator {
         return undefined;
       }
       this.#live++;
-      const id: SeriesIdentity = { name: s.name, tags: s.tags, host: s.host, tagsKey: s.tagsKey };
-      acc = newAccumulator(s.kind, id, nowMs, key);
-      map.set(key, acc);
+      acc = newAccumulator(s.kind, s, nowMs);
+      if (first === undefined) index.byName.set(s.name, acc);
+      else if (chain < CHAIN_MAX) {
+        acc.next = first.next;
+        first.next = acc;
+      } else index.byKey.set(s.name + '\n' + s.tagsKey, acc);
       this.#order[s.kind].push(acc);
     }
     applySample(acc, s.value, s.member, s.rate, nowMs);
@@ -120,12 +142,12 @@ export class InMemoryAggregator implements Aggregator {
     const counterValues = new Float64Array(counters.length);
     for (let i = 0; i < counters.length; i++) {
       const a = counters[i]!;
-      counterValues[i] = a.value;
-      a.value = 0;
+      counterValues[i] = a.current;
+      a.current = 0;
     }
     const gauges = this.#sweep('gauge', nowMs, expiry.gaugeMs);
     const gaugeValues = new Float64Array(gauges.length);
-    for (let i = 0; i < gauges.length; i++) gaugeValues[i] = gauges[i]!.value;
+    for (let i = 0; i < gauges.length; i++) gaugeValues[i] = gauges[i]!.current;
     const timers = this.#sweep('timer', nowMs, expiry.timerMs);
     const timerValues = new Array<number[]>(timers.length);
     const timerSampled = new Float64Array(timers.length);
@@ -165,12 +187,31 @@ export class InMemoryAggregator implements Aggregator {
     for (const acc of all) {
       if (nowMs - acc.lastSeenMs > expiryMs) {
         acc.dead = true;
-        this.#shards[shardIndex(acc.id.name, acc.id.host, this.#shards.length)]![kind].delete(acc.key);
+        this.#unlink(this.#shards[shardIndex(acc.name, acc.host, this.#shards.length)]![kind], acc);
       } else keep.push(acc);
     }
     this.#live -= all.length - keep.length;
     this.#order[kind] = keep;
     return all;
+  }
+
+  /** Removes an expired series from its index. */
+  #unlink(index: KindIndex, acc: Accumulator): void {
+    const first = index.byName.get(acc.name);
+    if (first === acc) {
+      if (acc.next === undefined) index.byName.delete(acc.name);
+      else index.byName.set(acc.name, acc.next);
+      acc.next = undefined;
+      return;
+    }
+    let prev = first;
+    while (prev !== undefined && prev.next !== acc) prev = prev.next;
+    if (prev !== undefined) {
+      prev.next = acc.next;
+      acc.next = undefined;
+      return;
+    }
+    index.byKey.delete(acc.name + '\n' + acc.tagsKey);
   }
 
   snapshotAndReset(nowMs: number, intervalSeconds: number): FlushSnapshot {

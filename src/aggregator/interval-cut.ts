@@ -14,7 +14,7 @@ import type { Accumulator } from './accumulators.js';
  * IntervalCut is one interval's raw data, detached from the live accumulators (parallel
  * arrays per kind, series in first-seen order): the aggregator keeps receiving while the
  * cut is turned into a FlushSnapshot. The accumulators are referenced only for their
- * identity and their reusable snapshot entry.
+ * identity and their reusable snapshot entry (a counter or gauge is its own entry).
  */
 export interface IntervalCut {
   readonly timestampMs: number;
@@ -47,9 +47,14 @@ const NO_MEMBERS: ReadonlySet<string> = new Set();
 export const CHUNK_SERIES = 512;
 
 function point<T>(acc: Accumulator, make: (id: SeriesIdentity) => T, fresh: boolean): Mutable<T> {
-  if (fresh) return make(acc.id);
-  if (acc.point === undefined) acc.point = make(acc.id);
+  if (fresh) return make(acc);
+  if (acc.point === undefined) acc.point = make(acc);
   return acc.point as Mutable<T>;
+}
+
+/** A counter's or gauge's entry: the accumulator itself, or a copy when `fresh`. */
+function selfPoint<T>(acc: Accumulator, make: (id: SeriesIdentity) => T, fresh: boolean): Mutable<T> {
+  return (fresh ? make(acc) : acc) as Mutable<T>;
 }
 
 const newCounter = (id: SeriesIdentity): CounterPoint => ({
@@ -111,7 +116,7 @@ export function* computeSnapshot(
 ): Generator<void, FlushSnapshot> {
   const counters = new Array<CounterPoint>(cut.counters.length);
   for (let i = 0; i < counters.length; i++) {
-    const p = point(cut.counters[i]!, newCounter, fresh);
+    const p = selfPoint<CounterPoint>(cut.counters[i]!, newCounter, fresh);
     const value = cut.counterValues[i]!;
     p.value = value;
     p.perSecond = value / intervalSeconds;
@@ -154,7 +159,7 @@ export function* computeSnapshot(
   }
   const gauges = new Array<GaugePoint>(cut.gauges.length);
   for (let i = 0; i < gauges.length; i++) {
-    const p = point(cut.gauges[i]!, newGauge, fresh);
+    const p = selfPoint<GaugePoint>(cut.gauges[i]!, newGauge, fresh);
     p.value = cut.gaugeValues[i]!;
     gauges[i] = p;
     if ((i & (CHUNK_SERIES - 1)) === CHUNK_SERIES - 1) yield;

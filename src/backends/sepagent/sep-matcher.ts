@@ -1,15 +1,67 @@
 import { re2ToRegExp } from './regexp.js';
 import { goJsonString } from './go-json.js';
 
-/** Where a metric name belongs: its SEP instance, cluster and statistic. */
-export interface SepMatch {
+/** The item prefixes shared by every statistic of one SEP id and cluster. */
+export interface SepCluster {
   readonly instanceId: string;
   readonly cluster: string;
-  readonly statistics: string;
   /** `{"instanceId":…,"cluster":…,"metricType":"<type>","aggregationType":"` as UTF-8, per metric type. */
   readonly itemPrefix: Readonly<Record<SepMetricType, Buffer>>;
-  /** `","statistics":…,"value":` as UTF-8. */
-  readonly itemMiddle: Buffer;
+}
+
+/**
+ * Where a metric name belongs: its SEP instance, cluster and statistic.
+ *
+ * One exists per cached name, so it is kept small: the cluster's data is shared, the
+ * statistic is a position in the name, and the item's middle bytes
+ * (`","statistics":…,"value":`) live in a byte arena shared by all matches.
+ */
+export class SepMatch {
+  readonly #group: SepCluster;
+  readonly #name: string;
+  readonly #statisticsStart: number;
+  /** The arena holding the middle bytes at [middleStart, middleEnd). */
+  readonly arena: Buffer;
+  readonly middleStart: number;
+  readonly middleEnd: number;
+
+  constructor(
+    group: SepCluster,
+    name: string,
+    statisticsStart: number,
+    arena: Buffer,
+    middleStart: number,
+    middleEnd: number,
+  ) {
+    this.#group = group;
+    this.#name = name;
+    this.#statisticsStart = statisticsStart;
+    this.arena = arena;
+    this.middleStart = middleStart;
+    this.middleEnd = middleEnd;
+  }
+
+  get instanceId(): string {
+    return this.#group.instanceId;
+  }
+
+  get cluster(): string {
+    return this.#group.cluster;
+  }
+
+  /** The name after the cluster match, one character skipped. */
+  get statistics(): string {
+    return this.#name.slice(this.#statisticsStart);
+  }
+
+  get itemPrefix(): Readonly<Record<SepMetricType, Buffer>> {
+    return this.#group.itemPrefix;
+  }
+
+  /** `","statistics":…,"value":` as UTF-8 (a view of the arena). */
+  get itemMiddle(): Buffer {
+    return this.arena.subarray(this.middleStart, this.middleEnd);
+  }
 }
 
 /** The reference's metricType strings (note the plural `timers`). */
@@ -26,6 +78,7 @@ export type SepMismatch = 'sep_not_found' | 'no_statistics';
 export type SepClassification = 'ignored' | SepMismatch | SepMatch;
 
 const CACHE_LIMIT = 200_000;
+const ARENA_INITIAL_BYTES = 1 << 16;
 
 /**
  * SepMatcher applies the reference's IsSep and AddItem rules (sepagent-backend.md §3):
@@ -39,7 +92,10 @@ export class SepMatcher {
   readonly #cluster: RegExp;
   readonly #cache = new Map<string, SepClassification>();
   /** Item prefixes per SEP id and cluster: shared by every statistic of a cluster. */
-  readonly #prefixes = new Map<string, Readonly<Record<SepMetricType, Buffer>>>();
+  readonly #clusters = new Map<string, SepCluster>();
+  /** Middle bytes of the cached matches; replaced (never rewritten) when full or cleared. */
+  #arena = Buffer.allocUnsafeSlow(ARENA_INITIAL_BYTES);
+  #arenaUsed = 0;
 
   /** Throws if a pattern is invalid; config validation reports that earlier. */
   constructor(sepRegexp: string, clusterRegexp: string) {
@@ -62,15 +118,22 @@ export class SepMatcher {
    */
   fitTo(series: number): void {
     const limit = Math.max(65_536, 2 * series);
-    if (this.#cache.size > limit) this.#cache.clear();
-    if (this.#prefixes.size > limit) this.#prefixes.clear();
+    if (this.#cache.size > limit) this.#clearNames();
+    if (this.#clusters.size > limit) this.#clusters.clear();
+  }
+
+  #clearNames(): void {
+    this.#cache.clear();
+    // Matches still held elsewhere keep the old arena alive; new ones start a fresh one.
+    this.#arena = Buffer.allocUnsafeSlow(ARENA_INITIAL_BYTES);
+    this.#arenaUsed = 0;
   }
 
   classify(name: string): SepClassification {
     let c = this.#cache.get(name);
     if (c === undefined) {
       c = this.#compute(name);
-      if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
+      if (this.#cache.size >= CACHE_LIMIT) this.#clearNames();
       this.#cache.set(name, c);
     }
     return c;
@@ -85,26 +148,32 @@ export class SepMatcher {
     if (cluster === '' || instanceId === '') return 'sep_not_found';
     const after = cm.index + cluster.length;
     if (after >= name.length) return 'no_statistics';
-    const statistics = name.slice(after + 1);
     const prefixKey = `${instanceId}\n${cluster}`;
-    let itemPrefix = this.#prefixes.get(prefixKey);
-    if (itemPrefix === undefined) {
+    let group = this.#clusters.get(prefixKey);
+    if (group === undefined) {
       const head = `{"instanceId":${goJsonString(instanceId)},"cluster":${goJsonString(cluster)},"metricType":"`;
-      itemPrefix = {
-        counter: Buffer.from(`${head}counter","aggregationType":"`),
-        timers: Buffer.from(`${head}timers","aggregationType":"`),
-        gauge: Buffer.from(`${head}gauge","aggregationType":"`),
-        set: Buffer.from(`${head}set","aggregationType":"`),
+      group = {
+        instanceId,
+        cluster,
+        itemPrefix: {
+          counter: Buffer.from(`${head}counter","aggregationType":"`),
+          timers: Buffer.from(`${head}timers","aggregationType":"`),
+          gauge: Buffer.from(`${head}gauge","aggregationType":"`),
+          set: Buffer.from(`${head}set","aggregationType":"`),
+        },
       };
-      if (this.#prefixes.size >= CACHE_LIMIT) this.#prefixes.clear();
-      this.#prefixes.set(prefixKey, itemPrefix);
+      if (this.#clusters.size >= CACHE_LIMIT) this.#clusters.clear();
+      this.#clusters.set(prefixKey, group);
     }
-    return {
-      instanceId,
-      cluster,
-      statistics,
-      itemPrefix,
-      itemMiddle: Buffer.from(`","statistics":${goJsonString(statistics)},"value":`),
-    };
+    const middle = `","statistics":${goJsonString(name.slice(after + 1))},"value":`;
+    const bytes = Buffer.byteLength(middle);
+    if (this.#arenaUsed + bytes > this.#arena.length) {
+      // A new arena; matches made so far keep theirs.
+      this.#arena = Buffer.allocUnsafeSlow(Math.max(this.#arena.length * 2, bytes));
+      this.#arenaUsed = 0;
+    }
+    const start = this.#arenaUsed;
+    this.#arenaUsed += this.#arena.write(middle, start, 'utf8');
+    return new SepMatch(group, name, after + 1, this.#arena, start, this.#arenaUsed);
   }
 }

@@ -5,7 +5,7 @@ import { BackendError, errorCode, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps } from '../backend.js';
 import type { SepAgentConfig } from './config.js';
-import { encodeSnapshotChunked, type SepDocument } from './encode.js';
+import { DocumentBuffers, encodeSnapshotChunked, type SepDocument } from './encode.js';
 import { runChunked } from '../../aggregator/interval-cut.js';
 import { SepMatcher } from './sep-matcher.js';
 
@@ -27,6 +27,7 @@ export class SepAgentBackend implements Backend {
   readonly #deps: BackendDeps;
   readonly #matcher: SepMatcher;
   readonly #log: RateLimitedLog;
+  readonly #buffers: DocumentBuffers;
   #socket: dgram.Socket | undefined;
   #connecting: Promise<dgram.Socket> | undefined;
   #closed = false;
@@ -36,6 +37,7 @@ export class SepAgentBackend implements Backend {
     this.#deps = deps;
     this.#matcher = new SepMatcher(cfg.sepRegexp, cfg.clusterRegexp);
     this.#log = new RateLimitedLog(LOG_WINDOW_MS, () => deps.clock.monotonicMs());
+    this.#buffers = new DocumentBuffers(cfg.maxDatagramBytes);
   }
 
   /** Starts connecting in the background; a slow or failing DNS lookup never delays start-up. */
@@ -68,26 +70,32 @@ export class SepAgentBackend implements Backend {
     let sentItems = 0;
     const sends: Array<Promise<void>> = [];
     const onDocument = (doc: SepDocument): void => {
-      if (socket === undefined) lost.send_failed += doc.items;
-      else if (signal.aborted) lost.timeout += doc.items;
-      else {
+      if (socket === undefined) {
+        lost.send_failed += doc.items;
+        doc.release();
+      } else if (signal.aborted) {
+        lost.timeout += doc.items;
+        doc.release();
+      } else {
         sends.push(
-          this.#send(socket, doc.payload).then(
-            () => {
-              sentDocs++;
-              sentItems += doc.items;
-            },
-            (err: unknown) => {
-              firstError ??= err;
-              m.sendError(errorCode(err));
-              lost.send_failed += doc.items;
-            },
-          ),
+          this.#send(socket, doc.payload)
+            .then(
+              () => {
+                sentDocs++;
+                sentItems += doc.items;
+              },
+              (err: unknown) => {
+                firstError ??= err;
+                m.sendError(errorCode(err));
+                lost.send_failed += doc.items;
+              },
+            )
+            .finally(() => doc.release()),
         );
       }
     };
     const { dropped, examples } = await runChunked(
-      encodeSnapshotChunked(snapshot, this.#matcher, this.#cfg.maxDatagramBytes, onDocument),
+      encodeSnapshotChunked(snapshot, this.#matcher, this.#cfg.maxDatagramBytes, onDocument, this.#buffers),
       signal,
     );
     await Promise.all(sends);

@@ -67,6 +67,37 @@ describe('InMemoryAggregator', () => {
       expect(snap.counters[0]!.tags).to.deep.equal(['a:1', 'b:2']);
       expect(snap.gauges).to.have.length(1);
     });
+
+    it('keeps 100 tag sets of one name apart, through expiry of some and the return of others', () => {
+      // The first series of a name are chained by name, later ones are keyed by name and
+      // tags: both must find, expire and re-create series alike.
+      const exp = 10_000;
+      const { ingester, aggregator, clock } = makePipeline(
+        { expiry: { counterMs: exp, gaugeMs: exp, setMs: exp, timerMs: exp } },
+        {},
+        false, // every line through the aggregator's look-up, not the line cache
+      );
+      clock.setNow(T0);
+      for (let round = 1; round <= 2; round++)
+        for (let u = 0; u < 100; u++) send(ingester, `req:${u + 1}|c|#user:${u}`);
+      const values = (at: number): Map<string, number> =>
+        new Map(aggregator.snapshotAndReset(at, 1).counters.map((c) => [c.tagsKey, c.value]));
+      const first = values(T0 + 1_000);
+      expect(first.size).to.equal(100);
+      for (let u = 0; u < 100; u++) expect(first.get(`user:${u},s:10.0.0.5`)).to.equal(2 * (u + 1));
+      // Only the odd users stay active; the even ones expire.
+      clock.setNow(T0 + 8_000);
+      for (let u = 1; u < 100; u += 2) send(ingester, `req:1|c|#user:${u}`);
+      expect(values(T0 + 12_000).size).to.equal(100); // expired series still appear in the cut that drops them
+      expect(aggregator.seriesCount().counter).to.equal(50);
+      // Even users come back as new series, odd ones keep theirs.
+      clock.setNow(T0 + 13_000);
+      for (let u = 0; u < 100; u++) send(ingester, `req:${u}|c|#user:${u}`);
+      const back = values(T0 + 14_000);
+      expect(back.size).to.equal(100);
+      for (let u = 0; u < 100; u++) expect(back.get(`user:${u},s:10.0.0.5`)).to.equal(u);
+      expect(aggregator.liveSeries).to.equal(100);
+    });
   });
 
   describe('reset and expiry (§7)', () => {
