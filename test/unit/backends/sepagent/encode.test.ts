@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { encodeSnapshot, encodeSnapshotChunked } from '../../../../src/backends/sepagent/encode.js';
+import {
+  DocumentBuffers,
+  encodeSnapshot,
+  encodeSnapshotChunked,
+  type SepDocument,
+} from '../../../../src/backends/sepagent/encode.js';
 import { runToEnd } from '../../../../src/aggregator/interval-cut.js';
 import { goJsonNumber, goJsonString } from '../../../../src/backends/sepagent/go-json.js';
 import { SepMatcher } from '../../../../src/backends/sepagent/sep-matcher.js';
@@ -176,6 +181,28 @@ describe('encodeSnapshotChunked', () => {
     expect(r.documents).to.deep.equal([]);
     expect(streamed).to.deep.equal(batch);
     expect(streamed.length).to.be.greaterThan(9);
+  });
+
+  it('writes into recycled buffers: each held document keeps its bytes until released', () => {
+    const { ingester, aggregator } = makePipeline();
+    send(
+      ingester,
+      Array.from({ length: 300 }, (_, i) => `envoy.cluster.external_cluster_sep${i % 7}.s${i}:${i}|c`).join('\n'),
+    );
+    const snap = aggregator.snapshotAndReset(T, 10);
+    const expected = encodeSnapshot(snap, A, 1400).documents.map((d) => d.payload.toString());
+    const pool = new DocumentBuffers(1400, 4);
+    for (let round = 0; round < 3; round++) {
+      // Hold every document of the flush before releasing any: none may overwrite another.
+      const held: SepDocument[] = [];
+      runToEnd(encodeSnapshotChunked(snap, A, 1400, (d) => held.push(d), pool));
+      expect(held.map((d) => d.payload.toString())).to.deep.equal(expected);
+      expect(new Set(held.map((d) => d.payload.buffer)).size).to.equal(held.length);
+      // The writer's spare buffer came back; the held ones come back on release, up to `keep`.
+      expect(pool.idle).to.equal(1);
+      for (const d of held) d.release();
+      expect(pool.idle).to.equal(4);
+    }
   });
 });
 
