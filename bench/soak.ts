@@ -95,7 +95,16 @@ async function main(): Promise<void> {
       '--web-addr',
       `127.0.0.1:${web}`,
     ],
-    { env: { ...process.env, ELD_OUT: eldFile, ELD_WINDOW_MS: '1000' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      // The container image's environment (Dockerfile): two malloc arenas.
+      env: {
+        ...process.env,
+        MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2',
+        ELD_OUT: eldFile,
+        ELD_WINDOW_MS: '1000',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
   );
   let stderr = '';
   daemon.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
@@ -184,12 +193,16 @@ async function main(): Promise<void> {
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { maxMs: number; p99Ms: number });
   const warm = samples.filter((x) => x.s >= 60);
-  // Least-squares slope of RSS after the first minute, in MB per minute.
-  const n = warm.length;
-  const mx = warm.reduce((a, x) => a + x.s, 0) / n;
-  const my = warm.reduce((a, x) => a + x.rssMb, 0) / n;
-  const slope =
-    (warm.reduce((a, x) => a + (x.s - mx) * (x.rssMb - my), 0) / warm.reduce((a, x) => a + (x.s - mx) ** 2, 0)) * 60;
+  // Least-squares slope of RSS, in MB per minute: after the first minute, and over the
+  // second half of the run (a plateau shows as a second-half slope near 0).
+  const slopeOf = (xs: typeof samples): number => {
+    const mx = xs.reduce((a, x) => a + x.s, 0) / xs.length;
+    const my = xs.reduce((a, x) => a + x.rssMb, 0) / xs.length;
+    return (xs.reduce((a, x) => a + (x.s - mx) * (x.rssMb - my), 0) / xs.reduce((a, x) => a + (x.s - mx) ** 2, 0)) * 60;
+  };
+  const slope = slopeOf(warm);
+  const lateHalf = samples.filter((x) => x.s >= (MINUTES * 60) / 2);
+  const lateSlope = slopeOf(lateHalf);
   const minute = (m: number): string => {
     const w = samples.filter((x) => x.s > m * 60 && x.s <= (m + 1) * 60);
     const e = eld.slice(m * 60, (m + 1) * 60);
@@ -213,11 +226,16 @@ async function main(): Promise<void> {
     `kernel drops on the daemon's socket: ${dropsBefore}`,
     `RSS after the first minute: slope ${slope.toFixed(2)} MB/min, min ${Math.min(...warm.map((x) => x.rssMb)).toFixed(0)} MB, ` +
       `max ${Math.max(...warm.map((x) => x.rssMb)).toFixed(0)} MB; peak RSS ${peak.toFixed(0)} MB`,
+    `RSS over the second half: slope ${lateSlope.toFixed(2)} MB/min, min ${Math.min(...lateHalf.map((x) => x.rssMb)).toFixed(0)} MB, ` +
+      `max ${Math.max(...lateHalf.map((x) => x.rssMb)).toFixed(0)} MB`,
     `exit code after SIGTERM: ${code}`,
   ].join('\n');
   console.log(report);
   const file = join(OUT, `soak-${new Date().toISOString().replaceAll(':', '-')}.json`);
-  writeFileSync(file, JSON.stringify({ opt, total, delivered, expected, samples, eld, slope, peak, code }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ opt, total, delivered, expected, samples, eld, slope, lateSlope, peak, code }, null, 2),
+  );
   console.log(`wrote ${file}`);
 }
 

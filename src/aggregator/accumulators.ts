@@ -28,8 +28,14 @@ export class Accumulator implements SeriesIdentity {
   next: Accumulator | undefined = undefined;
   /** Counter sum or gauge value of the current interval. */
   current = 0;
-  /** Timer values of the current interval (timers only). */
+  /**
+   * Timer values of the current interval (timers only): the first `valueCount` entries.
+   * The array is kept from interval to interval, so recording allocates nothing once it
+   * has grown to the series' usual sample count.
+   */
   values: number[];
+  /** Number of timer values recorded in the current interval. */
+  valueCount = 0;
   /** Sum of 1/rate of the current interval (timers only). */
   sampled = 0;
   /** Distinct members of the current interval (sets only). */
@@ -76,7 +82,7 @@ export function applySample(acc: Accumulator, value: number, member: string, rat
       acc.current = value;
       return;
     case 'timer':
-      acc.values.push(value);
+      acc.values[acc.valueCount++] = value;
       acc.sampled += 1 / rate;
       return;
     case 'set':

@@ -23,7 +23,8 @@ export interface SeriesSample extends SeriesIdentity {
 export interface Aggregator {
   /** The series' accumulator, or undefined when a new series would pass the series cap (dropped and counted). */
   record(sample: SeriesSample, nowMs: number): Accumulator | undefined;
-  cut(nowMs: number): IntervalCut;
+  /** Ends the interval; `fresh`: write into new arrays, leaving the previous cut and snapshot intact. */
+  cut(nowMs: number, fresh?: boolean): IntervalCut;
   /** The settings the statistics of a cut depend on (read at every flush). */
   readonly statsConfig: StatsConfig;
   /** `cut` and the statistics in one synchronous step (tests, tools). */

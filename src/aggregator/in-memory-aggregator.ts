@@ -2,7 +2,7 @@ import type { MetricKind } from '../parser/sample.js';
 import { applySample, newAccumulator, type Accumulator } from './accumulators.js';
 import type { Aggregator, SeriesSample } from './aggregator.js';
 import { computeSnapshot, runToEnd, type IntervalCut, type StatsConfig } from './interval-cut.js';
-import type { FlushSnapshot } from './snapshot.js';
+import type { FlushSnapshot, SetPoint, TimerPoint } from './snapshot.js';
 import type { DisabledPercentiles } from './timer-stats.js';
 
 /** Idle-series expiry per kind, in ms; 0 keeps idle series forever. */
@@ -38,6 +38,51 @@ interface KindIndex {
 type ShardMaps = Record<MetricKind, KindIndex>;
 
 const CHAIN_MAX = 8;
+/** A timer's value array larger than this shrinks back once an interval uses under a quarter of it. */
+const SHRINK_VALUES_ABOVE = 1024;
+
+/** The arrays a cut is written into, kept for the next cut. */
+interface CutBuffers {
+  counters: Accumulator[];
+  counterValues: Float64Array;
+  gauges: Accumulator[];
+  gaugeValues: Float64Array;
+  timers: Accumulator[];
+  timerStart: Int32Array;
+  timerData: Float64Array;
+  timerSampled: Float64Array;
+  sets: Accumulator[];
+  setMembers: Array<Set<string>>;
+  timerPoints: TimerPoint[];
+  setPoints: SetPoint[];
+}
+
+const NO_F64 = new Float64Array(0);
+const NO_I32 = new Int32Array(0);
+
+function newCutBuffers(): CutBuffers {
+  return {
+    counters: [],
+    counterValues: NO_F64,
+    gauges: [],
+    gaugeValues: NO_F64,
+    timers: [],
+    timerStart: NO_I32,
+    timerData: NO_F64,
+    timerSampled: NO_F64,
+    sets: [],
+    setMembers: [],
+    timerPoints: [],
+    setPoints: [],
+  };
+}
+
+/** `buf` if it holds `n` elements, else a new array with room for `n` and a quarter more. */
+function capacity<T extends Float64Array | Int32Array>(buf: T, n: number): T {
+  if (buf.length >= n) return buf;
+  const size = n + (n >> 2) + 16;
+  return (buf instanceof Float64Array ? new Float64Array(size) : new Int32Array(size)) as T;
+}
 
 function newShard(): ShardMaps {
   const index = (): KindIndex => ({ byName: new Map(), byKey: new Map() });
@@ -67,6 +112,8 @@ export class InMemoryAggregator implements Aggregator {
   /** Live series of all kinds. */
   #live = 0;
   #seriesDropped = 0;
+  /** The arrays of the last cut, reused by the next one unless it must be fresh. */
+  #buffers: CutBuffers | undefined;
 
   constructor(config: AggregatorConfig) {
     this.#config = config;
@@ -135,31 +182,50 @@ export class InMemoryAggregator implements Aggregator {
    * cut, then resets it (counters to 0, timers and sets emptied, gauges kept) or, if idle
    * for longer than its kind's expiry, deletes it. Expired series still appear in this
    * cut, as in the reference.
+   *
+   * Unless `fresh`, the cut is written into the same arrays as the previous one (and
+   * {@link computeSnapshot} refreshes the previous snapshot's arrays and entries), so a
+   * flush of 100,000 series allocates almost nothing: the caller guarantees that nobody
+   * still reads the previous cut or snapshot. A `fresh` cut uses new arrays and leaves
+   * the previous ones intact.
    */
-  cut(nowMs: number): IntervalCut {
+  cut(nowMs: number, fresh = false): IntervalCut {
     const { expiry } = this.#config;
-    const counters = this.#sweep('counter', nowMs, expiry.counterMs);
-    const counterValues = new Float64Array(counters.length);
+    const b = fresh || this.#buffers === undefined ? newCutBuffers() : this.#buffers;
+    this.#buffers = b;
+    const counters = this.#sweep('counter', nowMs, expiry.counterMs, b.counters);
+    const counterValues = (b.counterValues = capacity(b.counterValues, counters.length));
     for (let i = 0; i < counters.length; i++) {
       const a = counters[i]!;
       counterValues[i] = a.current;
       a.current = 0;
     }
-    const gauges = this.#sweep('gauge', nowMs, expiry.gaugeMs);
-    const gaugeValues = new Float64Array(gauges.length);
+    const gauges = this.#sweep('gauge', nowMs, expiry.gaugeMs, b.gauges);
+    const gaugeValues = (b.gaugeValues = capacity(b.gaugeValues, gauges.length));
     for (let i = 0; i < gauges.length; i++) gaugeValues[i] = gauges[i]!.current;
-    const timers = this.#sweep('timer', nowMs, expiry.timerMs);
-    const timerValues = new Array<number[]>(timers.length);
-    const timerSampled = new Float64Array(timers.length);
+    const timers = this.#sweep('timer', nowMs, expiry.timerMs, b.timers);
+    let total = 0;
+    for (let i = 0; i < timers.length; i++) total += timers[i]!.valueCount;
+    const timerStart = (b.timerStart = capacity(b.timerStart, timers.length + 1));
+    const timerData = (b.timerData = capacity(b.timerData, total));
+    const timerSampled = (b.timerSampled = capacity(b.timerSampled, timers.length));
+    let off = 0;
     for (let i = 0; i < timers.length; i++) {
       const a = timers[i]!;
-      timerValues[i] = a.values;
+      timerStart[i] = off;
+      const values = a.values;
+      const n = a.valueCount;
+      for (let j = 0; j < n; j++) timerData[off++] = values[j]!;
+      // A burst's worth of room is given back once the series is quiet again.
+      if (values.length > SHRINK_VALUES_ABOVE && n < values.length >> 2) a.values = [];
+      a.valueCount = 0;
       timerSampled[i] = a.sampled;
-      if (a.values.length > 0) a.values = [];
       a.sampled = 0;
     }
-    const sets = this.#sweep('set', nowMs, expiry.setMs);
-    const setMembers = new Array<Set<string>>(sets.length);
+    timerStart[timers.length] = off;
+    const sets = this.#sweep('set', nowMs, expiry.setMs, b.sets);
+    const setMembers = b.setMembers;
+    setMembers.length = sets.length;
     for (let i = 0; i < sets.length; i++) {
       const a = sets[i]!;
       setMembers[i] = a.members;
@@ -167,32 +233,44 @@ export class InMemoryAggregator implements Aggregator {
     }
     return {
       timestampMs: nowMs,
+      fresh,
       counters,
       counterValues,
       gauges,
       gaugeValues,
       timers,
-      timerValues,
+      timerStart,
+      timerData,
       timerSampled,
       sets,
       setMembers,
+      timerPoints: b.timerPoints,
+      setPoints: b.setPoints,
     };
   }
 
-  /** Returns every live series of a kind (for the cut) and drops the expired ones. */
-  #sweep(kind: MetricKind, nowMs: number, expiryMs: number): Accumulator[] {
+  /**
+   * Writes every live series of a kind into `out` (for the cut) and drops the expired
+   * ones from the live list, in place.
+   */
+  #sweep(kind: MetricKind, nowMs: number, expiryMs: number, out: Accumulator[]): Accumulator[] {
     const all = this.#order[kind];
-    if (expiryMs === 0) return all.slice();
-    const keep: Accumulator[] = [];
-    for (const acc of all) {
-      if (nowMs - acc.lastSeenMs > expiryMs) {
+    const n = all.length;
+    out.length = n;
+    let keep = 0;
+    for (let i = 0; i < n; i++) {
+      const acc = all[i]!;
+      out[i] = acc;
+      if (expiryMs > 0 && nowMs - acc.lastSeenMs > expiryMs) {
         acc.dead = true;
         this.#unlink(this.#shards[shardIndex(acc.name, acc.host, this.#shards.length)]![kind], acc);
-      } else keep.push(acc);
+      } else all[keep++] = acc;
     }
-    this.#live -= all.length - keep.length;
-    this.#order[kind] = keep;
-    return all;
+    if (keep < n) {
+      all.length = keep;
+      this.#live -= n - keep;
+    }
+    return out;
   }
 
   /** Removes an expired series from its index. */

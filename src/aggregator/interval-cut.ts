@@ -15,20 +15,31 @@ import type { Accumulator } from './accumulators.js';
  * arrays per kind, series in first-seen order): the aggregator keeps receiving while the
  * cut is turned into a FlushSnapshot. The accumulators are referenced only for their
  * identity and their reusable snapshot entry (a counter or gauge is its own entry).
+ * Typed arrays may be longer than their kind's series list; only the first entries count.
  */
 export interface IntervalCut {
   readonly timestampMs: number;
-  readonly counters: readonly Accumulator[];
+  /**
+   * Whether the snapshot must be built from new arrays and entries. When false, the
+   * previous flush's snapshot arrays and entries are refreshed in place (nobody reads
+   * them any more), and the counter and gauge lists are the snapshot's own.
+   */
+  readonly fresh: boolean;
+  readonly counters: Accumulator[];
   readonly counterValues: Float64Array;
-  readonly gauges: readonly Accumulator[];
+  readonly gauges: Accumulator[];
   readonly gaugeValues: Float64Array;
   readonly timers: readonly Accumulator[];
-  /** Raw values per timer (an empty array for an idle timer). */
-  readonly timerValues: ReadonlyArray<readonly number[]>;
+  /** Timer `i`'s raw values are `timerData[timerStart[i] .. timerStart[i + 1])`. */
+  readonly timerStart: Int32Array;
+  readonly timerData: Float64Array;
   /** Sum of 1/rate per timer. */
   readonly timerSampled: Float64Array;
   readonly sets: readonly Accumulator[];
   readonly setMembers: ReadonlyArray<ReadonlySet<string>>;
+  /** The previous snapshot's timer and set arrays, refilled when not `fresh`. */
+  readonly timerPoints: TimerPoint[];
+  readonly setPoints: SetPoint[];
 }
 
 /** Settings the statistics depend on. */
@@ -80,24 +91,56 @@ const newSet = (id: SeriesIdentity): SetPoint => ({
   size: 0,
   members: NO_MEMBERS,
 });
-const newTimer = (id: SeriesIdentity): TimerPoint => ({
-  name: id.name,
-  tags: id.tags,
-  host: id.host,
-  tagsKey: id.tagsKey,
-  min: 0,
-  max: 0,
-  count: 0,
-  perSecond: 0,
-  mean: 0,
-  median: 0,
-  stdDev: 0,
-  sum: 0,
-  sumSquares: 0,
-  percentiles: NO_PERCENTILES,
-  sampledCount: 0,
-  values: EMPTY_VALUES,
-});
+/**
+ * A timer's snapshot entry. Its sorted values stay in the cut's shared buffer; `values`
+ * makes a view of them only when a backend asks.
+ */
+class TimerEntry implements Mutable<Omit<TimerPoint, 'values'>> {
+  readonly name: string;
+  readonly tags: readonly string[];
+  readonly host: string;
+  readonly tagsKey: string;
+  min = 0;
+  max = 0;
+  count = 0;
+  perSecond = 0;
+  mean = 0;
+  median = 0;
+  stdDev = 0;
+  sum = 0;
+  sumSquares = 0;
+  percentiles: readonly TimerPercentile[] = NO_PERCENTILES;
+  sampledCount = 0;
+  #data: Float64Array = EMPTY_VALUES;
+  #start = 0;
+  #end = 0;
+
+  constructor(id: SeriesIdentity) {
+    this.name = id.name;
+    this.tags = id.tags;
+    this.host = id.host;
+    this.tagsKey = id.tagsKey;
+  }
+
+  get values(): Float64Array {
+    return this.#data.subarray(this.#start, this.#end);
+  }
+
+  setValues(data: Float64Array, start: number, end: number): void {
+    this.#data = data;
+    this.#start = start;
+    this.#end = end;
+  }
+}
+
+const newTimer = (id: SeriesIdentity): TimerEntry => new TimerEntry(id);
+
+/** `list` with room for `n` entries (its length set to `n`), or a new array when `fresh`. */
+function listOf<T>(list: T[], n: number, fresh: boolean): T[] {
+  if (fresh) return new Array<T>(n);
+  list.length = n;
+  return list;
+}
 
 /**
  * Computes the FlushSnapshot of a cut. A generator: it yields after every
@@ -112,9 +155,10 @@ export function* computeSnapshot(
   cut: IntervalCut,
   intervalSeconds: number,
   cfg: StatsConfig,
-  fresh = false,
+  fresh = cut.fresh,
 ): Generator<void, FlushSnapshot> {
-  const counters = new Array<CounterPoint>(cut.counters.length);
+  // Unless fresh, a counter's or gauge's entry is its accumulator: the cut's list is the snapshot's.
+  const counters = fresh ? new Array<CounterPoint>(cut.counters.length) : (cut.counters as CounterPoint[]);
   for (let i = 0; i < counters.length; i++) {
     const p = selfPoint<CounterPoint>(cut.counters[i]!, newCounter, fresh);
     const value = cut.counterValues[i]!;
@@ -123,19 +167,22 @@ export function* computeSnapshot(
     counters[i] = p;
     if ((i & (CHUNK_SERIES - 1)) === CHUNK_SERIES - 1) yield;
   }
-  const timers = new Array<TimerPoint>(cut.timers.length);
+  const timers = listOf<TimerPoint>(cut.timerPoints, cut.timers.length, fresh);
+  const data = cut.timerData;
   let work = 0;
   for (let i = 0; i < timers.length; i++) {
     const p = point(cut.timers[i]!, newTimer, fresh);
-    const raw = cut.timerValues[i]!;
-    if (raw.length === 0) {
+    const start = cut.timerStart[i]!;
+    const end = cut.timerStart[i + 1]!;
+    const n = end - start;
+    if (n === 0) {
       p.min = p.max = p.count = p.perSecond = p.mean = p.median = p.stdDev = p.sum = p.sumSquares = p.sampledCount = 0;
       p.percentiles = NO_PERCENTILES;
-      p.values = EMPTY_VALUES;
+      p.setValues(EMPTY_VALUES, 0, 0);
     } else {
-      const sorted = raw.length === 1 ? raw : Float64Array.from(raw).sort();
+      if (n > 1) data.subarray(start, end).sort();
       const reuse = p.percentiles === NO_PERCENTILES ? undefined : (p.percentiles as TimerPercentile[]);
-      const st = computeTimerStats(sorted, cfg.percentThresholds, cfg.disabledPercentiles, reuse);
+      const st = computeTimerStats(data, cfg.percentThresholds, cfg.disabledPercentiles, reuse, start, end);
       const sampled = cut.timerSampled[i]!;
       p.min = st.min;
       p.max = st.max;
@@ -148,23 +195,23 @@ export function* computeSnapshot(
       p.sumSquares = st.sumSquares;
       p.percentiles = st.percentiles;
       p.sampledCount = sampled;
-      p.values = sorted;
+      p.setValues(data, start, end);
     }
     timers[i] = p;
-    work += 1 + (raw.length >> 6);
+    work += 1 + (n >> 6);
     if (work >= CHUNK_SERIES) {
       work = 0;
       yield;
     }
   }
-  const gauges = new Array<GaugePoint>(cut.gauges.length);
+  const gauges = fresh ? new Array<GaugePoint>(cut.gauges.length) : (cut.gauges as GaugePoint[]);
   for (let i = 0; i < gauges.length; i++) {
     const p = selfPoint<GaugePoint>(cut.gauges[i]!, newGauge, fresh);
     p.value = cut.gaugeValues[i]!;
     gauges[i] = p;
     if ((i & (CHUNK_SERIES - 1)) === CHUNK_SERIES - 1) yield;
   }
-  const sets = new Array<SetPoint>(cut.sets.length);
+  const sets = listOf<SetPoint>(cut.setPoints, cut.sets.length, fresh);
   for (let i = 0; i < sets.length; i++) {
     const p = point(cut.sets[i]!, newSet, fresh);
     const members = cut.setMembers[i]!;
@@ -176,8 +223,11 @@ export function* computeSnapshot(
   return { timestampMs: cut.timestampMs, intervalSeconds, counters, timers, gauges, sets };
 }
 
-/** Runs a chunked generator to its end synchronously. */
-export function runToEnd<T>(gen: Generator<void, T>): T {
+/**
+ * Runs a chunked generator to its end synchronously. A promise it yields (a request to
+ * wait, e.g. for output buffers) is not awaited: the generator simply goes on.
+ */
+export function runToEnd<T>(gen: Generator<Promise<void> | void, T>): T {
   for (;;) {
     const r = gen.next();
     if (r.done === true) return r.value;
@@ -187,18 +237,39 @@ export function runToEnd<T>(gen: Generator<void, T>): T {
 /**
  * Runs a chunked generator, giving the event loop a turn (setImmediate) whenever more
  * than `budgetMs` passed since the last one, so receiving never waits long behind it.
- * Rejects with the signal's reason once `signal` aborts.
+ * A promise the generator yields is awaited before it goes on (back-pressure). Rejects
+ * with the signal's reason once `signal` aborts.
  */
-export async function runChunked<T>(gen: Generator<void, T>, signal?: AbortSignal, budgetMs = 4): Promise<T> {
+export async function runChunked<T>(
+  gen: Generator<Promise<void> | void, T>,
+  signal?: AbortSignal,
+  budgetMs = 4,
+): Promise<T> {
   let sliceStart = performance.now();
   for (;;) {
     // An abandoned flush stops here instead of racing the next one.
     signal?.throwIfAborted();
     const r = gen.next();
     if (r.done === true) return r.value;
+    // A wait may end within the same tick (a send completed synchronously reports on
+    // nextTick): it does not count as a turn of the event loop, so the budget still runs.
+    if (r.value !== undefined) await untilAborted(r.value, signal);
     if (performance.now() - sliceStart >= budgetMs) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       sliceStart = performance.now();
     }
   }
+}
+
+/** Waits for `p`, or only until `signal` aborts. */
+function untilAborted(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return p;
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    p.then(done, done);
+  });
 }

@@ -63,16 +63,20 @@ function namesOf(p: number): PercentileNames {
 
 /**
  * Computes min/max/mean/median/std/sum/sum_squares and the percentile entries of sorted
- * values. The evaluation order of the running sums matches the reference so that the
- * doubles are bit-identical. `sorted` MUST be ascending and non-empty.
+ * values (`values[start .. end)`, all of `values` by default). The evaluation order of the
+ * running sums matches the reference so that the doubles are bit-identical. The values
+ * MUST be ascending and non-empty.
  */
 export function computeTimerStats(
-  sorted: ArrayLike<number>,
+  values: ArrayLike<number>,
   thresholds: readonly number[],
   disabled: DisabledPercentiles,
   reuse?: TimerPercentile[],
+  start = 0,
+  end = values.length,
 ): TimerStats {
-  const n = sorted.length;
+  const n = end - start;
+  const s = start;
   if (scratchCum.length < n) {
     scratchCum = new Float64Array(Math.max(n, scratchCum.length * 2));
     scratchCumSq = new Float64Array(scratchCum.length);
@@ -82,25 +86,25 @@ export function computeTimerStats(
   let acc = 0;
   let accSq = 0;
   for (let i = 0; i < n; i++) {
-    const v = sorted[i]!;
+    const v = values[s + i]!;
     acc = i === 0 ? v : v + acc;
     accSq = i === 0 ? v * v : v * v + accSq;
     cum[i] = acc;
     cumSq[i] = accSq;
   }
-  const min = sorted[0]!;
-  const max = sorted[n - 1]!;
+  const min = values[s]!;
+  const max = values[s + n - 1]!;
   const sum = cum[n - 1]!;
   const sumSquares = cumSq[n - 1]!;
   const mean = sum / n;
   let diffs = 0;
   for (let i = 0; i < n; i++) {
-    const d = sorted[i]! - mean;
+    const d = values[s + i]! - mean;
     diffs += d * d;
   }
   const stdDev = Math.sqrt(diffs / n);
   const half = n >> 1;
-  const median = n % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
+  const median = n % 2 === 1 ? values[s + half]! : (values[s + half - 1]! + values[s + half]!) / 2;
 
   // Entries are written into `reuse` (the previous flush's array) when given.
   const percentiles: Array<{ name: string; value: number }> =
@@ -123,18 +127,18 @@ export function computeTimerStats(
     if (n === 1) {
       k = 1;
       boundary = max;
-      pSum = sorted[0]!;
-      pSumSq = sorted[0]! * sorted[0]!;
+      pSum = values[s]!;
+      pSumSq = values[s]! * values[s]!;
     } else {
       k = Math.floor((Math.abs(p) / 100) * n + 0.5);
       if (k === 0) continue;
       if (k > n) k = n; // thresholds are validated to |p| <= 100; this only guards rounding
       if (p > 0) {
-        boundary = sorted[k - 1]!;
+        boundary = values[s + k - 1]!;
         pSum = cum[k - 1]!;
         pSumSq = cumSq[k - 1]!;
       } else {
-        boundary = sorted[n - k]!;
+        boundary = values[s + n - k]!;
         // When k == n the reference indexes cum[-1] and panics; the top n values are all of them.
         pSum = k === n ? sum : sum - cum[n - k - 1]!;
         pSumSq = k === n ? sumSquares : sumSquares - cumSq[n - k - 1]!;

@@ -151,7 +151,8 @@ export class Flusher implements Lifecycle {
     const { clock, aggregator, logger } = this.#deps;
     const intervalSeconds = Math.max((startMono - this.#lastFlushMono) / 1000, 1e-3);
     this.#lastFlushMono = startMono;
-    // A backend still holding an earlier snapshot keeps it intact: build this one from new objects.
+    // A backend still holding an earlier snapshot keeps it intact: build this one from new
+    // arrays and objects. Otherwise the previous cut's arrays and entries are refreshed.
     const fresh = backends.some((b) => {
       const lane = this.#lanes.get(b);
       return lane !== undefined && (lane.running || lane.waiting !== undefined);
@@ -159,8 +160,8 @@ export class Flusher implements Lifecycle {
     try {
       // The cut is synchronous and cheap; the statistics are computed in slices so that
       // receiving is never held up for long, even with 100,000 series.
-      const cut = aggregator.cut(clock.now());
-      return await runChunked(computeSnapshot(cut, intervalSeconds, aggregator.statsConfig, fresh));
+      const cut = aggregator.cut(clock.now(), fresh);
+      return await runChunked(computeSnapshot(cut, intervalSeconds, aggregator.statsConfig));
     } catch (err) {
       logger.error({ err: errorMessage(err) }, 'aggregation failed; this interval is lost');
       return undefined;

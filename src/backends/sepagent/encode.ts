@@ -1,6 +1,6 @@
-import type { CounterPoint, FlushSnapshot, GaugePoint, SetPoint, TimerPoint } from '../../aggregator/snapshot.js';
+import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { CHUNK_SERIES, runToEnd } from '../../aggregator/interval-cut.js';
-import { goJsonNumber, goJsonString } from './go-json.js';
+import { goJsonNumber } from './go-json.js';
 import type { SepMatch, SepMatcher, SepMismatch } from './sep-matcher.js';
 
 /** Why items were left out of the documents. */
@@ -25,28 +25,59 @@ export interface SepDocument {
  * over in the buffer it was written into and comes back once sent, so a flush of
  * 100,000 series (~50 MB of JSON) reuses a few buffers instead of allocating and
  * garbage-collecting one per document. At most `keep` idle buffers are retained.
+ *
+ * It also paces the encoder: once `limit` buffers are out (written, not yet sent), the
+ * chunked encoder waits for one to come back ({@link whenReturned}), so documents never
+ * pile up in memory faster than the socket takes them.
  */
 export class DocumentBuffers {
   readonly size: number;
   readonly #keep: number;
+  readonly #limit: number;
   readonly #idle: Buffer[] = [];
+  #out = 0;
+  #waiters: Array<() => void> = [];
 
-  constructor(size: number, keep = 16) {
+  constructor(size: number, keep = 16, limit = keep) {
     this.size = size;
     this.#keep = keep;
+    this.#limit = limit;
   }
 
   take(): Buffer {
+    this.#out++;
     return this.#idle.pop() ?? Buffer.allocUnsafeSlow(this.size);
   }
 
   give(b: Buffer): void {
-    if (b.length === this.size && this.#idle.length < this.#keep) this.#idle.push(b);
+    if (b.length !== this.size) return;
+    this.#out--;
+    if (this.#idle.length < this.#keep) this.#idle.push(b);
+    if (this.#waiters.length > 0) {
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Whether `limit` buffers are out: the encoder should wait before starting another. */
+  get exhausted(): boolean {
+    return this.#out >= this.#limit;
+  }
+
+  /** Resolves when the next buffer comes back. */
+  whenReturned(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   /** Idle buffers held (for tests). */
   get idle(): number {
     return this.#idle.length;
+  }
+
+  /** Buffers taken and not yet given back (for tests). */
+  get out(): number {
+    return this.#out;
   }
 }
 
@@ -59,12 +90,38 @@ export interface EncodeResult {
   readonly examples: Partial<Record<DropReason, string>>;
 }
 
-/** The series of one SEP id, by type, in snapshot order. */
-interface SepGroup {
-  readonly counters: CounterPoint[];
-  readonly timers: TimerPoint[];
-  readonly gauges: GaugePoint[];
-  readonly sets: SetPoint[];
+/** Series kinds in an item reference (`index << 2 | kind`), in the reference's order. */
+const COUNTER = 0;
+const TIMER = 1;
+const GAUGE = 2;
+const SET = 3;
+
+/**
+ * GroupScratch holds the arrays a flush groups its series by SEP in: one reference and
+ * one match per series, counting-sorted by SEP. Kept by the backend from flush to flush,
+ * so grouping 100,000 series allocates nothing once the arrays have grown.
+ */
+export class GroupScratch {
+  /** Per matched series in snapshot order: its reference and its SEP group. */
+  refs = new Int32Array(0);
+  groupOf = new Int32Array(0);
+  matches: SepMatch[] = [];
+  /** The same, sorted by group (stable, so snapshot order within a group). */
+  sortedRefs = new Int32Array(0);
+  sortedMatches: SepMatch[] = [];
+  /** Per group: item count, then start offset. */
+  groupStart = new Int32Array(0);
+
+  /** Makes room for `series` series and `groups` groups. */
+  fit(series: number, groups: number): void {
+    if (this.refs.length < series) {
+      const n = series + (series >> 2) + 16;
+      this.refs = new Int32Array(n);
+      this.groupOf = new Int32Array(n);
+      this.sortedRefs = new Int32Array(n);
+    }
+    if (this.groupStart.length < groups + 1) this.groupStart = new Int32Array(groups + (groups >> 2) + 16);
+  }
 }
 
 const noop = (): void => {};
@@ -144,9 +201,10 @@ class DocumentWriter {
     this.#onDrop = onDrop;
   }
 
-  begin(sep: string): void {
+  /** Starts the documents of one SEP; `head` is `{"sep":…,"metrics":[` as UTF-8. */
+  begin(sep: string, head: Buffer): void {
     this.#sep = sep;
-    this.#head = Buffer.from(`{"sep":${goJsonString(sep)},"metrics":[`);
+    this.#head = head;
     this.#restart();
   }
 
@@ -208,6 +266,12 @@ class DocumentWriter {
     this.#items = 0;
   }
 
+  /** A promise to wait for before writing more, when the pool has too many documents out. */
+  backpressure(): Promise<void> | undefined {
+    const pool = this.#pool;
+    return pool !== undefined && pool.exhausted ? pool.whenReturned() : undefined;
+  }
+
   /** Returns the current write buffer to the pool (the writer is done). */
   close(): void {
     this.#pool?.give(this.#buf);
@@ -237,7 +301,8 @@ export function encodeSnapshot(snapshot: FlushSnapshot, matcher: SepMatcher, max
  * runChunked. With `onDocument`, each document is handed over as soon as it is complete
  * (and `documents` stays empty), so a large flush never holds all its datagrams at once;
  * with `pool` too, documents are written into recycled buffers, which the consumer gives
- * back with `release()` once a document is sent.
+ * back with `release()` once a document is sent. `scratch` keeps the grouping arrays for
+ * the next flush.
  */
 export function* encodeSnapshotChunked(
   snapshot: FlushSnapshot,
@@ -245,7 +310,8 @@ export function* encodeSnapshotChunked(
   maxBytes: number,
   onDocument?: (doc: SepDocument) => void,
   pool?: DocumentBuffers,
-): Generator<void, EncodeResult> {
+  scratch?: GroupScratch,
+): Generator<Promise<void> | void, EncodeResult> {
   const dropped: Record<DropReason, number> = { sep_not_found: 0, no_statistics: 0, non_finite: 0, too_large: 0 };
   const examples: Partial<Record<DropReason, string>> = {};
   const drop = (reason: DropReason, name: string, n = 1): void => {
@@ -253,102 +319,145 @@ export function* encodeSnapshotChunked(
     examples[reason] ??= name;
   };
 
-  // Group the series by SEP id, keeping the reference's type order within each SEP.
-  const bySep = new Map<string, SepGroup>();
-  const groupOf = (name: string, items: number): SepGroup | undefined => {
+  // Group the series by SEP id, keeping the reference's type order within each SEP:
+  // a counting sort of item references, groups numbered in order of first appearance.
+  const g = scratch ?? new GroupScratch();
+  const total = snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length;
+  g.fit(total, 0);
+  const groupIds = new Map<string, number>();
+  const groupSep: string[] = [];
+  const groupHead: Buffer[] = [];
+  const { refs, groupOf, matches } = g;
+  matches.length = total;
+  let k = 0;
+  let n = 0;
+  const scan = (name: string, kind: number, index: number, items: number): void => {
     const c = matcher.classify(name);
-    if (c === 'ignored') return undefined;
+    if (c === 'ignored') return;
     if (typeof c === 'string') {
       drop(c, name, items);
-      return undefined;
+      return;
     }
-    let g = bySep.get(c.instanceId);
-    if (g === undefined) {
-      g = { counters: [], timers: [], gauges: [], sets: [] };
-      bySep.set(c.instanceId, g);
+    let id = groupIds.get(c.instanceId);
+    if (id === undefined) {
+      id = groupSep.length;
+      groupIds.set(c.instanceId, id);
+      groupSep.push(c.instanceId);
+      groupHead.push(c.documentHead);
     }
-    return g;
+    refs[k] = (index << 2) | kind;
+    groupOf[k] = id;
+    matches[k] = c;
+    k++;
   };
-  let n = 0;
-  for (const p of snapshot.counters) {
-    groupOf(p.name, 2)?.counters.push(p);
+  const { counters, timers, gauges, sets } = snapshot;
+  for (let i = 0; i < counters.length; i++) {
+    scan(counters[i]!.name, COUNTER, i, 2);
     if (++n % CHUNK_SERIES === 0) yield;
   }
-  for (const p of snapshot.timers) {
-    groupOf(p.name, 9 + p.percentiles.length)?.timers.push(p);
+  for (let i = 0; i < timers.length; i++) {
+    scan(timers[i]!.name, TIMER, i, 9 + timers[i]!.percentiles.length);
     if (++n % CHUNK_SERIES === 0) yield;
   }
-  for (const p of snapshot.gauges) {
-    groupOf(p.name, 1)?.gauges.push(p);
+  for (let i = 0; i < gauges.length; i++) {
+    scan(gauges[i]!.name, GAUGE, i, 1);
     if (++n % CHUNK_SERIES === 0) yield;
   }
-  for (const p of snapshot.sets) {
-    groupOf(p.name, 1)?.sets.push(p);
+  for (let i = 0; i < sets.length; i++) {
+    scan(sets[i]!.name, SET, i, 1);
     if (++n % CHUNK_SERIES === 0) yield;
   }
+  const groups = groupSep.length;
+  g.fit(total, groups);
+  const start = g.groupStart;
+  start.fill(0, 0, groups + 1);
+  for (let j = 0; j < k; j++) start[groupOf[j]! + 1]!++;
+  for (let q = 1; q <= groups; q++) start[q]! += start[q - 1]!;
+  const { sortedRefs, sortedMatches } = g;
+  sortedMatches.length = k;
+  // Scatter: start[q] walks from group q's first slot to group q + 1's.
+  for (let j = 0; j < k; j++) {
+    const pos = start[groupOf[j]!]!++;
+    sortedRefs[pos] = refs[j]!;
+    sortedMatches[pos] = matches[j]!;
+  }
+  matches.length = 0;
 
   const documents: SepDocument[] = [];
   const emit = onDocument ?? ((d: SepDocument): void => void documents.push(d));
   const w = new DocumentWriter(maxBytes, Math.floor(snapshot.timestampMs / 1000), emit, drop, pool);
   try {
-    yield* writeGroups(w, bySep, matcher);
+    // After the scatter, start[q] is where group q + 1 begins.
+    let from = 0;
+    for (let q = 0; q < groups; q++) {
+      const to = start[q]!;
+      w.begin(groupSep[q]!, groupHead[q]!);
+      yield* writeItems(w, snapshot, sortedRefs, sortedMatches, from, to);
+      w.end();
+      from = to;
+    }
   } finally {
     w.close();
+    sortedMatches.length = 0;
   }
   return { documents, dropped, examples };
 }
 
-/** Writes every SEP group's items, in the reference's order (counters, timers, gauges, sets). */
-function* writeGroups(w: DocumentWriter, bySep: Map<string, SepGroup>, matcher: SepMatcher): Generator<void, void> {
-  // Names in a group were classified above, so these look-ups hit the matcher's cache.
-  const matchOf = (name: string): SepMatch => matcher.classify(name) as SepMatch;
+/** Writes the items of the series `refs[from .. to)` (one SEP's, in the reference's order). */
+function* writeItems(
+  w: DocumentWriter,
+  snapshot: FlushSnapshot,
+  refs: Int32Array,
+  matches: readonly SepMatch[],
+  from: number,
+  to: number,
+): Generator<Promise<void> | void, void> {
   let n = 0;
-  for (const [sep, g] of bySep) {
-    w.begin(sep);
-    for (const c of g.counters) {
-      const m = matchOf(c.name);
-      w.item(m, m.itemPrefix.counter, A.count, c.value, c.name);
-      w.item(m, m.itemPrefix.counter, A.perSecond, c.perSecond, c.name);
-      if (++n >= CHUNK_SERIES) {
-        n = 0;
-        yield;
+  for (let j = from; j < to; j++) {
+    const wait = w.backpressure();
+    if (wait !== undefined) yield wait;
+    const ref = refs[j]!;
+    const i = ref >> 2;
+    const m = matches[j]!;
+    switch (ref & 3) {
+      case COUNTER: {
+        const c = snapshot.counters[i]!;
+        w.item(m, m.itemPrefix.counter, A.count, c.value, c.name);
+        w.item(m, m.itemPrefix.counter, A.perSecond, c.perSecond, c.name);
+        n++;
+        break;
+      }
+      case TIMER: {
+        const t = snapshot.timers[i]!;
+        const pre = m.itemPrefix.timers;
+        w.item(m, pre, A.lower, t.min, t.name);
+        w.item(m, pre, A.upper, t.max, t.name);
+        w.item(m, pre, A.count, t.count, t.name);
+        w.item(m, pre, A.countPs, t.perSecond, t.name);
+        w.item(m, pre, A.mean, t.mean, t.name);
+        w.item(m, pre, A.median, t.median, t.name);
+        w.item(m, pre, A.std, t.stdDev, t.name);
+        w.item(m, pre, A.sum, t.sum, t.name);
+        w.item(m, pre, A.sumSquares, t.sumSquares, t.name);
+        for (const p of t.percentiles) w.item(m, pre, aggregationBytes(p.name), p.value, t.name);
+        n += 5;
+        break;
+      }
+      case GAUGE: {
+        const gp = snapshot.gauges[i]!;
+        w.item(m, m.itemPrefix.gauge, A.value, gp.value, gp.name);
+        n++;
+        break;
+      }
+      default: {
+        const sp = snapshot.sets[i]!;
+        w.item(m, m.itemPrefix.set, A.len, sp.size, sp.name);
+        n++;
       }
     }
-    for (const t of g.timers) {
-      const m = matchOf(t.name);
-      const pre = m.itemPrefix.timers;
-      w.item(m, pre, A.lower, t.min, t.name);
-      w.item(m, pre, A.upper, t.max, t.name);
-      w.item(m, pre, A.count, t.count, t.name);
-      w.item(m, pre, A.countPs, t.perSecond, t.name);
-      w.item(m, pre, A.mean, t.mean, t.name);
-      w.item(m, pre, A.median, t.median, t.name);
-      w.item(m, pre, A.std, t.stdDev, t.name);
-      w.item(m, pre, A.sum, t.sum, t.name);
-      w.item(m, pre, A.sumSquares, t.sumSquares, t.name);
-      for (const p of t.percentiles) w.item(m, pre, aggregationBytes(p.name), p.value, t.name);
-      n += 5;
-      if (n >= CHUNK_SERIES) {
-        n = 0;
-        yield;
-      }
+    if (n >= CHUNK_SERIES) {
+      n = 0;
+      yield;
     }
-    for (const gp of g.gauges) {
-      const m = matchOf(gp.name);
-      w.item(m, m.itemPrefix.gauge, A.value, gp.value, gp.name);
-      if (++n >= CHUNK_SERIES) {
-        n = 0;
-        yield;
-      }
-    }
-    for (const sp of g.sets) {
-      const m = matchOf(sp.name);
-      w.item(m, m.itemPrefix.set, A.len, sp.size, sp.name);
-      if (++n >= CHUNK_SERIES) {
-        n = 0;
-        yield;
-      }
-    }
-    w.end();
   }
 }

@@ -7,6 +7,8 @@ export interface SepCluster {
   readonly cluster: string;
   /** `{"instanceId":…,"cluster":…,"metricType":"<type>","aggregationType":"` as UTF-8, per metric type. */
   readonly itemPrefix: Readonly<Record<SepMetricType, Buffer>>;
+  /** `{"sep":…,"metrics":[`, the start of this SEP's documents, as UTF-8. */
+  readonly documentHead: Buffer;
 }
 
 /**
@@ -56,6 +58,10 @@ export class SepMatch {
 
   get itemPrefix(): Readonly<Record<SepMetricType, Buffer>> {
     return this.#group.itemPrefix;
+  }
+
+  get documentHead(): Buffer {
+    return this.#group.documentHead;
   }
 
   /** `","statistics":…,"value":` as UTF-8 (a view of the arena). */
@@ -161,6 +167,7 @@ export class SepMatcher {
           gauge: Buffer.from(`${head}gauge","aggregationType":"`),
           set: Buffer.from(`${head}set","aggregationType":"`),
         },
+        documentHead: Buffer.from(`{"sep":${goJsonString(instanceId)},"metrics":[`),
       };
       if (this.#clusters.size >= CACHE_LIMIT) this.#clusters.clear();
       this.#clusters.set(prefixKey, group);

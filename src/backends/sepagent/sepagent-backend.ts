@@ -5,7 +5,7 @@ import { BackendError, errorCode, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps } from '../backend.js';
 import type { SepAgentConfig } from './config.js';
-import { DocumentBuffers, encodeSnapshotChunked, type SepDocument } from './encode.js';
+import { DocumentBuffers, encodeSnapshotChunked, GroupScratch, type SepDocument } from './encode.js';
 import { runChunked } from '../../aggregator/interval-cut.js';
 import { SepMatcher } from './sep-matcher.js';
 
@@ -28,6 +28,7 @@ export class SepAgentBackend implements Backend {
   readonly #matcher: SepMatcher;
   readonly #log: RateLimitedLog;
   readonly #buffers: DocumentBuffers;
+  readonly #scratch = new GroupScratch();
   #socket: dgram.Socket | undefined;
   #connecting: Promise<dgram.Socket> | undefined;
   #closed = false;
@@ -95,7 +96,14 @@ export class SepAgentBackend implements Backend {
       }
     };
     const { dropped, examples } = await runChunked(
-      encodeSnapshotChunked(snapshot, this.#matcher, this.#cfg.maxDatagramBytes, onDocument, this.#buffers),
+      encodeSnapshotChunked(
+        snapshot,
+        this.#matcher,
+        this.#cfg.maxDatagramBytes,
+        onDocument,
+        this.#buffers,
+        this.#scratch,
+      ),
       signal,
     );
     await Promise.all(sends);

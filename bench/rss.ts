@@ -1,0 +1,166 @@
+// Memory at a fixed load: where the resident set of a daemon holding many live series goes.
+//
+//   npm run bench:rss -- [--series 100000] [--lines-per-datagram 1] [--rate 100000]
+//                        [--duration 10] [--flush-interval 1]
+//
+// Starts the built daemon (sepagent backend to a counting sink, the shipped V8 flags unless
+// BENCH_NODE_FLAGS overrides them), creates every series, then sends Envoy-shaped traffic at
+// a fixed rate and samples RSS and the V8 heap every 250 ms. Prints peak RSS (VmHWM), the
+// heap and external memory at the RSS peak, and the loss, which must be 0 for the figures
+// to mean anything. See docs/performance.md.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  compileTools,
+  freePort,
+  loadgen,
+  OUT,
+  peakRssMb,
+  ROOT,
+  rssMb,
+  Sink,
+  sleep,
+  udpDrops,
+  waitReady,
+  withSysctls,
+} from './lib.js';
+
+const { values: opt } = parseArgs({
+  options: {
+    series: { type: 'string', default: '100000' },
+    'lines-per-datagram': { type: 'string', default: '1' },
+    rate: { type: 'string', default: '100000' },
+    duration: { type: 'string', default: '10' },
+    'flush-interval': { type: 'string', default: '1' },
+  },
+});
+const SERIES = Number(opt.series);
+const LPD = Number(opt['lines-per-datagram']);
+const RATE = Number(opt.rate);
+const DURATION = Number(opt.duration);
+const FLUSH_S = Number(opt['flush-interval']);
+const RCVBUF = 8 * 1024 * 1024;
+const FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=8').split(' ').filter(Boolean);
+
+interface Sample {
+  s: number;
+  rssMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+}
+
+const metric = (text: string, name: string): number =>
+  Number(new RegExp(`^statsd_sepagent_${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1048576;
+
+async function main(): Promise<void> {
+  compileTools();
+  const sink = new Sink();
+  await sink.ready;
+  const port = await freePort();
+  const web = await freePort();
+  const cfg = join(OUT, 'rss.toml');
+  writeFileSync(
+    cfg,
+    `backends = "sepagent"\nmax-workers = 1\nflush-interval = "${FLUSH_S}s"\nmetrics-addr = "127.0.0.1:${port}"\n` +
+      `web-addr = "127.0.0.1:${web}"\nreceive-buffer-size = ${RCVBUF}\n[sepagent]\nhost = "127.0.0.1"\nport = ${sink.port}\n` +
+      `sep_regexp = 'sep([0-9]+)'\ncluster_regexp = 'external_cluster_sep([0-9]+)'\n`,
+  );
+  const daemon = spawn(
+    'taskset',
+    ['-c', '1', process.execPath, ...FLAGS, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
+    {
+      env: { ...process.env, MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  daemon.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-10_000)));
+  const pid = daemon.pid!;
+  try {
+    await waitReady(web, () => stderr);
+    const idle = rssMb(pid);
+    const warmRate = Math.min(RATE, 200_000);
+    await loadgen(port, [
+      '--lines-per-datagram',
+      String(LPD),
+      '--series',
+      String(SERIES),
+      '--rate',
+      String(warmRate),
+      '--duration',
+      String(Math.max(1, (SERIES * 1.2) / warmRate)),
+    ]);
+    await sleep(FLUSH_S * 1000 + 500);
+    const warm = rssMb(pid);
+    const before = sink.total;
+    const drops0 = udpDrops(port);
+    const samples: Sample[] = [];
+    const t0 = Date.now();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const text = await (await fetch(`http://127.0.0.1:${web}/metrics`)).text();
+        samples.push({
+          s: (Date.now() - t0) / 1000,
+          rssMb: rssMb(pid),
+          heapUsedMb: metric(text, 'nodejs_heap_size_used_bytes'),
+          heapTotalMb: metric(text, 'nodejs_heap_size_total_bytes'),
+          externalMb: metric(text, 'nodejs_external_memory_bytes'),
+        });
+        await sleep(250);
+      }
+    })();
+    const sent = await loadgen(port, [
+      '--lines-per-datagram',
+      String(LPD),
+      '--series',
+      String(SERIES),
+      '--rate',
+      String(RATE),
+      '--duration',
+      String(DURATION),
+    ]);
+    await sleep(FLUSH_S * 2000 + 1000);
+    let last = -1;
+    while (sink.total !== last) {
+      last = sink.total;
+      await sleep(300);
+    }
+    sampling = false;
+    await sampler;
+    const expected = sent.counters + sent.timers;
+    const counted = sink.total - before;
+    const top = samples.reduce((a, b) => (b.rssMb > a.rssMb ? b : a));
+    const f = (n: number): string => n.toFixed(0);
+    const report = {
+      series: SERIES,
+      linesPerDatagram: LPD,
+      lineRate: Math.round(sent.lineRate),
+      nodeFlags: FLAGS.join(' '),
+      idleRssMb: idle,
+      afterWarmUpRssMb: warm,
+      peakRssMb: peakRssMb(pid),
+      atRssPeak: top,
+      kernelDrops: udpDrops(port) - drops0,
+      lossPct: expected === 0 ? 0 : (Math.max(0, expected - counted) / expected) * 100,
+    };
+    console.log(
+      `${SERIES} series, ${LPD} line(s)/datagram at ${f(sent.lineRate / 1000)}k lines/s, node ${FLAGS.join(' ')}\n` +
+        `  RSS: idle ${f(idle)} MB, after creating the series ${f(warm)} MB, peak ${f(report.peakRssMb)} MB\n` +
+        `  at the RSS peak: heap used ${f(top.heapUsedMb)} MB of ${f(top.heapTotalMb)} MB, external ${f(top.externalMb)} MB\n` +
+        `  loss ${report.lossPct.toFixed(3)} %, kernel drops ${report.kernelDrops}`,
+    );
+    writeFileSync(
+      join(OUT, `rss-${new Date().toISOString().replaceAll(':', '-')}.json`),
+      JSON.stringify({ report, samples }, null, 2),
+    );
+  } finally {
+    daemon.kill('SIGKILL');
+    sink.stop();
+  }
+}
+
+await withSysctls(RCVBUF, main);
