@@ -85,6 +85,8 @@ export type SepClassification = 'ignored' | SepMismatch | SepMatch;
 
 const CACHE_LIMIT = 200_000;
 const ARENA_INITIAL_BYTES = 1 << 16;
+/** Arenas grow by doubling up to this size, then more of this size are added: little is left unused. */
+const ARENA_MAX_BYTES = 1 << 18;
 
 /**
  * SepMatcher applies the reference's IsSep and AddItem rules (sepagent-backend.md §3):
@@ -176,7 +178,7 @@ export class SepMatcher {
     const bytes = Buffer.byteLength(middle);
     if (this.#arenaUsed + bytes > this.#arena.length) {
       // A new arena; matches made so far keep theirs.
-      this.#arena = Buffer.allocUnsafeSlow(Math.max(this.#arena.length * 2, bytes));
+      this.#arena = Buffer.allocUnsafeSlow(Math.max(Math.min(this.#arena.length * 2, ARENA_MAX_BYTES), bytes));
       this.#arenaUsed = 0;
     }
     const start = this.#arenaUsed;
