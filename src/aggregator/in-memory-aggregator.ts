@@ -1,5 +1,14 @@
 import type { MetricKind } from '../parser/sample.js';
-import { applySample, newAccumulator, type Accumulator } from './accumulators.js';
+import {
+  applySample,
+  newAccumulator,
+  type Accumulator,
+  type CounterSeries,
+  type GaugeSeries,
+  type SeriesOf,
+  type SetSeries,
+  type TimerSeries,
+} from './accumulators.js';
 import type { Aggregator, SeriesSample } from './aggregator.js';
 import { computeSnapshot, runToEnd, type IntervalCut, type StatsConfig } from './interval-cut.js';
 import type { FlushSnapshot, SetPoint, TimerPoint } from './snapshot.js';
@@ -43,15 +52,15 @@ const SHRINK_VALUES_ABOVE = 1024;
 
 /** The arrays a cut is written into, kept for the next cut. */
 interface CutBuffers {
-  counters: Accumulator[];
+  counters: CounterSeries[];
   counterValues: Float64Array;
-  gauges: Accumulator[];
+  gauges: GaugeSeries[];
   gaugeValues: Float64Array;
-  timers: Accumulator[];
+  timers: TimerSeries[];
   timerStart: Int32Array;
   timerData: Float64Array;
   timerSampled: Float64Array;
-  sets: Accumulator[];
+  sets: SetSeries[];
   setMembers: Array<Set<string>>;
   timerPoints: TimerPoint[];
   setPoints: SetPoint[];
@@ -108,7 +117,7 @@ export class InMemoryAggregator implements Aggregator {
   #config: AggregatorConfig;
   readonly #shards: ShardMaps[];
   /** Live series per kind in creation order, whatever shard holds them. */
-  readonly #order: Record<MetricKind, Accumulator[]> = { counter: [], gauge: [], timer: [], set: [] };
+  readonly #order: { [K in MetricKind]: Array<SeriesOf[K]> } = { counter: [], gauge: [], timer: [], set: [] };
   /** Live series of all kinds. */
   #live = 0;
   #seriesDropped = 0;
@@ -171,7 +180,7 @@ export class InMemoryAggregator implements Aggregator {
         acc.next = first.next;
         first.next = acc;
       } else index.byKey.set(s.name + '\n' + s.tagsKey, acc);
-      this.#order[s.kind].push(acc);
+      (this.#order[s.kind] as Accumulator[]).push(acc);
     }
     applySample(acc, s.value, s.member, s.rate, nowMs);
     return acc;
@@ -253,7 +262,7 @@ export class InMemoryAggregator implements Aggregator {
    * Writes every live series of a kind into `out` (for the cut) and drops the expired
    * ones from the live list, in place.
    */
-  #sweep(kind: MetricKind, nowMs: number, expiryMs: number, out: Accumulator[]): Accumulator[] {
+  #sweep<K extends MetricKind>(kind: K, nowMs: number, expiryMs: number, out: Array<SeriesOf[K]>): Array<SeriesOf[K]> {
     const all = this.#order[kind];
     const n = all.length;
     out.length = n;

@@ -8,7 +8,7 @@ import type {
   TimerPoint,
 } from './snapshot.js';
 import { computeTimerStats, type DisabledPercentiles } from './timer-stats.js';
-import type { Accumulator } from './accumulators.js';
+import type { CounterSeries, GaugeSeries, SetSeries, TimerSeries } from './accumulators.js';
 
 /**
  * IntervalCut is one interval's raw data, detached from the live accumulators (parallel
@@ -25,17 +25,17 @@ export interface IntervalCut {
    * them any more), and the counter and gauge lists are the snapshot's own.
    */
   readonly fresh: boolean;
-  readonly counters: Accumulator[];
+  readonly counters: CounterSeries[];
   readonly counterValues: Float64Array;
-  readonly gauges: Accumulator[];
+  readonly gauges: GaugeSeries[];
   readonly gaugeValues: Float64Array;
-  readonly timers: readonly Accumulator[];
+  readonly timers: readonly TimerSeries[];
   /** Timer `i`'s raw values are `timerData[timerStart[i] .. timerStart[i + 1])`. */
   readonly timerStart: Int32Array;
   readonly timerData: Float64Array;
   /** Sum of 1/rate per timer. */
   readonly timerSampled: Float64Array;
-  readonly sets: readonly Accumulator[];
+  readonly sets: readonly SetSeries[];
   readonly setMembers: ReadonlyArray<ReadonlySet<string>>;
   /** The previous snapshot's timer and set arrays, refilled when not `fresh`. */
   readonly timerPoints: TimerPoint[];
@@ -57,14 +57,14 @@ const NO_MEMBERS: ReadonlySet<string> = new Set();
 /** How many series are processed between checks of the time budget. */
 export const CHUNK_SERIES = 512;
 
-function point<T>(acc: Accumulator, make: (id: SeriesIdentity) => T, fresh: boolean): Mutable<T> {
+function point<T>(acc: TimerSeries | SetSeries, make: (id: SeriesIdentity) => T, fresh: boolean): Mutable<T> {
   if (fresh) return make(acc);
   if (acc.point === undefined) acc.point = make(acc);
   return acc.point as Mutable<T>;
 }
 
 /** A counter's or gauge's entry: the accumulator itself, or a copy when `fresh`. */
-function selfPoint<T>(acc: Accumulator, make: (id: SeriesIdentity) => T, fresh: boolean): Mutable<T> {
+function selfPoint<T>(acc: CounterSeries | GaugeSeries, make: (id: SeriesIdentity) => T, fresh: boolean): Mutable<T> {
   return (fresh ? make(acc) : acc) as Mutable<T>;
 }
 
@@ -246,18 +246,24 @@ export async function runChunked<T>(
   budgetMs = 4,
 ): Promise<T> {
   let sliceStart = performance.now();
-  for (;;) {
-    // An abandoned flush stops here instead of racing the next one.
-    signal?.throwIfAborted();
-    const r = gen.next();
-    if (r.done === true) return r.value;
-    // A wait may end within the same tick (a send completed synchronously reports on
-    // nextTick): it does not count as a turn of the event loop, so the budget still runs.
-    if (r.value !== undefined) await untilAborted(r.value, signal);
-    if (performance.now() - sliceStart >= budgetMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
+  try {
+    for (;;) {
+      // An abandoned flush stops here instead of racing the next one.
+      signal?.throwIfAborted();
+      const r = gen.next();
+      if (r.done === true) return r.value;
+      // A wait may end within the same tick (a send completed synchronously reports on
+      // nextTick): it does not count as a turn of the event loop, so the budget still runs.
+      if (r.value !== undefined) await untilAborted(r.value, signal);
+      if (performance.now() - sliceStart >= budgetMs) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
     }
+  } catch (err) {
+    // Let an abandoned generator run its `finally` blocks (e.g. hand buffers back).
+    gen.return(undefined as T);
+    throw err;
   }
 }
 

@@ -233,8 +233,11 @@ class DocumentWriter {
     this.#off += prefix.length;
     b.set(aggregation, this.#off);
     this.#off += aggregation.length;
-    m.arena.copy(b, this.#off, m.middleStart, m.middleEnd);
-    this.#off += middle;
+    // A byte loop: Buffer#copy with offsets makes a view object per call (per item).
+    const arena = m.arena;
+    let o = this.#off;
+    for (let k = m.middleStart; k < m.middleEnd; k++) b[o++] = arena[k]!;
+    this.#off = o;
     if (int) this.#off = writeInt(b, this.#off, value, vLen);
     else this.#off += b.write(v, this.#off, 'latin1');
     b.set(this.#tail, this.#off);

@@ -14,30 +14,19 @@ export interface SepCluster {
 /**
  * Where a metric name belongs: its SEP instance, cluster and statistic.
  *
- * One exists per cached name, so it is kept small: the cluster's data is shared, the
- * statistic is a position in the name, and the item's middle bytes
- * (`","statistics":…,"value":`) live in a byte arena shared by all matches.
+ * One exists per cached name, so it is kept small: the cluster's data is shared, and the
+ * item's middle bytes (`","statistics":…,"value":`) live in a byte arena shared by all
+ * matches; the statistic is read back from them when asked for.
  */
 export class SepMatch {
   readonly #group: SepCluster;
-  readonly #name: string;
-  readonly #statisticsStart: number;
   /** The arena holding the middle bytes at [middleStart, middleEnd). */
   readonly arena: Buffer;
   readonly middleStart: number;
   readonly middleEnd: number;
 
-  constructor(
-    group: SepCluster,
-    name: string,
-    statisticsStart: number,
-    arena: Buffer,
-    middleStart: number,
-    middleEnd: number,
-  ) {
+  constructor(group: SepCluster, arena: Buffer, middleStart: number, middleEnd: number) {
     this.#group = group;
-    this.#name = name;
-    this.#statisticsStart = statisticsStart;
     this.arena = arena;
     this.middleStart = middleStart;
     this.middleEnd = middleEnd;
@@ -51,9 +40,14 @@ export class SepMatch {
     return this.#group.cluster;
   }
 
-  /** The name after the cluster match, one character skipped. */
+  /** The name after the cluster match, one character skipped (read back from the item bytes). */
   get statistics(): string {
-    return this.#name.slice(this.#statisticsStart);
+    const json = this.arena.toString(
+      'utf8',
+      this.middleStart + MIDDLE_HEAD.length,
+      this.middleEnd - MIDDLE_TAIL.length,
+    );
+    return JSON.parse(json) as string;
   }
 
   get itemPrefix(): Readonly<Record<SepMetricType, Buffer>> {
@@ -69,6 +63,9 @@ export class SepMatch {
     return this.arena.subarray(this.middleStart, this.middleEnd);
   }
 }
+
+const MIDDLE_HEAD = '","statistics":';
+const MIDDLE_TAIL = ',"value":';
 
 /** The reference's metricType strings (note the plural `timers`). */
 export type SepMetricType = 'counter' | 'timers' | 'gauge' | 'set';
@@ -174,7 +171,7 @@ export class SepMatcher {
       if (this.#clusters.size >= CACHE_LIMIT) this.#clusters.clear();
       this.#clusters.set(prefixKey, group);
     }
-    const middle = `","statistics":${goJsonString(name.slice(after + 1))},"value":`;
+    const middle = `${MIDDLE_HEAD}${goJsonString(name.slice(after + 1))}${MIDDLE_TAIL}`;
     const bytes = Buffer.byteLength(middle);
     if (this.#arenaUsed + bytes > this.#arena.length) {
       // A new arena; matches made so far keep theirs.
@@ -183,6 +180,6 @@ export class SepMatcher {
     }
     const start = this.#arenaUsed;
     this.#arenaUsed += this.#arena.write(middle, start, 'utf8');
-    return new SepMatch(group, name, after + 1, this.#arena, start, this.#arenaUsed);
+    return new SepMatch(group, this.#arena, start, this.#arenaUsed);
   }
 }

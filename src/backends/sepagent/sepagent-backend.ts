@@ -69,7 +69,9 @@ export class SepAgentBackend implements Backend {
     const lost = { send_failed: 0, timeout: 0 };
     let sentDocs = 0;
     let sentItems = 0;
-    const sends: Array<Promise<void>> = [];
+    // Sends are tracked with a counter and callbacks rather than a promise per document.
+    let inFlight = 0;
+    let allSent: (() => void) | undefined;
     const onDocument = (doc: SepDocument): void => {
       if (socket === undefined) {
         lost.send_failed += doc.items;
@@ -78,21 +80,19 @@ export class SepAgentBackend implements Backend {
         lost.timeout += doc.items;
         doc.release();
       } else {
-        sends.push(
-          this.#send(socket, doc.payload)
-            .then(
-              () => {
-                sentDocs++;
-                sentItems += doc.items;
-              },
-              (err: unknown) => {
-                firstError ??= err;
-                m.sendError(errorCode(err));
-                lost.send_failed += doc.items;
-              },
-            )
-            .finally(() => doc.release()),
-        );
+        inFlight++;
+        this.#send(socket, doc.payload, true, (err) => {
+          if (err === undefined) {
+            sentDocs++;
+            sentItems += doc.items;
+          } else {
+            firstError ??= err;
+            m.sendError(errorCode(err));
+            lost.send_failed += doc.items;
+          }
+          doc.release();
+          if (--inFlight === 0) allSent?.();
+        });
       }
     };
     const { dropped, examples } = await runChunked(
@@ -106,7 +106,7 @@ export class SepAgentBackend implements Backend {
       ),
       signal,
     );
-    await Promise.all(sends);
+    if (inFlight > 0) await new Promise<void>((resolve) => (allSent = resolve));
     m.sent(sentDocs, sentItems);
     for (const [reason, n] of Object.entries({ ...dropped, ...lost })) {
       if (n === 0) continue;
@@ -139,14 +139,20 @@ export class SepAgentBackend implements Backend {
     this.#reset();
   }
 
-  /** Sends one datagram; an ECONNREFUSED reports an earlier datagram's ICMP, so retry once. */
-  async #send(socket: dgram.Socket, payload: Buffer): Promise<void> {
+  /**
+   * Sends one datagram and reports the outcome to `done` (never throws). An ECONNREFUSED
+   * reports an earlier datagram's ICMP, so it is counted and the send retried once.
+   */
+  #send(socket: dgram.Socket, payload: Buffer, retry: boolean, done: (err: unknown) => void): void {
     try {
-      await sendOnce(socket, payload);
+      socket.send(payload, (err) => {
+        if (err && retry && errorCode(err) === 'ECONNREFUSED') {
+          this.#deps.metrics.sendError('ECONNREFUSED');
+          this.#send(socket, payload, false, done);
+        } else done(err ?? undefined);
+      });
     } catch (err) {
-      if (errorCode(err) !== 'ECONNREFUSED') throw err;
-      this.#deps.metrics.sendError('ECONNREFUSED');
-      await sendOnce(socket, payload);
+      done(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
@@ -211,14 +217,4 @@ export class SepAgentBackend implements Backend {
       ),
     );
   }
-}
-
-function sendOnce(socket: dgram.Socket, payload: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    try {
-      socket.send(payload, (err) => (err ? reject(err) : resolve()));
-    } catch (err) {
-      reject(err instanceof Error ? err : new Error(String(err)));
-    }
-  });
 }

@@ -186,4 +186,30 @@ describe('SepAgent encoder back-pressure', () => {
     expect(maxOut).to.be.at.most(3 + 1);
     expect(pool.out).to.equal(0);
   });
+
+  it('an encoding abandoned at its deadline while waiting hands every buffer back', async () => {
+    const { ingester, aggregator } = makePipeline();
+    send(
+      ingester,
+      Array.from({ length: 400 }, (_, i) => `envoy.cluster.external_cluster_sep${i % 5}.s${i}:${i}|c`).join('\n'),
+    );
+    const snap = aggregator.snapshotAndReset(T0, 10);
+    const m = new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)');
+    const pool = new DocumentBuffers(1400, 3, 3);
+    for (let flush = 0; flush < 5; flush++) {
+      const held: Array<() => void> = [];
+      const ac = new AbortController();
+      const run = runChunked(
+        encodeSnapshotChunked(snap, m, 1400, (d) => held.push(() => d.release()), pool),
+        ac.signal,
+      );
+      await new Promise((r) => setTimeout(r, 10));
+      ac.abort(new Error('deadline'));
+      const err = await run.catch((e: unknown) => e);
+      expect((err as Error).message).to.equal('deadline');
+      // The documents the socket still held come back later; then nothing is out.
+      for (const r of held) r();
+      expect(pool.out).to.equal(0);
+    }
+  });
 });
