@@ -110,6 +110,47 @@ export function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/**
+ * Resident memory of a process by kind of mapping, in MB (from /proc/PID/smaps): the
+ * malloc heap (`[heap]`, glibc's main arena), anonymous mappings (V8's heap pages, other
+ * malloc arenas, large allocations) and file-backed mappings (the node binary's code).
+ */
+export function residentByKind(pid: number): { brk: number; anon: number; files: number } {
+  const out = { brk: 0, anon: 0, files: 0 };
+  let kind: keyof typeof out = 'anon';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[1] ?? '';
+      kind = name === '[heap]' ? 'brk' : name === '' || name.startsWith('[') ? 'anon' : 'files';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind] += Number(rss[1]) / 1024;
+  }
+  return out;
+}
+
+/** What {@link send} sends: the load generator's main options. */
+export interface Traffic {
+  linesPerDatagram: number;
+  series: number;
+  /** Lines per second. */
+  rate: number;
+  /** Seconds. */
+  duration: number;
+  /** Suffix for every name, so each generation is a new set of series. */
+  generation?: number;
+}
+
+/** Runs the load generator once with `t` (plus any raw `extra` options). */
+export function send(port: number, t: Traffic, extra: string[] = []): Promise<Sent> {
+  const args = ['--lines-per-datagram', String(t.linesPerDatagram), '--series', String(t.series)];
+  args.push('--rate', String(t.rate), '--duration', String(t.duration));
+  if (t.generation !== undefined) args.push('--generation', String(t.generation));
+  return loadgen(port, [...args, ...extra]);
+}
+
 export function loadgen(port: number, args: string[]): Promise<Sent> {
   return new Promise((res, rej) => {
     const p = spawn('taskset', ['-c', '0', join(OUT, 'loadgen'), '--port', String(port), ...args], {

@@ -15,11 +15,11 @@ import { parseArgs } from 'node:util';
 import {
   compileTools,
   freePort,
-  loadgen,
   OUT,
   peakRssMb,
   ROOT,
   rssMb,
+  send,
   Sink,
   sleep,
   udpDrops,
@@ -83,16 +83,12 @@ async function main(): Promise<void> {
     await waitReady(web, () => stderr);
     const idle = rssMb(pid);
     const warmRate = Math.min(RATE, 200_000);
-    await loadgen(port, [
-      '--lines-per-datagram',
-      String(LPD),
-      '--series',
-      String(SERIES),
-      '--rate',
-      String(warmRate),
-      '--duration',
-      String(Math.max(1, (SERIES * 1.2) / warmRate)),
-    ]);
+    await send(port, {
+      linesPerDatagram: LPD,
+      series: SERIES,
+      rate: warmRate,
+      duration: Math.max(1, (SERIES * 1.2) / warmRate),
+    });
     await sleep(FLUSH_S * 1000 + 500);
     const warm = rssMb(pid);
     const before = sink.total;
@@ -113,16 +109,7 @@ async function main(): Promise<void> {
         await sleep(250);
       }
     })();
-    const sent = await loadgen(port, [
-      '--lines-per-datagram',
-      String(LPD),
-      '--series',
-      String(SERIES),
-      '--rate',
-      String(RATE),
-      '--duration',
-      String(DURATION),
-    ]);
+    const sent = await send(port, { linesPerDatagram: LPD, series: SERIES, rate: RATE, duration: DURATION });
     await sleep(FLUSH_S * 2000 + 1000);
     let last = -1;
     while (sink.total !== last) {

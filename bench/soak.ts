@@ -16,11 +16,12 @@ import { FakeKubeApi } from '../test/support/fake-kube-api.js';
 import {
   compileTools,
   freePort,
-  loadgen,
   OUT,
   peakRssMb,
   ROOT,
+  residentByKind,
   rssMb,
+  send,
   Sink,
   sleep,
   type Sent,
@@ -119,10 +120,13 @@ async function main(): Promise<void> {
     heapUsedMb: number;
     heapTotalMb: number;
     externalMb: number;
+    brkMb: number;
+    anonMb: number;
   }> = [];
   const sampler = setInterval(() => {
     const at = Math.round((Date.now() - t0) / 1000);
     const rss = rssMb(daemon.pid!);
+    const maps = residentByKind(daemon.pid!);
     void Promise.all([
       metric(web, 'statsd_sepagent_series{type="counter"}'),
       metric(web, 'statsd_sepagent_nodejs_heap_size_used_bytes'),
@@ -136,6 +140,8 @@ async function main(): Promise<void> {
         heapUsedMb: used / 1048576,
         heapTotalMb: total / 1048576,
         externalMb: external / 1048576,
+        brkMb: maps.brk,
+        anonMb: maps.anon,
       }),
     );
   }, 5000);
@@ -152,18 +158,13 @@ async function main(): Promise<void> {
   while (Date.now() < endAt) {
     const seconds = Math.min(SEGMENT_S, (endAt - Date.now()) / 1000);
     if (seconds < 1) break;
-    const s = await loadgen(udp, [
-      '--lines-per-datagram',
-      String(LPD),
-      '--series',
-      String(SERIES),
-      '--rate',
-      String(RATE),
-      '--duration',
-      String(seconds),
-      '--generation',
-      String(generation++),
-    ]);
+    const s = await send(udp, {
+      linesPerDatagram: LPD,
+      series: SERIES,
+      rate: RATE,
+      duration: seconds,
+      generation: generation++,
+    });
     total.datagrams += s.datagrams;
     total.lines += s.lines;
     total.counters += s.counters;
@@ -209,7 +210,9 @@ async function main(): Promise<void> {
     return (
       `| ${m + 1} | ${Math.max(...w.map((x) => x.rssMb)).toFixed(0)} | ` +
       `${Math.max(...w.map((x) => x.heapUsedMb)).toFixed(0)} / ${Math.max(...w.map((x) => x.heapTotalMb)).toFixed(0)} | ` +
-      `${Math.max(...w.map((x) => x.externalMb)).toFixed(0)} | ${Math.max(...w.map((x) => x.series))} | ` +
+      `${Math.max(...w.map((x) => x.externalMb)).toFixed(0)} | ` +
+      `${Math.max(...w.map((x) => x.brkMb)).toFixed(0)} / ${Math.max(...w.map((x) => x.anonMb)).toFixed(0)} | ` +
+      `${Math.max(...w.map((x) => x.series))} | ` +
       `${Math.max(...e.map((x) => x.p99Ms)).toFixed(1)} | ${Math.max(...e.map((x) => x.maxMs)).toFixed(1)} |`
     );
   };
@@ -217,8 +220,8 @@ async function main(): Promise<void> {
     `soak: ${MINUTES} min, ${RATE} lines/s, ${SERIES} series per generation (${generation} generations), ` +
       `${LPD} line(s)/datagram, ConfigMap edited every ${EDIT_S} s (${edits} edits)`,
     '',
-    '| minute | RSS MB (max) | V8 heap used / total MB (max) | external MB (max) | live counter series (max) | loop delay p99 ms (worst second) | worst loop block ms |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| minute | RSS MB (max) | V8 heap used / total MB (max) | external MB (max) | malloc heap / anonymous MB (max) | live counter series (max) | loop delay p99 ms (worst second) | worst loop block ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...Array.from({ length: Math.ceil(MINUTES) }, (_, m) => minute(m)),
     '',
     `lines sent: ${total.lines}; counter+timer lines sent: ${expected}; delivered to the sinks: ${delivered}; ` +

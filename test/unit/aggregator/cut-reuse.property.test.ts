@@ -144,15 +144,22 @@ describe('interval cut: reused arrays', () => {
   });
 });
 
+/** A snapshot of 400 counters over 5 SEPs (a few dozen 1,400-byte documents), and a matcher. */
+function fourHundredCounters(): { snap: FlushSnapshot; m: SepMatcher } {
+  const { ingester, aggregator } = makePipeline();
+  send(
+    ingester,
+    Array.from({ length: 400 }, (_, i) => `envoy.cluster.external_cluster_sep${i % 5}.s${i}:${i}|c`).join('\n'),
+  );
+  return {
+    snap: aggregator.snapshotAndReset(T0, 10),
+    m: new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)'),
+  };
+}
+
 describe('SepAgent encoder back-pressure', () => {
   it('waits for sent documents to come back once the pool`s limit is out, and produces the same documents', async () => {
-    const { ingester, aggregator } = makePipeline();
-    send(
-      ingester,
-      Array.from({ length: 400 }, (_, i) => `envoy.cluster.external_cluster_sep${i % 5}.s${i}:${i}|c`).join('\n'),
-    );
-    const snap = aggregator.snapshotAndReset(T0, 10);
-    const m = new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)');
+    const { snap, m } = fourHundredCounters();
     const expected: string[] = [];
     runToEnd(encodeSnapshotChunked(snap, m, 1400, (d) => expected.push(d.payload.toString())));
     const pool = new DocumentBuffers(1400, 3, 3);
@@ -188,13 +195,7 @@ describe('SepAgent encoder back-pressure', () => {
   });
 
   it('an encoding abandoned at its deadline while waiting hands every buffer back', async () => {
-    const { ingester, aggregator } = makePipeline();
-    send(
-      ingester,
-      Array.from({ length: 400 }, (_, i) => `envoy.cluster.external_cluster_sep${i % 5}.s${i}:${i}|c`).join('\n'),
-    );
-    const snap = aggregator.snapshotAndReset(T0, 10);
-    const m = new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)');
+    const { snap, m } = fourHundredCounters();
     const pool = new DocumentBuffers(1400, 3, 3);
     for (let flush = 0; flush < 5; flush++) {
       const held: Array<() => void> = [];
