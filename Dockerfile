@@ -24,8 +24,10 @@ RUN npx tsc -p tsconfig.build.json \
 # ---- runtime --------------------------------------------------------------------------
 FROM ${NODE_IMAGE}-slim
 ENV NODE_ENV=production
-# Two malloc arenas instead of one per thread: ~30 MB less RSS in the soak run (docs/reliability.md).
-ENV MALLOC_ARENA_MAX=2
+# Two malloc arenas instead of one per thread (~30 MB less RSS in the soak run), and a fixed
+# mmap threshold so that large freed Buffers go back to the system instead of fragmenting
+# the malloc heap (it stayed flat over 45 minutes instead of growing): docs/reliability.md.
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules

@@ -72,7 +72,12 @@ async function main(): Promise<void> {
     'taskset',
     ['-c', '1', process.execPath, ...FLAGS, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
     {
-      env: { ...process.env, MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2' },
+      env: {
+        ...process.env,
+        // The container image's malloc settings (Dockerfile).
+        MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2',
+        MALLOC_MMAP_THRESHOLD_: process.env['MALLOC_MMAP_THRESHOLD_'] ?? '131072',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );

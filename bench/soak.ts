@@ -97,10 +97,11 @@ async function main(): Promise<void> {
       `127.0.0.1:${web}`,
     ],
     {
-      // The container image's environment (Dockerfile): two malloc arenas.
+      // The container image's malloc settings (Dockerfile).
       env: {
         ...process.env,
         MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2',
+        MALLOC_MMAP_THRESHOLD_: process.env['MALLOC_MMAP_THRESHOLD_'] ?? '131072',
         ELD_OUT: eldFile,
         ELD_WINDOW_MS: '1000',
       },
