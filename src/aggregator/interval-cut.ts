@@ -147,16 +147,17 @@ function listOf<T>(list: T[], n: number, fresh: boolean): T[] {
  * {@link CHUNK_SERIES} series so a driver can give the event loop a turn; run it with
  * {@link runToEnd} for a synchronous result.
  *
- * Each series' entry object is reused from flush to flush (refreshed in place), so the
- * snapshot is valid until the next flush computes its own, unless `fresh` is set: then
- * every entry is new and the previous snapshot stays intact (a backend still holds it).
+ * Each series' entry object and the snapshot's arrays are reused from flush to flush
+ * (refreshed in place), so the snapshot is valid until the next flush computes its own,
+ * unless the cut is `fresh`: then every array and entry is new and the previous snapshot
+ * stays intact (a backend still holds it).
  */
 export function* computeSnapshot(
   cut: IntervalCut,
   intervalSeconds: number,
   cfg: StatsConfig,
-  fresh = cut.fresh,
 ): Generator<void, FlushSnapshot> {
+  const fresh = cut.fresh;
   // Unless fresh, a counter's or gauge's entry is its accumulator: the cut's list is the snapshot's.
   const counters = fresh ? new Array<CounterPoint>(cut.counters.length) : (cut.counters as CounterPoint[]);
   for (let i = 0; i < counters.length; i++) {

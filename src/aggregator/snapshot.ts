@@ -63,7 +63,8 @@ export interface SetPoint extends SeriesIdentity {
  * Backends MUST treat it as read-only and read entries only through these interfaces
  * (an entry may be a larger object, e.g. the live series itself). It is valid until the
  * flush it was handed to settles (or its deadline passes): the next flush refreshes the
- * same entry objects in place, so a backend that keeps data for later copies what it needs. Within a kind,
+ * same arrays and entry objects in place, so a backend that keeps data for later copies
+ * what it needs. Within a kind,
  * series appear in the order they were first seen (stable across flushes and
  * independent of the number of workers).
  */

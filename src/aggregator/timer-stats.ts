@@ -76,7 +76,6 @@ export function computeTimerStats(
   end = values.length,
 ): TimerStats {
   const n = end - start;
-  const s = start;
   if (scratchCum.length < n) {
     scratchCum = new Float64Array(Math.max(n, scratchCum.length * 2));
     scratchCumSq = new Float64Array(scratchCum.length);
@@ -86,25 +85,25 @@ export function computeTimerStats(
   let acc = 0;
   let accSq = 0;
   for (let i = 0; i < n; i++) {
-    const v = values[s + i]!;
+    const v = values[start + i]!;
     acc = i === 0 ? v : v + acc;
     accSq = i === 0 ? v * v : v * v + accSq;
     cum[i] = acc;
     cumSq[i] = accSq;
   }
-  const min = values[s]!;
-  const max = values[s + n - 1]!;
+  const min = values[start]!;
+  const max = values[start + n - 1]!;
   const sum = cum[n - 1]!;
   const sumSquares = cumSq[n - 1]!;
   const mean = sum / n;
   let diffs = 0;
   for (let i = 0; i < n; i++) {
-    const d = values[s + i]! - mean;
+    const d = values[start + i]! - mean;
     diffs += d * d;
   }
   const stdDev = Math.sqrt(diffs / n);
   const half = n >> 1;
-  const median = n % 2 === 1 ? values[s + half]! : (values[s + half - 1]! + values[s + half]!) / 2;
+  const median = n % 2 === 1 ? values[start + half]! : (values[start + half - 1]! + values[start + half]!) / 2;
 
   // Entries are written into `reuse` (the previous flush's array) when given.
   const percentiles: Array<{ name: string; value: number }> =
@@ -127,18 +126,18 @@ export function computeTimerStats(
     if (n === 1) {
       k = 1;
       boundary = max;
-      pSum = values[s]!;
-      pSumSq = values[s]! * values[s]!;
+      pSum = values[start]!;
+      pSumSq = values[start]! * values[start]!;
     } else {
       k = Math.floor((Math.abs(p) / 100) * n + 0.5);
       if (k === 0) continue;
       if (k > n) k = n; // thresholds are validated to |p| <= 100; this only guards rounding
       if (p > 0) {
-        boundary = values[s + k - 1]!;
+        boundary = values[start + k - 1]!;
         pSum = cum[k - 1]!;
         pSumSq = cumSq[k - 1]!;
       } else {
-        boundary = values[s + n - k]!;
+        boundary = values[start + n - k]!;
         // When k == n the reference indexes cum[-1] and panics; the top n values are all of them.
         pSum = k === n ? sum : sum - cum[n - k - 1]!;
         pSumSq = k === n ? sumSquares : sumSquares - cumSq[n - k - 1]!;

@@ -8,7 +8,7 @@ import { DaemonError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
 // Loaded with require: an ESM import of node:http builds its whole namespace, which in
-// Node 24 also loads tls, http2 and zlib (~13 MB of RSS the admin server never uses).
+// Node 24 also loads tls, http2 and zlib (~4 MB of idle RSS the admin server never uses).
 const http = createRequire(import.meta.url)('node:http') as typeof Http;
 
 /** Dependencies of {@link AdminHttpServer}. */
