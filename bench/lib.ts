@@ -131,6 +131,18 @@ export function residentByKind(pid: number): { brk: number; anon: number; files:
   return out;
 }
 
+/**
+ * The benchmarked daemon's config document: sepagent backend to a counting sink on
+ * `sinkPort`, one worker, StatsD on `port`, admin on `web`.
+ */
+export function oursConfig(o: { port: number; web: number; sinkPort: number; flushS: number; rcvbuf: number }): string {
+  return (
+    `backends = "sepagent"\nmax-workers = 1\nflush-interval = "${o.flushS}s"\nmetrics-addr = "127.0.0.1:${o.port}"\n` +
+    `web-addr = "127.0.0.1:${o.web}"\nreceive-buffer-size = ${o.rcvbuf}\n[sepagent]\nhost = "127.0.0.1"\nport = ${o.sinkPort}\n` +
+    `sep_regexp = 'sep([0-9]+)'\ncluster_regexp = 'external_cluster_sep([0-9]+)'\n`
+  );
+}
+
 /** What {@link send} sends: the load generator's main options. */
 export interface Traffic {
   linesPerDatagram: number;

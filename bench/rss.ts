@@ -16,6 +16,7 @@ import {
   compileTools,
   freePort,
   OUT,
+  oursConfig,
   peakRssMb,
   ROOT,
   rssMb,
@@ -62,12 +63,7 @@ async function main(): Promise<void> {
   const port = await freePort();
   const web = await freePort();
   const cfg = join(OUT, 'rss.toml');
-  writeFileSync(
-    cfg,
-    `backends = "sepagent"\nmax-workers = 1\nflush-interval = "${FLUSH_S}s"\nmetrics-addr = "127.0.0.1:${port}"\n` +
-      `web-addr = "127.0.0.1:${web}"\nreceive-buffer-size = ${RCVBUF}\n[sepagent]\nhost = "127.0.0.1"\nport = ${sink.port}\n` +
-      `sep_regexp = 'sep([0-9]+)'\ncluster_regexp = 'external_cluster_sep([0-9]+)'\n`,
-  );
+  writeFileSync(cfg, oursConfig({ port, web, sinkPort: sink.port, flushS: FLUSH_S, rcvbuf: RCVBUF }));
   const daemon = spawn(
     'taskset',
     ['-c', '1', process.execPath, ...FLAGS, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],

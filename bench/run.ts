@@ -19,6 +19,7 @@ import {
   freePort,
   loadgen,
   OUT,
+  oursConfig,
   peakRssMb,
   ROOT,
   Sink,
@@ -101,12 +102,7 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
   if (name === 'ours') {
     const web = await freePort();
     const cfg = join(OUT, 'ours.toml');
-    writeFileSync(
-      cfg,
-      `backends = "sepagent"\nmax-workers = 1\nflush-interval = "${FLUSH_S}s"\nmetrics-addr = "127.0.0.1:${port}"\n` +
-        `web-addr = "127.0.0.1:${web}"\nreceive-buffer-size = ${RCVBUF}\n[sepagent]\nhost = "127.0.0.1"\nport = ${sinkPort}\n` +
-        `sep_regexp = 'sep([0-9]+)'\ncluster_regexp = 'external_cluster_sep([0-9]+)'\n`,
-    );
+    writeFileSync(cfg, oursConfig({ port, web, sinkPort, flushS: FLUSH_S, rcvbuf: RCVBUF }));
     // The same V8 flag as the shipped entry points (Dockerfile, npm start): see docs/performance.md.
     // BENCH_NODE_FLAGS overrides it for experiments.
     const flags = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=8').split(' ').filter(Boolean);
