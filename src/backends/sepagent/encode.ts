@@ -1,7 +1,7 @@
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { CHUNK_SERIES, runToEnd } from '../../aggregator/interval-cut.js';
 import { goJsonNumber } from './go-json.js';
-import type { SepMatch, SepMatcher, SepMismatch } from './sep-matcher.js';
+import type { SepMatcher, SepMismatch } from './sep-matcher.js';
 
 /** Why items were left out of the documents. */
 export type DropReason = SepMismatch | 'non_finite' | 'too_large';
@@ -97,18 +97,21 @@ const GAUGE = 2;
 const SET = 3;
 
 /**
- * GroupScratch holds the arrays a flush groups its series by SEP in: one reference and
- * one match per series, counting-sorted by SEP. Kept by the backend from flush to flush,
- * so grouping 100,000 series allocates nothing once the arrays have grown.
+ * GroupScratch holds the arrays a flush groups its series by SEP in: per series its
+ * reference, SEP group and match (cluster and statistic numbers), counting-sorted by
+ * SEP. Kept by the backend from flush to flush, so grouping 100,000 series allocates
+ * nothing once the arrays have grown.
  */
 export class GroupScratch {
-  /** Per matched series in snapshot order: its reference and its SEP group. */
+  /** Per matched series in snapshot order: its reference, SEP group, cluster and statistic. */
   refs = new Int32Array(0);
   groupOf = new Int32Array(0);
-  matches: SepMatch[] = [];
+  clusterOf = new Int32Array(0);
+  statisticOf = new Int32Array(0);
   /** The same, sorted by group (stable, so snapshot order within a group). */
   sortedRefs = new Int32Array(0);
-  sortedMatches: SepMatch[] = [];
+  sortedCluster = new Int32Array(0);
+  sortedStatistic = new Int32Array(0);
   /** Per group: item count, then start offset. */
   groupStart = new Int32Array(0);
 
@@ -118,7 +121,11 @@ export class GroupScratch {
       const n = series + (series >> 2) + 16;
       this.refs = new Int32Array(n);
       this.groupOf = new Int32Array(n);
+      this.clusterOf = new Int32Array(n);
+      this.statisticOf = new Int32Array(n);
       this.sortedRefs = new Int32Array(n);
+      this.sortedCluster = new Int32Array(n);
+      this.sortedStatistic = new Int32Array(n);
     }
     if (this.groupStart.length < groups + 1) this.groupStart = new Int32Array(groups + (groups >> 2) + 16);
   }
@@ -208,7 +215,19 @@ class DocumentWriter {
     this.#restart();
   }
 
-  item(m: SepMatch, prefix: Buffer, aggregation: Buffer, value: number, name: string): void {
+  /**
+   * Writes one item: `prefix` (the cluster's, up to `"aggregationType":"`), the
+   * aggregation, the statistic's middle bytes `arena[middleStart, middleEnd)`, the value.
+   */
+  item(
+    prefix: Buffer,
+    aggregation: Buffer,
+    arena: Buffer,
+    middleStart: number,
+    middleEnd: number,
+    value: number,
+    name: string,
+  ): void {
     if (!Number.isFinite(value)) {
       this.#onDrop('non_finite', name);
       return;
@@ -217,7 +236,7 @@ class DocumentWriter {
     const int = value === (value | 0) && !Object.is(value, -0);
     const v = int ? '' : goJsonNumber(value);
     const vLen = int ? intLength(value) : v.length;
-    const middle = m.middleEnd - m.middleStart;
+    const middle = middleEnd - middleStart;
     const len = prefix.length + aggregation.length + middle + vLen + this.#tail.length;
     if (this.#head.length + len + 2 > this.#max) {
       this.#onDrop('too_large', name);
@@ -234,9 +253,8 @@ class DocumentWriter {
     b.set(aggregation, this.#off);
     this.#off += aggregation.length;
     // A byte loop: Buffer#copy with offsets makes a view object per call (per item).
-    const arena = m.arena;
     let o = this.#off;
-    for (let k = m.middleStart; k < m.middleEnd; k++) b[o++] = arena[k]!;
+    for (let k = middleStart; k < middleEnd; k++) b[o++] = arena[k]!;
     this.#off = o;
     if (int) this.#off = writeInt(b, this.#off, value, vLen);
     else this.#off += b.write(v, this.#off, 'latin1');
@@ -330,27 +348,29 @@ export function* encodeSnapshotChunked(
   const groupIds = new Map<string, number>();
   const groupSep: string[] = [];
   const groupHead: Buffer[] = [];
-  const { refs, groupOf, matches } = g;
-  matches.length = total;
+  const { refs, groupOf, clusterOf, statisticOf } = g;
   let k = 0;
   let n = 0;
   const scan = (name: string, kind: number, index: number, items: number): void => {
-    const c = matcher.classify(name);
-    if (c === 'ignored') return;
-    if (typeof c === 'string') {
-      drop(c, name, items);
+    const c = matcher.code(name);
+    if (c < 0) {
+      const why = matcher.mismatchOf(c);
+      if (why !== 'ignored') drop(why, name, items);
       return;
     }
-    let id = groupIds.get(c.instanceId);
+    const clusterId = matcher.clusterOf(c);
+    const cluster = matcher.cluster(clusterId);
+    let id = groupIds.get(cluster.instanceId);
     if (id === undefined) {
       id = groupSep.length;
-      groupIds.set(c.instanceId, id);
-      groupSep.push(c.instanceId);
-      groupHead.push(c.documentHead);
+      groupIds.set(cluster.instanceId, id);
+      groupSep.push(cluster.instanceId);
+      groupHead.push(cluster.documentHead);
     }
     refs[k] = (index << 2) | kind;
     groupOf[k] = id;
-    matches[k] = c;
+    clusterOf[k] = clusterId;
+    statisticOf[k] = matcher.statisticOf(c);
     k++;
   };
   const { counters, timers, gauges, sets } = snapshot;
@@ -376,15 +396,14 @@ export function* encodeSnapshotChunked(
   start.fill(0, 0, groups + 1);
   for (let j = 0; j < k; j++) start[groupOf[j]! + 1]!++;
   for (let q = 1; q <= groups; q++) start[q]! += start[q - 1]!;
-  const { sortedRefs, sortedMatches } = g;
-  sortedMatches.length = k;
+  const { sortedRefs, sortedCluster, sortedStatistic } = g;
   // Scatter: start[q] walks from group q's first slot to group q + 1's.
   for (let j = 0; j < k; j++) {
     const pos = start[groupOf[j]!]!++;
     sortedRefs[pos] = refs[j]!;
-    sortedMatches[pos] = matches[j]!;
+    sortedCluster[pos] = clusterOf[j]!;
+    sortedStatistic[pos] = statisticOf[j]!;
   }
-  matches.length = 0;
 
   const documents: SepDocument[] = [];
   const emit = onDocument ?? ((d: SepDocument): void => void documents.push(d));
@@ -395,66 +414,71 @@ export function* encodeSnapshotChunked(
     for (let q = 0; q < groups; q++) {
       const to = start[q]!;
       w.begin(groupSep[q]!, groupHead[q]!);
-      yield* writeItems(w, snapshot, sortedRefs, sortedMatches, from, to);
+      yield* writeItems(w, snapshot, matcher, g, from, to);
       w.end();
       from = to;
     }
   } finally {
     w.close();
-    sortedMatches.length = 0;
   }
   return { documents, dropped, examples };
 }
 
-/** Writes the items of the series `refs[from .. to)` (one SEP's, in the reference's order). */
+/** Writes the items of the sorted series `from .. to` of `g` (one SEP's, in the reference's order). */
 function* writeItems(
   w: DocumentWriter,
   snapshot: FlushSnapshot,
-  refs: Int32Array,
-  matches: readonly SepMatch[],
+  matcher: SepMatcher,
+  g: GroupScratch,
   from: number,
   to: number,
 ): Generator<Promise<void> | void, void> {
+  const { sortedRefs: refs, sortedCluster, sortedStatistic } = g;
+  // Classifying is over: the arena no longer changes during this flush.
+  const arena = matcher.arena;
   let n = 0;
   for (let j = from; j < to; j++) {
     const wait = w.backpressure();
     if (wait !== undefined) yield wait;
     const ref = refs[j]!;
     const i = ref >> 2;
-    const m = matches[j]!;
+    const prefix = matcher.cluster(sortedCluster[j]!).itemPrefix;
+    const st = sortedStatistic[j]!;
+    const m0 = matcher.middleStart(st);
+    const m1 = matcher.middleEnd(st);
     switch (ref & 3) {
       case COUNTER: {
         const c = snapshot.counters[i]!;
-        w.item(m, m.itemPrefix.counter, A.count, c.value, c.name);
-        w.item(m, m.itemPrefix.counter, A.perSecond, c.perSecond, c.name);
+        w.item(prefix.counter, A.count, arena, m0, m1, c.value, c.name);
+        w.item(prefix.counter, A.perSecond, arena, m0, m1, c.perSecond, c.name);
         n++;
         break;
       }
       case TIMER: {
         const t = snapshot.timers[i]!;
-        const pre = m.itemPrefix.timers;
-        w.item(m, pre, A.lower, t.min, t.name);
-        w.item(m, pre, A.upper, t.max, t.name);
-        w.item(m, pre, A.count, t.count, t.name);
-        w.item(m, pre, A.countPs, t.perSecond, t.name);
-        w.item(m, pre, A.mean, t.mean, t.name);
-        w.item(m, pre, A.median, t.median, t.name);
-        w.item(m, pre, A.std, t.stdDev, t.name);
-        w.item(m, pre, A.sum, t.sum, t.name);
-        w.item(m, pre, A.sumSquares, t.sumSquares, t.name);
-        for (const p of t.percentiles) w.item(m, pre, aggregationBytes(p.name), p.value, t.name);
+        const pre = prefix.timers;
+        w.item(pre, A.lower, arena, m0, m1, t.min, t.name);
+        w.item(pre, A.upper, arena, m0, m1, t.max, t.name);
+        w.item(pre, A.count, arena, m0, m1, t.count, t.name);
+        w.item(pre, A.countPs, arena, m0, m1, t.perSecond, t.name);
+        w.item(pre, A.mean, arena, m0, m1, t.mean, t.name);
+        w.item(pre, A.median, arena, m0, m1, t.median, t.name);
+        w.item(pre, A.std, arena, m0, m1, t.stdDev, t.name);
+        w.item(pre, A.sum, arena, m0, m1, t.sum, t.name);
+        w.item(pre, A.sumSquares, arena, m0, m1, t.sumSquares, t.name);
+        for (const p of t.percentiles) w.item(pre, aggregationBytes(p.name), arena, m0, m1, p.value, t.name);
         n += 5;
         break;
       }
       case GAUGE: {
         const gp = snapshot.gauges[i]!;
-        w.item(m, m.itemPrefix.gauge, A.value, gp.value, gp.name);
+        w.item(prefix.gauge, A.value, arena, m0, m1, gp.value, gp.name);
         n++;
         break;
       }
       default: {
         const sp = snapshot.sets[i]!;
-        w.item(m, m.itemPrefix.set, A.len, sp.size, sp.name);
+        w.item(prefix.set, A.len, arena, m0, m1, sp.size, sp.name);
         n++;
       }
     }

@@ -11,57 +11,12 @@ export interface SepCluster {
   readonly documentHead: Buffer;
 }
 
-/**
- * Where a metric name belongs: its SEP instance, cluster and statistic.
- *
- * One exists per cached name, so it is kept small: the cluster's data is shared, and the
- * item's middle bytes (`","statistics":…,"value":`) live in a byte arena shared by all
- * matches; the statistic is read back from them when asked for.
- */
-export class SepMatch {
-  readonly #group: SepCluster;
-  /** The arena holding the middle bytes at [middleStart, middleEnd). */
-  readonly arena: Buffer;
-  readonly middleStart: number;
-  readonly middleEnd: number;
-
-  constructor(group: SepCluster, arena: Buffer, middleStart: number, middleEnd: number) {
-    this.#group = group;
-    this.arena = arena;
-    this.middleStart = middleStart;
-    this.middleEnd = middleEnd;
-  }
-
-  get instanceId(): string {
-    return this.#group.instanceId;
-  }
-
-  get cluster(): string {
-    return this.#group.cluster;
-  }
-
-  /** The name after the cluster match, one character skipped (read back from the item bytes). */
-  get statistics(): string {
-    const json = this.arena.toString(
-      'utf8',
-      this.middleStart + MIDDLE_HEAD.length,
-      this.middleEnd - MIDDLE_TAIL.length,
-    );
-    return JSON.parse(json) as string;
-  }
-
-  get itemPrefix(): Readonly<Record<SepMetricType, Buffer>> {
-    return this.#group.itemPrefix;
-  }
-
-  get documentHead(): Buffer {
-    return this.#group.documentHead;
-  }
-
-  /** `","statistics":…,"value":` as UTF-8 (a view of the arena). */
-  get itemMiddle(): Buffer {
-    return this.arena.subarray(this.middleStart, this.middleEnd);
-  }
+/** Where a metric name belongs: its SEP instance, cluster and statistic. */
+export interface SepMatch {
+  readonly instanceId: string;
+  readonly cluster: string;
+  /** The name after the cluster match, one character skipped. */
+  readonly statistics: string;
 }
 
 const MIDDLE_HEAD = '","statistics":';
@@ -81,29 +36,56 @@ export type SepMismatch = 'sep_not_found' | 'no_statistics';
 export type SepClassification = 'ignored' | SepMismatch | SepMatch;
 
 const CACHE_LIMIT = 200_000;
-const ARENA_INITIAL_BYTES = 1 << 16;
-/** Arenas grow by doubling up to this size, then more of this size are added: little is left unused. */
-const ARENA_MAX_BYTES = 1 << 18;
+const ARENA_INITIAL_BYTES = 1 << 12;
+
+/** Why a name has no match, as a (negative) classification code. */
+const CODE_IGNORED = -1;
+const CODE_SEP_NOT_FOUND = -2;
+const CODE_NO_STATISTICS = -3;
+const MISMATCH_OF_CODE: Record<number, 'ignored' | SepMismatch> = {
+  [CODE_IGNORED]: 'ignored',
+  [CODE_SEP_NOT_FOUND]: 'sep_not_found',
+  [CODE_NO_STATISTICS]: 'no_statistics',
+};
 
 /**
  * SepMatcher applies the reference's IsSep and AddItem rules (sepagent-backend.md §3):
  * both regexps must match somewhere in the name; the cluster is the leftmost
  * cluster_regexp match in the name, the SEP id the leftmost sep_regexp match inside the
  * cluster, and the statistic is the name after the cluster with one character skipped.
- * Results are cached per name.
+ *
+ * Results are cached per name as a small integer (no object per name): a match is a
+ * cluster number and a statistic number. A cluster's item prefixes are built once and
+ * shared by all its statistics; a statistic's middle bytes
+ * (`","statistics":…,"value":`) are stored once in a byte arena, whatever the number of
+ * clusters that report it. Cluster and statistic numbers stay valid until {@link fitTo}
+ * (between flushes), even when the name cache starts over in the middle of one.
  */
 export class SepMatcher {
   readonly #sep: RegExp;
   readonly #cluster: RegExp;
-  readonly #cache = new Map<string, SepClassification>();
-  /** Item prefixes per SEP id and cluster: shared by every statistic of a cluster. */
-  readonly #clusters = new Map<string, SepCluster>();
-  /** Middle bytes of the cached matches; replaced (never rewritten) when full or cleared. */
+  /** Name → code: a match number (≥ 0), or a negative CODE_*. */
+  readonly #cache = new Map<string, number>();
+  /** Per match number: its cluster and statistic numbers. */
+  #matchCluster = new Int32Array(1024);
+  #matchStatistic = new Int32Array(1024);
+  #matches = 0;
+  readonly #clusterIds = new Map<string, number>();
+  readonly #clusters: SepCluster[] = [];
+  readonly #statisticIds = new Map<string, number>();
+  /** Per statistic number: its middle bytes' start in the arena, then its end. */
+  #middleStart = new Int32Array(1024);
+  #middleEnd = new Int32Array(1024);
   #arena = Buffer.allocUnsafeSlow(ARENA_INITIAL_BYTES);
   #arenaUsed = 0;
+  readonly #cacheLimit: number;
 
-  /** Throws if a pattern is invalid; config validation reports that earlier. */
-  constructor(sepRegexp: string, clusterRegexp: string) {
+  /**
+   * Throws if a pattern is invalid; config validation reports that earlier. The name
+   * cache starts over when it holds `cacheLimit` names.
+   */
+  constructor(sepRegexp: string, clusterRegexp: string, cacheLimit = CACHE_LIMIT) {
+    this.#cacheLimit = cacheLimit;
     const sep = re2ToRegExp(sepRegexp);
     const cluster = re2ToRegExp(clusterRegexp);
     if (typeof sep === 'string') throw new Error(`sep_regexp: ${sep}`);
@@ -117,47 +99,122 @@ export class SepMatcher {
     return this.#cache.size;
   }
 
+  /** Distinct clusters and statistics held (until the next {@link fitTo} lets them go). */
+  get cachedParts(): { clusters: number; statistics: number } {
+    return { clusters: this.#clusters.length, statistics: this.#statisticIds.size };
+  }
+
   /**
    * Bounds the caches by the number of series a flush holds: names of series that no
-   * longer exist would otherwise stay cached (and pinned) until the hard limit.
+   * longer exist would otherwise stay cached until the hard limit. Called between
+   * flushes only: cluster and statistic numbers handed out before stay valid until then.
    */
   fitTo(series: number): void {
     const limit = Math.max(65_536, 2 * series);
-    if (this.#cache.size > limit) this.#clearNames();
-    if (this.#clusters.size > limit) this.#clusters.clear();
+    if (this.#clusters.length > limit || this.#statisticIds.size > limit) {
+      this.#clusterIds.clear();
+      this.#clusters.length = 0;
+      this.#statisticIds.clear();
+      this.#arena = Buffer.allocUnsafeSlow(ARENA_INITIAL_BYTES);
+      this.#arenaUsed = 0;
+      this.#clearNames();
+    } else if (this.#cache.size > limit) this.#clearNames();
   }
 
   #clearNames(): void {
     this.#cache.clear();
-    // Matches still held elsewhere keep the old arena alive; new ones start a fresh one.
-    this.#arena = Buffer.allocUnsafeSlow(ARENA_INITIAL_BYTES);
-    this.#arenaUsed = 0;
+    this.#matches = 0;
   }
 
-  classify(name: string): SepClassification {
+  /**
+   * The classification code of a name: a match number (≥ 0, for {@link clusterOf} and
+   * {@link statisticOf}) or a negative code ({@link mismatchOf}).
+   */
+  code(name: string): number {
     let c = this.#cache.get(name);
     if (c === undefined) {
+      if (this.#cache.size >= this.#cacheLimit) this.#clearNames();
       c = this.#compute(name);
-      if (this.#cache.size >= CACHE_LIMIT) this.#clearNames();
       this.#cache.set(name, c);
     }
     return c;
   }
 
-  #compute(name: string): SepClassification {
+  /** Why a negative code has no match. */
+  mismatchOf(code: number): 'ignored' | SepMismatch {
+    return MISMATCH_OF_CODE[code] ?? 'ignored';
+  }
+
+  /** The cluster number of a match (valid until the next {@link fitTo}). */
+  clusterOf(match: number): number {
+    return this.#matchCluster[match]!;
+  }
+
+  /** The statistic number of a match (valid until the next {@link fitTo}). */
+  statisticOf(match: number): number {
+    return this.#matchStatistic[match]!;
+  }
+
+  /** A cluster's shared data by number. */
+  cluster(id: number): SepCluster {
+    return this.#clusters[id]!;
+  }
+
+  /** The arena holding every statistic's middle bytes (read it after classifying). */
+  get arena(): Buffer {
+    return this.#arena;
+  }
+
+  /** Where statistic `id`'s middle bytes start in {@link arena}. */
+  middleStart(id: number): number {
+    return this.#middleStart[id]!;
+  }
+
+  /** Where statistic `id`'s middle bytes end in {@link arena}. */
+  middleEnd(id: number): number {
+    return this.#middleEnd[id]!;
+  }
+
+  /** The classification of a name as an object (for inspection; the encoder uses {@link code}). */
+  classify(name: string): SepClassification {
+    const c = this.code(name);
+    if (c < 0) return this.mismatchOf(c);
+    const cluster = this.cluster(this.clusterOf(c));
+    const s = this.statisticOf(c);
+    const json = this.#arena.toString(
+      'utf8',
+      this.middleStart(s) + MIDDLE_HEAD.length,
+      this.middleEnd(s) - MIDDLE_TAIL.length,
+    );
+    return { instanceId: cluster.instanceId, cluster: cluster.cluster, statistics: JSON.parse(json) as string };
+  }
+
+  #compute(name: string): number {
     const cm = this.#cluster.exec(name);
-    if (cm === null || !this.#sep.test(name)) return 'ignored';
+    if (cm === null || !this.#sep.test(name)) return CODE_IGNORED;
     const cluster = cm[0];
     const sm = this.#sep.exec(cluster);
     const instanceId = sm === null ? '' : sm[0];
-    if (cluster === '' || instanceId === '') return 'sep_not_found';
+    if (cluster === '' || instanceId === '') return CODE_SEP_NOT_FOUND;
     const after = cm.index + cluster.length;
-    if (after >= name.length) return 'no_statistics';
-    const prefixKey = `${instanceId}\n${cluster}`;
-    let group = this.#clusters.get(prefixKey);
-    if (group === undefined) {
+    if (after >= name.length) return CODE_NO_STATISTICS;
+    const m = this.#matches++;
+    if (m >= this.#matchCluster.length) {
+      this.#matchCluster = grown(this.#matchCluster);
+      this.#matchStatistic = grown(this.#matchStatistic);
+    }
+    this.#matchCluster[m] = this.#clusterId(instanceId, cluster);
+    this.#matchStatistic[m] = this.#statisticId(name.slice(after + 1));
+    return m;
+  }
+
+  #clusterId(instanceId: string, cluster: string): number {
+    const key = `${instanceId}\n${cluster}`;
+    let id = this.#clusterIds.get(key);
+    if (id === undefined) {
       const head = `{"instanceId":${goJsonString(instanceId)},"cluster":${goJsonString(cluster)},"metricType":"`;
-      group = {
+      id = this.#clusters.length;
+      this.#clusters.push({
         instanceId,
         cluster,
         itemPrefix: {
@@ -167,19 +224,39 @@ export class SepMatcher {
           set: Buffer.from(`${head}set","aggregationType":"`),
         },
         documentHead: Buffer.from(`{"sep":${goJsonString(instanceId)},"metrics":[`),
-      };
-      if (this.#clusters.size >= CACHE_LIMIT) this.#clusters.clear();
-      this.#clusters.set(prefixKey, group);
+      });
+      this.#clusterIds.set(key, id);
     }
-    const middle = `${MIDDLE_HEAD}${goJsonString(name.slice(after + 1))}${MIDDLE_TAIL}`;
-    const bytes = Buffer.byteLength(middle);
-    if (this.#arenaUsed + bytes > this.#arena.length) {
-      // A new arena; matches made so far keep theirs.
-      this.#arena = Buffer.allocUnsafeSlow(Math.max(Math.min(this.#arena.length * 2, ARENA_MAX_BYTES), bytes));
-      this.#arenaUsed = 0;
-    }
-    const start = this.#arenaUsed;
-    this.#arenaUsed += this.#arena.write(middle, start, 'utf8');
-    return new SepMatch(group, this.#arena, start, this.#arenaUsed);
+    return id;
   }
+
+  #statisticId(statistic: string): number {
+    let id = this.#statisticIds.get(statistic);
+    if (id === undefined) {
+      id = this.#statisticIds.size;
+      const middle = `${MIDDLE_HEAD}${goJsonString(statistic)}${MIDDLE_TAIL}`;
+      const bytes = Buffer.byteLength(middle);
+      if (this.#arenaUsed + bytes > this.#arena.length) {
+        // Grown by copying: offsets handed out stay valid.
+        const bigger = Buffer.allocUnsafeSlow(Math.max(this.#arena.length * 2, this.#arenaUsed + bytes));
+        this.#arena.copy(bigger, 0, 0, this.#arenaUsed);
+        this.#arena = bigger;
+      }
+      if (id >= this.#middleStart.length) {
+        this.#middleStart = grown(this.#middleStart);
+        this.#middleEnd = grown(this.#middleEnd);
+      }
+      this.#middleStart[id] = this.#arenaUsed;
+      this.#arenaUsed += this.#arena.write(middle, this.#arenaUsed, 'utf8');
+      this.#middleEnd[id] = this.#arenaUsed;
+      this.#statisticIds.set(statistic, id);
+    }
+    return id;
+  }
+}
+
+function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }

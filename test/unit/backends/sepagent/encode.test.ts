@@ -218,3 +218,55 @@ describe('SepMatcher cache', () => {
     expect(m.cachedNames).to.equal(100);
   });
 });
+
+describe('SepMatcher storage', () => {
+  it('keeps one middle per statistic and one prefix set per cluster, whatever the number of names', () => {
+    const m = new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)');
+    for (let sep = 0; sep < 300; sep++) {
+      for (const stat of ['upstream_rq_time', 'upstream_rq_total', 'membership_healthy']) {
+        m.classify(`envoy.cluster.external_cluster_sep${sep}.${stat}`);
+        m.classify(`other.cluster.external_cluster_sep${sep}.${stat}`);
+      }
+    }
+    expect(m.cachedNames).to.equal(1800);
+    expect(m.cachedParts).to.deep.equal({ clusters: 300, statistics: 3 });
+    expect(m.classify('other.cluster.external_cluster_sep17.membership_healthy')).to.deep.equal({
+      instanceId: 'sep17',
+      cluster: 'external_cluster_sep17',
+      statistics: 'membership_healthy',
+    });
+  });
+
+  it('lets clusters and statistics go at fitTo once they outnumber the series, and classifies anew', () => {
+    const m = new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)');
+    for (let i = 0; i < 70_000; i++) m.classify(`e.external_cluster_sep${i}.s${i}`);
+    m.fitTo(1000);
+    expect(m.cachedParts).to.deep.equal({ clusters: 0, statistics: 0 });
+    expect(m.classify('e.external_cluster_sep5.s5')).to.deep.equal({
+      instanceId: 'sep5',
+      cluster: 'external_cluster_sep5',
+      statistics: 's5',
+    });
+  });
+
+  it('produces the same documents when the name cache starts over in the middle of a flush', () => {
+    const { ingester, aggregator } = makePipeline();
+    const lines: string[] = [];
+    for (let i = 0; i < 500; i++) {
+      lines.push(`envoy.cluster.external_cluster_sep${i % 37}.stat_${i % 11}_${i % 5}:${i}|c`);
+      lines.push(`envoy.cluster.external_cluster_sep${i % 23}.time_${i % 7}:${i}|ms`);
+      lines.push(`envoy.cluster.external_cluster_sep${i % 19}.gauge_${i % 13}:${i}|g`);
+    }
+    send(ingester, lines.join('\n'));
+    const snap = aggregator.snapshotAndReset(T, 10);
+    const whole = encodeSnapshot(snap, new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)'), 1400);
+    // A cache of 50 names starts over many times while the flush classifies ~1,200 names.
+    const small = new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)', 50);
+    const restarted = encodeSnapshot(snap, small, 1400);
+    expect(small.cachedNames).to.be.below(50);
+    expect(whole.documents.length).to.be.above(10);
+    expect(restarted.documents.map((d) => d.payload.toString())).to.deep.equal(
+      whole.documents.map((d) => d.payload.toString()),
+    );
+  });
+});
