@@ -1,40 +1,70 @@
 import type { MetricKind } from '../parser/sample.js';
 import type { SeriesIdentity } from './snapshot.js';
 
+/** The tags and host part of a series identity; series with the same tags share one. */
+export interface SeriesTags {
+  readonly tags: readonly string[];
+  readonly host: string;
+  readonly tagsKey: string;
+}
+
+/** `lastSeenMs` of a series that expired. */
+const DEAD = -1;
+
 /**
- * What every live series holds: its identity (inline rather than in a separate object),
- * when it was last seen, and its place in its name's chain. The ingest fast path keeps
- * references to series and applies samples to them directly, so a series deleted by
- * expiry is marked `dead` and the holder must resolve it again.
+ * What every live series holds: its name, its tags (an object shared with the other
+ * series of the same tags), when it was last seen, and its place in its name's chain. The
+ * ingest fast path keeps references to series and applies samples to them directly, so a
+ * series deleted by expiry is marked `dead` and the holder must resolve it again.
  *
- * Each kind is its own class holding only the fields it needs, so 100,000 series cost
- * ~100,000 objects of 100–130 bytes: no map key string is built (series are found by
- * name, then along `next`), and a counter or gauge is its own snapshot entry.
+ * Each kind is its own class holding only the fields it needs (its kind is on the
+ * prototype), so 100,000 series cost ~100,000 objects of 80–100 bytes: no map key string
+ * is built (series are found by name, then along `next`), and a counter or gauge is its
+ * own snapshot entry.
  */
 abstract class SeriesBase implements SeriesIdentity {
   abstract readonly kind: MetricKind;
   readonly name: string;
-  readonly tags: readonly string[];
-  readonly host: string;
-  readonly tagsKey: string;
+  readonly id: SeriesTags;
+  /** When a sample last arrived, ms since the epoch; -1 once the series expired. */
   lastSeenMs: number;
-  /** Set once the series expired and left the aggregator. */
-  dead = false;
   /** The next series of the same kind and name in the same shard (other tags or host). */
   next: Accumulator | undefined = undefined;
 
-  constructor(id: SeriesIdentity, nowMs: number) {
-    this.name = id.name;
-    this.tags = id.tags;
-    this.host = id.host;
-    this.tagsKey = id.tagsKey;
+  constructor(name: string, id: SeriesTags, nowMs: number) {
+    this.name = name;
+    this.id = id;
     this.lastSeenMs = nowMs;
+  }
+
+  get tags(): readonly string[] {
+    return this.id.tags;
+  }
+
+  get host(): string {
+    return this.id.host;
+  }
+
+  get tagsKey(): string {
+    return this.id.tagsKey;
+  }
+
+  /** Whether the series expired and left the aggregator. */
+  get dead(): boolean {
+    return this.lastSeenMs === DEAD;
+  }
+
+  /** Marks the series expired. */
+  expire(): void {
+    this.lastSeenMs = DEAD;
   }
 }
 
 /** A counter: the interval's sum, and the last flush's value (it is its own snapshot entry). */
 export class CounterSeries extends SeriesBase {
-  readonly kind = 'counter';
+  get kind(): 'counter' {
+    return 'counter';
+  }
   /** Sum of the current interval. */
   current = 0;
   /** The value of the last flush. */
@@ -45,7 +75,9 @@ export class CounterSeries extends SeriesBase {
 
 /** A gauge: its current value, and the last flush's (it is its own snapshot entry). */
 export class GaugeSeries extends SeriesBase {
-  readonly kind = 'gauge';
+  get kind(): 'gauge' {
+    return 'gauge';
+  }
   /** The value now. */
   current = 0;
   /** The value of the last flush. */
@@ -54,7 +86,9 @@ export class GaugeSeries extends SeriesBase {
 
 /** A timer (or histogram): the interval's raw values. */
 export class TimerSeries extends SeriesBase {
-  readonly kind = 'timer';
+  get kind(): 'timer' {
+    return 'timer';
+  }
   /**
    * Values of the current interval: the first `valueCount` entries. The array is kept
    * from interval to interval, so recording allocates nothing once it has grown to the
@@ -71,7 +105,9 @@ export class TimerSeries extends SeriesBase {
 
 /** A set: the interval's distinct members. */
 export class SetSeries extends SeriesBase {
-  readonly kind = 'set';
+  get kind(): 'set' {
+    return 'set';
+  }
   /** Distinct members of the current interval. */
   members = new Set<string>();
   /** The series' snapshot entry, created at its first flush and refreshed in place. */
@@ -89,18 +125,18 @@ export interface SeriesOf {
   set: SetSeries;
 }
 
-/** Creates an empty series of a kind. */
-export function newAccumulator<K extends MetricKind>(kind: K, id: SeriesIdentity, nowMs: number): SeriesOf[K];
-export function newAccumulator(kind: MetricKind, id: SeriesIdentity, nowMs: number): Accumulator {
+/** Creates an empty series of a kind; `id` is kept (not copied) and may be shared. */
+export function newAccumulator<K extends MetricKind>(kind: K, name: string, id: SeriesTags, nowMs: number): SeriesOf[K];
+export function newAccumulator(kind: MetricKind, name: string, id: SeriesTags, nowMs: number): Accumulator {
   switch (kind) {
     case 'counter':
-      return new CounterSeries(id, nowMs);
+      return new CounterSeries(name, id, nowMs);
     case 'gauge':
-      return new GaugeSeries(id, nowMs);
+      return new GaugeSeries(name, id, nowMs);
     case 'timer':
-      return new TimerSeries(id, nowMs);
+      return new TimerSeries(name, id, nowMs);
     case 'set':
-      return new SetSeries(id, nowMs);
+      return new SetSeries(name, id, nowMs);
   }
 }
 

@@ -6,11 +6,12 @@ import {
   type CounterSeries,
   type GaugeSeries,
   type SeriesOf,
+  type SeriesTags,
   type SetSeries,
   type TimerSeries,
 } from './accumulators.js';
 import type { Aggregator, SeriesSample } from './aggregator.js';
-import { computeSnapshot, runToEnd, type IntervalCut, type StatsConfig } from './interval-cut.js';
+import { computeSnapshot, runToEnd, TimerColumns, type IntervalCut, type StatsConfig } from './interval-cut.js';
 import type { FlushSnapshot, SetPoint, TimerPoint } from './snapshot.js';
 import type { DisabledPercentiles } from './timer-stats.js';
 
@@ -47,6 +48,8 @@ interface KindIndex {
 type ShardMaps = Record<MetricKind, KindIndex>;
 
 const CHAIN_MAX = 8;
+/** Distinct tag sets whose {@link SeriesTags} object is shared; past it the table starts over. */
+const SHARED_TAGS_MAX = 4096;
 /** A timer's value array larger than this shrinks back once an interval uses under a quarter of it. */
 const SHRINK_VALUES_ABOVE = 1024;
 
@@ -64,6 +67,7 @@ interface CutBuffers {
   setMembers: Array<Set<string>>;
   timerPoints: TimerPoint[];
   setPoints: SetPoint[];
+  timerColumns: TimerColumns;
 }
 
 const NO_F64 = new Float64Array(0);
@@ -83,6 +87,7 @@ function newCutBuffers(): CutBuffers {
     setMembers: [],
     timerPoints: [],
     setPoints: [],
+    timerColumns: new TimerColumns(),
   };
 }
 
@@ -96,6 +101,13 @@ function capacity<T extends Float64Array | Int32Array>(buf: T, n: number): T {
 function newShard(): ShardMaps {
   const index = (): KindIndex => ({ byName: new Map(), byKey: new Map() });
   return { counter: index(), gauge: index(), timer: index(), set: index() };
+}
+
+function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function shardIndex(name: string, host: string, shards: number): number {
@@ -123,6 +135,8 @@ export class InMemoryAggregator implements Aggregator {
   #seriesDropped = 0;
   /** The arrays of the last cut, reused by the next one unless it must be fresh. */
   #buffers: CutBuffers | undefined;
+  /** Tags objects by tags key, shared by new series (most series of a daemon have the same few). */
+  readonly #sharedTags = new Map<string, SeriesTags>();
 
   constructor(config: AggregatorConfig) {
     this.#config = config;
@@ -174,7 +188,7 @@ export class InMemoryAggregator implements Aggregator {
         return undefined;
       }
       this.#live++;
-      acc = newAccumulator(s.kind, s, nowMs);
+      acc = newAccumulator(s.kind, s.name, this.#tagsOf(s), nowMs);
       if (first === undefined) index.byName.set(s.name, acc);
       else if (chain < CHAIN_MAX) {
         acc.next = first.next;
@@ -184,6 +198,18 @@ export class InMemoryAggregator implements Aggregator {
     }
     applySample(acc, s.value, s.member, s.rate, nowMs);
     return acc;
+  }
+
+  /** The shared tags object of a sample's tags and host. */
+  #tagsOf(s: SeriesSample): SeriesTags {
+    let t = this.#sharedTags.get(s.tagsKey);
+    if (t === undefined || t.host !== s.host || !sameTags(t.tags, s.tags)) {
+      t = { tags: s.tags, host: s.host, tagsKey: s.tagsKey };
+      // A high-cardinality tag must not pin tag sets forever: the table just starts over.
+      if (this.#sharedTags.size >= SHARED_TAGS_MAX) this.#sharedTags.clear();
+      this.#sharedTags.set(s.tagsKey, t);
+    }
+    return t;
   }
 
   /**
@@ -255,6 +281,7 @@ export class InMemoryAggregator implements Aggregator {
       setMembers,
       timerPoints: b.timerPoints,
       setPoints: b.setPoints,
+      timerColumns: b.timerColumns,
     };
   }
 
@@ -271,7 +298,7 @@ export class InMemoryAggregator implements Aggregator {
       const acc = all[i]!;
       out[i] = acc;
       if (expiryMs > 0 && nowMs - acc.lastSeenMs > expiryMs) {
-        acc.dead = true;
+        acc.expire();
         this.#unlink(this.#shards[shardIndex(acc.name, acc.host, this.#shards.length)]![kind], acc);
       } else all[keep++] = acc;
     }

@@ -40,6 +40,32 @@ export interface IntervalCut {
   /** The previous snapshot's timer and set arrays, refilled when not `fresh`. */
   readonly timerPoints: TimerPoint[];
   readonly setPoints: SetPoint[];
+  /** Where the snapshot's timer entries keep their numbers (the previous one's when not `fresh`). */
+  readonly timerColumns: TimerColumns;
+}
+
+// The numbers of timer entry i are stats[i * STATS .. i * STATS + STATS): these fields.
+const MIN = 0;
+const MAX = 1;
+const COUNT = 2;
+const PER_SECOND = 3;
+const MEAN = 4;
+const MEDIAN = 5;
+const STD_DEV = 6;
+const SUM = 7;
+const SUM_SQUARES = 8;
+const SAMPLED = 9;
+const STATS = 10;
+
+/**
+ * The numbers of one snapshot's timer entries, in typed arrays rather than in each
+ * entry: `stats` holds {@link STATS} numbers per timer, `data`/`start` are the cut's
+ * sorted values. Reused from flush to flush with the cut's arrays.
+ */
+export class TimerColumns {
+  stats = new Float64Array(0);
+  data: Float64Array = new Float64Array(0);
+  start: Int32Array = new Int32Array(1);
 }
 
 /** Settings the statistics depend on. */
@@ -50,14 +76,14 @@ export interface StatsConfig {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-const EMPTY_VALUES = new Float64Array(0);
 const NO_PERCENTILES: TimerPoint['percentiles'] = [];
 const NO_MEMBERS: ReadonlySet<string> = new Set();
 
 /** How many series are processed between checks of the time budget. */
 export const CHUNK_SERIES = 512;
 
-function point<T>(acc: TimerSeries | SetSeries, make: (id: SeriesIdentity) => T, fresh: boolean): Mutable<T> {
+/** A set's entry: its series' own, or a new one when `fresh`. */
+function point<T>(acc: SetSeries, make: (id: SeriesIdentity) => T, fresh: boolean): Mutable<T> {
   if (fresh) return make(acc);
   if (acc.point === undefined) acc.point = make(acc);
   return acc.point as Mutable<T>;
@@ -92,48 +118,77 @@ const newSet = (id: SeriesIdentity): SetPoint => ({
   members: NO_MEMBERS,
 });
 /**
- * A timer's snapshot entry. Its sorted values stay in the cut's shared buffer; `values`
- * makes a view of them only when a backend asks.
+ * A timer's snapshot entry: its series (for the identity), its index, and its
+ * percentile entries; the numbers live in the snapshot's {@link TimerColumns}, and
+ * `values` makes a view of the sorted values only when a backend asks.
  */
-class TimerEntry implements Mutable<Omit<TimerPoint, 'values'>> {
-  readonly name: string;
-  readonly tags: readonly string[];
-  readonly host: string;
-  readonly tagsKey: string;
-  min = 0;
-  max = 0;
-  count = 0;
-  perSecond = 0;
-  mean = 0;
-  median = 0;
-  stdDev = 0;
-  sum = 0;
-  sumSquares = 0;
+class TimerEntry implements TimerPoint {
+  readonly #series: SeriesIdentity;
+  readonly columns: TimerColumns;
+  /** The entry's index in its snapshot's timers. */
+  index = 0;
   percentiles: readonly TimerPercentile[] = NO_PERCENTILES;
-  sampledCount = 0;
-  #data: Float64Array = EMPTY_VALUES;
-  #start = 0;
-  #end = 0;
 
-  constructor(id: SeriesIdentity) {
-    this.name = id.name;
-    this.tags = id.tags;
-    this.host = id.host;
-    this.tagsKey = id.tagsKey;
+  constructor(series: SeriesIdentity, columns: TimerColumns) {
+    this.#series = series;
+    this.columns = columns;
   }
 
+  get name(): string {
+    return this.#series.name;
+  }
+  get tags(): readonly string[] {
+    return this.#series.tags;
+  }
+  get host(): string {
+    return this.#series.host;
+  }
+  get tagsKey(): string {
+    return this.#series.tagsKey;
+  }
+  get min(): number {
+    return this.columns.stats[this.index * STATS + MIN]!;
+  }
+  get max(): number {
+    return this.columns.stats[this.index * STATS + MAX]!;
+  }
+  get count(): number {
+    return this.columns.stats[this.index * STATS + COUNT]!;
+  }
+  get perSecond(): number {
+    return this.columns.stats[this.index * STATS + PER_SECOND]!;
+  }
+  get mean(): number {
+    return this.columns.stats[this.index * STATS + MEAN]!;
+  }
+  get median(): number {
+    return this.columns.stats[this.index * STATS + MEDIAN]!;
+  }
+  get stdDev(): number {
+    return this.columns.stats[this.index * STATS + STD_DEV]!;
+  }
+  get sum(): number {
+    return this.columns.stats[this.index * STATS + SUM]!;
+  }
+  get sumSquares(): number {
+    return this.columns.stats[this.index * STATS + SUM_SQUARES]!;
+  }
+  get sampledCount(): number {
+    return this.columns.stats[this.index * STATS + SAMPLED]!;
+  }
   get values(): Float64Array {
-    return this.#data.subarray(this.#start, this.#end);
-  }
-
-  setValues(data: Float64Array, start: number, end: number): void {
-    this.#data = data;
-    this.#start = start;
-    this.#end = end;
+    const c = this.columns;
+    return c.data.subarray(c.start[this.index], c.start[this.index + 1]);
   }
 }
 
-const newTimer = (id: SeriesIdentity): TimerEntry => new TimerEntry(id);
+/** A timer's entry in `columns`: its series' own, or a new one when `fresh` or the columns changed. */
+function timerPoint(acc: TimerSeries, columns: TimerColumns, fresh: boolean): TimerEntry {
+  if (fresh) return new TimerEntry(acc, columns);
+  let p = acc.point as TimerEntry | undefined;
+  if (p === undefined || p.columns !== columns) acc.point = p = new TimerEntry(acc, columns);
+  return p;
+}
 
 /** `list` with room for `n` entries (its length set to `n`), or a new array when `fresh`. */
 function listOf<T>(list: T[], n: number, fresh: boolean): T[] {
@@ -170,33 +225,40 @@ export function* computeSnapshot(
   }
   const timers = listOf<TimerPoint>(cut.timerPoints, cut.timers.length, fresh);
   const data = cut.timerData;
+  const columns = cut.timerColumns;
+  columns.data = data;
+  columns.start = cut.timerStart;
+  if (columns.stats.length < timers.length * STATS) {
+    columns.stats = new Float64Array((timers.length + (timers.length >> 2) + 16) * STATS);
+  }
+  const stats = columns.stats;
   let work = 0;
   for (let i = 0; i < timers.length; i++) {
-    const p = point(cut.timers[i]!, newTimer, fresh);
+    const p = timerPoint(cut.timers[i]!, columns, fresh);
+    p.index = i;
     const start = cut.timerStart[i]!;
     const end = cut.timerStart[i + 1]!;
     const n = end - start;
+    const o = i * STATS;
     if (n === 0) {
-      p.min = p.max = p.count = p.perSecond = p.mean = p.median = p.stdDev = p.sum = p.sumSquares = p.sampledCount = 0;
+      stats.fill(0, o, o + STATS);
       p.percentiles = NO_PERCENTILES;
-      p.setValues(EMPTY_VALUES, 0, 0);
     } else {
       if (n > 1) data.subarray(start, end).sort();
       const reuse = p.percentiles === NO_PERCENTILES ? undefined : (p.percentiles as TimerPercentile[]);
       const st = computeTimerStats(data, cfg.percentThresholds, cfg.disabledPercentiles, reuse, start, end);
       const sampled = cut.timerSampled[i]!;
-      p.min = st.min;
-      p.max = st.max;
-      p.count = Math.floor(sampled + 0.5);
-      p.perSecond = sampled / intervalSeconds;
-      p.mean = st.mean;
-      p.median = st.median;
-      p.stdDev = st.stdDev;
-      p.sum = st.sum;
-      p.sumSquares = st.sumSquares;
+      stats[o + MIN] = st.min;
+      stats[o + MAX] = st.max;
+      stats[o + COUNT] = Math.floor(sampled + 0.5);
+      stats[o + PER_SECOND] = sampled / intervalSeconds;
+      stats[o + MEAN] = st.mean;
+      stats[o + MEDIAN] = st.median;
+      stats[o + STD_DEV] = st.stdDev;
+      stats[o + SUM] = st.sum;
+      stats[o + SUM_SQUARES] = st.sumSquares;
+      stats[o + SAMPLED] = sampled;
       p.percentiles = st.percentiles;
-      p.sampledCount = sampled;
-      p.setValues(data, start, end);
     }
     timers[i] = p;
     work += 1 + (n >> 6);

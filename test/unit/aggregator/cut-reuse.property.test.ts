@@ -4,37 +4,12 @@ import { computeSnapshot, runChunked, runToEnd } from '../../../src/aggregator/i
 import type { FlushSnapshot } from '../../../src/aggregator/snapshot.js';
 import { DocumentBuffers, encodeSnapshotChunked, GroupScratch } from '../../../src/backends/sepagent/encode.js';
 import { SepMatcher } from '../../../src/backends/sepagent/sep-matcher.js';
-import { makePipeline, send } from '../../support/pipeline.js';
+import { makePipeline, plainSnapshot, send } from '../../support/pipeline.js';
 
 const T0 = 1_556_100_400_000;
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 150);
 
 /** Everything a backend can read from a snapshot, as plain data. */
-function plain(s: FlushSnapshot): unknown {
-  return {
-    timestampMs: s.timestampMs,
-    intervalSeconds: s.intervalSeconds,
-    counters: s.counters.map((c) => [c.name, c.tagsKey, c.value, c.perSecond]),
-    gauges: s.gauges.map((g) => [g.name, g.tagsKey, g.value]),
-    timers: s.timers.map((t) => [
-      t.name,
-      t.tagsKey,
-      t.min,
-      t.max,
-      t.count,
-      t.perSecond,
-      t.mean,
-      t.median,
-      t.stdDev,
-      t.sum,
-      t.sumSquares,
-      t.sampledCount,
-      t.percentiles.map((p) => [p.name, p.value]),
-      [...t.values],
-    ]),
-    sets: s.sets.map((x) => [x.name, x.tagsKey, x.size, [...x.members].sort()]),
-  };
-}
 
 // Envoy-like names over a few SEPs, values that repeat, and the occasional burst of one timer.
 const sample = fc.tuple(
@@ -83,7 +58,7 @@ describe('interval cut: reused arrays', () => {
             0,
           );
           const b = runToEnd(computeSnapshot(fresh.aggregator.cut(now, true), 1, fresh.aggregator.statsConfig));
-          expect(plain(a)).to.deep.equal(plain(b));
+          expect(plainSnapshot(a)).to.deep.equal(plainSnapshot(b));
           // The documents, with a reused grouping scratch and pooled buffers released as sent.
           const docsA: string[] = [];
           await runChunked(
@@ -114,16 +89,20 @@ describe('interval cut: reused arrays', () => {
     const { ingester, aggregator } = makePipeline();
     send(ingester, 'c:1|c\ng:2|g\nt:3|ms\nt:4|ms');
     const first = runToEnd(computeSnapshot(aggregator.cut(T0), 1, aggregator.statsConfig));
-    const before = plain(first);
+    const before = plainSnapshot(first);
     send(ingester, 'c:10|c\ng:20|g\nt:30|ms');
     const second = runToEnd(computeSnapshot(aggregator.cut(T0 + 1000, true), 1, aggregator.statsConfig));
-    expect(plain(first)).to.deep.equal(before);
+    expect(plainSnapshot(first)).to.deep.equal(before);
     expect(second.counters).to.not.equal(first.counters);
     expect([...second.timers[0]!.values]).to.deep.equal([30]);
     // Once nobody holds them, consecutive cuts share their arrays and entries.
     send(ingester, 'c:100|c');
     const third = runToEnd(computeSnapshot(aggregator.cut(T0 + 2000, false), 1, aggregator.statsConfig));
     expect(third.counters[0]!.value).to.equal(100);
+    // The timer entries made for the first snapshot are not the third's: they still say
+    // what the first one said (its counters and gauges are the series themselves).
+    expect(third.timers[0]!.count).to.equal(0);
+    expect([first.timers[0]!.count, first.timers[0]!.sum, [...first.timers[0]!.values]]).to.deep.equal([2, 7, [3, 4]]);
     send(ingester, 'c:1000|c');
     const fourth = runToEnd(computeSnapshot(aggregator.cut(T0 + 3000, false), 1, aggregator.statsConfig));
     expect(fourth.counters).to.equal(third.counters);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { makePipeline, send } from '../../support/pipeline.js';
+import { makePipeline, plainSnapshot, send } from '../../support/pipeline.js';
 
 const T0 = 1_556_100_400_000;
 
@@ -98,6 +98,21 @@ describe('InMemoryAggregator', () => {
       for (let u = 0; u < 100; u++) expect(back.get(`user:${u},s:10.0.0.5`)).to.equal(u);
       expect(aggregator.liveSeries).to.equal(100);
     });
+
+    it('shares one tags object among series with the same tags and host, and only among them', () => {
+      const { ingester, aggregator } = makePipeline();
+      send(ingester, 'a:1|c|#x:1\nb:1|c|#x:1\nc:1|g|#x:1\nd:1|c|#x:2\ne:1|c', '10.0.0.5');
+      send(ingester, 'f:1|c|#x:1', '10.0.0.6');
+      const snap = aggregator.snapshotAndReset(T0, 1);
+      const by = new Map([...snap.counters, ...snap.gauges].map((p) => [p.name, p as unknown as { id: object }]));
+      expect(by.get('b')!.id).to.equal(by.get('a')!.id);
+      expect(by.get('c')!.id).to.equal(by.get('a')!.id);
+      expect(by.get('d')!.id).to.not.equal(by.get('a')!.id);
+      expect(by.get('f')!.id).to.not.equal(by.get('a')!.id);
+      expect(snap.counters.find((c) => c.name === 'f')!.host).to.equal('10.0.0.6');
+      expect(snap.counters.find((c) => c.name === 'e')!.tags).to.deep.equal([]);
+      expect(snap.counters.find((c) => c.name === 'd')!.tags).to.deep.equal(['x:2']);
+    });
   });
 
   describe('reset and expiry (§7)', () => {
@@ -188,7 +203,7 @@ describe('InMemoryAggregator', () => {
       const run = (shards: number): unknown => {
         const { ingester, aggregator } = makePipeline({ shards });
         for (let i = 0; i < lines.length; i += 10) send(ingester, lines.slice(i, i + 10).join('\n'), `10.0.0.${i % 4}`);
-        return aggregator.snapshotAndReset(T0, 10);
+        return plainSnapshot(aggregator.snapshotAndReset(T0, 10));
       };
       expect(run(4)).to.deep.equal(run(1));
     });

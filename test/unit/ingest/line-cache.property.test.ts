@@ -81,7 +81,7 @@ describe('Ingester line cache', () => {
 describe('LineCache', () => {
   it('finds entries by identity bytes and host, grows, and starts over past its bound', () => {
     const cache = new LineCache(5000);
-    const acc = newAccumulator('counter', { name: 'x', tags: [], host: '', tagsKey: '' }, 0);
+    const acc = newAccumulator('counter', 'x', { tags: [], host: '', tagsKey: '' }, 0);
     const key = (i: number) => Buffer.from(`name.${i}|c`);
     for (let i = 0; i < 3000; i++) {
       const b = key(i);
