@@ -26,8 +26,12 @@ abstract class SeriesBase implements SeriesIdentity {
   abstract readonly kind: MetricKind;
   readonly name: string;
   readonly id: SeriesTags;
-  /** When a sample last arrived, ms since the epoch; -1 once the series expired. */
-  lastSeenMs: number;
+  /**
+   * When a sample last arrived, ms since the epoch; -1 once the series expired. Declared
+   * only (no class field), so that its first value is a number: a field that starts out
+   * `undefined` holds every later double in a new heap box (an allocation per sample).
+   */
+  declare lastSeenMs: number;
   /** The next series of the same kind and name in the same shard (other tags or host). */
   next: Accumulator | undefined = undefined;
 

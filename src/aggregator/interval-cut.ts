@@ -7,7 +7,7 @@ import type {
   TimerPercentile,
   TimerPoint,
 } from './snapshot.js';
-import { computeTimerStats, type DisabledPercentiles } from './timer-stats.js';
+import { computeTimerStats, newTimerStats, type DisabledPercentiles } from './timer-stats.js';
 import type { CounterSeries, GaugeSeries, SetSeries, TimerSeries } from './accumulators.js';
 
 /**
@@ -79,6 +79,9 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 const NO_PERCENTILES: TimerPoint['percentiles'] = [];
 const NO_MEMBERS: ReadonlySet<string> = new Set();
 
+/** Where each timer's statistics are computed before they are copied into its entry. */
+const STATS_OUT = newTimerStats();
+
 /** How many series are processed between checks of the time budget. */
 export const CHUNK_SERIES = 512;
 
@@ -128,6 +131,8 @@ class TimerEntry implements TimerPoint {
   /** The entry's index in its snapshot's timers. */
   index = 0;
   percentiles: readonly TimerPercentile[] = NO_PERCENTILES;
+  /** The percentile entries, kept (for reuse) while `percentiles` is empty. */
+  readonly percentileSlots: Array<{ name: string; value: number }> = [];
 
   constructor(series: SeriesIdentity, columns: TimerColumns) {
     this.#series = series;
@@ -245,8 +250,9 @@ export function* computeSnapshot(
       p.percentiles = NO_PERCENTILES;
     } else {
       if (n > 1) data.subarray(start, end).sort();
-      const reuse = p.percentiles === NO_PERCENTILES ? undefined : (p.percentiles as TimerPercentile[]);
-      const st = computeTimerStats(data, cfg.percentThresholds, cfg.disabledPercentiles, reuse, start, end);
+      const st = STATS_OUT;
+      st.percentiles = p.percentileSlots;
+      computeTimerStats(data, cfg.percentThresholds, cfg.disabledPercentiles, st, start, end);
       const sampled = cut.timerSampled[i]!;
       stats[o + MIN] = st.min;
       stats[o + MAX] = st.max;
@@ -258,7 +264,7 @@ export function* computeSnapshot(
       stats[o + SUM] = st.sum;
       stats[o + SUM_SQUARES] = st.sumSquares;
       stats[o + SAMPLED] = sampled;
-      p.percentiles = st.percentiles;
+      p.percentiles = st.percentiles.length === 0 ? NO_PERCENTILES : st.percentiles;
     }
     timers[i] = p;
     work += 1 + (n >> 6);

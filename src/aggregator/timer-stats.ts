@@ -61,17 +61,41 @@ function namesOf(p: number): PercentileNames {
   return n;
 }
 
+/** {@link TimerStats} that {@link computeTimerStats} may write into, percentile entries included. */
+export interface TimerStatsOut extends TimerStats {
+  percentiles: Array<{ name: string; value: number }>;
+}
+
+/** A {@link TimerStatsOut} to pass to {@link computeTimerStats} again and again. */
+export function newTimerStats(): TimerStatsOut {
+  return { min: 0, max: 0, mean: 0, median: 0, stdDev: 0, sum: 0, sumSquares: 0, percentiles: [] };
+}
+
+/** Sets percentile entry `i` of `list`, reusing the entry object there; returns `i + 1`. */
+function putPercentile(list: Array<{ name: string; value: number }>, i: number, name: string, value: number): number {
+  const e = list[i];
+  if (e === undefined) list.push({ name, value });
+  else {
+    e.name = name;
+    e.value = value;
+  }
+  return i + 1;
+}
+
 /**
  * Computes min/max/mean/median/std/sum/sum_squares and the percentile entries of sorted
  * values (`values[start .. end)`, all of `values` by default). The evaluation order of the
  * running sums matches the reference so that the doubles are bit-identical. The values
  * MUST be ascending and non-empty.
+ *
+ * With `out`, the result is written into it and its `percentiles` array (and the entry
+ * objects in it) are reused, trimmed to the new count: a flush allocates nothing per timer.
  */
 export function computeTimerStats(
   values: ArrayLike<number>,
   thresholds: readonly number[],
   disabled: DisabledPercentiles,
-  reuse?: TimerPercentile[],
+  out?: TimerStatsOut,
   start = 0,
   end = values.length,
 ): TimerStats {
@@ -105,19 +129,9 @@ export function computeTimerStats(
   const half = n >> 1;
   const median = n % 2 === 1 ? values[start + half]! : (values[start + half - 1]! + values[start + half]!) / 2;
 
-  // Entries are written into `reuse` (the previous flush's array) when given.
   const percentiles: Array<{ name: string; value: number }> =
-    thresholds.length === 0 ? (EMPTY as TimerPercentile[]) : ((reuse as Array<{ name: string; value: number }>) ?? []);
+    thresholds.length === 0 && out === undefined ? (EMPTY as TimerPercentile[]) : (out?.percentiles ?? []);
   let used = 0;
-  const put = (name: string, value: number): void => {
-    const e = percentiles[used];
-    if (e === undefined) percentiles.push({ name, value });
-    else {
-      e.name = name;
-      e.value = value;
-    }
-    used++;
-  };
   for (const p of thresholds) {
     let k: number;
     let boundary: number;
@@ -144,12 +158,20 @@ export function computeTimerStats(
       }
     }
     const names = namesOf(p);
-    if (!disabled.count) put(names.count, k);
-    if (!disabled.mean) put(names.mean, pSum / k);
-    if (!disabled.sum) put(names.sum, pSum);
-    if (!disabled.sumSquares) put(names.sumSquares, pSumSq);
-    if (p > 0 ? !disabled.upper : !disabled.lower) put(names.bound, boundary);
+    if (!disabled.count) used = putPercentile(percentiles, used, names.count, k);
+    if (!disabled.mean) used = putPercentile(percentiles, used, names.mean, pSum / k);
+    if (!disabled.sum) used = putPercentile(percentiles, used, names.sum, pSum);
+    if (!disabled.sumSquares) used = putPercentile(percentiles, used, names.sumSquares, pSumSq);
+    if (p > 0 ? !disabled.upper : !disabled.lower) used = putPercentile(percentiles, used, names.bound, boundary);
   }
   if (percentiles.length > used) percentiles.length = used;
-  return { min, max, mean, median, stdDev, sum, sumSquares, percentiles };
+  if (out === undefined) return { min, max, mean, median, stdDev, sum, sumSquares, percentiles };
+  out.min = min;
+  out.max = max;
+  out.mean = mean;
+  out.median = median;
+  out.stdDev = stdDev;
+  out.sum = sum;
+  out.sumSquares = sumSquares;
+  return out;
 }

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { computeSnapshot, runChunked, runToEnd } from '../../../src/aggregator/interval-cut.js';
-import { computeTimerStats } from '../../../src/aggregator/timer-stats.js';
-import type { TimerPercentile } from '../../../src/aggregator/snapshot.js';
+import { computeTimerStats, newTimerStats } from '../../../src/aggregator/timer-stats.js';
 import { makePipeline, send } from '../../support/pipeline.js';
 
 const NONE = { count: false, mean: false, sum: false, sumSquares: false, lower: false, upper: false };
@@ -46,13 +45,37 @@ describe('interval cut and chunked statistics', () => {
     expect((err as Error).message).to.equal('deadline');
   });
 
-  it('reuses the previous flush entries for percentiles and trims them to the new count', () => {
-    const reuse: TimerPercentile[] = [];
-    const one = computeTimerStats([1, 2, 3, 4], [90, 50], NONE, reuse);
-    expect(one.percentiles).to.equal(reuse);
-    expect(reuse).to.have.length(10);
-    const two = computeTimerStats([1, 2, 3, 4], [90], NONE, reuse);
-    expect(two.percentiles).to.equal(reuse);
-    expect(reuse.map((p) => p.name)).to.deep.equal(['count_90', 'mean_90', 'sum_90', 'sum_squares_90', 'upper_90']);
+  it('writes into the given result and reuses its percentile entries, trimmed to the new count', () => {
+    const out = newTimerStats();
+    const entries = out.percentiles;
+    const one = computeTimerStats([1, 2, 3, 4], [90, 50], NONE, out);
+    expect(one).to.equal(out);
+    expect(out.percentiles).to.equal(entries);
+    expect(entries).to.have.length(10);
+    const first = entries[0];
+    const two = computeTimerStats([2, 4, 6, 8], [90], NONE, out);
+    expect(two).to.equal(out);
+    expect(entries[0]).to.equal(first);
+    expect(entries.map((p) => p.name)).to.deep.equal(['count_90', 'mean_90', 'sum_90', 'sum_squares_90', 'upper_90']);
+    expect([out.min, out.max, out.sum, out.median]).to.deep.equal([2, 8, 20, 5]);
+    expect(two).to.deep.equal(computeTimerStats([2, 4, 6, 8], [90], NONE));
+  });
+
+  it('keeps a timer`s percentile entries through an interval without samples', () => {
+    const { ingester, aggregator } = makePipeline();
+    send(ingester, 't:1|ms\nt:2|ms');
+    const first = aggregator.snapshotAndReset(1000, 1).timers[0]!;
+    const entry = first.percentiles[0];
+    expect(aggregator.snapshotAndReset(2000, 1).timers[0]!.percentiles).to.have.length(0);
+    send(ingester, 't:5|ms');
+    const third = aggregator.snapshotAndReset(3000, 1).timers[0]!;
+    expect(third.percentiles[0]).to.equal(entry);
+    expect(third.percentiles.map((p) => [p.name, p.value])).to.deep.equal([
+      ['count_90', 1],
+      ['mean_90', 5],
+      ['sum_90', 5],
+      ['sum_squares_90', 25],
+      ['upper_90', 5],
+    ]);
   });
 });
