@@ -36,7 +36,7 @@ COPY --from=build /src/build/udp_batch.node ./build/udp_batch.node
 # A numeric non-root user (the "nonroot" uid of distroless images), so runAsNonRoot can verify it.
 USER 65532:65532
 EXPOSE 8125/udp 8181/tcp
-# Node runs as PID 1 and handles SIGTERM itself (final flush). --max-semi-space-size=8
+# Node runs as PID 1 and handles SIGTERM itself (final flush). --max-semi-space-size=4
 # keeps the young generation small: see docs/performance.md.
-ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/main.js"]
 CMD ["--metrics-addr=127.0.0.1:8125", "--web-addr=:8181"]

@@ -6,7 +6,19 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compileTools, freePort, loadgen, peakRssMb, ROOT, rssMb, Sink, sleep, waitReady } from './lib.js';
+import {
+  compileTools,
+  daemonEnv,
+  freePort,
+  loadgen,
+  NODE_FLAGS,
+  peakRssMb,
+  ROOT,
+  rssMb,
+  Sink,
+  sleep,
+  waitReady,
+} from './lib.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -43,7 +55,7 @@ async function main(): Promise<void> {
   const daemon = spawn(
     process.execPath,
     [
-      '--max-semi-space-size=8',
+      ...NODE_FLAGS,
       join(ROOT, 'dist', 'main.js'),
       '--config-path',
       toml,
@@ -52,7 +64,7 @@ async function main(): Promise<void> {
       '--web-addr',
       `127.0.0.1:${web}`,
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    { env: daemonEnv(), stdio: ['ignore', 'ignore', 'inherit'] },
   );
   await waitReady(web);
   const idle = rssMb(daemon.pid!);

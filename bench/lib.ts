@@ -17,6 +17,22 @@ export interface Sent {
   elapsed: number;
   lineRate: number;
 }
+/**
+ * The V8 flags the daemon ships with (Dockerfile ENTRYPOINT, `npm start`, `make run`);
+ * `BENCH_NODE_FLAGS` replaces them for experiments.
+ */
+export const NODE_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+
+/** The daemon's environment: ours plus the container image's malloc settings (Dockerfile). */
+export function daemonEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2',
+    MALLOC_MMAP_THRESHOLD_: process.env['MALLOC_MMAP_THRESHOLD_'] ?? '131072',
+    ...extra,
+  };
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function sh(cmd: string, args: string[]): string {

@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   compileTools,
+  daemonEnv,
   freePort,
+  NODE_FLAGS,
   OUT,
   oursConfig,
   peakRssMb,
@@ -43,7 +45,6 @@ const RATE = Number(opt.rate);
 const DURATION = Number(opt.duration);
 const FLUSH_S = Number(opt['flush-interval']);
 const RCVBUF = 8 * 1024 * 1024;
-const FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=8').split(' ').filter(Boolean);
 
 interface Sample {
   s: number;
@@ -66,14 +67,9 @@ async function main(): Promise<void> {
   writeFileSync(cfg, oursConfig({ port, web, sinkPort: sink.port, flushS: FLUSH_S, rcvbuf: RCVBUF }));
   const daemon = spawn(
     'taskset',
-    ['-c', '1', process.execPath, ...FLAGS, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
+    ['-c', '1', process.execPath, ...NODE_FLAGS, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
     {
-      env: {
-        ...process.env,
-        // The container image's malloc settings (Dockerfile).
-        MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2',
-        MALLOC_MMAP_THRESHOLD_: process.env['MALLOC_MMAP_THRESHOLD_'] ?? '131072',
-      },
+      env: daemonEnv(),
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
@@ -127,7 +123,7 @@ async function main(): Promise<void> {
       series: SERIES,
       linesPerDatagram: LPD,
       lineRate: Math.round(sent.lineRate),
-      nodeFlags: FLAGS.join(' '),
+      nodeFlags: NODE_FLAGS.join(' '),
       idleRssMb: idle,
       afterWarmUpRssMb: warm,
       peakRssMb: peakRssMb(pid),
@@ -136,7 +132,7 @@ async function main(): Promise<void> {
       lossPct: expected === 0 ? 0 : (Math.max(0, expected - counted) / expected) * 100,
     };
     console.log(
-      `${SERIES} series, ${LPD} line(s)/datagram at ${f(sent.lineRate / 1000)}k lines/s, node ${FLAGS.join(' ')}\n` +
+      `${SERIES} series, ${LPD} line(s)/datagram at ${f(sent.lineRate / 1000)}k lines/s, node ${NODE_FLAGS.join(' ')}\n` +
         `  RSS: idle ${f(idle)} MB, after creating the series ${f(warm)} MB, peak ${f(report.peakRssMb)} MB\n` +
         `  at the RSS peak: heap used ${f(top.heapUsedMb)} MB of ${f(top.heapTotalMb)} MB, external ${f(top.externalMb)} MB\n` +
         `  loss ${report.lossPct.toFixed(3)} %, kernel drops ${report.kernelDrops}`,

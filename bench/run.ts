@@ -16,8 +16,10 @@ import { parseArgs } from 'node:util';
 import {
   compileTools,
   cpuTicks,
+  daemonEnv,
   freePort,
   loadgen,
+  NODE_FLAGS,
   OUT,
   oursConfig,
   peakRssMb,
@@ -103,14 +105,12 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
     const web = await freePort();
     const cfg = join(OUT, 'ours.toml');
     writeFileSync(cfg, oursConfig({ port, web, sinkPort, flushS: FLUSH_S, rcvbuf: RCVBUF }));
-    // The same V8 flag as the shipped entry points (Dockerfile, npm start): see docs/performance.md.
-    // BENCH_NODE_FLAGS overrides it for experiments.
-    const flags = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=8').split(' ').filter(Boolean);
+    // As shipped: the entry points' V8 flags and the image's malloc settings (docs/performance.md).
     proc = spawn(
       'taskset',
-      ['-c', '1', NODE, ...flags, ...probe, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
+      ['-c', '1', NODE, ...NODE_FLAGS, ...probe, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
       {
-        env,
+        env: daemonEnv(env),
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );

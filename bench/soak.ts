@@ -15,7 +15,9 @@ import { parseArgs } from 'node:util';
 import { FakeKubeApi } from '../test/support/fake-kube-api.js';
 import {
   compileTools,
+  daemonEnv,
   freePort,
+  NODE_FLAGS,
   OUT,
   peakRssMb,
   ROOT,
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
   const daemon = spawn(
     process.execPath,
     [
-      '--max-semi-space-size=8',
+      ...NODE_FLAGS,
       '-r',
       join(ROOT, 'bench', 'eld-probe.cjs'),
       join(ROOT, 'dist', 'main.js'),
@@ -97,14 +99,7 @@ async function main(): Promise<void> {
       `127.0.0.1:${web}`,
     ],
     {
-      // The container image's malloc settings (Dockerfile).
-      env: {
-        ...process.env,
-        MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2',
-        MALLOC_MMAP_THRESHOLD_: process.env['MALLOC_MMAP_THRESHOLD_'] ?? '131072',
-        ELD_OUT: eldFile,
-        ELD_WINDOW_MS: '1000',
-      },
+      env: daemonEnv({ ELD_OUT: eldFile, ELD_WINDOW_MS: '1000' }),
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );

@@ -20,4 +20,4 @@ The stdout backend prints the aggregate and the sink prints the SepAgent documen
 next flush (every 2 s). Ctrl-C to stop.
 -----------------------------------------------------------------------------------------
 MSG
-node --max-semi-space-size=8 dist/main.js --config-path examples/sepagent.toml --log-format text
+node --max-semi-space-size=4 dist/main.js --config-path examples/sepagent.toml --log-format text
