@@ -81,6 +81,9 @@ const NO_MEMBERS: ReadonlySet<string> = new Set();
 
 /** Where each timer's statistics are computed before they are copied into its entry. */
 const STATS_OUT = newTimerStats();
+/** A timer's first percentile entries are computed here, then copied into an array of their own. */
+const FIRST_SLOTS: Array<{ name: string; value: number }> = [];
+const NO_SLOTS: Array<{ name: string; value: number }> = [];
 
 /** How many series are processed between checks of the time budget. */
 export const CHUNK_SERIES = 512;
@@ -132,7 +135,7 @@ class TimerEntry implements TimerPoint {
   index = 0;
   percentiles: readonly TimerPercentile[] = NO_PERCENTILES;
   /** The percentile entries, kept (for reuse) while `percentiles` is empty. */
-  readonly percentileSlots: Array<{ name: string; value: number }> = [];
+  percentileSlots: Array<{ name: string; value: number }> = NO_SLOTS;
 
   constructor(series: SeriesIdentity, columns: TimerColumns) {
     this.#series = series;
@@ -251,8 +254,12 @@ export function* computeSnapshot(
     } else {
       if (n > 1) data.subarray(start, end).sort();
       const st = STATS_OUT;
-      st.percentiles = p.percentileSlots;
+      const first = p.percentileSlots.length === 0;
+      st.percentiles = first ? FIRST_SLOTS : p.percentileSlots;
       computeTimerStats(data, cfg.percentThresholds, cfg.disabledPercentiles, st, start, end);
+      // An array grown by push keeps room for ~16 entries; the copy has exactly its own.
+      if (first && FIRST_SLOTS.length > 0)
+        p.percentileSlots = FIRST_SLOTS.map((e) => ({ name: e.name, value: e.value }));
       const sampled = cut.timerSampled[i]!;
       stats[o + MIN] = st.min;
       stats[o + MAX] = st.max;
@@ -264,7 +271,7 @@ export function* computeSnapshot(
       stats[o + SUM] = st.sum;
       stats[o + SUM_SQUARES] = st.sumSquares;
       stats[o + SAMPLED] = sampled;
-      p.percentiles = st.percentiles.length === 0 ? NO_PERCENTILES : st.percentiles;
+      p.percentiles = p.percentileSlots.length === 0 ? NO_PERCENTILES : p.percentileSlots;
     }
     timers[i] = p;
     work += 1 + (n >> 6);
