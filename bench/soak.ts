@@ -28,6 +28,7 @@ import {
   sleep,
   type Sent,
   waitReady,
+  withSysctls,
 } from './lib.js';
 
 const { values: opt } = parseArgs({
@@ -238,7 +239,9 @@ async function main(): Promise<void> {
   console.log(`wrote ${file}`);
 }
 
-main().catch((err: unknown) => {
+// The daemon asks for its default 8 MiB receive buffer; the kernel grants it only up to
+// net.core.rmem_max, raised for the run as docs/performance.md says to in production.
+withSysctls(8 * 1024 * 1024, main).catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });

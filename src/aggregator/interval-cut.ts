@@ -154,35 +154,39 @@ class TimerEntry implements TimerPoint {
   get tagsKey(): string {
     return this.#series.tagsKey;
   }
+  /** Statistic `field` (MIN … SAMPLED) of this entry. */
+  #stat(field: number): number {
+    return this.columns.stats[this.index * STATS + field]!;
+  }
   get min(): number {
-    return this.columns.stats[this.index * STATS + MIN]!;
+    return this.#stat(MIN);
   }
   get max(): number {
-    return this.columns.stats[this.index * STATS + MAX]!;
+    return this.#stat(MAX);
   }
   get count(): number {
-    return this.columns.stats[this.index * STATS + COUNT]!;
+    return this.#stat(COUNT);
   }
   get perSecond(): number {
-    return this.columns.stats[this.index * STATS + PER_SECOND]!;
+    return this.#stat(PER_SECOND);
   }
   get mean(): number {
-    return this.columns.stats[this.index * STATS + MEAN]!;
+    return this.#stat(MEAN);
   }
   get median(): number {
-    return this.columns.stats[this.index * STATS + MEDIAN]!;
+    return this.#stat(MEDIAN);
   }
   get stdDev(): number {
-    return this.columns.stats[this.index * STATS + STD_DEV]!;
+    return this.#stat(STD_DEV);
   }
   get sum(): number {
-    return this.columns.stats[this.index * STATS + SUM]!;
+    return this.#stat(SUM);
   }
   get sumSquares(): number {
-    return this.columns.stats[this.index * STATS + SUM_SQUARES]!;
+    return this.#stat(SUM_SQUARES);
   }
   get sampledCount(): number {
-    return this.columns.stats[this.index * STATS + SAMPLED]!;
+    return this.#stat(SAMPLED);
   }
   get values(): Float64Array {
     const c = this.columns;

@@ -220,6 +220,13 @@ describe('SepMatcher cache', () => {
 });
 
 describe('SepMatcher storage', () => {
+  /** The match of `…external_cluster_sep<n>.<statistics>` under `sep([0-9]+)`. */
+  const sepMatch = (n: number, statistics: string) => ({
+    instanceId: `sep${n}`,
+    cluster: `external_cluster_sep${n}`,
+    statistics,
+  });
+
   it('keeps one middle per statistic and one prefix set per cluster, whatever the number of names', () => {
     const m = new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)');
     for (let sep = 0; sep < 300; sep++) {
@@ -230,11 +237,9 @@ describe('SepMatcher storage', () => {
     }
     expect(m.cachedNames).to.equal(1800);
     expect(m.cachedParts).to.deep.equal({ clusters: 300, statistics: 3 });
-    expect(m.classify('other.cluster.external_cluster_sep17.membership_healthy')).to.deep.equal({
-      instanceId: 'sep17',
-      cluster: 'external_cluster_sep17',
-      statistics: 'membership_healthy',
-    });
+    expect(m.classify('other.cluster.external_cluster_sep17.membership_healthy')).to.deep.equal(
+      sepMatch(17, 'membership_healthy'),
+    );
   });
 
   it('lets clusters and statistics go at fitTo once they outnumber the series, and classifies anew', () => {
@@ -242,11 +247,7 @@ describe('SepMatcher storage', () => {
     for (let i = 0; i < 70_000; i++) m.classify(`e.external_cluster_sep${i}.s${i}`);
     m.fitTo(1000);
     expect(m.cachedParts).to.deep.equal({ clusters: 0, statistics: 0 });
-    expect(m.classify('e.external_cluster_sep5.s5')).to.deep.equal({
-      instanceId: 'sep5',
-      cluster: 'external_cluster_sep5',
-      statistics: 's5',
-    });
+    expect(m.classify('e.external_cluster_sep5.s5')).to.deep.equal(sepMatch(5, 's5'));
   });
 
   it('produces the same documents when the name cache starts over in the middle of a flush', () => {
