@@ -1,4 +1,5 @@
 import type { Accumulator } from '../aggregator/accumulators.js';
+import { doubled } from '../shared/typed-arrays.js';
 
 const EMPTY = 0;
 const INITIAL_SLOTS = 1 << 12;
@@ -148,15 +149,9 @@ export class LineCache {
   }
 
   #growEntries(): void {
-    const n = this.#hashes.length * 2;
-    const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.#hashes = grow(this.#hashes, (k) => new Int32Array(k));
-    this.#keyStart = grow(this.#keyStart, (k) => new Int32Array(k));
-    this.#keyLen = grow(this.#keyLen, (k) => new Int32Array(k));
-    this.#rates = grow(this.#rates, (k) => new Float64Array(k));
+    this.#hashes = doubled(this.#hashes);
+    this.#keyStart = doubled(this.#keyStart);
+    this.#keyLen = doubled(this.#keyLen);
+    this.#rates = doubled(this.#rates);
   }
 }

@@ -1,5 +1,6 @@
 import { re2ToRegExp } from './regexp.js';
 import { goJsonString } from './go-json.js';
+import { doubled } from '../../shared/typed-arrays.js';
 
 /** The item prefixes shared by every statistic of one SEP id and cluster. */
 export interface SepCluster {
@@ -73,9 +74,11 @@ export class SepMatcher {
   readonly #clusterIds = new Map<string, number>();
   readonly #clusters: SepCluster[] = [];
   readonly #statisticIds = new Map<string, number>();
-  /** Per statistic number: its middle bytes' start in the arena, then its end. */
-  #middleStart = new Int32Array(1024);
-  #middleEnd = new Int32Array(1024);
+  /**
+   * Statistic `id`'s middle bytes are `arena[middleAt[id], middleAt[id + 1])`: statistics
+   * are appended to the arena one after another.
+   */
+  #middleAt = new Int32Array(1024);
   #arena = Buffer.allocUnsafeSlow(ARENA_INITIAL_BYTES);
   #arenaUsed = 0;
   readonly #cacheLimit: number;
@@ -167,12 +170,12 @@ export class SepMatcher {
 
   /** Where statistic `id`'s middle bytes start in {@link arena}. */
   middleStart(id: number): number {
-    return this.#middleStart[id]!;
+    return this.#middleAt[id]!;
   }
 
   /** Where statistic `id`'s middle bytes end in {@link arena}. */
   middleEnd(id: number): number {
-    return this.#middleEnd[id]!;
+    return this.#middleAt[id + 1]!;
   }
 
   /** The classification of a name as an object (for inspection; the encoder uses {@link code}). */
@@ -200,8 +203,8 @@ export class SepMatcher {
     if (after >= name.length) return CODE_NO_STATISTICS;
     const m = this.#matches++;
     if (m >= this.#matchCluster.length) {
-      this.#matchCluster = grown(this.#matchCluster);
-      this.#matchStatistic = grown(this.#matchStatistic);
+      this.#matchCluster = doubled(this.#matchCluster);
+      this.#matchStatistic = doubled(this.#matchStatistic);
     }
     this.#matchCluster[m] = this.#clusterId(instanceId, cluster);
     this.#matchStatistic[m] = this.#statisticId(name.slice(after + 1));
@@ -242,21 +245,11 @@ export class SepMatcher {
         this.#arena.copy(bigger, 0, 0, this.#arenaUsed);
         this.#arena = bigger;
       }
-      if (id >= this.#middleStart.length) {
-        this.#middleStart = grown(this.#middleStart);
-        this.#middleEnd = grown(this.#middleEnd);
-      }
-      this.#middleStart[id] = this.#arenaUsed;
+      if (id + 1 >= this.#middleAt.length) this.#middleAt = doubled(this.#middleAt);
       this.#arenaUsed += this.#arena.write(middle, this.#arenaUsed, 'utf8');
-      this.#middleEnd[id] = this.#arenaUsed;
+      this.#middleAt[id + 1] = this.#arenaUsed;
       this.#statisticIds.set(statistic, id);
     }
     return id;
   }
-}
-
-function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(a.length * 2);
-  b.set(a);
-  return b;
 }
