@@ -1,7 +1,8 @@
 // Heap cost per series: where the memory of 100,000 live series goes.
 // Usage: node --expose-gc --import tsx bench/memory.ts [--series 100000]
 import { parseArgs } from 'node:util';
-import { computeSnapshot, runToEnd } from '../src/aggregator/interval-cut.js';
+import { computeSnapshot } from '../src/aggregator/interval-cut.js';
+import { runToEnd } from '../src/shared/cooperative.js';
 import { makePipeline } from '../test/support/pipeline.js';
 
 const { values } = parseArgs({

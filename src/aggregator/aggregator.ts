@@ -1,7 +1,7 @@
 import type { MetricKind } from '../parser/sample.js';
 import type { Accumulator } from './accumulators.js';
-import type { FlushSnapshot, SeriesIdentity } from './snapshot.js';
-import type { IntervalCut, StatsConfig } from './interval-cut.js';
+import type { FlushSnapshot, SeriesIdentity, StatsConfig } from './snapshot.js';
+import type { IntervalCut } from './interval-cut.js';
 
 /** One sample after host and tag processing, ready to be aggregated. */
 export interface SeriesSample extends SeriesIdentity {

@@ -11,9 +11,9 @@ import {
   type TimerSeries,
 } from './accumulators.js';
 import type { Aggregator, SeriesSample } from './aggregator.js';
-import { computeSnapshot, runToEnd, TimerColumns, type IntervalCut, type StatsConfig } from './interval-cut.js';
-import type { FlushSnapshot, SetPoint, TimerPoint } from './snapshot.js';
-import type { DisabledPercentiles } from './timer-stats.js';
+import { computeSnapshot, TimerColumns, type IntervalCut } from './interval-cut.js';
+import { runToEnd } from '../shared/cooperative.js';
+import type { DisabledPercentiles, FlushSnapshot, SetPoint, StatsConfig, TimerPoint } from './snapshot.js';
 
 /** Idle-series expiry per kind, in ms; 0 keeps idle series forever. */
 export interface ExpiryConfig {

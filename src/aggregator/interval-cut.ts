@@ -4,11 +4,13 @@ import type {
   GaugePoint,
   SeriesIdentity,
   SetPoint,
+  StatsConfig,
   TimerPercentile,
   TimerPoint,
 } from './snapshot.js';
-import { computeTimerStats, newTimerStats, type DisabledPercentiles } from './timer-stats.js';
+import { computeTimerStats, newTimerStats, type PercentileSlot } from './timer-stats.js';
 import type { CounterSeries, GaugeSeries, SetSeries, TimerSeries } from './accumulators.js';
+import { CHUNK_SERIES } from '../shared/cooperative.js';
 
 /**
  * IntervalCut is one interval's raw data, detached from the live accumulators (parallel
@@ -68,12 +70,6 @@ export class TimerColumns {
   start: Int32Array = new Int32Array(1);
 }
 
-/** Settings the statistics depend on. */
-export interface StatsConfig {
-  percentThresholds: readonly number[];
-  disabledPercentiles: DisabledPercentiles;
-}
-
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const NO_PERCENTILES: TimerPoint['percentiles'] = [];
@@ -82,11 +78,8 @@ const NO_MEMBERS: ReadonlySet<string> = new Set();
 /** Where each timer's statistics are computed before they are copied into its entry. */
 const STATS_OUT = newTimerStats();
 /** A timer's first percentile entries are computed here, then copied into an array of their own. */
-const FIRST_SLOTS: Array<{ name: string; value: number }> = [];
-const NO_SLOTS: Array<{ name: string; value: number }> = [];
-
-/** How many series are processed between checks of the time budget. */
-export const CHUNK_SERIES = 512;
+const FIRST_SLOTS: PercentileSlot[] = [];
+const NO_SLOTS: PercentileSlot[] = [];
 
 /** A set's entry: its series' own, or a new one when `fresh`. */
 function point<T>(acc: SetSeries, make: (id: SeriesIdentity) => T, fresh: boolean): Mutable<T> {
@@ -135,7 +128,7 @@ class TimerEntry implements TimerPoint {
   index = 0;
   percentiles: readonly TimerPercentile[] = NO_PERCENTILES;
   /** The percentile entries, kept (for reuse) while `percentiles` is empty. */
-  percentileSlots: Array<{ name: string; value: number }> = NO_SLOTS;
+  percentileSlots: PercentileSlot[] = NO_SLOTS;
 
   constructor(series: SeriesIdentity, columns: TimerColumns) {
     this.#series = series;
@@ -263,7 +256,7 @@ export function* computeSnapshot(
       computeTimerStats(data, cfg.percentThresholds, cfg.disabledPercentiles, st, start, end);
       // An array grown by push keeps room for ~16 entries; the copy has exactly its own.
       if (first && FIRST_SLOTS.length > 0)
-        p.percentileSlots = FIRST_SLOTS.map((e) => ({ name: e.name, value: e.value }));
+        p.percentileSlots = FIRST_SLOTS.map((e) => ({ stat: e.stat, threshold: e.threshold, value: e.value }));
       const sampled = cut.timerSampled[i]!;
       stats[o + MIN] = st.min;
       stats[o + MAX] = st.max;
@@ -300,62 +293,5 @@ export function* computeSnapshot(
     sets[i] = p;
     if ((i & (CHUNK_SERIES - 1)) === CHUNK_SERIES - 1) yield;
   }
-  return { timestampMs: cut.timestampMs, intervalSeconds, counters, timers, gauges, sets };
-}
-
-/**
- * Runs a chunked generator to its end synchronously. A promise it yields (a request to
- * wait, e.g. for output buffers) is not awaited: the generator simply goes on.
- */
-export function runToEnd<T>(gen: Generator<Promise<void> | void, T>): T {
-  for (;;) {
-    const r = gen.next();
-    if (r.done === true) return r.value;
-  }
-}
-
-/**
- * Runs a chunked generator, giving the event loop a turn (setImmediate) whenever more
- * than `budgetMs` passed since the last one, so receiving never waits long behind it.
- * A promise the generator yields is awaited before it goes on (back-pressure). Rejects
- * with the signal's reason once `signal` aborts.
- */
-export async function runChunked<T>(
-  gen: Generator<Promise<void> | void, T>,
-  signal?: AbortSignal,
-  budgetMs = 4,
-): Promise<T> {
-  let sliceStart = performance.now();
-  try {
-    for (;;) {
-      // An abandoned flush stops here instead of racing the next one.
-      signal?.throwIfAborted();
-      const r = gen.next();
-      if (r.done === true) return r.value;
-      // A wait may end within the same tick (a send completed synchronously reports on
-      // nextTick): it does not count as a turn of the event loop, so the budget still runs.
-      if (r.value !== undefined) await untilAborted(r.value, signal);
-      if (performance.now() - sliceStart >= budgetMs) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        sliceStart = performance.now();
-      }
-    }
-  } catch (err) {
-    // Let an abandoned generator run its `finally` blocks (e.g. hand buffers back).
-    gen.return(undefined as T);
-    throw err;
-  }
-}
-
-/** Waits for `p`, or only until `signal` aborts. */
-function untilAborted(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return p;
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    signal.addEventListener('abort', done, { once: true });
-    p.then(done, done);
-  });
+  return { timestampMs: cut.timestampMs, intervalSeconds, stats: cfg, counters, timers, gauges, sets };
 }

@@ -18,10 +18,41 @@ export interface CounterPoint extends SeriesIdentity {
   readonly perSecond: number;
 }
 
-/** One percentile sub-metric such as `count_90` or `lower_-10`. */
+/**
+ * Which statistic of the values up to a threshold a percentile entry holds: their
+ * `count`, `mean`, `sum`, `sum_squares`, or the boundary value (`upper` for a positive
+ * threshold, `lower` for a negative one, which counts from the top).
+ */
+export type PercentileStat = 'count' | 'mean' | 'sum' | 'sum_squares' | 'upper' | 'lower';
+
+/**
+ * One percentile statistic of a timer, with its threshold as the real number configured
+ * (`99.9`, `-10`). Backends derive their own names from it: the gostatsd-style text and
+ * SepAgent backends write `upper_99` for 99.9, Prometheus wants `quantile="0.999"`.
+ */
 export interface TimerPercentile {
-  readonly name: string;
+  readonly stat: PercentileStat;
+  readonly threshold: number;
   readonly value: number;
+}
+
+/** Which percentile statistics to leave out (`[disabled-sub-metrics]` `*-pct` keys). */
+export interface DisabledPercentiles {
+  count: boolean;
+  mean: boolean;
+  sum: boolean;
+  sumSquares: boolean;
+  /** `lower` (thresholds <= 0). */
+  lower: boolean;
+  /** `upper` (thresholds > 0). */
+  upper: boolean;
+}
+
+/** The settings a snapshot's timer statistics were computed with. */
+export interface StatsConfig {
+  /** `percent-threshold`, in the configured order, each in [-100, 100]. */
+  readonly percentThresholds: readonly number[];
+  readonly disabledPercentiles: DisabledPercentiles;
 }
 
 /** A timer (or histogram) after a flush interval. All fields are 0 when it had no samples. */
@@ -38,7 +69,7 @@ export interface TimerPoint extends SeriesIdentity {
   readonly stdDev: number;
   readonly sum: number;
   readonly sumSquares: number;
-  /** Percentile entries in threshold order; empty when the timer had no samples. */
+  /** Percentile entries in threshold order (see {@link FlushSnapshot.stats}); empty when the timer had no samples. */
   readonly percentiles: readonly TimerPercentile[];
   /** Sum of `1 / rate` over the samples. */
   readonly sampledCount: number;
@@ -73,6 +104,8 @@ export interface FlushSnapshot {
   readonly timestampMs: number;
   /** Measured time since the previous flush, in seconds (the `per_second` denominator). */
   readonly intervalSeconds: number;
+  /** The percentile thresholds (as numbers) and disabled statistics the timers were computed with. */
+  readonly stats: StatsConfig;
   readonly counters: readonly CounterPoint[];
   readonly timers: readonly TimerPoint[];
   readonly gauges: readonly GaugePoint[];

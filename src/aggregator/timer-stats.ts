@@ -1,16 +1,6 @@
-import type { TimerPercentile } from './snapshot.js';
+import type { DisabledPercentiles, PercentileStat, TimerPercentile } from './snapshot.js';
 
-/** Which percentile sub-metrics to leave out (`[disabled-sub-metrics]` `*-pct` keys). */
-export interface DisabledPercentiles {
-  count: boolean;
-  mean: boolean;
-  sum: boolean;
-  sumSquares: boolean;
-  /** `lower_P` (thresholds <= 0). */
-  lower: boolean;
-  /** `upper_P` (thresholds > 0). */
-  upper: boolean;
-}
+export type { DisabledPercentiles } from './snapshot.js';
 
 /** Statistics of one timer's interval, computed exactly as gostatsd does (§6.2). */
 export interface TimerStats {
@@ -29,41 +19,16 @@ const EMPTY: readonly TimerPercentile[] = [];
 let scratchCum = new Float64Array(1024);
 let scratchCumSq = new Float64Array(1024);
 
-/** The `P` of `count_P`: the threshold truncated toward zero (`99.9` → `99`, `-0.5` → `0`). */
-export function percentileLabel(threshold: number): string {
-  const t = Math.trunc(threshold);
-  return String(t === 0 ? 0 : t);
-}
-
-interface PercentileNames {
-  count: string;
-  mean: string;
-  sum: string;
-  sumSquares: string;
-  bound: string;
-}
-const NAMES = new Map<number, PercentileNames>();
-
-/** Sub-metric names of a threshold, built once: `count_90` … `upper_90` / `lower_-10`. */
-function namesOf(p: number): PercentileNames {
-  let n = NAMES.get(p);
-  if (n === undefined) {
-    const l = percentileLabel(p);
-    n = {
-      count: `count_${l}`,
-      mean: `mean_${l}`,
-      sum: `sum_${l}`,
-      sumSquares: `sum_squares_${l}`,
-      bound: p > 0 ? `upper_${l}` : `lower_${l}`,
-    };
-    if (NAMES.size < 1000) NAMES.set(p, n);
-  }
-  return n;
-}
-
 /** {@link TimerStats} that {@link computeTimerStats} may write into, percentile entries included. */
 export interface TimerStatsOut extends TimerStats {
-  percentiles: Array<{ name: string; value: number }>;
+  percentiles: PercentileSlot[];
+}
+
+/** A percentile entry that {@link computeTimerStats} writes into (and reuses). */
+export interface PercentileSlot {
+  stat: PercentileStat;
+  threshold: number;
+  value: number;
 }
 
 /** A {@link TimerStatsOut} to pass to {@link computeTimerStats} again and again. */
@@ -72,11 +37,18 @@ export function newTimerStats(): TimerStatsOut {
 }
 
 /** Sets percentile entry `i` of `list`, reusing the entry object there; returns `i + 1`. */
-function putPercentile(list: Array<{ name: string; value: number }>, i: number, name: string, value: number): number {
+function putPercentile(
+  list: PercentileSlot[],
+  i: number,
+  stat: PercentileStat,
+  threshold: number,
+  value: number,
+): number {
   const e = list[i];
-  if (e === undefined) list.push({ name, value });
+  if (e === undefined) list.push({ stat, threshold, value });
   else {
-    e.name = name;
+    e.stat = stat;
+    e.threshold = threshold;
     e.value = value;
   }
   return i + 1;
@@ -129,8 +101,8 @@ export function computeTimerStats(
   const half = n >> 1;
   const median = n % 2 === 1 ? values[start + half]! : (values[start + half - 1]! + values[start + half]!) / 2;
 
-  const percentiles: Array<{ name: string; value: number }> =
-    thresholds.length === 0 && out === undefined ? (EMPTY as TimerPercentile[]) : (out?.percentiles ?? []);
+  const percentiles: PercentileSlot[] =
+    thresholds.length === 0 && out === undefined ? (EMPTY as PercentileSlot[]) : (out?.percentiles ?? []);
   let used = 0;
   for (const p of thresholds) {
     let k: number;
@@ -157,12 +129,12 @@ export function computeTimerStats(
         pSumSq = k === n ? sumSquares : sumSquares - cumSq[n - k - 1]!;
       }
     }
-    const names = namesOf(p);
-    if (!disabled.count) used = putPercentile(percentiles, used, names.count, k);
-    if (!disabled.mean) used = putPercentile(percentiles, used, names.mean, pSum / k);
-    if (!disabled.sum) used = putPercentile(percentiles, used, names.sum, pSum);
-    if (!disabled.sumSquares) used = putPercentile(percentiles, used, names.sumSquares, pSumSq);
-    if (p > 0 ? !disabled.upper : !disabled.lower) used = putPercentile(percentiles, used, names.bound, boundary);
+    if (!disabled.count) used = putPercentile(percentiles, used, 'count', p, k);
+    if (!disabled.mean) used = putPercentile(percentiles, used, 'mean', p, pSum / k);
+    if (!disabled.sum) used = putPercentile(percentiles, used, 'sum', p, pSum);
+    if (!disabled.sumSquares) used = putPercentile(percentiles, used, 'sum_squares', p, pSumSq);
+    if (p > 0 ? !disabled.upper : !disabled.lower)
+      used = putPercentile(percentiles, used, p > 0 ? 'upper' : 'lower', p, boundary);
   }
   if (percentiles.length > used) percentiles.length = used;
   if (out === undefined) return { min, max, mean, median, stdDev, sum, sumSquares, percentiles };

@@ -1,5 +1,5 @@
 import type { FlushSnapshot } from '../aggregator/snapshot.js';
-import type { Lifecycle } from '../daemon/lifecycle.js';
+import type { Lifecycle } from '../shared/lifecycle.js';
 import type { StatsdEvent } from '../parser/sample.js';
 import type { Clock } from '../shared/clock.js';
 import type { ConfigIssue } from '../shared/errors.js';
@@ -13,17 +13,33 @@ import type { BackendMetrics } from '../telemetry/self-metrics.js';
  * down once. The flusher never runs two flushes of one backend at once.
  */
 export interface Backend extends Lifecycle {
-  /** Backend name from config (`sepagent`, `stdout`, …), used in logs and metric labels. */
+  /**
+   * Instance name from config (`sepagent`, `sepagent.canary`, `stdout`, …), used in logs
+   * and metric labels.
+   */
   readonly name: string;
   /**
+   * What the flusher does with intervals that arrive while this backend is still busy
+   * and one is already waiting (default `latest`):
+   * - `latest`: the waiting interval is skipped, the newest one waits instead (right for
+   *   per-interval rates such as SepAgent's);
+   * - `coalesce`: the waiting intervals are merged into one (counters add, gauges take the
+   *   last value, timers concatenate, sets union), so a delta forwarder loses no count.
+   */
+  readonly busyPolicy?: BusyPolicy;
+  /**
    * Delivers one interval's aggregates. MUST NOT mutate `snapshot`, and MUST NOT read it
-   * after settling (the next flush reuses its entries). Rejects only with a BackendError,
-   * after counting what was lost; MUST settle promptly once `signal` aborts.
+   * after settling: the snapshot is reused once every backend it was handed to has
+   * settled. Rejects only with a BackendError, after counting what was lost; MUST settle
+   * promptly once `signal` aborts (until it settles, this backend gets no other interval).
    */
   flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void>;
   /** Delivers one event (fire and forget); backends that ignore events resolve at once. */
   sendEvent(event: StatsdEvent, signal: AbortSignal): Promise<void>;
 }
+
+/** See {@link Backend.busyPolicy}. */
+export type BusyPolicy = 'latest' | 'coalesce';
 
 /** What the daemon hands every backend it creates. */
 export interface BackendDeps {

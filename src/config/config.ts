@@ -1,6 +1,6 @@
 import type { UdpReceiverMode } from '../receivers/udp/udp-receiver.js';
 import type { DisabledSubMetrics } from '../backends/backend.js';
-import type { DisabledPercentiles } from '../aggregator/timer-stats.js';
+import type { DisabledPercentiles } from '../aggregator/snapshot.js';
 import type { ExpiryConfig } from '../aggregator/in-memory-aggregator.js';
 import type { FilterConfig } from '../ingest/filter.js';
 import type { LogFormat } from '../shared/logger.js';

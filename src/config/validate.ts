@@ -89,6 +89,21 @@ export function validateConfig(raw: Record<string, unknown>): ValidationResult {
     else if (v < -100 || v > 100) c.error(path, `${t} is outside [-100, 100]`);
     else percentThresholds.push(v);
   });
+  // The gostatsd-style names (sepagent, stdout) use a threshold's integer part, so 99 and
+  // 99.9 would both be written as `upper_99`: two different values under one name.
+  const byLabel = new Map<number, number>();
+  for (const t of percentThresholds) {
+    const label = Math.trunc(t) + 0; // + 0: -0 and 0 are one label
+    const other = byLabel.get(label);
+    if (other === undefined) byLabel.set(label, t);
+    else
+      c.error(
+        'percent-threshold',
+        other === t
+          ? `${t} is listed twice`
+          : `${other} and ${t} would share the sub-metric names *_${label} (names use the integer part of a threshold); keep one`,
+      );
+  }
 
   const dsm = c.section(raw['disabled-sub-metrics'], 'disabled-sub-metrics') ?? {};
   c.unknownKeys(dsm, DISABLED_SUB_METRIC_KEYS, 'disabled-sub-metrics', { std: 'stddev', sum_squares: 'sum-squares' });

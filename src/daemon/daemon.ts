@@ -3,7 +3,8 @@ import type { Backend, BackendDeps } from '../backends/backend.js';
 import { BACKEND_FACTORIES } from '../backends/registry.js';
 import type { DaemonConfig } from '../config/config.js';
 import { planReload, type ReloadPlan } from '../config/reload-plan.js';
-import { Flusher, raceAbort } from '../flusher/flusher.js';
+import { Flusher } from '../flusher/flusher.js';
+import { raceAbort } from '../shared/abort.js';
 import { IngestStats } from '../ingest/ingest-stats.js';
 import { Ingester } from '../ingest/ingester.js';
 import { TagProcessor } from '../ingest/tag-processor.js';
@@ -18,7 +19,7 @@ import { formatDurationMs } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { AdminHttpServer } from '../telemetry/http-server.js';
 import { SelfMetrics } from '../telemetry/self-metrics.js';
-import type { Lifecycle } from './lifecycle.js';
+import type { Lifecycle } from '../shared/lifecycle.js';
 
 /** Dependencies of {@link Daemon}. */
 export interface DaemonDeps {
@@ -81,7 +82,7 @@ export class Daemon implements Lifecycle {
     this.#backends = config.backends.map((name) => this.#createBackend(name, config));
     this.#flusher = new Flusher(
       { flushIntervalMs: config.flushIntervalMs },
-      { aggregator: this.aggregator, backends: () => this.#backends, clock, logger, metrics: this.metrics },
+      { aggregator: this.aggregator, backends: () => this.#backends, clock, logger, metrics: this.metrics.flusher() },
     );
     this.#ingester = new Ingester({
       parser: parseStatsdLine,

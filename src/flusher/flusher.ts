@@ -1,38 +1,85 @@
 import type { Aggregator } from '../aggregator/aggregator.js';
+import { computeSnapshot } from '../aggregator/interval-cut.js';
+import { mergeSnapshots } from '../aggregator/merge.js';
 import type { FlushSnapshot } from '../aggregator/snapshot.js';
-import { computeSnapshot, runChunked } from '../aggregator/interval-cut.js';
 import type { Backend } from '../backends/backend.js';
-import type { Lifecycle } from '../daemon/lifecycle.js';
+import { raceAbort } from '../shared/abort.js';
 import type { Clock } from '../shared/clock.js';
+import { runChunked } from '../shared/cooperative.js';
 import { errorCode, errorMessage } from '../shared/errors.js';
+import type { Lifecycle } from '../shared/lifecycle.js';
 import type { Logger } from '../shared/logger.js';
-import type { SelfMetrics } from '../telemetry/self-metrics.js';
+
+/** How long after its deadline a backend may take to settle before it counts as overdue. */
+const OVERDUE_GRACE_MS = 1000;
 
 /** Settings of {@link Flusher}. */
 export interface FlusherConfig {
-  /** Time between flushes (`flush-interval`). */
+  /** Time between flushes (`flush-interval`); also each delivery's deadline. */
   flushIntervalMs: number;
+}
+
+/**
+ * Outcome of one backend's part of a flush. `skipped`: replaced by a newer interval while
+ * waiting (busy policy `latest`); `merged`: merged into the next interval while waiting
+ * (busy policy `coalesce`).
+ */
+export type BackendFlushResult = 'success' | 'failure' | 'timeout' | 'skipped' | 'merged';
+
+/** What the flusher reports; the daemon's self-metrics implement it. */
+export interface FlusherMetrics {
+  /** A flush finished (every backend done with it) `seconds` after its tick. */
+  flushed(seconds: number): void;
+  backendResult(backend: string, result: BackendFlushResult): void;
+  /** Deliveries past their deadline whose backend has not settled yet (+1 / -1). */
+  overdue(backend: string, delta: number): void;
+  /** Snapshots still held by at least one backend. */
+  snapshotsHeld(n: number): void;
+  /** A snapshot was built from new arrays because an earlier one was still held. */
+  freshSnapshot(): void;
 }
 
 /** Dependencies of {@link Flusher}. */
 export interface FlusherDeps {
   aggregator: Aggregator;
-  /** The backends to flush to; read at every flush, so a reload can swap the list. */
+  /** The backends to flush to; read at every cut, so a reload can swap the list. */
   backends: () => readonly Backend[];
   clock: Clock;
   logger: Logger;
-  metrics?: SelfMetrics;
+  metrics?: FlusherMetrics;
 }
 
-/** Outcome of one backend's part of a flush; `skipped`: replaced by a newer snapshot while waiting. */
-export type BackendFlushResult = 'success' | 'failure' | 'timeout' | 'skipped';
+/**
+ * A snapshot and the number of lanes that still hold it. The aggregator refreshes its
+ * arrays and entries in place at the next cut only when no snapshot is held at all.
+ */
+interface Held {
+  readonly snapshot: FlushSnapshot;
+  holders: number;
+  /** Whether the snapshot is built from the aggregator's reusable arrays (merged ones are not). */
+  readonly pooled: boolean;
+}
 
-/** One backend's delivery lane: at most one snapshot in delivery and one waiting. */
+/** One interval on its way to one backend; `done` resolves that backend's part of the flush. */
+interface Delivery {
+  held: Held;
+  deadline: AbortSignal | undefined;
+  done: () => void;
+}
+
+/**
+ * One backend's delivery lane: at most one delivery that has not settled, and one
+ * waiting. The lane stays busy until the backend's `flush` promise settles, even past
+ * its deadline: a backend never runs two flushes at once and never reads a snapshot
+ * after it has been reused.
+ */
 interface Lane {
-  running: boolean;
-  /** When a skipped interval was last logged (at most once a minute per backend). */
-  warnedAt: number;
-  waiting: { snapshot: FlushSnapshot; deadline: AbortSignal | undefined; done: () => void } | undefined;
+  busy: boolean;
+  waiting: Delivery | undefined;
+  /** When a skipped or merged interval was last logged (at most once a minute per backend). */
+  warnedBusyAt: number;
+  /** Whether "did not settle after its deadline" was logged for this backend. */
+  warnedOverdue: boolean;
 }
 
 /**
@@ -40,10 +87,15 @@ interface Lane {
  * each in its own lane under its own deadline (the flush interval), so one slow, hanging
  * or failing backend never delays or fails the others: they get every interval on time.
  *
- * A backend still busy when the next snapshot is ready gets that snapshot as soon as it is
- * free; if yet another arrives first, the waiting one is replaced and counted as
- * `skipped` for that backend (a backend slower than the interval receives the newest
- * data instead of an ever-growing queue).
+ * A backend still busy when the next snapshot is ready gets it as soon as it is free; if
+ * yet another arrives first, its busy policy decides: `latest` replaces the waiting one
+ * (counted `skipped`), `coalesce` merges them (counted `merged`).
+ *
+ * Ownership: a snapshot is held until every backend it was handed to has settled its
+ * `flush` (not merely until the deadline). Only when no snapshot is held does the next
+ * cut refresh the previous arrays and entries in place; otherwise it is built from new
+ * ones. A backend that never settles holds at most its one delivery and one waiting
+ * interval, is counted (`backend_overdue_flushes`) and logged once.
  *
  * Computing a snapshot never overlaps another computation: a tick that finds one running
  * (only possible with very many series and a very short interval) is skipped, and its data
@@ -57,6 +109,8 @@ export class Flusher implements Lifecycle {
   #computing: Promise<FlushSnapshot | undefined> | undefined;
   readonly #flushes = new Set<Promise<void>>();
   readonly #lanes = new WeakMap<Backend, Lane>();
+  /** Pooled snapshots some backend still holds. */
+  #held = 0;
   #stopped = false;
 
   constructor(config: FlusherConfig, deps: FlusherDeps) {
@@ -103,9 +157,15 @@ export class Flusher implements Lifecycle {
     while (this.#flushes.size > 0) await Promise.all([...this.#flushes]);
   }
 
+  /** Snapshots that some backend has not settled yet (tests, diagnostics). */
+  get heldSnapshots(): number {
+    return this.#held;
+  }
+
   /**
    * Runs one flush now: cut, snapshot, hand to every backend. Resolves when every backend
-   * has finished with this snapshot (delivered, failed, timed out or skipped). Never rejects.
+   * is done with this snapshot (delivered, failed, timed out, skipped or merged). Never
+   * rejects.
    */
   flushNow(deadline?: AbortSignal): Promise<void> {
     const run = this.#flush(deadline);
@@ -136,27 +196,26 @@ export class Flusher implements Lifecycle {
     // The backends are fixed at the cut: an interval's data goes to the set that was
     // configured when it was cut, even if a reload swaps the set meanwhile.
     const backends = this.#deps.backends();
-    const computing = this.#compute(startMono, backends);
+    const computing = this.#compute(startMono);
     this.#computing = computing;
     const snapshot = await computing.finally(() => {
       this.#computing = undefined;
     });
     if (snapshot === undefined) return;
-    await Promise.all(backends.map((b) => this.#dispatch(b, snapshot, deadline)));
-    metrics?.flushes.inc();
-    metrics?.flushDuration.observe((clock.monotonicMs() - startMono) / 1000);
+    const held: Held = { snapshot, holders: 0, pooled: true };
+    this.#hold(held, backends.length);
+    await Promise.all(backends.map((b) => this.#dispatch(b, held, deadline)));
+    metrics?.flushed((clock.monotonicMs() - startMono) / 1000);
   }
 
-  async #compute(startMono: number, backends: readonly Backend[]): Promise<FlushSnapshot | undefined> {
-    const { clock, aggregator, logger } = this.#deps;
+  async #compute(startMono: number): Promise<FlushSnapshot | undefined> {
+    const { clock, aggregator, logger, metrics } = this.#deps;
     const intervalSeconds = Math.max((startMono - this.#lastFlushMono) / 1000, 1e-3);
     this.#lastFlushMono = startMono;
-    // A backend still holding an earlier snapshot keeps it intact: build this one from new
-    // arrays and objects. Otherwise the previous cut's arrays and entries are refreshed.
-    const fresh = backends.some((b) => {
-      const lane = this.#lanes.get(b);
-      return lane !== undefined && (lane.running || lane.waiting !== undefined);
-    });
+    // While any backend still holds an earlier snapshot, this one is built from new
+    // arrays and entries; otherwise the previous cut's are refreshed in place.
+    const fresh = this.#held > 0;
+    if (fresh) metrics?.freshSnapshot();
     try {
       // The cut is synchronous and cheap; the statistics are computed in slices so that
       // receiving is never held up for long, even with 100,000 series.
@@ -168,90 +227,127 @@ export class Flusher implements Lifecycle {
     }
   }
 
-  /** Hands `snapshot` to `b`'s lane; resolves when the lane is done with it. */
-  #dispatch(b: Backend, snapshot: FlushSnapshot, deadline: AbortSignal | undefined): Promise<void> {
+  #hold(held: Held, holders: number): void {
+    if (holders === 0) return;
+    held.holders = holders;
+    if (held.pooled) this.#deps.metrics?.snapshotsHeld(++this.#held);
+  }
+
+  #release(held: Held): void {
+    if (--held.holders === 0 && held.pooled) this.#deps.metrics?.snapshotsHeld(--this.#held);
+  }
+
+  #lane(b: Backend): Lane {
     let lane = this.#lanes.get(b);
     if (lane === undefined) {
-      lane = { running: false, warnedAt: -Infinity, waiting: undefined };
+      lane = { busy: false, waiting: undefined, warnedBusyAt: -Infinity, warnedOverdue: false };
       this.#lanes.set(b, lane);
     }
-    const l = lane;
+    return lane;
+  }
+
+  /** Hands `held` to `b`'s lane; resolves when the lane is done with it. */
+  #dispatch(b: Backend, held: Held, deadline: AbortSignal | undefined): Promise<void> {
+    const lane = this.#lane(b);
     return new Promise<void>((done) => {
-      if (!l.running) {
-        void this.#run(b, l, snapshot, deadline, done);
+      const delivery: Delivery = { held, deadline, done };
+      if (!lane.busy) {
+        void this.#run(b, lane, delivery);
         return;
       }
-      if (l.waiting !== undefined) {
-        this.#deps.metrics?.backendFlushes.inc({ backend: b.name, result: 'skipped' });
-        const now = this.#deps.clock.monotonicMs();
-        if (now - l.warnedAt >= 60_000) {
-          l.warnedAt = now;
-          this.#deps.logger.warn(
-            { backend: b.name },
-            'backend slower than the flush interval: intervals are skipped for it (backend_flushes_total{result="skipped"})',
-          );
-        }
-        l.waiting.done();
+      const waiting = lane.waiting;
+      lane.waiting = delivery;
+      if (waiting === undefined) return;
+      // A third interval while one is in delivery and one waits: apply the busy policy.
+      let result: BackendFlushResult = 'skipped';
+      if (b.busyPolicy === 'coalesce') {
+        result = 'merged';
+        const merged: Held = {
+          snapshot: mergeSnapshots(waiting.held.snapshot, held.snapshot),
+          holders: 0,
+          pooled: false,
+        };
+        this.#hold(merged, 1);
+        this.#release(held);
+        delivery.held = merged;
       }
-      l.waiting = { snapshot, deadline, done };
+      this.#release(waiting.held);
+      this.#deps.metrics?.backendResult(b.name, result);
+      this.#warnBusy(b, lane, result);
+      waiting.done();
     });
   }
 
-  async #run(
-    b: Backend,
-    lane: Lane,
-    snapshot: FlushSnapshot,
-    deadline: AbortSignal | undefined,
-    done: () => void,
-  ): Promise<void> {
-    lane.running = true;
-    try {
-      await this.#flushOne(b, snapshot, deadline);
-    } finally {
-      lane.running = false;
-      done();
-      const next = lane.waiting;
-      lane.waiting = undefined;
-      if (next !== undefined) void this.#run(b, lane, next.snapshot, next.deadline, next.done);
-    }
-  }
-
-  async #flushOne(b: Backend, snapshot: FlushSnapshot, deadline: AbortSignal | undefined): Promise<void> {
-    // Each delivery gets the flush interval, counted from when it starts.
-    const timeout = AbortSignal.timeout(this.#intervalMs);
-    const signal = deadline === undefined ? timeout : AbortSignal.any([timeout, deadline]);
-    let result: BackendFlushResult = 'success';
-    try {
-      await raceAbort(b.flush(snapshot, signal), signal);
-    } catch (err) {
-      result = signal.aborted ? 'timeout' : 'failure';
-      this.#deps.logger.debug(
-        { backend: b.name, code: errorCode(err), err: errorMessage(err) },
-        'backend flush failed',
-      );
-    }
-    this.#deps.metrics?.backendFlushes.inc({ backend: b.name, result });
-  }
-}
-
-/** Settles with `p`, or rejects as soon as `signal` aborts (a hanging backend cannot hold us). */
-export function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.catch(() => undefined);
-    return Promise.reject(signal.reason as Error);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
+  #warnBusy(b: Backend, lane: Lane, result: BackendFlushResult): void {
+    const now = this.#deps.clock.monotonicMs();
+    if (now - lane.warnedBusyAt < 60_000) return;
+    lane.warnedBusyAt = now;
+    this.#deps.logger.warn(
+      { backend: b.name },
+      result === 'merged'
+        ? 'backend slower than the flush interval: waiting intervals are merged for it (backend_flushes_total{result="merged"})'
+        : 'backend slower than the flush interval: intervals are skipped for it (backend_flushes_total{result="skipped"})',
     );
-  });
+  }
+
+  /** Delivers `d`, then whatever waits in the lane, until the lane is empty. */
+  async #run(b: Backend, lane: Lane, d: Delivery): Promise<void> {
+    lane.busy = true;
+    for (let next: Delivery | undefined = d; next !== undefined;) {
+      await this.#deliver(b, lane, next);
+      next = lane.waiting;
+      lane.waiting = undefined;
+    }
+    lane.busy = false;
+  }
+
+  /**
+   * One delivery: the flush under its deadline (the flush interval, counted from now).
+   * Its result is reported, and the flush resolved, at the deadline at the latest; the
+   * lane and the snapshot stay held until the backend's promise really settles.
+   */
+  async #deliver(b: Backend, lane: Lane, d: Delivery): Promise<void> {
+    const { clock, logger, metrics } = this.#deps;
+    const timeout = clock.timeout(this.#intervalMs);
+    const signal = d.deadline === undefined ? timeout : AbortSignal.any([timeout, d.deadline]);
+    // What the backend's promise did, once it settles; `flushing` itself never rejects.
+    let outcome: { error: unknown } | undefined;
+    let flushing: Promise<void>;
+    try {
+      flushing = b.flush(d.held.snapshot, signal);
+    } catch (err) {
+      flushing = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    flushing = flushing.then(
+      () => void (outcome = { error: undefined }),
+      (error: unknown) => void (outcome = { error: error ?? new Error('rejected') }),
+    );
+    await raceAbort(flushing, signal).catch(() => undefined);
+    const result: BackendFlushResult =
+      outcome === undefined ? 'timeout' : outcome.error === undefined ? 'success' : 'failure';
+    if (outcome?.error !== undefined) {
+      const err = outcome.error;
+      logger.debug({ backend: b.name, code: errorCode(err), err: errorMessage(err) }, 'backend flush failed');
+    }
+    metrics?.backendResult(b.name, result);
+    d.done();
+    if (outcome === undefined) {
+      // A backend that honours the signal settles right after it; one that is still busy
+      // a while later ignores its deadline.
+      await raceAbort(flushing, clock.timeout(OVERDUE_GRACE_MS)).catch(() => undefined);
+    }
+    if (outcome === undefined) {
+      metrics?.overdue(b.name, 1);
+      if (!lane.warnedOverdue) {
+        lane.warnedOverdue = true;
+        logger.warn(
+          { backend: b.name },
+          'backend did not stop at its flush deadline; it gets no other interval until it does (backend_overdue_flushes)',
+        );
+      }
+      await flushing;
+      metrics?.overdue(b.name, -1);
+    }
+    this.#release(d.held);
+  }
 }

@@ -1,4 +1,4 @@
-import type { Lifecycle } from '../daemon/lifecycle.js';
+import type { Lifecycle } from '../shared/lifecycle.js';
 import type { Transport } from '../ingest/ingester.js';
 
 /**

@@ -11,6 +11,11 @@ export interface Clock {
    * The timer MUST NOT keep the process alive on its own.
    */
   every(intervalMs: number, fn: () => void): () => void;
+  /**
+   * A signal that aborts (with a TimeoutError) `ms` from now. Like {@link every}, it
+   * MUST NOT keep the process alive on its own.
+   */
+  timeout(ms: number): AbortSignal;
 }
 
 /** systemClock reads the real clocks and uses unref'd Node timers. */
@@ -22,4 +27,5 @@ export const systemClock: Clock = {
     t.unref();
     return () => clearInterval(t);
   },
+  timeout: (ms) => AbortSignal.timeout(ms),
 };

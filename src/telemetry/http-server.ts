@@ -2,7 +2,7 @@ import type * as Http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { Lifecycle } from '../daemon/lifecycle.js';
+import type { Lifecycle } from '../shared/lifecycle.js';
 import { parseHostPort } from '../shared/address.js';
 import { DaemonError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';

@@ -52,6 +52,9 @@ export class SelfMetrics {
   readonly flushes: Counter;
   readonly backendFlushes: Counter<'backend' | 'result'>;
   readonly udpReceiveBuffer: Gauge;
+  readonly #backendOverdue: Gauge<'backend'>;
+  readonly #snapshotsHeld: Gauge;
+  readonly #freshSnapshots: Counter;
   readonly #configReloads: Counter<'result'>;
   readonly #configInfo: Gauge<'hash' | 'source'>;
   readonly #configLastReloadOk: Gauge;
@@ -149,8 +152,24 @@ export class SelfMetrics {
     this.flushes = new Counter({ name: p + 'flushes_total', help: 'Flushes run.', registers });
     this.backendFlushes = new Counter({
       name: p + 'backend_flushes_total',
-      help: 'Backend flushes by result (success, failure, timeout).',
+      help: 'Intervals per backend by result: success, failure, timeout, skipped (replaced by a newer one while the backend was busy) or merged (coalesced into the next one).',
       labelNames: ['backend', 'result'],
+      registers,
+    });
+    this.#backendOverdue = new Gauge({
+      name: p + 'backend_overdue_flushes',
+      help: 'Deliveries past their deadline that the backend has not settled yet (it gets no other interval until it does).',
+      labelNames: ['backend'],
+      registers,
+    });
+    this.#snapshotsHeld = new Gauge({
+      name: p + 'snapshots_held',
+      help: 'Flush snapshots that some backend has not finished with yet.',
+      registers,
+    });
+    this.#freshSnapshots = new Counter({
+      name: p + 'snapshots_fresh_total',
+      help: 'Snapshots built from new memory because a backend still held an earlier one (otherwise the previous one is refreshed in place).',
       registers,
     });
     this.#sendErrors = new Counter({
@@ -229,6 +248,26 @@ export class SelfMetrics {
   configRejected(): void {
     this.#configReloads.inc({ result: 'failure' });
     this.#configLastReloadOk.set(0);
+  }
+
+  /** What the flusher reports (structurally the flusher's FlusherMetrics). */
+  flusher(): {
+    flushed(seconds: number): void;
+    backendResult(backend: string, result: string): void;
+    overdue(backend: string, delta: number): void;
+    snapshotsHeld(n: number): void;
+    freshSnapshot(): void;
+  } {
+    return {
+      flushed: (seconds) => {
+        this.flushes.inc();
+        this.flushDuration.observe(seconds);
+      },
+      backendResult: (backend, result) => this.backendFlushes.inc({ backend, result }),
+      overdue: (backend, delta) => this.#backendOverdue.inc({ backend }, delta),
+      snapshotsHeld: (n) => this.#snapshotsHeld.set(n),
+      freshSnapshot: () => this.#freshSnapshots.inc(),
+    };
   }
 
   /** The accounting handle for one backend. */

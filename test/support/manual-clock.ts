@@ -29,7 +29,16 @@ export class ManualClock implements Clock {
     return () => this.#timers.delete(t);
   }
 
-  /** Advances both clocks by `ms`, firing due timers in order. */
+  timeout(ms: number): AbortSignal {
+    const ctl = new AbortController();
+    const stop = this.every(ms, () => {
+      stop();
+      ctl.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    });
+    return ctl.signal;
+  }
+
+  /** Advances both clocks by `ms`, firing due timers (and timeouts) in order. */
   advance(ms: number): void {
     const target = this.#mono + ms;
     for (;;) {

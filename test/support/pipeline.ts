@@ -57,6 +57,7 @@ export function plainSnapshot(s: FlushSnapshot): unknown {
   return {
     timestampMs: s.timestampMs,
     intervalSeconds: s.intervalSeconds,
+    stats: s.stats,
     counters: s.counters.map((c) => [c.name, c.tags, c.host, c.tagsKey, c.value, c.perSecond]),
     gauges: s.gauges.map((g) => [g.name, g.tags, g.host, g.tagsKey, g.value]),
     timers: s.timers.map((t) => [
@@ -74,7 +75,7 @@ export function plainSnapshot(s: FlushSnapshot): unknown {
       t.sum,
       t.sumSquares,
       t.sampledCount,
-      t.percentiles.map((p) => [p.name, p.value]),
+      t.percentiles.map((p) => [p.stat, p.threshold, p.value]),
       [...t.values],
     ]),
     sets: s.sets.map((x) => [x.name, x.tags, x.host, x.tagsKey, x.size, [...x.members].sort()]),

@@ -1,5 +1,6 @@
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
-import { CHUNK_SERIES, runToEnd } from '../../aggregator/interval-cut.js';
+import { CHUNK_SERIES, runToEnd } from '../../shared/cooperative.js';
+import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
 import { goJsonNumber } from './go-json.js';
 import type { SepMatcher, SepMismatch } from './sep-matcher.js';
 
@@ -466,7 +467,8 @@ function* writeItems(
         w.item(pre, A.std, arena, m0, m1, t.stdDev, t.name);
         w.item(pre, A.sum, arena, m0, m1, t.sum, t.name);
         w.item(pre, A.sumSquares, arena, m0, m1, t.sumSquares, t.name);
-        for (const p of t.percentiles) w.item(pre, aggregationBytes(p.name), arena, m0, m1, p.value, t.name);
+        for (const p of t.percentiles)
+          w.item(pre, aggregationBytes(gostatsdPercentileName(p)), arena, m0, m1, p.value, t.name);
         n += 5;
         break;
       }

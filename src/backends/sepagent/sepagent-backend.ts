@@ -6,7 +6,7 @@ import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps } from '../backend.js';
 import type { SepAgentConfig } from './config.js';
 import { DocumentBuffers, encodeSnapshotChunked, GroupScratch, type SepDocument } from './encode.js';
-import { runChunked } from '../../aggregator/interval-cut.js';
+import { runChunked } from '../../shared/cooperative.js';
 import { SepMatcher } from './sep-matcher.js';
 
 const LOG_WINDOW_MS = 30_000;

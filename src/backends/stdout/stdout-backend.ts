@@ -3,6 +3,7 @@ import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import type { StatsdEvent } from '../../parser/sample.js';
 import { BackendError } from '../../shared/errors.js';
 import type { Backend, BackendDeps, DisabledSubMetrics } from '../backend.js';
+import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
 
 /** Go's `%f`: six decimals, `+Inf`/`-Inf`/`NaN` for non-finite values. */
 export function goFixed(v: number): string {
@@ -47,7 +48,7 @@ export function renderSnapshot(s: FlushSnapshot, disabled: DisabledSubMetrics): 
     if (!disabled.stddev) out.push(`${n}.std ${goFixed(t.stdDev)} ${ts}`);
     if (!disabled.sum) out.push(`${n}.sum ${goFixed(t.sum)} ${ts}`);
     if (!disabled.sumSquares) out.push(`${n}.sum_squares ${goFixed(t.sumSquares)} ${ts}`);
-    for (const p of t.percentiles) out.push(`${n}.${p.name} ${goFixed(p.value)} ${ts}`);
+    for (const p of t.percentiles) out.push(`${n}.${gostatsdPercentileName(p)} ${goFixed(p.value)} ${ts}`);
   }
   for (const g of s.gauges) out.push(`stats.gauge.${composeName(g.name, g.tagsKey)} ${goFixed(g.value)} ${ts}`);
   for (const st of s.sets) out.push(`stats.set.${composeName(st.name, st.tagsKey)} ${st.size} ${ts}`);

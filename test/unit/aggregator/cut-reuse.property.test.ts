@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { computeSnapshot, runChunked, runToEnd } from '../../../src/aggregator/interval-cut.js';
+import { computeSnapshot } from '../../../src/aggregator/interval-cut.js';
+import { runChunked, runToEnd } from '../../../src/shared/cooperative.js';
 import type { FlushSnapshot } from '../../../src/aggregator/snapshot.js';
 import { DocumentBuffers, encodeSnapshotChunked, GroupScratch } from '../../../src/backends/sepagent/encode.js';
 import { SepMatcher } from '../../../src/backends/sepagent/sep-matcher.js';

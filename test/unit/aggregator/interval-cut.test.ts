@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { computeSnapshot, runChunked, runToEnd } from '../../../src/aggregator/interval-cut.js';
+import { computeSnapshot } from '../../../src/aggregator/interval-cut.js';
+import { runChunked, runToEnd } from '../../../src/shared/cooperative.js';
 import { computeTimerStats, newTimerStats } from '../../../src/aggregator/timer-stats.js';
 import { makePipeline, send } from '../../support/pipeline.js';
 
@@ -56,7 +57,13 @@ describe('interval cut and chunked statistics', () => {
     const two = computeTimerStats([2, 4, 6, 8], [90], NONE, out);
     expect(two).to.equal(out);
     expect(entries[0]).to.equal(first);
-    expect(entries.map((p) => p.name)).to.deep.equal(['count_90', 'mean_90', 'sum_90', 'sum_squares_90', 'upper_90']);
+    expect(entries.map((p) => [p.stat, p.threshold])).to.deep.equal([
+      ['count', 90],
+      ['mean', 90],
+      ['sum', 90],
+      ['sum_squares', 90],
+      ['upper', 90],
+    ]);
     expect([out.min, out.max, out.sum, out.median]).to.deep.equal([2, 8, 20, 5]);
     expect(two).to.deep.equal(computeTimerStats([2, 4, 6, 8], [90], NONE));
   });
@@ -70,12 +77,12 @@ describe('interval cut and chunked statistics', () => {
     send(ingester, 't:5|ms');
     const third = aggregator.snapshotAndReset(3000, 1).timers[0]!;
     expect(third.percentiles[0]).to.equal(entry);
-    expect(third.percentiles.map((p) => [p.name, p.value])).to.deep.equal([
-      ['count_90', 1],
-      ['mean_90', 5],
-      ['sum_90', 5],
-      ['sum_squares_90', 25],
-      ['upper_90', 5],
+    expect(third.percentiles.map((p) => [p.stat, p.threshold, p.value])).to.deep.equal([
+      ['count', 90, 1],
+      ['mean', 90, 5],
+      ['sum', 90, 5],
+      ['sum_squares', 90, 25],
+      ['upper', 90, 5],
     ]);
   });
 });

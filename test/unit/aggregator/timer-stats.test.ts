@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { computeTimerStats, percentileLabel, type DisabledPercentiles } from '../../../src/aggregator/timer-stats.js';
+import { computeTimerStats, type DisabledPercentiles } from '../../../src/aggregator/timer-stats.js';
+import { gostatsdPercentileName } from '../../../src/backends/shared/gostatsd-names.js';
 
 const NONE: DisabledPercentiles = {
   count: false,
@@ -11,7 +12,7 @@ const NONE: DisabledPercentiles = {
 };
 const sorted = (...v: number[]): Float64Array => Float64Array.from(v).sort();
 const pct = (values: Float64Array, thresholds: number[], disabled = NONE): Record<string, number> =>
-  Object.fromEntries(computeTimerStats(values, thresholds, disabled).percentiles.map((p) => [p.name, p.value]));
+  Object.fromEntries(computeTimerStats(values, thresholds, disabled).percentiles.map((p) => [gostatsdPercentileName(p), p.value]));
 
 describe('computeTimerStats', () => {
   it('computes the worked example V = 1..10 with p90, p50 and p-10', () => {
@@ -19,7 +20,7 @@ describe('computeTimerStats', () => {
     const s = computeTimerStats(v, [90, 50, -10], NONE);
     expect(s).to.deep.include({ min: 1, max: 10, mean: 5.5, median: 5.5, sum: 55, sumSquares: 385 });
     expect(s.stdDev).to.equal(2.8722813232690143);
-    expect(s.percentiles.map((p) => p.name)).to.deep.equal([
+    expect(s.percentiles.map((p) => gostatsdPercentileName(p))).to.deep.equal([
       'count_90',
       'mean_90',
       'sum_90',
@@ -101,12 +102,20 @@ describe('computeTimerStats', () => {
     });
   });
 
-  it('names thresholds by their integer part (99.9 → 99, -0.5 → 0 with lower_)', () => {
-    expect(percentileLabel(99.9)).to.equal('99');
-    expect(percentileLabel(-0.5)).to.equal('0');
-    expect(percentileLabel(-10.7)).to.equal('-10');
-    const names = Object.keys(pct(sorted(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), [99.9, -50.5]));
-    expect(names).to.include('upper_99').and.include('lower_-50');
+  it('keeps each threshold as the number configured (99.9 stays 99.9; names are the backends`)', () => {
+    const s = computeTimerStats(sorted(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), [99.9, -50.5], NONE);
+    expect(s.percentiles.map((p) => [p.stat, p.threshold])).to.deep.equal([
+      ['count', 99.9],
+      ['mean', 99.9],
+      ['sum', 99.9],
+      ['sum_squares', 99.9],
+      ['upper', 99.9],
+      ['count', -50.5],
+      ['mean', -50.5],
+      ['sum', -50.5],
+      ['sum_squares', -50.5],
+      ['lower', -50.5],
+    ]);
   });
 
   it('leaves out the disabled percentile sub-metrics', () => {

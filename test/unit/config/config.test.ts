@@ -133,6 +133,16 @@ describe('configuration', () => {
     it('rejects thresholds outside [-100, 100] (they crash the reference)', () => {
       expect(errorPaths(validateConfig({ 'percent-threshold': '101' }).issues)).to.deep.equal(['percent-threshold']);
     });
+    it('rejects thresholds whose gostatsd names would collide, naming both', () => {
+      const r = validateConfig({ 'percent-threshold': '90 99 99.9' });
+      expect(errorPaths(r.issues)).to.deep.equal(['percent-threshold']);
+      expect(r.issues[0]!.message).to.contain('99 and 99.9').and.contain('*_99');
+      expect(validateConfig({ 'percent-threshold': '-0.5 0' }).issues[0]!.message).to.contain('*_0');
+      expect(validateConfig({ 'percent-threshold': '90 90' }).issues[0]!.message).to.contain('listed twice');
+      expect(validateConfig({ 'percent-threshold': '90 99.9 -10' }).config?.percentThresholds).to.deep.equal([
+        90, 99.9, -10,
+      ]);
+    });
     it('rejects a listed backend without its section', () => {
       expect(errorPaths(validateConfig({ backends: 'sepagent' }).issues)).to.deep.equal(['sepagent']);
     });

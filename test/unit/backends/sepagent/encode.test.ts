@@ -5,7 +5,7 @@ import {
   encodeSnapshotChunked,
   type SepDocument,
 } from '../../../../src/backends/sepagent/encode.js';
-import { runToEnd } from '../../../../src/aggregator/interval-cut.js';
+import { runToEnd } from '../../../../src/shared/cooperative.js';
 import { goJsonNumber, goJsonString } from '../../../../src/backends/sepagent/go-json.js';
 import { SepMatcher } from '../../../../src/backends/sepagent/sep-matcher.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
