@@ -4,7 +4,6 @@ import type { StatsdEvent } from '../parser/sample.js';
 import type { Clock } from '../shared/clock.js';
 import type { ConfigIssue } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { BackendMetrics } from '../telemetry/self-metrics.js';
 
 /**
  * A destination for flushed aggregates.
@@ -41,8 +40,27 @@ export interface Backend extends Lifecycle {
 /** See {@link Backend.busyPolicy}. */
 export type BusyPolicy = 'latest' | 'coalesce';
 
+/** Per-backend accounting handed to each backend through its deps (labelled with its instance name). */
+export interface BackendMetrics {
+  /** A send attempt failed with an errno-style code (ECONNREFUSED, EMSGSIZE, …). */
+  sendError(code: string): void;
+  /** Items (SepAgent items, output lines, …) that were not delivered, by reason. */
+  dropped(reason: string, count: number): void;
+  /** Datagrams/writes and items delivered to the OS. */
+  sent(datagrams: number, items: number): void;
+}
+
+/** BackendMetrics that record nothing (tests, tools). */
+export const noopBackendMetrics: BackendMetrics = {
+  sendError: () => undefined,
+  dropped: () => undefined,
+  sent: () => undefined,
+};
+
 /** What the daemon hands every backend it creates. */
 export interface BackendDeps {
+  /** The instance name (`sepagent`, `sepagent.canary`): the backend's {@link Backend.name}. */
+  name: string;
   logger: Logger;
   clock: Clock;
   metrics: BackendMetrics;
@@ -69,15 +87,22 @@ export interface SharedBackendSettings {
 }
 
 /**
- * BackendFactory pairs a backend name with its config section handling and constructor.
- * `validate` never throws: it appends problems to `issues` (paths start with `path`).
+ * BackendFactory pairs a backend type with its config section handling and constructor.
+ * Every instance of the type (`sepagent`, `sepagent.canary`) is made by it from its own
+ * section. `validate` never throws: it appends problems to `issues` (paths start with
+ * `path`).
  */
 export interface BackendFactory<C> {
   readonly type: string;
   /** One line for `--help` and docs. */
   readonly description: string;
+  /**
+   * Whether instances read {@link SharedBackendSettings}: when those change in a reload,
+   * only such instances are replaced; the others keep running with their state.
+   */
+  readonly readsSharedSettings?: boolean;
   defaultConfig(): C;
-  /** Validates the raw `[type]` section (undefined when absent). */
+  /** Validates the raw `[type]` or `[type.name]` section (undefined when absent). */
   validate(raw: unknown, path: string, issues: ConfigIssue[]): C;
   create(config: C, shared: SharedBackendSettings, deps: BackendDeps): Backend;
 }

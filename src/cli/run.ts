@@ -3,6 +3,7 @@ import { errorMessage, formatIssues, type ConfigIssue } from '../shared/errors.j
 import { createLogger, type Logger } from '../shared/logger.js';
 import { configFromDocument, formatFromName, type OverrideLayers } from '../config/load.js';
 import type { DaemonConfig } from '../config/config.js';
+import { COMPONENTS } from '../daemon/components.js';
 import { Daemon } from '../daemon/daemon.js';
 import { ConfigReloader, type ConfigDocument } from '../reload/reloader.js';
 import { FileConfigSource } from '../reload/file-source.js';
@@ -75,10 +76,10 @@ export async function runDaemon(opts: RunOptions, io: CliIo): Promise<number> {
 
   // 2. Validate. An invalid file stops start-up; an unusable ConfigMap does not (the
   //    daemon starts on flags and defaults and applies the ConfigMap once it is fixed).
-  let { config, issues } = configFromDocument(doc?.text ?? '', doc?.format ?? 'toml', layers);
+  let { config, issues } = configFromDocument(doc?.text ?? '', doc?.format ?? 'toml', layers, COMPONENTS);
   if (config === undefined && cmSource !== undefined && doc !== undefined) {
     deferred = `ConfigMap document invalid:\n${formatIssues(issues.filter((i) => i.severity === 'error'))}`;
-    ({ config, issues } = configFromDocument('', 'toml', layers));
+    ({ config, issues } = configFromDocument('', 'toml', layers, COMPONENTS));
     doc = undefined;
   }
   if (config === undefined) {
@@ -133,6 +134,7 @@ async function runWith(
   const keepAlive = setInterval(() => undefined, 1 << 30);
   const reloader = new ConfigReloader({
     layers: src.layers,
+    catalog: COMPONENTS,
     apply: (c) => daemon.applyConfig(c),
     metrics: daemon.metrics,
     logger,

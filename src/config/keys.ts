@@ -1,5 +1,3 @@
-import { REFERENCE_ONLY_BACKENDS } from '../backends/registry.js';
-
 /** Value kinds of top-level keys. */
 export type KeyType = 'string' | 'bool' | 'int' | 'bytes' | 'duration' | 'list' | 'address';
 
@@ -94,7 +92,8 @@ export const KEYS: readonly KeySpec[] = [
     shown: 'stdout',
     group: 'Backends',
     reload: 'live',
-    describe: 'Space-separated backends: sepagent, stdout, null',
+    describe:
+      'Space-separated backend instances: a type (sepagent, stdout, null), or type.name for another instance of it with its own [type.name] section',
   },
   {
     key: 'flush-interval',
@@ -321,10 +320,13 @@ export const KEYS: readonly KeySpec[] = [
   ]),
 ];
 
-/** Config-file sections (tables). Reference backend sections are accepted and ignored. */
+/**
+ * Config-file sections (tables) besides the components' own (backend sections come from
+ * the catalog). Sections of gostatsd features this daemon lacks are accepted and ignored.
+ */
 export const SECTIONS = {
-  own: ['sepagent', 'disabled-sub-metrics', 'filter'],
-  ignored: [...REFERENCE_ONLY_BACKENDS, 'http', 'http-transport', 'aws'],
+  own: ['disabled-sub-metrics', 'filter'],
+  ignored: ['http', 'http-transport', 'aws'],
 };
 
 /** `[disabled-sub-metrics]` keys. */

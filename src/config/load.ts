@@ -4,9 +4,10 @@ import { extname } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import type * as Yaml from 'yaml';
 import { ConfigError, errorMessage, type ConfigIssue } from '../shared/errors.js';
-import { isPlainObject } from './check.js';
+import { isPlainObject } from '../shared/check.js';
 import type { DaemonConfig } from './config.js';
 import { envName, KEYS, SOURCE_KEYS } from './keys.js';
+import type { ConfigCatalog } from './catalog.js';
 import { validateConfig } from './validate.js';
 
 const require = createRequire(import.meta.url);
@@ -194,19 +195,23 @@ export function configFromDocument(
   text: string,
   format: ConfigFormat,
   layers: OverrideLayers,
+  catalog: ConfigCatalog,
 ): { config: DaemonConfig | undefined; issues: ConfigIssue[] } {
   const parsed = parseDocument(text, format);
   const raw = overlay(parsed.doc, layers);
-  const v = validateConfig(raw);
+  const v = validateConfig(raw, catalog);
   const issues = [...parsed.issues, ...v.issues];
   const ok = v.config !== undefined && !issues.some((i) => i.severity === 'error');
   return { config: ok ? v.config : undefined, issues };
 }
 
 /** Loads, merges and validates; throws a ConfigError listing every problem. */
-export async function loadConfig(layers: ConfigLayers): Promise<{ config: DaemonConfig; warnings: ConfigIssue[] }> {
+export async function loadConfig(
+  layers: ConfigLayers,
+  catalog: ConfigCatalog,
+): Promise<{ config: DaemonConfig; warnings: ConfigIssue[] }> {
   const { raw, issues } = await loadRawConfig(layers);
-  const v = validateConfig(raw);
+  const v = validateConfig(raw, catalog);
   const all = [...issues, ...v.issues];
   if (v.config === undefined || all.some((i) => i.severity === 'error')) {
     throw new ConfigError(

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { splitInstanceName } from './catalog.js';
 import type { DaemonConfig } from './config.js';
 
 /** How each field of {@link DaemonConfig} reacts to a reload, and the key it comes from. */
@@ -47,8 +48,21 @@ function unique(xs: string[]): string[] {
   return [...new Set(xs)];
 }
 
-/** Compares the running config with a validated new one. Pure. */
-export function planReload(current: DaemonConfig, next: DaemonConfig): ReloadPlan {
+/** What the plan needs to know of backend types (from the daemon's registry). */
+export interface ReloadPlanOptions {
+  /** Whether instances of a backend type read the shared settings (`[disabled-sub-metrics]`). */
+  readsSharedSettings: (type: string) => boolean;
+}
+
+/**
+ * Compares the running config with a validated new one. Pure.
+ *
+ * A backend instance is kept (with its sockets, queues and cumulative state) when it
+ * stays selected with an identical section, and, if its type reads the shared settings,
+ * those did not change either; otherwise the old instance finishes its last flush and a
+ * new one takes over.
+ */
+export function planReload(current: DaemonConfig, next: DaemonConfig, opts: ReloadPlanOptions): ReloadPlan {
   const effective = { ...next } as Record<keyof DaemonConfig, unknown>;
   const live: string[] = [];
   const restartRequired: string[] = [];
@@ -68,11 +82,9 @@ export function planReload(current: DaemonConfig, next: DaemonConfig): ReloadPla
       effective[field] = current[field];
     }
   }
-  // A backend keeps its instance only when it stays selected with identical settings;
-  // otherwise the old instance finishes its last flush and a new one takes over.
-  const sameSubMetrics = isDeepStrictEqual(current.disabledSubMetrics, next.disabledSubMetrics);
+  const sameShared = isDeepStrictEqual(current.disabledSubMetrics, next.disabledSubMetrics);
   const kept = (name: string): boolean =>
-    sameSubMetrics &&
+    (sameShared || !opts.readsSharedSettings(splitInstanceName(name).type)) &&
     current.backends.includes(name) &&
     isDeepStrictEqual(current.backendConfigs[name], next.backendConfigs[name]);
   const startBackends = next.backends.filter((b) => !kept(b));

@@ -1,10 +1,10 @@
 import type { UdpReceiverMode } from '../receivers/udp/udp-receiver.js';
 import os from 'node:os';
-import { BACKEND_FACTORIES, REFERENCE_ONLY_BACKENDS } from '../backends/registry.js';
 import type { ConfigIssue } from '../shared/errors.js';
 import { parseHostPort } from '../shared/address.js';
-import { Checker, isPlainObject, join } from './check.js';
+import { Checker, isPlainObject, join } from '../shared/check.js';
 import type { DaemonConfig } from './config.js';
+import { splitInstanceName, type ConfigCatalog } from './catalog.js';
 import { DISABLED_SUB_METRIC_KEYS, FILTER_KEYS, KEYS, SECTIONS } from './keys.js';
 import type { FilterConfig } from '../ingest/filter.js';
 
@@ -29,11 +29,17 @@ const RENAMED: Record<string, string> = {
 
 /**
  * Validates a merged raw document (defaults not yet applied; keys lower-cased) and
- * returns the typed config plus EVERY problem found, each with its key path. Never throws.
+ * returns the typed config plus EVERY problem found, each with its key path. Component
+ * sections are validated by the validators in `catalog`. Never throws.
  */
-export function validateConfig(raw: Record<string, unknown>): ValidationResult {
+export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCatalog): ValidationResult {
   const c = new Checker();
-  const sectionNames: string[] = [...SECTIONS.own, ...SECTIONS.ignored];
+  const sectionNames: string[] = [
+    ...SECTIONS.own,
+    ...catalog.backends.keys(),
+    ...catalog.referenceOnlyBackends,
+    ...SECTIONS.ignored,
+  ];
   c.unknownKeys(raw, [...TOP_KEYS, ...sectionNames, 'http-servers'], '', RENAMED);
 
   for (const k of KEYS) {
@@ -46,7 +52,7 @@ export function validateConfig(raw: Record<string, unknown>): ValidationResult {
       else c.string(raw[k.key], k.key, '');
     }
   }
-  for (const s of SECTIONS.ignored) {
+  for (const s of [...catalog.referenceOnlyBackends, ...SECTIONS.ignored]) {
     if (raw[s] !== undefined)
       c.warn(s, `section [${s}] belongs to a gostatsd feature this daemon does not provide; it is ignored`);
   }
@@ -112,29 +118,7 @@ export function validateConfig(raw: Record<string, unknown>): ValidationResult {
   const filters = validateFilters(c, raw);
 
   const backends = c.list(raw['backends'], 'backends', ['stdout']);
-  const backendConfigs: Record<string, unknown> = {};
-  const seen = new Set<string>();
-  backends.forEach((b, i) => {
-    const path = backends.length === 1 ? 'backends' : `backends[${i}]`;
-    if (seen.has(b)) c.error(path, `backend "${b}" is listed twice`);
-    seen.add(b);
-    const factory = BACKEND_FACTORIES.get(b);
-    if (factory === undefined) {
-      const known = [...BACKEND_FACTORIES.keys()].join(', ');
-      c.error(
-        path,
-        REFERENCE_ONLY_BACKENDS.includes(b)
-          ? `backend "${b}" is not available in this version (available: ${known})`
-          : `unknown backend "${b}" (available: ${known})`,
-      );
-      return;
-    }
-    backendConfigs[b] = factory.validate(raw[b], b, c.issues);
-  });
-  // A section for a backend that is not selected is still checked, so typos show early.
-  for (const [name, factory] of BACKEND_FACTORIES) {
-    if (!seen.has(name) && raw[name] !== undefined) factory.validate(raw[name], name, c.issues);
-  }
+  const backendConfigs = validateBackends(c, raw, backends, catalog);
 
   const cpus = os.availableParallelism();
   const config: DaemonConfig = {
@@ -221,4 +205,76 @@ function validateFilters(c: Checker, raw: Record<string, unknown>): FilterConfig
     });
   });
   return out;
+}
+
+const INSTANCE = /^[a-z0-9][a-z0-9_-]*$/;
+
+/**
+ * Validates every selected backend instance with its type's validator. `sepagent` reads
+ * `[sepagent]`; `sepagent.canary` reads `[sepagent.canary]` (a sub-section of
+ * `[sepagent]`, which is not passed to the base instance). Sections of backends that are
+ * not selected are still checked, so typos show early.
+ */
+function validateBackends(
+  c: Checker,
+  raw: Record<string, unknown>,
+  backends: string[],
+  catalog: ConfigCatalog,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const seen = new Set<string>();
+  /** Instance names per type, so the base section can leave their sub-sections out. */
+  const instancesOf = new Map<string, Set<string>>();
+  for (const name of backends) {
+    const { type, instance } = splitInstanceName(name);
+    if (instance !== '') instancesOf.set(type, (instancesOf.get(type) ?? new Set()).add(instance));
+  }
+  const baseSection = (type: string): unknown => {
+    const body = raw[type];
+    const instances = instancesOf.get(type);
+    if (!isPlainObject(body) || instances === undefined) return body;
+    return Object.fromEntries(Object.entries(body).filter(([k]) => !instances.has(k)));
+  };
+  backends.forEach((name, i) => {
+    const path = backends.length === 1 ? 'backends' : `backends[${i}]`;
+    if (seen.has(name)) c.error(path, `backend "${name}" is listed twice`);
+    seen.add(name);
+    const { type, instance } = splitInstanceName(name);
+    const validator = catalog.backends.get(type);
+    if (validator === undefined) {
+      const known = [...catalog.backends.keys()].join(', ');
+      c.error(
+        path,
+        catalog.referenceOnlyBackends.includes(type)
+          ? `backend "${type}" is not available in this version (available: ${known})`
+          : `unknown backend "${type}" (available: ${known})`,
+      );
+      return;
+    }
+    if (instance !== '' && !INSTANCE.test(instance)) {
+      c.error(path, `"${name}": an instance name is the type, ".", then lower-case letters, digits, "-" or "_"`);
+      return;
+    }
+    let section: unknown;
+    if (instance === '') section = baseSection(type);
+    else {
+      const parent = raw[type];
+      section = isPlainObject(parent) ? parent[instance] : undefined;
+      if (section !== undefined && !isPlainObject(section)) {
+        c.error(name, `must be a section ([${name}]) holding the settings of backend instance "${name}"`);
+        section = undefined;
+      }
+    }
+    out[name] = validator.validate(section, name, c.issues);
+  });
+  for (const [type, validator] of catalog.backends) {
+    const unselected = !seen.has(type) && raw[type] !== undefined;
+    if (unselected && (!instancesOf.has(type) || hasOwnKeys(baseSection(type))))
+      validator.validate(baseSection(type), type, c.issues);
+  }
+  return out;
+}
+
+function hasOwnKeys(v: unknown): boolean {
+  return isPlainObject(v) && Object.keys(v).length > 0;
 }

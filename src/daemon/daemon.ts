@@ -1,6 +1,7 @@
 import { InMemoryAggregator } from '../aggregator/in-memory-aggregator.js';
 import type { Backend, BackendDeps } from '../backends/backend.js';
 import { BACKEND_FACTORIES } from '../backends/registry.js';
+import { splitInstanceName } from '../config/catalog.js';
 import type { DaemonConfig } from '../config/config.js';
 import { planReload, type ReloadPlan } from '../config/reload-plan.js';
 import { Flusher } from '../flusher/flusher.js';
@@ -123,9 +124,10 @@ export class Daemon implements Lifecycle {
   }
 
   #createBackend(name: string, config: DaemonConfig): Backend {
-    const factory = BACKEND_FACTORIES.get(name);
+    const factory = BACKEND_FACTORIES.get(splitInstanceName(name).type);
     if (factory === undefined) throw new Error(`backend "${name}" is not registered`);
     const bdeps: BackendDeps = {
+      name,
       logger: this.#deps.logger.child({ backend: name }),
       clock: this.#deps.clock,
       metrics: this.metrics.backend(name),
@@ -153,7 +155,9 @@ export class Daemon implements Lifecycle {
 
   async #apply(next: DaemonConfig): Promise<ReloadPlan> {
     if (this.#state !== 'running') throw new Error(`cannot reload while ${this.#state}`);
-    const plan = planReload(this.#config, next);
+    const plan = planReload(this.#config, next, {
+      readsSharedSettings: (type) => BACKEND_FACTORIES.get(type)?.readsSharedSettings === true,
+    });
     const cfg = plan.effective;
     const started: Backend[] = [];
     try {

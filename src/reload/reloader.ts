@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DaemonConfig } from '../config/config.js';
+import type { ConfigCatalog } from '../config/catalog.js';
 import { configFromDocument, type ConfigFormat, type OverrideLayers } from '../config/load.js';
 import type { ReloadPlan } from '../config/reload-plan.js';
 import type { Clock } from '../shared/clock.js';
@@ -27,6 +28,8 @@ export type ReloadOutcome =
 export interface ConfigReloaderDeps {
   /** Flags and `GSD_` variables, laid over every document. */
   layers: OverrideLayers;
+  /** The components whose sections a document may hold (the daemon's registries). */
+  catalog: ConfigCatalog;
   /** Applies a validated config to the running daemon (Daemon.applyConfig). */
   apply: (config: DaemonConfig) => Promise<ReloadPlan>;
   metrics: SelfMetrics;
@@ -130,7 +133,7 @@ export class ConfigReloader {
       logger.debug({ origin: doc.origin, hash }, 'configuration unchanged');
       return { result: 'unchanged', hash };
     }
-    const { config, issues } = configFromDocument(doc.text, doc.format, this.#d.layers);
+    const { config, issues } = configFromDocument(doc.text, doc.format, this.#d.layers, this.#d.catalog);
     const errors = issues.filter((i) => i.severity === 'error');
     if (config === undefined) {
       metrics.configRejected();

@@ -19,16 +19,6 @@ type Histogram<T extends string = string> = Prom.Histogram<T>;
 /** Prefix of every self-metric. */
 export const METRIC_PREFIX = 'statsd_sepagent_';
 
-/** Per-backend accounting handed to each backend through its deps. */
-export interface BackendMetrics {
-  /** A send attempt failed with an errno-style code (ECONNREFUSED, EMSGSIZE, …). */
-  sendError(code: string): void;
-  /** Items (SepAgent items, output lines, …) that were not delivered, by reason. */
-  dropped(reason: string, count: number): void;
-  /** Datagrams/writes and items delivered to the OS. */
-  sent(datagrams: number, items: number): void;
-}
-
 const KINDS: readonly MetricKind[] = ['counter', 'gauge', 'timer', 'set'];
 
 /** Sources read at scrape time. */
@@ -270,8 +260,12 @@ export class SelfMetrics {
     };
   }
 
-  /** The accounting handle for one backend. */
-  backend(name: string): BackendMetrics {
+  /** The accounting handle for one backend instance (structurally the backend contract's BackendMetrics). */
+  backend(name: string): {
+    sendError(code: string): void;
+    dropped(reason: string, count: number): void;
+    sent(datagrams: number, items: number): void;
+  } {
     return {
       sendError: (code) => this.#sendErrors.inc({ backend: name, code }),
       dropped: (reason, count) => {
@@ -284,10 +278,3 @@ export class SelfMetrics {
     };
   }
 }
-
-/** BackendMetrics that record nothing (tests, tools). */
-export const noopBackendMetrics: BackendMetrics = {
-  sendError: () => undefined,
-  dropped: () => undefined,
-  sent: () => undefined,
-};

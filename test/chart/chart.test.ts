@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { COMPONENTS } from '../../src/daemon/components.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -207,7 +208,7 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
       }
       expect(cm!.metadata.name).to.equal(cmName);
       const text = cm!.data[key]!;
-      const { config, issues } = configFromDocument(text, formatFromName(key)!, {});
+      const { config, issues } = configFromDocument(text, formatFromName(key)!, {}, COMPONENTS);
       expect(
         issues.filter((i) => i.severity === 'error'),
         text,

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { COMPONENTS } from '../../src/daemon/components.js';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { PARSE_ERROR_REASONS } from '../../src/parser/sample.js';
@@ -106,7 +107,7 @@ describe('fuzz: hostile input never throws and never costs the good data beside 
 
   it('replays the config regression corpus', () => {
     for (const text of REGRESSIONS.config) {
-      const r = configFromDocument(text, 'json', {});
+      const r = configFromDocument(text, 'json', {}, COMPONENTS);
       expect(r.config, text).to.equal(undefined);
       expect(r.issues.length, text).to.be.greaterThan(0);
       expect(({} as Record<string, unknown>)['polluted']).to.equal(undefined);
@@ -129,7 +130,7 @@ describe('fuzz: hostile input never throws and never costs the good data beside 
     );
     fc.assert(
       fc.property(fc.dictionary(fc.constantFrom(...keys), value, { maxKeys: 8 }), (raw) => {
-        const v = validateConfig(raw);
+        const v = validateConfig(raw, COMPONENTS);
         const errors = v.issues.filter((i) => i.severity === 'error');
         for (const i of v.issues) {
           expect(i.path).to.be.a('string');
@@ -176,7 +177,7 @@ describe('fuzz: hostile input never throws and never costs the good data beside 
             .map((p) => p.join('')),
         ),
         (format, text) => {
-          const r = configFromDocument(text, format, {});
+          const r = configFromDocument(text, format, {}, COMPONENTS);
           if (r.config === undefined) expect(r.issues.some((i) => i.severity === 'error')).to.equal(true);
         },
       ),

@@ -174,7 +174,9 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     const cm = api.upsert(NS, NAME, { 'config.toml': doc(1) });
     const s = newSource();
     const d = (await s.fetch()) as ConfigMapDocument;
-    const plan = planReload(testConfig({}), testConfig({ 'flush-interval': '5s' }));
+    const plan = planReload(testConfig({}), testConfig({ 'flush-interval': '5s' }), {
+      readsSharedSettings: () => false,
+    });
     s.report(d, { result: 'applied', hash: 'abc', plan });
     s.report(d, { result: 'applied', hash: 'abc', plan });
     s.report(d, {

@@ -1,3 +1,4 @@
+import { COMPONENTS } from '../../src/daemon/components.js';
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import type { Daemon } from '../../src/daemon/daemon.js';
@@ -41,6 +42,7 @@ describe('live reload in a running daemon (real sockets)', function () {
     });
     const reloader = new ConfigReloader({
       layers: { flags: { 'metrics-addr': '127.0.0.1:0', 'web-addr': '127.0.0.1:0' } },
+      catalog: COMPONENTS,
       apply: (c) => daemon!.applyConfig(c),
       metrics: daemon.metrics,
       logger: silentLogger,
@@ -125,6 +127,7 @@ describe('live reload in a running daemon (real sockets)', function () {
     });
     const reloader = new ConfigReloader({
       layers: {},
+      catalog: COMPONENTS,
       apply: (c) => daemon!.applyConfig(c),
       metrics: daemon.metrics,
       logger,
@@ -157,6 +160,7 @@ describe('live reload in a running daemon (real sockets)', function () {
     let applied = 0;
     const reloader = new ConfigReloader({
       layers: { flags: { 'metrics-addr': '127.0.0.1:0', 'web-addr': '127.0.0.1:0' } },
+      catalog: COMPONENTS,
       apply: (c) => {
         applied++;
         return daemon!.applyConfig(c);

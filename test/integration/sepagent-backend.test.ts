@@ -3,7 +3,7 @@ import dgram from 'node:dgram';
 import { SepAgentBackend } from '../../src/backends/sepagent/sepagent-backend.js';
 import type { FlushSnapshot } from '../../src/aggregator/snapshot.js';
 import { silentLogger } from '../../src/shared/logger.js';
-import type { BackendMetrics } from '../../src/telemetry/self-metrics.js';
+import type { BackendMetrics } from '../../src/backends/backend.js';
 import { FakeSepAgentListener } from '../support/fake-sepagent-listener.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { makePipeline, send } from '../support/pipeline.js';
@@ -55,7 +55,12 @@ describe('SepAgentBackend over real UDP', () => {
   it('sends one datagram per SEP over one connected socket', async () => {
     const agent = await FakeSepAgentListener.start();
     const m = new CountingMetrics();
-    const b = new SepAgentBackend(cfg(agent.port), { logger: silentLogger, clock: new ManualClock(), metrics: m });
+    const b = new SepAgentBackend(cfg(agent.port), {
+      name: 'sepagent',
+      logger: silentLogger,
+      clock: new ManualClock(),
+      metrics: m,
+    });
     await b.start();
     await b.flush(snapshot(`${LINE}\nenvoy.cluster.external_cluster_sep2.x:1|g`), AbortSignal.timeout(1000));
     await b.flush(snapshot(LINE), AbortSignal.timeout(1000));
@@ -70,7 +75,12 @@ describe('SepAgentBackend over real UDP', () => {
   it('counts ECONNREFUSED while SepAgent is down, and delivers again once it is back', async () => {
     const port = await freePort();
     const m = new CountingMetrics();
-    const b = new SepAgentBackend(cfg(port), { logger: silentLogger, clock: new ManualClock(), metrics: m });
+    const b = new SepAgentBackend(cfg(port), {
+      name: 'sepagent',
+      logger: silentLogger,
+      clock: new ManualClock(),
+      metrics: m,
+    });
     await b.start();
     // Each datagram to the closed port draws an ICMP port-unreachable, reported on the socket.
     await waitFor(async () => {
@@ -88,6 +98,7 @@ describe('SepAgentBackend over real UDP', () => {
   it('an unresolvable host is counted per flush and never throws out of start', async () => {
     const m = new CountingMetrics();
     const b = new SepAgentBackend(cfg(5555, { host: 'sepagent.invalid' }), {
+      name: 'sepagent',
       logger: silentLogger,
       clock: new ManualClock(),
       metrics: m,
@@ -104,6 +115,7 @@ describe('SepAgentBackend over real UDP', () => {
     const agent = await FakeSepAgentListener.start();
     const m = new CountingMetrics();
     const b = new SepAgentBackend(cfg(agent.port, { maxDatagramBytes: 1000 }), {
+      name: 'sepagent',
       logger: silentLogger,
       clock: new ManualClock(),
       metrics: m,

@@ -1,3 +1,4 @@
+import { COMPONENTS } from '../../src/daemon/components.js';
 import dgram from 'node:dgram';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { validateConfig } from '../../src/config/validate.js';
@@ -7,7 +8,7 @@ import { silentLogger, type Logger } from '../../src/shared/logger.js';
 
 /** Builds a validated config from raw keys, on loopback port 0 by default. */
 export function testConfig(raw: Record<string, unknown>) {
-  const v = validateConfig({ 'metrics-addr': '127.0.0.1:0', 'web-addr': '127.0.0.1:0', ...raw });
+  const v = validateConfig({ 'metrics-addr': '127.0.0.1:0', 'web-addr': '127.0.0.1:0', ...raw }, COMPONENTS);
   if (v.config === undefined) throw new Error(`bad test config: ${JSON.stringify(v.issues)}`);
   return v.config;
 }

@@ -7,5 +7,5 @@ export const nullBackendFactory = {
   description: 'discards everything',
   defaultConfig: () => ({}),
   validate: () => ({}),
-  create: () => new NullBackend(),
+  create: (_config, _shared, deps) => new NullBackend(deps.name),
 } satisfies BackendFactory<Record<string, never>>;

@@ -1,4 +1,4 @@
-import { Checker } from '../../config/check.js';
+import { Checker } from '../../shared/check.js';
 import type { ConfigIssue } from '../../shared/errors.js';
 import { re2ToRegExp } from './regexp.js';
 
@@ -42,7 +42,7 @@ export function validateSepAgentConfig(raw: unknown, path: string, issues: Confi
   if (raw === undefined) {
     c.error(
       path,
-      'the sepagent backend is enabled but the [sepagent] section is missing (port, sep_regexp and cluster_regexp are required)',
+      `the ${path} backend is enabled but the [${path}] section is missing (port, sep_regexp and cluster_regexp are required)`,
     );
     return d;
   }

@@ -22,7 +22,7 @@ const LOG_WINDOW_MS = 30_000;
  * flush tries again.
  */
 export class SepAgentBackend implements Backend {
-  readonly name = 'sepagent';
+  readonly name: string;
   readonly #cfg: SepAgentConfig;
   readonly #deps: BackendDeps;
   readonly #matcher: SepMatcher;
@@ -34,6 +34,7 @@ export class SepAgentBackend implements Backend {
   #closed = false;
 
   constructor(cfg: SepAgentConfig, deps: BackendDeps) {
+    this.name = deps.name;
     this.#cfg = cfg;
     this.#deps = deps;
     this.#matcher = new SepMatcher(cfg.sepRegexp, cfg.clusterRegexp);

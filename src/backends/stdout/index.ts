@@ -6,6 +6,7 @@ import { StdoutBackend } from './stdout-backend.js';
 export const stdoutBackendFactory = {
   type: 'stdout',
   description: 'gostatsd-style text lines on standard output (debugging)',
+  readsSharedSettings: true,
   defaultConfig: () => ({}),
   validate: (_raw, _path, _issues) => ({}),
   create: (_config, shared, deps) => new StdoutBackend(shared.disabledSubMetrics, deps),

@@ -61,12 +61,13 @@ export function renderSnapshot(s: FlushSnapshot, disabled: DisabledSubMetrics): 
  * until the flush deadline, and counts the flush as dropped if that passes.
  */
 export class StdoutBackend implements Backend {
-  readonly name = 'stdout';
+  readonly name: string;
   readonly #deps: BackendDeps;
   readonly #out: NodeJS.WritableStream;
   readonly #disabled: DisabledSubMetrics;
 
   constructor(disabled: DisabledSubMetrics, deps: BackendDeps) {
+    this.name = deps.name;
     this.#deps = deps;
     this.#out = deps.stdout ?? process.stdout;
     this.#disabled = disabled;

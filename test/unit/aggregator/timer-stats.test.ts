@@ -12,7 +12,9 @@ const NONE: DisabledPercentiles = {
 };
 const sorted = (...v: number[]): Float64Array => Float64Array.from(v).sort();
 const pct = (values: Float64Array, thresholds: number[], disabled = NONE): Record<string, number> =>
-  Object.fromEntries(computeTimerStats(values, thresholds, disabled).percentiles.map((p) => [gostatsdPercentileName(p), p.value]));
+  Object.fromEntries(
+    computeTimerStats(values, thresholds, disabled).percentiles.map((p) => [gostatsdPercentileName(p), p.value]),
+  );
 
 describe('computeTimerStats', () => {
   it('computes the worked example V = 1..10 with p90, p50 and p-10', () => {

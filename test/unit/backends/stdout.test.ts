@@ -5,7 +5,7 @@ import { goFixed, renderSnapshot, StdoutBackend } from '../../../src/backends/st
 import type { DisabledSubMetrics } from '../../../src/backends/backend.js';
 import { ManualClock } from '../../support/manual-clock.js';
 import { silentLogger } from '../../../src/shared/logger.js';
-import { noopBackendMetrics } from '../../../src/telemetry/self-metrics.js';
+import { noopBackendMetrics } from '../../../src/backends/backend.js';
 import { makePipeline, send } from '../../support/pipeline.js';
 
 const NONE: DisabledSubMetrics = {
@@ -59,6 +59,7 @@ describe('StdoutBackend', () => {
     const out = new PassThrough({ highWaterMark: 16 });
     const dropped: number[] = [];
     const b = new StdoutBackend(NONE, {
+      name: 'stdout',
       logger: silentLogger,
       clock: new ManualClock(),
       metrics: { ...noopBackendMetrics, dropped: (_r, n) => dropped.push(n) },

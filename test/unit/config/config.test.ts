@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { COMPONENTS } from '../../../src/daemon/components.js';
 import { readFileSync } from 'node:fs';
 import { loadConfig, loadRawConfig, parseDocument } from '../../../src/config/load.js';
 import { validateConfig } from '../../../src/config/validate.js';
@@ -11,7 +12,7 @@ const errorPaths = (issues: Array<{ path: string; severity: string }>): string[]
 describe('configuration', () => {
   describe('loadConfig', () => {
     it("loads the fork's example TOML unchanged", async () => {
-      const { config } = await loadConfig({ configPath: F + 'valid-fork.toml', env: {} });
+      const { config } = await loadConfig({ configPath: F + 'valid-fork.toml', env: {} }, COMPONENTS);
       expect(config.backends).to.deep.equal(['sepagent']);
       expect(config.maxWorkers).to.equal(1);
       expect(config.flushIntervalMs).to.equal(10_000);
@@ -26,7 +27,7 @@ describe('configuration', () => {
     });
 
     it('loads YAML with every feature, case-insensitive keys, and warns about ignored sections', async () => {
-      const { config, warnings } = await loadConfig({ configPath: F + 'valid-full.yaml', env: {} });
+      const { config, warnings } = await loadConfig({ configPath: F + 'valid-full.yaml', env: {} }, COMPONENTS);
       expect(config).to.deep.include({
         maxWorkers: 2,
         flushIntervalMs: 500,
@@ -56,13 +57,13 @@ describe('configuration', () => {
     });
 
     it('loads JSON', async () => {
-      const { config } = await loadConfig({ configPath: F + 'valid-min.json', env: {} });
+      const { config } = await loadConfig({ configPath: F + 'valid-min.json', env: {} }, COMPONENTS);
       expect(config.backends).to.deep.equal(['null']);
       expect(config.flushIntervalMs).to.equal(2000);
     });
 
     it('rejects a broken file with every problem and its key path', async () => {
-      const err = (await loadConfig({ configPath: F + 'invalid-many.toml', env: {} }).catch(
+      const err = (await loadConfig({ configPath: F + 'invalid-many.toml', env: {} }, COMPONENTS).catch(
         (e: unknown) => e,
       )) as ConfigError;
       expect(err.code).to.equal('ERR_CONFIG_INVALID');
@@ -73,16 +74,20 @@ describe('configuration', () => {
     });
 
     it('names the line of a syntax error', async () => {
-      const err = (await loadConfig({ configPath: F + 'invalid-syntax.toml', env: {} }).catch(
+      const err = (await loadConfig({ configPath: F + 'invalid-syntax.toml', env: {} }, COMPONENTS).catch(
         (e: unknown) => e,
       )) as ConfigError;
       expect(err.issues[0]!.message).to.match(/TOML syntax error: line 2/);
     });
 
     it('rejects unknown file types and missing files clearly', async () => {
-      const a = (await loadConfig({ configPath: 'x.ini', env: {} }).catch((e: unknown) => e)) as ConfigError;
+      const a = (await loadConfig({ configPath: 'x.ini', env: {} }, COMPONENTS).catch(
+        (e: unknown) => e,
+      )) as ConfigError;
       expect(a.issues[0]!.message).to.contain('unknown file type');
-      const b = (await loadConfig({ configPath: F + 'nope.toml', env: {} }).catch((e: unknown) => e)) as ConfigError;
+      const b = (await loadConfig({ configPath: F + 'nope.toml', env: {} }, COMPONENTS).catch(
+        (e: unknown) => e,
+      )) as ConfigError;
       expect(b.issues[0]!.message).to.contain('cannot read');
     });
   });
@@ -90,17 +95,20 @@ describe('configuration', () => {
   describe('precedence: flag > GSD_ env > file > default', () => {
     it('applies env over the file and flags over env', async () => {
       const env = { GSD_FLUSH_INTERVAL: '3s', GSD_MAX_WORKERS: '3', GSD_BACKENDS: 'null' };
-      const { config } = await loadConfig({
-        configPath: F + 'valid-fork.toml',
-        env,
-        flags: { 'flush-interval': '4s' },
-      });
+      const { config } = await loadConfig(
+        {
+          configPath: F + 'valid-fork.toml',
+          env,
+          flags: { 'flush-interval': '4s' },
+        },
+        COMPONENTS,
+      );
       expect(config.flushIntervalMs).to.equal(4000);
       expect(config.maxWorkers).to.equal(3);
       expect(config.backends).to.deep.equal(['null']);
     });
     it('uses defaults when nothing is given', async () => {
-      const { config } = await loadConfig({ env: {} });
+      const { config } = await loadConfig({ env: {} }, COMPONENTS);
       expect(config).to.deep.include({
         metricsAddr: '127.0.0.1:8125',
         webAddr: '127.0.0.1:8181',
@@ -117,47 +125,88 @@ describe('configuration', () => {
       expect(raw).to.deep.equal({});
     });
     it('maps gostatsd json=false to text logs, and log-format wins', () => {
-      expect(validateConfig({ json: 'false' }).config?.logFormat).to.equal('text');
-      expect(validateConfig({ json: false, 'log-format': 'json' }).config?.logFormat).to.equal('json');
+      expect(validateConfig({ json: 'false' }, COMPONENTS).config?.logFormat).to.equal('text');
+      expect(validateConfig({ json: false, 'log-format': 'json' }, COMPONENTS).config?.logFormat).to.equal('json');
     });
   });
 
   describe('validateConfig', () => {
     it('takes udp-receiver auto, batch or dgram (any case) and names the key otherwise', () => {
-      expect(validateConfig({}).config?.udpReceiver).to.equal('auto');
-      expect(validateConfig({ 'udp-receiver': 'DGRAM' }).config?.udpReceiver).to.equal('dgram');
-      const bad = validateConfig({ 'udp-receiver': 'epoll' }).issues;
+      expect(validateConfig({}, COMPONENTS).config?.udpReceiver).to.equal('auto');
+      expect(validateConfig({ 'udp-receiver': 'DGRAM' }, COMPONENTS).config?.udpReceiver).to.equal('dgram');
+      const bad = validateConfig({ 'udp-receiver': 'epoll' }, COMPONENTS).issues;
       expect(errorPaths(bad)).to.deep.equal(['udp-receiver']);
       expect(bad[0]!.message).to.contain('"auto", "batch" or "dgram"');
     });
     it('rejects thresholds outside [-100, 100] (they crash the reference)', () => {
-      expect(errorPaths(validateConfig({ 'percent-threshold': '101' }).issues)).to.deep.equal(['percent-threshold']);
-    });
-    it('rejects thresholds whose gostatsd names would collide, naming both', () => {
-      const r = validateConfig({ 'percent-threshold': '90 99 99.9' });
-      expect(errorPaths(r.issues)).to.deep.equal(['percent-threshold']);
-      expect(r.issues[0]!.message).to.contain('99 and 99.9').and.contain('*_99');
-      expect(validateConfig({ 'percent-threshold': '-0.5 0' }).issues[0]!.message).to.contain('*_0');
-      expect(validateConfig({ 'percent-threshold': '90 90' }).issues[0]!.message).to.contain('listed twice');
-      expect(validateConfig({ 'percent-threshold': '90 99.9 -10' }).config?.percentThresholds).to.deep.equal([
-        90, 99.9, -10,
+      expect(errorPaths(validateConfig({ 'percent-threshold': '101' }, COMPONENTS).issues)).to.deep.equal([
+        'percent-threshold',
       ]);
     });
+    it('rejects thresholds whose gostatsd names would collide, naming both', () => {
+      const r = validateConfig({ 'percent-threshold': '90 99 99.9' }, COMPONENTS);
+      expect(errorPaths(r.issues)).to.deep.equal(['percent-threshold']);
+      expect(r.issues[0]!.message).to.contain('99 and 99.9').and.contain('*_99');
+      expect(validateConfig({ 'percent-threshold': '-0.5 0' }, COMPONENTS).issues[0]!.message).to.contain('*_0');
+      expect(validateConfig({ 'percent-threshold': '90 90' }, COMPONENTS).issues[0]!.message).to.contain(
+        'listed twice',
+      );
+      expect(
+        validateConfig({ 'percent-threshold': '90 99.9 -10' }, COMPONENTS).config?.percentThresholds,
+      ).to.deep.equal([90, 99.9, -10]);
+    });
+    describe('backend instances', () => {
+      const SEP = { sep_regexp: 'sep([0-9]+)', cluster_regexp: 'c_sep([0-9]+)' };
+      it('reads [type] for the type and [type.name] for another instance of it', () => {
+        const r = validateConfig(
+          { backends: ['sepagent', 'sepagent.canary'], sepagent: { ...SEP, port: 1, canary: { ...SEP, port: 2 } } },
+          COMPONENTS,
+        );
+        expect(r.issues).to.deep.equal([]);
+        expect(r.config!.backends).to.deep.equal(['sepagent', 'sepagent.canary']);
+        const ports = r.config!.backends.map((b) => (r.config!.backendConfigs[b] as { port: number }).port);
+        expect(ports).to.deep.equal([1, 2]);
+      });
+      it('an instance alone needs only its own section', () => {
+        const r = validateConfig({ backends: 'sepagent.b', sepagent: { b: { ...SEP, port: 3 } } }, COMPONENTS);
+        expect(r.issues).to.deep.equal([]);
+      });
+      it('names the instance in errors of its section', () => {
+        const r = validateConfig(
+          { backends: 'sepagent sepagent.b', sepagent: { ...SEP, port: 1, b: { ...SEP, port: 0 } } },
+          COMPONENTS,
+        );
+        expect(errorPaths(r.issues)).to.deep.equal(['sepagent.b.port']);
+      });
+      it('rejects bad instance names, unknown types and an instance section that is not a section', () => {
+        const r = validateConfig(
+          { backends: ['stdout.A b', 'nope.x', 'sepagent.c'], sepagent: { ...SEP, port: 1, c: 5 } },
+          COMPONENTS,
+        );
+        expect(errorPaths(r.issues)).to.have.members(['backends[0]', 'backends[1]', 'sepagent.c', 'sepagent.c']);
+        expect(r.issues.map((i) => i.message).join('\n'))
+          .to.contain('instance name')
+          .and.contain('unknown backend "nope"');
+      });
+    });
     it('rejects a listed backend without its section', () => {
-      expect(errorPaths(validateConfig({ backends: 'sepagent' }).issues)).to.deep.equal(['sepagent']);
+      expect(errorPaths(validateConfig({ backends: 'sepagent' }, COMPONENTS).issues)).to.deep.equal(['sepagent']);
     });
     it('checks a sepagent section even when the backend is not selected', () => {
-      expect(errorPaths(validateConfig({ sepagent: { port: 0 } }).issues)).to.include('sepagent.port');
+      expect(errorPaths(validateConfig({ sepagent: { port: 0 } }, COMPONENTS).issues)).to.include('sepagent.port');
     });
     it('rejects forwarder mode, cloud providers and HTTP servers with a reason', () => {
-      const r = validateConfig({ 'server-mode': 'forwarder', 'cloud-provider': 'aws', 'http-servers': 'a' });
+      const r = validateConfig(
+        { 'server-mode': 'forwarder', 'cloud-provider': 'aws', 'http-servers': 'a' },
+        COMPONENTS,
+      );
       expect(errorPaths(r.issues)).to.have.members(['server-mode', 'cloud-provider', 'http-servers']);
     });
     it('type-checks keys that have no effect here', () => {
-      expect(errorPaths(validateConfig({ 'max-readers': 'many' }).issues)).to.deep.equal(['max-readers']);
+      expect(errorPaths(validateConfig({ 'max-readers': 'many' }, COMPONENTS).issues)).to.deep.equal(['max-readers']);
     });
     it('rejects a duplicated backend and an unknown [disabled-sub-metrics] key', () => {
-      const r = validateConfig({ backends: 'null null', 'disabled-sub-metrics': { std: true } });
+      const r = validateConfig({ backends: 'null null', 'disabled-sub-metrics': { std: true } }, COMPONENTS);
       expect(errorPaths(r.issues)).to.have.members(['backends[1]', 'disabled-sub-metrics.std']);
     });
   });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { planReload } from '../../../src/config/reload-plan.js';
+import { planReload as plan } from '../../../src/config/reload-plan.js';
+import type { DaemonConfig } from '../../../src/config/config.js';
 import { testConfig } from '../../support/daemon-harness.js';
 
 const SEP = (port: number): Record<string, unknown> => ({
@@ -7,6 +8,8 @@ const SEP = (port: number): Record<string, unknown> => ({
   sep_regexp: 'sep([0-9]+)',
   cluster_regexp: 'external_cluster_sep([0-9]+)',
 });
+
+const planReload = (a: DaemonConfig, b: DaemonConfig) => plan(a, b, { readsSharedSettings: (t) => t === 'stdout' });
 
 describe('planReload', () => {
   it('finds nothing to do for the same config', () => {
@@ -31,11 +34,22 @@ describe('planReload', () => {
     expect(p.effective.backends).to.deep.equal(['null', 'sepagent']);
   });
 
-  it('recreates every backend when disabled sub-metrics change (they are backend settings)', () => {
+  it('recreates only the backends that read disabled sub-metrics when those change', () => {
     const c = testConfig({ backends: 'stdout null' });
     const p = planReload(c, testConfig({ backends: 'stdout null', 'disabled-sub-metrics': { sum: true } }));
-    expect(p.startBackends).to.deep.equal(['stdout', 'null']);
-    expect(p.stopBackends).to.deep.equal(['stdout', 'null']);
+    expect(p.startBackends).to.deep.equal(['stdout']);
+    expect(p.stopBackends).to.deep.equal(['stdout']);
+  });
+
+  it('plans per instance: a changed [sepagent.canary] replaces only that instance', () => {
+    const c = testConfig({ backends: 'sepagent sepagent.canary', sepagent: { ...SEP(5555), canary: SEP(5556) } });
+    const p = planReload(
+      c,
+      testConfig({ backends: 'sepagent sepagent.canary', sepagent: { ...SEP(5555), canary: SEP(7777) } }),
+    );
+    expect(p.startBackends).to.deep.equal(['sepagent.canary']);
+    expect(p.stopBackends).to.deep.equal(['sepagent.canary']);
+    expect(p.live).to.deep.equal(['[sepagent.canary]']);
   });
 
   it('keeps restart-only keys at their running values and names them', () => {

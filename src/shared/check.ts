@@ -1,5 +1,5 @@
-import type { ConfigIssue } from '../shared/errors.js';
-import { parseDurationMs } from '../shared/duration.js';
+import type { ConfigIssue } from './errors.js';
+import { parseDurationMs } from './duration.js';
 
 /**
  * Small typed readers for raw config values. Each appends an issue and returns the

@@ -1,0 +1,30 @@
+import type { ConfigIssue } from '../shared/errors.js';
+
+/**
+ * A component's config section, validated by the component itself. `validate` never
+ * throws: it appends problems to `issues` (paths start with `path`) and returns the
+ * typed settings (defaults where a value is missing or wrong).
+ */
+export interface SectionValidator<C = unknown> {
+  validate(raw: unknown, path: string, issues: ConfigIssue[]): C;
+}
+
+/**
+ * What the configuration needs to know of the components a build has. Config never
+ * imports a component: the daemon's registries hand it this catalog.
+ */
+export interface ConfigCatalog {
+  /** Backend section validators by backend type (`sepagent`, `stdout`, …). */
+  readonly backends: ReadonlyMap<string, SectionValidator>;
+  /** Backend types of the gostatsd reference this build lacks: their sections load, selecting them is an error. */
+  readonly referenceOnlyBackends: readonly string[];
+}
+
+/**
+ * A backend instance name: its type, optionally `.` and an instance of that type
+ * (`sepagent`, `sepagent.canary`). The instance's section is `[sepagent.canary]`.
+ */
+export function splitInstanceName(name: string): { type: string; instance: string } {
+  const dot = name.indexOf('.');
+  return dot < 0 ? { type: name, instance: '' } : { type: name.slice(0, dot), instance: name.slice(dot + 1) };
+}
