@@ -3,6 +3,7 @@ import type { Lifecycle } from '../shared/lifecycle.js';
 import type { StatsdEvent } from '../parser/sample.js';
 import type { Clock } from '../shared/clock.js';
 import type { ConfigIssue } from '../shared/errors.js';
+import type { RouteRegistry } from '../shared/http-routes.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
@@ -64,6 +65,8 @@ export interface BackendDeps {
   logger: Logger;
   clock: Clock;
   metrics: BackendMetrics;
+  /** The daemon's HTTP server, for backends that serve paths; absent when `web-addr` is off. */
+  routes?: RouteRegistry;
   /** The stdout backend's output; process.stdout unless a test supplies one. */
   stdout?: NodeJS.WritableStream;
 }

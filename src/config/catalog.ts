@@ -18,6 +18,21 @@ export interface ConfigCatalog {
   readonly backends: ReadonlyMap<string, SectionValidator>;
   /** Backend types of the gostatsd reference this build lacks: their sections load, selecting them is an error. */
   readonly referenceOnlyBackends: readonly string[];
+  /**
+   * Receivers by type, in start order. Each reads its own top-level keys from the whole
+   * document and returns its settings, or undefined when it is off.
+   */
+  readonly receivers: ReadonlyMap<string, ReceiverSettings>;
+}
+
+/** How config sees a receiver type. */
+export interface ReceiverSettings {
+  /**
+   * The top-level key of each field of the receiver's settings (all restart-only); the
+   * first is the one that switches the receiver on.
+   */
+  readonly keys: Readonly<Record<string, string>>;
+  validate(doc: Record<string, unknown>, issues: ConfigIssue[]): unknown;
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { UdpReceiverMode } from '../receivers/udp/udp-receiver.js';
 import type { DisabledSubMetrics } from '../backends/backend.js';
 import type { DisabledPercentiles } from '../aggregator/snapshot.js';
 import type { ExpiryConfig } from '../aggregator/in-memory-aggregator.js';
@@ -14,16 +13,12 @@ export interface DaemonConfig {
   verbose: boolean;
   /** `log-format` (or gostatsd's `json`). Restart. */
   logFormat: LogFormat;
-  /** `metrics-addr`. Restart. */
-  metricsAddr: string;
-  /** `tcp-addr`; `''` = off. Restart. */
-  tcpAddr: string;
-  /** `tcp-max-line-length` in bytes. Restart. */
-  tcpMaxLineBytes: number;
-  /** `receive-buffer-size` in bytes. Restart. */
-  receiveBufferBytes: number;
-  /** `udp-receiver`: how UDP datagrams are read. Restart. */
-  udpReceiver: UdpReceiverMode;
+  /**
+   * Settings of the receivers that are on, by receiver type (`udp`: `metrics-addr`,
+   * `receive-buffer-size`, `udp-receiver`; `tcp`: `tcp-addr`, `tcp-max-line-length`), in
+   * start order. Restart.
+   */
+  receivers: Record<string, unknown>;
   /** `web-addr`; `''` = off. Restart. */
   webAddr: string;
   /** `backends`, in order. Live. */

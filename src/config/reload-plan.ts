@@ -6,11 +6,7 @@ import type { DaemonConfig } from './config.js';
 const FIELDS: { readonly [F in keyof DaemonConfig]: { readonly key: string; readonly live: boolean } } = {
   verbose: { key: 'verbose', live: true },
   logFormat: { key: 'log-format', live: false },
-  metricsAddr: { key: 'metrics-addr', live: false },
-  tcpAddr: { key: 'tcp-addr', live: false },
-  tcpMaxLineBytes: { key: 'tcp-max-line-length', live: false },
-  receiveBufferBytes: { key: 'receive-buffer-size', live: false },
-  udpReceiver: { key: 'udp-receiver', live: false },
+  receivers: { key: '<receiver keys>', live: false },
   webAddr: { key: 'web-addr', live: false },
   backends: { key: 'backends', live: true },
   backendConfigs: { key: '[<backend>]', live: true },
@@ -52,6 +48,8 @@ function unique(xs: string[]): string[] {
 export interface ReloadPlanOptions {
   /** Whether instances of a backend type read the shared settings (`[disabled-sub-metrics]`). */
   readsSharedSettings: (type: string) => boolean;
+  /** The top-level key of each settings field of a receiver type (see ConfigCatalog). */
+  receiverKeys: (type: string) => Readonly<Record<string, string>>;
 }
 
 /**
@@ -75,6 +73,11 @@ export function planReload(current: DaemonConfig, next: DaemonConfig, opts: Relo
         if (!isDeepStrictEqual(current.backendConfigs[n], next.backendConfigs[n])) live.push(`[${n}]`);
       continue;
     }
+    if (field === 'receivers') {
+      restartRequired.push(...changedReceiverKeys(current.receivers, next.receivers, opts));
+      effective[field] = current[field];
+      continue;
+    }
     const spec = FIELDS[field];
     if (spec.live) live.push(spec.key);
     else {
@@ -96,4 +99,22 @@ export function planReload(current: DaemonConfig, next: DaemonConfig, opts: Relo
     startBackends,
     stopBackends,
   };
+}
+
+/** The keys of receiver settings that differ (all need a restart). */
+function changedReceiverKeys(
+  current: Record<string, unknown>,
+  next: Record<string, unknown>,
+  opts: ReloadPlanOptions,
+): string[] {
+  const out: string[] = [];
+  for (const type of new Set([...Object.keys(current), ...Object.keys(next)])) {
+    const keys = opts.receiverKeys(type);
+    const a = current[type] as Record<string, unknown> | undefined;
+    const b = next[type] as Record<string, unknown> | undefined;
+    // Switched on or off: the key that switches it.
+    if (a === undefined || b === undefined) out.push(Object.values(keys)[0] ?? type);
+    else for (const [field, key] of Object.entries(keys)) if (!isDeepStrictEqual(a[field], b[field])) out.push(key);
+  }
+  return out;
 }

@@ -1,7 +1,5 @@
-import type { UdpReceiverMode } from '../receivers/udp/udp-receiver.js';
 import os from 'node:os';
 import type { ConfigIssue } from '../shared/errors.js';
-import { parseHostPort } from '../shared/address.js';
 import { Checker, isPlainObject, join } from '../shared/check.js';
 import type { DaemonConfig } from './config.js';
 import { splitInstanceName, type ConfigCatalog } from './catalog.js';
@@ -60,23 +58,12 @@ export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCata
     c.error('http-servers', 'HTTP ingestion servers are not supported; remove this key (self-metrics are on web-addr)');
   }
 
-  const addr = (key: string, fallback: string, allowEmpty: boolean): string => {
-    const v = c.string(raw[key], key, fallback).trim();
-    if (v === '' && allowEmpty) return '';
-    const hp = parseHostPort(v);
-    if (typeof hp === 'string') c.error(key, hp);
-    return v;
-  };
-
   const serverMode = c.string(raw['server-mode'], 'server-mode', 'standalone');
   if (serverMode !== 'standalone') c.error('server-mode', `only "standalone" is supported, got "${serverMode}"`);
   const cloud = c.string(raw['cloud-provider'], 'cloud-provider', '');
   if (cloud !== '') c.error('cloud-provider', `cloud providers are not supported, got "${cloud}"`);
 
   let logFormat = c.bool(raw['json'], 'json', true) ? 'json' : 'text';
-  const udpReceiver = c.string(raw['udp-receiver'], 'udp-receiver', 'auto').trim().toLowerCase();
-  if (udpReceiver !== 'auto' && udpReceiver !== 'batch' && udpReceiver !== 'dgram')
-    c.error('udp-receiver', `must be "auto", "batch" or "dgram", got "${udpReceiver}"`);
   if (raw['log-format'] !== undefined) {
     const lf = c.string(raw['log-format'], 'log-format', 'json').trim().toLowerCase();
     if (lf !== 'json' && lf !== 'text') c.error('log-format', `must be "json" or "text", got "${lf}"`);
@@ -119,17 +106,18 @@ export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCata
 
   const backends = c.list(raw['backends'], 'backends', ['stdout']);
   const backendConfigs = validateBackends(c, raw, backends, catalog);
+  const receivers: Record<string, unknown> = {};
+  for (const [type, r] of catalog.receivers) {
+    const settings = r.validate(raw, c.issues);
+    if (settings !== undefined) receivers[type] = settings;
+  }
 
   const cpus = os.availableParallelism();
   const config: DaemonConfig = {
     verbose: c.bool(raw['verbose'], 'verbose', false),
     logFormat: logFormat as 'json' | 'text',
-    metricsAddr: addr('metrics-addr', '127.0.0.1:8125', false),
-    tcpAddr: addr('tcp-addr', '', true),
-    tcpMaxLineBytes: c.bytes(raw['tcp-max-line-length'], 'tcp-max-line-length', 65536, 64, 16 * 1024 * 1024),
-    udpReceiver: udpReceiver as UdpReceiverMode,
-    receiveBufferBytes: c.bytes(raw['receive-buffer-size'], 'receive-buffer-size', 8 * 1024 * 1024, 0, 2 ** 31 - 1),
-    webAddr: addr('web-addr', '127.0.0.1:8181', true),
+    receivers,
+    webAddr: c.address(raw['web-addr'], 'web-addr', '127.0.0.1:8181', true),
     backends,
     backendConfigs,
     flushIntervalMs: c.duration(raw['flush-interval'], 'flush-interval', 1000, 10),

@@ -1,6 +1,7 @@
 import { InMemoryAggregator } from '../aggregator/in-memory-aggregator.js';
 import type { Backend, BackendDeps } from '../backends/backend.js';
 import { BACKEND_FACTORIES } from '../backends/registry.js';
+import { RELOAD_OPTIONS } from './components.js';
 import { splitInstanceName } from '../config/catalog.js';
 import type { DaemonConfig } from '../config/config.js';
 import { planReload, type ReloadPlan } from '../config/reload-plan.js';
@@ -11,9 +12,9 @@ import { Ingester } from '../ingest/ingester.js';
 import { TagProcessor } from '../ingest/tag-processor.js';
 import type { StatsdEvent } from '../parser/sample.js';
 import { parseStatsdLine } from '../parser/statsd-line-parser.js';
-import type { Receiver } from '../receivers/receiver.js';
-import { TcpReceiver } from '../receivers/tcp/tcp-receiver.js';
-import { UdpReceiver } from '../receivers/udp/udp-receiver.js';
+import type { Receiver, ReceiverDeps } from '../receivers/receiver.js';
+import { RECEIVER_FACTORIES } from '../receivers/registry.js';
+import type { BoundAddress } from '../shared/listen.js';
 import type { Clock } from '../shared/clock.js';
 import { errorMessage } from '../shared/errors.js';
 import { formatDurationMs } from '../shared/duration.js';
@@ -31,11 +32,11 @@ export interface DaemonDeps {
   stdout?: NodeJS.WritableStream;
 }
 
-/** Bound addresses, once started. */
+/** Bound addresses, once started: every receiver by type (`udp`, `tcp`, …) and `web`. */
 export interface DaemonAddresses {
-  udp: { host: string; port: number };
-  tcp?: { host: string; port: number };
-  web?: { host: string; port: number };
+  udp: BoundAddress;
+  web?: BoundAddress;
+  [receiver: string]: BoundAddress | undefined;
 }
 
 /**
@@ -56,8 +57,8 @@ export class Daemon implements Lifecycle {
   #reloading: Promise<unknown> = Promise.resolve();
   readonly #flusher: Flusher;
   readonly #ingester: Ingester;
-  readonly #receivers: Receiver[] = [];
-  #udp: UdpReceiver | undefined;
+  /** Receivers by type, in start order. */
+  readonly #receivers = new Map<string, Receiver>();
   readonly #http: AdminHttpServer | undefined;
   #ready = false;
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -77,9 +78,17 @@ export class Daemon implements Lifecycle {
       stats: this.stats,
       seriesCount: () => this.aggregator.seriesCount(),
       seriesDropped: () => this.aggregator.seriesDropped,
-      udpKernelDrops: () => this.#udp?.kernelDrops(),
+      udpKernelDrops: () => this.#kernelDrops(),
       version: deps.version,
     });
+    // The HTTP server exists before the components, which may register routes on it.
+    if (config.webAddr !== '') {
+      this.#http = new AdminHttpServer(config.webAddr, {
+        registry: this.metrics.registry,
+        logger,
+        ready: () => this.#ready,
+      });
+    }
     this.#backends = config.backends.map((name) => this.#createBackend(name, config));
     this.#flusher = new Flusher(
       { flushIntervalMs: config.flushIntervalMs },
@@ -95,27 +104,28 @@ export class Daemon implements Lifecycle {
       onEvent: (e) => this.#dispatchEvent(e),
       badLinesPerMinute: config.badLinesPerMinute,
     });
-    const udp = new UdpReceiver(
-      { address: config.metricsAddr, receiveBufferBytes: config.receiveBufferBytes, mode: config.udpReceiver },
-      { sink: this.#ingester, logger, onReceiveBuffer: (b) => this.metrics.udpReceiveBuffer.set(b) },
-    );
-    this.#udp = udp;
-    this.#receivers.push(udp);
-    if (config.tcpAddr !== '') {
-      this.#receivers.push(
-        new TcpReceiver(
-          { address: config.tcpAddr, maxLineBytes: config.tcpMaxLineBytes },
-          { sink: this.#ingester, stats: this.stats, logger },
-        ),
-      );
-    }
-    if (config.webAddr !== '') {
-      this.#http = new AdminHttpServer(config.webAddr, {
-        registry: this.metrics.registry,
+    for (const [type, settings] of Object.entries(config.receivers)) {
+      const factory = RECEIVER_FACTORIES.get(type);
+      if (factory === undefined) throw new Error(`receiver "${type}" is not registered`);
+      const rdeps: ReceiverDeps = {
+        sink: this.#ingester,
+        stats: this.stats,
         logger,
-        ready: () => this.#ready,
-      });
+        onReceiveBuffer: (b) => this.metrics.udpReceiveBuffer.set(b),
+      };
+      if (this.#http !== undefined) rdeps.routes = this.#http;
+      this.#receivers.set(type, factory.create(settings, rdeps));
     }
+  }
+
+  /** Kernel drops summed over the receivers that report them; undefined when none does. */
+  #kernelDrops(): number | undefined {
+    let total: number | undefined;
+    for (const r of this.#receivers.values()) {
+      const n = r.kernelDrops?.();
+      if (n !== undefined) total = (total ?? 0) + n;
+    }
+    return total;
   }
 
   /** The configuration in force (changes with {@link applyConfig}). */
@@ -132,6 +142,7 @@ export class Daemon implements Lifecycle {
       clock: this.#deps.clock,
       metrics: this.metrics.backend(name),
     };
+    if (this.#http !== undefined) bdeps.routes = this.#http;
     if (this.#deps.stdout !== undefined) bdeps.stdout = this.#deps.stdout;
     return factory.create(config.backendConfigs[name], { disabledSubMetrics: config.disabledSubMetrics }, bdeps);
   }
@@ -155,9 +166,7 @@ export class Daemon implements Lifecycle {
 
   async #apply(next: DaemonConfig): Promise<ReloadPlan> {
     if (this.#state !== 'running') throw new Error(`cannot reload while ${this.#state}`);
-    const plan = planReload(this.#config, next, {
-      readsSharedSettings: (type) => BACKEND_FACTORIES.get(type)?.readsSharedSettings === true,
-    });
+    const plan = planReload(this.#config, next, RELOAD_OPTIONS);
     const cfg = plan.effective;
     const started: Backend[] = [];
     try {
@@ -215,7 +224,7 @@ export class Daemon implements Lifecycle {
     for (const b of this.#backends) await b.start();
     await this.#flusher.start();
     await this.#http?.start();
-    for (const r of this.#receivers) await r.start();
+    for (const r of this.#receivers.values()) await r.start();
     this.#ready = true;
     this.#state = 'running';
     logger.info(
@@ -229,11 +238,10 @@ export class Daemon implements Lifecycle {
     );
   }
 
-  /** Where the listeners are bound (ports resolved). */
+  /** Where the listeners are bound (ports resolved): each receiver by type, and `web`. */
   addresses(): DaemonAddresses {
-    const [udp, tcp] = this.#receivers;
-    const out: DaemonAddresses = { udp: udp!.address() };
-    if (tcp !== undefined) out.tcp = tcp.address();
+    const out: DaemonAddresses = { udp: this.#receivers.get('udp')?.address() ?? { host: '', port: 0 } };
+    for (const [type, r] of this.#receivers) out[type] = r.address();
     if (this.#http !== undefined) out.web = this.#http.address();
     return out;
   }
@@ -263,7 +271,7 @@ export class Daemon implements Lifecycle {
       'reload in progress',
       this.#reloading.then(() => undefined),
     );
-    for (const r of this.#receivers) await step('receiver', r.shutdown(signal));
+    for (const [type, r] of this.#receivers) await step(`receiver ${type}`, r.shutdown(signal));
     await step('final flush', this.#flusher.shutdown(signal));
     for (const b of this.#backends) await step(`backend ${b.name}`, b.shutdown(signal));
     if (this.#http !== undefined) await step('admin server', this.#http.shutdown());

@@ -5,13 +5,11 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { IngestStats } from './ingest-stats.js';
 import type { TagProcessor } from './tag-processor.js';
+import type { DatagramSink, Transport } from '../receivers/receiver.js';
 import { applySample } from '../aggregator/accumulators.js';
 import { LineCache } from './line-cache.js';
 import { COLON, DOT, MINUS, NEWLINE, NUL, PIPE, PLUS, UNDERSCORE } from '../parser/ascii.js';
 import { utf8 } from '../parser/statsd-line-parser.js';
-
-/** Transport a datagram or line arrived on, for self-metrics. */
-export type Transport = 'udp' | 'tcp';
 
 /** Dependencies of {@link Ingester}. */
 export interface IngesterDeps {
@@ -51,7 +49,7 @@ function hashString(s: string): number {
  * events, bad lines) takes the full parser, and the result is cached for next time. Both
  * paths give identical results; the cache only skips repeated work.
  */
-export class Ingester {
+export class Ingester implements DatagramSink {
   #d: IngesterDeps;
   readonly #cache = new LineCache();
   readonly #useCache: boolean;

@@ -1,5 +1,11 @@
+import type { ConfigIssue } from '../shared/errors.js';
+import type { RouteRegistry } from '../shared/http-routes.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
-import type { Transport } from '../ingest/ingester.js';
+import type { BoundAddress } from '../shared/listen.js';
+import type { Logger } from '../shared/logger.js';
+
+/** Transport a datagram or line arrived on, for self-metrics. */
+export type Transport = 'udp' | 'tcp';
 
 /**
  * DatagramSink is what receivers feed. Implementations MUST NOT throw; every line is
@@ -15,12 +21,53 @@ export interface DatagramSink {
 }
 
 /**
- * A network listener feeding a DatagramSink. It never throws into the event loop after
- * start; socket errors are logged and the receiver keeps serving.
+ * A listener feeding a DatagramSink. It never throws into the event loop after start;
+ * socket errors are logged and the receiver keeps serving.
  */
 export interface Receiver extends Lifecycle {
   /** The bound address once started (port resolved when 0 was asked for). */
-  address(): { host: string; port: number };
+  address(): BoundAddress;
+  /** Datagrams the kernel dropped on its socket (full receive buffer), where the OS tells. */
+  kernelDrops?(): number | undefined;
+}
+
+/** Hot-path counters a receiver bumps itself (the daemon's IngestStats). */
+export interface ReceiverStats {
+  readonly datagrams: Record<Transport, number>;
+  readonly bytes: Record<Transport, number>;
+  tcpLinesTooLong: number;
+}
+
+/** What the daemon hands every receiver it creates. */
+export interface ReceiverDeps {
+  sink: DatagramSink;
+  stats: ReceiverStats;
+  logger: Logger;
+  /** The daemon's HTTP server, for receivers that take data over HTTP; absent when `web-addr` is off. */
+  routes?: RouteRegistry;
+  /** Called once bound with the socket's effective receive buffer, where it has one. */
+  onReceiveBuffer?: (bytes: number) => void;
+}
+
+/**
+ * ReceiverFactory pairs a receiver type with its settings and constructor, like a
+ * BackendFactory. Receivers read top-level keys (`metrics-addr`, `tcp-addr`, … as in
+ * gostatsd), named in `keys`; all of them need a restart to change. `validate` never
+ * throws: it appends problems to `issues` and returns the settings, or undefined when
+ * this receiver is switched off. Settings compare by value: a receiver whose settings
+ * did not change is never restarted.
+ */
+export interface ReceiverFactory<C> {
+  readonly type: string;
+  /** One line for docs. */
+  readonly description: string;
+  /**
+   * The top-level config key of each field of `C` (for reload reports); the first is the
+   * one that switches the receiver on.
+   */
+  readonly keys: { readonly [F in keyof C]-?: string };
+  validate(doc: Record<string, unknown>, issues: ConfigIssue[]): C | undefined;
+  create(config: C, deps: ReceiverDeps): Receiver;
 }
 
 /** `::ffff:10.0.0.5` → `10.0.0.5`, the form the reference shows for IPv4 senders. */

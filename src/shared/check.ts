@@ -1,4 +1,5 @@
 import type { ConfigIssue } from './errors.js';
+import { parseHostPort } from './address.js';
 import { parseDurationMs } from './duration.js';
 
 /**
@@ -69,6 +70,18 @@ export class Checker {
       return fallback;
     }
     return n;
+  }
+
+  /**
+   * A listen address (`host:port`, `:port` = every interface, `[v6]:port`). With
+   * `emptyIsOff`, an empty value is returned as is (the listener is off).
+   */
+  address(v: unknown, path: string, fallback: string, emptyIsOff: boolean): string {
+    const s = this.string(v, path, fallback).trim();
+    if (s === '' && emptyIsOff) return '';
+    const hp = parseHostPort(s);
+    if (typeof hp === 'string') this.error(path, hp);
+    return s;
   }
 
   /** A byte size: an integer, or a number with a KiB/MiB/GiB (or k/m/g) suffix. */

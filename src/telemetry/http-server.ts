@@ -1,10 +1,10 @@
 import type * as Http from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { errorMessage } from '../shared/errors.js';
+import type { Route, RouteRegistry } from '../shared/http-routes.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
-import { parseHostPort } from '../shared/address.js';
-import { DaemonError, errorMessage } from '../shared/errors.js';
+import { close, listen, type BoundAddress } from '../shared/listen.js';
 import type { Logger } from '../shared/logger.js';
 
 // Loaded with require: an ESM import of node:http builds its whole namespace, which in
@@ -20,29 +20,60 @@ export interface AdminHttpServerDeps {
 }
 
 /**
- * AdminHttpServer serves `/metrics` (Prometheus text), `/healthcheck` and `/deepcheck`
- * (gostatsd's names, body `OK`), `/healthz` (alive) and `/readyz` (503 until ready).
- * It reads no request bodies (a request with one gets 405 or 413 and the connection is
- * closed); anything else is 404, other methods 405. Timeouts and a header-count limit
- * bound what a slow or hostile client can hold.
+ * AdminHttpServer is the daemon's HTTP server (`web-addr`). Its own routes are
+ * `/metrics` (self-metrics, Prometheus text), `/healthcheck` and `/deepcheck` (gostatsd's
+ * names, body `OK`), `/healthz` (alive) and `/readyz` (503 until ready); components add
+ * theirs through {@link RouteRegistry}. Unknown paths get 404, other methods 405. A
+ * request with a body to a route that reads none is answered 413 at once and the
+ * connection closed, so the body is never read. Timeouts and a header-count limit bound
+ * what a slow or hostile client can hold.
  */
-export class AdminHttpServer implements Lifecycle {
+export class AdminHttpServer implements Lifecycle, RouteRegistry {
   readonly #address: string;
   readonly #deps: AdminHttpServerDeps;
+  readonly #routes = new Map<string, Route>();
   #server: Http.Server | undefined;
-  #bound = { host: '', port: 0 };
+  #bound: BoundAddress = { host: '', port: 0 };
 
   constructor(address: string, deps: AdminHttpServerDeps) {
     this.#address = address;
     this.#deps = deps;
+    const text = (status: number, body: string) => (_req: Http.IncomingMessage, res: Http.ServerResponse) => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(body);
+    };
+    const get = ['GET', 'HEAD'];
+    this.register({
+      path: '/metrics',
+      methods: get,
+      handler: async (_req, res) => {
+        const body = await deps.registry.metrics();
+        res.writeHead(200, { 'content-type': deps.registry.contentType });
+        res.end(body);
+      },
+    });
+    this.register({ path: '/healthcheck', methods: get, handler: text(200, 'OK') });
+    this.register({ path: '/deepcheck', methods: get, handler: text(200, 'OK') });
+    this.register({ path: '/healthz', methods: get, handler: text(200, 'ok\n') });
+    this.register({
+      path: '/readyz',
+      methods: get,
+      handler: (req, res) => (deps.ready() ? text(200, 'ready\n') : text(503, 'not ready\n'))(req, res),
+    });
+  }
+
+  register(route: Route): () => void {
+    if (this.#routes.has(route.path)) throw new Error(`http path ${route.path} is already served`);
+    this.#routes.set(route.path, route);
+    return () => {
+      if (this.#routes.get(route.path) === route) this.#routes.delete(route.path);
+    };
   }
 
   async start(): Promise<void> {
-    const hp = parseHostPort(this.#address);
-    if (typeof hp === 'string') throw new DaemonError('ERR_LISTEN', `web-addr: ${hp}`);
     const server = http.createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
-        this.#deps.logger.error({ err: errorMessage(err) }, 'admin http handler failed');
+        this.#deps.logger.error({ err: errorMessage(err) }, 'http handler failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end('internal error\n');
       });
@@ -50,62 +81,35 @@ export class AdminHttpServer implements Lifecycle {
     server.requestTimeout = 10_000;
     server.headersTimeout = 5_000;
     server.maxHeadersCount = 50;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: hp.host === '' ? undefined : hp.host, port: hp.port }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    }).catch((err: unknown) => {
-      throw new DaemonError('ERR_LISTEN', `cannot listen on http ${this.#address}: ${errorMessage(err)}`, {
-        cause: err,
-      });
-    });
+    this.#bound = await listen(server, this.#address, 'web-addr', 'http');
     server.on('error', (err) => this.#deps.logger.error({ err: errorMessage(err) }, 'admin http server error'));
     this.#server = server;
-    const a = server.address() as AddressInfo;
-    this.#bound = { host: a.address, port: a.port };
-    this.#deps.logger.info({ address: `${a.address}:${a.port}` }, 'admin http server listening');
+    this.#deps.logger.info({ address: `${this.#bound.host}:${this.#bound.port}` }, 'admin http server listening');
   }
 
-  address(): { host: string; port: number } {
+  address(): BoundAddress {
     return this.#bound;
   }
 
   async #handle(req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     const text = (status: number, body: string): void => {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(body);
     };
-    // No endpoint takes a body: a request that sends one is answered at once and the
-    // connection closed, so the body is never read (whatever its size).
+    const route = this.#routes.get(path);
     const hasBody =
       req.headers['transfer-encoding'] !== undefined ||
       (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-    if (hasBody) res.setHeader('connection', 'close');
-    const routes = ['/metrics', '/healthcheck', '/deepcheck', '/healthz', '/readyz'];
-    if (path === undefined || !routes.includes(path)) return text(404, 'not found\n');
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
+    // A body nobody reads is never read: the answer closes the connection.
+    if (hasBody && route?.acceptsBody !== true) res.setHeader('connection', 'close');
+    if (route === undefined) return text(404, 'not found\n');
+    if (!route.methods.includes(req.method ?? '')) {
+      res.setHeader('allow', route.methods.join(', '));
       return text(405, 'method not allowed\n');
     }
-    if (hasBody) return text(413, 'request bodies are not accepted\n');
-    switch (path) {
-      case '/metrics': {
-        const body = await this.#deps.registry.metrics();
-        res.writeHead(200, { 'content-type': this.#deps.registry.contentType });
-        res.end(body);
-        return;
-      }
-      case '/healthcheck':
-      case '/deepcheck':
-        return text(200, 'OK');
-      case '/healthz':
-        return text(200, 'ok\n');
-      default:
-        return this.#deps.ready() ? text(200, 'ready\n') : text(503, 'not ready\n');
-    }
+    if (hasBody && route.acceptsBody !== true) return text(413, 'request bodies are not accepted\n');
+    await route.handler(req, res);
   }
 
   async shutdown(): Promise<void> {
@@ -113,6 +117,6 @@ export class AdminHttpServer implements Lifecycle {
     this.#server = undefined;
     if (s === undefined) return;
     s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    await close(s);
   }
 }

@@ -1,3 +1,4 @@
+import { RELOAD_OPTIONS } from '../../src/daemon/components.js';
 import { expect } from 'chai';
 import { ConfigMapSource, type ConfigMapDocument } from '../../src/reload/configmap-source.js';
 import { planReload } from '../../src/config/reload-plan.js';
@@ -174,9 +175,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     const cm = api.upsert(NS, NAME, { 'config.toml': doc(1) });
     const s = newSource();
     const d = (await s.fetch()) as ConfigMapDocument;
-    const plan = planReload(testConfig({}), testConfig({ 'flush-interval': '5s' }), {
-      readsSharedSettings: () => false,
-    });
+    const plan = planReload(testConfig({}), testConfig({ 'flush-interval': '5s' }), RELOAD_OPTIONS);
     s.report(d, { result: 'applied', hash: 'abc', plan });
     s.report(d, { result: 'applied', hash: 'abc', plan });
     s.report(d, {

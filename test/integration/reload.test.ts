@@ -88,7 +88,7 @@ describe('live reload in a running daemon (real sockets)', function () {
     const plan = await daemon.applyConfig(next);
     expect(plan.live).to.have.members(['flush-interval', 'percent-threshold', 'default-tags', 'verbose']);
     expect(plan.restartRequired).to.have.members(['metrics-addr', 'max-workers']);
-    expect(daemon.config.metricsAddr).to.equal('127.0.0.1:0');
+    expect(daemon.config.receivers['udp']).to.deep.include({ address: '127.0.0.1:0' });
     expect(daemon.config.maxWorkers).to.not.equal(3);
     expect(daemon.config.flushIntervalMs).to.equal(50);
     expect(daemon.aggregator.statsConfig.percentThresholds).to.deep.equal([50, 99]);

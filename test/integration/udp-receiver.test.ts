@@ -1,3 +1,4 @@
+import { IngestStats } from '../../src/ingest/ingest-stats.js';
 import { expect } from 'chai';
 import dgram from 'node:dgram';
 import { UdpReceiver, type UdpReceiverMode } from '../../src/receivers/udp/udp-receiver.js';
@@ -28,7 +29,7 @@ async function startReceiver(
   let buffer = -1;
   const receiver = new UdpReceiver(
     { address, receiveBufferBytes: 1 << 20, mode },
-    { sink, logger: silentLogger, onReceiveBuffer: (b) => (buffer = b) },
+    { sink, stats: new IngestStats(), logger: silentLogger, onReceiveBuffer: (b) => (buffer = b) },
   );
   await receiver.start();
   return { receiver, sink, buffer };

@@ -1,9 +1,7 @@
 import net from 'node:net';
-import { parseHostPort } from '../../shared/address.js';
-import { DaemonError, errorMessage } from '../../shared/errors.js';
-import type { Logger } from '../../shared/logger.js';
-import type { IngestStats } from '../../ingest/ingest-stats.js';
-import { normaliseSourceAddress, type DatagramSink, type Receiver } from '../receiver.js';
+import { errorMessage } from '../../shared/errors.js';
+import { close, listen } from '../../shared/listen.js';
+import { normaliseSourceAddress, type Receiver, type ReceiverDeps } from '../receiver.js';
 import { LineSplitter } from './line-splitter.js';
 
 /** Settings of {@link TcpReceiver}. */
@@ -14,13 +12,6 @@ export interface TcpReceiverConfig {
   maxLineBytes: number;
 }
 
-/** Dependencies of {@link TcpReceiver}. */
-export interface TcpReceiverDeps {
-  sink: DatagramSink;
-  stats: IngestStats;
-  logger: Logger;
-}
-
 /**
  * TcpReceiver accepts newline-delimited StatsD over TCP (Envoy's statsd sink can use
  * TCP). Each connection is framed by a LineSplitter; a connection error closes only that
@@ -28,36 +19,22 @@ export interface TcpReceiverDeps {
  */
 export class TcpReceiver implements Receiver {
   readonly #cfg: TcpReceiverConfig;
-  readonly #deps: TcpReceiverDeps;
+  readonly #deps: ReceiverDeps;
   readonly #sockets = new Map<net.Socket, LineSplitter>();
   #server: net.Server | undefined;
   #bound = { host: '', port: 0 };
 
-  constructor(cfg: TcpReceiverConfig, deps: TcpReceiverDeps) {
+  constructor(cfg: TcpReceiverConfig, deps: ReceiverDeps) {
     this.#cfg = cfg;
     this.#deps = deps;
   }
 
   async start(): Promise<void> {
-    const hp = parseHostPort(this.#cfg.address);
-    if (typeof hp === 'string') throw new DaemonError('ERR_LISTEN', `tcp-addr: ${hp}`);
     const server = net.createServer((socket) => this.#serve(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: hp.host === '' ? undefined : hp.host, port: hp.port }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    }).catch((err: unknown) => {
-      throw new DaemonError('ERR_LISTEN', `cannot listen on tcp ${this.#cfg.address}: ${errorMessage(err)}`, {
-        cause: err,
-      });
-    });
+    this.#bound = await listen(server, this.#cfg.address, 'tcp-addr', 'tcp');
     server.on('error', (err) => this.#deps.logger.error({ err: errorMessage(err) }, 'tcp receiver error'));
     this.#server = server;
-    const a = server.address() as net.AddressInfo;
-    this.#bound = { host: a.address, port: a.port };
-    this.#deps.logger.info({ address: `${a.address}:${a.port}` }, 'tcp receiver listening');
+    this.#deps.logger.info({ address: `${this.#bound.host}:${this.#bound.port}` }, 'tcp receiver listening');
   }
 
   #serve(socket: net.Socket): void {
@@ -96,7 +73,7 @@ export class TcpReceiver implements Receiver {
     const server = this.#server;
     this.#server = undefined;
     if (server === undefined) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = close(server);
     for (const [s, splitter] of this.#sockets) {
       splitter.end();
       s.destroy();

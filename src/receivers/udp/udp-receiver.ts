@@ -2,9 +2,8 @@ import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { DaemonError, errorMessage } from '../../shared/errors.js';
-import type { Logger } from '../../shared/logger.js';
 import { parseHostPort } from '../../shared/address.js';
-import { normaliseSourceAddress, type DatagramSink, type Receiver } from '../receiver.js';
+import { normaliseSourceAddress, type Receiver, type ReceiverDeps } from '../receiver.js';
 import { loadBatchModule, type BatchModule, type BatchSocket } from './native-batch.js';
 import { udpKernelDrops } from './kernel-drops.js';
 
@@ -38,14 +37,6 @@ export interface UdpReceiverConfig {
   mode?: UdpReceiverMode;
 }
 
-/** Dependencies of {@link UdpReceiver}. */
-export interface UdpReceiverDeps {
-  sink: DatagramSink;
-  logger: Logger;
-  /** Called once bound with the effective receive buffer size. */
-  onReceiveBuffer?: (bytes: number) => void;
-}
-
 /**
  * UdpReceiver listens for StatsD datagrams (up to 64 KiB, many lines each) on IPv4 or
  * IPv6. An empty host listens on every interface (dual-stack where available).
@@ -57,11 +48,11 @@ export interface UdpReceiverDeps {
  */
 export class UdpReceiver implements Receiver {
   readonly #cfg: UdpReceiverConfig;
-  readonly #deps: UdpReceiverDeps;
+  readonly #deps: ReceiverDeps;
   #socket: BoundSocket | undefined;
   #bound: { host: string; port: number } = { host: '', port: 0 };
 
-  constructor(cfg: UdpReceiverConfig, deps: UdpReceiverDeps) {
+  constructor(cfg: UdpReceiverConfig, deps: ReceiverDeps) {
     this.#cfg = cfg;
     this.#deps = deps;
   }

@@ -36,9 +36,9 @@ describe('configuration', () => {
         namespace: 'svc',
         ignoreHost: true,
         badLinesPerMinute: 10,
-        receiveBufferBytes: 4 * 1024 * 1024,
-        tcpAddr: '127.0.0.1:8126',
       });
+      expect(config.receivers['udp']).to.deep.include({ receiveBufferBytes: 4 * 1024 * 1024 });
+      expect(config.receivers['tcp']).to.deep.equal({ address: '127.0.0.1:8126', maxLineBytes: 65536 });
       expect(config.expiry).to.deep.equal({ counterMs: 60_000, gaugeMs: 0, setMs: 60_000, timerMs: 60_000 });
       expect(config.disabledPercentiles.count).to.equal(true);
       expect(config.disabledSubMetrics.stddev).to.equal(true);
@@ -109,8 +109,10 @@ describe('configuration', () => {
     });
     it('uses defaults when nothing is given', async () => {
       const { config } = await loadConfig({ env: {} }, COMPONENTS);
+      expect(config.receivers).to.deep.equal({
+        udp: { address: '127.0.0.1:8125', receiveBufferBytes: 8 * 1024 * 1024, mode: 'auto' },
+      });
       expect(config).to.deep.include({
-        metricsAddr: '127.0.0.1:8125',
         webAddr: '127.0.0.1:8181',
         flushIntervalMs: 1000,
         percentThresholds: [90],
@@ -132,8 +134,9 @@ describe('configuration', () => {
 
   describe('validateConfig', () => {
     it('takes udp-receiver auto, batch or dgram (any case) and names the key otherwise', () => {
-      expect(validateConfig({}, COMPONENTS).config?.udpReceiver).to.equal('auto');
-      expect(validateConfig({ 'udp-receiver': 'DGRAM' }, COMPONENTS).config?.udpReceiver).to.equal('dgram');
+      const udp = (raw: Record<string, unknown>) => validateConfig(raw, COMPONENTS).config?.receivers['udp'];
+      expect(udp({})).to.deep.include({ mode: 'auto', address: '127.0.0.1:8125' });
+      expect(udp({ 'udp-receiver': 'DGRAM' })).to.deep.include({ mode: 'dgram' });
       const bad = validateConfig({ 'udp-receiver': 'epoll' }, COMPONENTS).issues;
       expect(errorPaths(bad)).to.deep.equal(['udp-receiver']);
       expect(bad[0]!.message).to.contain('"auto", "batch" or "dgram"');

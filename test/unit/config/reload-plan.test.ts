@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { planReload as plan } from '../../../src/config/reload-plan.js';
+import { RELOAD_OPTIONS } from '../../../src/daemon/components.js';
 import type { DaemonConfig } from '../../../src/config/config.js';
 import { testConfig } from '../../support/daemon-harness.js';
 
@@ -9,7 +10,7 @@ const SEP = (port: number): Record<string, unknown> => ({
   cluster_regexp: 'external_cluster_sep([0-9]+)',
 });
 
-const planReload = (a: DaemonConfig, b: DaemonConfig) => plan(a, b, { readsSharedSettings: (t) => t === 'stdout' });
+const planReload = (a: DaemonConfig, b: DaemonConfig) => plan(a, b, RELOAD_OPTIONS);
 
 describe('planReload', () => {
   it('finds nothing to do for the same config', () => {
@@ -60,7 +61,7 @@ describe('planReload', () => {
     );
     expect(p.restartRequired).to.have.members(['metrics-addr', 'log-format']);
     expect(p.live).to.deep.equal(['flush-interval']);
-    expect(p.effective.metricsAddr).to.equal(c.metricsAddr);
+    expect(p.effective.receivers).to.deep.equal(c.receivers);
     expect(p.effective.logFormat).to.equal(c.logFormat);
     expect(p.effective.flushIntervalMs).to.equal(3000);
   });

@@ -1,0 +1,28 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Handles one request to a registered path. Throwing (or rejecting) answers 500. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** One path served by a component on the daemon's HTTP server (`web-addr`). */
+export interface Route {
+  /** Exact path, e.g. `/metrics` or `/v2/raw` (the query string is not part of it). */
+  readonly path: string;
+  /** Methods answered; others get 405 with an `Allow` header. `HEAD` is not implied. */
+  readonly methods: readonly string[];
+  /**
+   * Whether the route reads request bodies. Without it a request with a body is answered
+   * 413 at once and the connection closed, unread.
+   */
+  readonly acceptsBody?: boolean;
+  readonly handler: RouteHandler;
+}
+
+/**
+ * RouteRegistry lets a component (a backend serving an exposition, a receiver taking
+ * forwarded data) serve paths on the daemon's HTTP server without that server knowing
+ * it. `register` throws when the path is taken; the returned function removes the route
+ * (call it at shutdown, so a replaced instance can register the path again).
+ */
+export interface RouteRegistry {
+  register(route: Route): () => void;
+}
