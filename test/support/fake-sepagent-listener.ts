@@ -6,6 +6,8 @@ export interface ReceivedDocument {
   raw: string;
   /** Date.now() when it arrived. */
   at: number;
+  /** The sender's UDP port (one per backend socket). */
+  from: number;
   sep: string;
   metrics: Array<{
     instanceId: string;
@@ -26,10 +28,10 @@ export class FakeSepAgentListener {
 
   private constructor(socket: dgram.Socket) {
     this.#socket = socket;
-    socket.on('message', (msg) => {
+    socket.on('message', (msg, rinfo) => {
       const raw = msg.toString('utf8');
-      const doc = JSON.parse(raw) as Omit<ReceivedDocument, 'raw' | 'at'>;
-      this.documents.push({ ...doc, raw, at: Date.now() });
+      const doc = JSON.parse(raw) as Omit<ReceivedDocument, 'raw' | 'at' | 'from'>;
+      this.documents.push({ ...doc, raw, at: Date.now(), from: rinfo.port });
     });
   }
 
