@@ -48,6 +48,19 @@ export interface DisabledPercentiles {
   upper: boolean;
 }
 
+/** Disabled base timer sub-metrics (`[disabled-sub-metrics]`), honoured by the backends that write the gostatsd sub-metrics. */
+export interface DisabledSubMetrics {
+  count: boolean;
+  countPerSecond: boolean;
+  mean: boolean;
+  median: boolean;
+  lower: boolean;
+  upper: boolean;
+  stddev: boolean;
+  sum: boolean;
+  sumSquares: boolean;
+}
+
 /** The settings a snapshot's timer statistics were computed with. */
 export interface StatsConfig {
   /** `percent-threshold`, in the configured order, each in [-100, 100]. */

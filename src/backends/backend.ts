@@ -1,4 +1,6 @@
-import type { FlushSnapshot } from '../aggregator/snapshot.js';
+import type { DisabledSubMetrics, FlushSnapshot } from '../aggregator/snapshot.js';
+
+export type { DisabledSubMetrics } from '../aggregator/snapshot.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import type { StatsdEvent } from '../parser/sample.js';
 import type { Clock } from '../shared/clock.js';
@@ -69,19 +71,6 @@ export interface BackendDeps {
   routes?: RouteRegistry;
   /** The stdout backend's output; process.stdout unless a test supplies one. */
   stdout?: NodeJS.WritableStream;
-}
-
-/** Disabled base timer sub-metrics (`[disabled-sub-metrics]`), honoured by text backends. */
-export interface DisabledSubMetrics {
-  count: boolean;
-  countPerSecond: boolean;
-  mean: boolean;
-  median: boolean;
-  lower: boolean;
-  upper: boolean;
-  stddev: boolean;
-  sum: boolean;
-  sumSquares: boolean;
 }
 
 /** Settings every backend may read besides its own section. */

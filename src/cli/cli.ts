@@ -1,4 +1,5 @@
 import { COMPONENTS } from '../daemon/components.js';
+import type { CliIo } from './io.js';
 import yargs, { type Argv } from 'yargs';
 import { formatIssues, errorMessage } from '../shared/errors.js';
 import { loadRawConfig } from '../config/load.js';
@@ -18,14 +19,6 @@ export const EXIT = {
   USAGE: 2,
 } as const;
 
-/** Streams and environment the CLI works with (injected by tests). */
-export interface CliIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
-  /** Output of the stdout backend (default: `stdout`); see shared/stdout.ts. */
-  backendStdout?: () => NodeJS.WritableStream;
-}
 
 const EPILOG = `Precedence: flag > GSD_* environment variable > config document > default.
 The config document is a file (--config-path) or a Kubernetes ConfigMap (--configmap); both are

@@ -11,7 +11,7 @@ import { FileConfigSource } from '../reload/file-source.js';
 // source is imported only when --configmap is given.
 import type { ConfigMapSource, ConfigMapDocument } from '../reload/configmap-source.js';
 import { packageVersion } from './version.js';
-import type { CliIo } from './cli.js';
+import type { CliIo } from './io.js';
 import type { SelfMetrics } from '../telemetry/self-metrics.js';
 
 /** Where the daemon's configuration comes from. */

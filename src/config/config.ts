@@ -1,5 +1,4 @@
-import type { DisabledSubMetrics } from '../backends/backend.js';
-import type { DisabledPercentiles } from '../aggregator/snapshot.js';
+import type { DisabledPercentiles, DisabledSubMetrics } from '../aggregator/snapshot.js';
 import type { ExpiryConfig } from '../aggregator/in-memory-aggregator.js';
 import type { FilterConfig } from '../ingest/filter.js';
 import type { LogFormat } from '../shared/logger.js';
