@@ -1,5 +1,4 @@
 import type { MetricKind } from '../parser/sample.js';
-import type { Accumulator } from './accumulators.js';
 import type { FlushSnapshot, SeriesIdentity, StatsConfig } from './snapshot.js';
 import type { IntervalCut } from './interval-cut.js';
 
@@ -12,17 +11,29 @@ export interface SeriesSample extends SeriesIdentity {
 }
 
 /**
+ * A series the aggregator recorded, for a caller that applies later samples of it
+ * directly ({@link Aggregator.applyTo}, the ingest fast path). Once `dead` (the series
+ * expired), it must be resolved again with `record`.
+ */
+export interface SeriesRef {
+  readonly kind: MetricKind;
+  readonly dead: boolean;
+}
+
+/**
  * Aggregator accumulates samples between flushes.
  *
- * `record` is O(1) amortised and never throws; it returns the series' accumulator so a
- * caller may cache it and apply later samples with `applySample` (checking `dead`).
+ * `record` is O(1) amortised and never throws; it returns a reference to the series so a
+ * caller may keep it and apply later samples with `applyTo` (checking `dead`).
  * `cut` ends the interval: it takes every series' interval data and resets and expires
  * the series (gostatsd §7) in one synchronous, cheap pass; the expensive statistics are
  * computed from the cut afterwards, possibly in chunks, while new samples keep arriving.
  */
 export interface Aggregator {
-  /** The series' accumulator, or undefined when a new series would pass the series cap (dropped and counted). */
-  record(sample: SeriesSample, nowMs: number): Accumulator | undefined;
+  /** The series, or undefined when a new series would pass the series cap (dropped and counted). */
+  record(sample: SeriesSample, nowMs: number): SeriesRef | undefined;
+  /** Applies one more sample to a live series `record` returned (O(1), no look-up). */
+  applyTo(ref: SeriesRef, value: number, member: string, rate: number, nowMs: number): void;
   /** Ends the interval; `fresh`: write into new arrays, leaving the previous cut and snapshot intact. */
   cut(nowMs: number, fresh?: boolean): IntervalCut;
   /** The settings the statistics of a cut depend on (read at every flush). */

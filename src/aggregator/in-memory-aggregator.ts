@@ -10,7 +10,8 @@ import {
   type SetSeries,
   type TimerSeries,
 } from './accumulators.js';
-import type { Aggregator, SeriesSample } from './aggregator.js';
+import type { Aggregator, SeriesRef, SeriesSample } from './aggregator.js';
+import { fnv1a } from '../shared/hash.js';
 import { computeSnapshot, TimerColumns, type IntervalCut } from './interval-cut.js';
 import { runToEnd } from '../shared/cooperative.js';
 import type { DisabledPercentiles, FlushSnapshot, SetPoint, StatsConfig, TimerPoint } from './snapshot.js';
@@ -111,11 +112,7 @@ function sameTags(a: readonly string[], b: readonly string[]): boolean {
 }
 
 function shardIndex(name: string, host: string, shards: number): number {
-  if (shards === 1) return 0;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  for (let i = 0; i < host.length; i++) h = Math.imul(h ^ host.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % shards;
+  return shards === 1 ? 0 : (fnv1a(host, fnv1a(name)) >>> 0) % shards;
 }
 
 /**
@@ -169,6 +166,10 @@ export class InMemoryAggregator implements Aggregator {
   /** The settings the statistics of a cut depend on. */
   get statsConfig(): StatsConfig {
     return { percentThresholds: this.#config.percentThresholds, disabledPercentiles: this.#config.disabledPercentiles };
+  }
+
+  applyTo(ref: SeriesRef, value: number, member: string, rate: number, nowMs: number): void {
+    applySample(ref as Accumulator, value, member, rate, nowMs);
   }
 
   record(s: SeriesSample, nowMs: number): Accumulator | undefined {

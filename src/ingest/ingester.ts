@@ -6,10 +6,9 @@ import type { Logger } from '../shared/logger.js';
 import type { IngestStats } from './ingest-stats.js';
 import type { TagProcessor } from './tag-processor.js';
 import type { DatagramSink, Transport } from '../receivers/receiver.js';
-import { applySample } from '../aggregator/accumulators.js';
 import { LineCache } from './line-cache.js';
-import { COLON, DOT, MINUS, NEWLINE, NUL, PIPE, PLUS, UNDERSCORE } from '../parser/ascii.js';
-import { utf8 } from '../parser/statsd-line-parser.js';
+import { LineScan, plainMember, scanLine } from '../parser/line-scan.js';
+import { fnv1a } from '../shared/hash.js';
 
 /** Dependencies of {@link Ingester}. */
 export interface IngesterDeps {
@@ -27,16 +26,10 @@ export interface IngesterDeps {
   lineCache?: boolean;
 }
 
-const FNV_PRIME = 0x01000193;
 /** The line cache is never reset below this many entries (see #line). */
 const CACHE_MIN_RESET = 65_536;
-const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
-
-function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
-  return h;
-}
+/** A scan that found no `name:value|` structure: the line is never cached. */
+const UNCACHED = new LineScan();
 
 /**
  * Ingester is the receivers' sink: it splits datagrams into lines, parses them, applies
@@ -54,7 +47,9 @@ export class Ingester implements DatagramSink {
   readonly #cache = new LineCache();
   readonly #useCache: boolean;
   #lastHost = '';
-  #lastHostHash = hashString('');
+  #lastHostHash = fnv1a('');
+  /** The scan of the line being processed (one object for every line). */
+  readonly #scan = new LineScan();
   #logWindowStart = 0;
   #loggedInWindow = 0;
 
@@ -113,7 +108,7 @@ export class Ingester implements DatagramSink {
   ingestLine(bytes: Uint8Array, start: number, end: number, sourceHost: string): void {
     const now = this.#d.clock.now();
     if (start === end) {
-      this.#line(bytes, start, end, sourceHost, now, 0, -1, -1);
+      this.#line(bytes, start, end, sourceHost, now, UNCACHED, -1);
       return;
     }
     this.#fastLine(bytes, start, end, sourceHost, this.#hostHash(sourceHost), now);
@@ -122,7 +117,7 @@ export class Ingester implements DatagramSink {
   #hostHash(host: string): number {
     if (host !== this.#lastHost) {
       this.#lastHost = host;
-      this.#lastHostHash = hashString(host);
+      this.#lastHostHash = fnv1a(host);
     }
     return this.#lastHostHash;
   }
@@ -132,91 +127,43 @@ export class Ingester implements DatagramSink {
    * of the line's end (its `\n`, or `limit`).
    */
   #fastLine(bytes: Uint8Array, p: number, limit: number, host: string, hostHash: number, now: number): number {
-    const first = bytes[p]!;
-    if (first === NEWLINE || first === UNDERSCORE || !this.#useCache)
-      return this.#slowFrom(bytes, p, p, limit, host, now);
-    let h = hostHash;
-    let i = p;
-    for (; i < limit; i++) {
-      const c = bytes[i]!;
-      if (c === COLON || c === NEWLINE) break;
-      h = Math.imul(h ^ c, FNV_PRIME);
+    const scan = this.#scan;
+    scanLine(bytes, p, limit, hostHash, scan);
+    if (scan.colon < 0 || !this.#useCache) {
+      this.#line(bytes, p, scan.end, host, now, UNCACHED, -1);
+      return scan.end;
     }
-    if (i >= limit || bytes[i] !== COLON) return this.#slowFrom(bytes, p, i, limit, host, now);
-    const colon = i++;
-    // A plain decimal value is parsed on the way: [+-]digits[.digits], at most 15 digits.
-    let negative = false;
-    if (bytes[i] === MINUS) {
-      negative = true;
-      i++;
-    } else if (bytes[i] === PLUS) i++;
-    let mantissa = 0;
-    let digits = 0;
-    let fraction = -1;
-    for (; i < limit; i++) {
-      const c = bytes[i]!;
-      if (c >= 0x30 && c <= 0x39) {
-        mantissa = mantissa * 10 + (c - 0x30);
-        digits++;
-      } else if (c === DOT && fraction < 0) fraction = digits;
-      else break;
-    }
-    const simple = digits > 0 && digits <= 15 && i < limit && bytes[i] === PIPE;
-    if (!simple) {
-      for (; i < limit; i++) {
-        const c = bytes[i]!;
-        if (c === PIPE || c === NEWLINE) break;
-      }
-    }
-    if (i >= limit || bytes[i] !== PIPE) return this.#slowFrom(bytes, p, i, limit, host, now);
-    const pipe = i;
-    for (; i < limit; i++) {
-      const c = bytes[i]!;
-      if (c === NEWLINE) break;
-      h = Math.imul(h ^ c, FNV_PRIME);
-    }
-    const end = i;
     const cache = this.#cache;
-    const e = cache.find(h, bytes, p, colon, pipe, end, host);
+    const e = cache.find(scan.hash, bytes, p, scan.colon, scan.pipe, scan.end, host);
     if (e >= 0) {
-      const acc = cache.accumulator(e);
-      if (!acc.dead) {
-        if (acc.kind === 'set') {
-          let clean = true;
-          for (let q = colon + 1; q < pipe; q++) if (bytes[q] === NUL) clean = false;
-          if (clean) {
-            const stats = this.#d.stats;
-            stats.lines++;
-            stats.samples.set++;
-            applySample(acc, 0, utf8(bytes, colon + 1, pipe), 1, now);
-            return end;
+      const series = cache.series(e);
+      if (!series.dead) {
+        const d = this.#d;
+        if (series.kind === 'set') {
+          const member = plainMember(bytes, scan);
+          if (member !== undefined) {
+            d.stats.lines++;
+            d.stats.samples.set++;
+            d.aggregator.applyTo(series, 0, member, 1, now);
+            return scan.end;
           }
-        } else if (simple) {
-          let value = fraction < 0 || fraction === digits ? mantissa : mantissa / POW10[digits - fraction]!;
-          if (negative) value = -value;
-          const stats = this.#d.stats;
-          stats.lines++;
-          stats.samples[acc.kind]++;
-          applySample(acc, value, '', cache.rate(e), now);
-          return end;
+        } else if (scan.value === scan.value) {
+          // (not NaN: a plain decimal value)
+          d.stats.lines++;
+          d.stats.samples[series.kind]++;
+          d.aggregator.applyTo(series, scan.value, '', cache.rate(e), now);
+          return scan.end;
         }
       }
     }
-    this.#line(bytes, p, end, host, now, h, colon, pipe, e);
-    return end;
-  }
-
-  /** The slow path for a line that the scan gave up on at `from`: finds its end first. */
-  #slowFrom(bytes: Uint8Array, p: number, from: number, limit: number, host: string, now: number): number {
-    let end = from;
-    while (end < limit && bytes[end] !== NEWLINE) end++;
-    this.#line(bytes, p, end, host, now, 0, -1, -1);
-    return end;
+    this.#line(bytes, p, scan.end, host, now, scan, e);
+    return scan.end;
   }
 
   /**
-   * Full processing of one line. When `colon >= 0` the line was scanned by the fast path
-   * and an accepted metric is cached under `hash` (or re-pointed, for entry `entry`).
+   * Full processing of the line `bytes[start, end)`. An accepted metric is cached under
+   * the identity `scan` found (a new entry, or entry `entry` re-pointed), unless the scan
+   * found no `name:value|` structure.
    */
   #line(
     bytes: Uint8Array,
@@ -224,10 +171,8 @@ export class Ingester implements DatagramSink {
     end: number,
     sourceHost: string,
     now: number,
-    hash: number,
-    colon: number,
-    pipe: number,
-    entry = -1,
+    scan: LineScan,
+    entry: number,
   ): void {
     const d = this.#d;
     d.stats.lines++;
@@ -239,7 +184,7 @@ export class Ingester implements DatagramSink {
         d.stats.filtered++;
         return;
       }
-      const acc = d.aggregator.record(
+      const series = d.aggregator.record(
         {
           kind: m.kind,
           name: id.name,
@@ -252,16 +197,16 @@ export class Ingester implements DatagramSink {
         },
         now,
       );
-      if (acc === undefined) return; // past max-series: counted by the aggregator
+      if (series === undefined) return; // past max-series: counted by the aggregator
       d.stats.samples[m.kind]++;
-      if (colon >= 0) {
-        if (entry >= 0) this.#cache.replace(entry, acc);
+      if (scan.colon >= 0) {
+        if (entry >= 0) this.#cache.replace(entry, series);
         else {
-          // Entries of expired series are dead weight (they hold their accumulators):
-          // start over once the cache is much larger than the live series, so churning
-          // names cannot grow it (and the memory it pins) towards its hard limit.
+          // Entries of expired series are dead weight (they hold their series): start
+          // over once the cache is much larger than the live series, so churning names
+          // cannot grow it (and the memory it pins) towards its hard limit.
           if (this.#cache.size >= Math.max(CACHE_MIN_RESET, 2 * d.aggregator.liveSeries)) this.#cache.clear();
-          this.#cache.insert(hash, bytes, start, colon, pipe, end, sourceHost, acc, m.rate);
+          this.#cache.insert(scan.hash, bytes, start, scan.colon, scan.pipe, end, sourceHost, series, m.rate);
         }
       }
     } else if (r.type === 'event') {

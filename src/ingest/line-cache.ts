@@ -1,4 +1,4 @@
-import type { Accumulator } from '../aggregator/accumulators.js';
+import type { SeriesRef } from '../aggregator/aggregator.js';
 import { doubled } from '../shared/typed-arrays.js';
 
 const EMPTY = 0;
@@ -6,11 +6,11 @@ const INITIAL_SLOTS = 1 << 12;
 
 /**
  * LineCache maps the identity bytes of a StatsD line (its name and everything after the
- * value: type, rate, tags) plus the sender to the accumulator the slow path resolved for
+ * value: type, rate, tags) plus the sender to the series the slow path resolved for
  * it, so a repeated series costs one hash, one byte comparison and a value parse.
  *
  * Keys live in one growing byte arena and the table is open-addressed over typed arrays,
- * so 100,000 entries cost a few MB and no per-entry objects besides the accumulators.
+ * so 100,000 entries cost a few MB and no per-entry objects besides the series.
  * Bounded: past `maxEntries` the cache starts over (it is only a cache).
  */
 export class LineCache {
@@ -22,7 +22,7 @@ export class LineCache {
   #keyStart = new Int32Array(INITIAL_SLOTS >> 1);
   #keyLen = new Int32Array(INITIAL_SLOTS >> 1);
   #rates = new Float64Array(INITIAL_SLOTS >> 1);
-  #accs: Accumulator[] = [];
+  #accs: SeriesRef[] = [];
   #hosts: string[] = [];
   #arena = new Uint8Array(1 << 16);
   #arenaUsed = 0;
@@ -72,8 +72,8 @@ export class LineCache {
     }
   }
 
-  /** The accumulator of entry `i`. */
-  accumulator(i: number): Accumulator {
+  /** The series of entry `i`. */
+  series(i: number): SeriesRef {
     return this.#accs[i]!;
   }
 
@@ -82,8 +82,8 @@ export class LineCache {
     return this.#rates[i]!;
   }
 
-  /** Points entry `i` at a new accumulator (the old one expired). */
-  replace(i: number, acc: Accumulator): void {
+  /** Points entry `i` at a new series (the old one expired). */
+  replace(i: number, acc: SeriesRef): void {
     this.#accs[i] = acc;
   }
 
@@ -96,7 +96,7 @@ export class LineCache {
     b0: number,
     b1: number,
     host: string,
-    acc: Accumulator,
+    acc: SeriesRef,
     rate: number,
   ): void {
     if (this.#count >= this.#maxEntries) this.clear();
