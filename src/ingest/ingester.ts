@@ -2,7 +2,7 @@ import type { Aggregator } from '../aggregator/aggregator.js';
 import type { LineParser } from '../parser/line-parser.js';
 import type { ParseErrorReason, StatsdEvent } from '../parser/sample.js';
 import type { Clock } from '../shared/clock.js';
-import type { Logger } from '../shared/logger.js';
+import { RateLimitedLog, type Logger } from '../shared/logger.js';
 import type { IngestStats } from './ingest-stats.js';
 import type { TagProcessor } from './tag-processor.js';
 import type { DatagramSink, Transport } from '../receivers/receiver.js';
@@ -50,12 +50,17 @@ export class Ingester implements DatagramSink {
   #lastHostHash = fnv1a('');
   /** The scan of the line being processed (one object for every line). */
   readonly #scan = new LineScan();
-  #logWindowStart = 0;
-  #loggedInWindow = 0;
+  /** Bad lines logged: `bad-lines-per-minute` at most. */
+  #badLineLog: RateLimitedLog;
 
   constructor(deps: IngesterDeps) {
     this.#d = deps;
     this.#useCache = deps.lineCache !== false;
+    this.#badLineLog = this.#newBadLineLog();
+  }
+
+  #newBadLineLog(): RateLimitedLog {
+    return new RateLimitedLog(60_000, () => this.#d.clock.now(), this.#d.badLinesPerMinute);
   }
 
   /** Lines in the line cache. */
@@ -75,6 +80,7 @@ export class Ingester implements DatagramSink {
    */
   reconfigure(tags: TagProcessor, badLinesPerMinute: number): void {
     this.#d = { ...this.#d, tags, badLinesPerMinute };
+    this.#badLineLog = this.#newBadLineLog();
     this.#cache.clear();
   }
 
@@ -218,7 +224,7 @@ export class Ingester implements DatagramSink {
       d.onEvent(e);
     } else {
       d.stats.badLines[r.reason]++;
-      this.#logBadLine(bytes, start, end, r.reason, sourceHost, now);
+      this.#logBadLine(bytes, start, end, r.reason, sourceHost);
     }
   }
 
@@ -228,17 +234,10 @@ export class Ingester implements DatagramSink {
     end: number,
     reason: ParseErrorReason,
     source: string,
-    now: number,
   ): void {
-    const limit = this.#d.badLinesPerMinute;
-    if (limit <= 0) return;
-    if (now - this.#logWindowStart >= 60_000) {
-      this.#logWindowStart = now;
-      this.#loggedInWindow = 0;
-    }
-    if (this.#loggedInWindow >= limit) return;
-    this.#loggedInWindow++;
-    const shown = Buffer.from(bytes.subarray(start, Math.min(end, start + 200))).toString('utf8');
-    this.#d.logger.info({ reason, source, line: shown }, 'rejected a bad line');
+    this.#badLineLog.maybe('bad-line', (suppressed) => {
+      const shown = Buffer.from(bytes.subarray(start, Math.min(end, start + 200))).toString('utf8');
+      this.#d.logger.info({ reason, source, line: shown, suppressed }, 'rejected a bad line');
+    });
   }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CoreV1Api, KubeConfig, ListWatch, Watch, type CoreV1Event, type V1ConfigMap } from '@kubernetes/client-node';
 import { formatFromName } from '../config/load.js';
-import { errorMessage } from '../shared/errors.js';
+import { errorMessage, issuesOnOneLine } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { ConfigDocument, ReloadOutcome } from './reloader.js';
 
@@ -266,7 +266,7 @@ export class ConfigMapSource {
         `configuration ${outcome.hash} applied (${changed}${restart})`,
       );
     } else if (outcome.result === 'rejected') {
-      const problems = outcome.issues.map((i) => `${i.path === '' ? '(document)' : i.path}: ${i.message}`).join('; ');
+      const problems = issuesOnOneLine(outcome.issues);
       this.postEvent(
         doc.configMap,
         'Warning',

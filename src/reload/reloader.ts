@@ -4,7 +4,7 @@ import type { ConfigCatalog } from '../config/catalog.js';
 import { configFromDocument, type ConfigFormat, type OverrideLayers } from '../config/load.js';
 import type { ReloadPlan } from '../config/reload-plan.js';
 import type { Clock } from '../shared/clock.js';
-import { errorMessage, type ConfigIssue } from '../shared/errors.js';
+import { errorMessage, issuesOnOneLine, type ConfigIssue } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { SelfMetrics } from '../telemetry/self-metrics.js';
 
@@ -42,10 +42,6 @@ export interface ConfigReloaderDeps {
 /** The short hash `config_info{hash}` shows: the first 16 hex digits of the document's SHA-256. */
 export function documentHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
-}
-
-function oneLine(issues: readonly ConfigIssue[]): string {
-  return issues.map((i) => `${i.path === '' ? '(document)' : i.path}: ${i.message}`).join('; ');
 }
 
 /**
@@ -139,7 +135,7 @@ export class ConfigReloader {
       metrics.configRejected();
       logger.error(
         { origin: doc.origin, hash, problems: errors.length },
-        `configuration rejected, the previous one keeps running: ${oneLine(errors)}`,
+        `configuration rejected, the previous one keeps running: ${issuesOnOneLine(errors)}`,
       );
       return { result: 'rejected', hash, issues: errors };
     }
@@ -151,7 +147,7 @@ export class ConfigReloader {
       metrics.configRejected();
       logger.error(
         { origin: doc.origin, hash },
-        `configuration rejected, the previous one keeps running: ${oneLine(failed)}`,
+        `configuration rejected, the previous one keeps running: ${issuesOnOneLine(failed)}`,
       );
       return { result: 'rejected', hash, issues: failed };
     }
@@ -165,7 +161,7 @@ export class ConfigReloader {
         changed: plan.live,
         backendsStarted: plan.startBackends,
         backendsStopped: plan.stopBackends,
-        ...(warnings.length > 0 ? { warnings: oneLine(warnings) } : {}),
+        ...(warnings.length > 0 ? { warnings: issuesOnOneLine(warnings) } : {}),
       },
       plan.live.length === 0 && plan.restartRequired.length === 0
         ? 'configuration reloaded: no effective change'

@@ -46,9 +46,19 @@ export class BackendError extends DaemonError {
   }
 }
 
+/** One issue as `sepagent.port: must be ...` (`(document)` for the document as a whole). */
+export function describeIssue(i: ConfigIssue): string {
+  return `${i.path === '' ? '(document)' : i.path}: ${i.message}`;
+}
+
 /** Renders issues one per line as `  error sepagent.port: must be ...`. */
 export function formatIssues(issues: readonly ConfigIssue[]): string {
-  return issues.map((i) => `  ${i.severity} ${i.path === '' ? '(document)' : i.path}: ${i.message}`).join('\n');
+  return issues.map((i) => `  ${i.severity} ${describeIssue(i)}`).join('\n');
+}
+
+/** Renders issues on one line, `; `-separated (logs, Kubernetes Events). */
+export function issuesOnOneLine(issues: readonly ConfigIssue[]): string {
+  return issues.map(describeIssue).join('; ');
 }
 
 /** Returns the errno-style code of an unknown thrown value, or `'UNKNOWN'`. */

@@ -61,29 +61,37 @@ export function createLogger(opts: LoggerOptions): Logger {
 export const silentLogger: Logger = pino({ level: 'silent' });
 
 /**
- * RateLimitedLog lets through at most one line per key per window and reports how many
- * were suppressed in between, so a failing peer cannot flood the log.
+ * RateLimitedLog lets through at most `perWindow` lines per key per window and reports
+ * how many were suppressed in between, so a failing peer or a flood of bad lines cannot
+ * flood the log.
  */
 export class RateLimitedLog {
   readonly #windowMs: number;
   readonly #now: () => number;
-  readonly #state = new Map<string, { last: number; suppressed: number }>();
+  readonly #perWindow: number;
+  readonly #state = new Map<string, { start: number; used: number; suppressed: number }>();
 
-  constructor(windowMs: number, now: () => number = Date.now) {
+  constructor(windowMs: number, now: () => number = Date.now, perWindow = 1) {
     this.#windowMs = windowMs;
     this.#now = now;
+    this.#perWindow = perWindow;
   }
 
   /** Calls `emit(suppressedSinceLast)` if the key's window allows it; returns whether it did. */
   maybe(key: string, emit: (suppressed: number) => void): boolean {
     const t = this.#now();
-    const s = this.#state.get(key);
-    if (s !== undefined && t - s.last < this.#windowMs) {
+    let s = this.#state.get(key);
+    if (s === undefined || t - s.start >= this.#windowMs) {
+      s = { start: t, used: 0, suppressed: s?.suppressed ?? 0 };
+      this.#state.set(key, s);
+    }
+    if (s.used >= this.#perWindow) {
       s.suppressed++;
       return false;
     }
-    const suppressed = s?.suppressed ?? 0;
-    this.#state.set(key, { last: t, suppressed: 0 });
+    s.used++;
+    const suppressed = s.suppressed;
+    s.suppressed = 0;
     emit(suppressed);
     return true;
   }

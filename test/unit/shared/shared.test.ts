@@ -47,4 +47,15 @@ describe('RateLimitedLog', () => {
     log.maybe('other', (s) => seen.push(s));
     expect(seen).to.deep.equal([0, 4, 0]);
   });
+  it('lets a budget of lines through per window (bad-lines-per-minute), none with a budget of 0', () => {
+    let now = 0;
+    const log = new RateLimitedLog(60_000, () => now, 3);
+    const seen: number[] = [];
+    for (let i = 0; i < 10; i++) log.maybe('k', (s) => seen.push(s));
+    now = 60_000;
+    log.maybe('k', (s) => seen.push(s));
+    expect(seen).to.deep.equal([0, 0, 0, 7]);
+    const off = new RateLimitedLog(60_000, () => now, 0);
+    expect(off.maybe('k', () => undefined)).to.equal(false);
+  });
 });
