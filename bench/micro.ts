@@ -1,11 +1,8 @@
 // Parse + aggregate micro-benchmark: lines/s through the ingest path without sockets.
 // Usage: npm run bench:micro [-- --lines 2000000 --series 1000]
 import { parseArgs } from 'node:util';
-import { InMemoryAggregator } from '../src/aggregator/in-memory-aggregator.js';
 import { IngestStats } from '../src/ingest/ingest-stats.js';
-import { Ingester } from '../src/ingest/ingester.js';
-import { TagProcessor } from '../src/ingest/tag-processor.js';
-import { parseStatsdLine } from '../src/parser/statsd-line-parser.js';
+import { createPipeline } from '../src/ingest/pipeline.js';
 import { systemClock } from '../src/shared/clock.js';
 import { silentLogger } from '../src/shared/logger.js';
 
@@ -33,22 +30,10 @@ function envoyLine(i: number): string {
 }
 
 function run(linesPerDatagram: number): void {
-  const aggregator = new InMemoryAggregator({
-    shards: 1,
-    percentThresholds: [90],
-    disabledPercentiles: { count: false, mean: false, sum: false, sumSquares: false, lower: false, upper: false },
-    expiry: { counterMs: 300_000, gaugeMs: 300_000, setMs: 300_000, timerMs: 300_000 },
-  });
-  const ingester = new Ingester({
-    parser: parseStatsdLine,
-    tags: new TagProcessor({ ignoreHost: false, namespace: '', defaultTags: [], filters: [] }),
-    aggregator,
-    stats: new IngestStats(),
-    clock: systemClock,
-    logger: silentLogger,
-    onEvent: () => undefined,
-    badLinesPerMinute: 0,
-  });
+  const { aggregator, ingester } = createPipeline(
+    {},
+    { stats: new IngestStats(), clock: systemClock, logger: silentLogger, onEvent: () => undefined },
+  );
   const datagrams: Buffer[] = [];
   for (let i = 0; i < Math.max(20_000, seriesCount); i += linesPerDatagram) {
     const lines: string[] = [];

@@ -19,7 +19,6 @@ export const EXIT = {
   USAGE: 2,
 } as const;
 
-
 const EPILOG = `Precedence: flag > GSD_* environment variable > config document > default.
 The config document is a file (--config-path) or a Kubernetes ConfigMap (--configmap); both are
 watched and edits apply live (SIGHUP forces a reload). Sections such as [sepagent] are read from

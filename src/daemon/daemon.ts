@@ -1,4 +1,4 @@
-import { InMemoryAggregator } from '../aggregator/in-memory-aggregator.js';
+import type { InMemoryAggregator } from '../aggregator/in-memory-aggregator.js';
 import type { Backend, BackendDeps } from '../backends/backend.js';
 import { BACKEND_FACTORIES } from '../backends/registry.js';
 import { RELOAD_OPTIONS } from './components.js';
@@ -8,10 +8,10 @@ import { planReload, type ReloadPlan } from '../config/reload-plan.js';
 import { Flusher } from '../flusher/flusher.js';
 import { raceAbort } from '../shared/abort.js';
 import { IngestStats } from '../ingest/ingest-stats.js';
-import { Ingester } from '../ingest/ingester.js';
-import { TagProcessor } from '../ingest/tag-processor.js';
+import type { Ingester } from '../ingest/ingester.js';
+import { createPipeline } from '../ingest/pipeline.js';
+import { TagProcessor, type TagProcessorConfig } from '../ingest/tag-processor.js';
 import type { StatsdEvent } from '../parser/sample.js';
-import { parseStatsdLine } from '../parser/statsd-line-parser.js';
 import type { Receiver, ReceiverDeps } from '../receivers/receiver.js';
 import { RECEIVER_FACTORIES } from '../receivers/registry.js';
 import type { BoundAddress } from '../shared/listen.js';
@@ -67,13 +67,22 @@ export class Daemon implements Lifecycle {
     this.#config = config;
     this.#deps = deps;
     const { logger, clock } = deps;
-    this.aggregator = new InMemoryAggregator({
-      shards: config.maxWorkers,
-      percentThresholds: config.percentThresholds,
-      disabledPercentiles: config.disabledPercentiles,
-      expiry: config.expiry,
-      maxSeries: config.maxSeries,
-    });
+    const pipeline = createPipeline(
+      {
+        aggregator: {
+          shards: config.maxWorkers,
+          percentThresholds: config.percentThresholds,
+          disabledPercentiles: config.disabledPercentiles,
+          expiry: config.expiry,
+          maxSeries: config.maxSeries,
+        },
+        tags: tagsOf(config),
+        badLinesPerMinute: config.badLinesPerMinute,
+      },
+      { stats: this.stats, clock, logger, onEvent: (e) => this.#dispatchEvent(e) },
+    );
+    this.aggregator = pipeline.aggregator;
+    this.#ingester = pipeline.ingester;
     this.metrics = new SelfMetrics({
       stats: this.stats,
       seriesCount: () => this.aggregator.seriesCount(),
@@ -94,16 +103,6 @@ export class Daemon implements Lifecycle {
       { flushIntervalMs: config.flushIntervalMs },
       { aggregator: this.aggregator, backends: () => this.#backends, clock, logger, metrics: this.metrics.flusher() },
     );
-    this.#ingester = new Ingester({
-      parser: parseStatsdLine,
-      tags: tagProcessorFor(config),
-      aggregator: this.aggregator,
-      stats: this.stats,
-      clock,
-      logger,
-      onEvent: (e) => this.#dispatchEvent(e),
-      badLinesPerMinute: config.badLinesPerMinute,
-    });
     for (const [type, settings] of Object.entries(config.receivers)) {
       const factory = RECEIVER_FACTORIES.get(type);
       if (factory === undefined) throw new Error(`receiver "${type}" is not registered`);
@@ -190,7 +189,7 @@ export class Daemon implements Lifecycle {
       expiry: cfg.expiry,
       maxSeries: cfg.maxSeries,
     });
-    this.#ingester.reconfigure(tagProcessorFor(cfg), cfg.badLinesPerMinute);
+    this.#ingester.reconfigure(new TagProcessor(tagsOf(cfg)), cfg.badLinesPerMinute);
     this.#flusher.setInterval(cfg.flushIntervalMs);
     if (plan.live.includes('verbose')) this.#deps.logger.level = cfg.verbose ? 'debug' : 'info';
     this.#config = cfg;
@@ -289,11 +288,11 @@ export class Daemon implements Lifecycle {
   }
 }
 
-function tagProcessorFor(config: DaemonConfig): TagProcessor {
-  return new TagProcessor({
+function tagsOf(config: DaemonConfig): TagProcessorConfig {
+  return {
     ignoreHost: config.ignoreHost,
     namespace: config.namespace,
     defaultTags: config.defaultTags,
     filters: config.filters,
-  });
+  };
 }

@@ -228,13 +228,7 @@ export class Ingester implements DatagramSink {
     }
   }
 
-  #logBadLine(
-    bytes: Uint8Array,
-    start: number,
-    end: number,
-    reason: ParseErrorReason,
-    source: string,
-  ): void {
+  #logBadLine(bytes: Uint8Array, start: number, end: number, reason: ParseErrorReason, source: string): void {
     this.#badLineLog.maybe('bad-line', (suppressed) => {
       const shown = Buffer.from(bytes.subarray(start, Math.min(end, start + 200))).toString('utf8');
       this.#d.logger.info({ reason, source, line: shown, suppressed }, 'rejected a bad line');

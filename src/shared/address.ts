@@ -25,8 +25,3 @@ export function parseHostPort(text: string): HostPort | string {
   if (port > 65535) return `"${text}" has port ${port}, above 65535`;
   return { host, port };
 }
-
-/** Formats a host and port back to `host:port`, bracketing IPv6 literals. */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}

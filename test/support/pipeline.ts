@@ -1,14 +1,14 @@
-import { InMemoryAggregator, type AggregatorConfig } from '../../src/aggregator/in-memory-aggregator.js';
-import { IngestStats } from '../../src/ingest/ingest-stats.js';
-import { Ingester } from '../../src/ingest/ingester.js';
-import { TagProcessor, type TagProcessorConfig } from '../../src/ingest/tag-processor.js';
-import { parseStatsdLine } from '../../src/parser/statsd-line-parser.js';
-import type { StatsdEvent } from '../../src/parser/sample.js';
+import type { AggregatorConfig, InMemoryAggregator } from '../../src/aggregator/in-memory-aggregator.js';
 import type { FlushSnapshot } from '../../src/aggregator/snapshot.js';
+import { IngestStats } from '../../src/ingest/ingest-stats.js';
+import type { Ingester } from '../../src/ingest/ingester.js';
+import { createPipeline } from '../../src/ingest/pipeline.js';
+import type { TagProcessorConfig } from '../../src/ingest/tag-processor.js';
+import type { StatsdEvent } from '../../src/parser/sample.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { ManualClock } from './manual-clock.js';
 
-/** Parser + tag processor + aggregator wired as in the daemon, without sockets. */
+/** The daemon's pipeline (parser, tag processor, aggregator) without sockets, on a manual clock. */
 export function makePipeline(
   agg: Partial<AggregatorConfig> = {},
   tags: Partial<TagProcessorConfig> = {},
@@ -23,24 +23,10 @@ export function makePipeline(
   const clock = new ManualClock();
   const stats = new IngestStats();
   const events: StatsdEvent[] = [];
-  const aggregator = new InMemoryAggregator({
-    shards: 1,
-    percentThresholds: [90],
-    disabledPercentiles: { count: false, mean: false, sum: false, sumSquares: false, lower: false, upper: false },
-    expiry: { counterMs: 300_000, gaugeMs: 300_000, setMs: 300_000, timerMs: 300_000 },
-    ...agg,
-  });
-  const ingester = new Ingester({
-    parser: parseStatsdLine,
-    tags: new TagProcessor({ ignoreHost: false, namespace: '', defaultTags: [], filters: [], ...tags }),
-    aggregator,
-    stats,
-    clock,
-    logger: silentLogger,
-    onEvent: (e) => events.push(e),
-    badLinesPerMinute: 0,
-    lineCache,
-  });
+  const { ingester, aggregator } = createPipeline(
+    { aggregator: agg, tags, lineCache },
+    { stats, clock, logger: silentLogger, onEvent: (e) => events.push(e) },
+  );
   return { ingester, aggregator, stats, clock, events };
 }
 

@@ -1,0 +1,61 @@
+import { InMemoryAggregator, type AggregatorConfig } from '../aggregator/in-memory-aggregator.js';
+import type { StatsdEvent } from '../parser/sample.js';
+import { parseStatsdLine } from '../parser/statsd-line-parser.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import type { IngestStats } from './ingest-stats.js';
+import { Ingester } from './ingester.js';
+import { TagProcessor, type TagProcessorConfig } from './tag-processor.js';
+
+/** Settings of the receive side; anything left out takes the daemon's default. */
+export interface PipelineConfig {
+  aggregator?: Partial<AggregatorConfig>;
+  tags?: Partial<TagProcessorConfig>;
+  /** `bad-lines-per-minute` (default 0: rejected lines are only counted). */
+  badLinesPerMinute?: number;
+  /** Use the line cache (default true). */
+  lineCache?: boolean;
+}
+
+/** What the pipeline needs from its host. */
+export interface PipelineDeps {
+  stats: IngestStats;
+  clock: Clock;
+  logger: Logger;
+  /** Receives every accepted event. */
+  onEvent: (event: StatsdEvent) => void;
+}
+
+/** The receive side: the ingester (the receivers' sink) and the aggregator it feeds. */
+export interface Pipeline {
+  readonly ingester: Ingester;
+  readonly aggregator: InMemoryAggregator;
+}
+
+/** The daemon's defaults for the aggregator (`percent-threshold = 90`, 5 min expiry, one shard). */
+export const DEFAULT_AGGREGATOR: AggregatorConfig = {
+  shards: 1,
+  percentThresholds: [90],
+  disabledPercentiles: { count: false, mean: false, sum: false, sumSquares: false, lower: false, upper: false },
+  expiry: { counterMs: 300_000, gaugeMs: 300_000, setMs: 300_000, timerMs: 300_000 },
+};
+
+/**
+ * Wires parser → tag processor → aggregator behind one ingester, the one way the daemon,
+ * the tests and the benchmarks build the receive side.
+ */
+export function createPipeline(cfg: PipelineConfig, deps: PipelineDeps): Pipeline {
+  const aggregator = new InMemoryAggregator({ ...DEFAULT_AGGREGATOR, ...cfg.aggregator });
+  const ingester = new Ingester({
+    parser: parseStatsdLine,
+    tags: new TagProcessor({ ignoreHost: false, namespace: '', defaultTags: [], filters: [], ...cfg.tags }),
+    aggregator,
+    stats: deps.stats,
+    clock: deps.clock,
+    logger: deps.logger,
+    onEvent: deps.onEvent,
+    badLinesPerMinute: cfg.badLinesPerMinute ?? 0,
+    lineCache: cfg.lineCache !== false,
+  });
+  return { ingester, aggregator };
+}
