@@ -46,7 +46,8 @@ export interface IntervalCut {
   readonly timerColumns: TimerColumns;
 }
 
-// The numbers of timer entry i are stats[i * STATS .. i * STATS + STATS): these fields.
+// Layout of TimerColumns.stats: one row of STATS (10) numbers per timer entry, row i at
+// stats[i * STATS .. i * STATS + STATS), holding these fields at these offsets:
 const MIN = 0;
 const MAX = 1;
 const COUNT = 2;

@@ -92,19 +92,32 @@ export interface EncodeResult {
 }
 
 /** Series kinds in an item reference (`index << 2 | kind`), in the reference's order. */
+/** The kind of a series in a {@link SeriesRef}. */
 const COUNTER = 0;
 const TIMER = 1;
 const GAUGE = 2;
 const SET = 3;
 
 /**
- * GroupScratch holds the arrays a flush groups its series by SEP in: per series its
- * reference, SEP group and match (cluster and statistic numbers), counting-sorted by
- * SEP. Kept by the backend from flush to flush, so grouping 100,000 series allocates
+ * A series of the snapshot packed in one int32 (so grouping sorts plain numbers, not
+ * objects): bits 0-1 its kind (COUNTER … SET), the other bits its index in that kind's
+ * array of the snapshot. 2^29 series per kind at most.
+ */
+type SeriesRef = number;
+const packRef = (kind: number, index: number): SeriesRef => (index << 2) | kind;
+const refKind = (ref: SeriesRef): number => ref & 3;
+const refIndex = (ref: SeriesRef): number => ref >> 2;
+
+/**
+ * GroupScratch holds the arrays a flush groups its series by SEP in. They are parallel
+ * columns, one row per matched series: row `j` is the series `refs[j]` (a packed
+ * {@link SeriesRef}), its SEP group `groupOf[j]` and its match (cluster and statistic
+ * numbers of the SepMatcher). A counting sort by group copies the rows into the `sorted*`
+ * columns. Kept by the backend from flush to flush, so grouping 100,000 series allocates
  * nothing once the arrays have grown.
  */
 export class GroupScratch {
-  /** Per matched series in snapshot order: its reference, SEP group, cluster and statistic. */
+  /** Rows in snapshot order: series, SEP group, cluster and statistic. */
   refs = new Int32Array(0);
   groupOf = new Int32Array(0);
   clusterOf = new Int32Array(0);
@@ -368,7 +381,7 @@ export function* encodeSnapshotChunked(
       groupSep.push(cluster.instanceId);
       groupHead.push(cluster.documentHead);
     }
-    refs[k] = (index << 2) | kind;
+    refs[k] = packRef(kind, index);
     groupOf[k] = id;
     clusterOf[k] = clusterId;
     statisticOf[k] = matcher.statisticOf(c);
@@ -442,12 +455,12 @@ function* writeItems(
     const wait = w.backpressure();
     if (wait !== undefined) yield wait;
     const ref = refs[j]!;
-    const i = ref >> 2;
+    const i = refIndex(ref);
     const prefix = matcher.cluster(sortedCluster[j]!).itemPrefix;
     const st = sortedStatistic[j]!;
     const m0 = matcher.middleStart(st);
     const m1 = matcher.middleEnd(st);
-    switch (ref & 3) {
+    switch (refKind(ref)) {
       case COUNTER: {
         const c = snapshot.counters[i]!;
         w.item(prefix.counter, A.count, arena, m0, m1, c.value, c.name);
