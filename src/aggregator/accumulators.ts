@@ -145,7 +145,7 @@ export function newAccumulator(kind: MetricKind, name: string, id: SeriesTags, n
 }
 
 /**
- * Applies one sample (gostatsd §5): counters add `trunc(value / rate)`, gauges take the
+ * Applies one sample (docs/semantics.md#aggregation): counters add `trunc(value / rate)`, gauges take the
  * value (last write wins), timers keep the raw value and add `1 / rate`, sets add the
  * member. O(1); never throws.
  */

@@ -26,7 +26,7 @@ export interface SeriesRef {
  * `record` is O(1) amortised and never throws; it returns a reference to the series so a
  * caller may keep it and apply later samples with `applyTo` (checking `dead`).
  * `cut` ends the interval: it takes every series' interval data and resets and expires
- * the series (gostatsd §7) in one synchronous, cheap pass; the expensive statistics are
+ * the series (docs/semantics.md#reset-and-expiry) in one synchronous, cheap pass; the expensive statistics are
  * computed from the cut afterwards, possibly in chunks, while new samples keep arriving.
  */
 export interface Aggregator {

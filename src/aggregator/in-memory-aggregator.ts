@@ -119,7 +119,7 @@ function shardIndex(name: string, host: string, shards: number): number {
  * InMemoryAggregator keeps every series in `shards` partitions (keyed by name and host)
  * and merges them into ONE interval cut per flush, so backends never see partial maps.
  *
- * Semantics follow gostatsd (statsd-semantics.md §5–§7) with one deliberate change:
+ * Semantics follow gostatsd (docs/semantics.md#aggregation) with one deliberate change:
  * within a datagram the last gauge value wins.
  */
 export class InMemoryAggregator implements Aggregator {

@@ -1,4 +1,4 @@
-/** What identifies a series: name, sorted tags and source host (gostatsd §4). */
+/** What identifies a series: name, sorted tags and source host (docs/semantics.md#series-identity). */
 export interface SeriesIdentity {
   /** Metric name including the namespace. */
   readonly name: string;

@@ -2,7 +2,7 @@ import type { DisabledPercentiles, PercentileStat, TimerPercentile } from './sna
 
 export type { DisabledPercentiles } from './snapshot.js';
 
-/** Statistics of one timer's interval, computed exactly as gostatsd does (§6.2). */
+/** Statistics of one timer's interval, computed exactly as gostatsd does (docs/semantics.md#flush). */
 export interface TimerStats {
   min: number;
   max: number;

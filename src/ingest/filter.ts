@@ -1,4 +1,4 @@
-/** One `[filter.<name>]` section (gostatsd §12). */
+/** One `[filter.<name>]` section (docs/config.md, docs/semantics.md#series-identity). */
 export interface FilterConfig {
   /** Section name, for messages. */
   name: string;

@@ -33,8 +33,8 @@ const NO_TAGS: readonly string[] = Object.freeze([]);
 
 /**
  * TagProcessor turns a parsed metric's name, tags and sender into its series identity:
- * host selection (§3.6), namespace, filters (§12), tag de-duplication, default tags and
- * the sorted tags key (§4). It returns undefined when a filter drops the metric.
+ * host selection, namespace, filters, tag de-duplication, default tags and the sorted
+ * tags key (docs/semantics.md#series-identity). It returns undefined when a filter drops the metric.
  */
 export class TagProcessor {
   readonly #cfg: TagProcessorConfig;

@@ -320,7 +320,7 @@ class DocumentWriter {
 }
 
 /**
- * Turns one consolidated snapshot into SepAgent documents (sepagent-backend.md §4–§5):
+ * Turns one consolidated snapshot into SepAgent documents (docs/semantics.md#items-per-series, #documents):
  * one `{"sep":…,"metrics":[…]}` per SEP id with items in the order counters, timers,
  * gauges, sets; the item fields in the reference's order; `unixTimestamp` the flush
  * second. A document longer than `maxBytes` is split into several valid documents for

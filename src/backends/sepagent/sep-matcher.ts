@@ -50,7 +50,7 @@ const MISMATCH_OF_CODE: Record<number, 'ignored' | SepMismatch> = {
 };
 
 /**
- * SepMatcher applies the reference's IsSep and AddItem rules (sepagent-backend.md §3):
+ * SepMatcher applies the reference's IsSep and AddItem rules (docs/semantics.md#which-series-and-where):
  * both regexps must match somewhere in the name; the cluster is the leftmost
  * cluster_regexp match in the name, the SEP id the leftmost sep_regexp match inside the
  * cluster, and the statistic is the name after the cluster with one character skipped.

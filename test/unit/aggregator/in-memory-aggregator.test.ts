@@ -115,7 +115,7 @@ describe('InMemoryAggregator', () => {
     });
   });
 
-  describe('reset and expiry (§7)', () => {
+  describe('reset and expiry (docs/semantics.md#reset-and-expiry)', () => {
     it('follows the reference timeline: flush 10 s, expiry 30 s, one sample at t = 5 s', () => {
       const exp = 30_000;
       const { ingester, aggregator, clock } = makePipeline({

@@ -31,7 +31,7 @@ describe('TagProcessor', () => {
     expect(['\uffff', '😀'].sort()).to.deep.equal(['😀', '\uffff']); // what JS would do
   });
 
-  describe('filters (§12)', () => {
+  describe('filters', () => {
     const base = {
       excludeMetrics: [],
       matchTags: [],

@@ -24,7 +24,7 @@ function check(r: ParseResult, want: Expected): void {
 }
 
 describe('StatsdLineParser', () => {
-  describe('parseStatsdLine: the accept/reject table of the reference (§3.9)', () => {
+  describe('parseStatsdLine: the accept/reject table of the reference (docs/semantics.md#grammar)', () => {
     const table: Array<[string, Expected]> = [
       ['foo.bar:2|c', { kind: 'counter', name: 'foo.bar', value: 2 }],
       [

@@ -20,7 +20,7 @@ function encode(text: string, maxBytes = 65507, matcher = A) {
   return encodeSnapshot(aggregator.snapshotAndReset(T, 10), matcher, maxBytes);
 }
 
-describe('SepMatcher: the extraction table (§3.3)', () => {
+describe('SepMatcher: the extraction table (docs/semantics.md#which-series-and-where)', () => {
   const table: Array<[string, SepMatcher, string, string | [string, string, string]]> = [
     [
       'A',

@@ -7,7 +7,7 @@ import { makePipeline } from '../../../support/pipeline.js';
 
 const FLUSH_MS = 1_556_100_410_000;
 
-describe('SepAgent backend: the worked examples of the reference (sepagent-backend.md §11)', () => {
+describe('SepAgent backend: the worked examples of the reference', () => {
   for (const ex of SEPAGENT_EXAMPLES) {
     it(`${ex.name}: byte-identical documents`, () => {
       const { ingester, aggregator, clock } = makePipeline({ percentThresholds: ex.percentThresholds });
