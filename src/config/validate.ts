@@ -38,7 +38,10 @@ export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCata
     ...catalog.referenceOnlyBackends,
     ...SECTIONS.ignored,
   ];
-  c.unknownKeys(raw, [...TOP_KEYS, ...sectionNames, 'http-servers'], '', RENAMED);
+  // Receivers read top-level keys of their own (the built-in ones are in KEYS too, for
+  // flags, GSD_ variables and --help).
+  const receiverKeys = [...catalog.receivers.values()].flatMap((r) => Object.values(r.keys));
+  c.unknownKeys(raw, [...TOP_KEYS, ...receiverKeys, ...sectionNames, 'http-servers'], '', RENAMED);
 
   for (const k of KEYS) {
     if (k.noEffect && raw[k.key] !== undefined) {

@@ -1,17 +1,33 @@
+import type { BackendFactory } from '../backends/backend.js';
 import { BACKEND_FACTORIES, REFERENCE_ONLY_BACKENDS } from '../backends/registry.js';
 import type { ConfigCatalog } from '../config/catalog.js';
 import type { ReloadPlanOptions } from '../config/reload-plan.js';
+import type { ReceiverFactory } from '../receivers/receiver.js';
 import { RECEIVER_FACTORIES } from '../receivers/registry.js';
 
-/** The components of this build, as the configuration sees them (validators only). */
-export const COMPONENTS: ConfigCatalog = {
+/**
+ * The component types a daemon can build: backend and receiver factories by type. The
+ * configuration sees them as a ConfigCatalog (their validators only).
+ */
+export interface Components extends ConfigCatalog {
+  readonly backends: ReadonlyMap<string, BackendFactory<unknown>>;
+  readonly receivers: ReadonlyMap<string, ReceiverFactory<unknown>>;
+}
+
+/** The components of this build (the registries of src/backends/ and src/receivers/). */
+export const COMPONENTS: Components = {
   backends: BACKEND_FACTORIES,
   referenceOnlyBackends: REFERENCE_ONLY_BACKENDS,
   receivers: RECEIVER_FACTORIES,
 };
 
 /** What a reload plan needs to know of the component types. */
-export const RELOAD_OPTIONS: ReloadPlanOptions = {
-  readsSharedSettings: (type) => BACKEND_FACTORIES.get(type)?.readsSharedSettings === true,
-  receiverKeys: (type) => RECEIVER_FACTORIES.get(type)?.keys ?? {},
-};
+export function reloadOptions(c: Components): ReloadPlanOptions {
+  return {
+    readsSharedSettings: (type) => c.backends.get(type)?.readsSharedSettings === true,
+    receiverKeys: (type) => c.receivers.get(type)?.keys ?? {},
+  };
+}
+
+/** {@link reloadOptions} of this build's components. */
+export const RELOAD_OPTIONS: ReloadPlanOptions = reloadOptions(COMPONENTS);

@@ -1,7 +1,6 @@
 import type { InMemoryAggregator } from '../aggregator/in-memory-aggregator.js';
 import type { Backend, BackendDeps } from '../backends/backend.js';
-import { BACKEND_FACTORIES } from '../backends/registry.js';
-import { RELOAD_OPTIONS } from './components.js';
+import { COMPONENTS, reloadOptions, type Components } from './components.js';
 import { splitInstanceName } from '../config/catalog.js';
 import type { DaemonConfig } from '../config/config.js';
 import { planReload, type ReloadPlan } from '../config/reload-plan.js';
@@ -13,7 +12,6 @@ import { createPipeline } from '../ingest/pipeline.js';
 import { TagProcessor, type TagProcessorConfig } from '../ingest/tag-processor.js';
 import type { StatsdEvent } from '../parser/sample.js';
 import type { Receiver, ReceiverDeps } from '../receivers/receiver.js';
-import { RECEIVER_FACTORIES } from '../receivers/registry.js';
 import type { BoundAddress } from '../shared/listen.js';
 import type { Clock } from '../shared/clock.js';
 import { errorMessage } from '../shared/errors.js';
@@ -30,6 +28,8 @@ export interface DaemonDeps {
   version: string;
   /** Output of the stdout backend; process.stdout by default. */
   stdout?: NodeJS.WritableStream;
+  /** The backend and receiver types it can build (default: this build's, COMPONENTS). */
+  components?: Components;
 }
 
 /** Bound addresses, once started: every receiver by type (`udp`, `tcp`, …) and `web`. */
@@ -53,6 +53,7 @@ export class Daemon implements Lifecycle {
   readonly aggregator: InMemoryAggregator;
   readonly metrics: SelfMetrics;
   readonly #deps: DaemonDeps;
+  readonly #components: Components;
   #backends: Backend[];
   #reloading: Promise<unknown> = Promise.resolve();
   readonly #flusher: Flusher;
@@ -66,6 +67,7 @@ export class Daemon implements Lifecycle {
   constructor(config: DaemonConfig, deps: DaemonDeps) {
     this.#config = config;
     this.#deps = deps;
+    this.#components = deps.components ?? COMPONENTS;
     const { logger, clock } = deps;
     const pipeline = createPipeline(
       {
@@ -104,7 +106,7 @@ export class Daemon implements Lifecycle {
       { aggregator: this.aggregator, backends: () => this.#backends, clock, logger, metrics: this.metrics.flusher() },
     );
     for (const [type, settings] of Object.entries(config.receivers)) {
-      const factory = RECEIVER_FACTORIES.get(type);
+      const factory = this.#components.receivers.get(type);
       if (factory === undefined) throw new Error(`receiver "${type}" is not registered`);
       const rdeps: ReceiverDeps = {
         sink: this.#ingester,
@@ -133,7 +135,7 @@ export class Daemon implements Lifecycle {
   }
 
   #createBackend(name: string, config: DaemonConfig): Backend {
-    const factory = BACKEND_FACTORIES.get(splitInstanceName(name).type);
+    const factory = this.#components.backends.get(splitInstanceName(name).type);
     if (factory === undefined) throw new Error(`backend "${name}" is not registered`);
     const bdeps: BackendDeps = {
       name,
@@ -165,7 +167,7 @@ export class Daemon implements Lifecycle {
 
   async #apply(next: DaemonConfig): Promise<ReloadPlan> {
     if (this.#state !== 'running') throw new Error(`cannot reload while ${this.#state}`);
-    const plan = planReload(this.#config, next, RELOAD_OPTIONS);
+    const plan = planReload(this.#config, next, reloadOptions(this.#components));
     const cfg = plan.effective;
     const started: Backend[] = [];
     try {

@@ -5,6 +5,12 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void |
 
 /** One path served by a component on the daemon's HTTP server (`web-addr`). */
 export interface Route {
+  /**
+   * Who serves it: the component's instance name (`prometheus`, `http.main`). A new
+   * instance of the same name, started by a reload before the old one stops, takes the
+   * path over; another owner cannot.
+   */
+  readonly owner: string;
   /** Exact path, e.g. `/metrics` or `/v2/raw` (the query string is not part of it). */
   readonly path: string;
   /** Methods answered; others get 405 with an `Allow` header. `HEAD` is not implied. */
@@ -20,8 +26,8 @@ export interface Route {
 /**
  * RouteRegistry lets a component (a backend serving an exposition, a receiver taking
  * forwarded data) serve paths on the daemon's HTTP server without that server knowing
- * it. `register` throws when the path is taken; the returned function removes the route
- * (call it at shutdown, so a replaced instance can register the path again).
+ * it. `register` throws when another owner serves the path; the returned function
+ * removes the route unless a newer registration took it over (call it at shutdown).
  */
 export interface RouteRegistry {
   register(route: Route): () => void;

@@ -7,6 +7,9 @@ import type { Lifecycle } from '../shared/lifecycle.js';
 import { close, listen, type BoundAddress } from '../shared/listen.js';
 import type { Logger } from '../shared/logger.js';
 
+/** The owner of the server's own routes. */
+const DAEMON = 'daemon';
+
 // Loaded with require: an ESM import of node:http builds its whole namespace, which in
 // Node 24 also loads tls, http2 and zlib (~4 MB of idle RSS the admin server never uses).
 const http = createRequire(import.meta.url)('node:http') as typeof Http;
@@ -44,6 +47,7 @@ export class AdminHttpServer implements Lifecycle, RouteRegistry {
     };
     const get = ['GET', 'HEAD'];
     this.register({
+      owner: DAEMON,
       path: '/metrics',
       methods: get,
       handler: async (_req, res) => {
@@ -52,10 +56,11 @@ export class AdminHttpServer implements Lifecycle, RouteRegistry {
         res.end(body);
       },
     });
-    this.register({ path: '/healthcheck', methods: get, handler: text(200, 'OK') });
-    this.register({ path: '/deepcheck', methods: get, handler: text(200, 'OK') });
-    this.register({ path: '/healthz', methods: get, handler: text(200, 'ok\n') });
+    this.register({ owner: DAEMON, path: '/healthcheck', methods: get, handler: text(200, 'OK') });
+    this.register({ owner: DAEMON, path: '/deepcheck', methods: get, handler: text(200, 'OK') });
+    this.register({ owner: DAEMON, path: '/healthz', methods: get, handler: text(200, 'ok\n') });
     this.register({
+      owner: DAEMON,
       path: '/readyz',
       methods: get,
       handler: (req, res) => (deps.ready() ? text(200, 'ready\n') : text(503, 'not ready\n'))(req, res),
@@ -63,7 +68,9 @@ export class AdminHttpServer implements Lifecycle, RouteRegistry {
   }
 
   register(route: Route): () => void {
-    if (this.#routes.has(route.path)) throw new Error(`http path ${route.path} is already served`);
+    const held = this.#routes.get(route.path);
+    if (held !== undefined && held.owner !== route.owner)
+      throw new Error(`http path ${route.path} is already served by ${held.owner}`);
     this.#routes.set(route.path, route);
     return () => {
       if (this.#routes.get(route.path) === route) this.#routes.delete(route.path);

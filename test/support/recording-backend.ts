@@ -1,5 +1,5 @@
 import type { FlushSnapshot } from '../../src/aggregator/snapshot.js';
-import type { Backend, BusyPolicy } from '../../src/backends/backend.js';
+import type { Backend, BackendFactory, BusyPolicy } from '../../src/backends/backend.js';
 import type { StatsdEvent } from '../../src/parser/sample.js';
 
 /** What a backend read from one snapshot, copied at the moment it read it. */
@@ -95,4 +95,20 @@ export class RecordingBackend implements Backend {
   async shutdown(): Promise<void> {
     this.stopped++;
   }
+}
+
+/** A backend type `recording` for a daemon's components: every instance it creates is kept. */
+export class RecordingBackendFactory {
+  readonly instances: RecordingBackend[] = [];
+  readonly factory: BackendFactory<unknown> = {
+    type: 'recording',
+    description: 'records what it reads (tests)',
+    defaultConfig: () => ({}),
+    validate: () => ({}),
+    create: (_config, _shared, deps) => {
+      const b = new RecordingBackend(deps.name);
+      this.instances.push(b);
+      return b;
+    },
+  };
 }

@@ -35,6 +35,7 @@ describe('AdminHttpServer routes', () => {
 
   it('serves a component`s route beside its own, with its methods and body policy', async () => {
     const remove = server.register({
+      owner: 'c',
       path: '/v2/raw',
       methods: ['POST'],
       acceptsBody: true,
@@ -55,22 +56,30 @@ describe('AdminHttpServer routes', () => {
   });
 
   it('answers 413 without reading a body sent to a route that takes none', async () => {
-    server.register({ path: '/x', methods: ['GET', 'POST'], handler: (_q, res) => void res.end('x') });
+    server.register({ owner: 'c', path: '/x', methods: ['GET', 'POST'], handler: (_q, res) => void res.end('x') });
     expect(await call(port, 'POST', '/x', 'a body')).to.deep.include({ status: 413 });
     expect(await call(port, 'GET', '/x')).to.deep.include({ status: 200, body: 'x' });
   });
 
-  it('refuses a path that is already served, and lets a replaced instance register it again', () => {
-    expect(() => server.register({ path: '/metrics', methods: ['GET'], handler: () => undefined })).to.throw(
-      '/metrics is already served',
-    );
-    const remove = server.register({ path: '/p', methods: ['GET'], handler: () => undefined });
-    remove();
-    expect(() => server.register({ path: '/p', methods: ['GET'], handler: () => undefined })).to.not.throw();
+  it('refuses a path another owner serves; a new instance of the same owner takes it over', async () => {
+    expect(() =>
+      server.register({ owner: 'c', path: '/metrics', methods: ['GET'], handler: () => undefined }),
+    ).to.throw('/metrics is already served by daemon');
+    const removeOld = server.register({
+      owner: 'c',
+      path: '/p',
+      methods: ['GET'],
+      handler: (_q, res) => void res.end('old'),
+    });
+    expect(() => server.register({ owner: 'd', path: '/p', methods: ['GET'], handler: () => undefined })).to.throw();
+    server.register({ owner: 'c', path: '/p', methods: ['GET'], handler: (_q, res) => void res.end('new') });
+    removeOld(); // the old instance stops after the new one took over: the path stays
+    expect(await call(port, 'GET', '/p')).to.deep.include({ status: 200, body: 'new' });
   });
 
   it('answers 500 when a handler throws, and keeps serving', async () => {
     server.register({
+      owner: 'c',
       path: '/boom',
       methods: ['GET'],
       handler: () => {
