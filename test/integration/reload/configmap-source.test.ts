@@ -1,11 +1,11 @@
-import { RELOAD_OPTIONS } from '../../src/daemon/components.js';
+import { RELOAD_OPTIONS } from '../../../src/daemon/components.js';
 import { expect } from 'chai';
-import { ConfigMapSource, type ConfigMapDocument } from '../../src/reload/configmap-source.js';
-import { planReload } from '../../src/config/reload-plan.js';
-import { silentLogger } from '../../src/shared/logger.js';
-import { FakeKubeApi } from '../support/fake-kube-api.js';
-import { testConfig } from '../support/daemon-harness.js';
-import { waitFor } from '../support/wait-for.js';
+import { ConfigMapSource, type ConfigMapDocument } from '../../../src/reload/configmap-source.js';
+import { planReload } from '../../../src/config/reload-plan.js';
+import { silentLogger } from '../../../src/shared/logger.js';
+import { FakeKubeApi } from '../../support/fake-kube-api.js';
+import { testConfig } from '../../support/daemon-harness.js';
+import { waitFor } from '../../support/wait-for.js';
 
 const NS = 'team-a';
 const NAME = 'statsd-config';

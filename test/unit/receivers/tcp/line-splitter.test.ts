@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { LineSplitter } from '../../../src/receivers/tcp/line-splitter.js';
+import { LineSplitter } from '../../../../src/receivers/tcp/line-splitter.js';
 
 function split(chunks: string[], max = 10): { lines: string[]; tooLong: number } {
   const lines: string[] = [];

@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import { mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileConfigSource } from '../../src/reload/file-source.js';
-import type { ConfigDocument } from '../../src/reload/reloader.js';
-import { silentLogger } from '../../src/shared/logger.js';
-import { waitFor } from '../support/wait-for.js';
+import { FileConfigSource } from '../../../src/reload/file-source.js';
+import type { ConfigDocument } from '../../../src/reload/reloader.js';
+import { silentLogger } from '../../../src/shared/logger.js';
+import { waitFor } from '../../support/wait-for.js';
 
 describe('FileConfigSource (real file system)', function () {
   this.timeout(10_000);

@@ -1,12 +1,12 @@
 import { once } from 'node:events';
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
-import { goFixed, renderSnapshot, StdoutBackend } from '../../../src/backends/stdout/stdout-backend.js';
-import type { DisabledSubMetrics } from '../../../src/backends/backend.js';
-import { ManualClock } from '../../support/manual-clock.js';
-import { silentLogger } from '../../../src/shared/logger.js';
-import { noopBackendMetrics } from '../../../src/backends/backend.js';
-import { makePipeline, send } from '../../support/pipeline.js';
+import { goFixed, renderSnapshot, StdoutBackend } from '../../../../src/backends/stdout/stdout-backend.js';
+import type { DisabledSubMetrics } from '../../../../src/backends/backend.js';
+import { ManualClock } from '../../../support/manual-clock.js';
+import { silentLogger } from '../../../../src/shared/logger.js';
+import { noopBackendMetrics } from '../../../../src/backends/backend.js';
+import { makePipeline, send } from '../../../support/pipeline.js';
 
 const NONE: DisabledSubMetrics = {
   count: false,

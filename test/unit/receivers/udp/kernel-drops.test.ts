@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { udpKernelDrops } from '../../../src/receivers/udp/kernel-drops.js';
+import { udpKernelDrops } from '../../../../src/receivers/udp/kernel-drops.js';
 
 describe('udpKernelDrops (/proc/net/udp parsing)', () => {
   it('sums the drops column of the sockets bound to the port, IPv4 and IPv6', () => {

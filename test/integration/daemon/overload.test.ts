@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import type { Daemon } from '../../src/daemon/daemon.js';
-import { httpGet, metricValue, sendUdp, startDaemon } from '../support/daemon-harness.js';
-import { waitFor } from '../support/wait-for.js';
-import { makePipeline } from '../support/pipeline.js';
+import type { Daemon } from '../../../src/daemon/daemon.js';
+import { httpGet, metricValue, sendUdp, startDaemon } from '../../support/daemon-harness.js';
+import { waitFor } from '../../support/wait-for.js';
+import { makePipeline } from '../../support/pipeline.js';
 
 describe('overload: series cap and kernel drops (real sockets)', function () {
   this.timeout(20_000);
@@ -50,7 +50,7 @@ describe('overload: series cap and kernel drops (real sockets)', function () {
     daemon.aggregator.snapshotAndReset(Date.now(), 1); // expires the idle series
     flood(100);
     expect(daemon.aggregator.seriesCount().counter).to.equal(10);
-    const { testConfig } = await import('../support/daemon-harness.js');
+    const { testConfig } = await import('../../support/daemon-harness.js');
     await daemon.applyConfig(
       testConfig({ backends: 'null', 'flush-interval': '1h', 'max-series': 1000, 'expiry-interval': '1ms' }),
     );

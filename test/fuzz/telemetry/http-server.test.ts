@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import net from 'node:net';
-import type { Daemon } from '../../src/daemon/daemon.js';
-import { httpGet, startDaemon } from '../support/daemon-harness.js';
+import type { Daemon } from '../../../src/daemon/daemon.js';
+import { httpGet, startDaemon } from '../../support/daemon-harness.js';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 150);
 

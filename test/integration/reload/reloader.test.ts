@@ -1,14 +1,14 @@
-import { COMPONENTS } from '../../src/daemon/components.js';
+import { COMPONENTS } from '../../../src/daemon/components.js';
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
-import type { Daemon } from '../../src/daemon/daemon.js';
-import { ConfigReloader, documentHash, type ConfigDocument } from '../../src/reload/reloader.js';
-import { systemClock } from '../../src/shared/clock.js';
-import { createLogger, silentLogger } from '../../src/shared/logger.js';
-import { FakeSepAgentListener } from '../support/fake-sepagent-listener.js';
-import { httpGet, metricValue, startDaemon, testConfig } from '../support/daemon-harness.js';
-import { SteadySender, STEADY_LINE } from '../support/steady-sender.js';
-import { waitFor } from '../support/wait-for.js';
+import type { Daemon } from '../../../src/daemon/daemon.js';
+import { ConfigReloader, documentHash, type ConfigDocument } from '../../../src/reload/reloader.js';
+import { systemClock } from '../../../src/shared/clock.js';
+import { createLogger, silentLogger } from '../../../src/shared/logger.js';
+import { FakeSepAgentListener } from '../../support/fake-sepagent-listener.js';
+import { httpGet, metricValue, startDaemon, testConfig } from '../../support/daemon-harness.js';
+import { SteadySender, STEADY_LINE } from '../../support/steady-sender.js';
+import { waitFor } from '../../support/wait-for.js';
 
 const SEP = { sep_regexp: 'sep([0-9]+)', cluster_regexp: 'external_cluster_sep([0-9]+)' };
 const LINE = STEADY_LINE;

@@ -1,11 +1,11 @@
-import { IngestStats } from '../../src/ingest/ingest-stats.js';
+import { IngestStats } from '../../../../src/ingest/ingest-stats.js';
 import { expect } from 'chai';
 import dgram from 'node:dgram';
-import { UdpReceiver, type UdpReceiverMode } from '../../src/receivers/udp/udp-receiver.js';
-import type { DatagramSink } from '../../src/receivers/receiver.js';
-import { DaemonError } from '../../src/shared/errors.js';
-import { silentLogger } from '../../src/shared/logger.js';
-import { waitFor } from '../support/wait-for.js';
+import { UdpReceiver, type UdpReceiverMode } from '../../../../src/receivers/udp/udp-receiver.js';
+import type { DatagramSink } from '../../../../src/receivers/receiver.js';
+import { DaemonError } from '../../../../src/shared/errors.js';
+import { silentLogger } from '../../../../src/shared/logger.js';
+import { waitFor } from '../../../support/wait-for.js';
 
 /** A sink that records every datagram as text with its sender. */
 class RecordingSink implements DatagramSink {

@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import dgram from 'node:dgram';
-import { SepAgentBackend } from '../../src/backends/sepagent/sepagent-backend.js';
-import type { FlushSnapshot } from '../../src/aggregator/snapshot.js';
-import { silentLogger } from '../../src/shared/logger.js';
-import type { BackendMetrics } from '../../src/backends/backend.js';
-import { FakeSepAgentListener } from '../support/fake-sepagent-listener.js';
-import { ManualClock } from '../support/manual-clock.js';
-import { makePipeline, send } from '../support/pipeline.js';
-import { waitFor } from '../support/wait-for.js';
+import { SepAgentBackend } from '../../../../src/backends/sepagent/sepagent-backend.js';
+import type { FlushSnapshot } from '../../../../src/aggregator/snapshot.js';
+import { silentLogger } from '../../../../src/shared/logger.js';
+import type { BackendMetrics } from '../../../../src/backends/backend.js';
+import { FakeSepAgentListener } from '../../../support/fake-sepagent-listener.js';
+import { ManualClock } from '../../../support/manual-clock.js';
+import { makePipeline, send } from '../../../support/pipeline.js';
+import { waitFor } from '../../../support/wait-for.js';
 
 class CountingMetrics implements BackendMetrics {
   readonly errors: Record<string, number> = {};

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import net from 'node:net';
-import type { Daemon } from '../../src/daemon/daemon.js';
-import { FakeSepAgentListener } from '../support/fake-sepagent-listener.js';
-import { httpGet, metricValue, sendUdp, startDaemon } from '../support/daemon-harness.js';
-import { waitFor } from '../support/wait-for.js';
+import type { Daemon } from '../../../src/daemon/daemon.js';
+import { FakeSepAgentListener } from '../../support/fake-sepagent-listener.js';
+import { httpGet, metricValue, sendUdp, startDaemon } from '../../support/daemon-harness.js';
+import { waitFor } from '../../support/wait-for.js';
 
 const SEP = { sep_regexp: 'sep([0-9]+)', cluster_regexp: 'external_cluster_sep([0-9]+)' };
 const P = 'envoy.cluster.external_cluster_sep1.';

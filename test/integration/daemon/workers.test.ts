@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import type { Daemon } from '../../src/daemon/daemon.js';
-import { FakeSepAgentListener } from '../support/fake-sepagent-listener.js';
-import { sendUdp, startDaemon } from '../support/daemon-harness.js';
-import { ManualClock } from '../support/manual-clock.js';
-import { waitFor } from '../support/wait-for.js';
+import type { Daemon } from '../../../src/daemon/daemon.js';
+import { FakeSepAgentListener } from '../../support/fake-sepagent-listener.js';
+import { sendUdp, startDaemon } from '../../support/daemon-harness.js';
+import { ManualClock } from '../../support/manual-clock.js';
+import { waitFor } from '../../support/wait-for.js';
 
 const K = { sep_regexp: '[A-Za-z0-9.-]+_sep_[0-9]+', cluster_regexp: 'external_cluster_[A-Za-z0-9._-]*sep_[0-9]+' };
 
