@@ -76,10 +76,7 @@ describe('adding a receiver (the worked example of docs/architecture.md)', () =>
     const components: Components = {
       ...COMPONENTS,
       backends: new Map([...COMPONENTS.backends, ['recording', recording.factory]]),
-      receivers: new Map([
-        ...COMPONENTS.receivers,
-        ['http-lines', httpLinesReceiverFactory],
-      ]),
+      receivers: new Map([...COMPONENTS.receivers, ['http-lines', httpLinesReceiverFactory]]),
     };
     const v = validateConfig(
       {
