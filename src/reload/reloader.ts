@@ -54,7 +54,7 @@ export class ConfigReloader {
   readonly #d: ConfigReloaderDeps;
   #activeHash = '';
   #pending: { doc: ConfigDocument; done: Array<(o: ReloadOutcome) => void> } | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #cancelTimer: (() => void) | undefined;
   #chain: Promise<void> = Promise.resolve();
   #closed = false;
 
@@ -87,16 +87,16 @@ export class ConfigReloader {
     if (this.#closed) return;
     const done = onOutcome === undefined ? [] : [onOutcome];
     this.#pending = { doc, done };
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
+    this.#cancelTimer?.();
+    this.#cancelTimer = this.#d.clock.after(this.#d.debounceMs ?? 250, () => {
+      this.#cancelTimer = undefined;
       const p = this.#pending;
       this.#pending = undefined;
       if (p === undefined) return;
       void this.#enqueue(p.doc, false).then((o) => {
         for (const cb of p.done) cb(o);
       });
-    }, this.#d.debounceMs ?? 250);
+    });
   }
 
   /** Processes a document now (after any reload in progress); `force` re-applies an unchanged one. */
@@ -107,8 +107,8 @@ export class ConfigReloader {
   /** Waits for queued and running reloads; later offers are ignored. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
     this.#pending = undefined;
     await this.#chain;
   }

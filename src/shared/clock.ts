@@ -11,6 +11,8 @@ export interface Clock {
    * The timer MUST NOT keep the process alive on its own.
    */
   every(intervalMs: number, fn: () => void): () => void;
+  /** Calls `fn` once, `ms` from now, unless the returned function is called first. Does not keep the process alive. */
+  after(ms: number, fn: () => void): () => void;
   /**
    * A signal that aborts (with a TimeoutError) `ms` from now. Like {@link every}, it
    * MUST NOT keep the process alive on its own.
@@ -26,6 +28,11 @@ export const systemClock: Clock = {
     const t = setInterval(fn, intervalMs);
     t.unref();
     return () => clearInterval(t);
+  },
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return () => clearTimeout(t);
   },
   timeout: (ms) => AbortSignal.timeout(ms),
 };

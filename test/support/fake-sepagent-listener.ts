@@ -24,6 +24,8 @@ export interface ReceivedDocument {
 export class FakeSepAgentListener {
   readonly documents: ReceivedDocument[] = [];
   readonly #socket: dgram.Socket;
+  readonly #markers = new Map<string, () => void>();
+  #drains = 0;
   port = 0;
 
   private constructor(socket: dgram.Socket) {
@@ -31,6 +33,12 @@ export class FakeSepAgentListener {
     socket.on('message', (msg, rinfo) => {
       const raw = msg.toString('utf8');
       const doc = JSON.parse(raw) as Omit<ReceivedDocument, 'raw' | 'at' | 'from'>;
+      const marker = this.#markers.get(doc.sep);
+      if (marker !== undefined) {
+        this.#markers.delete(doc.sep);
+        marker();
+        return;
+      }
       this.documents.push({ ...doc, raw, at: Date.now(), from: rinfo.port });
     });
   }
@@ -56,6 +64,22 @@ export class FakeSepAgentListener {
       }
     }
     return n;
+  }
+
+  /**
+   * Resolves once every datagram that reached this socket before the call has been
+   * recorded: a marker sent to the socket itself queues behind them (the marker is not
+   * recorded). After a sender has exited, this is when nothing more can arrive from it.
+   */
+  async drain(): Promise<void> {
+    const id = `drain-${++this.#drains}`;
+    const arrived = new Promise<void>((resolve) => this.#markers.set(id, resolve));
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) =>
+      s.send(JSON.stringify({ sep: id, metrics: [] }), this.port, '127.0.0.1', () => resolve()),
+    );
+    s.close();
+    await arrived;
   }
 
   waitForDocuments(n: number, timeoutMs = 5000): Promise<ReceivedDocument[]> {

@@ -29,13 +29,23 @@ export class ManualClock implements Clock {
     return () => this.#timers.delete(t);
   }
 
-  timeout(ms: number): AbortSignal {
-    const ctl = new AbortController();
+  after(ms: number, fn: () => void): () => void {
     const stop = this.every(ms, () => {
       stop();
-      ctl.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+      fn();
     });
+    return stop;
+  }
+
+  timeout(ms: number): AbortSignal {
+    const ctl = new AbortController();
+    this.after(ms, () => ctl.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')));
     return ctl.signal;
+  }
+
+  /** Timers (intervals, one-shots, timeouts) not yet cancelled or fired. */
+  get pendingTimers(): number {
+    return this.#timers.size;
   }
 
   /** Advances both clocks by `ms`, firing due timers (and timeouts) in order. */

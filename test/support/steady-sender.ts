@@ -12,11 +12,17 @@ export class SteadySender {
   sent = 0;
   readonly #socket = dgram.createSocket('udp4');
   #timer: NodeJS.Timeout | undefined;
+  /** Sends handed to the socket whose callback has not run yet. */
+  #pending = 0;
+  #idle: (() => void) | undefined;
 
   constructor(port: number) {
     const payload = Buffer.from(Array(5).fill(STEADY_LINE).join('\n'));
     this.#timer = setInterval(() => {
-      this.#socket.send(payload, port, '127.0.0.1');
+      this.#pending++;
+      this.#socket.send(payload, port, '127.0.0.1', () => {
+        if (--this.#pending === 0) this.#idle?.();
+      });
       this.sent += 5;
     }, 2);
   }
@@ -24,8 +30,8 @@ export class SteadySender {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    // Let the last sends leave the socket before closing it.
-    await new Promise((r) => setTimeout(r, 20));
+    // Let the last sends leave the socket (their callbacks) before closing it.
+    if (this.#pending > 0) await new Promise<void>((r) => (this.#idle = r));
     await new Promise<void>((r) => this.#socket.close(() => r()));
   }
 }

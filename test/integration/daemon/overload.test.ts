@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import type { Daemon } from '../../../src/daemon/daemon.js';
 import { httpGet, metricValue, sendUdp, startDaemon } from '../../support/daemon-harness.js';
 import { waitFor } from '../../support/wait-for.js';
 import { makePipeline } from '../../support/pipeline.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 describe('overload: series cap and kernel drops (real sockets)', function () {
   this.timeout(20_000);
@@ -33,12 +34,16 @@ describe('overload: series cap and kernel drops (real sockets)', function () {
   });
 
   it('frees room when series expire, and takes a raised cap live', async () => {
-    daemon = await startDaemon({
-      backends: 'null',
-      'flush-interval': '1h',
-      'max-series': 10,
-      'expiry-interval': '1ms',
-    });
+    const clock = new ManualClock();
+    daemon = await startDaemon(
+      {
+        backends: 'null',
+        'flush-interval': '1h',
+        'max-series': 10,
+        'expiry-interval': '1ms',
+      },
+      { clock },
+    );
     const flood = (from: number): void =>
       daemon!.ingester.ingestDatagram(
         Buffer.from(Array.from({ length: 20 }, (_, i) => `s.${from + i}:1|c`).join('\n')),
@@ -46,8 +51,8 @@ describe('overload: series cap and kernel drops (real sockets)', function () {
       );
     flood(0);
     expect(daemon.aggregator.seriesCount().counter).to.equal(10);
-    await new Promise((r) => setTimeout(r, 5));
-    daemon.aggregator.snapshotAndReset(Date.now(), 1); // expires the idle series
+    clock.advance(5);
+    daemon.aggregator.snapshotAndReset(clock.now(), 1); // expires the idle series
     flood(100);
     expect(daemon.aggregator.seriesCount().counter).to.equal(10);
     const { testConfig } = await import('../../support/daemon-harness.js');
@@ -62,18 +67,15 @@ describe('overload: series cap and kernel drops (real sockets)', function () {
     // A tiny receive buffer and a blocked event loop: the kernel must drop.
     daemon = await startDaemon({ backends: 'null', 'flush-interval': '1h', 'receive-buffer-size': 4096 });
     const port = daemon.addresses().udp.port;
-    const sender = spawn(process.execPath, [
+    // spawnSync holds this process (the daemon) until the child has handed all 4000
+    // datagrams to the kernel and exited: nothing is read meanwhile, so the buffer overflows.
+    const sent = spawnSync(process.execPath, [
       '-e',
       `const s = require('dgram').createSocket('udp4');
-       let n = 0; const go = () => { for (let i = 0; i < 200; i++) s.send('x:1|c', ${port}, '127.0.0.1'); if ((n += 200) < 4000) setImmediate(go); else setTimeout(() => s.close(), 100); };
-       go();`,
+       let done = 0;
+       for (let i = 0; i < 4000; i++) s.send('x:1|c', ${port}, '127.0.0.1', () => { if (++done === 4000) s.close(); });`,
     ]);
-    // Busy-wait: this process (the daemon) reads nothing while the child sends.
-    const until = Date.now() + 600;
-    while (Date.now() < until) {
-      /* hold the event loop */
-    }
-    await new Promise((r) => sender.on('exit', r));
+    expect(sent.status).to.equal(0);
     await waitFor(async () => {
       const body = (await httpGet(daemon!.addresses().web!.port, '/metrics')).body;
       return (metricValue(body, 'statsd_sepagent_udp_receive_drops_total') ?? 0) > 0;
@@ -82,7 +84,7 @@ describe('overload: series cap and kernel drops (real sockets)', function () {
     const body = (await httpGet(daemon.addresses().web!.port, '/metrics')).body;
     const drops = metricValue(body, 'statsd_sepagent_udp_receive_drops_total')!;
     // Every datagram is accounted for: received by the daemon or dropped by the kernel.
-    await waitFor(() => daemon!.stats.datagrams.udp + drops >= 4000, 2000).catch(() => undefined);
+    await waitFor(() => daemon!.stats.datagrams.udp + drops >= 4000, 5000, 'every datagram read or dropped');
     expect(daemon.stats.datagrams.udp + drops).to.equal(4000);
     expect(received).to.be.lessThan(4000);
     await sendUdp(port, ['after:1|c']);

@@ -19,8 +19,10 @@ class Recorder {
   readonly documents: ConfigMapDocument[] = [];
   readonly unusable: string[] = [];
   deleted = 0;
+  watchErrors = 0;
   readonly handlers = {
     logger: silentLogger,
+    onWatchError: () => this.watchErrors++,
     onDocument: (d: ConfigMapDocument) => this.documents.push(d),
     onUnusable: (_cm: unknown, problem: string) => this.unusable.push(problem),
     onDeleted: () => this.deleted++,
@@ -134,7 +136,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     s.start(rec.handlers);
     await waitFor(() => rec.documents.length === 1 && api.watchCount === 1);
     await api.stop();
-    await new Promise((r) => setTimeout(r, 500)); // several failed reconnects
+    await waitFor(() => rec.watchErrors >= 2, 10_000, 'two failed reconnects');
     api.upsert(NS, NAME, { 'config.toml': doc(2) }); // edited while the watch is down
     api.failNext('list', 500);
     api.failNext('watch', 500);
@@ -167,7 +169,12 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     await s.stop();
     await waitFor(() => api.watchCount === 0);
     api.upsert(NS, NAME, { 'config.toml': doc(2) });
-    await new Promise((r) => setTimeout(r, 300));
+    // A source that still watches sees the edit; the stopped one does not.
+    const other = newSource();
+    const seen = new Recorder();
+    other.start(seen.handlers);
+    await waitFor(() => seen.last() === doc(2));
+    await other.stop();
     expect(rec.documents.map((d) => d.text)).to.deep.equal([doc(1)]);
   });
 

@@ -1,3 +1,4 @@
+import { ManualClock } from '../../support/manual-clock.js';
 import { COMPONENTS } from '../../../src/daemon/components.js';
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
@@ -57,11 +58,14 @@ describe('live reload in a running daemon (real sockets)', function () {
     await sender.stop();
     await waitFor(() => daemon!.stats.lines === sender.sent);
     await daemon.shutdown(); // final flush
-    // The last datagrams are in the agents' socket buffers when shutdown resolves.
-    const total = (): number => a!.counterTotal('upstream_rq_total') + b!.counterTotal('upstream_rq_total');
-    await waitFor(() => total() >= sender.sent, 2000, 'every line at the agents').catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 50)); // and nothing more (no doubles)
-    expect(total()).to.equal(sender.sent);
+    // The last datagrams may still be on their way when shutdown resolves: wait until the
+    // agents hold every datagram the daemon sent (its own count), then nothing more can come.
+    const sentDatagrams = (
+      await daemon.metrics.registry.getSingleMetric('statsd_sepagent_backend_datagrams_sent_total')!.get()
+    ).values.reduce((n, v) => n + v.value, 0);
+    await waitFor(() => a!.documents.length + b!.documents.length === sentDatagrams, 5000, 'every datagram sent');
+    const total = a!.counterTotal('upstream_rq_total') + b!.counterTotal('upstream_rq_total');
+    expect(total).to.equal(sender.sent);
     // The old agent received nothing after the swap's in-flight flush; the new one nothing before it.
     expect(a!.documents.every((d) => d.at <= swapAt + 50)).to.equal(true);
     expect(b!.documents.length).to.be.greaterThan(0);
@@ -99,8 +103,7 @@ describe('live reload in a running daemon (real sockets)', function () {
       metricValue((await httpGet(daemon!.addresses().web!.port, '/metrics')).body, 'statsd_sepagent_flushes_total') ??
       0;
     const before = await flushes();
-    await new Promise((r) => setTimeout(r, 400));
-    expect((await flushes()) - before).to.be.greaterThanOrEqual(4);
+    await waitFor(async () => (await flushes()) - before >= 4, 5000, 'four flushes (at 1h there would be none)');
     // New lines get the new default tags.
     daemon.ingester.ingestDatagram(Buffer.from('a:1|c'), '127.0.0.1');
     const snap = daemon.aggregator.snapshotAndReset(0, 1);
@@ -157,6 +160,7 @@ describe('live reload in a running daemon (real sockets)', function () {
 
   it('debounces a burst of documents into one reload of the last, and skips unchanged ones', async () => {
     daemon = await startDaemon({ backends: 'null', 'flush-interval': '1h' });
+    const clock = new ManualClock();
     let applied = 0;
     const reloader = new ConfigReloader({
       layers: { flags: { 'metrics-addr': '127.0.0.1:0', 'web-addr': '127.0.0.1:0' } },
@@ -167,14 +171,17 @@ describe('live reload in a running daemon (real sockets)', function () {
       },
       metrics: daemon.metrics,
       logger: silentLogger,
-      clock: systemClock,
+      clock,
       debounceMs: 50,
     });
     const outcomes: string[] = [];
     for (let i = 1; i <= 5; i++)
       reloader.offer(tomlDoc(`backends = "null"\nflush-interval = "${i}s"\n`), (o) => outcomes.push(o.result));
+    clock.advance(49);
+    expect(outcomes).to.deep.equal([]); // still within the window
+    clock.advance(1); // the window ends: one reload, of the last document
     await waitFor(() => outcomes.length === 1);
-    await new Promise((r) => setTimeout(r, 100));
+    expect(clock.pendingTimers).to.equal(0); // nothing else is scheduled
     expect(outcomes).to.deep.equal(['applied']);
     expect(applied).to.equal(1);
     expect(daemon.config.flushIntervalMs).to.equal(5000);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { waitFor } from '../../support/wait-for.js';
 import fc from 'fast-check';
 import { computeSnapshot } from '../../../src/aggregator/interval-cut.js';
 import { runChunked, runToEnd } from '../../../src/shared/cooperative.js';
@@ -159,8 +160,10 @@ describe('SepAgent encoder back-pressure', () => {
         pool,
       ),
     );
-    // Nothing comes back for a while: the encoder must stop at the limit.
-    await new Promise((r) => setTimeout(r, 20));
+    // Nothing comes back: the encoder must stop at the limit, and stay stopped however
+    // many turns the event loop takes.
+    await waitFor(() => pool.out === 3);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
     expect(pool.out).to.equal(3);
     const stalled = got.length;
     expect(stalled).to.be.lessThan(expected.length);
@@ -184,7 +187,7 @@ describe('SepAgent encoder back-pressure', () => {
         encodeSnapshotChunked(snap, m, 1400, (d) => held.push(() => d.release()), pool),
         ac.signal,
       );
-      await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => pool.out === 3); // blocked, waiting for a buffer
       ac.abort(new Error('deadline'));
       const err = await run.catch((e: unknown) => e);
       expect((err as Error).message).to.equal('deadline');
