@@ -201,7 +201,7 @@ export class Daemon implements Lifecycle {
       await this.#flusher.idle();
       for (const b of retired) {
         try {
-          await b.shutdown(AbortSignal.timeout(cfg.shutdownTimeoutMs));
+          await b.shutdown(this.#deps.clock.timeout(cfg.shutdownTimeoutMs));
         } catch (err) {
           this.#deps.logger.warn(
             { backend: b.name, err: errorMessage(err) },
@@ -281,7 +281,7 @@ export class Daemon implements Lifecycle {
   }
 
   #dispatchEvent(e: StatsdEvent): void {
-    const signal = AbortSignal.timeout(this.config.flushIntervalMs);
+    const signal = this.#deps.clock.timeout(this.config.flushIntervalMs);
     for (const b of this.#backends) {
       raceAbort(b.sendEvent(e, signal), signal).catch((err: unknown) =>
         this.#deps.logger.debug({ backend: b.name, err: errorMessage(err) }, 'event delivery failed'),
