@@ -261,21 +261,30 @@ export class Flusher implements Lifecycle {
       // A third interval while one is in delivery and one waits: apply the busy policy.
       let result: BackendFlushResult = 'skipped';
       if (b.busyPolicy === 'coalesce') {
-        result = 'merged';
-        const merged: Held = {
-          snapshot: mergeSnapshots(waiting.held.snapshot, held.snapshot),
-          holders: 0,
-          pooled: false,
-        };
-        this.#hold(merged, 1);
-        this.#release(held);
-        delivery.held = merged;
+        const merged = this.#merge(b, waiting.held, held);
+        if (merged !== undefined) {
+          result = 'merged';
+          this.#hold(merged, 1);
+          this.#release(held);
+          delivery.held = merged;
+        }
       }
       this.#release(waiting.held);
       this.#deps.metrics?.backendResult(b.name, result);
       this.#warnBusy(b, lane, result);
       waiting.done();
     });
+  }
+
+  /** The waiting interval and the newer one as one (unpooled) snapshot; undefined if merging failed. */
+  #merge(b: Backend, older: Held, newer: Held): Held | undefined {
+    try {
+      return { snapshot: mergeSnapshots(older.snapshot, newer.snapshot), holders: 0, pooled: false };
+    } catch (err) {
+      // Never expected; the newer interval then replaces the older, as with `latest`.
+      this.#deps.logger.error({ backend: b.name, err: errorMessage(err) }, 'merging waiting intervals failed');
+      return undefined;
+    }
   }
 
   #warnBusy(b: Backend, lane: Lane, result: BackendFlushResult): void {
