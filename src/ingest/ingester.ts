@@ -7,7 +7,7 @@ import type { IngestStats } from './ingest-stats.js';
 import type { TagProcessor } from './tag-processor.js';
 import type { DatagramSink, Transport } from '../receivers/receiver.js';
 import { LineCache } from './line-cache.js';
-import { LineScan, plainMember, scanLine } from '../parser/line-scan.js';
+import { LineScan, plainMember, plainValue, scanLine } from '../parser/line-scan.js';
 import { fnv1a } from '../shared/hash.js';
 
 /** Dependencies of {@link Ingester}. */
@@ -153,12 +153,15 @@ export class Ingester implements DatagramSink {
             d.aggregator.applyTo(series, 0, member, 1, now);
             return scan.end;
           }
-        } else if (scan.value === scan.value) {
-          // (not NaN: a plain decimal value)
-          d.stats.lines++;
-          d.stats.samples[series.kind]++;
-          d.aggregator.applyTo(series, scan.value, '', cache.rate(e), now);
-          return scan.end;
+        } else {
+          const value = plainValue(bytes, scan.colon + 1, scan.pipe);
+          if (value === value) {
+            // (not NaN: a plain decimal value)
+            d.stats.lines++;
+            d.stats.samples[series.kind]++;
+            d.aggregator.applyTo(series, value, '', cache.rate(e), now);
+            return scan.end;
+          }
         }
       }
     }

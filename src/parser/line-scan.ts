@@ -27,40 +27,64 @@ export class LineScan {
   pipe = -1;
   /** FNV-1a of the identity bytes, continued from the caller's seed (e.g. the sender's hash). */
   hash = 0;
-  /** The value when it is a plain decimal (`[+-]digits[.digits]`, at most 15 digits), else NaN. */
-  value = NaN;
 }
 
 /**
  * The fast entry point of the StatsD grammar: scans the line that starts at `p` once,
- * without parsing it, and fills `out`. It finds the line's parts and hashes its identity
- * (so a caller can recognise a series it has seen), and parses the value when it is a
- * plain decimal, as {@link parseStatsdLine} would. Anything it does not recognise it
- * leaves to the full parser (`colon === -1` or `value` NaN): the two are kept equal by a
- * differential property test.
+ * without parsing it, and fills `out`: the line's parts and the hash of its identity, so a
+ * caller can recognise a series it has seen. {@link plainValue} then reads the value the
+ * way {@link parseStatsdLine} would, when it is a plain decimal. Anything these do not
+ * recognise is the full parser's (`colon === -1`, a NaN value); a differential property
+ * test keeps them equal. Kept small so that the JIT inlines it into the ingest loop.
  */
 export function scanLine(bytes: Uint8Array, p: number, limit: number, seed: number, out: LineScan): void {
-  out.colon = -1;
-  out.pipe = -1;
-  out.value = NaN;
-  let i = p;
-  const first = bytes[p];
-  // `_e{…}` events and empty lines are the full parser's.
-  if (first === NEWLINE || first === UNDERSCORE) {
-    out.end = lineEnd(bytes, p, limit);
-    return;
-  }
   let h = seed;
-  for (; i < limit; i++) {
-    const c = bytes[i]!;
-    if (c === COLON || c === NEWLINE) break;
-    h = Math.imul(h ^ c, PRIME);
+  let i = p;
+  let colon = -1;
+  let pipe = -1;
+  // `_e{…}` events and empty lines are the full parser's: no name to scan.
+  if (bytes[p] !== UNDERSCORE) {
+    for (; i < limit; i++) {
+      const c = bytes[i]!;
+      if (c === COLON) {
+        colon = i;
+        break;
+      }
+      if (c === NEWLINE) break;
+      h = Math.imul(h ^ c, PRIME);
+    }
   }
-  if (i >= limit || bytes[i] !== COLON) {
-    out.end = lineEnd(bytes, i, limit);
-    return;
+  if (colon >= 0) {
+    for (i = colon + 1; i < limit; i++) {
+      const c = bytes[i]!;
+      if (c === PIPE) {
+        pipe = i;
+        break;
+      }
+      if (c === NEWLINE) break;
+    }
   }
-  const colon = i++;
+  if (pipe < 0) colon = -1;
+  else
+    for (i = pipe; i < limit; i++) {
+      const c = bytes[i]!;
+      if (c === NEWLINE) break;
+      h = Math.imul(h ^ c, PRIME);
+    }
+  while (i < limit && bytes[i] !== NEWLINE) i++;
+  out.end = i;
+  out.colon = colon;
+  out.pipe = pipe;
+  out.hash = h;
+}
+
+/**
+ * The value `bytes[start, end)` when it is a plain decimal (`[+-]digits[.digits]`, at most
+ * 15 digits), exactly as the full parser reads it; NaN for anything else (exponents,
+ * `inf`, long or empty values), which the full parser then handles.
+ */
+export function plainValue(bytes: Uint8Array, start: number, end: number): number {
+  let i = start;
   let negative = false;
   if (bytes[i] === MINUS) {
     negative = true;
@@ -69,39 +93,17 @@ export function scanLine(bytes: Uint8Array, p: number, limit: number, seed: numb
   let mantissa = 0;
   let digits = 0;
   let fraction = -1; // digits before the `.`, or -1 without one
-  for (; i < limit; i++) {
+  for (; i < end; i++) {
     const c = bytes[i]!;
     if (c >= 0x30 && c <= 0x39) {
       mantissa = mantissa * 10 + (c - 0x30);
       digits++;
     } else if (c === DOT && fraction < 0) fraction = digits;
-    else break;
+    else return NaN;
   }
-  const plain = digits > 0 && digits <= 15 && i < limit && bytes[i] === PIPE;
-  if (!plain) {
-    for (; i < limit; i++) {
-      const c = bytes[i]!;
-      if (c === PIPE || c === NEWLINE) break;
-    }
-  }
-  if (i >= limit || bytes[i] !== PIPE) {
-    out.end = lineEnd(bytes, i, limit);
-    return;
-  }
-  const pipe = i;
-  for (; i < limit; i++) {
-    const c = bytes[i]!;
-    if (c === NEWLINE) break;
-    h = Math.imul(h ^ c, PRIME);
-  }
-  out.end = i;
-  out.colon = colon;
-  out.pipe = pipe;
-  out.hash = h;
-  if (plain) {
-    const v = fraction < 0 || fraction === digits ? mantissa : mantissa / POW10[digits - fraction]!;
-    out.value = negative ? -v : v;
-  }
+  if (digits === 0 || digits > 15) return NaN;
+  const v = fraction < 0 || fraction === digits ? mantissa : mantissa / POW10[digits - fraction]!;
+  return negative ? -v : v;
 }
 
 /**
@@ -111,10 +113,4 @@ export function scanLine(bytes: Uint8Array, p: number, limit: number, seed: numb
 export function plainMember(bytes: Uint8Array, scan: LineScan): string | undefined {
   for (let q = scan.colon + 1; q < scan.pipe; q++) if (bytes[q] === NUL) return undefined;
   return utf8(bytes, scan.colon + 1, scan.pipe);
-}
-
-function lineEnd(bytes: Uint8Array, from: number, limit: number): number {
-  let end = from;
-  while (end < limit && bytes[end] !== NEWLINE) end++;
-  return end;
 }
