@@ -10,6 +10,7 @@ import {
   compileTools,
   daemonEnv,
   freePort,
+  freeTcpPort,
   loadgen,
   NODE_FLAGS,
   peakRssMb,
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   const sink = new Sink();
   await sink.ready;
   const udp = await freePort();
-  const web = await freePort();
+  const web = await freeTcpPort();
   const toml = join(ROOT, 'bench', 'out', 'flood.toml');
   writeFileSync(
     toml,

@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
+import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { udpKernelDrops } from '../src/receivers/udp/kernel-drops.js';
 
@@ -66,6 +67,15 @@ export async function freePort(): Promise<number> {
   const s = createSocket('udp4');
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
   const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for the daemon's HTTP server). */
+export async function freeTcpPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const p = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return p;
 }

@@ -16,6 +16,7 @@ import {
   compileTools,
   daemonEnv,
   freePort,
+  freeTcpPort,
   NODE_FLAGS,
   OUT,
   oursConfig,
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
   const sink = new Sink();
   await sink.ready;
   const port = await freePort();
-  const web = await freePort();
+  const web = await freeTcpPort();
   const cfg = join(OUT, 'rss.toml');
   writeFileSync(cfg, oursConfig({ port, web, sinkPort: sink.port, flushS: FLUSH_S, rcvbuf: RCVBUF }));
   const daemon = spawn(

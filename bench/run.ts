@@ -18,6 +18,7 @@ import {
   cpuTicks,
   daemonEnv,
   freePort,
+  freeTcpPort,
   loadgen,
   NODE_FLAGS,
   OUT,
@@ -102,7 +103,7 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
   let proc: ChildProcess;
   let flushMs: () => Promise<number>;
   if (name === 'ours') {
-    const web = await freePort();
+    const web = await freeTcpPort();
     const cfg = join(OUT, 'ours.toml');
     writeFileSync(cfg, oursConfig({ port, web, sinkPort, flushS: FLUSH_S, rcvbuf: RCVBUF }));
     // As shipped: the entry points' V8 flags and the image's malloc settings (docs/performance.md).
@@ -146,7 +147,7 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
       JSON.stringify({
         port,
         address: '127.0.0.1',
-        mgmt_port: await freePort(),
+        mgmt_port: await freeTcpPort(),
         mgmt_address: '127.0.0.1',
         flushInterval: FLUSH_S * 1000,
         backends: [

@@ -17,6 +17,7 @@ import {
   compileTools,
   daemonEnv,
   freePort,
+  freeTcpPort,
   NODE_FLAGS,
   OUT,
   peakRssMb,
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
   let target = 0;
   api.upsert(NS, CM, { 'config.toml': config(sinks[0]!.port, '1s') });
   const udp = await freePort();
-  const web = await freePort();
+  const web = await freeTcpPort();
   const eldFile = join(OUT, 'eld-soak.jsonl');
   rmSync(eldFile, { force: true });
   const daemon = spawn(
