@@ -140,7 +140,15 @@ async function runWith(
     logger,
     clock: systemClock,
   });
-  const onHangup = (): void => void reloadOnSignal(src, reloader, logger);
+  // Installed before anything is logged: a SIGHUP sent as soon as the daemon says it is
+  // up must never meet Node's default action (terminate). Before the sources run it is
+  // only logged: the document being started with was read moments ago.
+  let watching = false;
+  const onHangup = (): void => {
+    if (watching) void reloadOnSignal(src, reloader, logger);
+    else logger.info('SIGHUP during start-up: the configuration being started is current; ignored');
+  };
+  process.on('SIGHUP', onHangup);
   try {
     try {
       await daemon.start();
@@ -150,8 +158,8 @@ async function runWith(
       return 1;
     }
     reloader.started(doc);
+    watching = true;
     startSources(src, reloader, logger, daemon.metrics);
-    process.on('SIGHUP', onHangup);
 
     const sig = await gotSignal;
     const shutdownMs = daemon.config.shutdownTimeoutMs;
