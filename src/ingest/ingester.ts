@@ -36,9 +36,9 @@ const UNCACHED = new LineScan();
  * host and tag rules and records the samples. It never throws; every line is counted as
  * accepted or rejected by reason, and a bad line never affects the others.
  *
- * Hot path: a line whose name, type, rate, tags and sender were seen before is looked up
- * in a {@link LineCache} while it is scanned once; a plain decimal value is then applied
- * straight to the cached accumulator. Everything else (new series, unusual values,
+ * Hot path: each line is scanned once by the parser's `scanLine`; a line whose name, type,
+ * rate, tags and sender were seen before is found in a {@link LineCache}, and a plain
+ * decimal value (`plainValue`) is applied to the cached series (`Aggregator.applyTo`). Everything else (new series, unusual values,
  * events, bad lines) takes the full parser, and the result is cached for next time. Both
  * paths give identical results; the cache only skips repeated work.
  */
@@ -112,12 +112,7 @@ export class Ingester implements DatagramSink {
 
   /** Processes one already-framed line `bytes[start, end)` (TCP). */
   ingestLine(bytes: Uint8Array, start: number, end: number, sourceHost: string): void {
-    const now = this.#d.clock.now();
-    if (start === end) {
-      this.#line(bytes, start, end, sourceHost, now, UNCACHED, -1);
-      return;
-    }
-    this.#fastLine(bytes, start, end, sourceHost, this.#hostHash(sourceHost), now);
+    this.#fastLine(bytes, start, end, sourceHost, this.#hostHash(sourceHost), this.#d.clock.now());
   }
 
   #hostHash(host: string): number {
@@ -146,7 +141,7 @@ export class Ingester implements DatagramSink {
       if (!series.dead) {
         const d = this.#d;
         if (series.kind === 'set') {
-          const member = plainMember(bytes, scan);
+          const member = plainMember(bytes, scan.colon + 1, scan.pipe);
           if (member !== undefined) {
             d.stats.lines++;
             d.stats.samples.set++;

@@ -107,10 +107,10 @@ export function plainValue(bytes: Uint8Array, start: number, end: number): numbe
 }
 
 /**
- * A set member as the full parser reads it: the value bytes `[colon + 1, pipe)` as text,
- * or undefined when they hold a NUL byte (which ends a line in the reference lexer).
+ * A set member as the full parser reads it: the value `bytes[start, end)` as text, or
+ * undefined when it holds a NUL byte (which ends a line in the reference lexer).
  */
-export function plainMember(bytes: Uint8Array, scan: LineScan): string | undefined {
-  for (let q = scan.colon + 1; q < scan.pipe; q++) if (bytes[q] === NUL) return undefined;
-  return utf8(bytes, scan.colon + 1, scan.pipe);
+export function plainMember(bytes: Uint8Array, start: number, end: number): string | undefined {
+  for (let q = start; q < end; q++) if (bytes[q] === NUL) return undefined;
+  return utf8(bytes, start, end);
 }

@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as Prom from 'prom-client';
+import type { BackendMetrics } from '../backends/backend.js';
+import type { FlusherMetrics } from '../flusher/flusher.js';
 import type { IngestStats } from '../ingest/ingest-stats.js';
 import { PARSE_ERROR_REASONS, type MetricKind } from '../parser/sample.js';
 
@@ -240,14 +242,8 @@ export class SelfMetrics {
     this.#configLastReloadOk.set(0);
   }
 
-  /** What the flusher reports (structurally the flusher's FlusherMetrics). */
-  flusher(): {
-    flushed(seconds: number): void;
-    backendResult(backend: string, result: string): void;
-    overdue(backend: string, delta: number): void;
-    snapshotsHeld(n: number): void;
-    freshSnapshot(): void;
-  } {
+  /** What the flusher reports. */
+  flusher(): FlusherMetrics {
     return {
       flushed: (seconds) => {
         this.flushes.inc();
@@ -260,12 +256,8 @@ export class SelfMetrics {
     };
   }
 
-  /** The accounting handle for one backend instance (structurally the backend contract's BackendMetrics). */
-  backend(name: string): {
-    sendError(code: string): void;
-    dropped(reason: string, count: number): void;
-    sent(datagrams: number, items: number): void;
-  } {
+  /** The accounting handle for one backend instance. */
+  backend(name: string): BackendMetrics {
     return {
       sendError: (code) => this.#sendErrors.inc({ backend: name, code }),
       dropped: (reason, count) => {

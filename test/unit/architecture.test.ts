@@ -15,7 +15,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   ingest: ['shared', 'parser', 'aggregator', 'receivers'],
   backends: ['shared', 'parser', 'aggregator'],
   flusher: ['shared', 'aggregator', 'backends'],
-  telemetry: ['shared', 'parser', 'ingest'],
+  telemetry: ['shared', 'parser', 'ingest', 'backends', 'flusher'],
   config: ['shared', 'aggregator', 'ingest'],
   reload: ['shared', 'config', 'telemetry'],
   sink: ['shared'],

@@ -39,7 +39,7 @@ describe('scanLine (the parser`s fast entry point) agrees with parseStatsdLine',
         expect(bytes[scan.pipe]).to.equal(0x7c);
         if (r.type !== 'metric') return; // the full parser rejects it: nothing was applied from the scan
         if (r.metric.kind === 'set') {
-          const member = plainMember(bytes, scan);
+          const member = plainMember(bytes, scan.colon + 1, scan.pipe);
           if (member !== undefined) expect(member).to.equal(r.metric.member);
         } else {
           const v = plainValue(bytes, scan.colon + 1, scan.pipe);
