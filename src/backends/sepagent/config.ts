@@ -1,6 +1,6 @@
 import { Checker } from '../../shared/check.js';
 import type { ConfigIssue } from '../../shared/errors.js';
-import { re2ToRegExp } from './regexp.js';
+import { re2ToRegExp } from '../shared/re2.js';
 
 /** The largest UDP payload over IPv4; every document the reference could send fits. */
 export const MAX_UDP_PAYLOAD_BYTES = 65507;

@@ -1,4 +1,4 @@
-import { re2ToRegExp } from './regexp.js';
+import { re2ToRegExp } from '../shared/re2.js';
 import { goJsonString } from './go-json.js';
 import { doubled } from '../../shared/typed-arrays.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { validateSepAgentConfig } from '../../../../src/backends/sepagent/config.js';
-import { re2ToRegExp } from '../../../../src/backends/sepagent/regexp.js';
+import { re2ToRegExp } from '../../../../src/backends/shared/re2.js';
 import type { ConfigIssue } from '../../../../src/shared/errors.js';
 
 function validate(raw: unknown): { issues: ConfigIssue[]; cfg: ReturnType<typeof validateSepAgentConfig> } {

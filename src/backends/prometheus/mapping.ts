@@ -1,0 +1,577 @@
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import { describe, isPlainObject } from '../../shared/check.js';
+import { parseDurationMs } from '../../shared/duration.js';
+import { re2ToRegExp } from '../shared/re2.js';
+
+const require = createRequire(import.meta.url);
+let yamlModule: typeof Yaml | undefined;
+function yaml(): typeof Yaml {
+  return (yamlModule ??= require('yaml') as typeof Yaml);
+}
+
+/**
+ * statsd_exporter's mapping language (its `--statsd.mapping-config` YAML), read unchanged:
+ * `defaults` and an ordered list of `mappings`, each matching StatsD names by glob (the
+ * default) or regular expression and naming the Prometheus metric and its labels.
+ *
+ * Matching rules (docs/prometheus.md#mapping-files):
+ * - glob rules are tried before regex rules, whatever their order in the file;
+ * - among glob rules the first one in the file that matches wins (with
+ *   `glob_disable_ordering: true`, literal components beat `*` instead);
+ * - a glob `*` stands for one whole dot-separated component (possibly empty); a regex
+ *   is searched for anywhere in the name unless anchored;
+ * - `match_metric_type` restricts a rule to `counter`, `gauge` or `observer` (timers);
+ * - `$1`, `${1}` (and, for regexes, `$name`, `${name}`) in `name` and label values are
+ *   replaced by captures; an unknown reference becomes empty;
+ * - a name no rule matches keeps its StatsD name with invalid characters escaped.
+ */
+
+/** How a timer becomes a Prometheus metric. */
+export type ObserverType = 'histogram' | 'summary';
+/** The StatsD metric types a rule can be restricted to. */
+export type MatchMetricType = 'counter' | 'gauge' | 'observer';
+
+/** One summary quantile with its allowed error. */
+export interface Objective {
+  readonly quantile: number;
+  readonly error: number;
+}
+
+/** `summary_options`. */
+export interface SummaryOptions {
+  readonly quantiles: readonly Objective[];
+  /** How far back quantiles look, ms (client_golang's default 10 minutes). */
+  readonly maxAgeMs: number;
+  /** Into how many buckets that window is cut (default 5). */
+  readonly ageBuckets: number;
+}
+
+/** What a mapping (or the absence of one) decides for a StatsD series. */
+export interface MappingResult {
+  readonly action: 'map' | 'drop';
+  /** The metric name after capture expansion, before escaping; `''` when it expanded to nothing. */
+  readonly name: string;
+  /** Label pairs from the rule, in rule order. */
+  readonly labels: ReadonlyArray<readonly [string, string]>;
+  /** Whether labels from tags win over the rule's labels of the same name. */
+  readonly honorLabels: boolean;
+  readonly observerType: ObserverType;
+  /** Histogram upper bounds, increasing. */
+  readonly buckets: readonly number[];
+  readonly summary: SummaryOptions;
+  /** Idle time after which the series leaves the exposition; 0 = never. */
+  readonly ttlMs: number;
+  readonly help: string;
+  /** Factor every value is multiplied by (`scale`); 1 when unset. */
+  readonly scale: number;
+  /** Index of the rule in the file; -1 when no rule matched. */
+  readonly rule: number;
+}
+
+/** prometheus/client_golang's default histogram buckets, statsd_exporter's default. */
+export const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** statsd_exporter's default summary quantiles. */
+export const DEFAULT_QUANTILES: readonly Objective[] = [
+  { quantile: 0.5, error: 0.05 },
+  { quantile: 0.9, error: 0.01 },
+  { quantile: 0.99, error: 0.001 },
+];
+const DEFAULT_MAX_AGE_MS = 10 * 60_000;
+const DEFAULT_AGE_BUCKETS = 5;
+
+interface Rule {
+  readonly index: number;
+  readonly match: string;
+  readonly glob: readonly string[] | undefined;
+  readonly regex: RegExp | undefined;
+  readonly metricType: MatchMetricType | undefined;
+  readonly name: string;
+  readonly labels: ReadonlyArray<readonly [string, string]>;
+  readonly base: Omit<MappingResult, 'name' | 'labels'>;
+}
+
+/** A validated mapping file. */
+export interface MappingConfig {
+  readonly rules: readonly Rule[];
+  readonly globOrdering: boolean;
+  /** What a name no rule matches gets (observer type, buckets, quantiles, ttl from `defaults`). */
+  readonly unmatched: Omit<MappingResult, 'name' | 'labels'>;
+}
+
+/** A problem in a mapping file, with its YAML path (`mappings[2].labels`). */
+export interface MappingIssue {
+  readonly path: string;
+  readonly message: string;
+  readonly severity: 'error' | 'warning';
+}
+
+const STATSD_COMPONENT = /^[a-zA-Z_](-?[a-zA-Z0-9_])*$/;
+const METRIC_NAME_TEMPLATE = /^([a-zA-Z_]|\$\{?\d+\}?)([a-zA-Z0-9_]|\$\{?\d+\}?)*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+const DEFAULTS_KEYS = [
+  'observer_type',
+  'timer_type',
+  'buckets',
+  'quantiles',
+  'match_type',
+  'glob_disable_ordering',
+  'ttl',
+  'summary_options',
+  'histogram_options',
+];
+const MAPPING_KEYS = [
+  'match',
+  'name',
+  'labels',
+  'observer_type',
+  'timer_type',
+  'buckets',
+  'quantiles',
+  'match_type',
+  'help',
+  'action',
+  'match_metric_type',
+  'ttl',
+  'summary_options',
+  'histogram_options',
+  'scale',
+  'honor_labels',
+];
+
+/** The help text of series whose rule sets none. */
+export const DEFAULT_HELP = 'Metric autogenerated by statsd-sepagent.';
+
+/**
+ * Parses a mapping file. Problems are appended to `issues` with paths under `prefix`;
+ * the result is usable only when no error was added.
+ */
+export function parseMappingText(text: string, prefix: string, issues: MappingIssue[]): MappingConfig | undefined {
+  const doc = yaml().parseDocument(text, { prettyErrors: true, logLevel: 'silent' });
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) issues.push({ path: prefix, severity: 'error', message: oneLine(e.message) });
+    return undefined;
+  }
+  return parseMapping(doc.toJS() ?? {}, prefix, issues);
+}
+
+function oneLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}
+
+/** Validates an already parsed mapping document (an inline `mapping` section). */
+export function parseMapping(raw: unknown, prefix: string, issues: MappingIssue[]): MappingConfig | undefined {
+  const before = issues.filter((i) => i.severity === 'error').length;
+  const err = (path: string, message: string): void => {
+    issues.push({ path: path === '' ? prefix : `${prefix}: ${path}`, severity: 'error', message });
+  };
+  const warn = (path: string, message: string): void => {
+    issues.push({ path: `${prefix}: ${path}`, severity: 'warning', message });
+  };
+  if (!isPlainObject(raw)) {
+    err('', `must be a mapping document with "mappings" (and optionally "defaults"), got ${describe(raw)}`);
+    return undefined;
+  }
+  for (const k of Object.keys(raw)) if (k !== 'defaults' && k !== 'mappings') warn(k, 'unknown key, ignored');
+  const d = isPlainObject(raw['defaults']) ? raw['defaults'] : {};
+  if (raw['defaults'] !== undefined && !isPlainObject(raw['defaults'])) err('defaults', 'must be a map');
+  for (const k of Object.keys(d)) if (!DEFAULTS_KEYS.includes(k)) warn(`defaults.${k}`, 'unknown key, ignored');
+
+  const r = new Reader(err);
+  const defObserver = r.observerType(d, 'defaults') ?? 'summary';
+  const defHistogram = r.section(d['histogram_options'], 'defaults.histogram_options');
+  const defSummary = r.section(d['summary_options'], 'defaults.summary_options');
+  const defBuckets =
+    r.buckets(defHistogram?.['buckets'], 'defaults.histogram_options.buckets') ??
+    r.buckets(d['buckets'], 'defaults.buckets') ??
+    DEFAULT_BUCKETS;
+  const defQuantiles =
+    r.quantiles(defSummary?.['quantiles'], 'defaults.summary_options.quantiles') ??
+    r.quantiles(d['quantiles'], 'defaults.quantiles') ??
+    DEFAULT_QUANTILES;
+  const defMaxAge = r.duration(defSummary?.['max_age'], 'defaults.summary_options.max_age') || DEFAULT_MAX_AGE_MS;
+  const defAgeBuckets =
+    r.count(defSummary?.['age_buckets'], 'defaults.summary_options.age_buckets') || DEFAULT_AGE_BUCKETS;
+  const defMatchType = r.matchType(d['match_type'], 'defaults.match_type') ?? 'glob';
+  const globDisableOrdering = r.bool(d['glob_disable_ordering'], 'defaults.glob_disable_ordering');
+  const defTtl = r.duration(d['ttl'], 'defaults.ttl');
+
+  const unmatched: MappingConfig['unmatched'] = {
+    action: 'map',
+    honorLabels: false,
+    observerType: defObserver,
+    buckets: defBuckets,
+    summary: { quantiles: defQuantiles, maxAgeMs: defMaxAge, ageBuckets: defAgeBuckets },
+    ttlMs: defTtl,
+    help: DEFAULT_HELP,
+    scale: 1,
+    rule: -1,
+  };
+
+  const rules: Rule[] = [];
+  const list = raw['mappings'] ?? [];
+  if (!Array.isArray(list)) err('mappings', `must be a list, got ${describe(list)}`);
+  (Array.isArray(list) ? list : []).forEach((m: unknown, i: number) => {
+    const p = `mappings[${i}]`;
+    if (!isPlainObject(m)) return err(p, `must be a map, got ${describe(m)}`);
+    for (const k of Object.keys(m)) if (!MAPPING_KEYS.includes(k)) warn(`${p}.${k}`, 'unknown key, ignored');
+    const match = r.string(m['match'], `${p}.match`);
+    const name = r.string(m['name'], `${p}.name`);
+    const action = r.string(m['action'], `${p}.action`) || 'map';
+    if (action !== 'map' && action !== 'drop') err(`${p}.action`, `must be "map" or "drop", got ${describe(action)}`);
+    if (match === '') err(`${p}.match`, 'is required');
+    if (name === '' && action !== 'drop') err(`${p}.name`, 'is required: the mapping sets no metric name');
+    else if (name !== '' && action !== 'drop' && !METRIC_NAME_TEMPLATE.test(name))
+      err(
+        `${p}.name`,
+        `"${name}" is not a metric name (letters, digits, _ and $n captures; not starting with a digit)`,
+      );
+    const labels: Array<[string, string]> = [];
+    const rawLabels = m['labels'];
+    if (rawLabels !== undefined && rawLabels !== null && !isPlainObject(rawLabels))
+      err(`${p}.labels`, `must be a map of label name to value, got ${describe(rawLabels)}`);
+    for (const [k, v] of Object.entries(isPlainObject(rawLabels) ? rawLabels : {})) {
+      if (!LABEL_NAME.test(k)) err(`${p}.labels.${k}`, `"${k}" is not a valid label name`);
+      labels.push([k, r.string(v, `${p}.labels.${k}`)]);
+    }
+    const matchType = r.matchType(m['match_type'], `${p}.match_type`) ?? defMatchType;
+    let glob: string[] | undefined;
+    let regex: RegExp | undefined;
+    if (match !== '') {
+      if (matchType === 'glob') {
+        glob = match.split('.');
+        if (!glob.every((f) => f === '*' || STATSD_COMPONENT.test(f)))
+          err(`${p}.match`, `"${match}" is not a glob: dot-separated components of letters, digits, _ and -, or *`);
+      } else {
+        const re = re2ToRegExp(match);
+        if (typeof re === 'string') err(`${p}.match`, `invalid regular expression "${match}": ${re}`);
+        else regex = re;
+      }
+    }
+    const metricType = r.metricType(m['match_metric_type'], `${p}.match_metric_type`);
+    const observerType = r.observerType(m, p);
+    const histogram = r.section(m['histogram_options'], `${p}.histogram_options`);
+    const summary = r.section(m['summary_options'], `${p}.summary_options`);
+    if (m['buckets'] !== undefined && histogram?.['buckets'] !== undefined)
+      err(p, 'sets buckets both at the top level and in histogram_options');
+    if (m['quantiles'] !== undefined && summary?.['quantiles'] !== undefined)
+      err(p, 'sets quantiles both at the top level and in summary_options');
+    if (observerType === 'histogram' && summary !== undefined)
+      err(p, 'cannot use the histogram observer type with summary_options');
+    if (observerType === 'summary' && histogram !== undefined)
+      err(p, 'cannot use the summary observer type with histogram_options');
+    const buckets =
+      r.buckets(histogram?.['buckets'], `${p}.histogram_options.buckets`) ??
+      r.buckets(m['buckets'], `${p}.buckets`) ??
+      defBuckets;
+    const quantiles =
+      r.quantiles(summary?.['quantiles'], `${p}.summary_options.quantiles`) ??
+      r.quantiles(m['quantiles'], `${p}.quantiles`) ??
+      defQuantiles;
+    const scaleRaw = m['scale'];
+    let scale = 1;
+    if (scaleRaw !== undefined && scaleRaw !== null) {
+      if (typeof scaleRaw === 'number' && Number.isFinite(scaleRaw)) scale = scaleRaw;
+      else err(`${p}.scale`, `must be a number, got ${describe(scaleRaw)}`);
+    }
+    const help = r.string(m['help'], `${p}.help`);
+    rules.push({
+      index: i,
+      match,
+      glob,
+      regex,
+      metricType,
+      name,
+      labels,
+      base: {
+        action: action === 'drop' ? 'drop' : 'map',
+        honorLabels: r.bool(m['honor_labels'], `${p}.honor_labels`),
+        observerType: observerType ?? defObserver,
+        buckets,
+        summary: {
+          quantiles,
+          maxAgeMs: r.duration(summary?.['max_age'], `${p}.summary_options.max_age`) || defMaxAge,
+          ageBuckets: r.count(summary?.['age_buckets'], `${p}.summary_options.age_buckets`) || defAgeBuckets,
+        },
+        ttlMs: r.duration(m['ttl'], `${p}.ttl`) || defTtl,
+        help: help === '' ? DEFAULT_HELP : help,
+        scale,
+        rule: i,
+      },
+    });
+  });
+  if (issues.filter((i) => i.severity === 'error').length > before) return undefined;
+  return { rules, globOrdering: !globDisableOrdering, unmatched };
+}
+
+/** Typed readers that report into one error callback. */
+class Reader {
+  readonly #err: (path: string, message: string) => void;
+  constructor(err: (path: string, message: string) => void) {
+    this.#err = err;
+  }
+
+  string(v: unknown, path: string): string {
+    if (v === undefined || v === null) return '';
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    this.#err(path, `must be a string, got ${describe(v)}`);
+    return '';
+  }
+
+  bool(v: unknown, path: string): boolean {
+    if (v === undefined || v === null) return false;
+    if (typeof v === 'boolean') return v;
+    this.#err(path, `must be true or false, got ${describe(v)}`);
+    return false;
+  }
+
+  section(v: unknown, path: string): Record<string, unknown> | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (isPlainObject(v)) return v;
+    this.#err(path, `must be a map, got ${describe(v)}`);
+    return undefined;
+  }
+
+  /** A Go duration string; a bare number is nanoseconds, as Go's YAML decoding reads it. */
+  duration(v: unknown, path: string): number {
+    if (v === undefined || v === null) return 0;
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v / 1e6;
+    const ms = typeof v === 'string' ? parseDurationMs(v) : undefined;
+    if (ms === undefined) {
+      this.#err(path, `must be a duration such as "1m20s", got ${describe(v)}`);
+      return 0;
+    }
+    return ms;
+  }
+
+  count(v: unknown, path: string): number {
+    if (v === undefined || v === null) return 0;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+    this.#err(path, `must be a whole number, got ${describe(v)}`);
+    return 0;
+  }
+
+  observerType(m: Record<string, unknown>, path: string): ObserverType | undefined {
+    const key = m['observer_type'] !== undefined && m['observer_type'] !== '' ? 'observer_type' : 'timer_type';
+    const v = m[key];
+    if (v === undefined || v === null || v === '' || v === 'default') return undefined;
+    if (v === 'histogram' || v === 'summary') return v;
+    this.#err(`${path}.${key}`, `must be "histogram" or "summary", got ${describe(v)}`);
+    return undefined;
+  }
+
+  matchType(v: unknown, path: string): 'glob' | 'regex' | undefined {
+    if (v === undefined || v === null || v === '') return undefined;
+    if (v === 'glob' || v === 'regex') return v;
+    this.#err(path, `must be "glob" or "regex", got ${describe(v)}`);
+    return undefined;
+  }
+
+  metricType(v: unknown, path: string): MatchMetricType | undefined {
+    if (v === undefined || v === null || v === '') return undefined;
+    if (v === 'counter' || v === 'gauge' || v === 'observer') return v;
+    // Older statsd_exporter releases called observers "timer".
+    if (v === 'timer') return 'observer';
+    this.#err(path, `must be "counter", "gauge" or "observer", got ${describe(v)}`);
+    return undefined;
+  }
+
+  buckets(v: unknown, path: string): number[] | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || !v.every((b) => typeof b === 'number' && !Number.isNaN(b))) {
+      this.#err(path, `must be a list of numbers, got ${describe(v)}`);
+      return undefined;
+    }
+    const nums = (v as number[]).filter((b) => b !== Infinity);
+    if (nums.length === 0) return undefined;
+    for (let i = 1; i < nums.length; i++)
+      if (!(nums[i]! > nums[i - 1]!)) {
+        this.#err(path, `must be in increasing order (${nums[i - 1]} then ${nums[i]})`);
+        return undefined;
+      }
+    return nums;
+  }
+
+  quantiles(v: unknown, path: string): Objective[] | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v)) {
+      this.#err(path, `must be a list of {quantile, error}, got ${describe(v)}`);
+      return undefined;
+    }
+    const out: Objective[] = [];
+    v.forEach((q: unknown, i) => {
+      const quantile = isPlainObject(q) ? q['quantile'] : undefined;
+      const error = isPlainObject(q) ? (q['error'] ?? 0) : undefined;
+      if (typeof quantile !== 'number' || quantile < 0 || quantile > 1 || typeof error !== 'number' || error < 0) {
+        this.#err(`${path}[${i}]`, 'must be {quantile: 0..1, error: >= 0}');
+        return;
+      }
+      out.push({ quantile, error });
+    });
+    return out.length === 0 ? undefined : out;
+  }
+}
+
+/** A node of the glob trie: literal children, a `*` child, and the rules ending here. */
+interface GlobNode {
+  readonly literal: Map<string, GlobNode>;
+  star: GlobNode | undefined;
+  /** Rules ending at this node, in file order. */
+  readonly rules: Rule[];
+}
+
+function newNode(): GlobNode {
+  return { literal: new Map(), star: undefined, rules: [] };
+}
+
+/**
+ * MetricMapper answers "what does this StatsD name become" for one mapping file. It
+ * keeps no per-name cache: the backend caches results per series.
+ */
+export class MetricMapper {
+  readonly #config: MappingConfig;
+  readonly #root = newNode();
+  readonly #regexRules: readonly Rule[];
+
+  constructor(config: MappingConfig) {
+    this.#config = config;
+    for (const rule of config.rules) {
+      if (rule.glob === undefined) continue;
+      let node = this.#root;
+      for (const f of rule.glob) {
+        if (f === '*') node = node.star ??= newNode();
+        else {
+          let next = node.literal.get(f);
+          if (next === undefined) node.literal.set(f, (next = newNode()));
+          node = next;
+        }
+      }
+      node.rules.push(rule);
+    }
+    this.#regexRules = config.rules.filter((r) => r.regex !== undefined);
+  }
+
+  /** The mapping for a StatsD name and type, or the unmatched defaults (rule -1, the name unchanged). */
+  map(name: string, type: MatchMetricType): MappingResult {
+    const fields = name.split('.');
+    const captures: string[] = [];
+    const found = this.#config.globOrdering
+      ? this.#firstInFileOrder(this.#root, fields, 0, type, captures, undefined)
+      : this.#literalFirst(this.#root, fields, 0, type, captures);
+    if (found !== undefined) {
+      const caps = found.captures;
+      const expand = (t: string): string => expandTemplate(t, (ref) => globCapture(caps, ref));
+      return { ...found.rule.base, name: expand(found.rule.name), labels: expandLabels(found.rule, expand) };
+    }
+    for (const rule of this.#regexRules) {
+      if (rule.metricType !== undefined && rule.metricType !== type) continue;
+      const m = rule.regex!.exec(name);
+      if (m === null) continue;
+      const expand = (t: string): string => expandTemplate(t, (ref) => regexCapture(m, ref));
+      return { ...rule.base, name: expand(rule.name), labels: expandLabels(rule, expand) };
+    }
+    return { ...this.#config.unmatched, name, labels: [] };
+  }
+
+  /** Depth-first over every path; keeps the rule earliest in the file. */
+  #firstInFileOrder(
+    node: GlobNode,
+    fields: readonly string[],
+    i: number,
+    type: MatchMetricType,
+    captures: string[],
+    best: { rule: Rule; captures: string[] } | undefined,
+  ): { rule: Rule; captures: string[] } | undefined {
+    if (i === fields.length) {
+      for (const rule of node.rules) {
+        if (rule.metricType !== undefined && rule.metricType !== type) continue;
+        if (best === undefined || rule.index < best.rule.index) best = { rule, captures: [...captures] };
+        break;
+      }
+      return best;
+    }
+    const f = fields[i]!;
+    const lit = node.literal.get(f);
+    if (lit !== undefined) best = this.#firstInFileOrder(lit, fields, i + 1, type, captures, best);
+    if (node.star !== undefined) {
+      captures.push(f);
+      best = this.#firstInFileOrder(node.star, fields, i + 1, type, captures, best);
+      captures.pop();
+    }
+    return best;
+  }
+
+  /** Depth-first, literal components before `*`; the first complete match wins. */
+  #literalFirst(
+    node: GlobNode,
+    fields: readonly string[],
+    i: number,
+    type: MatchMetricType,
+    captures: string[],
+  ): { rule: Rule; captures: string[] } | undefined {
+    if (i === fields.length) {
+      const rule = node.rules.find((r) => r.metricType === undefined || r.metricType === type);
+      return rule === undefined ? undefined : { rule, captures: [...captures] };
+    }
+    const f = fields[i]!;
+    const lit = node.literal.get(f);
+    const viaLiteral = lit === undefined ? undefined : this.#literalFirst(lit, fields, i + 1, type, captures);
+    if (viaLiteral !== undefined || node.star === undefined) return viaLiteral;
+    captures.push(f);
+    const viaStar = this.#literalFirst(node.star, fields, i + 1, type, captures);
+    captures.pop();
+    return viaStar;
+  }
+}
+
+function expandLabels(rule: Rule, expand: (t: string) => string): Array<readonly [string, string]> {
+  return rule.labels.map(([k, v]) => [k, expand(v)] as const);
+}
+
+function globCapture(captures: readonly string[], ref: string): string {
+  const n = /^\d+$/.test(ref) ? Number(ref) : 0;
+  return n >= 1 && n <= captures.length ? captures[n - 1]! : '';
+}
+
+function regexCapture(m: RegExpExecArray, ref: string): string {
+  if (/^\d+$/.test(ref)) return m[Number(ref)] ?? '';
+  return m.groups?.[ref] ?? '';
+}
+
+/**
+ * Replaces `$ref` and `${ref}` as Go's regexp.Expand does: `$ref` takes the longest run
+ * of letters, digits and `_` (so `$1_total` refers to a group named `1_total`, which is
+ * empty), `$$` is a literal `$`, and a `$` that starts no reference stays as it is.
+ */
+export function expandTemplate(template: string, lookup: (ref: string) => string): string {
+  if (!template.includes('$')) return template;
+  let out = '';
+  let i = 0;
+  while (i < template.length) {
+    const c = template[i]!;
+    if (c !== '$') {
+      out += c;
+      i++;
+      continue;
+    }
+    if (template[i + 1] === '$') {
+      out += '$';
+      i += 2;
+      continue;
+    }
+    const braced = /^\$\{([a-zA-Z0-9_]+)\}/.exec(template.slice(i));
+    const bare = braced === null ? /^\$([a-zA-Z0-9_]+)/.exec(template.slice(i)) : null;
+    const m = braced ?? bare;
+    if (m === null) {
+      // A `$` that starts no reference is kept as text, as Go does.
+      out += '$';
+      i++;
+      continue;
+    }
+    out += lookup(m[1]!);
+    i += m[0].length;
+  }
+  return out;
+}

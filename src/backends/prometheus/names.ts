@@ -1,0 +1,32 @@
+/**
+ * Makes a StatsD name (or tag key) a valid Prometheus metric or label name the way
+ * statsd_exporter does: every character other than ASCII letters, digits and `_` becomes
+ * `_`, except that a `-` right after a `-` adds nothing (`a--b` and `a---b` → `a_b`); a leading
+ * digit gets a `_` in front.
+ */
+export function escapeMetricName(name: string): string {
+  if (name === '') return '';
+  let out = '';
+  let start = 0;
+  let escaped = false;
+  let prev = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const valid = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95; /* a-z A-Z 0-9 _ */
+    const ch = name[i]!;
+    if (!valid) {
+      escaped = true;
+      out += name.slice(start, i);
+      // A surrogate pair is one character: one `_`.
+      const width = c >= 0xd800 && c <= 0xdbff && i + 1 < name.length ? 2 : 1;
+      if (!(ch === '-' && prev === '-')) out += '_';
+      start = i + width;
+      i += width - 1;
+    }
+    prev = ch;
+  }
+  const digitFirst = name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57;
+  if (!escaped) return digitFirst ? `_${name}` : name;
+  out += name.slice(start);
+  return digitFirst ? `_${out}` : out;
+}
