@@ -1,0 +1,99 @@
+import { summaryQuantiles, type Family, type PromStore } from './store.js';
+
+/** The two exposition formats. */
+export type ExpositionFormat = 'text' | 'openmetrics';
+
+/** Content types of the formats. */
+export const CONTENT_TYPES: Readonly<Record<ExpositionFormat, string>> = {
+  text: 'text/plain; version=0.0.4; charset=utf-8',
+  openmetrics: 'application/openmetrics-text; version=1.0.0; charset=utf-8',
+};
+
+/** Picks OpenMetrics when the `Accept` header asks for it (with a non-zero q), else text. */
+export function negotiate(accept: string | undefined): ExpositionFormat {
+  if (accept === undefined) return 'text';
+  for (const part of accept.split(',')) {
+    const [type, ...params] = part.split(';').map((s) => s.trim());
+    if (type !== 'application/openmetrics-text') continue;
+    const q = params.find((p) => p.startsWith('q='));
+    if (q === undefined || Number(q.slice(2)) > 0) return 'openmetrics';
+  }
+  return 'text';
+}
+
+/** A sample value as Prometheus writes it. */
+function num(v: number): string {
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+/** A bound for `le`/`quantile`: OpenMetrics wants canonical floats (`1.0`, not `1`). */
+function bound(v: number, format: ExpositionFormat): string {
+  if (v === Infinity) return '+Inf';
+  return format === 'openmetrics' && Number.isInteger(v) ? v.toFixed(1) : String(v);
+}
+
+function escapeHelp(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** Lines per chunk: small enough that writing one chunk never blocks for long. */
+export const CHUNK_LINES = 2000;
+
+/**
+ * Writes the store as an exposition, one chunk (about {@link CHUNK_LINES} lines) per
+ * step, so the caller can yield to the event loop between chunks. OpenMetrics ends with
+ * `# EOF`; its counter samples carry `_total` on a family name without it.
+ */
+export function* exposition(store: PromStore, format: ExpositionFormat, nowMs: number): Generator<string> {
+  let buf = '';
+  let lines = 0;
+  const line = (s: string): void => {
+    buf += s + '\n';
+    lines++;
+  };
+  for (const f of store.families.values()) {
+    const family = format === 'openmetrics' && f.type === 'counter' ? f.name.replace(/_total$/, '') : f.name;
+    const sample = format === 'openmetrics' && f.type === 'counter' ? `${family}_total` : f.name;
+    line(`# HELP ${family} ${escapeHelp(f.help)}`);
+    line(`# TYPE ${family} ${f.type}`);
+    writeSeries(f, sample, format, nowMs, line);
+    if (lines >= CHUNK_LINES) {
+      yield buf;
+      buf = '';
+      lines = 0;
+    }
+  }
+  if (format === 'openmetrics') buf += '# EOF\n';
+  if (buf !== '') yield buf;
+}
+
+function writeSeries(
+  f: Family,
+  sample: string,
+  format: ExpositionFormat,
+  nowMs: number,
+  line: (s: string) => void,
+): void {
+  for (const s of f.series.values()) {
+    if (f.type === 'counter' || f.type === 'gauge') {
+      line(`${sample}${s.labelText} ${num(s.value)}`);
+      continue;
+    }
+    const sep = s.labelPairs === '' ? '' : ',';
+    if (f.type === 'histogram') {
+      const b = s.buckets!;
+      for (let i = 0; i < f.buckets.length; i++)
+        line(`${f.name}_bucket{${s.labelPairs}${sep}le="${bound(f.buckets[i]!, format)}"} ${num(b[i]!)}`);
+      line(`${f.name}_bucket{${s.labelPairs}${sep}le="+Inf"} ${num(s.count)}`);
+    } else {
+      const qs = summaryQuantiles(f, s, nowMs);
+      f.quantiles.forEach((q, i) =>
+        line(`${f.name}{${s.labelPairs}${sep}quantile="${bound(q.quantile, format)}"} ${num(qs[i]!)}`),
+      );
+    }
+    line(`${f.name}_sum${s.labelText} ${num(s.value)}`);
+    line(`${f.name}_count${s.labelText} ${num(s.count)}`);
+  }
+}

@@ -1,0 +1,341 @@
+import type { FlushSnapshot, SeriesIdentity } from '../../aggregator/snapshot.js';
+import type { MappingResult, MatchMetricType, MetricMapper, Objective } from './mapping.js';
+import { escapeMetricName } from './names.js';
+
+/** The Prometheus type a family is exposed as. */
+export type FamilyType = 'counter' | 'gauge' | 'histogram' | 'summary';
+
+/**
+ * Why a StatsD series got no Prometheus series. Each is a `reason` of
+ * `statsd_sepagent_prometheus_dropped_total`.
+ */
+export type DropReason =
+  /** A mapping's `action: drop`. */
+  | 'mapping_drop'
+  /** The mapped name expanded to nothing. */
+  | 'empty_metric_name'
+  /** The name is already a family of another type. */
+  | 'type_conflict'
+  /** The family already exists with other label names. */
+  | 'label_conflict'
+  /** A sample name the family would write is already another family's (`x_count` vs summary `x`). */
+  | 'name_conflict'
+  /** A label the type reserves (`le` on a histogram, `quantile` on a summary). */
+  | 'reserved_label'
+  /** A counter interval that went down: Prometheus counters only rise. */
+  | 'negative_counter'
+  /** The exposition already holds `max-series` series. */
+  | 'max_series';
+
+/** One exposed series: its rendered labels and its cumulative state. */
+export interface PromSeries {
+  /** `{a="1",b="2"}` or `''`. */
+  readonly labelText: string;
+  /** Labels as pairs in label-name order, for the `le`/`quantile` variants. */
+  readonly labelPairs: string;
+  /** Counter total or gauge value; histogram/summary sum. */
+  value: number;
+  count: number;
+  /** Cumulative bucket counts (histograms). */
+  readonly buckets: Float64Array | undefined;
+  /** Recent observations per age bucket (summaries), newest last. */
+  window: number[][] | undefined;
+  windowStartMs: number;
+  lastUpdateMs: number;
+  ttlMs: number;
+}
+
+/** One metric family: a name, one type, one set of label names. */
+export interface Family {
+  readonly name: string;
+  readonly type: FamilyType;
+  readonly help: string;
+  readonly labelNames: string;
+  readonly buckets: readonly number[];
+  readonly quantiles: readonly Objective[];
+  readonly maxAgeMs: number;
+  readonly ageBuckets: number;
+  readonly series: Map<string, PromSeries>;
+}
+
+interface Resolved {
+  readonly family: Family;
+  readonly series: PromSeries;
+  readonly scale: number;
+}
+
+interface CacheEntry {
+  target: Resolved | DropReason;
+  seen: number;
+}
+
+/** Counts drops by reason (the backend's self-metric). */
+export type DropCounter = (reason: DropReason, count: number) => void;
+
+const SUFFIXES: Record<FamilyType, readonly string[]> = {
+  counter: [''],
+  gauge: [''],
+  histogram: ['_bucket', '_sum', '_count'],
+  summary: ['', '_sum', '_count'],
+};
+
+/**
+ * PromStore turns flushed intervals into cumulative Prometheus series and keeps them
+ * between scrapes: counters add the interval deltas, gauges and sets take the latest
+ * value, timers feed histograms or summaries (milliseconds become seconds). Every
+ * conflict that would make the exposition invalid is refused at the series' first
+ * sample and counted, so what is exposed is always a valid document.
+ */
+export class PromStore {
+  readonly families = new Map<string, Family>();
+  /** Sample name → the family that writes it, to refuse colliding families. */
+  readonly #sampleNames = new Map<string, Family>();
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #dropped: DropCounter;
+  #mapper: MetricMapper;
+  #maxSeries: number;
+  #seriesCount = 0;
+  #generation = 0;
+
+  constructor(mapper: MetricMapper, maxSeries: number, dropped: DropCounter) {
+    this.#mapper = mapper;
+    this.#maxSeries = maxSeries;
+    this.#dropped = dropped;
+  }
+
+  get seriesCount(): number {
+    return this.#seriesCount;
+  }
+
+  /**
+   * Swaps the mapping and the series cap. Series keep their cumulative values; a StatsD
+   * series resolves again at its next sample, so a series whose mapped identity did not
+   * change continues where it was, and one that now maps elsewhere starts a new series
+   * (the old one leaves by its ttl, as in statsd_exporter).
+   */
+  reconfigure(mapper: MetricMapper, maxSeries: number): void {
+    this.#mapper = mapper;
+    this.#maxSeries = maxSeries;
+    this.#cache.clear();
+  }
+
+  /** Applies one interval. */
+  apply(s: FlushSnapshot): void {
+    const now = s.timestampMs;
+    const gen = ++this.#generation;
+    for (const c of s.counters) {
+      if (c.value === 0) continue;
+      const r = this.#resolve('c', c, 'counter', 'counter', gen, now);
+      if (r === undefined) continue;
+      const v = c.value * r.scale;
+      if (v < 0) {
+        this.#dropped('negative_counter', 1);
+        continue;
+      }
+      r.series.value += v;
+      r.series.lastUpdateMs = now;
+    }
+    for (const g of s.gauges) {
+      const r = this.#resolve('g', g, 'gauge', 'gauge', gen, now);
+      if (r === undefined) continue;
+      r.series.value = g.value * r.scale;
+      r.series.lastUpdateMs = now;
+    }
+    for (const st of s.sets) {
+      if (st.size === 0) continue;
+      const r = this.#resolve('s', st, 'gauge', 'gauge', gen, now);
+      if (r === undefined) continue;
+      r.series.value = st.size * r.scale;
+      r.series.lastUpdateMs = now;
+    }
+    for (const t of s.timers) {
+      if (t.values.length === 0) continue;
+      const r = this.#resolve('t', t, 'observer', undefined, gen, now);
+      if (r === undefined) continue;
+      // Each value stands for sampledCount / values samples (1 / sample rate).
+      const weight = t.sampledCount / t.values.length;
+      const scale = r.scale / 1000;
+      observe(r.family, r.series, t.values, weight, scale, now);
+      r.series.lastUpdateMs = now;
+    }
+    // Forget resolutions of StatsD series gone for two intervals.
+    if (gen % 2 === 0) for (const [k, e] of this.#cache) if (e.seen < gen - 2) this.#cache.delete(k);
+  }
+
+  /** Removes series idle longer than their ttl, and families left empty. */
+  expire(nowMs: number): void {
+    for (const [name, f] of this.families) {
+      for (const [key, ps] of f.series)
+        if (ps.ttlMs > 0 && nowMs - ps.lastUpdateMs > ps.ttlMs) {
+          f.series.delete(key);
+          this.#seriesCount--;
+        }
+      if (f.series.size === 0) {
+        this.families.delete(name);
+        for (const suffix of SUFFIXES[f.type]) this.#sampleNames.delete(name + suffix);
+        this.#cache.clear();
+      }
+    }
+  }
+
+  #resolve(
+    kindKey: string,
+    id: SeriesIdentity,
+    matchType: MatchMetricType,
+    fixed: FamilyType | undefined,
+    gen: number,
+    now: number,
+  ): Resolved | undefined {
+    const key = `${kindKey}${id.name}\n${id.tagsKey}`;
+    let e = this.#cache.get(key);
+    if (e === undefined || (typeof e.target !== 'string' && !this.#alive(e.target))) {
+      e = { target: this.#place(id, matchType, fixed, now), seen: gen };
+      this.#cache.set(key, e);
+    }
+    e.seen = gen;
+    if (typeof e.target === 'string') {
+      this.#dropped(e.target, 1);
+      return undefined;
+    }
+    return e.target;
+  }
+
+  #alive(r: Resolved): boolean {
+    return this.families.get(r.family.name) === r.family && r.family.series.get(r.series.labelPairs) === r.series;
+  }
+
+  /** Finds or creates the Prometheus series a StatsD series feeds. */
+  #place(
+    id: SeriesIdentity,
+    matchType: MatchMetricType,
+    fixed: FamilyType | undefined,
+    now: number,
+  ): Resolved | DropReason {
+    const m = this.#mapper.map(id.name, matchType);
+    if (m.action === 'drop') return 'mapping_drop';
+    const name = escapeMetricName(m.name);
+    if (name === '') return 'empty_metric_name';
+    const type: FamilyType = fixed ?? m.observerType;
+    const labels = labelsOf(id.tags, m);
+    if ((type === 'histogram' && labels.has('le')) || (type === 'summary' && labels.has('quantile')))
+      return 'reserved_label';
+    const names = [...labels.keys()].sort();
+    const labelNames = names.join(',');
+    let family = this.families.get(name);
+    if (family === undefined) {
+      if (this.#sampleNames.has(name)) return 'name_conflict';
+      for (const suffix of SUFFIXES[type]) if (this.#sampleNames.has(name + suffix)) return 'name_conflict';
+      family = {
+        name,
+        type,
+        help: m.help,
+        labelNames,
+        buckets: m.buckets,
+        quantiles: m.summary.quantiles,
+        maxAgeMs: m.summary.maxAgeMs,
+        ageBuckets: m.summary.ageBuckets,
+        series: new Map(),
+      };
+    } else if (family.type !== type) return 'type_conflict';
+    else if (family.labelNames !== labelNames) return 'label_conflict';
+    const pairs = names.map((n) => `${n}="${escapeLabelValue(labels.get(n)!)}"`).join(',');
+    let series = family.series.get(pairs);
+    if (series === undefined) {
+      if (this.#seriesCount >= this.#maxSeries) return 'max_series';
+      if (!this.families.has(name)) {
+        this.families.set(name, family);
+        this.#sampleNames.set(name, family);
+        for (const suffix of SUFFIXES[type]) this.#sampleNames.set(name + suffix, family);
+      }
+      series = {
+        labelText: pairs === '' ? '' : `{${pairs}}`,
+        labelPairs: pairs,
+        value: 0,
+        count: 0,
+        buckets: type === 'histogram' ? new Float64Array(family.buckets.length) : undefined,
+        window: type === 'summary' ? [[]] : undefined,
+        windowStartMs: now,
+        lastUpdateMs: now,
+        ttlMs: m.ttlMs,
+      };
+      family.series.set(pairs, series);
+      this.#seriesCount++;
+    }
+    series.ttlMs = m.ttlMs;
+    return { family, series, scale: m.scale };
+  }
+}
+
+/** Tag labels (`key:value`; tags without a value are skipped) merged with the rule's labels. */
+function labelsOf(tags: readonly string[], m: MappingResult): Map<string, string> {
+  const labels = new Map<string, string>();
+  for (const t of tags) {
+    const i = t.indexOf(':');
+    if (i <= 0 || i === t.length - 1) continue;
+    labels.set(escapeMetricName(t.slice(0, i)), t.slice(i + 1));
+  }
+  for (const [k, v] of m.labels) if (!(m.honorLabels && labels.has(k))) labels.set(k, v);
+  return labels;
+}
+
+/** Escapes a label value for the text formats: backslash, double quote and newline. */
+export function escapeLabelValue(v: string): string {
+  return /[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
+}
+
+/** Upper bound on the observations a summary keeps per age bucket (client_golang's buffer cap). */
+const SUMMARY_BUCKET_CAP = 500;
+
+function observe(
+  f: Family,
+  ps: PromSeries,
+  values: Float64Array | readonly number[],
+  weight: number,
+  scale: number,
+  now: number,
+): void {
+  ps.count += values.length * weight;
+  if (ps.buckets !== undefined) {
+    const b = f.buckets;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]! * scale;
+      ps.value += v * weight;
+      // Cumulative buckets: every bound at or above the value counts it.
+      for (let j = b.length - 1; j >= 0 && v <= b[j]!; j--) ps.buckets[j]! += weight;
+    }
+    return;
+  }
+  rotate(f, ps, now);
+  const cur = ps.window![ps.window!.length - 1]!;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]! * scale;
+    ps.value += v * weight;
+    if (cur.length < SUMMARY_BUCKET_CAP) cur.push(v);
+    else cur[Math.floor(Math.random() * SUMMARY_BUCKET_CAP)] = v;
+  }
+}
+
+/** Ages a summary's window: buckets older than max_age leave it. */
+export function rotate(f: Family, ps: PromSeries, now: number): void {
+  const w = ps.window;
+  if (w === undefined) return;
+  const span = f.maxAgeMs / f.ageBuckets;
+  while (now - ps.windowStartMs >= span) {
+    w.push([]);
+    if (w.length > f.ageBuckets) w.shift();
+    ps.windowStartMs += span;
+    if (w.every((b) => b.length === 0)) {
+      ps.windowStartMs = now;
+      break;
+    }
+  }
+}
+
+/** The quantiles of a summary's window (NaN when it is empty, as client_golang reports). */
+export function summaryQuantiles(f: Family, ps: PromSeries, now: number): number[] {
+  rotate(f, ps, now);
+  const all = ps.window!.flat().sort((a, b) => a - b);
+  return f.quantiles.map((q) =>
+    all.length === 0 ? NaN : all[Math.min(all.length - 1, Math.max(0, Math.ceil(q.quantile * all.length) - 1))]!,
+  );
+}
