@@ -38,6 +38,11 @@ export interface Backend extends Lifecycle {
   flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void>;
   /** Delivers one event (fire and forget); backends that ignore events resolve at once. */
   sendEvent(event: StatsdEvent, signal: AbortSignal): Promise<void>;
+  /**
+   * Takes a changed (validated) section and shared settings live, keeping cumulative
+   * state. Present exactly when the factory is {@link BackendFactory.reconfigurable}.
+   */
+  reconfigure?(config: unknown, shared: SharedBackendSettings): void;
 }
 
 /** See {@link Backend.busyPolicy}. */
@@ -76,6 +81,8 @@ export interface BackendDeps {
 /** Settings every backend may read besides its own section. */
 export interface SharedBackendSettings {
   disabledSubMetrics: DisabledSubMetrics;
+  /** `max-series`: the cap on series a backend that keeps its own series applies too. */
+  maxSeries: number;
 }
 
 /**
@@ -93,6 +100,13 @@ export interface BackendFactory<C> {
    * only such instances are replaced; the others keep running with their state.
    */
   readonly readsSharedSettings?: boolean;
+  /**
+   * Whether a running instance takes a changed section (and shared settings) through
+   * {@link Backend.reconfigure} instead of being replaced, so cumulative state survives.
+   */
+  readonly reconfigurable?: boolean;
+  /** Files the section refers to (a mapping file): a change to one reloads the configuration. */
+  referencedFiles?(config: C): string[];
   defaultConfig(): C;
   /** Validates the raw `[type]` or `[type.name]` section (undefined when absent). */
   validate(raw: unknown, path: string, issues: ConfigIssue[]): C;

@@ -1,11 +1,15 @@
 import type { BackendFactory } from './backend.js';
 import { nullBackendFactory } from './null/index.js';
+import { prometheusBackendFactory } from './prometheus/index.js';
 import { sepAgentBackendFactory } from './sepagent/index.js';
 import { stdoutBackendFactory } from './stdout/index.js';
 
 /** Every backend this build can run, by the name used in `backends`. */
 export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = new Map<string, BackendFactory<unknown>>(
-  [sepAgentBackendFactory, stdoutBackendFactory, nullBackendFactory].map((f) => [f.type, f as BackendFactory<unknown>]),
+  [sepAgentBackendFactory, stdoutBackendFactory, nullBackendFactory, prometheusBackendFactory].map((f) => [
+    f.type,
+    f as BackendFactory<unknown>,
+  ]),
 );
 
 /**

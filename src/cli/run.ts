@@ -3,10 +3,11 @@ import { errorMessage, formatIssues, type ConfigIssue } from '../shared/errors.j
 import { createLogger, type Logger } from '../shared/logger.js';
 import { configFromDocument, formatFromName, type OverrideLayers } from '../config/load.js';
 import type { DaemonConfig } from '../config/config.js';
-import { COMPONENTS } from '../daemon/components.js';
+import { COMPONENTS, referencedFiles } from '../daemon/components.js';
 import { Daemon } from '../daemon/daemon.js';
 import { ConfigReloader, type ConfigDocument } from '../reload/reloader.js';
 import { FileConfigSource } from '../reload/file-source.js';
+import { ReferencedFilesWatcher } from '../reload/referenced-files.js';
 // Type-only: @kubernetes/client-node costs ~80 MB of RSS to load, so the ConfigMap
 // source is imported only when --configmap is given.
 import type { ConfigMapSource, ConfigMapDocument } from '../reload/configmap-source.js';
@@ -132,10 +133,15 @@ async function runWith(
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   const keepAlive = setInterval(() => undefined, 1 << 30);
+  const followed = new ReferencedFilesWatcher(() => void reloader.reapply(), logger);
   const reloader = new ConfigReloader({
     layers: src.layers,
     catalog: COMPONENTS,
-    apply: (c) => daemon.applyConfig(c),
+    apply: async (c) => {
+      const plan = await daemon.applyConfig(c);
+      await followed.follow(referencedFiles(daemon.config));
+      return plan;
+    },
     metrics: daemon.metrics,
     logger,
     clock: systemClock,
@@ -158,6 +164,7 @@ async function runWith(
       return 1;
     }
     reloader.started(doc);
+    await followed.follow(referencedFiles(daemon.config));
     watching = true;
     startSources(src, reloader, logger, daemon.metrics);
 
@@ -175,6 +182,7 @@ async function runWith(
     });
     const stop = async (): Promise<void> => {
       src.fileSource?.stop();
+      followed.stop();
       await src.cmSource?.stop();
       await reloader.close();
       await daemon.shutdown(deadline);
@@ -187,6 +195,7 @@ async function runWith(
     }
     return 0;
   } finally {
+    followed.stop();
     clearInterval(keepAlive);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

@@ -38,6 +38,11 @@ export interface ReloadPlan {
   readonly startBackends: readonly string[];
   /** Backends to shut down after their last flush (removed, or replaced by a new instance). */
   readonly stopBackends: readonly string[];
+  /**
+   * Running backends whose section (or the shared settings) changed and whose type takes
+   * changes live: they are reconfigured in place and keep their state.
+   */
+  readonly reconfigureBackends: readonly string[];
 }
 
 function unique(xs: string[]): string[] {
@@ -48,6 +53,8 @@ function unique(xs: string[]): string[] {
 export interface ReloadPlanOptions {
   /** Whether instances of a backend type read the shared settings (`[disabled-sub-metrics]`). */
   readsSharedSettings: (type: string) => boolean;
+  /** Whether instances of a backend type take a changed section (and shared settings) live. */
+  reconfigurable: (type: string) => boolean;
   /** The top-level key of each settings field of a receiver type (see ConfigCatalog). */
   receiverKeys: (type: string) => Readonly<Record<string, string>>;
 }
@@ -57,8 +64,9 @@ export interface ReloadPlanOptions {
  *
  * A backend instance is kept (with its sockets, queues and cumulative state) when it
  * stays selected with an identical section, and, if its type reads the shared settings,
- * those did not change either; otherwise the old instance finishes its last flush and a
- * new one takes over.
+ * those did not change either. A type that takes changes live is reconfigured in place
+ * (keeping its state) whenever its section or the shared settings change. Otherwise the
+ * old instance finishes its last flush and a new one takes over.
  */
 export function planReload(current: DaemonConfig, next: DaemonConfig, opts: ReloadPlanOptions): ReloadPlan {
   const effective = { ...next } as Record<keyof DaemonConfig, unknown>;
@@ -90,14 +98,24 @@ export function planReload(current: DaemonConfig, next: DaemonConfig, opts: Relo
     (sameShared || !opts.readsSharedSettings(splitInstanceName(name).type)) &&
     current.backends.includes(name) &&
     isDeepStrictEqual(current.backendConfigs[name], next.backendConfigs[name]);
-  const startBackends = next.backends.filter((b) => !kept(b));
-  const stopBackends = current.backends.filter((b) => !next.backends.includes(b) || !kept(b));
+  const sameCap = current.maxSeries === next.maxSeries;
+  const reconfigureBackends = next.backends.filter(
+    (b) =>
+      current.backends.includes(b) &&
+      opts.reconfigurable(splitInstanceName(b).type) &&
+      (!kept(b) || !sameShared || !sameCap),
+  );
+  const startBackends = next.backends.filter((b) => !kept(b) && !reconfigureBackends.includes(b));
+  const stopBackends = current.backends.filter(
+    (b) => !next.backends.includes(b) || (!kept(b) && !reconfigureBackends.includes(b)),
+  );
   return {
     effective: effective as unknown as DaemonConfig,
     live: unique(live),
     restartRequired: unique(restartRequired),
     startBackends,
     stopBackends,
+    reconfigureBackends,
   };
 }
 

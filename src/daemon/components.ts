@@ -1,6 +1,7 @@
 import type { BackendFactory } from '../backends/backend.js';
 import { BACKEND_FACTORIES, REFERENCE_ONLY_BACKENDS } from '../backends/registry.js';
-import type { ConfigCatalog } from '../config/catalog.js';
+import { splitInstanceName, type ConfigCatalog } from '../config/catalog.js';
+import type { DaemonConfig } from '../config/config.js';
 import type { ReloadPlanOptions } from '../config/reload-plan.js';
 import type { ReceiverFactory } from '../receivers/receiver.js';
 import { RECEIVER_FACTORIES } from '../receivers/registry.js';
@@ -25,8 +26,17 @@ export const COMPONENTS: Components = {
 export function reloadOptions(c: Components): ReloadPlanOptions {
   return {
     readsSharedSettings: (type) => c.backends.get(type)?.readsSharedSettings === true,
+    reconfigurable: (type) => c.backends.get(type)?.reconfigurable === true,
     receiverKeys: (type) => c.receivers.get(type)?.keys ?? {},
   };
+}
+
+/** Files the configured backends refer to (mapping files), to follow for changes. */
+export function referencedFiles(config: DaemonConfig, c: Components = COMPONENTS): string[] {
+  return config.backends.flatMap((name) => {
+    const f = c.backends.get(splitInstanceName(name).type);
+    return f?.referencedFiles?.(config.backendConfigs[name]) ?? [];
+  });
 }
 
 /** {@link reloadOptions} of this build's components. */

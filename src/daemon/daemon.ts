@@ -1,5 +1,5 @@
 import type { InMemoryAggregator } from '../aggregator/in-memory-aggregator.js';
-import type { Backend, BackendDeps } from '../backends/backend.js';
+import type { Backend, BackendDeps, SharedBackendSettings } from '../backends/backend.js';
 import { COMPONENTS, reloadOptions, type Components } from './components.js';
 import { splitInstanceName } from '../config/catalog.js';
 import type { DaemonConfig } from '../config/config.js';
@@ -145,7 +145,7 @@ export class Daemon implements Lifecycle {
     };
     if (this.#http !== undefined) bdeps.routes = this.#http;
     if (this.#deps.stdout !== undefined) bdeps.stdout = this.#deps.stdout;
-    return factory.create(config.backendConfigs[name], { disabledSubMetrics: config.disabledSubMetrics }, bdeps);
+    return factory.create(config.backendConfigs[name], sharedSettings(config), bdeps);
   }
 
   /**
@@ -184,6 +184,8 @@ export class Daemon implements Lifecycle {
     const retired = plan.stopBackends.map((n) => byName.get(n)).filter((b): b is Backend => b !== undefined);
     const fresh = new Map(started.map((b) => [b.name, b]));
     this.#backends = cfg.backends.map((n) => fresh.get(n) ?? byName.get(n)!);
+    for (const name of plan.reconfigureBackends)
+      byName.get(name)?.reconfigure?.(cfg.backendConfigs[name], sharedSettings(cfg));
 
     this.aggregator.reconfigure({
       percentThresholds: cfg.percentThresholds,
@@ -297,4 +299,9 @@ function tagsOf(config: DaemonConfig): TagProcessorConfig {
     defaultTags: config.defaultTags,
     filters: config.filters,
   };
+}
+
+/** The settings every backend may read besides its own section. */
+function sharedSettings(config: DaemonConfig): SharedBackendSettings {
+  return { disabledSubMetrics: config.disabledSubMetrics, maxSeries: config.maxSeries };
 }

@@ -53,6 +53,7 @@ export function documentHash(text: string): string {
 export class ConfigReloader {
   readonly #d: ConfigReloaderDeps;
   #activeHash = '';
+  #activeDoc: ConfigDocument | undefined;
   #pending: { doc: ConfigDocument; done: Array<(o: ReloadOutcome) => void> } | undefined;
   #cancelTimer: (() => void) | undefined;
   #chain: Promise<void> = Promise.resolve();
@@ -65,6 +66,7 @@ export class ConfigReloader {
   /** Records the configuration the daemon started with. */
   started(doc: ConfigDocument | undefined): void {
     this.#activeHash = doc === undefined ? documentHash('') : documentHash(doc.text);
+    this.#activeDoc = doc;
     this.#d.metrics.configApplied(this.#activeHash, doc?.source ?? 'defaults', false, this.#d.clock.now() / 1000);
   }
 
@@ -102,6 +104,15 @@ export class ConfigReloader {
   /** Processes a document now (after any reload in progress); `force` re-applies an unchanged one. */
   reload(doc: ConfigDocument, force = false): Promise<ReloadOutcome> {
     return this.#enqueue(doc, force);
+  }
+
+  /**
+   * Validates and applies the document in force again (a file it refers to changed);
+   * resolves undefined when the daemon runs on flags and defaults alone.
+   */
+  reapply(): Promise<ReloadOutcome> | undefined {
+    if (this.#closed || this.#activeDoc === undefined) return undefined;
+    return this.#enqueue(this.#activeDoc, true);
   }
 
   /** Waits for queued and running reloads; later offers are ignored. */
@@ -152,6 +163,7 @@ export class ConfigReloader {
       return { result: 'rejected', hash, issues: failed };
     }
     this.#activeHash = hash;
+    this.#activeDoc = doc;
     metrics.configApplied(hash, doc.source, true, clock.now() / 1000);
     const warnings = issues.filter((i) => i.severity === 'warning');
     logger.info(

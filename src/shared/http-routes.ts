@@ -31,4 +31,17 @@ export interface Route {
  */
 export interface RouteRegistry {
   register(route: Route): () => void;
+  /**
+   * Adds families to the server's own `/metrics` page, after the daemon's self-metrics
+   * (Prometheus text format). The same owner replaces its earlier source; the returned
+   * function removes it unless a newer one took its place.
+   */
+  extendMetrics(source: MetricsSource): () => void;
+}
+
+/** Families a component appends to the daemon's `/metrics` page. */
+export interface MetricsSource {
+  readonly owner: string;
+  /** Writes text-format families to `res` (headers are sent already), respecting back-pressure. */
+  write(res: ServerResponse): Promise<void>;
 }

@@ -2,7 +2,7 @@ import type * as Http from 'node:http';
 import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../shared/errors.js';
-import type { Route, RouteRegistry } from '../shared/http-routes.js';
+import type { MetricsSource, Route, RouteRegistry } from '../shared/http-routes.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import { close, listen, type BoundAddress } from '../shared/listen.js';
 import type { Logger } from '../shared/logger.js';
@@ -24,7 +24,8 @@ export interface AdminHttpServerDeps {
 
 /**
  * AdminHttpServer is the daemon's HTTP server (`web-addr`). Its own routes are
- * `/metrics` (self-metrics, Prometheus text), `/healthcheck` and `/deepcheck` (gostatsd's
+ * `/metrics` (self-metrics, Prometheus text, then the families components add with
+ * {@link RouteRegistry.extendMetrics}), `/healthcheck` and `/deepcheck` (gostatsd's
  * names, body `OK`), `/healthz` (alive) and `/readyz` (503 until ready); components add
  * theirs through {@link RouteRegistry}. Unknown paths get 404, other methods 405. A
  * request with a body to a route that reads none is answered 413 at once and the
@@ -35,6 +36,7 @@ export class AdminHttpServer implements Lifecycle, RouteRegistry {
   readonly #address: string;
   readonly #deps: AdminHttpServerDeps;
   readonly #routes = new Map<string, Route>();
+  readonly #metricsSources = new Map<string, MetricsSource>();
   #server: Http.Server | undefined;
   #bound: BoundAddress = { host: '', port: 0 };
 
@@ -53,7 +55,9 @@ export class AdminHttpServer implements Lifecycle, RouteRegistry {
       handler: async (_req, res) => {
         const body = await deps.registry.metrics();
         res.writeHead(200, { 'content-type': deps.registry.contentType });
-        res.end(body);
+        res.write(body);
+        for (const source of [...this.#metricsSources.values()]) await source.write(res);
+        res.end();
       },
     });
     this.register({ owner: DAEMON, path: '/healthcheck', methods: get, handler: text(200, 'OK') });
@@ -74,6 +78,13 @@ export class AdminHttpServer implements Lifecycle, RouteRegistry {
     this.#routes.set(route.path, route);
     return () => {
       if (this.#routes.get(route.path) === route) this.#routes.delete(route.path);
+    };
+  }
+
+  extendMetrics(source: MetricsSource): () => void {
+    this.#metricsSources.set(source.owner, source);
+    return () => {
+      if (this.#metricsSources.get(source.owner) === source) this.#metricsSources.delete(source.owner);
     };
   }
 

@@ -1,0 +1,91 @@
+import type { ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import type { FlushSnapshot } from '../../aggregator/snapshot.js';
+import type { Backend, BackendDeps, SharedBackendSettings } from '../backend.js';
+import { mapperOf, type PrometheusConfig } from './config.js';
+import { CONTENT_TYPES, exposition, negotiate, type ExpositionFormat } from './exposition.js';
+import { PromStore } from './store.js';
+
+/** The path whose exposition joins the daemon's own `/metrics` page. */
+const SHARED_PATH = '/metrics';
+
+/**
+ * PrometheusBackend keeps cumulative series built from every flushed interval (see
+ * PromStore) and serves them for scraping on the daemon's web server. Flushing never
+ * waits on a scraper; a scrape streams the exposition in chunks and yields to the event
+ * loop between them, so 100,000 series never hold up receiving for long.
+ */
+export class PrometheusBackend implements Backend {
+  readonly name: string;
+  readonly #deps: BackendDeps;
+  #config: PrometheusConfig;
+  readonly #store: PromStore;
+  #unregister: (() => void) | undefined;
+
+  constructor(config: PrometheusConfig, shared: SharedBackendSettings, deps: BackendDeps) {
+    this.name = deps.name;
+    this.#deps = deps;
+    this.#config = config;
+    this.#store = new PromStore(mapperOf(config), shared.maxSeries, (reason, n) => deps.metrics.dropped(reason, n));
+  }
+
+  async start(): Promise<void> {
+    this.#serve();
+  }
+
+  #serve(): void {
+    const routes = this.#deps.routes;
+    this.#unregister?.();
+    this.#unregister = undefined;
+    if (routes === undefined) {
+      this.#deps.logger.warn('web-addr is off: the prometheus exposition is not served');
+      return;
+    }
+    if (this.#config.path === SHARED_PATH) {
+      this.#unregister = routes.extendMetrics({ owner: this.name, write: (res) => this.#write(res, 'text') });
+      return;
+    }
+    this.#unregister = routes.register({
+      owner: this.name,
+      path: this.#config.path,
+      methods: ['GET', 'HEAD'],
+      handler: async (req, res) => {
+        const format = negotiate(req.headers.accept);
+        res.writeHead(200, { 'content-type': CONTENT_TYPES[format] });
+        if (req.method === 'HEAD') return void res.end();
+        await this.#write(res, format);
+        res.end();
+      },
+    });
+  }
+
+  /** Streams the exposition, waiting for the socket to drain and yielding between chunks. */
+  async #write(res: ServerResponse, format: ExpositionFormat): Promise<void> {
+    for (const chunk of exposition(this.#store, format, this.#deps.clock.now())) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async flush(snapshot: FlushSnapshot): Promise<void> {
+    this.#store.apply(snapshot);
+    this.#store.expire(snapshot.timestampMs);
+  }
+
+  reconfigure(config: unknown, shared: SharedBackendSettings): void {
+    const next = config as PrometheusConfig;
+    const pathChanged = next.path !== this.#config.path;
+    this.#config = next;
+    this.#store.reconfigure(mapperOf(next), shared.maxSeries);
+    if (pathChanged) this.#serve();
+    this.#deps.logger.info({ series: this.#store.seriesCount }, 'prometheus mapping reconfigured; series kept');
+  }
+
+  async sendEvent(): Promise<void> {}
+
+  async shutdown(): Promise<void> {
+    this.#unregister?.();
+    this.#unregister = undefined;
+  }
+}

@@ -1,0 +1,91 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Logger } from '../shared/logger.js';
+import { documentHash } from './reloader.js';
+
+/**
+ * ReferencedFilesWatcher follows the files a configuration refers to (a Prometheus
+ * mapping file) the way the config file itself is followed: a watch on each file's
+ * directory (a mounted ConfigMap swaps a symlink there) plus a periodic re-read, with
+ * content compared by hash. A change calls `onChange`, which re-validates and re-applies
+ * the configuration in force.
+ */
+export class ReferencedFilesWatcher {
+  readonly #onChange: () => void;
+  readonly #logger: Logger;
+  readonly #hashes = new Map<string, string | undefined>();
+  readonly #watchers = new Map<string, FSWatcher>();
+  #poll: NodeJS.Timeout | undefined;
+  #debounce: NodeJS.Timeout | undefined;
+
+  constructor(onChange: () => void, logger: Logger, pollMs = 5000) {
+    this.#onChange = onChange;
+    this.#logger = logger;
+    this.#poll = setInterval(() => void this.#check(), pollMs);
+    this.#poll.unref();
+  }
+
+  /** Follows exactly these files from now on (called after every applied configuration). */
+  async follow(paths: readonly string[]): Promise<void> {
+    const wanted = new Set(paths.map((p) => resolve(p)));
+    for (const p of [...this.#hashes.keys()]) if (!wanted.has(p)) this.#hashes.delete(p);
+    for (const p of wanted) if (!this.#hashes.has(p)) this.#hashes.set(p, await hashOf(p));
+    const dirs = new Set([...wanted].map((p) => dirname(p)));
+    for (const [d, w] of this.#watchers)
+      if (!dirs.has(d)) {
+        w.close();
+        this.#watchers.delete(d);
+      }
+    for (const d of dirs) {
+      if (this.#watchers.has(d)) continue;
+      try {
+        const w = watch(d, { persistent: false }, () => this.#schedule());
+        w.on('error', () => {
+          w.close();
+          this.#watchers.delete(d);
+        });
+        this.#watchers.set(d, w);
+      } catch (err) {
+        this.#logger.warn({ dir: d, err: String(err) }, 'cannot watch a referenced file directory; polling only');
+      }
+    }
+  }
+
+  stop(): void {
+    for (const w of this.#watchers.values()) w.close();
+    this.#watchers.clear();
+    if (this.#poll !== undefined) clearInterval(this.#poll);
+    if (this.#debounce !== undefined) clearTimeout(this.#debounce);
+    this.#poll = undefined;
+  }
+
+  #schedule(): void {
+    if (this.#debounce !== undefined) clearTimeout(this.#debounce);
+    this.#debounce = setTimeout(() => {
+      this.#debounce = undefined;
+      void this.#check();
+    }, 50);
+  }
+
+  async #check(): Promise<void> {
+    let changed = false;
+    for (const [p, old] of this.#hashes) {
+      const h = await hashOf(p);
+      if (h !== old) {
+        this.#hashes.set(p, h);
+        changed = true;
+        this.#logger.info({ path: p }, 'a file the configuration refers to changed; reloading');
+      }
+    }
+    if (changed) this.#onChange();
+  }
+}
+
+async function hashOf(path: string): Promise<string | undefined> {
+  try {
+    return documentHash(await readFile(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
