@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { DISABLED_SUB_METRIC_KEYS, FILTER_KEYS, KEYS } from '../../src/config/keys.js';
 import { SEPAGENT_KEYS } from '../../src/backends/sepagent/config.js';
+import { PROMETHEUS_KEYS } from '../../src/backends/prometheus/config.js';
 import { SelfMetrics } from '../../src/telemetry/self-metrics.js';
 import { IngestStats } from '../../src/ingest/ingest-stats.js';
 import { PARSE_ERROR_REASONS } from '../../src/parser/sample.js';
@@ -12,7 +13,13 @@ describe('docs match the code', () => {
   const compat = readFileSync('docs/compatibility.md', 'utf8');
 
   it('docs/config.md documents every key', () => {
-    const keys = [...KEYS.map((k) => k.key), ...SEPAGENT_KEYS, ...DISABLED_SUB_METRIC_KEYS, ...FILTER_KEYS];
+    const keys = [
+      ...KEYS.map((k) => k.key),
+      ...SEPAGENT_KEYS,
+      ...PROMETHEUS_KEYS,
+      ...DISABLED_SUB_METRIC_KEYS,
+      ...FILTER_KEYS,
+    ];
     expect(keys.filter((k) => !config.includes(`\`${k}\``))).to.deep.equal([]);
   });
 

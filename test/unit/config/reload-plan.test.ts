@@ -27,6 +27,21 @@ describe('planReload', () => {
     expect(p.live).to.deep.equal(['[sepagent]']);
   });
 
+  it('reconfigures a reconfigurable backend in place when its section or max-series changes', () => {
+    const m1 = { mapping: 'mappings:\n- match: a.*\n  name: a\n' };
+    const c = testConfig({ backends: 'prometheus stdout', prometheus: m1 });
+    const same = planReload(c, testConfig({ backends: 'prometheus stdout', prometheus: m1 }));
+    expect(same).to.deep.include({ startBackends: [], stopBackends: [], reconfigureBackends: [] });
+    const p = planReload(c, testConfig({ backends: 'prometheus stdout', prometheus: { mapping: 'mappings: []' } }));
+    expect(p).to.deep.include({ startBackends: [], stopBackends: [], reconfigureBackends: ['prometheus'] });
+    expect(p.live).to.deep.equal(['[prometheus]']);
+    const cap = planReload(c, testConfig({ backends: 'prometheus stdout', prometheus: m1, 'max-series': 10 }));
+    expect(cap.reconfigureBackends).to.deep.equal(['prometheus']);
+    // A newly selected instance is started, not reconfigured.
+    const added = planReload(testConfig({ backends: 'stdout' }), c);
+    expect(added).to.deep.include({ startBackends: ['prometheus'], reconfigureBackends: [] });
+  });
+
   it('adds and removes backends', () => {
     const c = testConfig({ backends: 'stdout null' });
     const p = planReload(c, testConfig({ backends: 'null sepagent', sepagent: SEP(1) }));
