@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
+import { runChunked } from '../../shared/cooperative.js';
 import type { Backend, BackendDeps, SharedBackendSettings } from '../backend.js';
 import { mapperOf, type PrometheusConfig } from './config.js';
 import { CONTENT_TYPES, exposition, negotiate, type ExpositionFormat } from './exposition.js';
@@ -12,7 +13,7 @@ const SHARED_PATH = '/metrics';
 /**
  * PrometheusBackend keeps cumulative series built from every flushed interval (see
  * PromStore) and serves them for scraping on the daemon's web server. Flushing never
- * waits on a scraper; a scrape streams the exposition in chunks and yields to the event
+ * waits on a scraper and applies an interval in slices that yield to receiving; a scrape streams the exposition in chunks and yields to the event
  * loop between them, so 100,000 series never hold up receiving for long.
  */
 export class PrometheusBackend implements Backend {
@@ -68,8 +69,8 @@ export class PrometheusBackend implements Backend {
     }
   }
 
-  async flush(snapshot: FlushSnapshot): Promise<void> {
-    this.#store.apply(snapshot);
+  async flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void> {
+    await runChunked(this.#store.applyChunked(snapshot), signal);
     this.#store.expire(snapshot.timestampMs);
   }
 

@@ -1,4 +1,5 @@
 import type { FlushSnapshot, SeriesIdentity } from '../../aggregator/snapshot.js';
+import { CHUNK_SERIES, runToEnd } from '../../shared/cooperative.js';
 import type { MappingResult, MatchMetricType, MetricMapper, Objective } from './mapping.js';
 import { escapeMetricName } from './names.js';
 
@@ -119,11 +120,22 @@ export class PromStore {
     this.#cache.clear();
   }
 
-  /** Applies one interval. */
+  /** Applies one interval at once. */
   apply(s: FlushSnapshot): void {
+    runToEnd(this.applyChunked(s));
+  }
+
+  /**
+   * Applies one interval, yielding every {@link CHUNK_SERIES} series so that a caller
+   * using runChunked lets receiving run in between. A scrape in between sees some series
+   * at the new interval and the rest at the previous one; each series is consistent.
+   */
+  *applyChunked(s: FlushSnapshot): Generator<void, void> {
     const now = s.timestampMs;
     const gen = ++this.#generation;
+    let k = 0;
     for (const c of s.counters) {
+      if (++k % CHUNK_SERIES === 0) yield;
       if (c.value === 0) continue;
       const r = this.#resolve('c', c, 'counter', 'counter', gen, now);
       if (r === undefined) continue;
@@ -136,12 +148,14 @@ export class PromStore {
       r.series.lastUpdateMs = now;
     }
     for (const g of s.gauges) {
+      if (++k % CHUNK_SERIES === 0) yield;
       const r = this.#resolve('g', g, 'gauge', 'gauge', gen, now);
       if (r === undefined) continue;
       r.series.value = g.value * r.scale;
       r.series.lastUpdateMs = now;
     }
     for (const st of s.sets) {
+      if (++k % CHUNK_SERIES === 0) yield;
       if (st.size === 0) continue;
       const r = this.#resolve('s', st, 'gauge', 'gauge', gen, now);
       if (r === undefined) continue;
@@ -149,6 +163,7 @@ export class PromStore {
       r.series.lastUpdateMs = now;
     }
     for (const t of s.timers) {
+      if (++k % CHUNK_SERIES === 0) yield;
       if (t.values.length === 0) continue;
       const r = this.#resolve('t', t, 'observer', undefined, gen, now);
       if (r === undefined) continue;
