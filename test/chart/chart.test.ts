@@ -256,6 +256,30 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
     }
   });
 
+  it('prometheus.enabled adds the backend, its mapping to the ConfigMap and the scrape annotations', () => {
+    const mapping = 'mappings:\n- match: shop.*.requests\n  name: shop_requests_total\n  labels:\n    service: "$1"\n';
+    const objs = render('1.30.0', [], ['prometheus.enabled=true', `prometheus.mapping=${mapping}`]);
+    const cm = objs.find((o) => o.kind === 'ConfigMap') as K8sObject & { data: Record<string, string> };
+    const toml = cm.data['config.toml']!;
+    expect(toml).to.contain('backends = "sepagent prometheus"');
+    expect(toml).to.contain(`[prometheus]\npath = "/metrics"\nmapping = '''\n${mapping}'''`);
+    const dir = mkdtempSync(join(tmpdir(), 'chart-prom-'));
+    writeFileSync(join(dir, 'config.toml'), toml);
+    expect(
+      execFileSync(process.execPath, [CLI, 'check-config', join(dir, 'config.toml')], { encoding: 'utf8' }),
+    ).to.match(/: OK \(backends: sepagent prometheus\)/);
+    const pod = deployment(objs).spec.template.metadata as { annotations?: Record<string, string> };
+    expect(pod.annotations).to.deep.equal({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '8181',
+      'prometheus.io/path': '/metrics',
+    });
+    const off = render('1.30.0', [], ['prometheus.enabled=true', 'prometheus.scrapeAnnotations=false']);
+    expect((deployment(off).spec.template.metadata as { annotations?: unknown }).annotations).to.equal(undefined);
+    const plain = render('1.30.0').find((o) => o.kind === 'ConfigMap') as K8sObject & { data: Record<string, string> };
+    expect(plain.data['config.toml']).to.not.contain('prometheus');
+  });
+
   it('needs service.enabled for the ServiceMonitor, and says so', () => {
     const r = helm(['template', 'rel', CHART, '--set', 'serviceMonitor.enabled=true']);
     expect(r.code).to.not.equal(0);

@@ -78,7 +78,11 @@ true when the sidecar runs as a native sidecar (an initContainer with restartPol
 The daemon's config document (TOML), rendered from values. Keys as in docs/config.md.
 */}}
 {{- define "statsd-sepagent.configToml" -}}
-backends = {{ join " " .Values.config.backends | quote }}
+{{- $backends := .Values.config.backends }}
+{{- if and .Values.prometheus.enabled (not (has "prometheus" $backends)) }}
+{{- $backends = append $backends "prometheus" }}
+{{- end -}}
+backends = {{ join " " $backends | quote }}
 flush-interval = {{ .Values.config.flushInterval | quote }}
 percent-threshold = [{{ range $i, $p := .Values.config.percentThresholds }}{{ if $i }}, {{ end }}{{ $p }}{{ end }}]
 {{- if .Values.config.defaultTags }}
@@ -94,6 +98,16 @@ port = {{ .Values.sepagent.port | int }}
 sep_regexp = {{ printf "'%s'" .Values.sepagent.sepRegexp }}
 cluster_regexp = {{ printf "'%s'" .Values.sepagent.clusterRegexp }}
 max_datagram_bytes = {{ .Values.sepagent.maxDatagramBytes | int }}
+{{- if .Values.prometheus.enabled }}
+
+[prometheus]
+path = "/metrics"
+{{- with .Values.prometheus.mapping }}
+mapping = '''
+{{ . | trimSuffix "\n" }}
+'''
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
