@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { CliProcess } from '../support/cli-process.js';
+import { FakeKubeApi } from '../support/fake-kube-api.js';
 import { httpGet, metricValue } from '../support/daemon-harness.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -111,6 +112,48 @@ describe('prometheus backend (built CLI, real promtool and Prometheus)', functio
       expect(await cli.stop()).to.equal(0);
     } finally {
       if (cli.exitCode === undefined) await cli.stop('SIGKILL');
+    }
+  });
+
+  it('a mapping edited in the ConfigMap applies live and keeps the counters of unchanged series', async () => {
+    const api = await FakeKubeApi.start({ namespaces: ['apps'] });
+    const doc = (mapping: string): Record<string, string> => ({
+      'config.toml': `backends = ["prometheus"]\nflush-interval = "200ms"\n[prometheus]\nmapping = '''\n${mapping}'''\n`,
+    });
+    api.upsert('apps', 'statsd', doc(MAPPING));
+    const cli = new CliProcess(
+      [
+        '--configmap',
+        'statsd',
+        '--kubeconfig',
+        api.writeKubeconfig(),
+        '--metrics-addr',
+        '127.0.0.1:0',
+        '--web-addr',
+        '127.0.0.1:0',
+      ],
+      { POD_NAMESPACE: 'apps', POD_NAME: 'app-0' },
+    );
+    try {
+      const ports = await cli.ready();
+      await cli.waitForLog('watching the ConfigMap for changes');
+      const scrape = async (): Promise<string> => (await httpGet(ports.web, '/metrics')).body;
+      await sendUdp(ports.udp, 'shop.cart.requests:3|c\n');
+      await waitFor(
+        async () => metricValue(await scrape(), 'shop_requests_total{service="cart"}') === 3,
+        10_000,
+        'the counter',
+      );
+      api.upsert('apps', 'statsd', doc(MAPPING + '- match: shop.*.errors\n  name: shop_errors_total\n'));
+      await waitFor(() => api.eventsWithReason('ConfigApplied')[0], 10_000, 'ConfigApplied');
+      await cli.waitForLog('prometheus mapping reconfigured; series kept');
+      await sendUdp(ports.udp, 'shop.cart.requests:4|c\nshop.cart.errors:1|c\n');
+      await waitFor(async () => metricValue(await scrape(), 'shop_errors_total') === 1, 10_000, 'the new rule');
+      expect(metricValue(await scrape(), 'shop_requests_total{service="cart"}')).to.equal(7);
+      expect(await cli.stop()).to.equal(0);
+    } finally {
+      if (cli.exitCode === undefined) await cli.stop('SIGKILL');
+      await api.stop();
     }
   });
 
