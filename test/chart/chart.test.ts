@@ -280,6 +280,18 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
     expect(plain.data['config.toml']).to.not.contain('prometheus');
   });
 
+  it('grafanaDashboard.enabled ships dashboards/statsd-sepagent.json as a ConfigMap for Grafana', () => {
+    const objs = render('1.30.0', [], ['grafanaDashboard.enabled=true']);
+    const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-dashboard')) as K8sObject & {
+      data: Record<string, string>;
+    };
+    expect(cm.metadata.labels?.['grafana_dashboard']).to.equal('1');
+    expect(JSON.parse(cm.data['statsd-sepagent.json']!)).to.deep.equal(
+      JSON.parse(readFileSync('dashboards/statsd-sepagent.json', 'utf8')),
+    );
+    expect(render('1.30.0').some((o) => o.metadata.name.endsWith('-dashboard'))).to.equal(false);
+  });
+
   it('needs service.enabled for the ServiceMonitor, and says so', () => {
     const r = helm(['template', 'rel', CHART, '--set', 'serviceMonitor.enabled=true']);
     expect(r.code).to.not.equal(0);
