@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ExpositionFormat } from './exposition-format.js';
 
 /** Handles one request to a registered path. Throwing (or rejecting) answers 500. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -32,8 +33,8 @@ export interface Route {
 export interface RouteRegistry {
   register(route: Route): () => void;
   /**
-   * Adds families to the server's own `/metrics` page, after the daemon's self-metrics
-   * (Prometheus text format). The same owner replaces its earlier source; the returned
+   * Adds families to the server's own `/metrics` page, after the daemon's self-metrics,
+   * in the format the scraper negotiated. The same owner replaces its earlier source; the returned
    * function removes it unless a newer one took its place.
    */
   extendMetrics(source: MetricsSource): () => void;
@@ -42,6 +43,9 @@ export interface RouteRegistry {
 /** Families a component appends to the daemon's `/metrics` page. */
 export interface MetricsSource {
   readonly owner: string;
-  /** Writes text-format families to `res` (headers are sent already), respecting back-pressure. */
-  write(res: ServerResponse): Promise<void>;
+  /**
+   * Writes families in `format` to `res` (headers are sent already; for OpenMetrics the
+   * page's `# EOF` is the server's), respecting back-pressure.
+   */
+  write(res: ServerResponse, format: ExpositionFormat): Promise<void>;
 }

@@ -2,6 +2,7 @@ import type * as Http from 'node:http';
 import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../shared/errors.js';
+import { CONTENT_TYPES, negotiate, textToOpenMetrics } from '../shared/exposition-format.js';
 import type { MetricsSource, Route, RouteRegistry } from '../shared/http-routes.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import { close, listen, type BoundAddress } from '../shared/listen.js';
@@ -52,12 +53,16 @@ export class AdminHttpServer implements Lifecycle, RouteRegistry {
       owner: DAEMON,
       path: '/metrics',
       methods: get,
-      handler: async (_req, res) => {
+      handler: async (req, res) => {
+        // OpenMetrics only when a component adds families (the self-metrics alone stay as
+        // prom-client renders them).
+        const sources = [...this.#metricsSources.values()];
+        const format = sources.length > 0 ? negotiate(req.headers.accept) : 'text';
         const body = await deps.registry.metrics();
-        res.writeHead(200, { 'content-type': deps.registry.contentType });
-        res.write(body);
-        for (const source of [...this.#metricsSources.values()]) await source.write(res);
-        res.end();
+        res.writeHead(200, { 'content-type': format === 'text' ? deps.registry.contentType : CONTENT_TYPES[format] });
+        res.write(format === 'text' ? body : textToOpenMetrics(body));
+        for (const source of sources) await source.write(res, format);
+        res.end(format === 'openmetrics' ? '# EOF\n' : undefined);
       },
     });
     this.register({ owner: DAEMON, path: '/healthcheck', methods: get, handler: text(200, 'OK') });

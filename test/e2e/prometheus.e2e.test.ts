@@ -164,7 +164,8 @@ describe('prometheus backend (built CLI, real promtool and Prometheus)', functio
     const file = join(dir, 'config.toml');
     writeFileSync(
       file,
-      `backends = ["prometheus"]\nflush-interval = "200ms"\n[prometheus]\npath = "/statsd"\nmapping-config = "${mapping}"\n`,
+      `backends = ["prometheus", "prometheus.own"]\nflush-interval = "200ms"\n` +
+        `[prometheus]\nmapping-config = "${mapping}"\n[prometheus.own]\npath = "/statsd"\nmapping-config = "${mapping}"\n`,
     );
     const cli = new CliProcess(['--config-path', file, '--metrics-addr', '127.0.0.1:0', '--web-addr', '127.0.0.1:0']);
     let prom: ChildProcess | undefined;
@@ -177,7 +178,10 @@ describe('prometheus backend (built CLI, real promtool and Prometheus)', functio
       const promPort = await freePort();
       writeFileSync(
         join(dir, 'prometheus.yml'),
-        `global:\n  scrape_interval: 1s\nscrape_configs:\n- job_name: sidecar\n  metrics_path: /statsd\n  static_configs:\n  - targets: ['127.0.0.1:${ports.web}']\n`,
+        `global:\n  scrape_interval: 1s\nscrape_configs:\n` +
+          // Prometheus asks for OpenMetrics first: the shared page (self-metrics and series) and the own path.
+          `- job_name: shared\n  static_configs:\n  - targets: ['127.0.0.1:${ports.web}']\n` +
+          `- job_name: own\n  metrics_path: /statsd\n  static_configs:\n  - targets: ['127.0.0.1:${ports.web}']\n`,
       );
       prom = spawn(
         'prometheus',
@@ -216,6 +220,18 @@ describe('prometheus backend (built CLI, real promtool and Prometheus)', functio
         expect(Number(q[0]!.value[1])).to.be.within(0.01, 0.1);
         const byLabel = await query(promPort, 'sum by (service) (shop_requests_total)');
         expect(byLabel.map((r) => r.metric['service'])).to.deep.equal(['cart']);
+        // Both pages were scraped successfully, self-metrics included.
+        const jobs = await waitFor(
+          async () => {
+            const r = await query(promPort, 'count by (job) (shop_requests_total)');
+            return r.length === 2 ? r : undefined;
+          },
+          20_000,
+          'both scrape jobs',
+        );
+        expect(jobs.map((r) => r.metric['job']).sort()).to.deep.equal(['own', 'shared']);
+        const up = await query(promPort, 'statsd_sepagent_build_info');
+        expect(up.map((r) => r.metric['job'])).to.deep.equal(['shared']);
       } finally {
         clearInterval(sender);
       }

@@ -1,25 +1,5 @@
+import type { ExpositionFormat } from '../../shared/exposition-format.js';
 import { summaryQuantiles, type Family, type PromStore } from './store.js';
-
-/** The two exposition formats. */
-export type ExpositionFormat = 'text' | 'openmetrics';
-
-/** Content types of the formats. */
-export const CONTENT_TYPES: Readonly<Record<ExpositionFormat, string>> = {
-  text: 'text/plain; version=0.0.4; charset=utf-8',
-  openmetrics: 'application/openmetrics-text; version=1.0.0; charset=utf-8',
-};
-
-/** Picks OpenMetrics when the `Accept` header asks for it (with a non-zero q), else text. */
-export function negotiate(accept: string | undefined): ExpositionFormat {
-  if (accept === undefined) return 'text';
-  for (const part of accept.split(',')) {
-    const [type, ...params] = part.split(';').map((s) => s.trim());
-    if (type !== 'application/openmetrics-text') continue;
-    const q = params.find((p) => p.startsWith('q='));
-    if (q === undefined || Number(q.slice(2)) > 0) return 'openmetrics';
-  }
-  return 'text';
-}
 
 /** A sample value as Prometheus writes it. */
 function num(v: number): string {
@@ -44,9 +24,9 @@ export const CHUNK_LINES = 2000;
 /**
  * Writes the store as an exposition, one chunk (about {@link CHUNK_LINES} lines) per
  * step, so the caller can yield to the event loop between chunks. OpenMetrics ends with
- * `# EOF`; its counter samples carry `_total` on a family name without it.
+ * `# EOF` (unless `eof` is false: the page goes on); its counter samples carry `_total` on a family name without it.
  */
-export function* exposition(store: PromStore, format: ExpositionFormat, nowMs: number): Generator<string> {
+export function* exposition(store: PromStore, format: ExpositionFormat, nowMs: number, eof = true): Generator<string> {
   let buf = '';
   let lines = 0;
   const line = (s: string): void => {
@@ -65,7 +45,7 @@ export function* exposition(store: PromStore, format: ExpositionFormat, nowMs: n
       lines = 0;
     }
   }
-  if (format === 'openmetrics') buf += '# EOF\n';
+  if (format === 'openmetrics' && eof) buf += '# EOF\n';
   if (buf !== '') yield buf;
 }
 

@@ -4,7 +4,8 @@ import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { runChunked } from '../../shared/cooperative.js';
 import type { Backend, BackendDeps, SharedBackendSettings } from '../backend.js';
 import { mapperOf, type PrometheusConfig } from './config.js';
-import { CONTENT_TYPES, exposition, negotiate, type ExpositionFormat } from './exposition.js';
+import { CONTENT_TYPES, negotiate, type ExpositionFormat } from '../../shared/exposition-format.js';
+import { exposition } from './exposition.js';
 import { PromStore } from './store.js';
 
 /** The path whose exposition joins the daemon's own `/metrics` page. */
@@ -43,7 +44,10 @@ export class PrometheusBackend implements Backend {
       return;
     }
     if (this.#config.path === SHARED_PATH) {
-      this.#unregister = routes.extendMetrics({ owner: this.name, write: (res) => this.#write(res, 'text') });
+      this.#unregister = routes.extendMetrics({
+        owner: this.name,
+        write: (res, format) => this.#write(res, format, false),
+      });
       return;
     }
     this.#unregister = routes.register({
@@ -61,8 +65,8 @@ export class PrometheusBackend implements Backend {
   }
 
   /** Streams the exposition, waiting for the socket to drain and yielding between chunks. */
-  async #write(res: ServerResponse, format: ExpositionFormat): Promise<void> {
-    for (const chunk of exposition(this.#store, format, this.#deps.clock.now())) {
+  async #write(res: ServerResponse, format: ExpositionFormat, eof = true): Promise<void> {
+    for (const chunk of exposition(this.#store, format, this.#deps.clock.now(), eof)) {
       if (res.destroyed) return;
       if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
       await new Promise<void>((resolve) => setImmediate(resolve));

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
-import { exposition, negotiate, type ExpositionFormat } from '../../../../src/backends/prometheus/exposition.js';
+import { exposition } from '../../../../src/backends/prometheus/exposition.js';
+import { negotiate, type ExpositionFormat } from '../../../../src/shared/exposition-format.js';
 import { MetricMapper, parseMappingText, type MappingIssue } from '../../../../src/backends/prometheus/mapping.js';
 import { PromStore, type DropReason } from '../../../../src/backends/prometheus/store.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
