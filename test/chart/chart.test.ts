@@ -35,8 +35,10 @@ function helm(args: string[]): { code: number; stdout: string; stderr: string } 
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-function render(kubeVersion: string, valuesFiles: string[] = [], sets: string[] = []): K8sObject[] {
+/** Renders as `helm install` would on a cluster of that version with the Prometheus Operator's CRDs. */
+function render(kubeVersion: string, valuesFiles: string[] = [], sets: string[] = [], crds = true): K8sObject[] {
   const args = ['template', 'rel', CHART, '-n', NS, '--kube-version', kubeVersion];
+  if (crds) args.push('--api-versions', 'monitoring.coreos.com/v1/ServiceMonitor');
   for (const f of valuesFiles) args.push('-f', f);
   for (const s of sets) args.push('--set', s);
   const r = helm(args);
@@ -290,6 +292,12 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
       JSON.parse(readFileSync('dashboards/statsd-sepagent.json', 'utf8')),
     );
     expect(render('1.30.0').some((o) => o.metadata.name.endsWith('-dashboard'))).to.equal(false);
+  });
+
+  it('renders the ServiceMonitor only where its CRD exists', () => {
+    const sets = ['service.enabled=true', 'serviceMonitor.enabled=true'];
+    expect(render('1.30.0', [], sets).some((o) => o.kind === 'ServiceMonitor')).to.equal(true);
+    expect(render('1.30.0', [], sets, false).some((o) => o.kind === 'ServiceMonitor')).to.equal(false);
   });
 
   it('needs service.enabled for the ServiceMonitor, and says so', () => {
