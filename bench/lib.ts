@@ -212,3 +212,15 @@ export async function waitReady(webPort: number, describe: () => string = () => 
     await sleep(100);
   }
 }
+
+/**
+ * Heap in use after two full collections, for per-series memory figures. Needs
+ * `node --expose-gc`.
+ */
+export function settledHeap(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('run with node --expose-gc');
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}

@@ -1,6 +1,7 @@
 // Heap cost per series: where the memory of 100,000 live series goes.
 // Usage: node --expose-gc --import tsx bench/memory.ts [--series 100000]
 import { parseArgs } from 'node:util';
+import { settledHeap } from './lib.js';
 import { computeSnapshot } from '../src/aggregator/interval-cut.js';
 import { runToEnd } from '../src/shared/cooperative.js';
 import { makePipeline } from '../test/support/pipeline.js';
@@ -9,13 +10,8 @@ const { values } = parseArgs({
   options: { series: { type: 'string', default: '100000' }, cache: { type: 'boolean', default: true } },
 });
 const n = Number(values.series);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) throw new Error('run with node --expose-gc');
-const heap = (): number => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-};
+const heap = settledHeap;
+heap(); // fails at once without --expose-gc
 const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB (${Math.round(b / n)} B/series)`;
 
 // 60 % counters, 25 % gauges, 15 % timers, Envoy-style names, as the benchmark sends.

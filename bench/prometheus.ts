@@ -2,6 +2,7 @@
 // single chunk (how long receiving can be held up), exposition size and heap per series.
 // Usage: node --expose-gc --import tsx bench/prometheus.ts [--series 100000]
 import { parseArgs } from 'node:util';
+import { settledHeap } from './lib.js';
 import { exposition } from '../src/backends/prometheus/exposition.js';
 import { MetricMapper, parseMappingText } from '../src/backends/prometheus/mapping.js';
 import { PromStore } from '../src/backends/prometheus/store.js';
@@ -9,13 +10,8 @@ import { makePipeline, send } from '../test/support/pipeline.js';
 
 const { values } = parseArgs({ options: { series: { type: 'string', default: '100000' } } });
 const n = Number(values.series);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) throw new Error('run with node --expose-gc');
-const heap = (): number => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-};
+const heap = settledHeap;
+heap(); // fails at once without --expose-gc
 
 // 60 % counters, 25 % gauges, 15 % timers (histograms), Envoy-style names mapped to labels.
 const mapping = `

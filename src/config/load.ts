@@ -1,21 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import type * as Yaml from 'yaml';
 import { ConfigError, errorMessage, type ConfigIssue } from '../shared/errors.js';
 import { isPlainObject } from '../shared/check.js';
+import { yaml } from '../shared/yaml.js';
 import type { DaemonConfig } from './config.js';
 import { envName, KEYS, SOURCE_KEYS } from './keys.js';
 import type { ConfigCatalog } from './catalog.js';
 import { validateConfig } from './validate.js';
-
-const require = createRequire(import.meta.url);
-let yamlModule: typeof Yaml | undefined;
-/** The YAML parser, loaded on first use: most daemons never read YAML (~3 MB of idle RSS). */
-function yaml(): typeof Yaml {
-  return (yamlModule ??= require('yaml') as typeof Yaml);
-}
 
 /** Document formats a config source can hold. */
 export type ConfigFormat = 'toml' | 'yaml' | 'json';

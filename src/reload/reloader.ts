@@ -173,6 +173,7 @@ export class ConfigReloader {
         changed: plan.live,
         backendsStarted: plan.startBackends,
         backendsStopped: plan.stopBackends,
+        backendsReconfigured: plan.reconfigureBackends,
         ...(warnings.length > 0 ? { warnings: issuesOnOneLine(warnings) } : {}),
       },
       plan.live.length === 0 && plan.restartRequired.length === 0

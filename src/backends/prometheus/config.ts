@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Checker } from '../../shared/check.js';
 import { errorMessage, type ConfigIssue } from '../../shared/errors.js';
-import { MetricMapper, parseMappingText, type MappingIssue } from './mapping.js';
+import { MetricMapper, parseMappingText } from './mapping.js';
 
 /** PrometheusConfig is the `[prometheus]` section. */
 export interface PrometheusConfig {
@@ -53,9 +53,7 @@ export function validatePrometheusConfig(raw: unknown, path: string, issues: Con
     }
   } else if (typeof inline === 'string') source = inline;
   else if (inline !== undefined) source = JSON.stringify(inline);
-  const mIssues: MappingIssue[] = [];
-  parseMappingText(source, where, mIssues);
-  for (const i of mIssues) issues.push({ path: i.path, severity: i.severity, message: i.message });
+  parseMappingText(source, where, issues);
   return { path: p, mappingConfig, mappingSource: source };
 }
 

@@ -1,14 +1,8 @@
-import { createRequire } from 'node:module';
-import type * as Yaml from 'yaml';
 import { describe, isPlainObject } from '../../shared/check.js';
 import { parseDurationMs } from '../../shared/duration.js';
+import type { ConfigIssue } from '../../shared/errors.js';
+import { yaml } from '../../shared/yaml.js';
 import { re2ToRegExp } from '../shared/re2.js';
-
-const require = createRequire(import.meta.url);
-let yamlModule: typeof Yaml | undefined;
-function yaml(): typeof Yaml {
-  return (yamlModule ??= require('yaml') as typeof Yaml);
-}
 
 /**
  * statsd_exporter's mapping language (its `--statsd.mapping-config` YAML), read unchanged:
@@ -99,12 +93,8 @@ export interface MappingConfig {
   readonly unmatched: Omit<MappingResult, 'name' | 'labels'>;
 }
 
-/** A problem in a mapping file, with its YAML path (`mappings[2].labels`). */
-export interface MappingIssue {
-  readonly path: string;
-  readonly message: string;
-  readonly severity: 'error' | 'warning';
-}
+/** A problem in a mapping file; its path is the file's key followed by the YAML path (`mappings[2].labels`). */
+export type MappingIssue = ConfigIssue;
 
 const STATSD_COMPONENT = /^[a-zA-Z_](-?[a-zA-Z0-9_])*$/;
 const METRIC_NAME_TEMPLATE = /^([a-zA-Z_]|\$\{?\d+\}?)([a-zA-Z0-9_]|\$\{?\d+\}?)*$/;
@@ -160,8 +150,8 @@ function oneLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
-/** Validates an already parsed mapping document (an inline `mapping` section). */
-export function parseMapping(raw: unknown, prefix: string, issues: MappingIssue[]): MappingConfig | undefined {
+/** Validates a parsed mapping document. */
+function parseMapping(raw: unknown, prefix: string, issues: MappingIssue[]): MappingConfig | undefined {
   const before = issues.filter((i) => i.severity === 'error').length;
   const err = (path: string, message: string): void => {
     issues.push({ path: path === '' ? prefix : `${prefix}: ${path}`, severity: 'error', message });

@@ -331,7 +331,7 @@ function observe(
 }
 
 /** Ages a summary's window: buckets older than max_age leave it. */
-export function rotate(f: Family, ps: PromSeries, now: number): void {
+function rotate(f: Family, ps: PromSeries, now: number): void {
   const w = ps.window;
   if (w === undefined) return;
   const span = f.maxAgeMs / f.ageBuckets;
