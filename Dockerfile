@@ -32,6 +32,7 @@ WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+COPY proto ./proto
 COPY --from=build /src/build/udp_batch.node ./build/udp_batch.node
 # A numeric non-root user (the "nonroot" uid of distroless images), so runAsNonRoot can verify it.
 USER 65532:65532

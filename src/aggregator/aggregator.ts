@@ -32,6 +32,13 @@ export interface SeriesRef {
 export interface Aggregator {
   /** The series, or undefined when a new series would pass the series cap (dropped and counted). */
   record(sample: SeriesSample, nowMs: number): SeriesRef | undefined;
+  /**
+   * The series of a kind and identity, created if new; undefined when a new series would
+   * pass the series cap (counted). Nothing is applied to it.
+   */
+  resolve(series: SeriesIdentity & { readonly kind: MetricKind }, nowMs: number): SeriesRef | undefined;
+  /** Merges a forwarded timer interval into a live timer series: appends `values`, adds `sampledCount`. */
+  mergeTimer(ref: SeriesRef, values: ArrayLike<number>, sampledCount: number, nowMs: number): void;
   /** Applies one more sample to a live series `record` returned (O(1), no look-up). */
   applyTo(ref: SeriesRef, value: number, member: string, rate: number, nowMs: number): void;
   /** Ends the interval; `fresh`: write into new arrays, leaving the previous cut and snapshot intact. */

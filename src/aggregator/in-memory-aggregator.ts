@@ -1,6 +1,7 @@
 import type { MetricKind } from '../parser/sample.js';
 import {
   applySample,
+  mergeTimerValues,
   newAccumulator,
   type Accumulator,
   type CounterSeries,
@@ -14,7 +15,14 @@ import type { Aggregator, SeriesRef, SeriesSample } from './aggregator.js';
 import { fnv1a } from '../shared/hash.js';
 import { computeSnapshot, TimerColumns, type IntervalCut } from './interval-cut.js';
 import { runToEnd } from '../shared/cooperative.js';
-import type { DisabledPercentiles, FlushSnapshot, SetPoint, StatsConfig, TimerPoint } from './snapshot.js';
+import type {
+  DisabledPercentiles,
+  FlushSnapshot,
+  SeriesIdentity,
+  SetPoint,
+  StatsConfig,
+  TimerPoint,
+} from './snapshot.js';
 
 /** Idle-series expiry per kind, in ms; 0 keeps idle series forever. */
 export interface ExpiryConfig {
@@ -173,6 +181,16 @@ export class InMemoryAggregator implements Aggregator {
   }
 
   record(s: SeriesSample, nowMs: number): Accumulator | undefined {
+    const acc = this.resolve(s, nowMs);
+    if (acc !== undefined) applySample(acc, s.value, s.member, s.rate, nowMs);
+    return acc;
+  }
+
+  mergeTimer(ref: SeriesRef, values: ArrayLike<number>, sampledCount: number, nowMs: number): void {
+    mergeTimerValues(ref as TimerSeries, values, sampledCount, nowMs);
+  }
+
+  resolve(s: SeriesIdentity & { readonly kind: MetricKind }, nowMs: number): Accumulator | undefined {
     const index = this.#shards[shardIndex(s.name, s.host, this.#shards.length)]![s.kind];
     const first = index.byName.get(s.name);
     let acc = first;
@@ -197,12 +215,11 @@ export class InMemoryAggregator implements Aggregator {
       } else index.byKey.set(s.name + '\n' + s.tagsKey, acc);
       (this.#order[s.kind] as Accumulator[]).push(acc);
     }
-    applySample(acc, s.value, s.member, s.rate, nowMs);
     return acc;
   }
 
-  /** The shared tags object of a sample's tags and host. */
-  #tagsOf(s: SeriesSample): SeriesTags {
+  /** The shared tags object of a series' tags and host. */
+  #tagsOf(s: SeriesIdentity): SeriesTags {
     let t = this.#sharedTags.get(s.tagsKey);
     if (t === undefined || t.host !== s.host || !sameTags(t.tags, s.tags)) {
       t = { tags: s.tags, host: s.host, tagsKey: s.tagsKey };

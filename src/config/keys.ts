@@ -87,6 +87,15 @@ export const KEYS: readonly KeySpec[] = [
     describe: 'HTTP address for /metrics, /healthcheck, /healthz, /readyz; empty disables it',
   },
   {
+    key: 'http-servers',
+    type: 'list',
+    shown: '"" (none)',
+    group: 'Listeners',
+    reload: 'restart',
+    describe:
+      'Space-separated names of gostatsd-style HTTP servers, each set up by its [http.<name>] section (address, enable-ingestion for /v2/raw, enable-healthcheck)',
+  },
+  {
     key: 'backends',
     type: 'list',
     shown: 'stdout',
@@ -326,7 +335,7 @@ export const KEYS: readonly KeySpec[] = [
  */
 export const SECTIONS = {
   own: ['disabled-sub-metrics', 'filter'],
-  ignored: ['http', 'http-transport', 'aws'],
+  ignored: ['aws'],
 };
 
 /** `[disabled-sub-metrics]` keys. */

@@ -41,7 +41,7 @@ export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCata
   // Receivers read top-level keys of their own (the built-in ones are in KEYS too, for
   // flags, GSD_ variables and --help).
   const receiverKeys = [...catalog.receivers.values()].flatMap((r) => Object.values(r.keys));
-  c.unknownKeys(raw, [...TOP_KEYS, ...receiverKeys, ...sectionNames, 'http-servers'], '', RENAMED);
+  c.unknownKeys(raw, [...TOP_KEYS, ...receiverKeys, ...sectionNames], '', RENAMED);
 
   for (const k of KEYS) {
     if (k.noEffect && raw[k.key] !== undefined) {
@@ -57,10 +57,6 @@ export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCata
     if (raw[s] !== undefined)
       c.warn(s, `section [${s}] belongs to a gostatsd feature this daemon does not provide; it is ignored`);
   }
-  if (c.list(raw['http-servers'], 'http-servers', []).length > 0) {
-    c.error('http-servers', 'HTTP ingestion servers are not supported; remove this key (self-metrics are on web-addr)');
-  }
-
   const serverMode = c.string(raw['server-mode'], 'server-mode', 'standalone');
   if (serverMode !== 'standalone') c.error('server-mode', `only "standalone" is supported, got "${serverMode}"`);
   const cloud = c.string(raw['cloud-provider'], 'cloud-provider', '');

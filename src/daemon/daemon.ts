@@ -112,6 +112,7 @@ export class Daemon implements Lifecycle {
         sink: this.#ingester,
         stats: this.stats,
         logger,
+        clock,
         onReceiveBuffer: (b) => this.metrics.udpReceiveBuffer.set(b),
       };
       if (this.#http !== undefined) rdeps.routes = this.#http;

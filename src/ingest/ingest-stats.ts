@@ -1,10 +1,19 @@
 import { PARSE_ERROR_REASONS, type MetricKind, type ParseErrorReason } from '../parser/sample.js';
+import {
+  FORWARDED_REJECT_REASONS,
+  HTTP_INGEST_RESULTS,
+  type ForwardedRejectReason,
+  type HttpIngestResult,
+  type ReceiverStats,
+} from '../receivers/receiver.js';
+
+export { FORWARDED_REJECT_REASONS, HTTP_INGEST_RESULTS };
 
 /**
  * IngestStats are plain counters bumped on the hot path and read at scrape time, so
  * receiving a datagram costs no label lookups.
  */
-export class IngestStats {
+export class IngestStats implements ReceiverStats {
   /** Datagrams (UDP) or chunks (TCP) received, by transport. */
   readonly datagrams = { udp: 0, tcp: 0 };
   /** Bytes received, by transport. */
@@ -21,6 +30,24 @@ export class IngestStats {
   filtered = 0;
   /** TCP lines longer than the limit (discarded). */
   tcpLinesTooLong = 0;
+  /** Forwarded series merged (`/v2/raw`), by kind. */
+  readonly forwardedSeries: Record<MetricKind, number> = { counter: 0, gauge: 0, timer: 0, set: 0 };
+  /** Forwarded series rejected, by reason. */
+  readonly forwardedRejected = Object.fromEntries(FORWARDED_REJECT_REASONS.map((r) => [r, 0])) as Record<
+    ForwardedRejectReason,
+    number
+  >;
+  /** HTTP ingestion requests by server, then result. */
+  readonly httpRequests = new Map<string, Record<HttpIngestResult, number>>();
+
+  httpIngest(server: string): Record<HttpIngestResult, number> {
+    let r = this.httpRequests.get(server);
+    if (r === undefined) {
+      r = Object.fromEntries(HTTP_INGEST_RESULTS.map((k) => [k, 0])) as Record<HttpIngestResult, number>;
+      this.httpRequests.set(server, r);
+    }
+    return r;
+  }
 
   /** Total of {@link badLines}. */
   badLinesTotal(): number {

@@ -1,6 +1,8 @@
-import type { Aggregator } from '../aggregator/aggregator.js';
+import type { Aggregator, SeriesRef } from '../aggregator/aggregator.js';
 import type { LineParser } from '../parser/line-parser.js';
-import type { ParseErrorReason, StatsdEvent } from '../parser/sample.js';
+import type { MetricKind, ParseErrorReason, StatsdEvent } from '../parser/sample.js';
+import { normaliseName } from '../parser/statsd-line-parser.js';
+import { forEachEntry, int64, type RawMessage, type TagMaps } from '../wire/gostatsd.js';
 import type { Clock } from '../shared/clock.js';
 import { RateLimitedLog, type Logger } from '../shared/logger.js';
 import type { IngestStats } from './ingest-stats.js';
@@ -24,6 +26,21 @@ export interface IngesterDeps {
   badLinesPerMinute: number;
   /** Use the line cache (default true); false sends every line through the full parser. */
   lineCache?: boolean;
+}
+
+/** What a map entry without a value on the wire stands for: the message's default. */
+const DEFAULT_ENTRY: Record<MetricKind, object> = {
+  counter: { Tags: [], Hostname: '', Value: 0 },
+  gauge: { Tags: [], Hostname: '', Value: 0 },
+  timer: { Tags: [], Hostname: '', SampleCount: 0, Values: [] },
+  set: { Tags: [], Hostname: '', Values: [] },
+};
+
+const PLAIN_NAME = /^[A-Za-z0-9._-]+$/;
+
+/** A forwarded name, normalised as a received line's name is (already so when a daemon forwarded it). */
+function forwardedName(name: string): string {
+  return PLAIN_NAME.test(name) ? name : normaliseName(Buffer.from(name), 0, Buffer.byteLength(name));
 }
 
 /** The line cache is never reset below this many entries (see #line). */
@@ -214,16 +231,98 @@ export class Ingester implements DatagramSink {
         }
       }
     } else if (r.type === 'event') {
-      d.stats.events++;
-      const e = r.event;
-      if (e.hostname === '') e.hostname = sourceHost;
-      if (e.dateHappened === 0) e.dateHappened = Math.floor(now / 1000);
-      e.tags = d.tags.eventTags(e.tags);
-      d.onEvent(e);
+      this.#event(r.event, sourceHost, now);
     } else {
       d.stats.badLines[r.reason]++;
       this.#logBadLine(bytes, start, end, r.reason, sourceHost);
     }
+  }
+
+  ingestEvent(event: StatsdEvent, sourceHost: string): void {
+    this.#event(event, sourceHost, this.#d.clock.now());
+  }
+
+  #event(e: StatsdEvent, sourceHost: string, now: number): void {
+    const d = this.#d;
+    d.stats.events++;
+    if (e.hostname === '') e.hostname = sourceHost;
+    if (e.dateHappened === 0) e.dateHappened = Math.floor(now / 1000);
+    e.tags = d.tags.eventTags(e.tags);
+    d.onEvent(e);
+  }
+
+  ingestForwarded(m: RawMessage): number {
+    const now = this.#d.clock.now();
+    const agg = this.#d.aggregator;
+    let merged = 0;
+    this.#forwarded(m.Counters, 'counter', now, () => true, (ref, c) => {
+      agg.applyTo(ref, int64(c.Value), '', 1, now);
+      merged++;
+    });
+    this.#forwarded(m.Gauges, 'gauge', now, (g) => Number.isFinite(g.Value), (ref, g) => {
+      agg.applyTo(ref, g.Value, '', 1, now);
+      merged++;
+    });
+    this.#forwarded(
+      m.Timers,
+      'timer',
+      now,
+      (t) => t.SampleCount >= 0 && t.SampleCount < Infinity && t.Values.every(Number.isFinite),
+      (ref, t) => {
+        agg.mergeTimer(ref, t.Values, t.SampleCount, now);
+        merged++;
+      },
+      (t) => t.Values.length === 0 && t.SampleCount === 0,
+    );
+    this.#forwarded(m.Sets, 'set', now, () => true, (ref, s) => {
+      for (const member of s.Values) agg.applyTo(ref, 0, member, 1, now);
+      merged++;
+    }, (s) => s.Values.length === 0);
+    return merged;
+  }
+
+  /**
+   * Merges the series of one kind of a forwarded message: each entry with a valid name
+   * and value is identified like a received line (filters, default tags) and handed to
+   * `merge`; `empty` entries carry nothing and are skipped.
+   */
+  #forwarded<T extends { Tags: string[]; Hostname: string }>(
+    maps: TagMaps<T> | undefined,
+    kind: MetricKind,
+    now: number,
+    valid: (v: T) => boolean,
+    merge: (ref: SeriesRef, v: T) => void,
+    empty: (v: T) => boolean = () => false,
+  ): void {
+    const d = this.#d;
+    forEachEntry(maps, (rawName, byTags) =>
+      forEachEntry(byTags?.TagMap, (_tagsKey, entry) => {
+        const v = entry ?? (DEFAULT_ENTRY[kind] as unknown as T);
+        if (empty(v)) return;
+        const name = forwardedName(rawName);
+        if (name === '') {
+          d.stats.forwardedRejected.empty_name++;
+          return;
+        }
+        if (!valid(v)) {
+          d.stats.forwardedRejected.invalid_value++;
+          return;
+        }
+        const id = d.tags.identifyForwarded(
+          name,
+          v.Tags.filter((t) => t !== ''),
+          v.Hostname,
+        );
+        if (id === undefined) {
+          d.stats.filtered++;
+          return;
+        }
+        const ref = d.aggregator.resolve({ kind, ...id }, now);
+        if (ref === undefined) return; // past max-series: counted by the aggregator
+        d.stats.forwardedSeries[kind]++;
+        merge(ref, v);
+      }),
+    );
   }
 
   #logBadLine(bytes: Uint8Array, start: number, end: number, reason: ParseErrorReason, source: string): void {

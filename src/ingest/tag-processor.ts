@@ -64,6 +64,19 @@ export class TagProcessor {
         tags = tags.slice(0, i).concat(tags.slice(i + 1));
       }
     }
+    return this.#finish(name, tags, host);
+  }
+
+  /**
+   * The identity of a metric forwarded by another daemon (`/v2/raw`): its name already has
+   * the sender's namespace and its host is the one given; filters, de-duplication and
+   * default tags apply as to a received line.
+   */
+  identifyForwarded(name: string, tags: string[], host: string): SeriesIdentity | undefined {
+    return this.#finish(name, tags, host);
+  }
+
+  #finish(name: string, tags: string[], host: string): SeriesIdentity | undefined {
     if (this.#plain && tags.length === 0) {
       return { name, tags: NO_TAGS, host, tagsKey: this.#hostKey(host) };
     }

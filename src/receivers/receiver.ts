@@ -1,11 +1,48 @@
+import type { StatsdEvent } from '../parser/sample.js';
+import type { Clock } from '../shared/clock.js';
 import type { ConfigIssue } from '../shared/errors.js';
 import type { RouteRegistry } from '../shared/http-routes.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import type { BoundAddress } from '../shared/listen.js';
 import type { Logger } from '../shared/logger.js';
+import type { RawMessage } from '../wire/gostatsd.js';
 
 /** Transport a datagram or line arrived on, for self-metrics. */
 export type Transport = 'udp' | 'tcp';
+
+/**
+ * How an HTTP ingestion request (`/v2/raw`, `/v2/event`) ended; the `result` label of
+ * `statsd_sepagent_http_ingest_requests_total`.
+ */
+export type HttpIngestResult =
+  /** Merged (202). */
+  | 'accepted'
+  /** Body (declared, sent or inflated) over the size limit (413). */
+  | 'too_large'
+  /** Body not complete within the request timeout (408). */
+  | 'timeout'
+  /** A `Content-Encoding` other than `deflate` or `identity` (400). */
+  | 'bad_encoding'
+  /** Not a zlib stream although `deflate` was declared (400). */
+  | 'bad_deflate'
+  /** Not a protobuf message of the path's type (400). */
+  | 'bad_protobuf'
+  /** The body could not be read: the client went away mid-upload (500, when still possible). */
+  | 'read_error';
+
+export const HTTP_INGEST_RESULTS: readonly HttpIngestResult[] = [
+  'accepted',
+  'too_large',
+  'timeout',
+  'bad_encoding',
+  'bad_deflate',
+  'bad_protobuf',
+  'read_error',
+];
+
+/** Why a forwarded series was not merged; the `reason` label of `statsd_sepagent_forwarded_series_rejected_total`. */
+export type ForwardedRejectReason = 'empty_name' | 'invalid_value';
+export const FORWARDED_REJECT_REASONS: readonly ForwardedRejectReason[] = ['empty_name', 'invalid_value'];
 
 /**
  * DatagramSink is what receivers feed. Implementations MUST NOT throw; every line is
@@ -18,6 +55,15 @@ export interface DatagramSink {
   ingestDatagramAt(bytes: Uint8Array, start: number, end: number, sourceHost: string, transport?: Transport): void;
   /** One already-framed line `bytes[start, end)` (TCP). */
   ingestLine(bytes: Uint8Array, start: number, end: number, sourceHost: string): void;
+  /**
+   * One interval forwarded by another daemon (`RawMessageV2` from `/v2/raw`), merged the
+   * way gostatsd merges maps: counters add, gauges take the value, timers append their
+   * values and sampled count, sets take the union. Invalid series are counted and skipped;
+   * the others are merged. Returns how many series were merged.
+   */
+  ingestForwarded(message: RawMessage): number;
+  /** One event that arrived whole (`/v2/event`); an empty hostname becomes `sourceHost`. */
+  ingestEvent(event: StatsdEvent, sourceHost: string): void;
 }
 
 /**
@@ -36,6 +82,8 @@ export interface ReceiverStats {
   readonly datagrams: Record<Transport, number>;
   readonly bytes: Record<Transport, number>;
   tcpLinesTooLong: number;
+  /** HTTP ingestion requests by server name and result. */
+  httpIngest(server: string): Record<HttpIngestResult, number>;
 }
 
 /** What the daemon hands every receiver it creates. */
@@ -43,6 +91,7 @@ export interface ReceiverDeps {
   sink: DatagramSink;
   stats: ReceiverStats;
   logger: Logger;
+  clock: Clock;
   /** The daemon's HTTP server, for receivers that take data over HTTP; absent when `web-addr` is off. */
   routes?: RouteRegistry;
   /** Called once bound with the socket's effective receive buffer, where it has one. */

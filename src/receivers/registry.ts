@@ -1,3 +1,4 @@
+import { httpReceiverFactory } from './http/index.js';
 import type { ReceiverFactory } from './receiver.js';
 import { tcpReceiverFactory } from './tcp/index.js';
 import { udpReceiverFactory } from './udp/index.js';
@@ -6,4 +7,4 @@ import { udpReceiverFactory } from './udp/index.js';
 export const RECEIVER_FACTORIES: ReadonlyMap<string, ReceiverFactory<unknown>> = new Map<
   string,
   ReceiverFactory<unknown>
->([udpReceiverFactory, tcpReceiverFactory].map((f) => [f.type, f as ReceiverFactory<unknown>]));
+>([udpReceiverFactory, tcpReceiverFactory, httpReceiverFactory].map((f) => [f.type, f as ReceiverFactory<unknown>]));

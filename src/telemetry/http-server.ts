@@ -1,19 +1,13 @@
-import type * as Http from 'node:http';
-import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
-import { errorMessage } from '../shared/errors.js';
 import { CONTENT_TYPES, negotiate, textToOpenMetrics } from '../shared/exposition-format.js';
 import type { MetricsSource, Route, RouteRegistry } from '../shared/http-routes.js';
+import { RoutedHttpServer, textHandler } from '../shared/http-server.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
-import { close, listen, type BoundAddress } from '../shared/listen.js';
+import type { BoundAddress } from '../shared/listen.js';
 import type { Logger } from '../shared/logger.js';
 
 /** The owner of the server's own routes. */
 const DAEMON = 'daemon';
-
-// Loaded with require: an ESM import of node:http builds its whole namespace, which in
-// Node 24 also loads tls, http2 and zlib (~4 MB of idle RSS the admin server never uses).
-const http = createRequire(import.meta.url)('node:http') as typeof Http;
 
 /** Dependencies of {@link AdminHttpServer}. */
 export interface AdminHttpServerDeps {
@@ -24,30 +18,18 @@ export interface AdminHttpServerDeps {
 }
 
 /**
- * AdminHttpServer is the daemon's HTTP server (`web-addr`). Its own routes are
- * `/metrics` (self-metrics, Prometheus text, then the families components add with
- * {@link RouteRegistry.extendMetrics}), `/healthcheck` and `/deepcheck` (gostatsd's
- * names, body `OK`), `/healthz` (alive) and `/readyz` (503 until ready); components add
- * theirs through {@link RouteRegistry}. Unknown paths get 404, other methods 405. A
- * request with a body to a route that reads none is answered 413 at once and the
- * connection closed, so the body is never read. Timeouts and a header-count limit bound
- * what a slow or hostile client can hold.
+ * AdminHttpServer is the daemon's HTTP server (`web-addr`), a {@link RoutedHttpServer}.
+ * Its own routes are `/metrics` (self-metrics, Prometheus text, then the families
+ * components add with {@link RouteRegistry.extendMetrics}), `/healthcheck` and
+ * `/deepcheck` (gostatsd's names, body `OK`), `/healthz` (alive) and `/readyz` (503 until
+ * ready); components add theirs through {@link RouteRegistry}.
  */
 export class AdminHttpServer implements Lifecycle, RouteRegistry {
-  readonly #address: string;
-  readonly #deps: AdminHttpServerDeps;
-  readonly #routes = new Map<string, Route>();
+  readonly #server: RoutedHttpServer;
   readonly #metricsSources = new Map<string, MetricsSource>();
-  #server: Http.Server | undefined;
-  #bound: BoundAddress = { host: '', port: 0 };
 
   constructor(address: string, deps: AdminHttpServerDeps) {
-    this.#address = address;
-    this.#deps = deps;
-    const text = (status: number, body: string) => (_req: Http.IncomingMessage, res: Http.ServerResponse) => {
-      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(body);
-    };
+    this.#server = new RoutedHttpServer({ address, key: 'web-addr', what: 'admin http server', logger: deps.logger });
     const get = ['GET', 'HEAD'];
     this.register({
       owner: DAEMON,
@@ -65,25 +47,21 @@ export class AdminHttpServer implements Lifecycle, RouteRegistry {
         res.end(format === 'openmetrics' ? '# EOF\n' : undefined);
       },
     });
-    this.register({ owner: DAEMON, path: '/healthcheck', methods: get, handler: text(200, 'OK') });
-    this.register({ owner: DAEMON, path: '/deepcheck', methods: get, handler: text(200, 'OK') });
-    this.register({ owner: DAEMON, path: '/healthz', methods: get, handler: text(200, 'ok\n') });
+    this.register({ owner: DAEMON, path: '/healthcheck', methods: get, handler: textHandler(200, 'OK') });
+    this.register({ owner: DAEMON, path: '/deepcheck', methods: get, handler: textHandler(200, 'OK') });
+    this.register({ owner: DAEMON, path: '/healthz', methods: get, handler: textHandler(200, 'ok\n') });
+    const ready = textHandler(200, 'ready\n');
+    const notReady = textHandler(503, 'not ready\n');
     this.register({
       owner: DAEMON,
       path: '/readyz',
       methods: get,
-      handler: (req, res) => (deps.ready() ? text(200, 'ready\n') : text(503, 'not ready\n'))(req, res),
+      handler: (req, res) => (deps.ready() ? ready : notReady)(req, res),
     });
   }
 
   register(route: Route): () => void {
-    const held = this.#routes.get(route.path);
-    if (held !== undefined && held.owner !== route.owner)
-      throw new Error(`http path ${route.path} is already served by ${held.owner}`);
-    this.#routes.set(route.path, route);
-    return () => {
-      if (this.#routes.get(route.path) === route) this.#routes.delete(route.path);
-    };
+    return this.#server.register(route);
   }
 
   extendMetrics(source: MetricsSource): () => void {
@@ -93,53 +71,15 @@ export class AdminHttpServer implements Lifecycle, RouteRegistry {
     };
   }
 
-  async start(): Promise<void> {
-    const server = http.createServer((req, res) => {
-      this.#handle(req, res).catch((err: unknown) => {
-        this.#deps.logger.error({ err: errorMessage(err) }, 'http handler failed');
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end('internal error\n');
-      });
-    });
-    server.requestTimeout = 10_000;
-    server.headersTimeout = 5_000;
-    server.maxHeadersCount = 50;
-    this.#bound = await listen(server, this.#address, 'web-addr', 'http');
-    server.on('error', (err) => this.#deps.logger.error({ err: errorMessage(err) }, 'admin http server error'));
-    this.#server = server;
-    this.#deps.logger.info({ address: `${this.#bound.host}:${this.#bound.port}` }, 'admin http server listening');
+  start(): Promise<void> {
+    return this.#server.start();
   }
 
   address(): BoundAddress {
-    return this.#bound;
+    return this.#server.address();
   }
 
-  async #handle(req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const text = (status: number, body: string): void => {
-      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(body);
-    };
-    const route = this.#routes.get(path);
-    const hasBody =
-      req.headers['transfer-encoding'] !== undefined ||
-      (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-    // A body nobody reads is never read: the answer closes the connection.
-    if (hasBody && route?.acceptsBody !== true) res.setHeader('connection', 'close');
-    if (route === undefined) return text(404, 'not found\n');
-    if (!route.methods.includes(req.method ?? '')) {
-      res.setHeader('allow', route.methods.join(', '));
-      return text(405, 'method not allowed\n');
-    }
-    if (hasBody && route.acceptsBody !== true) return text(413, 'request bodies are not accepted\n');
-    await route.handler(req, res);
-  }
-
-  async shutdown(): Promise<void> {
-    const s = this.#server;
-    this.#server = undefined;
-    if (s === undefined) return;
-    s.closeAllConnections();
-    await close(s);
+  shutdown(): Promise<void> {
+    return this.#server.shutdown();
   }
 }

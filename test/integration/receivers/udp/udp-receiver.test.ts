@@ -5,6 +5,7 @@ import { UdpReceiver, type UdpReceiverMode } from '../../../../src/receivers/udp
 import type { DatagramSink } from '../../../../src/receivers/receiver.js';
 import { DaemonError } from '../../../../src/shared/errors.js';
 import { silentLogger } from '../../../../src/shared/logger.js';
+import { systemClock } from '../../../../src/shared/clock.js';
 import { waitFor } from '../../../support/wait-for.js';
 
 /** A sink that records every datagram as text with its sender. */
@@ -19,6 +20,12 @@ class RecordingSink implements DatagramSink {
   ingestLine(): void {
     throw new Error('not used by the UDP receiver');
   }
+  ingestForwarded(): number {
+    throw new Error('not used by the UDP receiver');
+  }
+  ingestEvent(): void {
+    throw new Error('not used by the UDP receiver');
+  }
 }
 
 async function startReceiver(
@@ -29,7 +36,7 @@ async function startReceiver(
   let buffer = -1;
   const receiver = new UdpReceiver(
     { address, receiveBufferBytes: 1 << 20, mode },
-    { sink, stats: new IngestStats(), logger: silentLogger, onReceiveBuffer: (b) => (buffer = b) },
+    { sink, stats: new IngestStats(), logger: silentLogger, clock: systemClock, onReceiveBuffer: (b) => (buffer = b) },
   );
   await receiver.start();
   return { receiver, sink, buffer };

@@ -1,0 +1,112 @@
+import type * as Http from 'node:http';
+import { createRequire } from 'node:module';
+import { errorMessage } from './errors.js';
+import type { Route } from './http-routes.js';
+import type { Lifecycle } from './lifecycle.js';
+import { close, listen, type BoundAddress } from './listen.js';
+import type { Logger } from './logger.js';
+
+// Loaded with require: an ESM import of node:http builds its whole namespace, which in
+// Node 24 also loads tls, http2 and zlib (~4 MB of idle RSS a daemon may never use).
+const http = createRequire(import.meta.url)('node:http') as typeof Http;
+
+/** Settings of {@link RoutedHttpServer}. */
+export interface RoutedHttpServerOptions {
+  /** `host:port` to listen on (`:port` = every interface, port 0 = any). */
+  address: string;
+  /** The config key the address came from, for errors (`web-addr`, `http.main.address`). */
+  key: string;
+  /** What the server is, for logs (`admin http server`, `http server main`). */
+  what: string;
+  /** Longest time to receive a whole request, headers and body (default 10 s). */
+  requestTimeoutMs?: number;
+  logger: Logger;
+}
+
+/**
+ * RoutedHttpServer is a plain HTTP/1.1 server serving exact paths from a route table
+ * (see {@link Route}): unknown paths get 404, other methods 405 with `Allow`, a request
+ * with a body to a route that reads none 413 at once with the connection closed, so the
+ * body is never read. A handler that throws answers 500. Timeouts and a header-count
+ * limit bound what a slow or hostile client can hold.
+ */
+export class RoutedHttpServer implements Lifecycle {
+  readonly #opts: RoutedHttpServerOptions;
+  readonly #routes = new Map<string, Route>();
+  #server: Http.Server | undefined;
+  #bound: BoundAddress = { host: '', port: 0 };
+
+  constructor(opts: RoutedHttpServerOptions) {
+    this.#opts = opts;
+  }
+
+  /** Serves `route.path`; throws when another owner serves it. Returns the remover. */
+  register(route: Route): () => void {
+    const held = this.#routes.get(route.path);
+    if (held !== undefined && held.owner !== route.owner)
+      throw new Error(`http path ${route.path} is already served by ${held.owner}`);
+    this.#routes.set(route.path, route);
+    return () => {
+      if (this.#routes.get(route.path) === route) this.#routes.delete(route.path);
+    };
+  }
+
+  async start(): Promise<void> {
+    const { logger } = this.#opts;
+    const server = http.createServer((req, res) => {
+      this.#handle(req, res).catch((err: unknown) => {
+        logger.error({ err: errorMessage(err) }, 'http handler failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('internal error\n');
+      });
+    });
+    server.requestTimeout = this.#opts.requestTimeoutMs ?? 10_000;
+    server.headersTimeout = Math.min(5_000, server.requestTimeout);
+    server.maxHeadersCount = 50;
+    this.#bound = await listen(server, this.#opts.address, this.#opts.key, 'http');
+    server.on('error', (err) => logger.error({ err: errorMessage(err) }, `${this.#opts.what} error`));
+    this.#server = server;
+    logger.info({ address: `${this.#bound.host}:${this.#bound.port}` }, `${this.#opts.what} listening`);
+  }
+
+  address(): BoundAddress {
+    return this.#bound;
+  }
+
+  async #handle(req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const text = (status: number, body: string): void => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(body);
+    };
+    const route = this.#routes.get(path);
+    const hasBody =
+      req.headers['transfer-encoding'] !== undefined ||
+      (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    // A body nobody reads is never read: the answer closes the connection.
+    if (hasBody && route?.acceptsBody !== true) res.setHeader('connection', 'close');
+    if (route === undefined) return text(404, 'not found\n');
+    if (!route.methods.includes(req.method ?? '')) {
+      res.setHeader('allow', route.methods.join(', '));
+      return text(405, 'method not allowed\n');
+    }
+    if (hasBody && route.acceptsBody !== true) return text(413, 'request bodies are not accepted\n');
+    await route.handler(req, res);
+  }
+
+  async shutdown(): Promise<void> {
+    const s = this.#server;
+    this.#server = undefined;
+    if (s === undefined) return;
+    s.closeAllConnections();
+    await close(s);
+  }
+}
+
+/** A handler answering `status` with a plain-text `body`. */
+export function textHandler(status: number, body: string): (req: Http.IncomingMessage, res: Http.ServerResponse) => void {
+  return (_req, res) => {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(body);
+  };
+}
