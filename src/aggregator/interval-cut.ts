@@ -108,6 +108,7 @@ const newGauge = (id: SeriesIdentity): GaugePoint => ({
   host: id.host,
   tagsKey: id.tagsKey,
   value: 0,
+  lastSeenMs: (id as GaugeSeries).lastSeenMs,
 });
 const newSet = (id: SeriesIdentity): SetPoint => ({
   name: id.name,

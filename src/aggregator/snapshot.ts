@@ -93,6 +93,11 @@ export interface TimerPoint extends SeriesIdentity {
 /** A gauge: its current value. */
 export interface GaugePoint extends SeriesIdentity {
   readonly value: number;
+  /**
+   * When it was last set, ms since the epoch (a gauge is flushed every interval until it
+   * expires; this tells whether it was set in this one). It may be later than the flush.
+   */
+  readonly lastSeenMs: number;
 }
 
 /** A set: the distinct members seen in the interval. */

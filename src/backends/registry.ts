@@ -1,4 +1,5 @@
 import type { BackendFactory } from './backend.js';
+import { forwarderBackendFactory } from './forwarder/index.js';
 import { nullBackendFactory } from './null/index.js';
 import { prometheusBackendFactory } from './prometheus/index.js';
 import { sepAgentBackendFactory } from './sepagent/index.js';
@@ -6,10 +7,13 @@ import { stdoutBackendFactory } from './stdout/index.js';
 
 /** Every backend this build can run, by the name used in `backends`. */
 export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = new Map<string, BackendFactory<unknown>>(
-  [sepAgentBackendFactory, stdoutBackendFactory, nullBackendFactory, prometheusBackendFactory].map((f) => [
-    f.type,
-    f as BackendFactory<unknown>,
-  ]),
+  [
+    sepAgentBackendFactory,
+    stdoutBackendFactory,
+    nullBackendFactory,
+    prometheusBackendFactory,
+    forwarderBackendFactory,
+  ].map((f) => [f.type, f as BackendFactory<unknown>]),
 );
 
 /**

@@ -295,9 +295,10 @@ export const KEYS: readonly KeySpec[] = [
     key: 'server-mode',
     type: 'string',
     shown: 'standalone',
-    group: 'Compatibility',
+    group: 'Backends',
     reload: 'restart',
-    describe: 'Only "standalone" is supported',
+    describe:
+      '"standalone" (aggregate and flush to the backends) or "forwarder" (send raw intervals to an aggregation tier: the forwarder backend alone, set up by [http-transport])',
   },
   {
     key: 'cloud-provider',
@@ -334,7 +335,7 @@ export const KEYS: readonly KeySpec[] = [
  * the catalog). Sections of gostatsd features this daemon lacks are accepted and ignored.
  */
 export const SECTIONS = {
-  own: ['disabled-sub-metrics', 'filter'],
+  own: ['disabled-sub-metrics', 'filter', 'http-transport'],
   ignored: ['aws'],
 };
 

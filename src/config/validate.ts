@@ -13,6 +13,9 @@ export interface ValidationResult {
 }
 
 const TOP_KEYS = KEYS.map((k) => k.key);
+/** The backend type of `server-mode = "forwarder"`, and gostatsd's name of its section. */
+const FORWARDER = 'forwarder';
+const HTTP_TRANSPORT = 'http-transport';
 const RENAMED: Record<string, string> = {
   flush_interval: 'flush-interval',
   max_workers: 'max-workers',
@@ -57,8 +60,10 @@ export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCata
     if (raw[s] !== undefined)
       c.warn(s, `section [${s}] belongs to a gostatsd feature this daemon does not provide; it is ignored`);
   }
-  const serverMode = c.string(raw['server-mode'], 'server-mode', 'standalone');
-  if (serverMode !== 'standalone') c.error('server-mode', `only "standalone" is supported, got "${serverMode}"`);
+  const serverMode = c.string(raw['server-mode'], 'server-mode', 'standalone').trim();
+  if (serverMode !== 'standalone' && serverMode !== 'forwarder')
+    c.error('server-mode', `must be "standalone" or "forwarder", got "${serverMode}"`);
+  const forwarderMode = serverMode === 'forwarder';
   const cloud = c.string(raw['cloud-provider'], 'cloud-provider', '');
   if (cloud !== '') c.error('cloud-provider', `cloud providers are not supported, got "${cloud}"`);
 
@@ -103,8 +108,26 @@ export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCata
 
   const filters = validateFilters(c, raw);
 
-  const backends = c.list(raw['backends'], 'backends', ['stdout']);
-  const backendConfigs = validateBackends(c, raw, backends, catalog);
+  let backends = c.list(raw['backends'], 'backends', ['stdout']);
+  if (forwarderMode) {
+    if (raw['backends'] !== undefined && !(backends.length === 1 && backends[0] === FORWARDER))
+      c.warn('backends', 'ignored with server-mode = "forwarder": metrics go only to the aggregation tier');
+    backends = [FORWARDER];
+  }
+  const transport = raw[HTTP_TRANSPORT];
+  let sections = raw;
+  if (transport !== undefined) {
+    if (raw[FORWARDER] !== undefined) c.error(HTTP_TRANSPORT, `set either [${HTTP_TRANSPORT}] (gostatsd's name) or [${FORWARDER}], not both`);
+    else if (backends.includes(FORWARDER)) sections = { ...raw, [FORWARDER]: transport };
+    else c.warn(HTTP_TRANSPORT, `ignored unless server-mode = "forwarder" or backends include "${FORWARDER}"`);
+  }
+  const backendConfigs = validateBackends(c, sections, backends, catalog);
+  // In forwarder mode the daemon flushes at the forwarding interval (gostatsd's
+  // [http-transport] flush-interval, default 1s), so each interval is one post.
+  const forwardEvery = isPlainObject(sections[FORWARDER]) ? sections[FORWARDER]['flush-interval'] : undefined;
+  const flushIntervalMs = forwarderMode
+    ? new Checker().duration(forwardEvery, '', 1000, 10)
+    : c.duration(raw['flush-interval'], 'flush-interval', 1000, 10);
   const receivers: Record<string, unknown> = {};
   for (const [type, r] of catalog.receivers) {
     const settings = r.validate(raw, c.issues);
@@ -119,7 +142,7 @@ export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCata
     webAddr: c.address(raw['web-addr'], 'web-addr', '127.0.0.1:8181', true),
     backends,
     backendConfigs,
-    flushIntervalMs: c.duration(raw['flush-interval'], 'flush-interval', 1000, 10),
+    flushIntervalMs,
     maxWorkers: c.int(raw['max-workers'], 'max-workers', cpus, 1, 1024),
     percentThresholds,
     maxSeries: c.int(raw['max-series'], 'max-series', 200_000, 0, 1_000_000_000),

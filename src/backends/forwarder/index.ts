@@ -1,0 +1,12 @@
+import type { BackendFactory } from '../backend.js';
+import { validateForwarderConfig, type ForwarderConfig } from './config.js';
+import { ForwarderBackend } from './forwarder-backend.js';
+
+/** Factory of the `forwarder` backend: gostatsd's HTTP forwarder (`/v2/raw` to an aggregation tier). */
+export const forwarderBackendFactory = {
+  type: 'forwarder',
+  description: 'forwards raw intervals to a gostatsd-compatible aggregation tier over HTTP (/v2/raw, protobuf)',
+  defaultConfig: () => validateForwarderConfig({ 'api-endpoint': 'http://127.0.0.1:8080' }, 'forwarder', []),
+  validate: validateForwarderConfig,
+  create: (config, _shared, deps) => new ForwarderBackend(config, deps),
+} satisfies BackendFactory<ForwarderConfig>;
