@@ -172,7 +172,12 @@ export function applySample(acc: Accumulator, value: number, member: string, rat
  * Merges a forwarded interval of a timer (docs/semantics.md#aggregation): its raw values are
  * appended and its sampled count (sum of `1 / rate`) added.
  */
-export function mergeTimerValues(acc: TimerSeries, values: ArrayLike<number>, sampledCount: number, nowMs: number): void {
+export function mergeTimerValues(
+  acc: TimerSeries,
+  values: ArrayLike<number>,
+  sampledCount: number,
+  nowMs: number,
+): void {
   acc.lastSeenMs = nowMs;
   const out = acc.values;
   let n = acc.valueCount;

@@ -45,7 +45,11 @@ export function mergeSnapshots(older: FlushSnapshot, newer: FlushSnapshot): Flus
     const k = keyOf(g);
     const prev = gauges.get(k);
     // Setting a key again keeps its first-seen place in the Map.
-    gauges.set(k, { ...identity(prev ?? g), value: g.value, lastSeenMs: Math.max(g.lastSeenMs, prev?.lastSeenMs ?? 0) });
+    gauges.set(k, {
+      ...identity(prev ?? g),
+      value: g.value,
+      lastSeenMs: Math.max(g.lastSeenMs, prev?.lastSeenMs ?? 0),
+    });
   }
 
   const timers = new Map<string, { id: SeriesIdentity; values: number[]; sampled: number }>();

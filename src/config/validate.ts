@@ -116,12 +116,16 @@ export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCata
   }
   const transport = raw[HTTP_TRANSPORT];
   let sections = raw;
+  const sectionPaths: Record<string, string> = {};
   if (transport !== undefined) {
-    if (raw[FORWARDER] !== undefined) c.error(HTTP_TRANSPORT, `set either [${HTTP_TRANSPORT}] (gostatsd's name) or [${FORWARDER}], not both`);
-    else if (backends.includes(FORWARDER)) sections = { ...raw, [FORWARDER]: transport };
-    else c.warn(HTTP_TRANSPORT, `ignored unless server-mode = "forwarder" or backends include "${FORWARDER}"`);
+    if (raw[FORWARDER] !== undefined)
+      c.error(HTTP_TRANSPORT, `set either [${HTTP_TRANSPORT}] (gostatsd's name) or [${FORWARDER}], not both`);
+    else if (backends.includes(FORWARDER)) {
+      sections = { ...raw, [FORWARDER]: transport };
+      sectionPaths[FORWARDER] = HTTP_TRANSPORT;
+    } else c.warn(HTTP_TRANSPORT, `ignored unless server-mode = "forwarder" or backends include "${FORWARDER}"`);
   }
-  const backendConfigs = validateBackends(c, sections, backends, catalog);
+  const backendConfigs = validateBackends(c, sections, backends, catalog, sectionPaths);
   // In forwarder mode the daemon flushes at the forwarding interval (gostatsd's
   // [http-transport] flush-interval, default 1s), so each interval is one post.
   const forwardEvery = isPlainObject(sections[FORWARDER]) ? sections[FORWARDER]['flush-interval'] : undefined;
@@ -223,13 +227,15 @@ const INSTANCE = /^[a-z0-9][a-z0-9_-]*$/;
  * Validates every selected backend instance with its type's validator. `sepagent` reads
  * `[sepagent]`; `sepagent.canary` reads `[sepagent.canary]` (a sub-section of
  * `[sepagent]`, which is not passed to the base instance). Sections of backends that are
- * not selected are still checked, so typos show early.
+ * not selected are still checked, so typos show early. `sectionPaths` names a section
+ * read under another name (gostatsd's `[http-transport]` for `forwarder`).
  */
 function validateBackends(
   c: Checker,
   raw: Record<string, unknown>,
   backends: string[],
   catalog: ConfigCatalog,
+  sectionPaths: Record<string, string>,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const seen = new Set<string>();
@@ -275,7 +281,7 @@ function validateBackends(
         section = undefined;
       }
     }
-    out[name] = validator.validate(section, name, c.issues);
+    out[name] = validator.validate(section, sectionPaths[name] ?? name, c.issues);
   });
   for (const [type, validator] of catalog.backends) {
     const unselected = !seen.has(type) && raw[type] !== undefined;

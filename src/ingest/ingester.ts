@@ -255,14 +255,26 @@ export class Ingester implements DatagramSink {
     const now = this.#d.clock.now();
     const agg = this.#d.aggregator;
     let merged = 0;
-    this.#forwarded(m.Counters, 'counter', now, () => true, (ref, c) => {
-      agg.applyTo(ref, int64(c.Value), '', 1, now);
-      merged++;
-    });
-    this.#forwarded(m.Gauges, 'gauge', now, (g) => Number.isFinite(g.Value), (ref, g) => {
-      agg.applyTo(ref, g.Value, '', 1, now);
-      merged++;
-    });
+    this.#forwarded(
+      m.Counters,
+      'counter',
+      now,
+      () => true,
+      (ref, c) => {
+        agg.applyTo(ref, int64(c.Value), '', 1, now);
+        merged++;
+      },
+    );
+    this.#forwarded(
+      m.Gauges,
+      'gauge',
+      now,
+      (g) => Number.isFinite(g.Value),
+      (ref, g) => {
+        agg.applyTo(ref, g.Value, '', 1, now);
+        merged++;
+      },
+    );
     this.#forwarded(
       m.Timers,
       'timer',
@@ -274,10 +286,17 @@ export class Ingester implements DatagramSink {
       },
       (t) => t.Values.length === 0 && t.SampleCount === 0,
     );
-    this.#forwarded(m.Sets, 'set', now, () => true, (ref, s) => {
-      for (const member of s.Values) agg.applyTo(ref, 0, member, 1, now);
-      merged++;
-    }, (s) => s.Values.length === 0);
+    this.#forwarded(
+      m.Sets,
+      'set',
+      now,
+      () => true,
+      (ref, s) => {
+        for (const member of s.Values) agg.applyTo(ref, 0, member, 1, now);
+        merged++;
+      },
+      (s) => s.Values.length === 0,
+    );
     return merged;
   }
 

@@ -104,7 +104,10 @@ export class RoutedHttpServer implements Lifecycle {
 }
 
 /** A handler answering `status` with a plain-text `body`. */
-export function textHandler(status: number, body: string): (req: Http.IncomingMessage, res: Http.ServerResponse) => void {
+export function textHandler(
+  status: number,
+  body: string,
+): (req: Http.IncomingMessage, res: Http.ServerResponse) => void {
   return (_req, res) => {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(body);

@@ -93,7 +93,9 @@ export function decodeRawMessage(bytes: Uint8Array): RawMessage {
 
 /** Encodes an `EventV2`. */
 export function encodeEventMessage(e: EventMessage): Uint8Array {
-  return load().event.encode(e as unknown as Protobuf.Message).finish();
+  return load()
+    .event.encode(e as unknown as Protobuf.Message)
+    .finish();
 }
 
 /** Decodes an `EventV2`; throws on bytes that are not one. */

@@ -46,7 +46,12 @@ export const HTTP_TRANSPORT_KEYS = [
 ] as const;
 
 /** Keys of `[forwarder]`: gostatsd's and this daemon's. */
-export const FORWARDER_KEYS = [...HTTP_TRANSPORT_KEYS, 'ca-file', 'max-pending-size', 'max-series-per-request'] as const;
+export const FORWARDER_KEYS = [
+  ...HTTP_TRANSPORT_KEYS,
+  'ca-file',
+  'max-pending-size',
+  'max-series-per-request',
+] as const;
 
 /** Validates a raw `[forwarder]` (or `[http-transport]`) section. */
 export function validateForwarderConfig(raw: unknown, path: string, issues: ConfigIssue[]): ForwarderConfig {
@@ -54,7 +59,11 @@ export function validateForwarderConfig(raw: unknown, path: string, issues: Conf
   const s = c.section(raw, path) ?? {};
   c.unknownKeys(s, FORWARDER_KEYS, path);
   const apiEndpoint = c.string(s['api-endpoint'], `${path}.api-endpoint`, '').trim();
-  if (apiEndpoint === '') c.error(`${path}.api-endpoint`, 'required: the base URL of the aggregation tier, e.g. http://statsd-aggregator:8080');
+  if (apiEndpoint === '')
+    c.error(
+      `${path}.api-endpoint`,
+      'required: the base URL of the aggregation tier, e.g. http://statsd-aggregator:8080',
+    );
   else {
     let url: URL | undefined;
     try {
@@ -83,7 +92,13 @@ export function validateForwarderConfig(raw: unknown, path: string, issues: Conf
     network: network === 'tcp4' || network === 'tcp6' ? network : 'tcp',
     flushIntervalMs: c.duration(s['flush-interval'], `${path}.flush-interval`, 1000, 10),
     caFile,
-    maxPendingBytes: c.bytes(s['max-pending-size'], `${path}.max-pending-size`, 64 * 1024 ** 2, 64 * 1024, 64 * 1024 ** 3),
+    maxPendingBytes: c.bytes(
+      s['max-pending-size'],
+      `${path}.max-pending-size`,
+      64 * 1024 ** 2,
+      64 * 1024,
+      64 * 1024 ** 3,
+    ),
     maxSeriesPerRequest: c.int(s['max-series-per-request'], `${path}.max-series-per-request`, 20_000, 1, 10_000_000),
   };
 }

@@ -132,7 +132,9 @@ export class ForwarderBackend implements Backend {
   #encode(bytes: Uint8Array): Promise<Uint8Array> {
     if (!this.#config.compress) return Promise.resolve(bytes);
     const zlib = require('node:zlib') as typeof Zlib;
-    return new Promise((resolve, reject) => zlib.deflate(bytes, (err, out) => (err === null ? resolve(out) : reject(err))));
+    return new Promise((resolve, reject) =>
+      zlib.deflate(bytes, (err, out) => (err === null ? resolve(out) : reject(err))),
+    );
   }
 
   #send(path: string, body: Uint8Array, stop: AbortSignal): Promise<DeliveryResult> {

@@ -67,11 +67,15 @@ export class RawBatch {
   addSnapshot(s: FlushSnapshot, maxBytes: number): number {
     let dropped = 0;
     const intervalStart = s.timestampMs - Math.round(s.intervalSeconds * 1000);
-    for (const c of s.counters) if (c.value !== 0 && !this.#add('counters', c, c.value, [], 0, undefined, maxBytes)) dropped++;
+    for (const c of s.counters)
+      if (c.value !== 0 && !this.#add('counters', c, c.value, [], 0, undefined, maxBytes)) dropped++;
     for (const g of s.gauges)
       if (g.lastSeenMs >= intervalStart && !this.#add('gauges', g, g.value, [], 0, undefined, maxBytes)) dropped++;
     for (const t of s.timers)
-      if ((t.values.length > 0 || t.sampledCount > 0) && !this.#add('timers', t, 0, t.values, t.sampledCount, undefined, maxBytes))
+      if (
+        (t.values.length > 0 || t.sampledCount > 0) &&
+        !this.#add('timers', t, 0, t.values, t.sampledCount, undefined, maxBytes)
+      )
         dropped++;
     for (const x of s.sets) if (x.size > 0 && !this.#add('sets', x, 0, [], 0, x.members, maxBytes)) dropped++;
     return dropped;
@@ -106,12 +110,22 @@ export class RawBatch {
     const key = keyOf(id);
     let e = map.get(key);
     let grow = 8 * values.length;
-    if (members !== undefined) for (const m of members) if (e === undefined || !e.members.has(m)) grow += 2 * m.length + 40;
+    if (members !== undefined)
+      for (const m of members) if (e === undefined || !e.members.has(m)) grow += 2 * m.length + 40;
     if (e === undefined) grow += sizeOf(id);
     if (this.#bytes + grow > maxBytes) return false;
     this.#bytes += grow;
     if (e === undefined) {
-      e = { name: id.name, tags: id.tags, host: id.host, tagsKey: id.tagsKey, value: 0, values: [], sampled: 0, members: new Set() };
+      e = {
+        name: id.name,
+        tags: id.tags,
+        host: id.host,
+        tagsKey: id.tagsKey,
+        value: 0,
+        values: [],
+        sampled: 0,
+        members: new Set(),
+      };
       map.set(key, e);
     }
     if (kind === 'counters') e.value += value;
@@ -144,7 +158,11 @@ export class RawBatch {
   /** The batch as a `RawMessageV2` (null-prototype maps: any name is a plain key). */
   toMessage(): RawMessage {
     return {
-      Counters: group<RawCounter>(this.#maps.counters, (e) => ({ Tags: [...e.tags], Hostname: e.host, Value: e.value })),
+      Counters: group<RawCounter>(this.#maps.counters, (e) => ({
+        Tags: [...e.tags],
+        Hostname: e.host,
+        Value: e.value,
+      })),
       Gauges: group<RawGauge>(this.#maps.gauges, (e) => ({ Tags: [...e.tags], Hostname: e.host, Value: e.value })),
       Timers: group<RawTimer>(this.#maps.timers, (e) => ({
         Tags: [...e.tags],
@@ -161,7 +179,8 @@ function group<T>(entries: Map<string, Entry>, raw: (e: Entry) => T): TagMaps<T>
   const byName = Object.create(null) as TagMaps<T>;
   for (const e of entries.values()) {
     let tagMap = byName[e.name];
-    if (tagMap === undefined || tagMap === null) byName[e.name] = tagMap = { TagMap: Object.create(null) as Record<string, T> };
+    if (tagMap === undefined || tagMap === null)
+      byName[e.name] = tagMap = { TagMap: Object.create(null) as Record<string, T> };
     tagMap.TagMap[e.tagsKey] = raw(e);
   }
   return byName;

@@ -77,7 +77,12 @@ export class HttpClient {
    * POSTs `body` to `path` under the endpoint. Resolves with any HTTP answer; rejects on a
    * network error, a timeout or when `signal` aborts.
    */
-  async post(path: string, body: Uint8Array, headers: Record<string, string>, signal: AbortSignal): Promise<HttpAnswer> {
+  async post(
+    path: string,
+    body: Uint8Array,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<HttpAnswer> {
     const res = await this.#dispatcher().request({
       method: 'POST',
       path: this.#base.pathname.replace(/\/+$/, '') + path,
@@ -161,7 +166,10 @@ export interface DeliveryOptions {
  * Runs `attempt` until it succeeds, is refused, or the elapsed-time budget is spent,
  * waiting with back-off and jitter in between.
  */
-export async function deliver(attempt: (signal: AbortSignal) => Promise<HttpAnswer>, o: DeliveryOptions): Promise<DeliveryResult> {
+export async function deliver(
+  attempt: (signal: AbortSignal) => Promise<HttpAnswer>,
+  o: DeliveryOptions,
+): Promise<DeliveryResult> {
   const start = o.clock.monotonicMs();
   for (let n = 0; ; n++) {
     if (o.signal.aborted) return 'expired';

@@ -46,12 +46,16 @@ export const SERVER_KEYS = [
  * listed is reported; a server with nothing enabled is an error. Undefined when no
  * server is listed.
  */
-export function validateHttpServers(doc: Record<string, unknown>, issues: ConfigIssue[]): HttpReceiverConfig | undefined {
+export function validateHttpServers(
+  doc: Record<string, unknown>,
+  issues: ConfigIssue[],
+): HttpReceiverConfig | undefined {
   const c = new Checker(issues);
   const names = c.list(doc['http-servers'], 'http-servers', []);
   const sections = c.section(doc['http'], 'http') ?? {};
   for (const [name, body] of Object.entries(sections)) {
-    if (!names.includes(name)) c.warn(join('http', name), `server "${name}" is not listed in "http-servers"; it is not started`);
+    if (!names.includes(name))
+      c.warn(join('http', name), `server "${name}" is not listed in "http-servers"; it is not started`);
     else if (!isPlainObject(body)) c.error(join('http', name), 'must be a section with address, enable-ingestion, …');
   }
   const servers: HttpServerConfig[] = [];

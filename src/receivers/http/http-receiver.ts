@@ -21,7 +21,8 @@ const REJECTIONS: Record<Exclude<HttpIngestResult, 'accepted'>, { status: number
   read_error: { status: 500, message: 'failed to read the request body' },
 };
 
-type Decoded = { ok: true; body: Buffer } | { ok: false; result: Exclude<HttpIngestResult, 'accepted'>; detail: string };
+type Decoded =
+  { ok: true; body: Buffer } | { ok: false; result: Exclude<HttpIngestResult, 'accepted'>; detail: string };
 
 /**
  * HttpReceiver runs the `[http.<name>]` servers of `http-servers`: gostatsd's health

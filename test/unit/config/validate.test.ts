@@ -72,12 +72,92 @@ describe('config validation (src/config/validate.ts)', () => {
     it('checks a sepagent section even when the backend is not selected', () => {
       expect(errorPaths(validateConfig({ sepagent: { port: 0 } }, COMPONENTS).issues)).to.include('sepagent.port');
     });
-    it('rejects forwarder mode, cloud providers and HTTP servers with a reason', () => {
+    it('rejects an unknown server mode and cloud providers with a reason', () => {
+      const r = validateConfig({ 'server-mode': 'relay', 'cloud-provider': 'aws' }, COMPONENTS);
+      expect(errorPaths(r.issues)).to.have.members(['server-mode', 'cloud-provider']);
+    });
+    it("server-mode = forwarder runs the forwarder alone, set up by gostatsd's [http-transport]", () => {
       const r = validateConfig(
-        { 'server-mode': 'forwarder', 'cloud-provider': 'aws', 'http-servers': 'a' },
+        {
+          'server-mode': 'forwarder',
+          backends: 'graphite',
+          'flush-interval': '10s',
+          'http-transport': { 'api-endpoint': 'http://agg:8080', 'flush-interval': '2s', compress: false },
+        },
         COMPONENTS,
       );
-      expect(errorPaths(r.issues)).to.have.members(['server-mode', 'cloud-provider', 'http-servers']);
+      expect(errorPaths(r.issues)).to.deep.equal([]);
+      expect(r.issues.map((i) => i.path)).to.include('backends');
+      expect(r.config!.backends).to.deep.equal(['forwarder']);
+      expect(r.config!.flushIntervalMs).to.equal(2000);
+      expect(r.config!.backendConfigs['forwarder']).to.include({ apiEndpoint: 'http://agg:8080', compress: false });
+    });
+    it('names [http-transport] in its errors, and refuses it beside [forwarder]', () => {
+      expect(
+        errorPaths(validateConfig({ 'server-mode': 'forwarder', 'http-transport': {} }, COMPONENTS).issues),
+      ).to.deep.equal(['http-transport.api-endpoint']);
+      const both = validateConfig(
+        {
+          backends: 'forwarder',
+          forwarder: { 'api-endpoint': 'http://a' },
+          'http-transport': { 'api-endpoint': 'http://b' },
+        },
+        COMPONENTS,
+      );
+      expect(errorPaths(both.issues)).to.deep.equal(['http-transport']);
+    });
+    it('the forwarder can run beside other backends, from [forwarder] or [http-transport]', () => {
+      for (const section of ['forwarder', 'http-transport']) {
+        const r = validateConfig(
+          { backends: 'null forwarder', [section]: { 'api-endpoint': 'https://agg.example:8443' } },
+          COMPONENTS,
+        );
+        expect(errorPaths(r.issues), section).to.deep.equal([]);
+        expect(r.config!.backends).to.deep.equal(['null', 'forwarder']);
+      }
+      const unused = validateConfig({ 'http-transport': { 'api-endpoint': 'x' } }, COMPONENTS);
+      expect(errorPaths(unused.issues)).to.deep.equal([]);
+      expect(unused.issues.map((i) => i.path)).to.deep.equal(['http-transport']);
+    });
+    it('checks the forwarder endpoint and network', () => {
+      const r = validateConfig(
+        { backends: 'forwarder', forwarder: { 'api-endpoint': 'ftp://x', network: 'udp', 'max-requests': 0 } },
+        COMPONENTS,
+      );
+      expect(errorPaths(r.issues)).to.have.members([
+        'forwarder.api-endpoint',
+        'forwarder.network',
+        'forwarder.max-requests',
+      ]);
+    });
+    it('reads gostatsd HTTP servers: defaults, a server with nothing enabled, sections not listed', () => {
+      const r = validateConfig(
+        {
+          'http-servers': 'main probe',
+          http: {
+            main: { 'enable-ingestion': true, 'enable-prof': true },
+            probe: { 'enable-healthcheck': false, address: '127.0.0.1:8081' },
+            spare: {},
+          },
+        },
+        COMPONENTS,
+      );
+      expect(errorPaths(r.issues)).to.deep.equal(['http.probe']);
+      expect(r.issues.filter((i) => i.severity === 'warning').map((i) => i.path)).to.have.members([
+        'http.main.enable-prof',
+        'http.spare',
+      ]);
+      const ok = validateConfig(
+        { 'http-servers': ['main'], http: { main: { 'enable-ingestion': 'true', address: ':0' } } },
+        COMPONENTS,
+      );
+      expect(ok.config!.receivers['http']).to.deep.include({ names: ['main'] });
+      expect((ok.config!.receivers['http'] as { servers: unknown[] }).servers[0]).to.deep.include({
+        address: ':0',
+        ingestion: true,
+        healthcheck: true,
+        maxBodyBytes: 8 * 1024 * 1024,
+      });
     });
     it('type-checks keys that have no effect here', () => {
       expect(errorPaths(validateConfig({ 'max-readers': 'many' }, COMPONENTS).issues)).to.deep.equal(['max-readers']);
