@@ -92,47 +92,50 @@ export class HttpReceiver implements Receiver {
   }
 
   async #ingest(s: HttpServerConfig, path: '/v2/raw' | '/v2/event', req: IncomingMessage, res: ServerResponse) {
-    const counts = this.#deps.stats.httpIngest(s.name);
     const source = normaliseSourceAddress(req.socket.remoteAddress ?? '');
     const decoded = await this.#body(s, req);
     if (!decoded.ok) {
-      counts[decoded.result]++;
-      const r = REJECTIONS[decoded.result];
-      this.#rejections.maybe(`${s.name} ${decoded.result}`, (suppressed) =>
-        this.#deps.logger.warn(
-          { server: s.name, path, source, result: decoded.result, detail: decoded.detail, suppressed },
-          'rejected an http ingestion request',
-        ),
-      );
-      if (res.destroyed) return;
-      // The rest of the body, if any, is not read: the connection closes after the answer.
-      res.writeHead(r.status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-      res.end(r.message + '\n');
+      this.#reject(s, path, source, res, decoded.result, decoded.detail);
       return;
     }
+    let message: ReturnType<typeof decodeRawMessage> | ReturnType<typeof decodeEventMessage>;
     try {
-      if (path === '/v2/raw') {
-        const message = decodeRawMessage(decoded.body);
-        this.#deps.sink.ingestForwarded(message);
-      } else {
-        const m = decodeEventMessage(decoded.body);
-        this.#deps.sink.ingestEvent(messageToEvent(m), m.SourceIP !== '' ? m.SourceIP : source);
-      }
+      message = path === '/v2/raw' ? decodeRawMessage(decoded.body) : decodeEventMessage(decoded.body);
     } catch (err) {
-      counts.bad_protobuf++;
-      this.#rejections.maybe(`${s.name} bad_protobuf`, (suppressed) =>
-        this.#deps.logger.warn(
-          { server: s.name, path, source, result: 'bad_protobuf', detail: errorMessage(err), suppressed },
-          'rejected an http ingestion request',
-        ),
-      );
-      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(REJECTIONS.bad_protobuf.message + '\n');
+      this.#reject(s, path, source, res, 'bad_protobuf', errorMessage(err));
       return;
     }
-    counts.accepted++;
+    if (path === '/v2/raw') this.#deps.sink.ingestForwarded(message as ReturnType<typeof decodeRawMessage>);
+    else {
+      const m = message as ReturnType<typeof decodeEventMessage>;
+      this.#deps.sink.ingestEvent(messageToEvent(m), m.SourceIP !== '' ? m.SourceIP : source);
+    }
+    this.#deps.stats.httpIngest(s.name).accepted++;
     res.writeHead(202);
     res.end();
+  }
+
+  /** Counts a rejected request, logs it (once a minute per server and reason) and answers it. */
+  #reject(
+    s: HttpServerConfig,
+    path: string,
+    source: string,
+    res: ServerResponse,
+    result: Exclude<HttpIngestResult, 'accepted'>,
+    detail: string,
+  ): void {
+    this.#deps.stats.httpIngest(s.name)[result]++;
+    this.#rejections.maybe(`${s.name} ${result}`, (suppressed) =>
+      this.#deps.logger.warn(
+        { server: s.name, path, source, result, detail, suppressed },
+        'rejected an http ingestion request',
+      ),
+    );
+    if (res.destroyed) return;
+    const r = REJECTIONS[result];
+    // The rest of the body, if any, is not read: the connection closes after the answer.
+    res.writeHead(r.status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+    res.end(r.message + '\n');
   }
 
   /** Reads and inflates the body within the server's limits. */

@@ -9,6 +9,7 @@ import {
   int64,
   messageToEvent,
   type RawMessage,
+  type TagMaps,
 } from '../../../src/wire/gostatsd.js';
 
 // A protobuf writer for the test only, straight from the wire format rules, so the
@@ -68,7 +69,7 @@ const MESSAGE: RawMessage = {
 function rows(m: RawMessage): unknown[] {
   const out: unknown[] = [];
   for (const k of ['Counters', 'Gauges', 'Sets', 'Timers'] as const) {
-    forEachEntry(m[k], (name, byTags) =>
+    forEachEntry(m[k] as TagMaps<unknown>, (name, byTags) =>
       forEachEntry(byTags?.TagMap, (tagsKey, raw) => {
         const r = raw as unknown as Record<string, unknown>;
         out.push([k, name, tagsKey, [...(r['Tags'] as string[])], r['Hostname'], k === 'Counters' ? int64(r['Value'] as number) : r['Value'], r['Values'] === undefined ? undefined : [...(r['Values'] as unknown[])], r['SampleCount']]);

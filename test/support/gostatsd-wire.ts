@@ -1,0 +1,81 @@
+import net from 'node:net';
+import { deflateSync } from 'node:zlib';
+import { encodeRawMessage, type RawMessage, type TagMaps } from '../../src/wire/gostatsd.js';
+
+/** One raw series for {@link rawMessage}: name, tags, host and the kind's value. */
+export interface RawRow {
+  name: string;
+  tags?: string[];
+  host?: string;
+}
+
+function tagMaps<T>(rows: Array<RawRow & { raw: Omit<T, 'Tags' | 'Hostname'> }>): TagMaps<T> {
+  const out = Object.create(null) as TagMaps<T>;
+  for (const r of rows) {
+    const tags = [...(r.tags ?? [])].sort();
+    const host = r.host ?? '';
+    const key = host === '' ? tags.join(',') : `${tags.join(',')},s:${host}`;
+    const byTags = (out[r.name] ??= { TagMap: Object.create(null) as Record<string, T> })!;
+    byTags.TagMap[key] = { Tags: tags, Hostname: host, ...r.raw } as T;
+  }
+  return out;
+}
+
+/** A `RawMessageV2` from rows per kind, as a gostatsd forwarder builds it. */
+export function rawMessage(m: {
+  counters?: Array<RawRow & { value: number }>;
+  gauges?: Array<RawRow & { value: number }>;
+  timers?: Array<RawRow & { values: number[]; sampleCount?: number }>;
+  sets?: Array<RawRow & { values: string[] }>;
+}): RawMessage {
+  return {
+    Counters: tagMaps((m.counters ?? []).map((r) => ({ ...r, raw: { Value: r.value } }))),
+    Gauges: tagMaps((m.gauges ?? []).map((r) => ({ ...r, raw: { Value: r.value } }))),
+    Timers: tagMaps(
+      (m.timers ?? []).map((r) => ({ ...r, raw: { Values: r.values, SampleCount: r.sampleCount ?? r.values.length } })),
+    ),
+    Sets: tagMaps((m.sets ?? []).map((r) => ({ ...r, raw: { Values: r.values } }))),
+  };
+}
+
+/** The body of a `/v2/raw` POST: protobuf, deflated (a zlib stream) unless `identity`. */
+export function rawBody(m: RawMessage, encoding: 'deflate' | 'identity' = 'deflate'): Buffer {
+  const pb = Buffer.from(encodeRawMessage(m));
+  return encoding === 'deflate' ? deflateSync(pb) : pb;
+}
+
+/** POSTs to `http://127.0.0.1:<port><path>` and returns the status and body. */
+export async function post(
+  port: number,
+  path: string,
+  body: Uint8Array,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', body, headers });
+  return { status: res.status, body: await res.text() };
+}
+
+/**
+ * Sends `head` (request line and headers, CRLF-separated, without the blank line) and
+ * `body` over a raw socket and resolves with the status line of the answer, or `closed`
+ * if the server closed without one. The socket stays open after `body` (a stalled upload)
+ * until the server answers or closes.
+ */
+export function rawRequest(port: number, head: string, body: Buffer | string = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let got = '';
+    s.on('data', (d) => {
+      got += d.toString('latin1');
+      const eol = got.indexOf('\r\n');
+      if (eol >= 0) {
+        s.destroy();
+        resolve(got.slice(0, eol));
+      }
+    });
+    s.on('error', (err) => (got === '' ? resolve('closed') : reject(err)));
+    s.on('close', () => resolve(got === '' ? 'closed' : got.split('\r\n')[0]!));
+    s.write(head + '\r\n\r\n');
+    if (body.length > 0) s.write(body);
+  });
+}
