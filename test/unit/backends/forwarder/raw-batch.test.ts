@@ -33,6 +33,7 @@ describe('RawBatch (what a forwarder holds)', () => {
       p.ingester,
       'c:3|c|#a:1\nc:1|c|@0.5|#a:1\nidle:1|c\ng:5|g\nold:1|g\nt:2|ms|@0.5\nt:4|ms\ns:x|s\ns:y|s\ns:x|s\nq:1|ms\nu:z|s',
     );
+    p.clock.advance(1);
     p.aggregator.snapshotAndReset(p.clock.now(), 1);
     p.clock.advance(1000);
     send(p.ingester, 'c:3|c|#a:1\nc:1|c|@0.5|#a:1\ng:5|g\nt:2|ms|@0.5\nt:4|ms\ns:x|s\ns:y|s\ns:x|s');
