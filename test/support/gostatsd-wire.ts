@@ -1,6 +1,10 @@
 import net from 'node:net';
 import { deflateSync } from 'node:zlib';
+import { HttpReceiver } from '../../src/receivers/http/http-receiver.js';
+import { validateHttpServers, type HttpServerConfig } from '../../src/receivers/http/config.js';
+import { silentLogger } from '../../src/shared/logger.js';
 import { encodeRawMessage, type RawMessage, type TagMaps } from '../../src/wire/gostatsd.js';
+import { makePipeline } from './pipeline.js';
 
 /** One raw series for {@link rawMessage}: name, tags, host and the kind's value. */
 export interface RawRow {
@@ -78,4 +82,27 @@ export function rawRequest(port: number, head: string, body: Buffer | string = '
     s.write(head + '\r\n\r\n');
     if (body.length > 0) s.write(body);
   });
+}
+
+/** An `[http.main]` ingestion server feeding a pipeline of its own (manual clock). */
+export interface Ingestion {
+  p: ReturnType<typeof makePipeline>;
+  receiver: HttpReceiver;
+  port: number;
+}
+
+/**
+ * Starts the http receiver with ingestion on 127.0.0.1 (port 0 unless `server.address`
+ * says otherwise) in front of a fresh pipeline, or of `p` when given (a restart).
+ */
+export async function startIngestion(
+  server: Partial<HttpServerConfig> = {},
+  tags: Parameters<typeof makePipeline>[1] = {},
+  p = makePipeline({ percentThresholds: [90] }, tags),
+): Promise<Ingestion> {
+  const config = validateHttpServers({ 'http-servers': 'main', http: { main: { 'enable-ingestion': true } } }, [])!;
+  config.servers[0] = { ...config.servers[0]!, address: '127.0.0.1:0', ...server };
+  const receiver = new HttpReceiver(config, { sink: p.ingester, stats: p.stats, logger: silentLogger, clock: p.clock });
+  await receiver.start();
+  return { p, receiver, port: receiver.address().port };
 }

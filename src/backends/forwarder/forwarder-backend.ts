@@ -72,6 +72,16 @@ export class ForwarderBackend implements Backend {
     return this.#pending.series;
   }
 
+  /** Estimated bytes held for delivery (bounded by `max-pending-size`). */
+  get pendingBytes(): number {
+    return this.#pending.bytes;
+  }
+
+  /** Whether a delivery is running (posting, or waiting to retry). */
+  get busy(): boolean {
+    return this.#delivering !== undefined;
+  }
+
   flush(snapshot: FlushSnapshot): Promise<void> {
     this.#hold(() => this.#pending.addSnapshot(snapshot, this.#config.maxPendingBytes));
     this.#sincePost += snapshot.intervalSeconds;

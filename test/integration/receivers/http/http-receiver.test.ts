@@ -1,27 +1,19 @@
 import { expect } from 'chai';
 import { deflateSync } from 'node:zlib';
-import { HttpReceiver } from '../../../../src/receivers/http/http-receiver.js';
-import { validateHttpServers, type HttpServerConfig } from '../../../../src/receivers/http/config.js';
-import { silentLogger } from '../../../../src/shared/logger.js';
 import { encodeEventMessage, eventToMessage } from '../../../../src/wire/gostatsd.js';
 import { httpGet } from '../../../support/daemon-harness.js';
-import { post, rawBody, rawMessage, rawRequest } from '../../../support/gostatsd-wire.js';
+import {
+  type Ingestion,
+  post,
+  rawBody,
+  rawMessage,
+  rawRequest,
+  startIngestion,
+} from '../../../support/gostatsd-wire.js';
 import { makePipeline, plainSnapshot, send } from '../../../support/pipeline.js';
 import { waitFor } from '../../../support/wait-for.js';
 
-type Pipeline = ReturnType<typeof makePipeline>;
-
-async function startReceiver(
-  server: Partial<HttpServerConfig> = {},
-  tags: Parameters<typeof makePipeline>[1] = {},
-): Promise<{ p: Pipeline; receiver: HttpReceiver; port: number }> {
-  const p = makePipeline({ percentThresholds: [90] }, tags);
-  const config = validateHttpServers({ 'http-servers': 'main', http: { main: { 'enable-ingestion': true } } }, [])!;
-  config.servers[0] = { ...config.servers[0]!, address: '127.0.0.1:0', ...server };
-  const receiver = new HttpReceiver(config, { sink: p.ingester, stats: p.stats, logger: silentLogger, clock: p.clock });
-  await receiver.start();
-  return { p, receiver, port: receiver.address().port };
-}
+const startReceiver = startIngestion;
 
 const DEFLATE = { 'content-encoding': 'deflate' };
 
@@ -36,7 +28,7 @@ const SAMPLE = rawMessage({
 });
 
 describe('http receiver (/v2/raw, /v2/event)', () => {
-  let r: Awaited<ReturnType<typeof startReceiver>>;
+  let r: Ingestion;
   afterEach(() => r.receiver.shutdown());
 
   it('merges a forwarded interval exactly as the same lines received over UDP would be', async () => {

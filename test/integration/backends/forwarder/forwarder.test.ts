@@ -1,0 +1,273 @@
+import { expect } from 'chai';
+import http from 'node:http';
+import { inflateSync } from 'node:zlib';
+import type { BackendMetrics } from '../../../../src/backends/backend.js';
+import { validateForwarderConfig, type ForwarderConfig } from '../../../../src/backends/forwarder/config.js';
+import { ForwarderBackend } from '../../../../src/backends/forwarder/forwarder-backend.js';
+import { silentLogger } from '../../../../src/shared/logger.js';
+import { close } from '../../../../src/shared/listen.js';
+import { decodeEventMessage, decodeRawMessage, forEachEntry, int64 } from '../../../../src/wire/gostatsd.js';
+import { startIngestion, type Ingestion } from '../../../support/gostatsd-wire.js';
+import { ManualClock } from '../../../support/manual-clock.js';
+import { makePipeline, send } from '../../../support/pipeline.js';
+import { waitFor } from '../../../support/wait-for.js';
+
+/** What a forwarder reported through its BackendMetrics. */
+class Recorded implements BackendMetrics {
+  requests = 0;
+  items = 0;
+  readonly drops: Record<string, number> = {};
+  readonly errors: string[] = [];
+  sendError(code: string): void {
+    this.errors.push(code);
+  }
+  dropped(reason: string, count: number): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + count;
+  }
+  sent(datagrams: number, items: number): void {
+    this.requests += datagrams;
+    this.items += items;
+  }
+}
+
+function forwarder(endpoint: string, section: Record<string, unknown> = {}) {
+  const config: ForwarderConfig = validateForwarderConfig({ 'api-endpoint': endpoint, ...section }, 'forwarder', []);
+  const clock = new ManualClock();
+  const metrics = new Recorded();
+  const fwd = new ForwarderBackend(config, {
+    name: 'forwarder',
+    logger: silentLogger,
+    clock,
+    metrics,
+    random: () => 0.5,
+  });
+  /** Resolves once the forwarder is idle or waiting to retry (nothing in flight). */
+  const settle = () => waitFor(() => !fwd.busy || clock.pendingTimers > 0, 5000, 'the forwarder to settle');
+  return { fwd, clock, metrics, settle };
+}
+
+/** The source daemon's side: lines in, one snapshot per interval out. */
+function source() {
+  const p = makePipeline({ percentThresholds: [90] });
+  return {
+    p,
+    interval(lines: string) {
+      send(p.ingester, lines);
+      p.clock.advance(1000);
+      return p.aggregator.snapshotAndReset(p.clock.now(), 1);
+    },
+  };
+}
+
+/** Counter sums and timer counts the ingestion side has aggregated. */
+function totals(ing: Ingestion): { counters: Record<string, number>; timerCounts: Record<string, number> } {
+  const s = ing.p.aggregator.snapshotAndReset(ing.p.clock.now(), 1);
+  return {
+    counters: Object.fromEntries(s.counters.map((c) => [c.name, c.value])),
+    timerCounts: Object.fromEntries(s.timers.map((t) => [t.name, t.count])),
+  };
+}
+
+describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
+  it("speaks gostatsd's forwarder protocol: path, headers, zlib body", async () => {
+    const seen: Array<{ url: string; headers: http.IncomingHttpHeaders; body: Buffer }> = [];
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
+        res.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      for (const [compress, prefix] of [
+        [true, ''],
+        [false, '/tier'],
+      ] as const) {
+        const f = forwarder(`http://127.0.0.1:${port}${prefix}`, { compress });
+        const src = source();
+        await f.fwd.flush(
+          src.interval('hits:3|c|@0.5|#a:1\nlat:5|ms|@0.5\ng:2|g\nu:x|s'),
+          new AbortController().signal,
+        );
+        await f.fwd.sendEvent({
+          title: 't',
+          text: 'x',
+          dateHappened: 5,
+          hostname: 'h',
+          aggregationKey: '',
+          priority: 'normal',
+          sourceTypeName: '',
+          alertType: 'error',
+          tags: [],
+        });
+        await waitFor(() => seen.length === 2);
+        await f.fwd.shutdown();
+        const raw = seen.find((s) => s.url.endsWith('/v2/raw'))!;
+        expect(raw.url).to.equal(`${prefix}/v2/raw`);
+        expect(raw.headers).to.include({
+          'user-agent': 'gostatsd (http forwarder)',
+          'content-type': 'application/x-protobuf',
+          'content-encoding': compress ? 'deflate' : 'identity',
+        });
+        const m = decodeRawMessage(compress ? inflateSync(raw.body) : raw.body);
+        const rows: string[] = [];
+        forEachEntry(m.Counters, (n, t) =>
+          forEachEntry(t!.TagMap, (k, v) => rows.push(`${n} ${k} ${v!.Tags} ${v!.Hostname} ${int64(v!.Value)}`)),
+        );
+        forEachEntry(m.Timers, (n, t) =>
+          forEachEntry(t!.TagMap, (k, v) => rows.push(`${n} ${k} ${[...v!.Values]} ${v!.SampleCount}`)),
+        );
+        expect(rows).to.deep.equal(['hits a:1,s:10.0.0.5 a:1 10.0.0.5 6', 'lat ,s:10.0.0.5 5 2']);
+        const ev = seen.find((s) => s.url.endsWith('/v2/event'))!;
+        expect(decodeEventMessage(compress ? inflateSync(ev.body) : ev.body)).to.include({
+          Title: 't',
+          Hostname: 'h',
+          Type: 2,
+        });
+        expect(f.metrics.requests).to.equal(2);
+        seen.length = 0;
+      }
+    } finally {
+      server.closeAllConnections();
+      await close(server);
+    }
+  });
+
+  it('feeds our own ingestion exactly: counter sums and timer counts', async () => {
+    const ing = await startIngestion();
+    const f = forwarder(`http://127.0.0.1:${ing.port}`);
+    const src = source();
+    try {
+      for (let i = 0; i < 5; i++) {
+        await f.fwd.flush(
+          src.interval('a:1|c\na:2|c|@0.25\nt:1|ms\nt:2|ms|@0.1\ns:m' + i + '|s'),
+          new AbortController().signal,
+        );
+        await waitFor(() => !f.fwd.busy);
+      }
+      expect(totals(ing)).to.deep.equal({ counters: { a: 45 }, timerCounts: { t: 55 } });
+      expect(f.metrics.drops).to.deep.equal({});
+    } finally {
+      await f.fwd.shutdown();
+      await ing.receiver.shutdown();
+    }
+  });
+
+  it('loses and doubles nothing across a 20 s outage of the tier: intervals are merged, then delivered', async () => {
+    let ing = await startIngestion();
+    const port = ing.port;
+    const f = forwarder(`http://127.0.0.1:${port}`);
+    const src = source();
+    await ing.receiver.shutdown(); // the tier goes away
+    let requestsDuringOutage = 0;
+    for (let i = 0; i < 20; i++) {
+      await f.fwd.flush(src.interval('hits:1|c\nhits:1|c\nlat:3|ms\ng:' + i + '|g'));
+      await f.settle();
+      f.clock.advance(1000);
+      await f.settle();
+    }
+    requestsDuringOutage = f.metrics.errors.length;
+    expect(f.metrics.requests).to.equal(0);
+    expect(f.fwd.pendingSeries).to.equal(3); // 19 intervals merged into one batch, behind the one retrying
+    ing = await startIngestion({ address: `127.0.0.1:${port}` }, {}, ing.p);
+    try {
+      for (let i = 0; i < 40 && (f.fwd.busy || f.fwd.pendingSeries > 0); i++) {
+        f.clock.advance(1000);
+        await f.settle();
+      }
+      expect(f.fwd.busy).to.equal(false);
+      const t = totals(ing);
+      expect(t.counters).to.deep.equal({ hits: 40 });
+      expect(t.timerCounts).to.deep.equal({ lat: 20 });
+      expect(f.metrics.drops).to.deep.equal({});
+      expect(f.metrics.requests).to.equal(2); // the retried first interval, then the merged rest
+      expect(requestsDuringOutage).to.be.within(5, 12); // back-off, not one request per interval
+    } finally {
+      await f.fwd.shutdown();
+      await ing.receiver.shutdown();
+    }
+  });
+
+  it('beyond the elapsed time and the memory bound, drops are counted, memory stays bounded, and it recovers', async () => {
+    let ing = await startIngestion();
+    const port = ing.port;
+    const f = forwarder(`http://127.0.0.1:${port}`, { 'max-request-elapsed-time': '5s', 'max-pending-size': '64KiB' });
+    const src = source();
+    await ing.receiver.shutdown();
+    let total = 0;
+    for (let i = 0; i < 20; i++) {
+      const lines = Array.from({ length: 200 }, (_, j) => `s${i}.m${j}:1|c`).join('\n');
+      total += 200;
+      await f.fwd.flush(src.interval(lines));
+      await f.settle();
+      expect(f.fwd.pendingBytes).to.be.at.most(64 * 1024);
+      f.clock.advance(1000);
+      await f.settle();
+    }
+    expect(f.metrics.drops['buffer_full']).to.be.greaterThan(0);
+    expect(f.metrics.drops['retry_expired']).to.be.greaterThan(0);
+    ing = await startIngestion({ address: `127.0.0.1:${port}` }, {}, ing.p);
+    try {
+      await f.fwd.flush(src.interval('after:1|c'));
+      total += 1;
+      for (let i = 0; i < 60 && (f.fwd.busy || f.fwd.pendingSeries > 0); i++) {
+        f.clock.advance(1000);
+        await f.settle();
+      }
+      const delivered = ing.p.aggregator.liveSeries;
+      expect(totals(ing).counters['after']).to.equal(1);
+      // Every series is delivered once or counted as dropped once.
+      expect(delivered + f.metrics.drops['buffer_full']! + f.metrics.drops['retry_expired']!).to.equal(total);
+    } finally {
+      await f.fwd.shutdown();
+      await ing.receiver.shutdown();
+    }
+  });
+
+  it('a refusal (4xx) is dropped and counted at once, never retried', async () => {
+    let hits = 0;
+    const server = http.createServer((req, res) => {
+      hits++;
+      req.resume();
+      req.on('end', () => res.writeHead(400).end('bad'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const f = forwarder(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    try {
+      await f.fwd.flush(source().interval('a:1|c\nb:1|c'));
+      await waitFor(() => !f.fwd.busy);
+      expect(f.clock.pendingTimers).to.equal(0);
+      expect(hits).to.equal(1);
+      expect(f.metrics.drops).to.deep.equal({ rejected: 2 });
+      expect(f.metrics.errors).to.deep.equal(['HTTP_400']);
+    } finally {
+      await f.fwd.shutdown();
+      server.closeAllConnections();
+      await close(server);
+    }
+  });
+
+  it('shutdown posts everything still held once more, within the deadline', async () => {
+    let ing = await startIngestion();
+    const port = ing.port;
+    const f = forwarder(`http://127.0.0.1:${port}`);
+    const src = source();
+    await ing.receiver.shutdown();
+    for (let i = 0; i < 3; i++) {
+      await f.fwd.flush(src.interval('x:5|c\nt:1|ms'));
+      await f.settle();
+    }
+    expect(f.clock.pendingTimers).to.equal(1); // the first interval waits to retry
+    ing = await startIngestion({ address: `127.0.0.1:${port}` }, {}, ing.p);
+    try {
+      await f.fwd.shutdown(AbortSignal.timeout(5000));
+      expect(totals(ing)).to.deep.equal({ counters: { x: 15 }, timerCounts: { t: 3 } });
+      expect(f.metrics.requests).to.equal(1);
+    } finally {
+      await ing.receiver.shutdown();
+    }
+  });
+});
