@@ -88,10 +88,7 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
       ] as const) {
         const f = forwarder(`http://127.0.0.1:${port}${prefix}`, { compress });
         const src = source();
-        await f.fwd.flush(
-          src.interval('hits:3|c|@0.5|#a:1\nlat:5|ms|@0.5\ng:2|g\nu:x|s'),
-          new AbortController().signal,
-        );
+        await f.fwd.flush(src.interval('hits:3|c|@0.5|#a:1\nlat:5|ms|@0.5\ng:2|g\nu:x|s'));
         await f.fwd.sendEvent({
           title: 't',
           text: 'x',
@@ -142,10 +139,7 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
     const src = source();
     try {
       for (let i = 0; i < 5; i++) {
-        await f.fwd.flush(
-          src.interval('a:1|c\na:2|c|@0.25\nt:1|ms\nt:2|ms|@0.1\ns:m' + i + '|s'),
-          new AbortController().signal,
-        );
+        await f.fwd.flush(src.interval('a:1|c\na:2|c|@0.25\nt:1|ms\nt:2|ms|@0.1\ns:m' + i + '|s'));
         await waitFor(() => !f.fwd.busy);
       }
       expect(totals(ing)).to.deep.equal({ counters: { a: 45 }, timerCounts: { t: 55 } });
