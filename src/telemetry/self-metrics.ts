@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type * as Prom from 'prom-client';
 import type { BackendMetrics } from '../backends/backend.js';
 import type { FlusherMetrics } from '../flusher/flusher.js';
-import type { IngestStats } from '../ingest/ingest-stats.js';
+import { FORWARDED_REJECT_REASONS, HTTP_INGEST_RESULTS, type IngestStats } from '../ingest/ingest-stats.js';
 import { PARSE_ERROR_REASONS, type MetricKind } from '../parser/sample.js';
 
 // prom-client's index also loads its Pushgateway, and with it node:https and OpenSSL's
@@ -98,6 +98,24 @@ export class SelfMetrics {
     mirror('tcp_lines_too_long_total', 'TCP lines over tcp-max-line-length, discarded.', [], () => [
       [{}, stats.tcpLinesTooLong],
     ]);
+    mirror(
+      'http_ingest_requests_total',
+      'Requests to the /v2/raw and /v2/event ingestion paths of the [http.<name>] servers, by server and result (accepted, or why rejected).',
+      ['server', 'result'],
+      () =>
+        [...stats.httpRequests].flatMap(([server, byResult]) =>
+          HTTP_INGEST_RESULTS.map((result): [Record<string, string>, number] => [{ server, result }, byResult[result]]),
+        ),
+    );
+    mirror('forwarded_series_received_total', 'Series merged from forwarded intervals (/v2/raw), by type.', ['type'], () =>
+      KINDS.map((k) => [{ type: k }, stats.forwardedSeries[k]]),
+    );
+    mirror(
+      'forwarded_series_rejected_total',
+      'Series of forwarded intervals skipped as invalid (the rest of the request is merged), by reason.',
+      ['reason'],
+      () => FORWARDED_REJECT_REASONS.map((r) => [{ reason: r }, stats.forwardedRejected[r]]),
+    );
     mirror(
       'series_dropped_total',
       'Samples dropped because they would have created a series past max-series.',

@@ -50,15 +50,23 @@ export class CliProcess {
   }
 
   /** Waits until the daemon logged its start, then returns the bound ports. */
-  async ready(): Promise<{ udp: number; web: number; tcp?: number }> {
+  async ready(): Promise<{ udp: number; web: number; tcp?: number; http: Record<string, number> }> {
     await this.waitForLog('statsd-sepagent started');
+    const portOf = (r: Record<string, unknown>): number => Number(String(r['address']).split(':').pop());
     const port = (msg: string): number | undefined => {
       const r = this.logs().find((l) => l['msg'] === msg);
-      return r === undefined ? undefined : Number(String(r['address']).split(':').pop());
+      return r === undefined ? undefined : portOf(r);
     };
-    const out: { udp: number; web: number; tcp?: number } = {
+    // `[http.<name>]` servers log "http server <name> listening".
+    const http: Record<string, number> = {};
+    for (const r of this.logs()) {
+      const m = /^http server (.+) listening$/.exec(String(r['msg']));
+      if (m !== null) http[m[1]!] = portOf(r);
+    }
+    const out: { udp: number; web: number; tcp?: number; http: Record<string, number> } = {
       udp: port('udp receiver listening')!,
       web: port('admin http server listening')!,
+      http,
     };
     const tcp = port('tcp receiver listening');
     if (tcp !== undefined) out.tcp = tcp;
