@@ -107,8 +107,11 @@ export class SelfMetrics {
           HTTP_INGEST_RESULTS.map((result): [Record<string, string>, number] => [{ server, result }, byResult[result]]),
         ),
     );
-    mirror('forwarded_series_received_total', 'Series merged from forwarded intervals (/v2/raw), by type.', ['type'], () =>
-      KINDS.map((k) => [{ type: k }, stats.forwardedSeries[k]]),
+    mirror(
+      'forwarded_series_received_total',
+      'Series merged from forwarded intervals (/v2/raw), by type.',
+      ['type'],
+      () => KINDS.map((k) => [{ type: k }, stats.forwardedSeries[k]]),
     );
     mirror(
       'forwarded_series_rejected_total',

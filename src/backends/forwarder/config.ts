@@ -8,8 +8,12 @@ import type { ConfigIssue } from '../../shared/errors.js';
  * of this daemon.
  */
 export interface ForwarderConfig {
-  /** `api-endpoint`: base URL of the aggregation tier; `/v2/raw` and `/v2/event` are appended. */
-  apiEndpoint: string;
+  /**
+   * `api-endpoint`: base URL of the aggregation tier; `/v2/raw` and `/v2/event` are
+   * appended. Several (a list) shard the tier: each metric name goes to one of them, by
+   * a hash of the name, so every series is aggregated in one place.
+   */
+  apiEndpoints: string[];
   /** `client-timeout`: longest connect, and longest wait for the answer's headers and body, per attempt (ms). */
   clientTimeoutMs: number;
   /** `compress`: send bodies as zlib streams (`Content-Encoding: deflate`). */
@@ -58,24 +62,17 @@ export function validateForwarderConfig(raw: unknown, path: string, issues: Conf
   const c = new Checker(issues);
   const s = c.section(raw, path) ?? {};
   c.unknownKeys(s, FORWARDER_KEYS, path);
-  const apiEndpoint = c.string(s['api-endpoint'], `${path}.api-endpoint`, '').trim();
-  if (apiEndpoint === '')
+  const apiEndpoints = c.list(s['api-endpoint'], `${path}.api-endpoint`, []);
+  if (apiEndpoints.length === 0)
     c.error(
       `${path}.api-endpoint`,
       'required: the base URL of the aggregation tier, e.g. http://statsd-aggregator:8080',
     );
-  else {
-    let url: URL | undefined;
-    try {
-      url = new URL(apiEndpoint);
-    } catch {
-      c.error(`${path}.api-endpoint`, `"${apiEndpoint}" is not a URL such as http://statsd-aggregator:8080`);
-    }
-    if (url !== undefined && url.protocol !== 'http:' && url.protocol !== 'https:')
-      c.error(`${path}.api-endpoint`, `must be an http:// or https:// URL, got "${url.protocol}"`);
-    else if (url !== undefined && (url.search !== '' || url.hash !== '' || url.username !== ''))
-      c.error(`${path}.api-endpoint`, 'must be a base URL without query, fragment or credentials');
-  }
+  apiEndpoints.forEach((e, i) =>
+    checkEndpoint(c, apiEndpoints.length === 1 ? `${path}.api-endpoint` : `${path}.api-endpoint[${i}]`, e),
+  );
+  if (new Set(apiEndpoints).size !== apiEndpoints.length)
+    c.error(`${path}.api-endpoint`, 'an endpoint is listed twice');
   const network = c.string(s['network'], `${path}.network`, 'tcp').trim();
   if (network !== 'tcp' && network !== 'tcp4' && network !== 'tcp6')
     c.error(`${path}.network`, `must be "tcp", "tcp4" or "tcp6", got "${network}"`);
@@ -83,7 +80,7 @@ export function validateForwarderConfig(raw: unknown, path: string, issues: Conf
   const caFile = c.string(s['ca-file'], `${path}.ca-file`, '').trim();
   if (caFile !== '' && !existsSync(caFile)) c.error(`${path}.ca-file`, `"${caFile}" does not exist`);
   return {
-    apiEndpoint,
+    apiEndpoints,
     clientTimeoutMs: c.duration(s['client-timeout'], `${path}.client-timeout`, 10_000, 10),
     compress: c.bool(s['compress'], `${path}.compress`, true),
     http2: c.bool(s['enable-http2'], `${path}.enable-http2`, false),
@@ -101,4 +98,18 @@ export function validateForwarderConfig(raw: unknown, path: string, issues: Conf
     ),
     maxSeriesPerRequest: c.int(s['max-series-per-request'], `${path}.max-series-per-request`, 20_000, 1, 10_000_000),
   };
+}
+
+function checkEndpoint(c: Checker, path: string, endpoint: string): void {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    c.error(path, `"${endpoint}" is not a URL such as http://statsd-aggregator:8080`);
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    c.error(path, `must be an http:// or https:// URL, got "${url.protocol}"`);
+  else if (url.search !== '' || url.hash !== '' || url.username !== '')
+    c.error(path, 'must be a base URL without query, fragment or credentials');
 }

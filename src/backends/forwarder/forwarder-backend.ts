@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type * as Zlib from 'node:zlib';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import type { StatsdEvent } from '../../parser/sample.js';
+import { fnv1a } from '../../shared/hash.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import { encodeEventMessage, encodeRawMessage, eventToMessage } from '../../wire/gostatsd.js';
 import type { Backend, BackendDeps } from '../backend.js';
@@ -19,12 +20,24 @@ export interface ForwarderDeps extends BackendDeps {
   random?: () => number;
 }
 
+/** One endpoint of the tier: its connection pool, what waits for it, and its delivery. */
+interface Lane {
+  readonly client: HttpClient;
+  pending: RawBatch;
+  delivering: Promise<void> | undefined;
+}
+
+/** A signal that never aborts. */
+const NEVER = new AbortController().signal;
+
 /**
  * ForwarderBackend feeds a gostatsd-compatible aggregation tier: what each interval
  * received is held in a {@link RawBatch} and POSTed as a `RawMessageV2` to
  * `<api-endpoint>/v2/raw` every `flush-interval`; events go to `/v2/event` one by one.
+ * With several endpoints, each metric name is sent to one of them (a hash of the name),
+ * so a series is always aggregated by the same instance.
  *
- * Delivery: one batch is delivered at a time, split into requests of at most
+ * Delivery, per endpoint: one batch at a time, split into requests of at most
  * `max-series-per-request` series, `max-requests` of them at once. A failed request is
  * retried with gostatsd's back-off until `max-request-elapsed-time`; intervals that
  * arrive meanwhile are merged into the next batch (not queued one request each), up to
@@ -37,12 +50,10 @@ export class ForwarderBackend implements Backend {
   readonly busyPolicy = 'coalesce' as const;
   readonly #config: ForwarderConfig;
   readonly #deps: ForwarderDeps;
-  readonly #client: HttpClient;
+  readonly #lanes: Lane[];
   readonly #failures: RateLimitedLog;
-  #pending = new RawBatch();
   /** Interval seconds merged since the last post started. */
   #sincePost = 0;
-  #delivering: Promise<void> | undefined;
   /** Aborted at shutdown: deliveries waiting to retry give their data back at once. */
   readonly #stop = new AbortController();
   /** Aborted when the shutdown deadline passes: attempts on the wire fail. */
@@ -54,43 +65,64 @@ export class ForwarderBackend implements Backend {
     this.#config = config;
     this.#deps = deps;
     this.#failures = new RateLimitedLog(60_000, () => deps.clock.now());
-    this.#client = new HttpClient({
-      endpoint: config.apiEndpoint,
-      timeoutMs: config.clientTimeoutMs,
-      maxConnections: config.maxRequests,
-      http2: config.http2,
-      caFile: config.caFile,
-      family: config.network === 'tcp4' ? 4 : config.network === 'tcp6' ? 6 : 0,
-      userAgent: USER_AGENT,
-    });
+    this.#lanes = config.apiEndpoints.map((endpoint) => ({
+      client: new HttpClient({
+        endpoint,
+        timeoutMs: config.clientTimeoutMs,
+        maxConnections: config.maxRequests,
+        http2: config.http2,
+        caFile: config.caFile,
+        family: config.network === 'tcp4' ? 4 : config.network === 'tcp6' ? 6 : 0,
+        userAgent: USER_AGENT,
+      }),
+      pending: new RawBatch(),
+      delivering: undefined,
+    }));
   }
 
   async start(): Promise<void> {}
 
   /** Series held for delivery (not yet in a request). */
   get pendingSeries(): number {
-    return this.#pending.series;
+    return this.#lanes.reduce((n, l) => n + l.pending.series, 0);
   }
 
   /** Estimated bytes held for delivery (bounded by `max-pending-size`). */
   get pendingBytes(): number {
-    return this.#pending.bytes;
+    return this.#lanes.reduce((n, l) => n + l.pending.bytes, 0);
   }
 
   /** Whether a delivery is running (posting, or waiting to retry). */
   get busy(): boolean {
-    return this.#delivering !== undefined;
+    return this.#lanes.some((l) => l.delivering !== undefined);
+  }
+
+  /** Each lane's share of `max-pending-size`. */
+  get #laneBytes(): number {
+    return Math.floor(this.#config.maxPendingBytes / this.#lanes.length);
   }
 
   flush(snapshot: FlushSnapshot): Promise<void> {
-    this.#hold(() => this.#pending.addSnapshot(snapshot, this.#config.maxPendingBytes));
+    const n = this.#lanes.length;
+    this.#lanes.forEach((lane, i) =>
+      this.#hold(() =>
+        lane.pending.addSnapshot(
+          snapshot,
+          this.#laneBytes,
+          n === 1 ? undefined : (name) => (fnv1a(name) >>> 0) % n === i,
+        ),
+      ),
+    );
     this.#sincePost += snapshot.intervalSeconds;
     // Due once the forwarder's interval has (about) passed, whatever the daemon's is.
-    if (this.#sincePost * 1000 >= this.#config.flushIntervalMs - 500 * snapshot.intervalSeconds) this.#pump();
+    if (this.#sincePost * 1000 >= this.#config.flushIntervalMs - 500 * snapshot.intervalSeconds) {
+      this.#sincePost = 0;
+      for (const lane of this.#lanes) this.#pump(lane);
+    }
     return Promise.resolve();
   }
 
-  /** Runs `add` on the pending batch and counts what the bound left out. */
+  /** Runs `add` on a pending batch and counts what the bound left out. */
   #hold(add: () => number): void {
     const dropped = add();
     if (dropped > 0) {
@@ -104,15 +136,14 @@ export class ForwarderBackend implements Backend {
     }
   }
 
-  /** Starts delivering the pending batch unless a delivery is running or nothing is held. */
-  #pump(): void {
-    if (this.#delivering !== undefined || this.#pending.empty || this.#stop.signal.aborted) return;
-    const batch = this.#pending;
-    this.#pending = new RawBatch();
-    this.#sincePost = 0;
-    this.#delivering = this.#deliver(batch).finally(() => {
-      this.#delivering = undefined;
-      this.#pump();
+  /** Starts delivering a lane's pending batch unless it is delivering already or holds nothing. */
+  #pump(lane: Lane): void {
+    if (lane.delivering !== undefined || lane.pending.empty || this.#stop.signal.aborted) return;
+    const batch = lane.pending;
+    lane.pending = new RawBatch();
+    lane.delivering = this.#deliver(lane, batch, false).finally(() => {
+      lane.delivering = undefined;
+      this.#pump(lane);
     });
   }
 
@@ -120,21 +151,21 @@ export class ForwarderBackend implements Backend {
    * Delivers a batch in requests of bounded size, `max-requests` at a time. `final`: the
    * shutdown round, retried until the deadline instead of giving data back.
    */
-  async #deliver(batch: RawBatch, final = false): Promise<void> {
+  async #deliver(lane: Lane, batch: RawBatch, final: boolean): Promise<void> {
     const parts = batch.split(this.#config.maxSeriesPerRequest);
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < parts.length) await this.#post(parts[next++]!, final);
+      while (next < parts.length) await this.#post(lane, parts[next++]!, final);
     };
     await Promise.all(Array.from({ length: Math.min(this.#config.maxRequests, parts.length) }, worker));
   }
 
-  async #post(part: RawBatch, final: boolean): Promise<void> {
+  async #post(lane: Lane, part: RawBatch, final: boolean): Promise<void> {
     const series = part.series;
     const body = await this.#encode(encodeRawMessage(part.toMessage()));
-    const result = await this.#send('/v2/raw', body, final ? NEVER : this.#stop.signal);
+    const result = await this.#send(lane, '/v2/raw', body, final ? NEVER : this.#stop.signal);
     if (result === 'delivered') this.#deps.metrics.sent(1, series);
-    else if (result === 'stopped') this.#hold(() => this.#pending.mergeOlder(part, this.#config.maxPendingBytes));
+    else if (result === 'stopped') this.#hold(() => lane.pending.mergeOlder(part, this.#laneBytes));
     else this.#deps.metrics.dropped(result === 'rejected' ? 'rejected' : final ? 'shutdown' : 'retry_expired', series);
   }
 
@@ -147,12 +178,12 @@ export class ForwarderBackend implements Backend {
     );
   }
 
-  #send(path: string, body: Uint8Array, stop: AbortSignal): Promise<DeliveryResult> {
+  #send(lane: Lane, path: string, body: Uint8Array, stop: AbortSignal): Promise<DeliveryResult> {
     const headers = {
       'content-type': 'application/x-protobuf',
       'content-encoding': this.#config.compress ? 'deflate' : 'identity',
     };
-    return deliver((signal) => this.#client.post(path, body, headers, signal), {
+    return deliver((signal) => lane.client.post(path, body, headers, signal), {
       backoff: GOSTATSD_BACKOFF,
       maxElapsedMs: this.#config.maxRequestElapsedMs,
       clock: this.#deps.clock,
@@ -162,15 +193,16 @@ export class ForwarderBackend implements Backend {
       onFailure: (reason, status) => {
         this.#deps.metrics.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
         this.#failures.maybe(`post ${status ?? 'network'}`, (suppressed) =>
-          this.#deps.logger.warn({ url: this.#client.url(path), reason, suppressed }, 'forwarding attempt failed'),
+          this.#deps.logger.warn({ url: lane.client.url(path), reason, suppressed }, 'forwarding attempt failed'),
         );
       },
     });
   }
 
+  /** Posts the event to `/v2/event` of the first endpoint, retried like metrics. */
   sendEvent(event: StatsdEvent): Promise<void> {
     const p = this.#encode(encodeEventMessage(eventToMessage(event)))
-      .then((body) => this.#send('/v2/event', body, NEVER))
+      .then((body) => this.#send(this.#lanes[0]!, '/v2/event', body, NEVER))
       .then((result) => {
         if (result === 'delivered') this.#deps.metrics.sent(1, 1);
         else this.#deps.metrics.dropped(result === 'rejected' ? 'rejected' : 'retry_expired', 1);
@@ -192,17 +224,18 @@ export class ForwarderBackend implements Backend {
     signal?.addEventListener('abort', onDeadline, { once: true });
     this.#stop.abort();
     try {
-      await this.#delivering;
-      const last = this.#pending;
-      this.#pending = new RawBatch();
-      if (!last.empty) await this.#deliver(last, true);
+      await Promise.all(
+        this.#lanes.map(async (lane) => {
+          await lane.delivering;
+          const last = lane.pending;
+          lane.pending = new RawBatch();
+          if (!last.empty) await this.#deliver(lane, last, true);
+        }),
+      );
       await Promise.allSettled([...this.#events]);
     } finally {
       signal?.removeEventListener('abort', onDeadline);
-      await this.#client.destroy();
+      await Promise.all(this.#lanes.map((l) => l.client.destroy()));
     }
   }
 }
-
-/** A signal that never aborts. */
-const NEVER = new AbortController().signal;

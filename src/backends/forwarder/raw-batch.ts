@@ -62,22 +62,27 @@ export class RawBatch {
   /**
    * Adds what a flushed interval received: counters with a non-zero sum, gauges set
    * during the interval, timers and sets with values. A series that would take the batch
-   * past `maxBytes` is left out. Returns how many series were left out.
+   * past `maxBytes` is left out. With `keep`, only the names it accepts are taken (one
+   * shard of the tier). Returns how many series were left out by the bound.
    */
-  addSnapshot(s: FlushSnapshot, maxBytes: number): number {
+  addSnapshot(s: FlushSnapshot, maxBytes: number, keep?: (name: string) => boolean): number {
     let dropped = 0;
     const intervalStart = s.timestampMs - Math.round(s.intervalSeconds * 1000);
+    const mine = (name: string): boolean => keep === undefined || keep(name);
     for (const c of s.counters)
-      if (c.value !== 0 && !this.#add('counters', c, c.value, [], 0, undefined, maxBytes)) dropped++;
+      if (c.value !== 0 && mine(c.name) && !this.#add('counters', c, c.value, [], 0, undefined, maxBytes)) dropped++;
     for (const g of s.gauges)
-      if (g.lastSeenMs >= intervalStart && !this.#add('gauges', g, g.value, [], 0, undefined, maxBytes)) dropped++;
+      if (g.lastSeenMs >= intervalStart && mine(g.name) && !this.#add('gauges', g, g.value, [], 0, undefined, maxBytes))
+        dropped++;
     for (const t of s.timers)
       if (
         (t.values.length > 0 || t.sampledCount > 0) &&
+        mine(t.name) &&
         !this.#add('timers', t, 0, t.values, t.sampledCount, undefined, maxBytes)
       )
         dropped++;
-    for (const x of s.sets) if (x.size > 0 && !this.#add('sets', x, 0, [], 0, x.members, maxBytes)) dropped++;
+    for (const x of s.sets)
+      if (x.size > 0 && mine(x.name) && !this.#add('sets', x, 0, [], 0, x.members, maxBytes)) dropped++;
     return dropped;
   }
 

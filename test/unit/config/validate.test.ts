@@ -90,7 +90,10 @@ describe('config validation (src/config/validate.ts)', () => {
       expect(r.issues.map((i) => i.path)).to.include('backends');
       expect(r.config!.backends).to.deep.equal(['forwarder']);
       expect(r.config!.flushIntervalMs).to.equal(2000);
-      expect(r.config!.backendConfigs['forwarder']).to.include({ apiEndpoint: 'http://agg:8080', compress: false });
+      expect(r.config!.backendConfigs['forwarder']).to.deep.include({
+        apiEndpoints: ['http://agg:8080'],
+        compress: false,
+      });
     });
     it('names [http-transport] in its errors, and refuses it beside [forwarder]', () => {
       expect(

@@ -26,7 +26,11 @@ function varint(n: bigint): number[] {
   return out;
 }
 const key = (field: number, wire: number): number[] => varint(BigInt((field << 3) | wire));
-const bytesField = (field: number, body: number[]): number[] => [...key(field, 2), ...varint(BigInt(body.length)), ...body];
+const bytesField = (field: number, body: number[]): number[] => [
+  ...key(field, 2),
+  ...varint(BigInt(body.length)),
+  ...body,
+];
 const str = (field: number, s: string): number[] => bytesField(field, [...Buffer.from(s, 'utf8')]);
 const f64 = (v: number): number[] => {
   const b = Buffer.alloc(8);
@@ -36,7 +40,8 @@ const f64 = (v: number): number[] => {
 const double = (field: number, v: number): number[] => [...key(field, 1), ...f64(v)];
 const int = (field: number, v: bigint): number[] => [...key(field, 0), ...varint(v)];
 /** A map entry (key = field 1, value = field 2) of map field `field`. */
-const entry = (field: number, k: string, value: number[]): number[] => bytesField(field, [...str(1, k), ...bytesField(2, value)]);
+const entry = (field: number, k: string, value: number[]): number[] =>
+  bytesField(field, [...str(1, k), ...bytesField(2, value)]);
 /** `RawMessageV2` field `field` holding name → TagMap{tagsKey → raw}. */
 const kind = (field: number, name: string, tagsKey: string, raw: number[]): number[] =>
   entry(field, name, entry(1, tagsKey, raw));
@@ -57,11 +62,17 @@ const GOLDEN = Buffer.from([
 ]);
 
 const MESSAGE: RawMessage = {
-  Counters: nullMap({ 'req.count': { TagMap: nullMap({ 'a:1,b:2,s:h1': { Tags: ['a:1', 'b:2'], Hostname: 'h1', Value: 7 } }) } }),
+  Counters: nullMap({
+    'req.count': { TagMap: nullMap({ 'a:1,b:2,s:h1': { Tags: ['a:1', 'b:2'], Hostname: 'h1', Value: 7 } }) },
+  }),
   Gauges: nullMap({ 'queue.depth': { TagMap: nullMap({ 'z,s:h1': { Tags: ['z'], Hostname: 'h1', Value: 3.25 } }) } }),
-  Sets: nullMap({ users: { TagMap: nullMap({ 't,s:h2': { Tags: ['t'], Hostname: 'h2', Values: ['alice', 'bob'] } }) } }),
+  Sets: nullMap({
+    users: { TagMap: nullMap({ 't,s:h2': { Tags: ['t'], Hostname: 'h2', Values: ['alice', 'bob'] } }) },
+  }),
   Timers: nullMap({
-    'req.time': { TagMap: nullMap({ 'u:v,s:h3': { Tags: ['u:v'], Hostname: 'h3', SampleCount: 2.5, Values: [1.5, 20] } }) },
+    'req.time': {
+      TagMap: nullMap({ 'u:v,s:h3': { Tags: ['u:v'], Hostname: 'h3', SampleCount: 2.5, Values: [1.5, 20] } }),
+    },
   }),
 };
 
@@ -72,7 +83,16 @@ function rows(m: RawMessage): unknown[] {
     forEachEntry(m[k] as TagMaps<unknown>, (name, byTags) =>
       forEachEntry(byTags?.TagMap, (tagsKey, raw) => {
         const r = raw as unknown as Record<string, unknown>;
-        out.push([k, name, tagsKey, [...(r['Tags'] as string[])], r['Hostname'], k === 'Counters' ? int64(r['Value'] as number) : r['Value'], r['Values'] === undefined ? undefined : [...(r['Values'] as unknown[])], r['SampleCount']]);
+        out.push([
+          k,
+          name,
+          tagsKey,
+          [...(r['Tags'] as string[])],
+          r['Hostname'],
+          k === 'Counters' ? int64(r['Value'] as number) : r['Value'],
+          r['Values'] === undefined ? undefined : [...(r['Values'] as unknown[])],
+          r['SampleCount'],
+        ]);
       }),
     );
   }
@@ -102,7 +122,9 @@ describe('gostatsd wire protocol (proto/gostatsd.proto)', () => {
   it('counters beyond 32 bits survive (int64)', () => {
     const big = 2 ** 40 + 3;
     const m = decodeRawMessage(
-      encodeRawMessage({ Counters: nullMap({ c: { TagMap: nullMap({ '': { Tags: [], Hostname: '', Value: big } }) } }) }),
+      encodeRawMessage({
+        Counters: nullMap({ c: { TagMap: nullMap({ '': { Tags: [], Hostname: '', Value: big } }) } }),
+      }),
     );
     expect(rows(m)).to.deep.equal([['Counters', 'c', '', [], '', big, undefined, undefined]]);
   });

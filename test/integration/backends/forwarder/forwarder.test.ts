@@ -221,6 +221,36 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
     }
   });
 
+  it('with several endpoints, each name is aggregated by exactly one, and one down does not hold up the other', async () => {
+    const tiers = [await startIngestion(), await startIngestion()];
+    const f = forwarder(tiers.map((t) => `http://127.0.0.1:${t.port}`).join(' '));
+    const src = source();
+    const names = Array.from({ length: 40 }, (_, i) => `shard.m${i}`);
+    try {
+      for (let round = 0; round < 3; round++) {
+        await f.fwd.flush(src.interval(names.map((n) => `${n}:1|c`).join('\n')));
+        await waitFor(() => !f.fwd.busy);
+      }
+      const seen = tiers.map((t) => totals(t).counters);
+      for (const n of names) {
+        const where = seen.filter((c) => c[n] !== undefined);
+        expect(where, n).to.have.length(1);
+        expect(where[0]![n], n).to.equal(3);
+      }
+      expect(Object.keys(seen[0]!).length).to.be.within(5, 35); // both shards get a share
+      // The second tier goes away: the first keeps receiving its names.
+      const before = tiers[0]!.p.stats.forwardedSeries.counter;
+      await tiers[1]!.receiver.shutdown();
+      await f.fwd.flush(src.interval(names.map((n) => `${n}:1|c`).join('\n')));
+      await waitFor(() => tiers[0]!.p.stats.forwardedSeries.counter === before + Object.keys(seen[0]!).length);
+      await waitFor(() => f.metrics.errors.length > 0 && f.clock.pendingTimers === 1);
+      expect(f.metrics.requests).to.equal(7);
+    } finally {
+      await f.fwd.shutdown(AbortSignal.timeout(100));
+      for (const t of tiers) await t.receiver.shutdown();
+    }
+  });
+
   it('a refusal (4xx) is dropped and counted at once, never retried', async () => {
     let hits = 0;
     const server = http.createServer((req, res) => {
