@@ -59,7 +59,7 @@ async function validate(obj: K8sObject): Promise<void> {
 function deployment(
   objs: K8sObject[],
 ): K8sObject & { spec: { template: { metadata: K8sObject['metadata']; spec: Record<string, unknown> } } } {
-  return objs.find((o) => o.kind === 'Deployment') as never;
+  return objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'rel-statsd-sepagent') as never;
 }
 
 function sidecarOf(objs: K8sObject[]): { container: Container; native: boolean } {
@@ -292,6 +292,95 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
       JSON.parse(readFileSync('dashboards/statsd-sepagent.json', 'utf8')),
     );
     expect(render('1.30.0').some((o) => o.metadata.name.endsWith('-dashboard'))).to.equal(false);
+  });
+
+  it('aggregator.enabled deploys the central tier and points the sidecars at it; both configs pass validation', async () => {
+    for (const replicas of [1, 3]) {
+      const objs = render('1.30.0', [], ['aggregator.enabled=true', `aggregator.replicas=${replicas}`]);
+      for (const o of objs) if (o.apiVersion !== 'monitoring.coreos.com/v1') await validate(o);
+      const name = 'rel-statsd-sepagent-aggregator';
+      type Workload = K8sObject & {
+        spec: {
+          serviceName?: string;
+          selector: { matchLabels: Record<string, string> };
+          template: { metadata: { labels: Record<string, string> }; spec: { containers: Container[] } };
+        };
+      };
+      const tier = objs.find((o) => o.metadata.name === name && o.kind !== 'Service') as Workload;
+      expect(tier.kind).to.equal(replicas === 1 ? 'Deployment' : 'StatefulSet');
+      const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === name) as K8sObject & {
+        spec: { clusterIP?: string; selector: Record<string, string>; ports: Array<{ name: string; port: number }> };
+      };
+      expect(svc.spec.clusterIP).to.equal(replicas === 1 ? undefined : 'None');
+      if (replicas > 1) expect(tier.spec.serviceName).to.equal(name);
+      expect(svc.spec.ports).to.deep.include({ name: 'ingest', port: 8080, targetPort: 'ingest', protocol: 'TCP' });
+      // Selectors: the Service finds the tier's pods; the application's Deployment does not.
+      const podLabels = tier.spec.template.metadata.labels;
+      const matches = (sel: Record<string, string>): boolean =>
+        Object.entries(sel).every(([k, v]) => podLabels[k] === v);
+      expect(matches(svc.spec.selector)).to.equal(true);
+      expect(matches(tier.spec.selector.matchLabels)).to.equal(true);
+      expect(
+        matches(
+          (deployment(objs).spec as unknown as { selector: { matchLabels: Record<string, string> } }).selector
+            .matchLabels,
+        ),
+      ).to.equal(false);
+
+      const data = (n: string): string =>
+        (
+          objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === n) as K8sObject & {
+            data: Record<string, string>;
+          }
+        ).data['config.toml']!;
+      const sidecar = configFromDocument(data('rel-statsd-sepagent-config'), 'toml', {}, COMPONENTS);
+      expect(sidecar.issues.filter((i) => i.severity === 'error')).to.deep.equal([]);
+      expect(sidecar.config!.backends).to.deep.equal(['forwarder']);
+      const endpoints =
+        replicas === 1
+          ? [`http://${name}.${NS}.svc:8080`]
+          : [0, 1, 2].map((i) => `http://${name}-${i}.${name}.${NS}.svc:8080`);
+      expect(sidecar.config!.backendConfigs['forwarder']).to.deep.include({ apiEndpoints: endpoints });
+      const tierConfig = configFromDocument(data(`${name}-config`), 'toml', {}, COMPONENTS);
+      expect(tierConfig.issues.filter((i) => i.severity === 'error')).to.deep.equal([]);
+      expect(tierConfig.config!.backends).to.deep.equal(['sepagent']);
+      expect((tierConfig.config!.receivers['http'] as { servers: unknown[] }).servers[0]).to.deep.include({
+        address: ':8080',
+        ingestion: true,
+      });
+      // The tier watches its own ConfigMap, which the Role grants.
+      const args = tier.spec.template.spec.containers[0]!.args!;
+      expect(args).to.include(`--configmap=${name}-config`);
+      const role = objs.find((o) => o.kind === 'Role') as K8sObject & { rules: Array<{ resourceNames?: string[] }> };
+      expect(role.rules[0]!.resourceNames).to.deep.equal(['rel-statsd-sepagent-config', `${name}-config`]);
+    }
+  });
+
+  it("forwarder.endpoint forwards to an existing tier; keepLocalBackends keeps the sidecar's own backends too", () => {
+    const toml = (sets: string[]): string =>
+      (render('1.30.0', [], sets).find((o) => o.kind === 'ConfigMap') as K8sObject & { data: Record<string, string> })
+        .data['config.toml']!;
+    const only = configFromDocument(toml(['forwarder.endpoint=https://gostatsd.example:8443']), 'toml', {}, COMPONENTS);
+    expect(only.config!.backends).to.deep.equal(['forwarder']);
+    expect(only.config!.backendConfigs['forwarder']).to.deep.include({
+      apiEndpoints: ['https://gostatsd.example:8443'],
+    });
+    const both = configFromDocument(
+      toml(['forwarder.endpoint=http://tier:8080', 'forwarder.keepLocalBackends=true', 'forwarder.compress=false']),
+      'toml',
+      {},
+      COMPONENTS,
+    );
+    expect(both.issues.filter((i) => i.severity === 'error')).to.deep.equal([]);
+    expect(both.config!.backends).to.deep.equal(['sepagent', 'forwarder']);
+    expect(both.config!.backendConfigs['forwarder']).to.deep.include({
+      apiEndpoints: ['http://tier:8080'],
+      compress: false,
+    });
+    expect(render('1.30.0').some((o) => o.metadata.name.includes('aggregator'))).to.equal(false);
+    const r = helm(['template', 'rel', CHART, '--set', 'forwarder.endpoint=ftp://x']);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain('forwarder.endpoint');
   });
 
   it('renders the ServiceMonitor only where its CRD exists', () => {

@@ -75,22 +75,76 @@ true when the sidecar runs as a native sidecar (an initContainer with restartPol
 {{- end }}
 
 {{/*
-The daemon's config document (TOML), rendered from values. Keys as in docs/config.md.
+The sidecar's config document (TOML), rendered from values. Keys as in docs/config.md.
+Forwarding to a tier: server-mode = "forwarder" with [http-transport] (gostatsd's), or,
+with forwarder.keepLocalBackends, the forwarder backend beside the others.
 */}}
 {{- define "statsd-sepagent.configToml" -}}
+{{- $fwd := include "statsd-sepagent.forwarderEndpoint" . }}
 {{- $backends := .Values.config.backends }}
+{{- if and .Values.prometheus.enabled (not (has "prometheus" $backends)) }}
+{{- $backends = append $backends "prometheus" }}
+{{- end }}
+{{- $forwardOnly := and $fwd (not .Values.forwarder.keepLocalBackends) }}
+{{- if $forwardOnly -}}
+server-mode = "forwarder"
+{{- else -}}
+backends = {{ join " " (ternary (append $backends "forwarder") $backends (ne $fwd "")) | quote }}
+{{- end }}
+flush-interval = {{ .Values.config.flushInterval | quote }}
+{{- include "statsd-sepagent.commonToml" . }}
+{{- with .Values.config.extraToml }}
+{{ . }}
+{{- end }}
+{{- include "statsd-sepagent.backendSections" . }}
+{{- if $fwd }}
+
+[{{ if $forwardOnly }}http-transport{{ else }}forwarder{{ end }}]
+api-endpoint = [{{ range $i, $e := splitList " " $fwd }}{{ if $i }}, {{ end }}{{ $e | quote }}{{ end }}]
+flush-interval = {{ .Values.forwarder.flushInterval | quote }}
+compress = {{ .Values.forwarder.compress }}
+max-request-elapsed-time = {{ .Values.forwarder.maxRequestElapsedTime | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+The aggregation tier's config document: ingestion on [http.ingest], the tier's backends.
+*/}}
+{{- define "statsd-sepagent.aggregatorToml" -}}
+{{- $backends := .Values.aggregator.backends }}
 {{- if and .Values.prometheus.enabled (not (has "prometheus" $backends)) }}
 {{- $backends = append $backends "prometheus" }}
 {{- end -}}
 backends = {{ join " " $backends | quote }}
-flush-interval = {{ .Values.config.flushInterval | quote }}
+flush-interval = {{ .Values.aggregator.flushInterval | quote }}
+http-servers = "ingest"
+{{- include "statsd-sepagent.commonToml" . }}
+{{- with .Values.aggregator.extraToml }}
+{{ . }}
+{{- end }}
+
+[http.ingest]
+address = ":{{ .Values.aggregator.port }}"
+enable-ingestion = true
+enable-healthcheck = true
+max-body-size = {{ .Values.aggregator.maxBodySize | quote }}
+{{- include "statsd-sepagent.backendSections" . }}
+{{- end }}
+
+{{/*
+Top-level keys both tiers share.
+*/}}
+{{- define "statsd-sepagent.commonToml" }}
 percent-threshold = [{{ range $i, $p := .Values.config.percentThresholds }}{{ if $i }}, {{ end }}{{ $p }}{{ end }}]
 {{- if .Values.config.defaultTags }}
 default-tags = [{{ range $i, $t := .Values.config.defaultTags }}{{ if $i }}, {{ end }}{{ $t | quote }}{{ end }}]
 {{- end }}
-{{- with .Values.config.extraToml }}
-{{ . }}
 {{- end }}
+
+{{/*
+The [sepagent] and [prometheus] sections, from values.
+*/}}
+{{- define "statsd-sepagent.backendSections" }}
 
 [sepagent]
 host = {{ .Values.sepagent.host | quote }}
@@ -108,6 +162,42 @@ mapping = '''
 '''
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+The aggregation tier's name (its workload and Service).
+*/}}
+{{- define "statsd-sepagent.aggregatorName" -}}
+{{- printf "%s-aggregator" (include "statsd-sepagent.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Where the sidecars forward: forwarder.endpoint, else this chart's tier when enabled
+(its Service, or each StatefulSet instance when there are several), else nothing.
+*/}}
+{{- define "statsd-sepagent.forwarderEndpoint" -}}
+{{- if .Values.forwarder.endpoint }}
+{{- .Values.forwarder.endpoint | trim }}
+{{- else if .Values.aggregator.enabled }}
+{{- $name := include "statsd-sepagent.aggregatorName" . }}
+{{- if eq (int .Values.aggregator.replicas) 1 }}
+{{- printf "http://%s.%s.svc:%d" $name .Release.Namespace (int .Values.aggregator.port) }}
+{{- else }}
+{{- range $i, $_ := until (int .Values.aggregator.replicas) }}
+{{- if $i }} {{ end }}
+{{- printf "http://%s-%d.%s.%s.svc:%d" $name $i $name $.Release.Namespace (int $.Values.aggregator.port) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The tier's selector labels: not the sidecar pods' (their Deployment must not adopt them).
+*/}}
+{{- define "statsd-sepagent.aggregatorSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-aggregator" (include "statsd-sepagent.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: aggregator
 {{- end }}
 
 {{/*
