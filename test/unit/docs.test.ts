@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { DISABLED_SUB_METRIC_KEYS, FILTER_KEYS, KEYS } from '../../src/config/keys.js';
 import { SEPAGENT_KEYS } from '../../src/backends/sepagent/config.js';
 import { PROMETHEUS_KEYS } from '../../src/backends/prometheus/config.js';
+import { FORWARDER_KEYS } from '../../src/backends/forwarder/config.js';
+import { SERVER_KEYS } from '../../src/receivers/http/config.js';
 import { SelfMetrics } from '../../src/telemetry/self-metrics.js';
 import { IngestStats } from '../../src/ingest/ingest-stats.js';
 import { PARSE_ERROR_REASONS } from '../../src/parser/sample.js';
@@ -17,6 +19,8 @@ describe('docs match the code', () => {
       ...KEYS.map((k) => k.key),
       ...SEPAGENT_KEYS,
       ...PROMETHEUS_KEYS,
+      ...FORWARDER_KEYS,
+      ...SERVER_KEYS,
       ...DISABLED_SUB_METRIC_KEYS,
       ...FILTER_KEYS,
     ];
