@@ -37,6 +37,7 @@ const FORWARDERS = 4;
 const RCVBUF = 8 << 20;
 const TICK = 100; // clock ticks per second (/proc/PID/stat)
 const dir = mkdtempSync(join(tmpdir(), 'bench-forwarding-'));
+console.log(`daemon logs: ${dir}`);
 
 function daemon(name: string, toml: string): ChildProcess {
   const path = join(dir, `${name}.toml`);
@@ -103,6 +104,13 @@ async function run(rate: number): Promise<Row> {
   const kernelDrops = fwd.reduce((n, f) => n + udpDrops(f.udp), 0);
   const fwdCpu = fwd.reduce((n, f, i) => n + cpuTicks(f.proc.pid!) - fcpu0[i]!, 0) / TICK;
   const fwdRss = Math.max(...fwd.map((f) => peakRssMb(f.proc.pid!)));
+  for (const f of fwd) {
+    const m = await (await fetch(`http://127.0.0.1:${f.web}/metrics`)).text();
+    const drops = m
+      .split('\n')
+      .filter((l) => /^statsd_sepagent_backend_(items_dropped|send_errors)_total/.test(l) && !l.endsWith(' 0'));
+    if (drops.length > 0) console.log(`  forwarder: ${drops.join('; ')}`);
+  }
   // SIGTERM: each forwarder posts what it still holds, then exits.
   await Promise.all(fwd.map((f) => new Promise((r) => (f.proc.once('exit', r), f.proc.kill('SIGTERM')))));
   // What arrived last reaches the exposition at the aggregator's next flush: read until two
@@ -115,6 +123,16 @@ async function run(rate: number): Promise<Row> {
     delivered = now;
   }
   const aggCpu = (cpuTicks(agg.pid!) - cpu0) / TICK;
+  const aggMetrics = await (await fetch(`http://127.0.0.1:${aggWeb}/metrics`)).text();
+  const notable = aggMetrics
+    .split('\n')
+    .filter(
+      (l) =>
+        /^statsd_sepagent_(http_ingest_requests_total|backend_items_dropped_total|series_dropped_total|forwarded_series_rejected_total)/.test(
+          l,
+        ) && !l.endsWith(' 0'),
+    );
+  if (notable.length > 0) console.log(`  aggregator: ${notable.join('; ')}`);
   const aggRss = peakRssMb(agg.pid!);
   agg.kill('SIGKILL');
   const sentLines = sent.reduce((n, s) => n + s.counters, 0);

@@ -196,7 +196,8 @@ export function loadgen(port: number, args: string[]): Promise<Sent> {
     });
     let out = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    p.on('exit', (code) => (code === 0 ? res(JSON.parse(out) as Sent) : rej(new Error(`loadgen exited ${code}`))));
+    // 'close', not 'exit': the output may still be unread when the process exits.
+    p.on('close', (code) => (code === 0 ? res(JSON.parse(out) as Sent) : rej(new Error(`loadgen exited ${code}`))));
   });
 }
 

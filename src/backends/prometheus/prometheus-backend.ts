@@ -19,6 +19,11 @@ const SHARED_PATH = '/metrics';
  */
 export class PrometheusBackend implements Backend {
   readonly name: string;
+  /**
+   * Counters are cumulative here: an interval skipped while the backend is busy would lose
+   * its counts for good, so waiting intervals are merged instead.
+   */
+  readonly busyPolicy = 'coalesce' as const;
   readonly #deps: BackendDeps;
   #config: PrometheusConfig;
   readonly #store: PromStore;
@@ -73,8 +78,14 @@ export class PrometheusBackend implements Backend {
     }
   }
 
-  async flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void> {
-    await runChunked(this.#store.applyChunked(snapshot), signal);
+  /**
+   * Applies the interval in slices that leave the event loop free. It finishes even past
+   * its deadline (`_signal` is not honoured): the work is local and bounded by the series
+   * count, and stopping half-way would lose the rest of the interval's counts for good.
+   * Meanwhile the flusher merges the intervals that wait (busy policy `coalesce`).
+   */
+  async flush(snapshot: FlushSnapshot, _signal: AbortSignal): Promise<void> {
+    await runChunked(this.#store.applyChunked(snapshot));
     this.#store.expire(snapshot.timestampMs);
   }
 
