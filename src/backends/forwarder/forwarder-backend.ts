@@ -199,13 +199,20 @@ export class ForwarderBackend implements Backend {
     });
   }
 
-  /** Posts the event to `/v2/event` of the first endpoint, retried like metrics. */
+  /**
+   * Posts the event to `/v2/event` of the first endpoint, retried like metrics; one still
+   * waiting to retry at shutdown is dropped and counted.
+   */
   sendEvent(event: StatsdEvent): Promise<void> {
     const p = this.#encode(encodeEventMessage(eventToMessage(event)))
-      .then((body) => this.#send(this.#lanes[0]!, '/v2/event', body, NEVER))
+      .then((body) => this.#send(this.#lanes[0]!, '/v2/event', body, this.#stop.signal))
       .then((result) => {
         if (result === 'delivered') this.#deps.metrics.sent(1, 1);
-        else this.#deps.metrics.dropped(result === 'rejected' ? 'rejected' : 'retry_expired', 1);
+        else
+          this.#deps.metrics.dropped(
+            result === 'rejected' ? 'rejected' : result === 'stopped' ? 'shutdown' : 'retry_expired',
+            1,
+          );
       });
     this.#events.add(p);
     void p.finally(() => this.#events.delete(p));

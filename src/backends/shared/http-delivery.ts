@@ -6,6 +6,9 @@ import { errorMessage } from '../../shared/errors.js';
 
 const require = createRequire(import.meta.url);
 
+/** How much of an answer's body is kept (for logs). */
+const ANSWER_CHARS = 512;
+
 /** Settings of {@link HttpClient}. */
 export interface HttpClientOptions {
   /** Base URL: scheme, host, port and an optional path prefix (`https://agg:8080`, `http://h/prefix`). */
@@ -90,9 +93,17 @@ export class HttpClient {
       body,
       signal,
     });
-    // The start of the body is kept for logs; the rest is read and discarded.
-    const text = (await res.body.text()).slice(0, 512);
-    return { status: res.statusCode, body: text };
+    // The start of the body is kept for logs; past it the body is not read (the
+    // connection is dropped), so a misbehaving endpoint cannot make us buffer much.
+    let text = '';
+    for await (const chunk of res.body) {
+      text += Buffer.from(chunk as Uint8Array).toString('utf8');
+      if (text.length >= ANSWER_CHARS) {
+        res.body.destroy();
+        break;
+      }
+    }
+    return { status: res.statusCode, body: text.slice(0, ANSWER_CHARS) };
   }
 
   /** Closes the pool: waits for requests in flight, then closes idle connections. */
