@@ -83,7 +83,7 @@ function load(): Types {
 /** Encodes a `RawMessageV2`. Maps should be null-prototype objects (a name may be `__proto__`). */
 export function encodeRawMessage(m: Partial<RawMessage>): Uint8Array {
   const t = load().raw;
-  return t.encode(m as Protobuf.Message).finish();
+  return t.encode(m).finish();
 }
 
 /** Decodes a `RawMessageV2`; throws on bytes that are not one. */
@@ -93,9 +93,7 @@ export function decodeRawMessage(bytes: Uint8Array): RawMessage {
 
 /** Encodes an `EventV2`. */
 export function encodeEventMessage(e: EventMessage): Uint8Array {
-  return load()
-    .event.encode(e as unknown as Protobuf.Message)
-    .finish();
+  return load().event.encode(e).finish();
 }
 
 /** Decodes an `EventV2`; throws on bytes that are not one. */

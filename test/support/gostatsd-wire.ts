@@ -19,7 +19,7 @@ function tagMaps<T>(rows: Array<RawRow & { raw: Omit<T, 'Tags' | 'Hostname'> }>)
     const tags = [...(r.tags ?? [])].sort();
     const host = r.host ?? '';
     const key = host === '' ? tags.join(',') : `${tags.join(',')},s:${host}`;
-    const byTags = (out[r.name] ??= { TagMap: Object.create(null) as Record<string, T> })!;
+    const byTags = (out[r.name] ??= { TagMap: Object.create(null) as Record<string, T> });
     byTags.TagMap[key] = { Tags: tags, Hostname: host, ...r.raw } as T;
   }
   return out;

@@ -82,7 +82,7 @@ function rows(m: RawMessage): unknown[] {
   for (const k of ['Counters', 'Gauges', 'Sets', 'Timers'] as const) {
     forEachEntry(m[k] as TagMaps<unknown>, (name, byTags) =>
       forEachEntry(byTags?.TagMap, (tagsKey, raw) => {
-        const r = raw as unknown as Record<string, unknown>;
+        const r = raw as Record<string, unknown>;
         out.push([
           k,
           name,

@@ -112,10 +112,12 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
         const m = decodeRawMessage(compress ? inflateSync(raw.body) : raw.body);
         const rows: string[] = [];
         forEachEntry(m.Counters, (n, t) =>
-          forEachEntry(t!.TagMap, (k, v) => rows.push(`${n} ${k} ${v!.Tags} ${v!.Hostname} ${int64(v!.Value)}`)),
+          forEachEntry(t!.TagMap, (k, v) =>
+            rows.push(`${n} ${k} ${v!.Tags.join(',')} ${v!.Hostname} ${int64(v!.Value)}`),
+          ),
         );
         forEachEntry(m.Timers, (n, t) =>
-          forEachEntry(t!.TagMap, (k, v) => rows.push(`${n} ${k} ${[...v!.Values]} ${v!.SampleCount}`)),
+          forEachEntry(t!.TagMap, (k, v) => rows.push(`${n} ${k} ${[...v!.Values].join(',')} ${v!.SampleCount}`)),
         );
         expect(rows).to.deep.equal(['hits a:1,s:10.0.0.5 a:1 10.0.0.5 6', 'lat ,s:10.0.0.5 5 2']);
         const ev = seen.find((s) => s.url.endsWith('/v2/event'))!;
@@ -156,14 +158,13 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
     const f = forwarder(`http://127.0.0.1:${port}`);
     const src = source();
     await ing.receiver.shutdown(); // the tier goes away
-    let requestsDuringOutage = 0;
     for (let i = 0; i < 20; i++) {
       await f.fwd.flush(src.interval('hits:1|c\nhits:1|c\nlat:3|ms\ng:' + i + '|g'));
       await f.settle();
       f.clock.advance(1000);
       await f.settle();
     }
-    requestsDuringOutage = f.metrics.errors.length;
+    const requestsDuringOutage = f.metrics.errors.length;
     expect(f.metrics.requests).to.equal(0);
     expect(f.fwd.pendingSeries).to.equal(3); // 19 intervals merged into one batch, behind the one retrying
     ing = await startIngestion({ address: `127.0.0.1:${port}` }, {}, ing.p);
