@@ -1,0 +1,131 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http2 from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateForwarderConfig } from '../../../../src/backends/forwarder/config.js';
+import { ForwarderBackend } from '../../../../src/backends/forwarder/forwarder-backend.js';
+import { silentLogger } from '../../../../src/shared/logger.js';
+import { ManualClock } from '../../../support/manual-clock.js';
+import { makePipeline, send } from '../../../support/pipeline.js';
+import { waitFor } from '../../../support/wait-for.js';
+
+/** A test CA and a certificate for 127.0.0.1 it signed, made by the openssl CLI. */
+function certificates(dir: string): { ca: string; key: string; cert: string } {
+  const run = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  run([
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=statsd-sepagent test CA',
+  ]);
+  run(['req', ...ec, '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1']);
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  run([
+    'x509',
+    '-req',
+    '-in',
+    'srv.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'srv.pem',
+    '-days',
+    '1',
+    '-extfile',
+    'san.ext',
+  ]);
+  return { ca: join(dir, 'ca.pem'), key: join(dir, 'srv.key'), cert: join(dir, 'srv.pem') };
+}
+
+describe('forwarder over TLS (https endpoint, private CA, HTTP/2 by ALPN)', function () {
+  this.timeout(20_000);
+  let dir: string;
+  let server: http2.Http2SecureServer;
+  let port: number;
+  const seen: Array<{ version: string; path: string; tls: string }> = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fwd-tls-'));
+    const c = certificates(dir);
+    server = http2.createSecureServer(
+      { key: readFileSync(c.key), cert: readFileSync(c.cert), allowHTTP1: true },
+      (req, res) => {
+        req.resume();
+        req.on('end', () => {
+          const socket = req.socket as unknown as { getProtocol?: () => string };
+          seen.push({ version: req.httpVersion, path: req.url, tls: socket.getProtocol?.() ?? '' });
+          res.writeHead(202).end();
+        });
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as { port: number }).port;
+  });
+  after(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => (seen.length = 0));
+
+  async function forward(section: Record<string, unknown>) {
+    const config = validateForwarderConfig(
+      { 'api-endpoint': `https://127.0.0.1:${port}`, ...section },
+      'forwarder',
+      [],
+    );
+    const drops: Record<string, number> = {};
+    const errors: string[] = [];
+    const fwd = new ForwarderBackend(config, {
+      name: 'forwarder',
+      logger: silentLogger,
+      clock: new ManualClock(),
+      metrics: {
+        sendError: (c) => errors.push(c),
+        dropped: (r, n) => (drops[r] = (drops[r] ?? 0) + n),
+        sent: () => undefined,
+      },
+    });
+    const p = makePipeline();
+    send(p.ingester, 'a:1|c');
+    p.clock.advance(1000);
+    await fwd.flush(p.aggregator.snapshotAndReset(p.clock.now(), 1));
+    await waitFor(() => !fwd.busy);
+    await fwd.shutdown();
+    return { drops, errors };
+  }
+
+  it('trusts the CA of ca-file, with TLS 1.2 or later, over HTTP/1.1 by default', async () => {
+    const r = await forward({ 'ca-file': join(dir, 'ca.pem') });
+    expect(r.drops).to.deep.equal({});
+    expect(seen).to.have.length(1);
+    expect(seen[0]!.version).to.equal('1.1');
+    expect(seen[0]!.path).to.equal('/v2/raw');
+    expect(['TLSv1.2', 'TLSv1.3']).to.include(seen[0]!.tls);
+  });
+
+  it('speaks HTTP/2 with enable-http2', async () => {
+    const r = await forward({ 'ca-file': join(dir, 'ca.pem'), 'enable-http2': true });
+    expect(r.drops).to.deep.equal({});
+    expect(seen.map((s) => s.version)).to.deep.equal(['2.0']);
+  });
+
+  it('refuses a certificate it cannot verify: nothing sent, the failure counted', async () => {
+    const r = await forward({ 'max-request-elapsed-time': '0s' });
+    expect(seen).to.have.length(0);
+    expect(r.errors).to.deep.equal(['ENETWORK']);
+    expect(r.drops).to.deep.equal({ retry_expired: 1 });
+  });
+});
