@@ -1,5 +1,6 @@
 import type { BackendFactory } from './backend.js';
 import { forwarderBackendFactory } from './forwarder/index.js';
+import { graphiteBackendFactory } from './graphite/index.js';
 import { nullBackendFactory } from './null/index.js';
 import { prometheusBackendFactory } from './prometheus/index.js';
 import { sepAgentBackendFactory } from './sepagent/index.js';
@@ -13,6 +14,7 @@ export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = n
     nullBackendFactory,
     prometheusBackendFactory,
     forwarderBackendFactory,
+    graphiteBackendFactory,
   ].map((f) => [f.type, f as BackendFactory<unknown>]),
 );
 
@@ -21,7 +23,6 @@ export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = n
  * are accepted (so existing files load) but selecting them is an error.
  */
 export const REFERENCE_ONLY_BACKENDS: readonly string[] = [
-  'graphite',
   'statsdaemon',
   'datadog',
   'cloudwatch',

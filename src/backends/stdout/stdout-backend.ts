@@ -3,15 +3,8 @@ import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import type { StatsdEvent } from '../../parser/sample.js';
 import { BackendError } from '../../shared/errors.js';
 import type { Backend, BackendDeps, DisabledSubMetrics } from '../backend.js';
+import { goFixed } from '../shared/go-format.js';
 import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
-
-/** Go's `%f`: six decimals, `+Inf`/`-Inf`/`NaN` for non-finite values. */
-export function goFixed(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
-  const s = v.toFixed(6);
-  return Object.is(v, -0) ? '-' + s : s;
-}
 
 /** `name` plus `.k.v` for every tag `k:v` (the host tag `s:<ip>` included). */
 function composeName(name: string, tagsKey: string): string {

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
-import { goFixed, renderSnapshot, StdoutBackend } from '../../../../src/backends/stdout/stdout-backend.js';
+import { goFixed } from '../../../../src/backends/shared/go-format.js';
+import { renderSnapshot, StdoutBackend } from '../../../../src/backends/stdout/stdout-backend.js';
 import type { DisabledSubMetrics } from '../../../../src/backends/backend.js';
 import { ManualClock } from '../../../support/manual-clock.js';
 import { silentLogger } from '../../../../src/shared/logger.js';

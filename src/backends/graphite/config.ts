@@ -1,0 +1,67 @@
+import { Checker } from '../../shared/check.js';
+import { parseHostPort } from '../../shared/address.js';
+import type { ConfigIssue } from '../../shared/errors.js';
+
+/** GraphiteConfig is the `[graphite]` section (gostatsd's keys, plus `mode`). */
+export interface GraphiteConfig {
+  /** `address`: carbon's plaintext receiver, `host:port` (default `localhost:2003`). */
+  host: string;
+  port: number;
+  /** `dial_timeout` (ms, default 5 s). */
+  dialTimeoutMs: number;
+  /** `write_timeout` (ms, default 30 s). */
+  writeTimeoutMs: number;
+  /** `legacy_namespace` (default true): statsd's `stats_counts.`, `stats.timers.`, … paths. */
+  legacyNamespace: boolean;
+  /** `global_prefix`, `prefix_counter`, `prefix_timer`, `prefix_gauge`, `prefix_set`, `global_suffix` (without the legacy namespace). */
+  globalPrefix: string;
+  prefixCounter: string;
+  prefixTimer: string;
+  prefixGauge: string;
+  prefixSet: string;
+  globalSuffix: string;
+  /** `mode`: `normal` (tags and host ignored, as gostatsd) or `tags` (Graphite 1.1 `path;tag=value`). */
+  mode: 'normal' | 'tags';
+}
+
+export const GRAPHITE_KEYS = [
+  'address',
+  'dial_timeout',
+  'write_timeout',
+  'legacy_namespace',
+  'global_prefix',
+  'prefix_counter',
+  'prefix_timer',
+  'prefix_gauge',
+  'prefix_set',
+  'global_suffix',
+  'mode',
+] as const;
+
+/** Validates a raw `[graphite]` section. */
+export function validateGraphiteConfig(raw: unknown, path: string, issues: ConfigIssue[]): GraphiteConfig {
+  const c = new Checker(issues);
+  const s = c.section(raw, path) ?? {};
+  c.unknownKeys(s, GRAPHITE_KEYS, path, { 'dial-timeout': 'dial_timeout', 'write-timeout': 'write_timeout' });
+  const address = c.string(s['address'], `${path}.address`, 'localhost:2003').trim();
+  const hp = parseHostPort(address);
+  if (typeof hp === 'string') c.error(`${path}.address`, hp);
+  else if (hp.host === '' || hp.port === 0) c.error(`${path}.address`, `needs a host and a port, got "${address}"`);
+  const mode = c.string(s['mode'], `${path}.mode`, 'normal').trim();
+  if (mode !== 'normal' && mode !== 'tags') c.error(`${path}.mode`, `must be "normal" or "tags", got "${mode}"`);
+  const str = (k: string, d: string): string => c.string(s[k], `${path}.${k}`, d).trim();
+  return {
+    host: typeof hp === 'string' ? 'localhost' : hp.host,
+    port: typeof hp === 'string' ? 2003 : hp.port,
+    dialTimeoutMs: c.duration(s['dial_timeout'], `${path}.dial_timeout`, 5000, 1),
+    writeTimeoutMs: c.duration(s['write_timeout'], `${path}.write_timeout`, 30_000, 1),
+    legacyNamespace: c.bool(s['legacy_namespace'], `${path}.legacy_namespace`, true),
+    globalPrefix: str('global_prefix', 'stats'),
+    prefixCounter: str('prefix_counter', 'counters'),
+    prefixTimer: str('prefix_timer', 'timers'),
+    prefixGauge: str('prefix_gauge', 'gauges'),
+    prefixSet: str('prefix_set', 'sets'),
+    globalSuffix: str('global_suffix', ''),
+    mode: mode === 'tags' ? 'tags' : 'normal',
+  };
+}
