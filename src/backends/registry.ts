@@ -1,6 +1,7 @@
 import type { BackendFactory } from './backend.js';
 import { forwarderBackendFactory } from './forwarder/index.js';
 import { graphiteBackendFactory } from './graphite/index.js';
+import { statsdaemonBackendFactory } from './statsdaemon/index.js';
 import { nullBackendFactory } from './null/index.js';
 import { prometheusBackendFactory } from './prometheus/index.js';
 import { sepAgentBackendFactory } from './sepagent/index.js';
@@ -15,6 +16,7 @@ export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = n
     prometheusBackendFactory,
     forwarderBackendFactory,
     graphiteBackendFactory,
+    statsdaemonBackendFactory,
   ].map((f) => [f.type, f as BackendFactory<unknown>]),
 );
 
@@ -22,10 +24,4 @@ export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = n
  * Backends of the Go reference that this build does not provide. Their config sections
  * are accepted (so existing files load) but selecting them is an error.
  */
-export const REFERENCE_ONLY_BACKENDS: readonly string[] = [
-  'statsdaemon',
-  'datadog',
-  'cloudwatch',
-  'newrelic',
-  'influxdb',
-];
+export const REFERENCE_ONLY_BACKENDS: readonly string[] = ['datadog', 'cloudwatch', 'newrelic', 'influxdb'];

@@ -1,0 +1,12 @@
+import type { BackendFactory } from '../backend.js';
+import { validateStatsdaemonConfig, type StatsdaemonConfig } from './config.js';
+import { StatsdaemonBackend } from './statsdaemon-backend.js';
+
+/** Factory of the `statsdaemon` backend: re-emits StatsD lines to another statsd, as gostatsd's. */
+export const statsdaemonBackendFactory = {
+  type: 'statsdaemon',
+  description: 'StatsD lines to another statsd over UDP (1472-byte packets), TCP or TLS, as gostatsd re-emits them',
+  defaultConfig: () => validateStatsdaemonConfig({ address: '127.0.0.1:8125' }, 'statsdaemon', []),
+  validate: validateStatsdaemonConfig,
+  create: (config, _shared, deps) => new StatsdaemonBackend(config, deps),
+} satisfies BackendFactory<StatsdaemonConfig>;
