@@ -1,7 +1,5 @@
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import type * as Protobuf from 'protobufjs';
 import type { EventAlertType, EventPriority, StatsdEvent } from '../parser/sample.js';
+import { protoTypes } from '../shared/protobuf.js';
 
 /**
  * The gostatsd HTTP forwarding protocol: the messages of `proto/gostatsd.proto`
@@ -61,24 +59,11 @@ export interface EventMessage {
   Type: number;
 }
 
-const require = createRequire(import.meta.url);
-const PROTO = new URL('../../proto/gostatsd.proto', import.meta.url);
-
-interface Types {
-  raw: Protobuf.Type;
-  event: Protobuf.Type;
-}
-let types: Types | undefined;
-
-/** The message types, loaded on first use (daemons that neither forward nor ingest never load protobufjs). */
-function load(): Types {
-  if (types === undefined) {
-    const protobuf = require('protobufjs') as typeof Protobuf;
-    const root = protobuf.loadSync(fileURLToPath(PROTO));
-    types = { raw: root.lookupType('pb.RawMessageV2'), event: root.lookupType('pb.EventV2') };
-  }
-  return types;
-}
+/** The message types, loaded on first use. */
+const load = protoTypes(new URL('../../proto/gostatsd.proto', import.meta.url), {
+  raw: 'pb.RawMessageV2',
+  event: 'pb.EventV2',
+});
 
 /** Encodes a `RawMessageV2`. Maps should be null-prototype objects (a name may be `__proto__`). */
 export function encodeRawMessage(m: Partial<RawMessage>): Uint8Array {
