@@ -34,6 +34,8 @@ export interface PromSeries {
   readonly labelText: string;
   /** Labels as pairs in label-name order, for the `le`/`quantile` variants. */
   readonly labelPairs: string;
+  /** The same labels as data (name, raw value), sorted by name: for remote write. */
+  readonly labels: ReadonlyArray<readonly [string, string]>;
   /** Counter total or gauge value; histogram/summary sum. */
   value: number;
   count: number;
@@ -265,6 +267,7 @@ export class PromStore {
       series = {
         labelText: pairs === '' ? '' : `{${pairs}}`,
         labelPairs: pairs,
+        labels: names.map((n) => [n, labels.get(n)!] as const),
         value: 0,
         count: 0,
         buckets: type === 'histogram' ? new Float64Array(family.buckets.length) : undefined,
