@@ -4,6 +4,7 @@ import { graphiteBackendFactory } from './graphite/index.js';
 import { statsdaemonBackendFactory } from './statsdaemon/index.js';
 import { nullBackendFactory } from './null/index.js';
 import { prometheusBackendFactory } from './prometheus/index.js';
+import { remoteWriteBackendFactory } from './prometheus-remote-write/index.js';
 import { sepAgentBackendFactory } from './sepagent/index.js';
 import { stdoutBackendFactory } from './stdout/index.js';
 
@@ -17,6 +18,7 @@ export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = n
     forwarderBackendFactory,
     graphiteBackendFactory,
     statsdaemonBackendFactory,
+    remoteWriteBackendFactory,
   ].map((f) => [f.type, f as BackendFactory<unknown>]),
 );
 

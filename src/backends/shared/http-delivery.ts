@@ -11,7 +11,7 @@ const ANSWER_CHARS = 512;
 
 /** Settings of {@link HttpClient}. */
 export interface HttpClientOptions {
-  /** Base URL: scheme, host, port and an optional path prefix (`https://agg:8080`, `http://h/prefix`). */
+  /** Base URL: scheme, host, port, an optional path prefix and query (`https://agg:8080`, `http://h/api/v1/write`). */
   endpoint: string;
   /** Longest time one attempt may take, connect to last body byte, in ms. */
   timeoutMs: number;
@@ -31,6 +31,17 @@ export interface HttpClientOptions {
 export interface HttpAnswer {
   status: number;
   body: string;
+  /** The answer's `Retry-After`, in ms, when it has one. */
+  retryAfterMs?: number;
+}
+
+/** `Retry-After` as ms: delay-seconds or an HTTP date (relative to `nowMs`); undefined when absent or unreadable. */
+export function retryAfterMs(value: string | string[] | undefined, nowMs: number): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 /**
@@ -88,7 +99,7 @@ export class HttpClient {
   ): Promise<HttpAnswer> {
     const res = await this.#dispatcher().request({
       method: 'POST',
-      path: this.#base.pathname.replace(/\/+$/, '') + path,
+      path: this.#base.pathname.replace(/\/+$/, '') + path + this.#base.search,
       headers: { 'user-agent': this.#opts.userAgent, ...headers },
       body,
       signal,
@@ -103,7 +114,10 @@ export class HttpClient {
         break;
       }
     }
-    return { status: res.statusCode, body: text.slice(0, ANSWER_CHARS) };
+    const answer: HttpAnswer = { status: res.statusCode, body: text.slice(0, ANSWER_CHARS) };
+    const after = retryAfterMs(res.headers['retry-after'], Date.now());
+    if (after !== undefined) answer.retryAfterMs = after;
+    return answer;
   }
 
   /** Closes the pool: waits for requests in flight, then closes idle connections. */
@@ -184,15 +198,17 @@ export async function deliver(
   const start = o.clock.monotonicMs();
   for (let n = 0; ; n++) {
     if (o.signal.aborted) return 'expired';
+    let wait = backoffDelay(n, o.backoff, o.random);
     try {
       const a = await attempt(o.signal);
       if (a.status >= 200 && a.status < 300) return 'delivered';
       o.onFailure?.(`HTTP ${a.status}: ${a.body.trim().slice(0, 200)}`, a.status);
       if (!retryableStatus(a.status)) return 'rejected';
+      // The server says when to come back: not sooner.
+      if (a.retryAfterMs !== undefined) wait = Math.max(wait, a.retryAfterMs);
     } catch (err) {
       o.onFailure?.(errorMessage(err), undefined);
     }
-    const wait = backoffDelay(n, o.backoff, o.random);
     if (o.clock.monotonicMs() - start + wait > o.maxElapsedMs) return 'expired';
     const woke = await sleep(o.clock, wait, o.stop, o.signal);
     if (woke === 'stop') return 'stopped';

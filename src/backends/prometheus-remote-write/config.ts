@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import { Checker, isPlainObject } from '../../shared/check.js';
+import type { ConfigIssue } from '../../shared/errors.js';
+import { readMapping, type MappingSettings } from '../prometheus/config.js';
+
+/** RemoteWriteConfig is the `[prometheus-remote-write]` section. */
+export interface RemoteWriteConfig extends MappingSettings {
+  /** `url` (required): the receiver's write endpoint, e.g. `http://victoria:8428/api/v1/write`. */
+  url: string;
+  /** `username` and `password-file`: HTTP basic auth (the password is read from the file at each request). */
+  username: string;
+  passwordFile: string;
+  /** `bearer-token-file`: `Authorization: Bearer <file content>`, read at each request. */
+  bearerTokenFile: string;
+  /** `headers`: extra request headers (e.g. `X-Scope-OrgID` for Mimir or Cortex). */
+  headers: Record<string, string>;
+  /** `counters`: `cumulative` (Prometheus counters, the default) or `per-interval` (gauges of each interval's sum). */
+  counters: 'cumulative' | 'per-interval';
+  /** `max-samples-per-request` (default 5,000). */
+  maxSamplesPerRequest: number;
+  /** `timeout`: per attempt (ms, default 10 s). */
+  timeoutMs: number;
+  /** `max-request-elapsed-time`: how long a write is retried (ms, default 60 s). */
+  maxRequestElapsedMs: number;
+  /** `ca-file`: PEM CA bundle for an https URL. */
+  caFile: string;
+}
+
+export const REMOTE_WRITE_KEYS = [
+  'url',
+  'username',
+  'password-file',
+  'bearer-token-file',
+  'headers',
+  'mapping-config',
+  'mapping',
+  'counters',
+  'max-samples-per-request',
+  'timeout',
+  'max-request-elapsed-time',
+  'ca-file',
+] as const;
+
+/** Headers this backend sets itself. */
+const OWN_HEADERS = new Set([
+  'content-type',
+  'content-encoding',
+  'x-prometheus-remote-write-version',
+  'content-length',
+  'host',
+]);
+
+/** Validates a raw `[prometheus-remote-write]` section; secrets stay in their files. */
+export function validateRemoteWriteConfig(raw: unknown, path: string, issues: ConfigIssue[]): RemoteWriteConfig {
+  const c = new Checker(issues);
+  const s = c.section(raw, path) ?? {};
+  c.unknownKeys(s, REMOTE_WRITE_KEYS, path, { password: 'password-file', bearer_token: 'bearer-token-file' });
+  const url = c.string(s['url'], `${path}.url`, '').trim();
+  if (url === '')
+    c.error(`${path}.url`, 'required: the remote write endpoint, e.g. http://victoria-metrics:8428/api/v1/write');
+  else {
+    try {
+      const u = new URL(url);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        c.error(`${path}.url`, `must be http:// or https://, got "${u.protocol}"`);
+      if (u.username !== '' || u.password !== '')
+        c.error(`${path}.url`, 'must not hold credentials; use username and password-file');
+    } catch {
+      c.error(`${path}.url`, `"${url}" is not a URL`);
+    }
+  }
+  const file = (k: string): string => {
+    const f = c.string(s[k], `${path}.${k}`, '').trim();
+    if (f !== '' && !existsSync(f)) c.error(`${path}.${k}`, `"${f}" does not exist`);
+    return f;
+  };
+  const username = c.string(s['username'], `${path}.username`, '');
+  const passwordFile = file('password-file');
+  const bearerTokenFile = file('bearer-token-file');
+  if ((username === '') !== (passwordFile === ''))
+    c.error(`${path}.username`, 'basic auth needs both username and password-file');
+  if (username !== '' && bearerTokenFile !== '')
+    c.error(`${path}.bearer-token-file`, 'use basic auth or a bearer token, not both');
+  const headers: Record<string, string> = {};
+  const rawHeaders = s['headers'];
+  if (rawHeaders !== undefined && !isPlainObject(rawHeaders))
+    c.error(`${path}.headers`, 'must be a table of header names to values');
+  else if (rawHeaders !== undefined)
+    for (const [k, v] of Object.entries(rawHeaders)) {
+      const name = k.toLowerCase();
+      if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) c.error(`${path}.headers.${k}`, 'is not a header name');
+      else if (OWN_HEADERS.has(name) || name === 'authorization')
+        c.error(
+          `${path}.headers.${k}`,
+          'is set by the backend (use username/password-file or bearer-token-file for authorization)',
+        );
+      else headers[name] = c.string(v, `${path}.headers.${k}`, '');
+    }
+  const counters = c.string(s['counters'], `${path}.counters`, 'cumulative').trim();
+  if (counters !== 'cumulative' && counters !== 'per-interval')
+    c.error(`${path}.counters`, `must be "cumulative" or "per-interval", got "${counters}"`);
+  const caFile = file('ca-file');
+  return {
+    url,
+    username,
+    passwordFile,
+    bearerTokenFile,
+    headers,
+    counters: counters === 'per-interval' ? 'per-interval' : 'cumulative',
+    maxSamplesPerRequest: c.int(s['max-samples-per-request'], `${path}.max-samples-per-request`, 5000, 1, 1_000_000),
+    timeoutMs: c.duration(s['timeout'], `${path}.timeout`, 10_000, 10),
+    maxRequestElapsedMs: c.duration(s['max-request-elapsed-time'], `${path}.max-request-elapsed-time`, 60_000, 0),
+    caFile,
+    ...readMapping(c, s, path, issues),
+  };
+}

@@ -1,0 +1,15 @@
+import type { BackendFactory } from '../backend.js';
+import { validateRemoteWriteConfig, type RemoteWriteConfig } from './config.js';
+import { RemoteWriteBackend } from './remote-write-backend.js';
+
+/** Factory of the `prometheus-remote-write` backend. */
+export const remoteWriteBackendFactory = {
+  type: 'prometheus-remote-write',
+  description: 'Prometheus remote write 1.0 (snappy protobuf) to Prometheus, VictoriaMetrics, Mimir, Cortex or Thanos',
+  readsSharedSettings: true,
+  referencedFiles: (config) => (config.mappingConfig === '' ? [] : [config.mappingConfig]),
+  defaultConfig: () =>
+    validateRemoteWriteConfig({ url: 'http://127.0.0.1:8428/api/v1/write' }, 'prometheus-remote-write', []),
+  validate: validateRemoteWriteConfig,
+  create: (config, shared, deps) => new RemoteWriteBackend(config, shared, deps),
+} satisfies BackendFactory<RemoteWriteConfig>;

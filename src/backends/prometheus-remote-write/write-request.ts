@@ -1,0 +1,86 @@
+import { CHUNK_SERIES } from '../../shared/cooperative.js';
+import { protoTypes } from '../../shared/protobuf.js';
+import { summaryQuantiles, type Family, type PromSeries, type PromStore } from '../prometheus/store.js';
+
+/** A remote-write label. */
+export interface Label {
+  name: string;
+  value: string;
+}
+
+/** One time series of a WriteRequest: sorted labels (`__name__` among them) and its samples. */
+export interface TimeSeries {
+  labels: Label[];
+  samples: Array<{ value: number; timestamp: number }>;
+}
+
+const load = protoTypes(new URL('../../../proto/remote-write.proto', import.meta.url), {
+  request: 'prometheus.WriteRequest',
+});
+
+/** Encodes a `WriteRequest` (protobuf, not yet compressed). */
+export function encodeWriteRequest(timeseries: TimeSeries[]): Uint8Array {
+  return load().request.encode({ timeseries }).finish();
+}
+
+/** Decodes a `WriteRequest` (for tests and tools). */
+export function decodeWriteRequest(bytes: Uint8Array): { timeseries: TimeSeries[] } {
+  const m = load().request.decode(bytes) as unknown as { timeseries?: TimeSeries[] };
+  return { timeseries: m.timeseries ?? [] };
+}
+
+/** Remote write wants labels sorted by name, byte order. */
+function sorted(labels: Label[]): Label[] {
+  return labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function labelsOf(name: string, s: PromSeries, extra?: Label): Label[] {
+  const out: Label[] = [{ name: '__name__', value: name }];
+  for (const [n, v] of s.labels) out.push({ name: n, value: v });
+  if (extra !== undefined) out.push(extra);
+  return sorted(out);
+}
+
+/** How a counter's value is sent: its cumulative total, or what it added since the last successful write. */
+export type CounterValue = (f: Family, s: PromSeries) => number;
+
+/**
+ * Every series of the store as remote-write time series at `timestampMs`, as a scrape
+ * would see them: counters and gauges, histogram buckets (`le`, `+Inf`), `_sum` and
+ * `_count`, summary quantiles. Yields every {@link CHUNK_SERIES} series; returns the
+ * series and their sample count.
+ */
+export function* storeSeries(
+  store: PromStore,
+  timestampMs: number,
+  counterValue: CounterValue,
+): Generator<void, TimeSeries[]> {
+  const out: TimeSeries[] = [];
+  const push = (labels: Label[], value: number): void => {
+    if (!Number.isNaN(value)) out.push({ labels, samples: [{ value, timestamp: timestampMs }] });
+  };
+  let k = 0;
+  for (const f of store.families.values()) {
+    for (const s of f.series.values()) {
+      if (f.type === 'counter') push(labelsOf(f.name, s), counterValue(f, s));
+      else if (f.type === 'gauge') push(labelsOf(f.name, s), s.value);
+      else {
+        if (f.type === 'histogram') {
+          f.buckets.forEach((b, i) =>
+            push(labelsOf(`${f.name}_bucket`, s, { name: 'le', value: String(b) }), s.buckets![i]!),
+          );
+          push(labelsOf(`${f.name}_bucket`, s, { name: 'le', value: '+Inf' }), s.count);
+        } else {
+          const qs = summaryQuantiles(f, s, timestampMs);
+          f.quantiles.forEach((q, i) =>
+            push(labelsOf(f.name, s, { name: 'quantile', value: String(q.quantile) }), qs[i]!),
+          );
+        }
+        push(labelsOf(`${f.name}_sum`, s), s.value);
+        push(labelsOf(`${f.name}_count`, s), s.count);
+      }
+      if (++k % CHUNK_SERIES === 0) yield;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,116 @@
+import { expect } from 'chai';
+import { validateRemoteWriteConfig } from '../../../../src/backends/prometheus-remote-write/config.js';
+import { RemoteWriteBackend } from '../../../../src/backends/prometheus-remote-write/remote-write-backend.js';
+import type { BackendMetrics } from '../../../../src/backends/backend.js';
+import { systemClock } from '../../../../src/shared/clock.js';
+import { silentLogger } from '../../../../src/shared/logger.js';
+import { ManualClock } from '../../../support/manual-clock.js';
+import { makePipeline, send } from '../../../support/pipeline.js';
+import { Tsdb } from '../../../support/tsdb.js';
+import { waitFor } from '../../../support/wait-for.js';
+
+const MAPPING = 'defaults:\n  observer_type: histogram\nmappings: []\n';
+
+class Counted implements BackendMetrics {
+  readonly errors: string[] = [];
+  readonly drops: Record<string, number> = {};
+  requests = 0;
+  sendError(code: string): void {
+    this.errors.push(code);
+  }
+  dropped(reason: string, n: number): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + n;
+  }
+  sent(d: number): void {
+    this.requests += d;
+  }
+}
+
+function backend(
+  url: string,
+  section: Record<string, unknown> = {},
+  clock = systemClock as ManualClock | typeof systemClock,
+) {
+  const metrics = new Counted();
+  const b = new RemoteWriteBackend(
+    validateRemoteWriteConfig({ url, mapping: MAPPING, ...section }, 'prometheus-remote-write', []),
+    { disabledSubMetrics: {} as never, maxSeries: 100_000 },
+    { name: 'prometheus-remote-write', logger: silentLogger, clock, metrics, random: () => 0.5 },
+  );
+  return { b, metrics };
+}
+
+/** A source whose intervals end at the real current time (stores refuse samples far in the past). */
+function source() {
+  const p = makePipeline({ percentThresholds: [90] });
+  return (lines: string) => {
+    p.clock.setNow(Date.now());
+    send(p.ingester, lines);
+    return p.aggregator.snapshotAndReset(Date.now(), 1);
+  };
+}
+
+for (const kind of ['victoria-metrics', 'prometheus'] as const) {
+  describe(`prometheus-remote-write into a real ${kind} (values read back with its query API)`, function () {
+    this.timeout(90_000);
+    let db: Tsdb;
+    before(async function () {
+      if (!Tsdb.available(kind)) {
+        console.log(`    (skipped: ${kind} is not installed; npm test installs it)`);
+        this.skip();
+      }
+      db = await Tsdb.start(kind);
+    });
+    after(() => db?.close());
+
+    it('counters cumulative, gauges, sets and timers as histograms: exactly what was sent', async () => {
+      const { b, metrics } = backend(db.writeUrl);
+      const interval = source();
+      await b.flush(
+        interval(
+          'rw.hits:3|c|#route:a\nrw.hits:2|c|@0.5|#route:a\nrw.depth:7.5|g\nrw.users:x|s\nrw.users:y|s\nrw.lat:20|ms\nrw.lat:400|ms',
+        ),
+        AbortSignal.timeout(5000),
+      );
+      await waitFor(() => !b.busy);
+      await b.flush(interval('rw.hits:1|c|#route:a\nrw.depth:2|g\nrw.lat:3000|ms'), AbortSignal.timeout(5000));
+      await waitFor(() => !b.busy);
+      expect(metrics.errors).to.deep.equal([]);
+      expect(await db.until('rw_hits{route="a"}', 8)).to.equal(8);
+      expect(await db.until('rw_depth', 2)).to.equal(2);
+      expect(await db.until('rw_users', 2)).to.equal(2);
+      expect(await db.until('rw_lat_count', 3)).to.equal(3);
+      expect(await db.until('rw_lat_sum', 3.42)).to.equal(3.42);
+      expect(await db.until('rw_lat_bucket{le="0.025"}', 1)).to.equal(1);
+      expect(await db.until('rw_lat_bucket{le="+Inf"}', 3)).to.equal(3);
+      await b.shutdown();
+    });
+
+    if (kind === 'victoria-metrics') {
+      it('a 20 s outage of the store loses nothing within the retry window', async () => {
+        const clock = new ManualClock(Date.now());
+        const { b, metrics } = backend(db.writeUrl, { counters: 'per-interval' }, clock);
+        const interval = source();
+        await db.stop();
+        let total = 0;
+        for (let i = 0; i < 20; i++) {
+          await b.flush(interval('rw.outage:5|c'), AbortSignal.timeout(5000));
+          total += 5;
+          await waitFor(() => !b.busy || clock.pendingTimers > 0);
+          clock.advance(1000);
+          await waitFor(() => !b.busy || clock.pendingTimers > 0);
+        }
+        expect(metrics.errors.length).to.be.greaterThan(3);
+        await db.restart();
+        for (let i = 0; i < 60 && b.busy; i++) {
+          clock.advance(1000);
+          await waitFor(() => !b.busy || clock.pendingTimers > 0);
+        }
+        expect(metrics.drops).to.deep.equal({});
+        // Per-interval values: their sum over the hour is every count sent.
+        expect(await db.until('sum_over_time(rw_outage[1h])', total)).to.equal(total);
+        await b.shutdown();
+      });
+    }
+  });
+}

@@ -1,0 +1,134 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import snappy from 'snappy';
+import { validateRemoteWriteConfig } from '../../../../src/backends/prometheus-remote-write/config.js';
+import { RemoteWriteBackend } from '../../../../src/backends/prometheus-remote-write/remote-write-backend.js';
+import { decodeWriteRequest } from '../../../../src/backends/prometheus-remote-write/write-request.js';
+import { close } from '../../../../src/shared/listen.js';
+import { createLogger } from '../../../../src/shared/logger.js';
+import { ManualClock } from '../../../support/manual-clock.js';
+import { makePipeline, send } from '../../../support/pipeline.js';
+import { waitFor } from '../../../support/wait-for.js';
+
+interface Seen {
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A receiver answering each request with the next of `answers` (the last one repeats). */
+async function receiver(answers: Array<{ status: number; headers?: Record<string, string>; body?: string }>) {
+  const seen: Seen[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      const a = answers[Math.min(seen.length - 1, answers.length - 1)]!;
+      res.writeHead(a.status, a.headers).end(a.body ?? '');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/v1/write?tenant=x`;
+  return { seen, url, close: () => (server.closeAllConnections(), close(server)) };
+}
+
+describe('prometheus-remote-write on the wire', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rw-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  function make(url: string, section: Record<string, unknown>) {
+    const clock = new ManualClock(Date.now());
+    const log = new PassThrough();
+    let logged = '';
+    log.on('data', (d: Buffer) => (logged += d.toString()));
+    const drops: Record<string, number> = {};
+    const b = new RemoteWriteBackend(
+      validateRemoteWriteConfig({ url, ...section }, 'prometheus-remote-write', []),
+      { disabledSubMetrics: {} as never, maxSeries: 1000 },
+      {
+        name: 'prometheus-remote-write',
+        logger: createLogger({ format: 'json', level: 'info', destination: log }),
+        clock,
+        metrics: {
+          sendError: () => undefined,
+          dropped: (r, n) => (drops[r] = (drops[r] ?? 0) + n),
+          sent: () => undefined,
+        },
+        random: () => 0.5,
+      },
+    );
+    const p = makePipeline();
+    return {
+      b,
+      clock,
+      drops,
+      logged: () => logged,
+      flush: (lines: string) => {
+        send(p.ingester, lines);
+        p.clock.advance(1000);
+        return b.flush(p.aggregator.snapshotAndReset(p.clock.now(), 1), AbortSignal.timeout(5000));
+      },
+    };
+  }
+
+  it('sends snappy protobuf with the 0.1.0 headers, basic auth from a file, extra headers, bounded requests', async () => {
+    const r = await receiver([{ status: 204 }]);
+    writeFileSync(join(dir, 'password'), 's3cret\n');
+    const t = make(r.url, {
+      username: 'team',
+      'password-file': join(dir, 'password'),
+      headers: { 'X-Scope-OrgID': 'tenant-a' },
+      'max-samples-per-request': 2,
+    });
+    await t.flush('a:1|c\nb:2|c\nc:3|g');
+    await waitFor(() => !t.b.busy);
+    expect(r.seen).to.have.length(2);
+    expect(r.seen[0]!.headers).to.include({
+      'content-type': 'application/x-protobuf',
+      'content-encoding': 'snappy',
+      'x-prometheus-remote-write-version': '0.1.0',
+      'x-scope-orgid': 'tenant-a',
+      authorization: 'Basic ' + Buffer.from('team:s3cret').toString('base64'),
+    });
+    const all = r.seen.flatMap((s) => decodeWriteRequest(snappy.uncompressSync(s.body) as Buffer).timeseries);
+    expect(
+      all.map((ts) => [ts.labels.map((l) => `${l.name}=${l.value}`).join(','), ts.samples[0]!.value]),
+    ).to.deep.equal([
+      ['__name__=a', 1],
+      ['__name__=b', 2],
+      ['__name__=c', 3],
+    ]);
+    await t.b.shutdown();
+    await r.close();
+  });
+
+  it('honours Retry-After on 429; a 400 is dropped at once, its answer logged, the token never', async () => {
+    const r = await receiver([
+      { status: 429, headers: { 'retry-after': '7' } },
+      { status: 204 },
+      { status: 400, body: 'out of order sample' },
+    ]);
+    writeFileSync(join(dir, 'token'), 'tok-123\n');
+    const t = make(r.url, { 'bearer-token-file': join(dir, 'token') });
+    await t.flush('a:1|c');
+    await waitFor(() => t.clock.pendingTimers === 1);
+    t.clock.advance(5000); // back-off alone would have retried by now
+    expect(r.seen).to.have.length(1);
+    t.clock.advance(2000);
+    await waitFor(() => !t.b.busy);
+    expect(r.seen).to.have.length(2);
+    expect(r.seen[0]!.headers['authorization']).to.equal('Bearer tok-123');
+    await t.flush('a:1|c');
+    await waitFor(() => !t.b.busy);
+    expect(r.seen).to.have.length(3);
+    expect(t.drops).to.deep.equal({ rejected: 1 });
+    expect(t.logged()).to.contain('out of order sample');
+    expect(t.logged()).to.not.contain('tok-123');
+    await t.b.shutdown();
+    await r.close();
+  });
+});
