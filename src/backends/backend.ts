@@ -56,6 +56,8 @@ export interface BackendMetrics {
   dropped(reason: string, count: number): void;
   /** Datagrams/writes and items delivered to the OS. */
   sent(datagrams: number, items: number): void;
+  /** How long one request (an HTTP attempt) took, answered or failed. */
+  requestDuration?(seconds: number): void;
 }
 
 /** BackendMetrics that record nothing (tests, tools). */

@@ -31,6 +31,8 @@ export interface FlusherMetrics {
   /** A flush finished (every backend done with it) `seconds` after its tick. */
   flushed(seconds: number): void;
   backendResult(backend: string, result: BackendFlushResult): void;
+  /** How long one delivery took, from its start until the backend settled (or its deadline). */
+  backendDuration(backend: string, seconds: number): void;
   /** Deliveries past their deadline whose backend has not settled yet (+1 / -1). */
   overdue(backend: string, delta: number): void;
   /** Snapshots still held by at least one backend. */
@@ -317,6 +319,7 @@ export class Flusher implements Lifecycle {
    */
   async #deliver(b: Backend, lane: Lane, d: Delivery): Promise<void> {
     const { clock, logger, metrics } = this.#deps;
+    const started = clock.monotonicMs();
     const timeout = clock.timeout(this.#intervalMs);
     const signal = d.deadline === undefined ? timeout : AbortSignal.any([timeout, d.deadline]);
     // What the backend's promise did, once it settles; `flushing` itself never rejects.
@@ -339,6 +342,7 @@ export class Flusher implements Lifecycle {
       logger.debug({ backend: b.name, code: errorCode(err), err: errorMessage(err) }, 'backend flush failed');
     }
     metrics?.backendResult(b.name, result);
+    metrics?.backendDuration(b.name, (clock.monotonicMs() - started) / 1000);
     d.done();
     if (outcome === undefined) {
       // A backend that honours the signal settles right after it; one that is still busy

@@ -56,6 +56,8 @@ export class SelfMetrics {
   readonly #dropped: Counter<'backend' | 'reason'>;
   readonly #datagramsSent: Counter<'backend'>;
   readonly #itemsSent: Counter<'backend'>;
+  readonly #backendFlushDuration: Histogram<'backend'>;
+  readonly #requestDuration: Histogram<'backend'>;
 
   constructor(src: SelfMetricsSources) {
     const registers = [this.registry];
@@ -209,6 +211,20 @@ export class SelfMetrics {
       labelNames: ['backend'],
       registers,
     });
+    this.#backendFlushDuration = new Histogram({
+      name: p + 'backend_flush_duration_seconds',
+      help: 'Time one backend instance took to deliver one interval (until it settled, or its deadline).',
+      labelNames: ['backend'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.#requestDuration = new Histogram({
+      name: p + 'backend_request_duration_seconds',
+      help: 'Time of each HTTP attempt of the backends that POST (forwarder, prometheus-remote-write), answered or failed.',
+      labelNames: ['backend'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
     this.#configReloads = new Counter({
       name: p + 'config_reloads_total',
       help: 'Configuration reloads by result (success: applied; failure: rejected, old config kept).',
@@ -271,6 +287,7 @@ export class SelfMetrics {
         this.flushDuration.observe(seconds);
       },
       backendResult: (backend, result) => this.backendFlushes.inc({ backend, result }),
+      backendDuration: (backend, seconds) => this.#backendFlushDuration.observe({ backend }, seconds),
       overdue: (backend, delta) => this.#backendOverdue.inc({ backend }, delta),
       snapshotsHeld: (n) => this.#snapshotsHeld.set(n),
       freshSnapshot: () => this.#freshSnapshots.inc(),
@@ -288,6 +305,7 @@ export class SelfMetrics {
         this.#datagramsSent.inc({ backend: name }, datagrams);
         this.#itemsSent.inc({ backend: name }, items);
       },
+      requestDuration: (seconds) => this.#requestDuration.observe({ backend: name }, seconds),
     };
   }
 }

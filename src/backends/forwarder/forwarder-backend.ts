@@ -190,6 +190,7 @@ export class ForwarderBackend implements Backend {
       random: this.#deps.random ?? Math.random,
       stop,
       signal: this.#deadline.signal,
+      onAttempt: (seconds) => this.#deps.metrics.requestDuration?.(seconds),
       onFailure: (reason, status) => {
         this.#deps.metrics.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
         this.#failures.maybe(`post ${status ?? 'network'}`, (suppressed) =>

@@ -131,6 +131,7 @@ export class RemoteWriteBackend implements Backend {
       random: this.#deps.random ?? Math.random,
       stop,
       signal: this.#deadline.signal,
+      onAttempt: (seconds) => this.#deps.metrics.requestDuration?.(seconds),
       onFailure: (reason, status) => {
         m.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
         this.#failures.maybe(`write ${status ?? 'network'}`, (suppressed) =>

@@ -185,6 +185,8 @@ export interface DeliveryOptions {
   signal: AbortSignal;
   /** Called after each failed attempt (for counting and rate-limited logs). */
   onFailure?: (reason: string, status: number | undefined) => void;
+  /** Called with each attempt's duration in seconds. */
+  onAttempt?: (seconds: number) => void;
 }
 
 /**
@@ -199,8 +201,9 @@ export async function deliver(
   for (let n = 0; ; n++) {
     if (o.signal.aborted) return 'expired';
     let wait = backoffDelay(n, o.backoff, o.random);
+    const t0 = performance.now();
     try {
-      const a = await attempt(o.signal);
+      const a = await attempt(o.signal).finally(() => o.onAttempt?.((performance.now() - t0) / 1000));
       if (a.status >= 200 && a.status < 300) return 'delivered';
       o.onFailure?.(`HTTP ${a.status}: ${a.body.trim().slice(0, 200)}`, a.status);
       if (!retryableStatus(a.status)) return 'rejected';
