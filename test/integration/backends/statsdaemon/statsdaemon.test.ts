@@ -10,7 +10,7 @@ import { StatsdaemonBackend } from '../../../../src/backends/statsdaemon/statsda
 import type { Daemon } from '../../../../src/daemon/daemon.js';
 import { systemClock } from '../../../../src/shared/clock.js';
 import { silentLogger } from '../../../../src/shared/logger.js';
-import { startDaemon } from '../../../support/daemon-harness.js';
+import { sendUdp, startDaemon, testConfig } from '../../../support/daemon-harness.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 import { waitFor } from '../../../support/wait-for.js';
 
@@ -141,6 +141,35 @@ describe('statsdaemon backend: relaying to real statsd receivers', function () {
     } finally {
       etsy.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('statsdaemon backend: a reload moves it to another address live', function () {
+  this.timeout(30_000);
+  it('what was flushed before the reload went to the old address, everything after to the new one; nothing lost', async () => {
+    const [r1, r2] = [await startDaemon({ backends: 'null' }), await startDaemon({ backends: 'null' })];
+    const doc = (port: number) => ({
+      backends: 'statsdaemon',
+      'flush-interval': '1h',
+      statsdaemon: { address: `127.0.0.1:${port}`, disable_tags: true },
+    });
+    const src = await startDaemon(doc(r1.addresses().udp.port));
+    try {
+      await sendUdp(src.addresses().udp.port, ['moved:3|c']);
+      await waitFor(() => src.stats.lines === 1);
+      await src.flushNow();
+      await waitFor(() => r1.stats.lines === 1);
+      await src.applyConfig(testConfig(doc(r2.addresses().udp.port)));
+      await sendUdp(src.addresses().udp.port, ['moved:4|c']);
+      await waitFor(() => src.stats.lines === 2);
+      await src.flushNow();
+      await waitFor(() => r2.stats.lines === 1);
+      const total = (d: Daemon) =>
+        d.aggregator.snapshotAndReset(Date.now(), 1).counters.find((c) => c.name === 'moved')?.value;
+      expect([total(r1), total(r2)]).to.deep.equal([3, 4]);
+    } finally {
+      for (const d of [src, r1, r2]) await d.shutdown();
     }
   });
 });
