@@ -93,10 +93,15 @@ export function* renderGraphite(
   let lines = 0;
   let k = 0;
   const name = (id: SeriesIdentity): string => sanitiseName(id.name);
-  const line = (path: string, value: string, id: SeriesIdentity): void => {
-    parts.push(path, p.suffix, tagged ? tagSuffix(id) : '', ' ', value, ts);
-    lines++;
-  };
+  const line = tagged
+    ? (path: string, value: string, id: SeriesIdentity): void => {
+        parts.push(`${path}${p.suffix}${tagSuffix(id)} ${value}${ts}`);
+        lines++;
+      }
+    : (path: string, value: string): void => {
+        parts.push(`${path}${p.suffix} ${value}${ts}`);
+        lines++;
+      };
   for (const x of s.counters) {
     const n = name(x);
     line(p.counterCount + n + p.countSuffix, String(x.value), x);

@@ -17,15 +17,20 @@ export function* statsdPackets(
   maxPacket: number,
 ): Generator<void, { packets: string[]; lines: number }> {
   const packets: string[] = [];
-  let cur = '';
+  let cur: string[] = [];
+  let curBytes = 0;
   let lines = 0;
   let k = 0;
   const add = (line: string): void => {
     lines++;
-    if (cur !== '' && Buffer.byteLength(cur) + 1 + Buffer.byteLength(line) > maxPacket) {
-      packets.push(cur);
-      cur = line;
-    } else cur = cur === '' ? line : cur + '\n' + line;
+    const bytes = Buffer.byteLength(line);
+    if (cur.length > 0 && curBytes + 1 + bytes > maxPacket) {
+      packets.push(cur.join('\n'));
+      cur = [];
+      curBytes = 0;
+    }
+    curBytes += (cur.length > 0 ? 1 : 0) + bytes;
+    cur.push(line);
   };
   const tags = (tagsKey: string): string => (disableTags || tagsKey === '' ? '' : '|#' + tagsKey);
   for (const c of s.counters) {
@@ -45,7 +50,7 @@ export function* statsdPackets(
     for (const m of x.members) add(`${x.name}:${m}|s${tags(x.tagsKey)}`);
     if (++k % CHUNK_SERIES === 0) yield;
   }
-  if (cur !== '') packets.push(cur);
+  if (cur.length > 0) packets.push(cur.join('\n'));
   return { packets, lines };
 }
 
