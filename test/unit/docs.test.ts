@@ -5,6 +5,9 @@ import { SEPAGENT_KEYS } from '../../src/backends/sepagent/config.js';
 import { PROMETHEUS_KEYS } from '../../src/backends/prometheus/config.js';
 import { FORWARDER_KEYS } from '../../src/backends/forwarder/config.js';
 import { SERVER_KEYS } from '../../src/receivers/http/config.js';
+import { GRAPHITE_KEYS } from '../../src/backends/graphite/config.js';
+import { STATSDAEMON_KEYS } from '../../src/backends/statsdaemon/config.js';
+import { REMOTE_WRITE_KEYS } from '../../src/backends/prometheus-remote-write/config.js';
 import { SelfMetrics } from '../../src/telemetry/self-metrics.js';
 import { IngestStats } from '../../src/ingest/ingest-stats.js';
 import { PARSE_ERROR_REASONS } from '../../src/parser/sample.js';
@@ -21,6 +24,9 @@ describe('docs match the code', () => {
       ...PROMETHEUS_KEYS,
       ...FORWARDER_KEYS,
       ...SERVER_KEYS,
+      ...GRAPHITE_KEYS,
+      ...STATSDAEMON_KEYS,
+      ...REMOTE_WRITE_KEYS,
       ...DISABLED_SUB_METRIC_KEYS,
       ...FILTER_KEYS,
     ];
