@@ -16,6 +16,13 @@ export interface RemoteWriteConfig extends MappingSettings {
   headers: Record<string, string>;
   /** `counters`: `cumulative` (Prometheus counters, the default) or `per-interval` (gauges of each interval's sum). */
   counters: 'cumulative' | 'per-interval';
+  /**
+   * `timers`: `mapping` (histograms or summaries, as the mapping's `observer_type` says;
+   * the default) or `sub-metrics` (gostatsd's per-interval statistics as gauges:
+   * `<name>_lower`, `_upper`, `_count`, `_count_ps`, `_mean`, `_median`, `_std`, `_sum`,
+   * `_sum_squares` and the percentile groups, such as `_upper_90`).
+   */
+  timers: 'mapping' | 'sub-metrics';
   /** `max-samples-per-request` (default 5,000). */
   maxSamplesPerRequest: number;
   /** `timeout`: per attempt (ms, default 10 s). */
@@ -35,6 +42,7 @@ export const REMOTE_WRITE_KEYS = [
   'mapping-config',
   'mapping',
   'counters',
+  'timers',
   'max-samples-per-request',
   'timeout',
   'max-request-elapsed-time',
@@ -99,6 +107,9 @@ export function validateRemoteWriteConfig(raw: unknown, path: string, issues: Co
   const counters = c.string(s['counters'], `${path}.counters`, 'cumulative').trim();
   if (counters !== 'cumulative' && counters !== 'per-interval')
     c.error(`${path}.counters`, `must be "cumulative" or "per-interval", got "${counters}"`);
+  const timers = c.string(s['timers'], `${path}.timers`, 'mapping').trim();
+  if (timers !== 'mapping' && timers !== 'sub-metrics')
+    c.error(`${path}.timers`, `must be "mapping" or "sub-metrics", got "${timers}"`);
   const caFile = file('ca-file');
   return {
     url,
@@ -107,6 +118,7 @@ export function validateRemoteWriteConfig(raw: unknown, path: string, issues: Co
     bearerTokenFile,
     headers,
     counters: counters === 'per-interval' ? 'per-interval' : 'cumulative',
+    timers: timers === 'sub-metrics' ? 'sub-metrics' : 'mapping',
     maxSamplesPerRequest: c.int(s['max-samples-per-request'], `${path}.max-samples-per-request`, 5000, 1, 1_000_000),
     timeoutMs: c.duration(s['timeout'], `${path}.timeout`, 10_000, 10),
     maxRequestElapsedMs: c.duration(s['max-request-elapsed-time'], `${path}.max-request-elapsed-time`, 60_000, 0),

@@ -10,7 +10,7 @@ import { mapperOf } from '../prometheus/config.js';
 import { PromStore, type Family, type PromSeries } from '../prometheus/store.js';
 import { deliver, GOSTATSD_BACKOFF, HttpClient } from '../shared/http-delivery.js';
 import type { RemoteWriteConfig } from './config.js';
-import { encodeWriteRequest, storeSeries, type TimeSeries } from './write-request.js';
+import { encodeWriteRequest, storeSeries, timerSubMetrics, type TimeSeries } from './write-request.js';
 
 const require = createRequire(import.meta.url);
 
@@ -51,6 +51,8 @@ export class RemoteWriteBackend implements Backend {
   /** The last write did not deliver everything. */
   #unsent = false;
   #lastTimestampMs = 0;
+  /** With `timers = "sub-metrics"`: the last interval's timer statistics, as gauges. */
+  #timerSeries: TimeSeries[] = [];
   /** Aborted at shutdown: a write waiting to retry gives up (the final write carries its state). */
   readonly #stop = new AbortController();
   /** Aborted when the shutdown deadline passes: an attempt on the wire fails. */
@@ -85,7 +87,10 @@ export class RemoteWriteBackend implements Backend {
    * stopping half-way would lose counts), then starts a write unless one is running.
    */
   async flush(snapshot: FlushSnapshot, _signal: AbortSignal): Promise<void> {
-    await runChunked(this.#store.applyChunked(snapshot));
+    const subMetrics = this.#config.timers === 'sub-metrics';
+    await runChunked(this.#store.applyChunked(snapshot, !subMetrics));
+    // Per-interval statistics: the newest interval's replace what was not written yet.
+    if (subMetrics) this.#timerSeries = timerSubMetrics(snapshot);
     this.#store.expire(snapshot.timestampMs);
     this.#lastTimestampMs = snapshot.timestampMs;
     this.#dirty = true;
@@ -111,6 +116,7 @@ export class RemoteWriteBackend implements Backend {
       return s.value - (this.#written.get(s) ?? 0);
     };
     const series = await runChunked(storeSeries(this.#store, this.#lastTimestampMs, counterValue));
+    series.push(...this.#timerSeries);
     let ok = true;
     for (const part of chunks(series, this.#config.maxSamplesPerRequest)) {
       const result = await this.#send(part, stop);

@@ -1,5 +1,8 @@
 import { CHUNK_SERIES } from '../../shared/cooperative.js';
 import { protoTypes } from '../../shared/protobuf.js';
+import type { FlushSnapshot, TimerPoint } from '../../aggregator/snapshot.js';
+import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
+import { escapeMetricName } from '../prometheus/names.js';
 import { summaryQuantiles, type Family, type PromSeries, type PromStore } from '../prometheus/store.js';
 
 /** A remote-write label. */
@@ -81,6 +84,44 @@ export function* storeSeries(
       }
       if (++k % CHUNK_SERIES === 0) yield;
     }
+  }
+  return out;
+}
+
+const SUB_METRICS: ReadonlyArray<[string, (t: TimerPoint) => number]> = [
+  ['lower', (t) => t.min],
+  ['upper', (t) => t.max],
+  ['count', (t) => t.count],
+  ['count_ps', (t) => t.perSecond],
+  ['mean', (t) => t.mean],
+  ['median', (t) => t.median],
+  ['std', (t) => t.stdDev],
+  ['sum', (t) => t.sum],
+  ['sum_squares', (t) => t.sumSquares],
+];
+
+/**
+ * The interval's timers as gostatsd's sub-metrics, one gauge series each
+ * (`<name>_lower`, …, `<name>_upper_90`), labelled by the timer's `key:value` tags.
+ * Timers without values this interval are left out.
+ */
+export function timerSubMetrics(s: FlushSnapshot): TimeSeries[] {
+  const out: TimeSeries[] = [];
+  for (const t of s.timers) {
+    if (t.values.length === 0) continue;
+    const tags: Label[] = [];
+    for (const tag of t.tags) {
+      const i = tag.indexOf(':');
+      if (i > 0 && i < tag.length - 1) tags.push({ name: escapeMetricName(tag.slice(0, i)), value: tag.slice(i + 1) });
+    }
+    const base = escapeMetricName(t.name);
+    const push = (sub: string, value: number): void =>
+      void out.push({
+        labels: sorted([{ name: '__name__', value: `${base}_${sub}` }, ...tags]),
+        samples: [{ value, timestamp: s.timestampMs }],
+      });
+    for (const [sub, get] of SUB_METRICS) push(sub, get(t));
+    for (const p of t.percentiles) push(gostatsdPercentileName(p), p.value);
   }
   return out;
 }

@@ -128,11 +128,11 @@ export class PromStore {
   }
 
   /**
-   * Applies one interval, yielding every {@link CHUNK_SERIES} series so that a caller
+   * Applies one interval (its timers only with `timers`), yielding every {@link CHUNK_SERIES} series so that a caller
    * using runChunked lets receiving run in between. A scrape in between sees some series
    * at the new interval and the rest at the previous one; each series is consistent.
    */
-  *applyChunked(s: FlushSnapshot): Generator<void, void> {
+  *applyChunked(s: FlushSnapshot, timers = true): Generator<void, void> {
     const now = s.timestampMs;
     const gen = ++this.#generation;
     let k = 0;
@@ -164,7 +164,7 @@ export class PromStore {
       r.series.value = st.size * r.scale;
       r.series.lastUpdateMs = now;
     }
-    for (const t of s.timers) {
+    for (const t of timers ? s.timers : []) {
       if (++k % CHUNK_SERIES === 0) yield;
       if (t.values.length === 0) continue;
       const r = this.#resolve('t', t, 'observer', undefined, gen, now);

@@ -86,6 +86,18 @@ for (const kind of ['victoria-metrics', 'prometheus'] as const) {
       await b.shutdown();
     });
 
+    it('timers as gostatsd sub-metrics (timers = "sub-metrics")', async () => {
+      const { b } = backend(db.writeUrl, { timers: 'sub-metrics' });
+      const interval = source();
+      await b.flush(interval(`sub.lat:10|ms|#route:a\nsub.lat:30|ms|@0.5|#route:a`), AbortSignal.timeout(5000));
+      await waitFor(() => !b.busy);
+      expect(await db.until('sub_lat_count{route="a"}', 3)).to.equal(3);
+      expect(await db.until('sub_lat_mean{route="a"}', 20)).to.equal(20);
+      expect(await db.until('sub_lat_upper_90{route="a"}', 30)).to.equal(30);
+      expect(await db.query('sub_lat_bucket')).to.equal(undefined);
+      await b.shutdown();
+    });
+
     if (kind === 'victoria-metrics') {
       it('a 20 s outage of the store loses nothing within the retry window', async () => {
         const clock = new ManualClock(Date.now());
