@@ -133,6 +133,49 @@ describe('config validation (src/config/validate.ts)', () => {
         'forwarder.max-requests',
       ]);
     });
+    it("checks the push backends' sections, naming the key", () => {
+      const r = validateConfig(
+        {
+          backends: 'graphite statsdaemon prometheus-remote-write',
+          graphite: { address: 'carbon', mode: 'fancy', dial_timeout: 'soon' },
+          statsdaemon: { tls_cert_path: '/nonexistent.pem' },
+          'prometheus-remote-write': {
+            url: 'http://user:pw@vm:8428/api/v1/write',
+            username: 'a',
+            headers: { Authorization: 'x', 'X-Scope-OrgID': 'team' },
+            counters: 'sometimes',
+          },
+        },
+        COMPONENTS,
+      );
+      expect(errorPaths(r.issues)).to.have.members([
+        'graphite.address',
+        'graphite.mode',
+        'graphite.dial_timeout',
+        'statsdaemon.address',
+        'statsdaemon.tls_cert_path',
+        'statsdaemon.tls_cert_path',
+        'prometheus-remote-write.url',
+        'prometheus-remote-write.username',
+        'prometheus-remote-write.headers.Authorization',
+        'prometheus-remote-write.counters',
+      ]);
+      // The messages name files and keys, never a credential's value.
+      expect(r.issues.map((i) => i.message).join(' ')).to.not.contain('pw@');
+      const ok = validateConfig(
+        {
+          backends: ['graphite', 'statsdaemon', 'prometheus-remote-write'],
+          graphite: { address: '127.0.0.1:2003', legacy_namespace: false },
+          statsdaemon: { address: '127.0.0.1:8126', tcp_transport: true },
+          'prometheus-remote-write': { url: 'http://vm:8428/api/v1/write', headers: { 'X-Scope-OrgID': 'team' } },
+        },
+        COMPONENTS,
+      );
+      expect(errorPaths(ok.issues)).to.deep.equal([]);
+      expect(ok.config!.backendConfigs['prometheus-remote-write']).to.deep.include({
+        headers: { 'x-scope-orgid': 'team' },
+      });
+    });
     it('reads gostatsd HTTP servers: defaults, a server with nothing enabled, sections not listed', () => {
       const r = validateConfig(
         {

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import tls from 'node:tls';
 import { join, resolve } from 'node:path';
 import type { FlushSnapshot } from '../../../../src/aggregator/snapshot.js';
 import { validateStatsdaemonConfig } from '../../../../src/backends/statsdaemon/config.js';
@@ -11,6 +12,7 @@ import type { Daemon } from '../../../../src/daemon/daemon.js';
 import { systemClock } from '../../../../src/shared/clock.js';
 import { silentLogger } from '../../../../src/shared/logger.js';
 import { sendUdp, startDaemon, testConfig } from '../../../support/daemon-harness.js';
+import { certificates } from '../../../support/certs.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 import { waitFor } from '../../../support/wait-for.js';
 
@@ -170,6 +172,29 @@ describe('statsdaemon backend: a reload moves it to another address live', funct
       expect([total(r1), total(r2)]).to.deep.equal([3, 4]);
     } finally {
       for (const d of [src, r1, r2]) await d.shutdown();
+    }
+  });
+});
+
+describe('statsdaemon backend over TLS (tls_transport)', function () {
+  this.timeout(20_000);
+  it('sends its lines through a TLS connection that trusts tls_ca_path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'statsdaemon-tls-'));
+    const c = certificates(dir);
+    let received = '';
+    const server = tls.createServer({ key: readFileSync(c.key), cert: readFileSync(c.cert) }, (s) =>
+      s.on('data', (d: Buffer) => (received += d.toString())),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const sent = await relay({ address: `127.0.0.1:${port}`, tls_transport: true, tls_ca_path: c.ca });
+      await waitFor(() => received.split('\n').filter(Boolean).length === sent.lines); // the event included
+      expect(received).to.contain('relay.hits:');
+      expect(received).to.contain('_e{6,12}:deploy|line1\\nline2');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
