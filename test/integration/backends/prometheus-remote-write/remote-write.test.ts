@@ -29,7 +29,7 @@ class Counted implements BackendMetrics {
 function backend(
   url: string,
   section: Record<string, unknown> = {},
-  clock = systemClock as ManualClock | typeof systemClock,
+  clock = systemClock,
 ) {
   const metrics = new Counted();
   const b = new RemoteWriteBackend(
