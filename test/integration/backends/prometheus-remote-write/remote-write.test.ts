@@ -26,11 +26,7 @@ class Counted implements BackendMetrics {
   }
 }
 
-function backend(
-  url: string,
-  section: Record<string, unknown> = {},
-  clock = systemClock,
-) {
+function backend(url: string, section: Record<string, unknown> = {}, clock = systemClock) {
   const metrics = new Counted();
   const b = new RemoteWriteBackend(
     validateRemoteWriteConfig({ url, mapping: MAPPING, ...section }, 'prometheus-remote-write', []),
