@@ -2,13 +2,12 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
-import dgram from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CliProcess } from '../support/cli-process.js';
 import { httpGet, metricValue, sendUdp } from '../support/daemon-harness.js';
 import { FakeSepAgentListener, type ReceivedDocument } from '../support/fake-sepagent-listener.js';
+import { freeTcpPort, freeUdpPort } from '../support/ports.js';
 import { waitFor } from '../support/wait-for.js';
 
 const P = 'envoy.cluster.external_cluster_';
@@ -61,21 +60,6 @@ async function sendRounds(port: number): Promise<void> {
 
 async function linesReceived(web: number): Promise<number> {
   return metricValue((await httpGet(web, '/metrics')).body, 'statsd_sepagent_lines_received_total') ?? 0;
-}
-
-async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
-  if (kind === 'udp') {
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-    const port = s.address().port;
-    await new Promise<void>((r) => s.close(() => r()));
-    return port;
-  }
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 describe('two tiers: forwarder → /v2/raw aggregation (built CLI)', function () {
@@ -187,7 +171,7 @@ describe('two tiers: forwarder → /v2/raw aggregation (built CLI)', function ()
         ),
       ]);
       const bPorts = await b.ready();
-      const goUdp = await freePort('udp');
+      const goUdp = await freeUdpPort();
       await go(`[http-transport]\napi-endpoint = "http://127.0.0.1:${bPorts.http['main']}"\n`, [
         '--server-mode',
         'forwarder',
@@ -224,7 +208,7 @@ describe('two tiers: forwarder → /v2/raw aggregation (built CLI)', function ()
 
     it('our forwarder feeds a gostatsd aggregation tier: exact counter sums and timer counts', async () => {
       const agentG = await agent();
-      const goHttp = await freePort('tcp');
+      const goHttp = await freeTcpPort();
       await go(
         `http-servers = "main"\n[http.main]\naddress = "127.0.0.1:${goHttp}"\nenable-ingestion = true\n` +
           SEPAGENT.replace('%PORT%', String(agentG.port)),
@@ -236,7 +220,7 @@ describe('two tiers: forwarder → /v2/raw aggregation (built CLI)', function ()
           '--flush-interval',
           '200ms',
           '--metrics-addr',
-          `127.0.0.1:${await freePort('udp')}`,
+          `127.0.0.1:${await freeUdpPort()}`,
         ],
       );
       await waitFor(

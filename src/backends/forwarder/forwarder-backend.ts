@@ -6,7 +6,7 @@ import { fnv1a } from '../../shared/hash.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import { encodeEventMessage, encodeRawMessage, eventToMessage } from '../../wire/gostatsd.js';
 import type { Backend, BackendDeps } from '../backend.js';
-import { deliver, GOSTATSD_BACKOFF, HttpClient, type DeliveryResult } from '../shared/http-delivery.js';
+import { HttpClient, postCounted, type DeliveryResult } from '../shared/http-delivery.js';
 import type { ForwarderConfig } from './config.js';
 import { RawBatch } from './raw-batch.js';
 
@@ -52,6 +52,7 @@ export class ForwarderBackend implements Backend {
   readonly #deps: ForwarderDeps;
   readonly #lanes: Lane[];
   readonly #failures: RateLimitedLog;
+  readonly #headers: Record<string, string>;
   /** Interval seconds merged since the last post started. */
   #sincePost = 0;
   /** Aborted at shutdown: deliveries waiting to retry give their data back at once. */
@@ -63,6 +64,10 @@ export class ForwarderBackend implements Backend {
   constructor(config: ForwarderConfig, deps: ForwarderDeps) {
     this.name = deps.name;
     this.#config = config;
+    this.#headers = {
+      'content-type': 'application/x-protobuf',
+      'content-encoding': config.compress ? 'deflate' : 'identity',
+    };
     this.#deps = deps;
     this.#failures = new RateLimitedLog(60_000, () => deps.clock.now());
     this.#lanes = config.apiEndpoints.map((endpoint) => ({
@@ -179,25 +184,17 @@ export class ForwarderBackend implements Backend {
   }
 
   #send(lane: Lane, path: string, body: Uint8Array, stop: AbortSignal): Promise<DeliveryResult> {
-    const headers = {
-      'content-type': 'application/x-protobuf',
-      'content-encoding': this.#config.compress ? 'deflate' : 'identity',
-    };
-    return deliver((signal) => lane.client.post(path, body, headers, signal), {
-      backoff: GOSTATSD_BACKOFF,
-      maxElapsedMs: this.#config.maxRequestElapsedMs,
+    const poster = {
+      client: lane.client,
+      metrics: this.#deps.metrics,
+      logger: this.#deps.logger,
+      failures: this.#failures,
       clock: this.#deps.clock,
       random: this.#deps.random ?? Math.random,
-      stop,
-      signal: this.#deadline.signal,
-      onAttempt: (seconds) => this.#deps.metrics.requestDuration?.(seconds),
-      onFailure: (reason, status) => {
-        this.#deps.metrics.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
-        this.#failures.maybe(`post ${status ?? 'network'}`, (suppressed) =>
-          this.#deps.logger.warn({ url: lane.client.url(path), reason, suppressed }, 'forwarding attempt failed'),
-        );
-      },
-    });
+      maxElapsedMs: this.#config.maxRequestElapsedMs,
+      what: 'forwarding',
+    };
+    return postCounted(poster, path, body, () => this.#headers, stop, this.#deadline.signal);
   }
 
   /**

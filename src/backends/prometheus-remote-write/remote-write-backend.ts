@@ -8,7 +8,7 @@ import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps, SharedBackendSettings } from '../backend.js';
 import { mapperOf } from '../prometheus/config.js';
 import { PromStore, type Family, type PromSeries } from '../prometheus/store.js';
-import { deliver, GOSTATSD_BACKOFF, HttpClient } from '../shared/http-delivery.js';
+import { HttpClient, postCounted } from '../shared/http-delivery.js';
 import type { RemoteWriteConfig } from './config.js';
 import { encodeWriteRequest, storeSeries, timerSubMetrics, type TimeSeries } from './write-request.js';
 
@@ -130,24 +130,20 @@ export class RemoteWriteBackend implements Backend {
     const snappy = require('snappy') as typeof Snappy;
     const body = snappy.compressSync(Buffer.from(encodeWriteRequest(part)));
     const m = this.#deps.metrics;
-    const result = await deliver((s) => this.#client.post('', body, this.#headers(), s), {
-      backoff: GOSTATSD_BACKOFF,
-      maxElapsedMs: this.#config.maxRequestElapsedMs,
+    const poster = {
+      client: this.#client,
+      metrics: m,
+      logger: this.#deps.logger,
+      failures: this.#failures,
       clock: this.#deps.clock,
       random: this.#deps.random ?? Math.random,
-      stop,
-      signal: this.#deadline.signal,
-      onAttempt: (seconds) => this.#deps.metrics.requestDuration?.(seconds),
-      onFailure: (reason, status) => {
-        m.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
-        this.#failures.maybe(`write ${status ?? 'network'}`, (suppressed) =>
-          this.#deps.logger.warn({ url: this.#client.url(''), reason, suppressed }, 'remote write attempt failed'),
-        );
-      },
-    });
+      maxElapsedMs: this.#config.maxRequestElapsedMs,
+      what: 'remote write',
+    };
+    const result = await postCounted(poster, '', body, () => this.#headers(), stop, this.#deadline.signal);
     if (result === 'delivered') m.sent(1, part.length);
-    else
-      m.dropped(result === 'rejected' ? 'rejected' : result === 'stopped' ? 'shutdown' : 'retry_expired', part.length);
+    // A write stopped at shutdown is not lost: the final write carries the same state.
+    else if (result !== 'stopped') m.dropped(result === 'rejected' ? 'rejected' : 'retry_expired', part.length);
     return result;
   }
 

@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
 import type { Clock } from '../../shared/clock.js';
 import { errorMessage } from '../../shared/errors.js';
+import type { Logger, RateLimitedLog } from '../../shared/logger.js';
+import type { BackendMetrics } from '../backend.js';
 
 const require = createRequire(import.meta.url);
 
@@ -235,5 +237,50 @@ function sleep(clock: Clock, ms: number, stop: AbortSignal, signal: AbortSignal)
     const cancel = clock.after(ms, () => done('time'));
     stop.addEventListener('abort', onStop, { once: true });
     signal.addEventListener('abort', onSignal, { once: true });
+  });
+}
+
+/** A backend's side of {@link postCounted}: where to post, and where to count and log. */
+export interface Poster {
+  client: HttpClient;
+  metrics: BackendMetrics;
+  logger: Logger;
+  /** Failures are logged once a minute per status. */
+  failures: RateLimitedLog;
+  clock: Clock;
+  random: () => number;
+  maxElapsedMs: number;
+  /** What an attempt is, for the log line (`forwarding`, `remote write`). */
+  what: string;
+}
+
+/**
+ * POSTs `body` to `path` with gostatsd's back-off until delivered, refused or the
+ * elapsed-time budget is spent ({@link deliver}), counting each failed attempt by code
+ * (`ENETWORK`, `HTTP_<status>`), each attempt's duration, and logging failures once a
+ * minute per status.
+ */
+export function postCounted(
+  p: Poster,
+  path: string,
+  body: Uint8Array,
+  headers: () => Record<string, string>,
+  stop: AbortSignal,
+  signal: AbortSignal,
+): Promise<DeliveryResult> {
+  return deliver((s) => p.client.post(path, body, headers(), s), {
+    backoff: GOSTATSD_BACKOFF,
+    maxElapsedMs: p.maxElapsedMs,
+    clock: p.clock,
+    random: p.random,
+    stop,
+    signal,
+    onAttempt: (seconds) => p.metrics.requestDuration?.(seconds),
+    onFailure: (reason, status) => {
+      p.metrics.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
+      p.failures.maybe(`${status ?? 'network'}`, (suppressed) =>
+        p.logger.warn({ url: p.client.url(path), reason, suppressed }, `${p.what} attempt failed`),
+      );
+    },
   });
 }

@@ -1,39 +1,21 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import { inflateSync } from 'node:zlib';
-import type { BackendMetrics } from '../../../../src/backends/backend.js';
 import { validateForwarderConfig, type ForwarderConfig } from '../../../../src/backends/forwarder/config.js';
 import { ForwarderBackend } from '../../../../src/backends/forwarder/forwarder-backend.js';
 import { silentLogger } from '../../../../src/shared/logger.js';
 import { close } from '../../../../src/shared/listen.js';
 import { decodeEventMessage, decodeRawMessage, forEachEntry, int64 } from '../../../../src/wire/gostatsd.js';
+import { CountingMetrics } from '../../../support/backend-metrics.js';
 import { startIngestion, type Ingestion } from '../../../support/gostatsd-wire.js';
 import { ManualClock } from '../../../support/manual-clock.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 import { waitFor } from '../../../support/wait-for.js';
 
-/** What a forwarder reported through its BackendMetrics. */
-class Recorded implements BackendMetrics {
-  requests = 0;
-  items = 0;
-  readonly drops: Record<string, number> = {};
-  readonly errors: string[] = [];
-  sendError(code: string): void {
-    this.errors.push(code);
-  }
-  dropped(reason: string, count: number): void {
-    this.drops[reason] = (this.drops[reason] ?? 0) + count;
-  }
-  sent(datagrams: number, items: number): void {
-    this.requests += datagrams;
-    this.items += items;
-  }
-}
-
 function forwarder(endpoint: string, section: Record<string, unknown> = {}) {
   const config: ForwarderConfig = validateForwarderConfig({ 'api-endpoint': endpoint, ...section }, 'forwarder', []);
   const clock = new ManualClock();
-  const metrics = new Recorded();
+  const metrics = new CountingMetrics();
   const fwd = new ForwarderBackend(config, {
     name: 'forwarder',
     logger: silentLogger,

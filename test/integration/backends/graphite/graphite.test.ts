@@ -1,38 +1,11 @@
 import { expect } from 'chai';
 import { validateGraphiteConfig } from '../../../../src/backends/graphite/config.js';
 import { GraphiteBackend } from '../../../../src/backends/graphite/graphite-backend.js';
-import type { BackendMetrics } from '../../../../src/backends/backend.js';
 import { systemClock } from '../../../../src/shared/clock.js';
 import { silentLogger } from '../../../../src/shared/logger.js';
+import { CountingMetrics, NO_DISABLED_SUB_METRICS } from '../../../support/backend-metrics.js';
 import { Carbon } from '../../../support/carbon.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
-
-const NONE = {
-  count: false,
-  countPerSecond: false,
-  mean: false,
-  median: false,
-  lower: false,
-  upper: false,
-  stddev: false,
-  sum: false,
-  sumSquares: false,
-};
-
-class Counted implements BackendMetrics {
-  readonly errors: string[] = [];
-  readonly drops: Record<string, number> = {};
-  lines = 0;
-  sendError(code: string): void {
-    this.errors.push(code);
-  }
-  dropped(reason: string, n: number): void {
-    this.drops[reason] = (this.drops[reason] ?? 0) + n;
-  }
-  sent(_d: number, items: number): void {
-    this.lines += items;
-  }
-}
 
 describe('graphite backend into a real carbon-cache (values read back from whisper)', function () {
   this.timeout(60_000);
@@ -47,10 +20,10 @@ describe('graphite backend into a real carbon-cache (values read back from whisp
   after(() => carbon?.close());
 
   function backend(section: Record<string, unknown> = {}) {
-    const metrics = new Counted();
+    const metrics = new CountingMetrics();
     const b = new GraphiteBackend(
       validateGraphiteConfig({ address: `127.0.0.1:${carbon.port}`, ...section }, 'graphite', []),
-      NONE,
+      NO_DISABLED_SUB_METRICS,
       { name: 'graphite', logger: silentLogger, clock: systemClock, metrics },
     );
     return { b, metrics };

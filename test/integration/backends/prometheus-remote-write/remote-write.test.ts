@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { validateRemoteWriteConfig } from '../../../../src/backends/prometheus-remote-write/config.js';
 import { RemoteWriteBackend } from '../../../../src/backends/prometheus-remote-write/remote-write-backend.js';
-import type { BackendMetrics } from '../../../../src/backends/backend.js';
 import { systemClock } from '../../../../src/shared/clock.js';
 import { silentLogger } from '../../../../src/shared/logger.js';
+import { CountingMetrics } from '../../../support/backend-metrics.js';
 import { ManualClock } from '../../../support/manual-clock.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 import { Tsdb } from '../../../support/tsdb.js';
@@ -11,23 +11,8 @@ import { waitFor } from '../../../support/wait-for.js';
 
 const MAPPING = 'defaults:\n  observer_type: histogram\nmappings: []\n';
 
-class Counted implements BackendMetrics {
-  readonly errors: string[] = [];
-  readonly drops: Record<string, number> = {};
-  requests = 0;
-  sendError(code: string): void {
-    this.errors.push(code);
-  }
-  dropped(reason: string, n: number): void {
-    this.drops[reason] = (this.drops[reason] ?? 0) + n;
-  }
-  sent(d: number): void {
-    this.requests += d;
-  }
-}
-
 function backend(url: string, section: Record<string, unknown> = {}, clock = systemClock) {
-  const metrics = new Counted();
+  const metrics = new CountingMetrics();
   const b = new RemoteWriteBackend(
     validateRemoteWriteConfig({ url, mapping: MAPPING, ...section }, 'prometheus-remote-write', []),
     { disabledSubMetrics: {} as never, maxSeries: 100_000 },

@@ -2,21 +2,10 @@ import { expect } from 'chai';
 import { validateGraphiteConfig } from '../../../../src/backends/graphite/config.js';
 import { renderGraphite, sanitiseName } from '../../../../src/backends/graphite/format.js';
 import { runToEnd } from '../../../../src/shared/cooperative.js';
+import { NO_DISABLED_SUB_METRICS } from '../../../support/backend-metrics.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 
-const NONE = {
-  count: false,
-  countPerSecond: false,
-  mean: false,
-  median: false,
-  lower: false,
-  upper: false,
-  stddev: false,
-  sum: false,
-  sumSquares: false,
-};
-
-function render(lines: string, section: Record<string, unknown> = {}, disabled = NONE): string {
+function render(lines: string, section: Record<string, unknown> = {}, disabled = NO_DISABLED_SUB_METRICS): string {
   const p = makePipeline({ percentThresholds: [90] });
   send(p.ingester, lines);
   const s = p.aggregator.snapshotAndReset(1_556_100_400_000, 1);
@@ -62,7 +51,7 @@ describe('graphite format (gostatsd graphite backend)', () => {
 
   it('sanitises names as gostatsd does, and honours disabled sub-metrics', () => {
     expect(sanitiseName('a b/c€d')).to.equal('a_b-cd');
-    const text = render('t:1|ms', {}, { ...NONE, median: true, stddev: true });
+    const text = render('t:1|ms', {}, { ...NO_DISABLED_SUB_METRICS, median: true, stddev: true });
     expect(text).to.not.contain('.median');
     expect(text).to.not.contain('.std ');
   });
