@@ -19,3 +19,15 @@ export function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
     );
   });
 }
+
+/**
+ * Aborts `target` when `signal` aborts (at once if it has). Returns the function that
+ * stops following `signal`.
+ */
+export function abortWhen(signal: AbortSignal | undefined, target: AbortController): () => void {
+  if (signal === undefined) return () => undefined;
+  const onAbort = (): void => target.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopChild } from './child.js';
 import { freeTcpPort } from './ports.js';
 import { waitFor } from './wait-for.js';
 
@@ -85,10 +86,7 @@ ENABLE_TAGS = False
   async stop(): Promise<void> {
     const p = this.#proc;
     this.#proc = undefined;
-    if (p === undefined || p.exitCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
-    await exited;
+    await stopChild(p);
     rmSync(join(this.dir, 'carbon-cache-a.pid'), { force: true });
   }
 

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopChild } from './child.js';
 import { freeTcpPort } from './ports.js';
 import { waitFor } from './wait-for.js';
 
@@ -71,10 +72,7 @@ export class Tsdb {
   async stop(): Promise<void> {
     const p = this.#proc;
     this.#proc = undefined;
-    if (p === undefined || p.exitCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
-    await exited;
+    await stopChild(p);
   }
 
   /** An instant query at `atSeconds` (default now): the single result's value, or undefined. */

@@ -3,6 +3,7 @@ import type * as Zlib from 'node:zlib';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import type { StatsdEvent } from '../../parser/sample.js';
 import { fnv1a } from '../../shared/hash.js';
+import { abortWhen } from '../../shared/abort.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import { encodeEventMessage, encodeRawMessage, eventToMessage } from '../../wire/gostatsd.js';
 import type { Backend, BackendDeps } from '../backend.js';
@@ -224,9 +225,7 @@ export class ForwarderBackend implements Backend {
    */
   async shutdown(signal?: AbortSignal): Promise<void> {
     if (this.#stop.signal.aborted) return;
-    const onDeadline = (): void => this.#deadline.abort();
-    if (signal?.aborted === true) onDeadline();
-    signal?.addEventListener('abort', onDeadline, { once: true });
+    const unfollow = abortWhen(signal, this.#deadline);
     this.#stop.abort();
     try {
       await Promise.all(
@@ -239,7 +238,7 @@ export class ForwarderBackend implements Backend {
       );
       await Promise.allSettled([...this.#events]);
     } finally {
-      signal?.removeEventListener('abort', onDeadline);
+      unfollow();
       await Promise.all(this.#lanes.map((l) => l.client.destroy()));
     }
   }

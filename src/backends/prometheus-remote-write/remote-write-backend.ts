@@ -4,6 +4,7 @@ import type * as Snappy from 'snappy';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { runChunked } from '../../shared/cooperative.js';
 import { errorMessage } from '../../shared/errors.js';
+import { abortWhen } from '../../shared/abort.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps, SharedBackendSettings } from '../backend.js';
 import { mapperOf } from '../prometheus/config.js';
@@ -178,15 +179,13 @@ export class RemoteWriteBackend implements Backend {
    */
   async shutdown(signal?: AbortSignal): Promise<void> {
     if (this.#stop.signal.aborted) return;
-    const onDeadline = (): void => this.#deadline.abort();
-    if (signal?.aborted === true) onDeadline();
-    signal?.addEventListener('abort', onDeadline, { once: true });
+    const unfollow = abortWhen(signal, this.#deadline);
     this.#stop.abort();
     try {
       await this.#writing;
       if (this.#dirty || this.#unsent) await this.#write(new AbortController().signal);
     } finally {
-      signal?.removeEventListener('abort', onDeadline);
+      unfollow();
       await this.#client.destroy();
     }
   }

@@ -3,23 +3,13 @@ import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import { goFixed } from '../../../../src/backends/shared/go-format.js';
 import { renderSnapshot, StdoutBackend } from '../../../../src/backends/stdout/stdout-backend.js';
-import type { DisabledSubMetrics } from '../../../../src/backends/backend.js';
 import { ManualClock } from '../../../support/manual-clock.js';
 import { silentLogger } from '../../../../src/shared/logger.js';
 import { noopBackendMetrics } from '../../../../src/backends/backend.js';
+import { NO_DISABLED_SUB_METRICS } from '../../../support/backend-metrics.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 
-const NONE: DisabledSubMetrics = {
-  count: false,
-  countPerSecond: false,
-  mean: false,
-  median: false,
-  lower: false,
-  upper: false,
-  stddev: false,
-  sum: false,
-  sumSquares: false,
-};
+const NONE = NO_DISABLED_SUB_METRICS;
 
 describe('StdoutBackend', () => {
   it('renders the gostatsd stdout format with tags as name parts', () => {
