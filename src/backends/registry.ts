@@ -1,4 +1,5 @@
 import type { BackendFactory } from './backend.js';
+import { datadogBackendFactory } from './datadog/index.js';
 import { forwarderBackendFactory } from './forwarder/index.js';
 import { graphiteBackendFactory } from './graphite/index.js';
 import { statsdaemonBackendFactory } from './statsdaemon/index.js';
@@ -19,6 +20,7 @@ export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = n
     graphiteBackendFactory,
     statsdaemonBackendFactory,
     remoteWriteBackendFactory,
+    datadogBackendFactory,
   ].map((f) => [f.type, f as BackendFactory<unknown>]),
 );
 
@@ -26,4 +28,4 @@ export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = n
  * Backends of the Go reference that this build does not provide. Their config sections
  * are accepted (so existing files load) but selecting them is an error.
  */
-export const REFERENCE_ONLY_BACKENDS: readonly string[] = ['datadog', 'cloudwatch', 'newrelic', 'influxdb'];
+export const REFERENCE_ONLY_BACKENDS: readonly string[] = ['cloudwatch', 'newrelic', 'influxdb'];

@@ -53,7 +53,7 @@ describe('config loading (src/config/load.ts)', () => {
           dropHost: false,
         },
       ]);
-      expect(warnings.map((w) => w.path)).to.deep.equal(['datadog']);
+      expect(warnings.map((w) => w.path)).to.deep.equal(['influxdb']);
     });
 
     it('loads JSON', async () => {
@@ -70,7 +70,7 @@ describe('config loading (src/config/load.ts)', () => {
       const expected = JSON.parse(readFileSync(F + 'invalid-many.expected.json', 'utf8')) as string[];
       expect(errorPaths([...err.issues])).to.have.members(expected);
       expect(err.message).to.contain('flush_interval: unknown key; use "flush-interval" instead');
-      expect(err.message).to.contain('backend "datadog" is not available in this version');
+      expect(err.message).to.contain('backend "influxdb" is not available in this version');
     });
 
     it('names the line of a syntax error', async () => {

@@ -1,0 +1,121 @@
+import { createRequire } from 'node:module';
+import type * as Zlib from 'node:zlib';
+import type { FlushSnapshot } from '../../aggregator/snapshot.js';
+import type { StatsdEvent } from '../../parser/sample.js';
+import { RateLimitedLog } from '../../shared/logger.js';
+import type { Backend, BackendDeps } from '../backend.js';
+import { CoalescingDelivery } from '../shared/coalescing-delivery.js';
+import { HttpClient, postCounted, type DeliveryResult, type Poster } from '../shared/http-delivery.js';
+import type { DatadogConfig } from './config.js';
+import { datadogSeries, eventPayload, seriesPayload } from './format.js';
+
+const require = createRequire(import.meta.url);
+
+/** Extra dependencies of {@link DatadogBackend} (tests fix the jitter). */
+export interface DatadogDeps extends BackendDeps {
+  random?: () => number;
+}
+
+/**
+ * DatadogBackend posts each interval to Datadog's v1 series API as gostatsd's datadog
+ * backend does: `{"series":[…]}` in batches of `metrics_per_batch`, zlib-compressed when
+ * `compress_payload`, `max_requests` at once; events to `/api/v1/events`. The API key goes
+ * in the `DD-API-KEY` header (never in a URL, so it cannot reach a log). Failed attempts
+ * are retried with back-off until `max_request_elapsed_time`; a 4xx other than 408/429 is
+ * dropped and counted as `rejected`, Datadog's answer logged once a minute. While an
+ * interval is in delivery the next ones are merged ({@link CoalescingDelivery}).
+ */
+export class DatadogBackend implements Backend {
+  readonly name: string;
+  readonly #config: DatadogConfig;
+  readonly #deps: DatadogDeps;
+  readonly #poster: Poster;
+  readonly #delivery: CoalescingDelivery;
+
+  constructor(config: DatadogConfig, deps: DatadogDeps) {
+    this.name = deps.name;
+    this.#config = config;
+    this.#deps = deps;
+    this.#poster = {
+      client: new HttpClient({
+        endpoint: config.apiEndpoint,
+        timeoutMs: config.clientTimeoutMs,
+        maxConnections: config.maxRequests,
+        http2: false,
+        caFile: '',
+        family: config.network === 'tcp4' ? 4 : config.network === 'tcp6' ? 6 : 0,
+        userAgent: config.userAgent,
+      }),
+      metrics: deps.metrics,
+      logger: deps.logger,
+      failures: new RateLimitedLog(60_000, () => deps.clock.now()),
+      clock: deps.clock,
+      random: deps.random ?? Math.random,
+      maxElapsedMs: config.maxRequestElapsedMs,
+      what: 'datadog',
+    };
+    this.#delivery = new CoalescingDelivery((s, stop, deadline) => this.#sendInterval(s, stop, deadline));
+  }
+
+  async start(): Promise<void> {}
+
+  /** Whether an interval is in delivery. */
+  get busy(): boolean {
+    return this.#delivery.busy;
+  }
+
+  flush(snapshot: FlushSnapshot): Promise<void> {
+    this.#delivery.add(snapshot);
+    return Promise.resolve();
+  }
+
+  async #sendInterval(s: FlushSnapshot, stop: AbortSignal, deadline: AbortSignal): Promise<boolean> {
+    const all = datadogSeries(s);
+    const batches: string[][] = [];
+    for (let i = 0; i < all.length; i += this.#config.metricsPerBatch)
+      batches.push(all.slice(i, i + this.#config.metricsPerBatch));
+    let stopped = false;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        const result = await this.#post('/api/v1/series', seriesPayload(batch), stop, deadline);
+        if (result === 'delivered') this.#deps.metrics.sent(1, batch.length);
+        else if (result === 'stopped') stopped = true;
+        else this.#deps.metrics.dropped(result === 'rejected' ? 'rejected' : 'retry_expired', batch.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#config.maxRequests, batches.length) }, worker));
+    // Stopped at shutdown: the interval is sent again in the final round (a batch already
+    // delivered is then sent twice; Datadog keeps the last point of a timestamp).
+    return !stopped;
+  }
+
+  async #post(path: string, json: string, stop: AbortSignal, deadline: AbortSignal): Promise<DeliveryResult> {
+    let body: Uint8Array = Buffer.from(json);
+    if (this.#config.compress) {
+      const zlib = require('node:zlib') as typeof Zlib;
+      body = await new Promise<Uint8Array>((resolve, reject) =>
+        zlib.deflate(body, (err, out) => (err === null ? resolve(out) : reject(err))),
+      );
+    }
+    return postCounted(this.#poster, path, body, () => this.#headers(), stop, deadline);
+  }
+
+  #headers(): Record<string, string> {
+    const h: Record<string, string> = { 'content-type': 'application/json', 'dd-api-key': this.#config.apiKey };
+    if (this.#config.compress) h['content-encoding'] = 'deflate';
+    return h;
+  }
+
+  async sendEvent(e: StatsdEvent, signal: AbortSignal): Promise<void> {
+    const result = await this.#post('/api/v1/events', eventPayload(e), signal, signal);
+    if (result === 'delivered') this.#deps.metrics.sent(1, 1);
+    else this.#deps.metrics.dropped(result === 'rejected' ? 'rejected' : 'retry_expired', 1);
+  }
+
+  async shutdown(signal?: AbortSignal): Promise<void> {
+    await this.#delivery.shutdown(signal);
+    await this.#poster.client.destroy();
+  }
+}
