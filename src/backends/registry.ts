@@ -1,4 +1,5 @@
 import type { BackendFactory } from './backend.js';
+import { cloudwatchBackendFactory } from './cloudwatch/index.js';
 import { datadogBackendFactory } from './datadog/index.js';
 import { forwarderBackendFactory } from './forwarder/index.js';
 import { graphiteBackendFactory } from './graphite/index.js';
@@ -21,6 +22,7 @@ export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = n
     statsdaemonBackendFactory,
     remoteWriteBackendFactory,
     datadogBackendFactory,
+    cloudwatchBackendFactory,
   ].map((f) => [f.type, f as BackendFactory<unknown>]),
 );
 
@@ -28,4 +30,4 @@ export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = n
  * Backends of the Go reference that this build does not provide. Their config sections
  * are accepted (so existing files load) but selecting them is an error.
  */
-export const REFERENCE_ONLY_BACKENDS: readonly string[] = ['cloudwatch', 'newrelic', 'influxdb'];
+export const REFERENCE_ONLY_BACKENDS: readonly string[] = ['newrelic', 'influxdb'];

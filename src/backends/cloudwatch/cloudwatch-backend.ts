@@ -1,0 +1,109 @@
+import { createRequire } from 'node:module';
+import type * as CloudWatchSdk from '@aws-sdk/client-cloudwatch';
+import type { FlushSnapshot } from '../../aggregator/snapshot.js';
+import { BackendError, errorMessage } from '../../shared/errors.js';
+import { RateLimitedLog } from '../../shared/logger.js';
+import type { Backend, BackendDeps } from '../backend.js';
+import { CoalescingDelivery } from '../shared/coalescing-delivery.js';
+import type { CloudwatchConfig } from './config.js';
+import { cloudwatchData } from './format.js';
+
+const require = createRequire(import.meta.url);
+
+/** gostatsd's batch size for PutMetricData. */
+export const BATCH = 20;
+
+/**
+ * CloudwatchBackend sends each interval with `PutMetricData` through the AWS SDK v3,
+ * which signs the requests (SigV4) and finds the credentials (environment, EKS IRSA's
+ * web-identity token file, instance or task role): batches of 20, named and dimensioned
+ * as gostatsd's cloudwatch backend. The credentials are resolved at start, so a daemon
+ * (or a reload) without any fails there, naming the backend. A 4xx from CloudWatch is
+ * counted as `rejected` and its message logged once a minute; the SDK retries the rest
+ * (`max_retries`). Events are ignored, as in gostatsd.
+ */
+export class CloudwatchBackend implements Backend {
+  readonly name: string;
+  readonly #config: CloudwatchConfig;
+  readonly #deps: BackendDeps;
+  #client: CloudWatchSdk.CloudWatchClient | undefined;
+  #sdk: typeof CloudWatchSdk | undefined;
+  readonly #failures: RateLimitedLog;
+  readonly #delivery: CoalescingDelivery;
+
+  constructor(config: CloudwatchConfig, deps: BackendDeps) {
+    this.name = deps.name;
+    this.#config = config;
+    this.#deps = deps;
+    this.#failures = new RateLimitedLog(60_000, () => deps.clock.now());
+    this.#delivery = new CoalescingDelivery((s, _stop, deadline) => this.#sendInterval(s, deadline));
+  }
+
+  async start(): Promise<void> {
+    const sdk = (this.#sdk = require('@aws-sdk/client-cloudwatch') as typeof CloudWatchSdk);
+    const c = this.#config;
+    const client = new sdk.CloudWatchClient({
+      region: c.region,
+      maxAttempts: c.maxRetries + 1,
+      ...(c.endpoint === '' ? {} : { endpoint: c.endpoint }),
+      requestHandler: { requestTimeout: c.clientTimeoutMs, connectionTimeout: c.clientTimeoutMs },
+    });
+    try {
+      await client.config.credentials();
+    } catch (err) {
+      client.destroy();
+      throw new BackendError(
+        this.name,
+        `cloudwatch: no AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, or an instance role): ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+    this.#client = client;
+  }
+
+  /** Whether an interval is in delivery. */
+  get busy(): boolean {
+    return this.#delivery.busy;
+  }
+
+  flush(snapshot: FlushSnapshot): Promise<void> {
+    this.#delivery.add(snapshot);
+    return Promise.resolve();
+  }
+
+  async #sendInterval(s: FlushSnapshot, deadline: AbortSignal): Promise<boolean> {
+    const client = this.#client;
+    const sdk = this.#sdk;
+    if (client === undefined || sdk === undefined) return true;
+    const data = cloudwatchData(s);
+    const m = this.#deps.metrics;
+    for (let i = 0; i < data.length; i += BATCH) {
+      const batch = data.slice(i, i + BATCH);
+      const t0 = performance.now();
+      try {
+        await client.send(new sdk.PutMetricDataCommand({ Namespace: this.#config.namespace, MetricData: batch }), {
+          abortSignal: deadline,
+        });
+        m.sent(1, batch.length);
+      } catch (err) {
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        const rejected = status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408;
+        m.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
+        m.dropped(rejected ? 'rejected' : 'send_failed', batch.length);
+        this.#failures.maybe(`${status ?? 'network'}`, (suppressed) =>
+          this.#deps.logger.warn({ status, err: errorMessage(err), suppressed }, 'cloudwatch PutMetricData failed'),
+        );
+      } finally {
+        m.requestDuration?.((performance.now() - t0) / 1000);
+      }
+    }
+    return true;
+  }
+
+  async sendEvent(): Promise<void> {}
+
+  async shutdown(signal?: AbortSignal): Promise<void> {
+    await this.#delivery.shutdown(signal);
+    this.#client?.destroy();
+  }
+}
