@@ -3,6 +3,7 @@ import { cloudwatchBackendFactory } from './cloudwatch/index.js';
 import { datadogBackendFactory } from './datadog/index.js';
 import { forwarderBackendFactory } from './forwarder/index.js';
 import { graphiteBackendFactory } from './graphite/index.js';
+import { newRelicBackendFactory } from './newrelic/index.js';
 import { statsdaemonBackendFactory } from './statsdaemon/index.js';
 import { nullBackendFactory } from './null/index.js';
 import { prometheusBackendFactory } from './prometheus/index.js';
@@ -23,6 +24,7 @@ export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = n
     remoteWriteBackendFactory,
     datadogBackendFactory,
     cloudwatchBackendFactory,
+    newRelicBackendFactory,
   ].map((f) => [f.type, f as BackendFactory<unknown>]),
 );
 
@@ -30,4 +32,4 @@ export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = n
  * Backends of the Go reference that this build does not provide. Their config sections
  * are accepted (so existing files load) but selecting them is an error.
  */
-export const REFERENCE_ONLY_BACKENDS: readonly string[] = ['newrelic', 'influxdb'];
+export const REFERENCE_ONLY_BACKENDS: readonly string[] = ['influxdb'];

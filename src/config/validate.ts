@@ -16,6 +16,8 @@ const TOP_KEYS = KEYS.map((k) => k.key);
 /** The backend type of `server-mode = "forwarder"`, and gostatsd's name of its section. */
 const FORWARDER = 'forwarder';
 const HTTP_TRANSPORT = 'http-transport';
+/** gostatsd changes the default flush interval to 10 s when a newrelic backend is configured. */
+const isNewRelic = (name: string): boolean => splitInstanceName(name).type === 'newrelic';
 const RENAMED: Record<string, string> = {
   flush_interval: 'flush-interval',
   max_workers: 'max-workers',
@@ -131,7 +133,7 @@ export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCata
   const forwardEvery = isPlainObject(sections[FORWARDER]) ? sections[FORWARDER]['flush-interval'] : undefined;
   const flushIntervalMs = forwarderMode
     ? new Checker().duration(forwardEvery, '', 1000, 10)
-    : c.duration(raw['flush-interval'], 'flush-interval', 1000, 10);
+    : c.duration(raw['flush-interval'], 'flush-interval', backends.some(isNewRelic) ? 10_000 : 1000, 10);
   const receivers: Record<string, unknown> = {};
   for (const [type, r] of catalog.receivers) {
     const settings = r.validate(raw, c.issues);
