@@ -336,7 +336,7 @@ export const KEYS: readonly KeySpec[] = [
  */
 export const SECTIONS = {
   own: ['disabled-sub-metrics', 'filter', 'http-transport'],
-  ignored: ['aws'],
+  ignored: ['aws', 'transport'],
 };
 
 /** `[disabled-sub-metrics]` keys. */

@@ -19,7 +19,15 @@ export interface CloudwatchConfig {
   clientTimeoutMs: number;
 }
 
-export const CLOUDWATCH_KEYS = ['namespace', 'region', 'endpoint', 'max_retries', 'client_timeout'] as const;
+export const CLOUDWATCH_KEYS = [
+  'namespace',
+  'region',
+  'endpoint',
+  'max_retries',
+  'client_timeout',
+  'batch-duration',
+  'transport',
+] as const;
 
 /** Validates a raw `[cloudwatch]` section. */
 export function validateCloudwatchConfig(
@@ -46,6 +54,11 @@ export function validateCloudwatchConfig(
       c.error(`${path}.endpoint`, `"${endpoint}" is not a URL`);
     }
   }
+  // Later gostatsd versions batch by time and name a transport section: accepted, no effect
+  // (each flush is sent at once, in batches of 20).
+  if (s['batch-duration'] !== undefined) c.duration(s['batch-duration'], `${path}.batch-duration`, 50, 0);
+  if (s['transport'] !== undefined)
+    c.warn(`${path}.transport`, 'gostatsd transport sections have no effect; client_timeout sets the timeout');
   return {
     namespace,
     region,

@@ -36,6 +36,7 @@ export const DATADOG_KEYS = [
   'client_timeout',
   'max_request_elapsed_time',
   'network',
+  'transport',
 ] as const;
 
 /** The environment variable Datadog's own agents read the API key from. */
@@ -81,6 +82,8 @@ export function validateDatadogConfig(
   const network = c.string(s['network'], `${path}.network`, 'tcp').trim();
   if (network !== 'tcp' && network !== 'tcp4' && network !== 'tcp6')
     c.error(`${path}.network`, `must be "tcp", "tcp4" or "tcp6", got "${network}"`);
+  if (s['transport'] !== undefined)
+    c.warn(`${path}.transport`, 'gostatsd transport sections have no effect; client_timeout sets the timeout');
   return {
     apiKey,
     apiEndpoint,

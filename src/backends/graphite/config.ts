@@ -11,7 +11,10 @@ export interface GraphiteConfig {
   dialTimeoutMs: number;
   /** `write_timeout` (ms, default 30 s). */
   writeTimeoutMs: number;
-  /** `legacy_namespace` (default true): statsd's `stats_counts.`, `stats.timers.`, … paths. */
+  /**
+   * `legacy_namespace` (default true), or `mode = "legacy"`: statsd's `stats_counts.`,
+   * `stats.timers.`, … paths; `mode = "basic"` or `"tags"` turn it off.
+   */
   legacyNamespace: boolean;
   /** `global_prefix`, `prefix_counter`, `prefix_timer`, `prefix_gauge`, `prefix_set`, `global_suffix` (without the legacy namespace). */
   globalPrefix: string;
@@ -20,8 +23,8 @@ export interface GraphiteConfig {
   prefixGauge: string;
   prefixSet: string;
   globalSuffix: string;
-  /** `mode`: `normal` (tags and host ignored, as gostatsd) or `tags` (Graphite 1.1 `path;tag=value`). */
-  mode: 'normal' | 'tags';
+  /** Graphite 1.1 tagged series (`path;tag=value`), with `mode = "tags"`; otherwise tags and host are dropped. */
+  tagged: boolean;
 }
 
 export const GRAPHITE_KEYS = [
@@ -36,6 +39,7 @@ export const GRAPHITE_KEYS = [
   'prefix_set',
   'global_suffix',
   'mode',
+  'prefix_sets',
 ] as const;
 
 /** Validates a raw `[graphite]` section. */
@@ -47,21 +51,27 @@ export function validateGraphiteConfig(raw: unknown, path: string, issues: Confi
   const hp = parseHostPort(address);
   if (typeof hp === 'string') c.error(`${path}.address`, hp);
   else if (hp.host === '' || hp.port === 0) c.error(`${path}.address`, `needs a host and a port, got "${address}"`);
-  const mode = c.string(s['mode'], `${path}.mode`, 'normal').trim();
-  if (mode !== 'normal' && mode !== 'tags') c.error(`${path}.mode`, `must be "normal" or "tags", got "${mode}"`);
+  // gostatsd 15 had legacy_namespace; later versions name the same choice `mode`.
+  const mode = c.string(s['mode'], `${path}.mode`, '').trim();
+  if (mode !== '' && mode !== 'legacy' && mode !== 'basic' && mode !== 'tags')
+    c.error(`${path}.mode`, `must be "legacy", "basic" or "tags", got "${mode}"`);
+  if (mode !== '' && s['legacy_namespace'] !== undefined)
+    c.error(`${path}.legacy_namespace`, 'set either mode or legacy_namespace, not both');
+  if (s['prefix_set'] !== undefined && s['prefix_sets'] !== undefined)
+    c.error(`${path}.prefix_sets`, 'set either prefix_set or prefix_sets, not both');
   const str = (k: string, d: string): string => c.string(s[k], `${path}.${k}`, d).trim();
   return {
     host: typeof hp === 'string' ? 'localhost' : hp.host,
     port: typeof hp === 'string' ? 2003 : hp.port,
     dialTimeoutMs: c.duration(s['dial_timeout'], `${path}.dial_timeout`, 5000, 1),
     writeTimeoutMs: c.duration(s['write_timeout'], `${path}.write_timeout`, 30_000, 1),
-    legacyNamespace: c.bool(s['legacy_namespace'], `${path}.legacy_namespace`, true),
+    legacyNamespace: mode === '' ? c.bool(s['legacy_namespace'], `${path}.legacy_namespace`, true) : mode === 'legacy',
     globalPrefix: str('global_prefix', 'stats'),
     prefixCounter: str('prefix_counter', 'counters'),
     prefixTimer: str('prefix_timer', 'timers'),
     prefixGauge: str('prefix_gauge', 'gauges'),
-    prefixSet: str('prefix_set', 'sets'),
+    prefixSet: s['prefix_sets'] !== undefined ? str('prefix_sets', 'sets') : str('prefix_set', 'sets'),
     globalSuffix: str('global_suffix', ''),
-    mode: mode === 'tags' ? 'tags' : 'normal',
+    tagged: mode === 'tags',
   };
 }

@@ -46,6 +46,7 @@ interface Paths {
 }
 
 function paths(c: GraphiteConfig): Paths {
+  const suffix = c.globalSuffix === '' ? '' : '.' + c.globalSuffix;
   if (c.legacyNamespace)
     return {
       counterCount: 'stats_counts.',
@@ -55,7 +56,7 @@ function paths(c: GraphiteConfig): Paths {
       timer: 'stats.timers.',
       gauge: 'stats.gauges.',
       set: 'stats.sets.',
-      suffix: '',
+      suffix,
     };
   const join = (...parts: string[]): string =>
     parts
@@ -63,7 +64,6 @@ function paths(c: GraphiteConfig): Paths {
       .map((p) => p + '.')
       .join('');
   const counter = join(c.globalPrefix, c.prefixCounter);
-  const suffix = c.globalSuffix === '' ? '' : '.' + c.globalSuffix;
   return {
     counterCount: counter,
     counterRate: counter,
@@ -88,7 +88,7 @@ export function* renderGraphite(
 ): Generator<void, { text: string; lines: number }> {
   const p = paths(c);
   const ts = ` ${Math.floor(s.timestampMs / 1000)}\n`;
-  const tagged = c.mode === 'tags';
+  const tagged = c.tagged;
   const parts: string[] = [];
   let lines = 0;
   let k = 0;

@@ -64,6 +64,9 @@ export const NEWRELIC_KEYS = [
   'client_timeout',
   'max_request_elapsed_time',
   'metrics_per_batch',
+  'flush-type',
+  'transport',
+  'address-metrics',
   ...Object.values(ATTRIBUTE_KEYS).map(([k]) => k),
 ] as const;
 
@@ -94,6 +97,22 @@ export function validateNewRelicConfig(raw: unknown, path: string, issues: Confi
   if (apiKey !== '' && !/^[A-Za-z0-9_-]+$/.test(apiKey)) c.error(`${path}.api-key`, 'is not a New Relic insert key');
   if (apiKey === '' && keyFile === '' && address.includes('insights-collector'))
     c.error(`${path}.api-key`, 'required by the Insights insert API (api-key or api-key-file)');
+  // gostatsd picks the target from the address unless `flush-type` says; this daemon speaks
+  // the Infrastructure agent's payload, or the Insights API's when there is an insert key.
+  const flushType = c.string(s['flush-type'], `${path}.flush-type`, '').trim();
+  if (flushType === 'insights' && apiKey === '' && keyFile === '')
+    c.error(`${path}.api-key`, 'flush-type "insights" needs api-key or api-key-file');
+  else if (flushType === 'infra' && (apiKey !== '' || keyFile !== ''))
+    c.error(`${path}.flush-type`, '"infra" (the Infrastructure agent) takes no api-key');
+  else if (flushType !== '' && flushType !== 'infra' && flushType !== 'insights')
+    c.error(
+      `${path}.flush-type`,
+      `must be "infra" or "insights" ("metrics", the Metric API, is not provided), got "${flushType}"`,
+    );
+  if (s['address-metrics'] !== undefined)
+    c.warn(`${path}.address-metrics`, 'the Metric API target is not provided; metrics go to address');
+  if (s['transport'] !== undefined)
+    c.warn(`${path}.transport`, 'gostatsd transport sections have no effect; client_timeout sets the timeout');
   const attributes = Object.fromEntries(
     Object.entries(ATTRIBUTE_KEYS).map(([field, [key, d]]) => [field, c.string(s[key], `${path}.${key}`, d).trim()]),
   ) as unknown as NewRelicAttributes;

@@ -176,6 +176,54 @@ describe('config validation (src/config/validate.ts)', () => {
         headers: { 'x-scope-orgid': 'team' },
       });
     });
+    it("loads gostatsd's documented backend sections unchanged (warnings for what has no effect here)", () => {
+      const saved = process.env['AWS_REGION'];
+      process.env['AWS_REGION'] = 'eu-west-1';
+      try {
+        const r = validateConfig(
+          {
+            backends: 'cloudwatch graphite newrelic datadog statsdaemon',
+            transport: { default: { 'client-timeout': '10s' } },
+            cloudwatch: { 'batch-duration': '50ms', namespace: 'StatsD', transport: 'default' },
+            graphite: {
+              address: 'localhost:2003',
+              dial_timeout: '5s',
+              write_timeout: '30s',
+              mode: 'tags',
+              global_prefix: 'stats',
+              global_suffix: '',
+              prefix_counter: 'counters',
+              prefix_timer: 'timers',
+              prefix_gauge: 'gauges',
+              prefix_sets: 'sets',
+            },
+            newrelic: {
+              transport: 'default',
+              address: 'https://insights-collector.newrelic.com/v1/accounts/1/events',
+              'api-key': 'yourEventAPIInsertKey',
+              'flush-type': 'insights',
+              'tag-prefix': '',
+              'metric-name': 'name',
+              'timer-sumsquare': 'samples_sum_squares',
+            },
+            datadog: {
+              api_key: 'abc',
+              metrics_per_batch: 1000,
+              compress_payload: true,
+              max_requests: 8,
+              transport: 'default',
+            },
+            statsdaemon: { address: 'localhost:8125', disable_tags: false },
+          },
+          COMPONENTS,
+        );
+        expect(errorPaths(r.issues)).to.deep.equal([]);
+        expect(r.config!.backends).to.have.length(5);
+      } finally {
+        if (saved === undefined) delete process.env['AWS_REGION'];
+        else process.env['AWS_REGION'] = saved;
+      }
+    });
     it('reads gostatsd HTTP servers: defaults, a server with nothing enabled, sections not listed', () => {
       const r = validateConfig(
         {

@@ -43,10 +43,18 @@ describe('graphite format (gostatsd graphite backend)', () => {
     ).to.equal('counters.c.count.x 1 1556100400\ncounters.c.rate.x 1.000000 1556100400\ng.g.x 2.000000 1556100400\n');
   });
 
-  it('mode = "tags" writes Graphite 1.1 tagged series with the host', () => {
+  it('mode = "tags" writes Graphite 1.1 tagged series with the host, in the basic naming', () => {
     expect(render('req:1|c|#route:a,canary', { mode: 'tags' })).to.equal(
-      'stats_counts.req;canary=true;route=a;host=10.0.0.5 1 1556100400\nstats.req;canary=true;route=a;host=10.0.0.5 1.000000 1556100400\n',
+      'stats.counters.req.count;canary=true;route=a;host=10.0.0.5 1 1556100400\n' +
+        'stats.counters.req.rate;canary=true;route=a;host=10.0.0.5 1.000000 1556100400\n',
     );
+  });
+
+  it('mode = "legacy" and "basic" are gostatsd\'s later names for legacy_namespace; the suffix applies to both', () => {
+    expect(render('c:1|c', { mode: 'legacy', global_suffix: 'x' })).to.equal(
+      'stats_counts.c.x 1 1556100400\nstats.c.x 1.000000 1556100400\n',
+    );
+    expect(render('s:a|s', { mode: 'basic', prefix_sets: 'uniques' })).to.equal('stats.uniques.s 1 1556100400\n');
   });
 
   it('sanitises names as gostatsd does, and honours disabled sub-metrics', () => {
