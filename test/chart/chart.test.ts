@@ -383,6 +383,45 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
     expect(r.stderr).to.contain('forwarder.endpoint');
   });
 
+  it('credentials come from existing Secrets, as files or environment variables, in both tiers', async () => {
+    const objs = render(
+      '1.30.0',
+      [],
+      [
+        'aggregator.enabled=true',
+        'secrets.files[0].name=datadog',
+        'secrets.files[0].secretName=datadog-api-key',
+        'secrets.env[0].name=DD_API_KEY',
+        'secrets.env[0].secretName=datadog',
+        'secrets.env[0].key=api-key',
+      ],
+    );
+    for (const o of objs) if (o.apiVersion !== 'monitoring.coreos.com/v1') await validate(o);
+    type Pod = { containers: Container[]; initContainers?: Container[]; volumes: Array<Record<string, unknown>> };
+    const pods = objs
+      .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+      .map((o) => (o as unknown as { spec: { template: { spec: Pod } } }).spec.template.spec);
+    expect(pods).to.have.length(2);
+    for (const pod of pods) {
+      const daemon = [...pod.containers, ...(pod.initContainers ?? [])].find((c) => c.name !== 'app')!;
+      expect(pod.volumes).to.deep.include({
+        name: 'secret-datadog',
+        secret: { secretName: 'datadog-api-key', defaultMode: 0o440 },
+      });
+      expect(daemon['volumeMounts']).to.deep.include({
+        name: 'secret-datadog',
+        mountPath: '/var/run/secrets/statsd-sepagent/datadog',
+        readOnly: true,
+      });
+      expect(daemon['env']).to.deep.include({
+        name: 'DD_API_KEY',
+        valueFrom: { secretKeyRef: { name: 'datadog', key: 'api-key' } },
+      });
+    }
+    // Nothing secret is in a ConfigMap.
+    for (const cm of objs.filter((o) => o.kind === 'ConfigMap')) expect(JSON.stringify(cm)).to.not.contain('api-key');
+  });
+
   it('renders the ServiceMonitor only where its CRD exists', () => {
     const sets = ['service.enabled=true', 'serviceMonitor.enabled=true'];
     expect(render('1.30.0', [], sets).some((o) => o.kind === 'ServiceMonitor')).to.equal(true);

@@ -241,6 +241,7 @@ env:
     valueFrom:
       fieldRef:
         fieldPath: metadata.name
+  {{- with include "statsd-sepagent.secretEnv" . | trim }}{{ . | nindent 2 }}{{ end }}
   {{- with .Values.sidecar.extraEnv }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
@@ -264,6 +265,7 @@ securityContext:
 volumeMounts:
   - name: statsd-sepagent-tmp
     mountPath: /tmp
+  {{- with include "statsd-sepagent.secretMounts" . | trim }}{{ . | nindent 2 }}{{ end }}
 {{- end }}
 
 {{/*
@@ -273,6 +275,38 @@ The sidecar's volumes (a writable /tmp under a read-only root filesystem).
 - name: statsd-sepagent-tmp
   emptyDir:
     sizeLimit: 16Mi
+{{- range .Values.secrets.files }}
+- name: secret-{{ .name }}
+  secret:
+    secretName: {{ .secretName }}
+    defaultMode: 288 # 0440, written in decimal so that every YAML parser reads the same number
+{{- end }}
+{{- end }}
+
+{{/*
+Backend credentials from existing Secrets, as environment variables (secrets.env: DD_API_KEY,
+AWS_ACCESS_KEY_ID, …); empty when there are none.
+*/}}
+{{- define "statsd-sepagent.secretEnv" -}}
+{{- range .Values.secrets.env }}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ .key }}
+{{- end }}
+{{- end }}
+
+{{/*
+Backend credentials from existing Secrets, as files under /var/run/secrets/statsd-sepagent/<name>/
+(secrets.files: for api_key_file, password-file, bearer-token-file, …).
+*/}}
+{{- define "statsd-sepagent.secretMounts" -}}
+{{- range .Values.secrets.files }}
+- name: secret-{{ .name }}
+  mountPath: /var/run/secrets/statsd-sepagent/{{ .name }}
+  readOnly: true
+{{- end }}
 {{- end }}
 
 {{/*
