@@ -102,7 +102,7 @@ export const KEYS: readonly KeySpec[] = [
     group: 'Backends',
     reload: 'live',
     describe:
-      'Space-separated backend instances: a type (sepagent, prometheus, prometheus-remote-write, graphite, statsdaemon, forwarder, stdout, null), or type.name for another instance of it with its own [type.name] section',
+      'Space-separated backend instances: a type (sepagent, prometheus, prometheus-remote-write, graphite, statsdaemon, datadog, newrelic, cloudwatch, forwarder, stdout, null), or type.name for another instance of it with its own [type.name] section',
   },
   {
     key: 'flush-interval',

@@ -8,6 +8,9 @@ import { SERVER_KEYS } from '../../src/receivers/http/config.js';
 import { GRAPHITE_KEYS } from '../../src/backends/graphite/config.js';
 import { STATSDAEMON_KEYS } from '../../src/backends/statsdaemon/config.js';
 import { REMOTE_WRITE_KEYS } from '../../src/backends/prometheus-remote-write/config.js';
+import { DATADOG_KEYS } from '../../src/backends/datadog/config.js';
+import { NEWRELIC_KEYS } from '../../src/backends/newrelic/config.js';
+import { CLOUDWATCH_KEYS } from '../../src/backends/cloudwatch/config.js';
 import { SelfMetrics } from '../../src/telemetry/self-metrics.js';
 import { IngestStats } from '../../src/ingest/ingest-stats.js';
 import { PARSE_ERROR_REASONS } from '../../src/parser/sample.js';
@@ -27,6 +30,9 @@ describe('docs match the code', () => {
       ...GRAPHITE_KEYS,
       ...STATSDAEMON_KEYS,
       ...REMOTE_WRITE_KEYS,
+      ...DATADOG_KEYS,
+      ...NEWRELIC_KEYS,
+      ...CLOUDWATCH_KEYS,
       ...DISABLED_SUB_METRIC_KEYS,
       ...FILTER_KEYS,
     ];
