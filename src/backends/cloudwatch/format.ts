@@ -1,5 +1,5 @@
-import type { FlushSnapshot, SeriesIdentity, TimerPoint } from '../../aggregator/snapshot.js';
-import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
+import type { FlushSnapshot, SeriesIdentity } from '../../aggregator/snapshot.js';
+import { gostatsdPercentileName, TIMER_SUB_METRICS } from '../shared/gostatsd-names.js';
 
 /** One PutMetricData datum (the SDK's `MetricDatum` fields this backend uses). */
 export interface Datum {
@@ -26,17 +26,12 @@ export function dimensions(id: SeriesIdentity): Array<{ Name: string; Value: str
   return out;
 }
 
-const TIMER: ReadonlyArray<[string, (t: TimerPoint) => number, Datum['Unit']]> = [
-  ['lower', (t) => t.min, 'Milliseconds'],
-  ['upper', (t) => t.max, 'Milliseconds'],
-  ['count', (t) => t.count, 'Count'],
-  ['count_ps', (t) => t.perSecond, 'Count/Second'],
-  ['mean', (t) => t.mean, 'Milliseconds'],
-  ['median', (t) => t.median, 'Milliseconds'],
-  ['std', (t) => t.stdDev, 'Milliseconds'],
-  ['sum', (t) => t.sum, 'Milliseconds'],
-  ['sum_squares', (t) => t.sumSquares, 'None'],
-];
+/** The unit of each timer sub-metric, as gostatsd's cloudwatch backend sends it (the rest Milliseconds). */
+const TIMER_UNITS: Readonly<Record<string, Datum['Unit']>> = {
+  count: 'Count',
+  count_ps: 'Count/Second',
+  sum_squares: 'None',
+};
 
 /**
  * A snapshot as CloudWatch data, named as gostatsd's cloudwatch backend names them:
@@ -55,7 +50,8 @@ export function cloudwatchData(s: FlushSnapshot): Datum[] {
     add(c, `stats.counter.${c.name}.per_second`, c.perSecond, 'Count/Second');
   }
   for (const t of s.timers) {
-    for (const [sub, get, unit] of TIMER) add(t, `stats.timers.${t.name}.${sub}`, get(t), unit);
+    for (const [sub, get] of TIMER_SUB_METRICS)
+      add(t, `stats.timers.${t.name}.${sub}`, get(t), TIMER_UNITS[sub] ?? 'Milliseconds');
     for (const p of t.percentiles)
       add(
         t,

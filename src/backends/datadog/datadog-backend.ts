@@ -2,10 +2,16 @@ import { createRequire } from 'node:module';
 import type * as Zlib from 'node:zlib';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import type { StatsdEvent } from '../../parser/sample.js';
-import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps } from '../backend.js';
 import { CoalescingDelivery } from '../shared/coalescing-delivery.js';
-import { HttpClient, postCounted, type DeliveryResult, type Poster } from '../shared/http-delivery.js';
+import {
+  familyOf,
+  HttpClient,
+  postCounted,
+  posterFor,
+  type DeliveryResult,
+  type Poster,
+} from '../shared/http-delivery.js';
 import type { DatadogConfig } from './config.js';
 import { datadogSeries, eventPayload, seriesPayload } from './format.js';
 
@@ -36,24 +42,16 @@ export class DatadogBackend implements Backend {
     this.name = deps.name;
     this.#config = config;
     this.#deps = deps;
-    this.#poster = {
-      client: new HttpClient({
-        endpoint: config.apiEndpoint,
-        timeoutMs: config.clientTimeoutMs,
-        maxConnections: config.maxRequests,
-        http2: false,
-        caFile: '',
-        family: config.network === 'tcp4' ? 4 : config.network === 'tcp6' ? 6 : 0,
-        userAgent: config.userAgent,
-      }),
-      metrics: deps.metrics,
-      logger: deps.logger,
-      failures: new RateLimitedLog(60_000, () => deps.clock.now()),
-      clock: deps.clock,
-      random: deps.random ?? Math.random,
-      maxElapsedMs: config.maxRequestElapsedMs,
-      what: 'datadog',
-    };
+    const client = new HttpClient({
+      endpoint: config.apiEndpoint,
+      timeoutMs: config.clientTimeoutMs,
+      maxConnections: config.maxRequests,
+      http2: false,
+      caFile: '',
+      family: familyOf(config.network),
+      userAgent: config.userAgent,
+    });
+    this.#poster = posterFor(client, deps, config.maxRequestElapsedMs, 'datadog');
     this.#delivery = new CoalescingDelivery((s, stop, deadline) => this.#sendInterval(s, stop, deadline));
   }
 

@@ -1,6 +1,6 @@
-import type { FlushSnapshot, SeriesIdentity, TimerPoint } from '../../aggregator/snapshot.js';
+import type { FlushSnapshot, SeriesIdentity } from '../../aggregator/snapshot.js';
 import type { StatsdEvent } from '../../parser/sample.js';
-import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
+import { gostatsdPercentileName, TIMER_SUB_METRICS } from '../shared/gostatsd-names.js';
 
 /**
  * One series of Datadog's v1 series API as gostatsd writes it (keys in this order,
@@ -22,18 +22,6 @@ function series(
   return out + `,"type":"${type}"}`;
 }
 
-const TIMER: ReadonlyArray<[string, (t: TimerPoint) => number, 'gauge' | 'rate']> = [
-  ['lower', (t) => t.min, 'gauge'],
-  ['upper', (t) => t.max, 'gauge'],
-  ['count', (t) => t.count, 'gauge'],
-  ['count_ps', (t) => t.perSecond, 'rate'],
-  ['mean', (t) => t.mean, 'gauge'],
-  ['median', (t) => t.median, 'gauge'],
-  ['std', (t) => t.stdDev, 'gauge'],
-  ['sum', (t) => t.sum, 'gauge'],
-  ['sum_squares', (t) => t.sumSquares, 'gauge'],
-];
-
 /**
  * A snapshot as Datadog series, each already JSON: counters as a `rate` per second and a
  * `<name>.count` gauge, timers as their sub-metrics (`count_ps` a rate), gauges, and set
@@ -51,7 +39,8 @@ export function datadogSeries(s: FlushSnapshot): string[] {
     add(c, `${c.name}.count`, c.value, 'gauge');
   }
   for (const t of s.timers) {
-    for (const [sub, get, type] of TIMER) add(t, `${t.name}.${sub}`, get(t), type);
+    for (const [sub, get] of TIMER_SUB_METRICS)
+      add(t, `${t.name}.${sub}`, get(t), sub === 'count_ps' ? 'rate' : 'gauge');
     for (const p of t.percentiles) add(t, `${t.name}.${gostatsdPercentileName(p)}`, p.value, 'gauge');
   }
   for (const g of s.gauges) add(g, g.name, g.value, 'gauge');

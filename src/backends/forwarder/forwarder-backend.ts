@@ -7,7 +7,14 @@ import { abortWhen } from '../../shared/abort.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import { encodeEventMessage, encodeRawMessage, eventToMessage } from '../../wire/gostatsd.js';
 import type { Backend, BackendDeps } from '../backend.js';
-import { HttpClient, postCounted, type DeliveryResult } from '../shared/http-delivery.js';
+import {
+  familyOf,
+  HttpClient,
+  postCounted,
+  posterFor,
+  type DeliveryResult,
+  type Poster,
+} from '../shared/http-delivery.js';
 import type { ForwarderConfig } from './config.js';
 import { RawBatch } from './raw-batch.js';
 
@@ -23,7 +30,7 @@ export interface ForwarderDeps extends BackendDeps {
 
 /** One endpoint of the tier: its connection pool, what waits for it, and its delivery. */
 interface Lane {
-  readonly client: HttpClient;
+  readonly poster: Poster;
   pending: RawBatch;
   delivering: Promise<void> | undefined;
 }
@@ -72,15 +79,20 @@ export class ForwarderBackend implements Backend {
     this.#deps = deps;
     this.#failures = new RateLimitedLog(60_000, () => deps.clock.now());
     this.#lanes = config.apiEndpoints.map((endpoint) => ({
-      client: new HttpClient({
-        endpoint,
-        timeoutMs: config.clientTimeoutMs,
-        maxConnections: config.maxRequests,
-        http2: config.http2,
-        caFile: config.caFile,
-        family: config.network === 'tcp4' ? 4 : config.network === 'tcp6' ? 6 : 0,
-        userAgent: USER_AGENT,
-      }),
+      poster: posterFor(
+        new HttpClient({
+          endpoint,
+          timeoutMs: config.clientTimeoutMs,
+          maxConnections: config.maxRequests,
+          http2: config.http2,
+          caFile: config.caFile,
+          family: familyOf(config.network),
+          userAgent: USER_AGENT,
+        }),
+        deps,
+        config.maxRequestElapsedMs,
+        'forwarding',
+      ),
       pending: new RawBatch(),
       delivering: undefined,
     }));
@@ -185,17 +197,7 @@ export class ForwarderBackend implements Backend {
   }
 
   #send(lane: Lane, path: string, body: Uint8Array, stop: AbortSignal): Promise<DeliveryResult> {
-    const poster = {
-      client: lane.client,
-      metrics: this.#deps.metrics,
-      logger: this.#deps.logger,
-      failures: this.#failures,
-      clock: this.#deps.clock,
-      random: this.#deps.random ?? Math.random,
-      maxElapsedMs: this.#config.maxRequestElapsedMs,
-      what: 'forwarding',
-    };
-    return postCounted(poster, path, body, () => this.#headers, stop, this.#deadline.signal);
+    return postCounted(lane.poster, path, body, () => this.#headers, stop, this.#deadline.signal);
   }
 
   /**
@@ -239,7 +241,7 @@ export class ForwarderBackend implements Backend {
       await Promise.allSettled([...this.#events]);
     } finally {
       unfollow();
-      await Promise.all(this.#lanes.map((l) => l.client.destroy()));
+      await Promise.all(this.#lanes.map((l) => l.poster.client.destroy()));
     }
   }
 }

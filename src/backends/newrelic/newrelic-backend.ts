@@ -1,8 +1,7 @@
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
-import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps } from '../backend.js';
 import { CoalescingDelivery } from '../shared/coalescing-delivery.js';
-import { HttpClient, postCounted, type Poster } from '../shared/http-delivery.js';
+import { HttpClient, postCounted, posterFor, type Poster } from '../shared/http-delivery.js';
 import type { NewRelicConfig } from './config.js';
 import { newRelicMetrics, newRelicPayload } from './format.js';
 
@@ -30,24 +29,16 @@ export class NewRelicBackend implements Backend {
     this.name = deps.name;
     this.#config = config;
     this.#deps = deps;
-    this.#poster = {
-      client: new HttpClient({
-        endpoint: config.address,
-        timeoutMs: config.clientTimeoutMs,
-        maxConnections: 4,
-        http2: false,
-        caFile: '',
-        family: 0,
-        userAgent: 'statsd-sepagent',
-      }),
-      metrics: deps.metrics,
-      logger: deps.logger,
-      failures: new RateLimitedLog(60_000, () => deps.clock.now()),
-      clock: deps.clock,
-      random: deps.random ?? Math.random,
-      maxElapsedMs: config.maxRequestElapsedMs,
-      what: 'newrelic',
-    };
+    const client = new HttpClient({
+      endpoint: config.address,
+      timeoutMs: config.clientTimeoutMs,
+      maxConnections: 4,
+      http2: false,
+      caFile: '',
+      family: 0,
+      userAgent: 'statsd-sepagent',
+    });
+    this.#poster = posterFor(client, deps, config.maxRequestElapsedMs, 'newrelic');
     this.#delivery = new CoalescingDelivery((s, stop, deadline) => this.#sendInterval(s, stop, deadline));
   }
 

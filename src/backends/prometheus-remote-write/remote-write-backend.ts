@@ -5,11 +5,10 @@ import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { runChunked } from '../../shared/cooperative.js';
 import { errorMessage } from '../../shared/errors.js';
 import { abortWhen } from '../../shared/abort.js';
-import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps, SharedBackendSettings } from '../backend.js';
 import { mapperOf } from '../prometheus/config.js';
 import { PromStore, type Family, type PromSeries } from '../prometheus/store.js';
-import { HttpClient, postCounted } from '../shared/http-delivery.js';
+import { HttpClient, postCounted, posterFor, type Poster } from '../shared/http-delivery.js';
 import type { RemoteWriteConfig } from './config.js';
 import { encodeWriteRequest, storeSeries, timerSubMetrics, type TimeSeries } from './write-request.js';
 
@@ -42,8 +41,7 @@ export class RemoteWriteBackend implements Backend {
   #config: RemoteWriteConfig;
   readonly #deps: RemoteWriteDeps;
   readonly #store: PromStore;
-  readonly #client: HttpClient;
-  readonly #failures: RateLimitedLog;
+  readonly #poster: Poster;
   /** Per-interval counters: each series' total at the last write that succeeded. */
   readonly #written = new Map<PromSeries, number>();
   #writing: Promise<void> | undefined;
@@ -64,8 +62,7 @@ export class RemoteWriteBackend implements Backend {
     this.#config = config;
     this.#deps = deps;
     this.#store = new PromStore(mapperOf(config), shared.maxSeries, (reason, n) => deps.metrics.dropped(reason, n));
-    this.#failures = new RateLimitedLog(60_000, () => deps.clock.now());
-    this.#client = new HttpClient({
+    const client = new HttpClient({
       endpoint: config.url,
       timeoutMs: config.timeoutMs,
       maxConnections: 4,
@@ -74,6 +71,7 @@ export class RemoteWriteBackend implements Backend {
       family: 0,
       userAgent: 'statsd-sepagent',
     });
+    this.#poster = posterFor(client, deps, config.maxRequestElapsedMs, 'remote write');
   }
 
   async start(): Promise<void> {}
@@ -131,17 +129,7 @@ export class RemoteWriteBackend implements Backend {
     const snappy = require('snappy') as typeof Snappy;
     const body = snappy.compressSync(Buffer.from(encodeWriteRequest(part)));
     const m = this.#deps.metrics;
-    const poster = {
-      client: this.#client,
-      metrics: m,
-      logger: this.#deps.logger,
-      failures: this.#failures,
-      clock: this.#deps.clock,
-      random: this.#deps.random ?? Math.random,
-      maxElapsedMs: this.#config.maxRequestElapsedMs,
-      what: 'remote write',
-    };
-    const result = await postCounted(poster, '', body, () => this.#headers(), stop, this.#deadline.signal);
+    const result = await postCounted(this.#poster, '', body, () => this.#headers(), stop, this.#deadline.signal);
     if (result === 'delivered') m.sent(1, part.length);
     // A write stopped at shutdown is not lost: the final write carries the same state.
     else if (result !== 'stopped') m.dropped(result === 'rejected' ? 'rejected' : 'retry_expired', part.length);
@@ -164,7 +152,7 @@ export class RemoteWriteBackend implements Backend {
           'Basic ' + Buffer.from(`${c.username}:${readFileSync(c.passwordFile, 'utf8').trim()}`).toString('base64');
     } catch (err) {
       // The message names the file, never its content.
-      this.#failures.maybe('credentials', () =>
+      this.#poster.failures.maybe('credentials', () =>
         this.#deps.logger.warn({ err: errorMessage(err) }, 'remote write credentials could not be read'),
       );
     }
@@ -186,7 +174,7 @@ export class RemoteWriteBackend implements Backend {
       if (this.#dirty || this.#unsent) await this.#write(new AbortController().signal);
     } finally {
       unfollow();
-      await this.#client.destroy();
+      await this.#poster.client.destroy();
     }
   }
 }

@@ -1,7 +1,7 @@
 import { CHUNK_SERIES } from '../../shared/cooperative.js';
 import { protoTypes } from '../../shared/protobuf.js';
-import type { FlushSnapshot, TimerPoint } from '../../aggregator/snapshot.js';
-import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
+import type { FlushSnapshot } from '../../aggregator/snapshot.js';
+import { gostatsdPercentileName, TIMER_SUB_METRICS } from '../shared/gostatsd-names.js';
 import { escapeMetricName } from '../prometheus/names.js';
 import { summaryQuantiles, type Family, type PromSeries, type PromStore } from '../prometheus/store.js';
 
@@ -88,18 +88,6 @@ export function* storeSeries(
   return out;
 }
 
-const SUB_METRICS: ReadonlyArray<[string, (t: TimerPoint) => number]> = [
-  ['lower', (t) => t.min],
-  ['upper', (t) => t.max],
-  ['count', (t) => t.count],
-  ['count_ps', (t) => t.perSecond],
-  ['mean', (t) => t.mean],
-  ['median', (t) => t.median],
-  ['std', (t) => t.stdDev],
-  ['sum', (t) => t.sum],
-  ['sum_squares', (t) => t.sumSquares],
-];
-
 /**
  * The interval's timers as gostatsd's sub-metrics, one gauge series each
  * (`<name>_lower`, …, `<name>_upper_90`), labelled by the timer's `key:value` tags.
@@ -120,7 +108,7 @@ export function timerSubMetrics(s: FlushSnapshot): TimeSeries[] {
         labels: sorted([{ name: '__name__', value: `${base}_${sub}` }, ...tags]),
         samples: [{ value, timestamp: s.timestampMs }],
       });
-    for (const [sub, get] of SUB_METRICS) push(sub, get(t));
+    for (const [sub, get] of TIMER_SUB_METRICS) push(sub, get(t));
     for (const p of t.percentiles) push(gostatsdPercentileName(p), p.value);
   }
   return out;

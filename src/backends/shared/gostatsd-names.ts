@@ -1,4 +1,4 @@
-import type { PercentileStat, TimerPercentile } from '../../aggregator/snapshot.js';
+import type { PercentileStat, TimerPercentile, TimerPoint } from '../../aggregator/snapshot.js';
 
 /**
  * The `P` of a gostatsd percentile name such as `count_P`: the threshold truncated toward
@@ -32,3 +32,16 @@ export function gostatsdPercentileName(p: TimerPercentile): string {
   }
   return n[p.stat];
 }
+
+/** gostatsd's nine timer sub-metrics, in the reference's order: the name and where its value is. */
+export const TIMER_SUB_METRICS: ReadonlyArray<readonly [string, (t: TimerPoint) => number]> = [
+  ['lower', (t) => t.min],
+  ['upper', (t) => t.max],
+  ['count', (t) => t.count],
+  ['count_ps', (t) => t.perSecond],
+  ['mean', (t) => t.mean],
+  ['median', (t) => t.median],
+  ['std', (t) => t.stdDev],
+  ['sum', (t) => t.sum],
+  ['sum_squares', (t) => t.sumSquares],
+];

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
 import type { Clock } from '../../shared/clock.js';
 import { errorMessage } from '../../shared/errors.js';
-import type { Logger, RateLimitedLog } from '../../shared/logger.js';
+import { RateLimitedLog, type Logger } from '../../shared/logger.js';
 import type { BackendMetrics } from '../backend.js';
 
 const require = createRequire(import.meta.url);
@@ -120,13 +120,6 @@ export class HttpClient {
     const after = retryAfterMs(res.headers['retry-after'], Date.now());
     if (after !== undefined) answer.retryAfterMs = after;
     return answer;
-  }
-
-  /** Closes the pool: waits for requests in flight, then closes idle connections. */
-  async close(): Promise<void> {
-    const p = this.#pool;
-    this.#pool = undefined;
-    if (p !== undefined) await p.close().catch(() => p.destroy());
   }
 
   /** Ends every connection now, failing requests in flight. */
@@ -252,6 +245,34 @@ export interface Poster {
   maxElapsedMs: number;
   /** What an attempt is, for the log line (`forwarding`, `remote write`). */
   what: string;
+}
+
+/** What {@link posterFor} takes from a backend's deps. */
+export interface PosterDeps {
+  metrics: BackendMetrics;
+  logger: Logger;
+  clock: Clock;
+  /** Jitter source (tests fix it); Math.random by default. */
+  random?: () => number;
+}
+
+/** A {@link Poster} for `client`, counting and logging into `deps` (failures logged once a minute). */
+export function posterFor(client: HttpClient, deps: PosterDeps, maxElapsedMs: number, what: string): Poster {
+  return {
+    client,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    failures: new RateLimitedLog(60_000, () => deps.clock.now()),
+    clock: deps.clock,
+    random: deps.random ?? Math.random,
+    maxElapsedMs,
+    what,
+  };
+}
+
+/** The address family of a gostatsd `network` setting. */
+export function familyOf(network: 'tcp' | 'tcp4' | 'tcp6'): 0 | 4 | 6 {
+  return network === 'tcp4' ? 4 : network === 'tcp6' ? 6 : 0;
 }
 
 /**

@@ -80,7 +80,8 @@ export class StreamSender {
       s = tls.connect({
         host: o.host,
         port: o.port,
-        servername: o.host,
+        // SNI takes a host name only (RFC 6066); an IP address is verified without it.
+        ...((require('node:net') as typeof Net).isIP(o.host) === 0 ? { servername: o.host } : {}),
         minVersion: 'TLSv1.2',
         ca: file(o.tls.caFile),
         cert: file(o.tls.certFile),
