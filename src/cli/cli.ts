@@ -139,7 +139,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 async function checkConfig(file: string | undefined, flags: Record<string, unknown>, io: CliIo): Promise<number> {
   const layers = file === undefined ? { flags, env: io.env } : { configPath: file, flags, env: io.env };
   const { raw, issues } = await loadRawConfig(layers);
-  const v = validateConfig(raw, COMPONENTS);
+  const v = validateConfig(raw, COMPONENTS, io.env);
   const all = [...issues, ...v.issues];
   const errors = all.filter((i) => i.severity === 'error');
   const name = file ?? '(flags and environment)';

@@ -2,6 +2,7 @@ import type { DisabledPercentiles, DisabledSubMetrics } from '../aggregator/snap
 import type { ExpiryConfig } from '../aggregator/in-memory-aggregator.js';
 import type { FilterConfig } from '../ingest/filter.js';
 import type { LogFormat } from '../shared/logger.js';
+import type { PodTagsConfig } from './pod-tags.js';
 
 /**
  * DaemonConfig is the validated configuration. Field comments name the key; see
@@ -36,6 +37,8 @@ export interface DaemonConfig {
   expiry: ExpiryConfig;
   /** `default-tags`. Live. */
   defaultTags: string[];
+  /** `[pod-tags]`: tags from the pod's Downward API, resolved at load. Live (its files are followed). */
+  podTags: PodTagsConfig;
   /** `namespace`. Live. */
   namespace: string;
   /** `ignore-host`. Live. */

@@ -105,6 +105,22 @@ export const KEYS: readonly KeySpec[] = [
       'Space-separated backend instances: a type (sepagent, prometheus, prometheus-remote-write, graphite, statsdaemon, datadog, newrelic, cloudwatch, forwarder, stdout, null), or type.name for another instance of it with its own [type.name] section',
   },
   {
+    key: 'sepagent-host',
+    type: 'string',
+    shown: '[sepagent] host',
+    group: 'Backends',
+    reload: 'live',
+    describe: 'Overrides host of the [sepagent] section (one sidecar pointing at its own agent)',
+  },
+  {
+    key: 'sepagent-port',
+    type: 'int',
+    shown: '[sepagent] port',
+    group: 'Backends',
+    reload: 'live',
+    describe: 'Overrides port of the [sepagent] section',
+  },
+  {
     key: 'flush-interval',
     type: 'duration',
     shown: '1s',
@@ -335,7 +351,7 @@ export const KEYS: readonly KeySpec[] = [
  * the catalog). Sections of gostatsd features this daemon lacks are accepted and ignored.
  */
 export const SECTIONS = {
-  own: ['disabled-sub-metrics', 'filter', 'http-transport'],
+  own: ['disabled-sub-metrics', 'filter', 'http-transport', 'pod-tags'],
   ignored: ['aws', 'transport'],
 };
 

@@ -191,7 +191,7 @@ export function configFromDocument(
 ): { config: DaemonConfig | undefined; issues: ConfigIssue[] } {
   const parsed = parseDocument(text, format);
   const raw = overlay(parsed.doc, layers);
-  const v = validateConfig(raw, catalog);
+  const v = validateConfig(raw, catalog, layers.env);
   const issues = [...parsed.issues, ...v.issues];
   const ok = v.config !== undefined && !issues.some((i) => i.severity === 'error');
   return { config: ok ? v.config : undefined, issues };
@@ -203,7 +203,7 @@ export async function loadConfig(
   catalog: ConfigCatalog,
 ): Promise<{ config: DaemonConfig; warnings: ConfigIssue[] }> {
   const { raw, issues } = await loadRawConfig(layers);
-  const v = validateConfig(raw, catalog);
+  const v = validateConfig(raw, catalog, layers.env);
   const all = [...issues, ...v.issues];
   if (v.config === undefined || all.some((i) => i.severity === 'error')) {
     throw new ConfigError(

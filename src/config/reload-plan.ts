@@ -16,6 +16,7 @@ const FIELDS: { readonly [F in keyof DaemonConfig]: { readonly key: string; read
   maxSeries: { key: 'max-series', live: true },
   expiry: { key: 'expiry-interval', live: true },
   defaultTags: { key: 'default-tags', live: true },
+  podTags: { key: 'pod-tags', live: true },
   namespace: { key: 'namespace', live: true },
   ignoreHost: { key: 'ignore-host', live: true },
   filters: { key: 'filters', live: true },

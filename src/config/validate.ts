@@ -5,6 +5,7 @@ import type { DaemonConfig } from './config.js';
 import { splitInstanceName, type ConfigCatalog } from './catalog.js';
 import { DISABLED_SUB_METRIC_KEYS, FILTER_KEYS, KEYS, SECTIONS } from './keys.js';
 import type { FilterConfig } from '../ingest/filter.js';
+import { POD_TAGS_SECTION, validatePodTags } from './pod-tags.js';
 
 /** Result of {@link validateConfig}: the config when there are no errors, and every issue. */
 export interface ValidationResult {
@@ -16,6 +17,7 @@ const TOP_KEYS = KEYS.map((k) => k.key);
 /** The backend type of `server-mode = "forwarder"`, and gostatsd's name of its section. */
 const FORWARDER = 'forwarder';
 const HTTP_TRANSPORT = 'http-transport';
+const SEPAGENT = 'sepagent';
 /** gostatsd changes the default flush interval to 10 s when a newrelic backend is configured. */
 const isNewRelic = (name: string): boolean => splitInstanceName(name).type === 'newrelic';
 const RENAMED: Record<string, string> = {
@@ -33,9 +35,14 @@ const RENAMED: Record<string, string> = {
 /**
  * Validates a merged raw document (defaults not yet applied; keys lower-cased) and
  * returns the typed config plus EVERY problem found, each with its key path. Component
- * sections are validated by the validators in `catalog`. Never throws.
+ * sections are validated by the validators in `catalog`; `[pod-tags]` reads the Downward
+ * API variables in `env` and its files. Never throws.
  */
-export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCatalog): ValidationResult {
+export function validateConfig(
+  raw: Record<string, unknown>,
+  catalog: ConfigCatalog,
+  env: NodeJS.ProcessEnv = {},
+): ValidationResult {
   const c = new Checker();
   const sectionNames: string[] = [
     ...SECTIONS.own,
@@ -127,6 +134,19 @@ export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCata
       sectionPaths[FORWARDER] = HTTP_TRANSPORT;
     } else c.warn(HTTP_TRANSPORT, `ignored unless server-mode = "forwarder" or backends include "${FORWARDER}"`);
   }
+  // sepagent-host / sepagent-port (flags, GSD_ variables) override the [sepagent] section.
+  for (const [key, field] of [
+    ['sepagent-host', 'host'],
+    ['sepagent-port', 'port'],
+  ] as const) {
+    if (raw[key] === undefined) continue;
+    if (!backends.includes(SEPAGENT)) {
+      c.warn(key, `ignored: the ${SEPAGENT} backend is not selected`);
+      continue;
+    }
+    const own = isPlainObject(sections[SEPAGENT]) ? sections[SEPAGENT] : {};
+    sections = { ...sections, [SEPAGENT]: { ...own, [field]: raw[key] } };
+  }
   const backendConfigs = validateBackends(c, sections, backends, catalog, sectionPaths);
   // In forwarder mode the daemon flushes at the forwarding interval (gostatsd's
   // [http-transport] flush-interval, default 1s), so each interval is one post.
@@ -159,6 +179,7 @@ export function validateConfig(raw: Record<string, unknown>, catalog: ConfigCata
       timerMs: perType('expiry-interval-timer'),
     },
     defaultTags: c.list(raw['default-tags'], 'default-tags', []),
+    podTags: validatePodTags(c, raw[POD_TAGS_SECTION], env),
     namespace: c.string(raw['namespace'], 'namespace', '').trim(),
     ignoreHost: c.bool(raw['ignore-host'], 'ignore-host', false),
     filters,

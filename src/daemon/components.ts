@@ -31,12 +31,13 @@ export function reloadOptions(c: Components): ReloadPlanOptions {
   };
 }
 
-/** Files the configured backends refer to (mapping files), to follow for changes. */
+/** Files the configuration refers to (mapping files, Downward API files), to follow for changes. */
 export function referencedFiles(config: DaemonConfig, c: Components = COMPONENTS): string[] {
-  return config.backends.flatMap((name) => {
+  const ofBackends = config.backends.flatMap((name) => {
     const f = c.backends.get(splitInstanceName(name).type);
     return f?.referencedFiles?.(config.backendConfigs[name]) ?? [];
   });
+  return [...ofBackends, ...config.podTags.files];
 }
 
 /** {@link reloadOptions} of this build's components. */

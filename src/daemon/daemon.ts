@@ -297,7 +297,7 @@ function tagsOf(config: DaemonConfig): TagProcessorConfig {
   return {
     ignoreHost: config.ignoreHost,
     namespace: config.namespace,
-    defaultTags: config.defaultTags,
+    defaultTags: [...config.defaultTags, ...config.podTags.tags],
     filters: config.filters,
   };
 }

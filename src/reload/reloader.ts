@@ -18,6 +18,9 @@ export interface ConfigDocument {
   readonly source: string;
 }
 
+/** The empty document of a daemon running on flags, environment and defaults. */
+const DEFAULTS_DOCUMENT: ConfigDocument = { text: '', format: 'toml', origin: 'flags and defaults', source: 'defaults' };
+
 /** What became of a document. */
 export type ReloadOutcome =
   | { readonly result: 'applied'; readonly hash: string; readonly plan: ReloadPlan }
@@ -107,12 +110,12 @@ export class ConfigReloader {
   }
 
   /**
-   * Validates and applies the document in force again (a file it refers to changed);
-   * resolves undefined when the daemon runs on flags and defaults alone.
+   * Validates and applies the document in force again (a file it refers to changed),
+   * or flags and defaults alone when the daemon started without one.
    */
   reapply(): Promise<ReloadOutcome> | undefined {
-    if (this.#closed || this.#activeDoc === undefined) return undefined;
-    return this.#enqueue(this.#activeDoc, true);
+    if (this.#closed) return undefined;
+    return this.#enqueue(this.#activeDoc ?? DEFAULTS_DOCUMENT, true);
   }
 
   /** Waits for queued and running reloads; later offers are ignored. */

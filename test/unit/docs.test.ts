@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { DISABLED_SUB_METRIC_KEYS, FILTER_KEYS, KEYS } from '../../src/config/keys.js';
+import { POD_TAGS_KEYS } from '../../src/config/pod-tags.js';
 import { SEPAGENT_KEYS } from '../../src/backends/sepagent/config.js';
 import { PROMETHEUS_KEYS } from '../../src/backends/prometheus/config.js';
 import { FORWARDER_KEYS } from '../../src/backends/forwarder/config.js';
@@ -35,6 +36,7 @@ describe('docs match the code', () => {
       ...CLOUDWATCH_KEYS,
       ...DISABLED_SUB_METRIC_KEYS,
       ...FILTER_KEYS,
+      ...POD_TAGS_KEYS,
     ];
     expect(keys.filter((k) => !config.includes(`\`${k}\``))).to.deep.equal([]);
   });

@@ -123,7 +123,7 @@ describe('config loading (src/config/load.ts)', () => {
       expect(config.expiry.counterMs).to.equal(300_000);
     });
     it('env vars do not reach sections', async () => {
-      const { raw } = await loadRawConfig({ env: { GSD_SEPAGENT: 'x', GSD_SEPAGENT_PORT: '1' } });
+      const { raw } = await loadRawConfig({ env: { GSD_SEPAGENT: 'x', GSD_SEPAGENT_SEP_REGEXP: '1' } });
       expect(raw).to.deep.equal({});
     });
     it('maps gostatsd json=false to text logs, and log-format wins', () => {
