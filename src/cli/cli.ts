@@ -9,6 +9,8 @@ import { packageVersion } from './version.js';
 import { runDaemon, type RunOptions } from './run.js';
 import { envName } from '../config/keys.js';
 import { runSink } from '../sink/sink.js';
+import { createLogger } from '../shared/logger.js';
+import type { InjectorOptions } from '../injector/injector.js';
 
 /** Exit codes of the CLI (also in docs/operations.md). */
 export const EXIT = {
@@ -96,6 +98,50 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       },
     )
     .command(
+      'injector',
+      'Run the admission webhook that adds the sidecar to opted-in pods, and keep class ConfigMaps copied to their namespaces (docs/injector.md)',
+      (y) =>
+        y
+          .options({
+            settings: {
+              type: 'string',
+              demandOption: true,
+              describe: 'YAML or JSON settings: image, resources, SepAgent address, … (docs/injector.md) [env INJECTOR_SETTINGS]',
+            },
+            listen: { type: 'string', default: ':8443', describe: 'HTTPS address of the webhook' },
+            'web-addr': { type: 'string', default: ':8080', describe: 'HTTP address of /metrics, /healthz, /readyz; "" = off' },
+            'tls-cert-file': { type: 'string', demandOption: true, describe: 'Serving certificate (PEM); re-read when it changes' },
+            'tls-key-file': { type: 'string', demandOption: true, describe: 'Its private key (PEM)' },
+            namespace: {
+              type: 'string',
+              describe: 'Namespace of the classes; default: POD_NAMESPACE, the service account\'s, the kubeconfig context\'s',
+            },
+            kubeconfig: { type: 'string', describe: 'kubeconfig file; default: KUBECONFIG, ~/.kube/config, in-cluster' },
+            'log-format': { choices: ['json', 'text'] as const, default: 'json' as const, describe: 'Log format' },
+            verbose: { type: 'boolean', default: false, describe: 'Debug logging' },
+          })
+          .env('INJECTOR')
+          .strict(),
+      async (args) => {
+        if (usageError !== undefined) return;
+        exitCode = await injectorCommand(
+          {
+            settingsPath: args.settings,
+            listen: args.listen,
+            webAddr: args['web-addr'],
+            certFile: args['tls-cert-file'],
+            keyFile: args['tls-key-file'],
+            ...(args.namespace !== undefined ? { namespace: args.namespace } : {}),
+            ...(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}),
+            env: io.env,
+          },
+          args['log-format'],
+          args.verbose,
+          io,
+        );
+      },
+    )
+    .command(
       'sink',
       'Listen like SepAgent and print every document received (try the daemon without the agent)',
       (y) =>
@@ -171,5 +217,31 @@ async function sinkCommand(host: string, port: number, format: 'pretty' | 'json'
     process.once('SIGTERM', stop);
   });
   await sink.close();
+  return EXIT.OK;
+}
+
+async function injectorCommand(
+  opts: Omit<InjectorOptions, 'logger'>,
+  logFormat: 'json' | 'text',
+  verbose: boolean,
+  io: CliIo,
+): Promise<number> {
+  const logger = createLogger({ format: logFormat, level: verbose ? 'debug' : 'info', destination: io.stderr });
+  // Loaded on demand: the daemon never needs the Kubernetes client.
+  const { Injector } = await import('../injector/injector.js');
+  const injector = new Injector({ ...opts, logger });
+  try {
+    await injector.start();
+  } catch (err) {
+    io.stderr.write(`statsd-sepagent injector: ${errorMessage(err)}\n`);
+    await injector.shutdown();
+    return EXIT.USAGE;
+  }
+  const sig = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  logger.info({ signal: sig }, 'injector stopping');
+  await injector.shutdown();
   return EXIT.OK;
 }

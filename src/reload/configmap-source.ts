@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { CoreV1Api, KubeConfig, ListWatch, Watch, type CoreV1Event, type V1ConfigMap } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, ListWatch, Watch, type V1ConfigMap } from '@kubernetes/client-node';
+import { EventRecorder, KubeApiError, loadKubeConfig } from './kube.js';
 import { formatFromName } from '../config/load.js';
-import { errorMessage, issuesOnOneLine } from '../shared/errors.js';
+import { issuesOnOneLine } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { ConfigDocument, ReloadOutcome } from './reloader.js';
 
@@ -47,42 +48,12 @@ export interface ConfigMapHandlers {
 }
 
 /**
- * An API server error in one line (client-node's own message carries the whole response),
- * with the HTTP status when there was one.
+ * The namespace to work in: `explicit` when given, else POD_NAMESPACE, the service
+ * account's namespace (in a pod), the kubeconfig context's, `default`.
  */
-export class KubeApiError extends Error {
-  readonly status: number | undefined;
-
-  constructor(err: unknown) {
-    const e = err as { code?: unknown; body?: unknown };
-    const status = typeof e.code === 'number' ? e.code : undefined;
-    let detail = errorMessage(err);
-    if (status !== undefined) {
-      let body = e.body;
-      if (typeof body === 'string') {
-        try {
-          body = JSON.parse(body) as unknown;
-        } catch {
-          // not JSON
-        }
-      }
-      const message = (body as { message?: unknown } | undefined)?.message;
-      detail = `HTTP ${status}${typeof message === 'string' ? `: ${message}` : ''}`;
-    }
-    super(detail, { cause: err });
-    this.name = 'KubeApiError';
-    this.status = status;
-  }
-
-  /** Worth retrying: no answer, 429 or a server error; not a refusal (401, 403, 404). */
-  get retryable(): boolean {
-    return this.status === undefined || this.status === 429 || this.status >= 500;
-  }
-}
-
-function resolveNamespace(opts: ConfigMapSourceOptions, kc: KubeConfig): string {
-  if (opts.namespace !== undefined && opts.namespace !== '') return opts.namespace;
-  const fromEnv = opts.env['POD_NAMESPACE'];
+export function podNamespace(explicit: string | undefined, env: NodeJS.ProcessEnv, kc: KubeConfig): string {
+  if (explicit !== undefined && explicit !== '') return explicit;
+  const fromEnv = env['POD_NAMESPACE'];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   try {
     const ns = readFileSync(SERVICE_ACCOUNT_NAMESPACE, 'utf8').trim();
@@ -115,17 +86,16 @@ export class ConfigMapSource {
   #stopping = false;
   #failures = 0;
   #restartTimer: NodeJS.Timeout | undefined;
-  readonly #posted = new Set<string>();
+  readonly #events: EventRecorder;
   #lastUnusableRv = '';
 
   constructor(opts: ConfigMapSourceOptions) {
     this.#o = opts;
-    this.#kc = new KubeConfig();
-    if (opts.kubeconfigPath !== undefined && opts.kubeconfigPath !== '') this.#kc.loadFromFile(opts.kubeconfigPath);
-    else this.#kc.loadFromDefault();
+    this.#kc = loadKubeConfig(opts.kubeconfigPath);
     this.#core = this.#kc.makeApiClient(CoreV1Api);
-    this.namespace = resolveNamespace(opts, this.#kc);
+    this.namespace = podNamespace(opts.namespace, opts.env, this.#kc);
     this.#fieldSelector = `metadata.name=${opts.name}`;
+    this.#events = new EventRecorder(this.#core, COMPONENT, opts.env['POD_NAME'] ?? COMPONENT);
   }
 
   /** `namespace/name`, for logs. */
@@ -278,39 +248,7 @@ export class ConfigMapSource {
 
   /** Posts a core/v1 Event about `cm`; failures are logged, never thrown. */
   postEvent(cm: V1ConfigMap, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    const rv = cm.metadata?.resourceVersion ?? '';
-    const key = `${rv}/${reason}`;
-    if (this.#posted.has(key)) return;
-    this.#posted.add(key);
-    if (this.#posted.size > 256) this.#posted.delete(this.#posted.values().next().value!);
-    const now = new Date();
-    const body: CoreV1Event = {
-      metadata: { generateName: `${this.#o.name}.`, namespace: this.namespace },
-      involvedObject: {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        name: this.#o.name,
-        namespace: this.namespace,
-        ...(cm.metadata?.uid !== undefined ? { uid: cm.metadata.uid } : {}),
-        ...(rv !== '' ? { resourceVersion: rv } : {}),
-      },
-      reason,
-      type,
-      // The API server limits an Event message to 1 KiB.
-      message: message.length > 1024 ? message.slice(0, 1021) + '...' : message,
-      source: { component: COMPONENT },
-      reportingComponent: COMPONENT,
-      reportingInstance: this.#o.env['POD_NAME'] ?? COMPONENT,
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    };
-    this.#core.createNamespacedEvent({ namespace: this.namespace, body }).catch((err: unknown) => {
-      this.#logger?.warn(
-        { configMap: this.ref, reason, err: new KubeApiError(err).message },
-        'could not post a Kubernetes Event',
-      );
-    });
+    this.#events.post(cm, type, reason, message, this.#logger);
   }
 
   /** The document in `cm`, or why there is none. */

@@ -1,4 +1,5 @@
 import type * as Http from 'node:http';
+import type * as Https from 'node:https';
 import { createRequire } from 'node:module';
 import { errorMessage } from './errors.js';
 import type { Route } from './http-routes.js';
@@ -8,7 +9,14 @@ import type { Logger } from './logger.js';
 
 // Loaded with require: an ESM import of node:http builds its whole namespace, which in
 // Node 24 also loads tls, http2 and zlib (~4 MB of idle RSS a daemon may never use).
-const http = createRequire(import.meta.url)('node:http') as typeof Http;
+const require = createRequire(import.meta.url);
+const http = require('node:http') as typeof Http;
+
+/** A PEM certificate chain and its key, for serving HTTPS. */
+export interface ServingCertificate {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
 
 /** Settings of {@link RoutedHttpServer}. */
 export interface RoutedHttpServerOptions {
@@ -20,11 +28,13 @@ export interface RoutedHttpServerOptions {
   what: string;
   /** Longest time to receive a whole request, headers and body (default 10 s). */
   requestTimeoutMs?: number;
+  /** Serve HTTPS (TLS 1.2 and later) with this certificate instead of plain HTTP. */
+  tls?: ServingCertificate;
   logger: Logger;
 }
 
 /**
- * RoutedHttpServer is a plain HTTP/1.1 server serving exact paths from a route table
+ * RoutedHttpServer is an HTTP/1.1 server (HTTPS when given a certificate) serving exact paths from a route table
  * (see {@link Route}): unknown paths get 404, other methods 405 with `Allow`, a request
  * with a body to a route that reads none 413 at once with the connection closed, so the
  * body is never read. A handler that throws answers 500. Timeouts and a header-count
@@ -53,13 +63,18 @@ export class RoutedHttpServer implements Lifecycle {
 
   async start(): Promise<void> {
     const { logger } = this.#opts;
-    const server = http.createServer((req, res) => {
+    const onRequest = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
       this.#handle(req, res).catch((err: unknown) => {
         logger.error({ err: errorMessage(err) }, 'http handler failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end('internal error\n');
       });
-    });
+    };
+    const tls = this.#opts.tls;
+    const server =
+      tls === undefined
+        ? http.createServer(onRequest)
+        : (require('node:https') as typeof Https).createServer({ ...tls, minVersion: 'TLSv1.2' }, onRequest);
     server.requestTimeout = this.#opts.requestTimeoutMs ?? 10_000;
     server.headersTimeout = Math.min(5_000, server.requestTimeout);
     server.maxHeadersCount = 50;
@@ -71,6 +86,13 @@ export class RoutedHttpServer implements Lifecycle {
 
   address(): BoundAddress {
     return this.#bound;
+  }
+
+  /** Serves new connections with another certificate (a rotated one); HTTPS servers only. */
+  setCertificate(tls: ServingCertificate): void {
+    const s = this.#server as Https.Server | undefined;
+    if (s === undefined || typeof s.setSecureContext !== 'function') throw new Error(`${this.#opts.what} is not HTTPS`);
+    s.setSecureContext({ ...tls, minVersion: 'TLSv1.2' });
   }
 
   async #handle(req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> {

@@ -21,7 +21,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   reload: ['shared', 'config', 'telemetry'],
   sink: ['shared'],
   daemon: ['shared', 'parser', 'aggregator', 'receivers', 'ingest', 'backends', 'flusher', 'telemetry', 'config'],
-  cli: ['shared', 'config', 'reload', 'daemon', 'sink', 'telemetry'],
+  injector: ['shared', 'config', 'reload', 'daemon'],
+  cli: ['shared', 'config', 'reload', 'daemon', 'sink', 'telemetry', 'injector'],
   main: ['shared', 'cli'],
 };
 
