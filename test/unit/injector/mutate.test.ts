@@ -93,7 +93,8 @@ describe('injector: admission', () => {
       validatePod(pod);
       const spec = pod['spec'] as { initContainers?: Obj[]; containers: Obj[] };
       expect(spec.initContainers, kind).to.equal(undefined);
-      expect(spec.containers.map((c) => c['name'])).to.deep.equal(['nginx', 'statsd-sepagent']);
+      // kubectl names the container after the image (deployment) or the job.
+      expect(spec.containers.map((c) => c['name'])).to.deep.equal([kind === 'job' ? 'web' : 'nginx', 'statsd-sepagent']);
       expect(spec.containers[1]!['restartPolicy']).to.equal(undefined);
       expect(spec.containers[1]!['lifecycle']).to.deep.equal({
         preStop: { exec: { command: ['node', '-e', 'setTimeout(() => {}, 5000)'] } },
