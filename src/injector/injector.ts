@@ -40,6 +40,8 @@ export interface InjectorOptions {
   logger: Logger;
   /** How often the certificate files are re-read besides file events (default 5 s). */
   certificatePollMs?: number;
+  /** A reconcile pass with a failed API write runs again after this long (default 5 s). */
+  retryMs?: number;
 }
 
 /** Reads and validates the settings document (YAML or JSON); throws with every problem. */
@@ -149,6 +151,7 @@ export class Injector implements Lifecycle {
       logger,
       metrics: this.metrics,
       instance: this.#o.env['POD_NAME'] ?? 'statsd-sepagent-injector',
+      ...(this.#o.retryMs !== undefined ? { retryMs: this.#o.retryMs } : {}),
     });
     const ctx: AdmissionContext = {
       settings: this.#settings,
