@@ -65,27 +65,34 @@ export const checkDaemonFlags: FlagChecker = (flags) =>
 /** The keys daemon flags may name. */
 export const DAEMON_FLAG_KEYS: ReadonlySet<string> = new Set(KEYS.filter((k) => k.noEffect !== true).map((k) => k.key));
 
-/** Reads a request body up to `limit` bytes; rejects with a message when it is longer. */
+/** Past this many bytes an oversized body is no longer drained before the 400: the connection is cut. */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads a request body up to `limit` bytes. A longer one is drained (up to
+ * {@link DRAIN_LIMIT_BYTES}, so the client reads the answer instead of a broken pipe) and
+ * rejected with a message.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const tooBig = (): Error => new Error(`the review is over ${limit} bytes; at most ${limit} are read`);
     const declared = Number(req.headers['content-length'] ?? '0');
-    if (declared > limit) {
-      reject(new Error(`the review is ${declared} bytes; at most ${limit} are read`));
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(new Error(`the review is over ${limit} bytes`));
-        return;
+      if (size <= limit) chunks.push(c);
+      else if (size > DRAIN_LIMIT_BYTES) {
+        reject(tooBig());
+        req.destroy();
       }
-      chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => (size > limit ? reject(tooBig()) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
+    if (declared > DRAIN_LIMIT_BYTES) {
+      reject(tooBig());
+      req.destroy();
+    }
   });
 }
 
