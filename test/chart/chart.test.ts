@@ -3,6 +3,8 @@ import { COMPONENTS } from '../../src/daemon/components.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { Agent, request } from 'undici';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { configFromDocument, formatFromName } from '../../src/config/load.js';
@@ -354,6 +356,132 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
       const role = objs.find((o) => o.kind === 'Role') as K8sObject & { rules: Array<{ resourceNames?: string[] }> };
       expect(role.rules[0]!.resourceNames).to.deep.equal(['rel-statsd-sepagent-config', `${name}-config`]);
     }
+  });
+
+  it('injector.enabled renders valid objects: webhook, least-privilege ClusterRole, PDB, default class, settings', async () => {
+    for (const [kube, native] of [
+      ['1.28.0', false],
+      ['1.30.0', true],
+    ] as const) {
+      const objs = render(kube, [], ['injector.enabled=true', 'injector.excludeNamespaces={ops}']);
+      for (const o of objs) if (o.apiVersion !== 'monitoring.coreos.com/v1') await validate(o);
+      const name = 'rel-statsd-sepagent-injector';
+      const get = <T>(kind: string, n = name): K8sObject & T =>
+        objs.find((o) => o.kind === kind && o.metadata.name === n) as K8sObject & T;
+      const webhook = get<{ webhooks: Array<Record<string, unknown>> }>('MutatingWebhookConfiguration');
+      expect(webhook.webhooks.map((w) => w['name'])).to.deep.equal([
+        'namespace.inject.statsd-sepagent.io',
+        'pod.inject.statsd-sepagent.io',
+      ]);
+      for (const w of webhook.webhooks) {
+        expect(w).to.deep.include({ sideEffects: 'None', failurePolicy: 'Ignore', timeoutSeconds: 5 });
+        const sel = (w['namespaceSelector'] as { matchExpressions: Array<Record<string, unknown>> }).matchExpressions;
+        expect(sel[1]).to.deep.equal({
+          key: 'kubernetes.io/metadata.name',
+          operator: 'NotIn',
+          values: ['kube-system', NS, 'ops'],
+        });
+      }
+      const deploy = get<{ spec: { replicas: number; template: { spec: { containers: Container[] } } } }>('Deployment');
+      expect(deploy.spec.replicas).to.equal(2);
+      expect(deploy.spec.template.spec.containers[0]!.args!.slice(0, 2)).to.deep.equal([
+        'injector',
+        '--settings=/etc/statsd-sepagent-injector/settings.yaml',
+      ]);
+      expect(get<{ spec: { minAvailable: number } }>('PodDisruptionBudget').spec.minAvailable).to.equal(1);
+      const role = get<{ rules: Array<{ resources: string[]; verbs: string[] }> }>('ClusterRole');
+      expect(role.rules.map((r) => `${r.resources.join()}: ${r.verbs.join()}`)).to.deep.equal([
+        'configmaps: get,list,watch,create,update,delete',
+        'pods: list,watch',
+        'events: create,patch',
+      ]);
+      const cm = get<{ data: Record<string, string> }>('ConfigMap');
+      const { validateSettings } = await import('../../src/injector/settings.js');
+      const settings = validateSettings(parseAllDocuments(cm.data['settings.yaml']!)[0]!.toJS());
+      expect(settings.issues).to.deep.equal([]);
+      expect(settings.settings!.nativeSidecar, kube).to.equal(native);
+      const cls = get<{ data: Record<string, string> }>('ConfigMap', `${name}-class-default`);
+      expect(cls.metadata.labels!['statsd-sepagent.io/class']).to.equal('default');
+      const v = configFromDocument(cls.data['config.toml']!, 'toml', {}, COMPONENTS);
+      expect(v.issues.filter((i) => i.severity === 'error')).to.deep.equal([]);
+    }
+  });
+
+  it("the webhook's caBundle verifies the serving certificate the chart generates, for the Service's name", async () => {
+    const objs = render('1.30.0', [], ['injector.enabled=true']);
+    const name = 'rel-statsd-sepagent-injector';
+    const secret = objs.find((o) => o.kind === 'Secret' && o.metadata.name === `${name}-tls`) as K8sObject & {
+      type: string;
+      data: Record<string, string>;
+    };
+    expect(secret.type).to.equal('kubernetes.io/tls');
+    const webhook = objs.find((o) => o.kind === 'MutatingWebhookConfiguration') as K8sObject & {
+      webhooks: Array<{ clientConfig: { caBundle: string } }>;
+    };
+    const pem = (b64: string): string => Buffer.from(b64, 'base64').toString('utf8');
+    const ca = new X509Certificate(pem(webhook.webhooks[0]!.clientConfig.caBundle));
+    expect(webhook.webhooks[1]!.clientConfig.caBundle).to.equal(webhook.webhooks[0]!.clientConfig.caBundle);
+    expect(pem(secret.data['ca.crt']!)).to.equal(ca.toString());
+    const serving = new X509Certificate(pem(secret.data['tls.crt']!));
+    expect(serving.checkIssued(ca)).to.equal(true);
+    expect(serving.verify(ca.publicKey)).to.equal(true);
+    expect(serving.checkHost(`${name}.${NS}.svc`)).to.equal(`${name}.${NS}.svc`);
+    expect(serving.checkPrivateKey(createPrivateKey(pem(secret.data['tls.key']!)))).to.equal(true);
+
+    // The injector serves that certificate, and a client trusting only the caBundle (as the
+    // API server does) reaches it under the Service's name.
+    const dir = mkdtempSync(join(tmpdir(), 'chart-injector-'));
+    const settings = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name) as K8sObject & {
+      data: Record<string, string>;
+    };
+    writeFileSync(join(dir, 'settings.yaml'), settings.data['settings.yaml']!);
+    writeFileSync(join(dir, 'tls.crt'), pem(secret.data['tls.crt']!));
+    writeFileSync(join(dir, 'tls.key'), pem(secret.data['tls.key']!));
+    const api = await FakeKubeApi.start();
+    const cli = new CliProcess([
+      'injector',
+      `--settings=${join(dir, 'settings.yaml')}`,
+      `--tls-cert-file=${join(dir, 'tls.crt')}`,
+      `--tls-key-file=${join(dir, 'tls.key')}`,
+      '--listen=127.0.0.1:0',
+      '--web-addr=',
+      `--namespace=${NS}`,
+      `--kubeconfig=${api.writeKubeconfig()}`,
+    ]);
+    try {
+      await cli.waitForLog('statsd-sepagent injector running');
+      const port = Number(
+        String(cli.logs().find((l) => l['msg'] === 'injector webhook (https) listening')!['address']).split(':').pop(),
+      );
+      const agent = new Agent({ connect: { ca: ca.toString(), servername: `${name}.${NS}.svc` } });
+      const r = await request(`https://127.0.0.1:${port}/healthz`, { dispatcher: agent });
+      expect(r.statusCode).to.equal(200);
+      await r.body.text();
+      await agent.close();
+    } finally {
+      expect(await cli.stop()).to.equal(0);
+      await api.stop();
+    }
+  });
+
+  it('injector.certManager uses a cert-manager Certificate and inject-ca-from instead of a generated CA', () => {
+    const objs = render('1.30.0', [], ['injector.enabled=true', 'injector.certManager=true']);
+    const name = 'rel-statsd-sepagent-injector';
+    expect(
+      objs
+        .filter((o) => o.apiVersion === 'cert-manager.io/v1')
+        .map((o) => o.kind)
+        .sort(),
+    ).to.deep.equal(['Certificate', 'Issuer']);
+    expect(objs.some((o) => o.kind === 'Secret' && o.metadata.name === `${name}-tls`)).to.equal(false);
+    const webhook = objs.find((o) => o.kind === 'MutatingWebhookConfiguration') as K8sObject & {
+      webhooks: Array<{ clientConfig: Record<string, unknown> }>;
+    };
+    expect(webhook.metadata.annotations!['cert-manager.io/inject-ca-from']).to.equal(`${NS}/${name}`);
+    expect(webhook.webhooks[0]!.clientConfig['caBundle']).to.equal(undefined);
+    const cert = objs.find((o) => o.kind === 'Certificate') as K8sObject & { spec: { secretName: string; dnsNames: string[] } };
+    expect(cert.spec.secretName).to.equal(`${name}-tls`);
+    expect(cert.spec.dnsNames[0]).to.equal(`${name}.${NS}.svc`);
   });
 
   it("forwarder.endpoint forwards to an existing tier; keepLocalBackends keeps the sidecar's own backends too", () => {

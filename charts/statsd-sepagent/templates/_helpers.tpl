@@ -318,3 +318,42 @@ The sidecar as a list entry: with restartPolicy: Always when native.
   restartPolicy: Always
   {{- end }}
 {{- end }}
+
+{{/*
+The injector's resource name and selector labels (not the sidecar pods').
+*/}}
+{{- define "statsd-sepagent.injectorName" -}}
+{{- printf "%s-injector" (include "statsd-sepagent.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "statsd-sepagent.injectorSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-injector" (include "statsd-sepagent.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: injector
+{{- end }}
+
+{{/*
+The injector's settings document (docs/injector.md): the sidecar every injected pod gets,
+from the sidecar.* values, so injected and chart-rendered sidecars are the same.
+*/}}
+{{- define "statsd-sepagent.injectorSettings" -}}
+image: "{{ .Values.sidecar.image.repository }}:{{ .Values.sidecar.image.tag | default .Chart.AppVersion }}"
+imagePullPolicy: {{ .Values.sidecar.image.pullPolicy }}
+nativeSidecar: {{ include "statsd-sepagent.nativeSidecar" . }}
+defaultClass: {{ .Values.injector.defaultClass }}
+invalidAnnotations: {{ .Values.injector.invalidAnnotations }}
+sepagentHost: {{ .Values.injector.sepagentHost | quote }}
+sepagentPort: {{ .Values.injector.sepagentPort }}
+statsdAddress: {{ .Values.sidecar.statsdAddress | quote }}
+statsdPort: {{ .Values.sidecar.statsdPort }}
+webPort: {{ .Values.sidecar.webPort }}
+logFormat: {{ .Values.sidecar.logFormat }}
+shutdownTimeout: {{ .Values.sidecar.shutdownTimeout | quote }}
+preStopSleepSeconds: {{ .Values.sidecar.preStopSleepSeconds }}
+extraArgs:
+  {{- toYaml .Values.sidecar.extraArgs | nindent 2 }}
+resources:
+  {{- toYaml .Values.sidecar.resources | nindent 2 }}
+securityContext:
+  {{- toYaml .Values.sidecar.securityContext | nindent 2 }}
+{{- end }}
