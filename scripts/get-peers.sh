@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests run against, from Debian, when they are missing:
 # prometheus (with promtool), victoria-metrics, graphite-carbon (carbon-cache) with
-# python3-whisper, and openssl. Needs root (or sudo) and the Debian mirror.
+# python3-whisper, openssl, and kubectl (kubernetes-client: pod fixtures for the injector).
+# Needs root (or sudo) and the Debian mirror.
 set -euo pipefail
 missing=()
 command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
@@ -9,6 +10,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl) # test certificates for
 command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 command -v carbon-cache >/dev/null 2>&1 || missing+=(graphite-carbon)
 command -v whisper-fetch >/dev/null 2>&1 || missing+=(python3-whisper)
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client) # kubectl create --dry-run=client
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing test peers from Debian: ${missing[*]}"
 SUDO=""

@@ -106,17 +106,30 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             settings: {
               type: 'string',
               demandOption: true,
-              describe: 'YAML or JSON settings: image, resources, SepAgent address, … (docs/injector.md) [env INJECTOR_SETTINGS]',
+              describe:
+                'YAML or JSON settings: image, resources, SepAgent address, … (docs/injector.md) [env INJECTOR_SETTINGS]',
             },
             listen: { type: 'string', default: ':8443', describe: 'HTTPS address of the webhook' },
-            'web-addr': { type: 'string', default: ':8080', describe: 'HTTP address of /metrics, /healthz, /readyz; "" = off' },
-            'tls-cert-file': { type: 'string', demandOption: true, describe: 'Serving certificate (PEM); re-read when it changes' },
+            'web-addr': {
+              type: 'string',
+              default: ':8080',
+              describe: 'HTTP address of /metrics, /healthz, /readyz; "" = off',
+            },
+            'tls-cert-file': {
+              type: 'string',
+              demandOption: true,
+              describe: 'Serving certificate (PEM); re-read when it changes',
+            },
             'tls-key-file': { type: 'string', demandOption: true, describe: 'Its private key (PEM)' },
             namespace: {
               type: 'string',
-              describe: 'Namespace of the classes; default: POD_NAMESPACE, the service account\'s, the kubeconfig context\'s',
+              describe:
+                "Namespace of the classes; default: POD_NAMESPACE, the service account's, the kubeconfig context's",
             },
-            kubeconfig: { type: 'string', describe: 'kubeconfig file; default: KUBECONFIG, ~/.kube/config, in-cluster' },
+            kubeconfig: {
+              type: 'string',
+              describe: 'kubeconfig file; default: KUBECONFIG, ~/.kube/config, in-cluster',
+            },
             'log-format': { choices: ['json', 'text'] as const, default: 'json' as const, describe: 'Log format' },
             verbose: { type: 'boolean', default: false, describe: 'Debug logging' },
           })

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Checker, isPlainObject } from '../shared/check.js';
+import type { Checker} from '../shared/check.js';
+import { isPlainObject } from '../shared/check.js';
 import { errorMessage } from '../shared/errors.js';
 
 /** The `[pod-tags]` section, resolved: the tags to add and the files they came from. */
@@ -48,7 +49,10 @@ function goQuotedToJson(q: string): string {
     }
     if (e[0] === 'U') {
       const cp = String.fromCodePoint(parseInt(e.slice(1), 16));
-      return cp.split("").map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+      return cp
+        .split('')
+        .map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)
+        .join('');
     }
     return m;
   });
@@ -125,14 +129,17 @@ export function validatePodTags(c: Checker, raw: unknown, env: NodeJS.ProcessEnv
       .trim();
     if (chosen.length === 0) continue;
     files.push(file);
-    let values = new Map<string, string>();
+    let values: Map<string, string>;
     try {
       const parsed = parseDownwardApiFile(readFileSync(file, 'utf8'));
       values = parsed.values;
       if (parsed.bad.length > 0)
         c.warn(path(fileKey), `${file}: lines ${parsed.bad.join(', ')} are not key="value"; skipped`);
     } catch (err) {
-      c.warn(path(fileKey), `cannot read ${file} (mount the Downward API ${kind}): ${errorMessage(err)}; no ${kind} tags`);
+      c.warn(
+        path(fileKey),
+        `cannot read ${file} (mount the Downward API ${kind}): ${errorMessage(err)}; no ${kind} tags`,
+      );
       continue;
     }
     for (const entry of chosen) {

@@ -50,7 +50,7 @@ export async function loadSettings(path: string): Promise<InjectorSettings> {
   try {
     raw = yaml().parse(await readFile(path, 'utf8'), { logLevel: 'silent' });
   } catch (err) {
-    throw new Error(`settings "${path}": ${errorMessage(err)}`);
+    throw new Error(`settings "${path}": ${errorMessage(err)}`, { cause: err });
   }
   const { settings, issues } = validateSettings(raw);
   if (settings === undefined)
@@ -149,7 +149,7 @@ export class Injector implements Lifecycle {
     try {
       tls = await this.#certificate();
     } catch (err) {
-      throw new Error(`cannot read the serving certificate: ${errorMessage(err)}`);
+      throw new Error(`cannot read the serving certificate: ${errorMessage(err)}`, { cause: err });
     }
     this.#reconciler = new ClassReconciler({
       kubeConfig: kc,
@@ -190,10 +190,19 @@ export class Injector implements Lifecycle {
     await webhook.start();
     this.#webhook = webhook;
     this.metrics.certificateLoads.inc({ result: 'ok' });
-    this.#certWatch = new ReferencedFilesWatcher(() => void this.#reloadCertificate(), logger, this.#o.certificatePollMs);
+    this.#certWatch = new ReferencedFilesWatcher(
+      () => void this.#reloadCertificate(),
+      logger,
+      this.#o.certificatePollMs,
+    );
     await this.#certWatch.follow([this.#o.certFile, this.#o.keyFile]);
     if (this.#o.webAddr !== '') {
-      const admin = new RoutedHttpServer({ address: this.#o.webAddr, key: 'web-addr', what: 'injector metrics server', logger });
+      const admin = new RoutedHttpServer({
+        address: this.#o.webAddr,
+        key: 'web-addr',
+        what: 'injector metrics server',
+        logger,
+      });
       admin.register({
         path: '/metrics',
         owner: 'injector',
@@ -234,7 +243,12 @@ export class Injector implements Lifecycle {
     }
   }
 
-  async #review(req: IncomingMessage, res: ServerResponse, ctx: AdmissionContext, namespaceOptIn: boolean): Promise<void> {
+  async #review(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: AdmissionContext,
+    namespaceOptIn: boolean,
+  ): Promise<void> {
     const badRequest = (message: string): void => {
       this.metrics.admissions.inc({ result: 'bad-request' });
       this.#o.logger.warn({ err: message }, 'bad AdmissionReview');
@@ -255,7 +269,9 @@ export class Injector implements Lifecycle {
       return;
     }
     this.metrics.admissions.inc({ result: answer.result });
-    const request = (body as { request: { namespace?: string; name?: string; object?: { metadata?: { generateName?: string } } } }).request;
+    const request = (
+      body as { request: { namespace?: string; name?: string; object?: { metadata?: { generateName?: string } } } }
+    ).request;
     this.#o.logger.info(
       {
         namespace: request.namespace,

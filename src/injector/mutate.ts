@@ -1,12 +1,6 @@
 import { isPlainObject } from '../shared/check.js';
 import { DEFAULT_ANNOTATIONS_FILE } from '../config/pod-tags.js';
-import {
-  ANNOTATIONS,
-  CLASS_LABEL,
-  readAnnotations,
-  type FlagChecker,
-  type PodChoices,
-} from './annotations.js';
+import { ANNOTATIONS, CLASS_LABEL, readAnnotations, type FlagChecker, type PodChoices } from './annotations.js';
 import type { InjectorSettings } from './settings.js';
 
 /** The sidecar container's name (also how an injected pod is recognised). */
@@ -63,7 +57,7 @@ const objectAt = (o: Obj | undefined, k: string): Obj | undefined => {
 };
 const listAt = (o: Obj | undefined, k: string): Obj[] | undefined => {
   const v = o?.[k];
-  return Array.isArray(v) ? (v.filter((x) => isPlainObject(x)) as Obj[]) : undefined;
+  return Array.isArray(v) ? (v.filter((x) => isPlainObject(x))) : undefined;
 };
 const stringMap = (o: Obj | undefined): Record<string, string> => {
   const out: Record<string, string> = {};
@@ -84,15 +78,15 @@ export function admit(body: unknown, ctx: AdmissionContext, namespaceOptIn: bool
   if (request === undefined) return { ok: false, message: 'the AdmissionReview has no request' };
   const uid = request['uid'];
   if (typeof uid !== 'string' || uid === '') return { ok: false, message: 'request.uid is missing' };
-  const answer = (
-    result: AdmissionResult,
-    reason: string,
-    response: Obj = {},
-  ): AdmissionAnswer & { ok: true } => ({
+  const answer = (result: AdmissionResult, reason: string, response: Obj = {}): AdmissionAnswer & { ok: true } => ({
     ok: true,
     result,
     reason,
-    review: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true, ...response } },
+    review: {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid, allowed: true, ...response },
+    },
   });
 
   const kind = objectAt(request, 'kind');
@@ -170,7 +164,12 @@ function deny(
 }
 
 /** The sidecar container for a pod's choices. */
-export function sidecarContainer(choices: PodChoices, cls: ClassInfo, s: InjectorSettings, portNames: Set<string>): Obj {
+export function sidecarContainer(
+  choices: PodChoices,
+  cls: ClassInfo,
+  s: InjectorSettings,
+  portNames: Set<string>,
+): Obj {
   const fieldEnv = (name: string, fieldPath: string): Obj => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   const env: Obj[] = [
     fieldEnv('POD_NAMESPACE', 'metadata.namespace'),

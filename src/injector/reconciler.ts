@@ -287,7 +287,13 @@ export class ClassReconciler {
       const name = cm.metadata?.labels?.[CLASS_LABEL] ?? '';
       const ref = `${cm.metadata?.namespace}/${cm.metadata?.name}`;
       if (!DNS_LABEL.test(name)) {
-        this.#events.post(cm, 'Warning', 'ClassRejected', `class name "${name}" is not a DNS-1123 label`, this.#o.logger);
+        this.#events.post(
+          cm,
+          'Warning',
+          'ClassRejected',
+          `class name "${name}" is not a DNS-1123 label`,
+          this.#o.logger,
+        );
         continue;
       }
       if (seen.has(name)) {
@@ -325,7 +331,13 @@ export class ClassReconciler {
         this.#o.metrics.classRejections.inc({ class: name });
         const kept = state.valid === undefined ? 'no copies are made' : `copies keep ${state.valid.source}`;
         this.#o.logger.error({ class: name, source, problem }, `class rejected; ${kept}`);
-        this.#events.post(cm, 'Warning', 'ClassRejected', `class "${name}" rejected (${kept}): ${problem}`, this.#o.logger);
+        this.#events.post(
+          cm,
+          'Warning',
+          'ClassRejected',
+          `class "${name}" rejected (${kept}): ${problem}`,
+          this.#o.logger,
+        );
       }
       this.#classes.set(name, state);
     }
@@ -348,8 +360,7 @@ export class ClassReconciler {
       wanted.set(`${ns}/${copyName(cls)}`, { ns, cls });
     }
     const existing = new Map<string, V1ConfigMap>();
-    for (const cm of this.#informers.copies.list())
-      existing.set(`${cm.metadata?.namespace}/${cm.metadata?.name}`, cm);
+    for (const cm of this.#informers.copies.list()) existing.set(`${cm.metadata?.namespace}/${cm.metadata?.name}`, cm);
 
     // A class whose versions were all invalid since start-up reuses what its copies hold.
     for (const cm of existing.values()) {

@@ -97,7 +97,13 @@ export function validateSettings(raw: unknown): { settings: InjectorSettings | u
     c.error('extraArgs', 'must be a list of strings');
   const settings: InjectorSettings = {
     image,
-    imagePullPolicy: oneOf(c, r['imagePullPolicy'], 'imagePullPolicy', ['Always', 'IfNotPresent', 'Never'], 'IfNotPresent'),
+    imagePullPolicy: oneOf(
+      c,
+      r['imagePullPolicy'],
+      'imagePullPolicy',
+      ['Always', 'IfNotPresent', 'Never'],
+      'IfNotPresent',
+    ),
     nativeSidecar: c.bool(r['nativeSidecar'], 'nativeSidecar', true),
     defaultClass,
     invalidAnnotations: oneOf(c, r['invalidAnnotations'], 'invalidAnnotations', ['deny', 'warn'], 'deny'),

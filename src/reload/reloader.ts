@@ -19,7 +19,12 @@ export interface ConfigDocument {
 }
 
 /** The empty document of a daemon running on flags, environment and defaults. */
-const DEFAULTS_DOCUMENT: ConfigDocument = { text: '', format: 'toml', origin: 'flags and defaults', source: 'defaults' };
+const DEFAULTS_DOCUMENT: ConfigDocument = {
+  text: '',
+  format: 'toml',
+  origin: 'flags and defaults',
+  source: 'defaults',
+};
 
 /** What became of a document. */
 export type ReloadOutcome =

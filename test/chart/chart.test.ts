@@ -451,7 +451,9 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
     try {
       await cli.waitForLog('statsd-sepagent injector running');
       const port = Number(
-        String(cli.logs().find((l) => l['msg'] === 'injector webhook (https) listening')!['address']).split(':').pop(),
+        String(cli.logs().find((l) => l['msg'] === 'injector webhook (https) listening')!['address'])
+          .split(':')
+          .pop(),
       );
       const agent = new Agent({ connect: { ca: ca.toString(), servername: `${name}.${NS}.svc` } });
       const r = await request(`https://127.0.0.1:${port}/healthz`, { dispatcher: agent });
@@ -479,7 +481,9 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
     };
     expect(webhook.metadata.annotations!['cert-manager.io/inject-ca-from']).to.equal(`${NS}/${name}`);
     expect(webhook.webhooks[0]!.clientConfig['caBundle']).to.equal(undefined);
-    const cert = objs.find((o) => o.kind === 'Certificate') as K8sObject & { spec: { secretName: string; dnsNames: string[] } };
+    const cert = objs.find((o) => o.kind === 'Certificate') as K8sObject & {
+      spec: { secretName: string; dnsNames: string[] };
+    };
     expect(cert.spec.secretName).to.equal(`${name}-tls`);
     expect(cert.spec.dnsNames[0]).to.equal(`${name}.${NS}.svc`);
   });

@@ -51,7 +51,12 @@ describe('e2e: statsd-sepagent injector (the CLI, real HTTPS, fake API server)',
     copyFileSync(first.key, served.key);
     writeFileSync(settings, 'image: ghcr.io/statsd-sepagent/statsd-sepagent:0.1.0\nnativeSidecar: false\n');
     api = await FakeKubeApi.start();
-    api.upsert(NS, 'class-default', { 'config.toml': 'backends = "stdout"\n' }, { 'statsd-sepagent.io/class': 'default' });
+    api.upsert(
+      NS,
+      'class-default',
+      { 'config.toml': 'backends = "stdout"\n' },
+      { 'statsd-sepagent.io/class': 'default' },
+    );
     cli = new CliProcess([
       'injector',
       `--settings=${settings}`,
@@ -64,11 +69,19 @@ describe('e2e: statsd-sepagent injector (the CLI, real HTTPS, fake API server)',
     ]);
     await cli.waitForLog('statsd-sepagent injector running');
     const port = (msg: string): number =>
-      Number(String(cli.logs().find((l) => l['msg'] === msg)!['address']).split(':').pop());
+      Number(
+        String(cli.logs().find((l) => l['msg'] === msg)!['address'])
+          .split(':')
+          .pop(),
+      );
     webhookPort = port('injector webhook (https) listening');
     metricsPort = port('injector metrics server listening');
     trusted = agentFor(first.ca);
-    await waitFor(async () => (await request(`http://127.0.0.1:${metricsPort}/readyz`)).statusCode === 200, 5000, 'ready');
+    await waitFor(
+      async () => (await request(`http://127.0.0.1:${metricsPort}/readyz`)).statusCode === 200,
+      5000,
+      'ready',
+    );
   });
 
   after(async () => {
@@ -91,7 +104,9 @@ describe('e2e: statsd-sepagent injector (the CLI, real HTTPS, fake API server)',
 
     const again = structuredClone(review);
     (again['request'] as Record<string, unknown>)['object'] = pod;
-    const second = JSON.parse((await post('/mutate', JSON.stringify(again))).text) as { response: Record<string, unknown> };
+    const second = JSON.parse((await post('/mutate', JSON.stringify(again))).text) as {
+      response: Record<string, unknown>;
+    };
     expect(second.response['allowed']).to.equal(true);
     expect(second.response['patch']).to.equal(undefined);
     expect(await metrics()).to.contain('statsd_sepagent_injector_admissions_total{result="already-injected"} 1');
@@ -119,7 +134,8 @@ describe('e2e: statsd-sepagent injector (the CLI, real HTTPS, fake API server)',
     copyFileSync(second.cert, served.cert);
     const rotated = agentFor(second.ca);
     await waitFor(
-      async () => (await post('/mutate', JSON.stringify(referenceReview()), rotated).catch(() => ({ status: 0 }))).status === 200,
+      async () =>
+        (await post('/mutate', JSON.stringify(referenceReview()), rotated).catch(() => ({ status: 0 }))).status === 200,
       15_000,
       'the new certificate served',
     );

@@ -59,7 +59,7 @@ export function patchedPod(review: Obj, response: Obj): Obj {
   if (patch === undefined) return pod;
   expectPatchType(response);
   const ops = JSON.parse(Buffer.from(patch as string, 'base64').toString('utf8')) as jsonpatch.Operation[];
-  return jsonpatch.applyPatch(pod, ops, true, false).newDocument as Obj;
+  return jsonpatch.applyPatch(pod, ops, true, false).newDocument;
 }
 
 function expectPatchType(response: Obj): void {
@@ -68,7 +68,7 @@ function expectPatchType(response: Obj): void {
 
 /** Validates a pod against the Kubernetes schema (kubernetes-models); throws naming the bad field. */
 export function validatePod(pod: Obj): void {
-  new Pod(pod as ConstructorParameters<typeof Pod>[0]).validate();
+  new Pod(pod).validate();
 }
 
 /** The injected sidecar of a patched pod (native or classic). */

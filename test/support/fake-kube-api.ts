@@ -380,7 +380,9 @@ export class FakeKubeApi {
   }
 
   #send(res: ServerResponse, e: LoggedEvent): void {
-    res.write(JSON.stringify({ type: e.type, object: { kind: KINDS[e.resource], apiVersion: 'v1', ...e.object } }) + '\n');
+    res.write(
+      JSON.stringify({ type: e.type, object: { kind: KINDS[e.resource], apiVersion: 'v1', ...e.object } }) + '\n',
+    );
   }
 
   #reply(req: IncomingMessage, res: ServerResponse, url: URL, code: number, body: object): void {
@@ -541,12 +543,16 @@ export class FakeKubeApi {
           res,
           url,
           409,
-          status(409, 'Conflict', `Operation cannot be fulfilled on configmaps "${objName}": the object has been modified`),
+          status(
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on configmaps "${objName}": the object has been modified`,
+          ),
         );
         return;
       }
       const stored = this.#store('configmaps', ns, objName, {
-        data: (body['data'] ?? {}) as Record<string, string>,
+        data: (body['data'] ?? {}),
         ...(body.metadata.labels !== undefined ? { labels: body.metadata.labels } : {}),
         ...(body.metadata.annotations !== undefined ? { annotations: body.metadata.annotations } : {}),
       });

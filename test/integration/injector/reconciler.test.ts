@@ -117,7 +117,9 @@ describe('injector: class reconciler against the fake API server', function () {
     const event = await waitFor(() => api.eventsWithReason('ClassRejected')[0], 5000, 'ClassRejected event');
     expect(event['type']).to.equal('Warning');
     expect(event['involvedObject']).to.deep.include({ kind: 'ConfigMap', name: 'class-default', namespace: NS });
-    expect(event['message']).to.match(/class "default" rejected \(copies keep statsd-system\/class-default@\d+\): flush-interval: must be a duration/);
+    expect(event['message']).to.match(
+      /class "default" rejected \(copies keep statsd-system\/class-default@\d+\): flush-interval: must be a duration/,
+    );
     await injector.reconciler.idle();
     // A new namespace still gets the last valid version.
     api.upsertPod('billing', 'invoice-1', { [CLASS_LABEL]: 'default' });
@@ -130,7 +132,9 @@ describe('injector: class reconciler against the fake API server', function () {
     // Fixed: propagated again.
     api.upsert(NS, 'class-default', { 'config.toml': BETTER });
     await copiesAre({ 'shop/statsd-sepagent-default': BETTER, 'billing/statsd-sepagent-default': BETTER });
-    expect(await injector.metrics.registry.metrics()).to.contain('statsd_sepagent_injector_class_valid{class="default"} 1');
+    expect(await injector.metrics.registry.metrics()).to.contain(
+      'statsd_sepagent_injector_class_valid{class="default"} 1',
+    );
   });
 
   it('a restarted injector makes no duplicates and no needless writes; an invalid class at start keeps the copies', async () => {
@@ -166,9 +170,11 @@ describe('injector: class reconciler against the fake API server', function () {
     api.failNext('write', 500, 2);
     injector = await startInjector();
     await copiesAre({ 'jobs/statsd-sepagent-default': GOOD });
-    expect(api.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/configmaps')).map((r) => r.status)).to.deep.equal([
-      500, 500, 201,
-    ]);
-    expect(await injector.metrics.registry.metrics()).to.contain('statsd_sepagent_injector_api_errors_total{operation="create"} 2');
+    expect(
+      api.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/configmaps')).map((r) => r.status),
+    ).to.deep.equal([500, 500, 201]);
+    expect(await injector.metrics.registry.metrics()).to.contain(
+      'statsd_sepagent_injector_api_errors_total{operation="create"} 2',
+    );
   });
 });

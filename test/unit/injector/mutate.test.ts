@@ -26,7 +26,11 @@ function context(over: Obj = {}): AdmissionContext {
     settings: settings(over),
     ownNamespace: 'statsd-system',
     lookupClass: (name) =>
-      name === 'default' ? { key: 'config.toml' } : name === 'yamly' ? { key: 'config.yaml' } : `class "${name}" does not exist`,
+      name === 'default'
+        ? { key: 'config.toml' }
+        : name === 'yamly'
+          ? { key: 'config.yaml' }
+          : `class "${name}" does not exist`,
     knownKeys: DAEMON_FLAG_KEYS,
     checkFlags: checkDaemonFlags,
   };
@@ -63,7 +67,11 @@ describe('injector: admission', () => {
       '--log-format=json',
       '--shutdown-timeout=5000ms',
     ]);
-    expect(c['securityContext']).to.deep.include({ runAsNonRoot: true, readOnlyRootFilesystem: true, privileged: false });
+    expect(c['securityContext']).to.deep.include({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+    });
     expect(c['resources']).to.deep.equal({ requests: { cpu: '50m', memory: '192Mi' }, limits: {} });
     // The envoy container already names a port "statsd": the sidecar's stays unnamed.
     expect(c['ports']).to.deep.equal([
@@ -94,7 +102,10 @@ describe('injector: admission', () => {
       const spec = pod['spec'] as { initContainers?: Obj[]; containers: Obj[] };
       expect(spec.initContainers, kind).to.equal(undefined);
       // kubectl names the container after the image (deployment) or the job.
-      expect(spec.containers.map((c) => c['name'])).to.deep.equal([kind === 'job' ? 'web' : 'nginx', 'statsd-sepagent']);
+      expect(spec.containers.map((c) => c['name'])).to.deep.equal([
+        kind === 'job' ? 'web' : 'nginx',
+        'statsd-sepagent',
+      ]);
       expect(spec.containers[1]!['restartPolicy']).to.equal(undefined);
       expect(spec.containers[1]!['lifecycle']).to.deep.equal({
         preStop: { exec: { command: ['node', '-e', 'setTimeout(() => {}, 5000)'] } },
