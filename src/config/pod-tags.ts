@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Checker} from '../shared/check.js';
+import type { Checker } from '../shared/check.js';
 import { isPlainObject } from '../shared/check.js';
 import { errorMessage } from '../shared/errors.js';
 

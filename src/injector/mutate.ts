@@ -57,7 +57,7 @@ const objectAt = (o: Obj | undefined, k: string): Obj | undefined => {
 };
 const listAt = (o: Obj | undefined, k: string): Obj[] | undefined => {
   const v = o?.[k];
-  return Array.isArray(v) ? (v.filter((x) => isPlainObject(x))) : undefined;
+  return Array.isArray(v) ? v.filter((x) => isPlainObject(x)) : undefined;
 };
 const stringMap = (o: Obj | undefined): Record<string, string> => {
   const out: Record<string, string> = {};

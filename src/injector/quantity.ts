@@ -1,4 +1,4 @@
-import type { Checker} from '../shared/check.js';
+import type { Checker } from '../shared/check.js';
 import { isPlainObject } from '../shared/check.js';
 
 /** Container resources as the pod spec holds them (only cpu and memory are set by the injector). */

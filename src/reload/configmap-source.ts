@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { KubeConfig} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { CoreV1Api, ListWatch, Watch, type V1ConfigMap } from '@kubernetes/client-node';
 import { EventRecorder, KubeApiError, loadKubeConfig } from './kube.js';
 import { formatFromName } from '../config/load.js';

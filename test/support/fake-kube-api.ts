@@ -552,7 +552,7 @@ export class FakeKubeApi {
         return;
       }
       const stored = this.#store('configmaps', ns, objName, {
-        data: (body['data'] ?? {}),
+        data: body['data'] ?? {},
         ...(body.metadata.labels !== undefined ? { labels: body.metadata.labels } : {}),
         ...(body.metadata.annotations !== undefined ? { annotations: body.metadata.annotations } : {}),
       });
