@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { sendUdp } from '../support/daemon-harness.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -110,6 +111,76 @@ describe('e2e: statsd-sepagent injector (the CLI, real HTTPS, fake API server)',
     expect(second.response['allowed']).to.equal(true);
     expect(second.response['patch']).to.equal(undefined);
     expect(await metrics()).to.contain('statsd_sepagent_injector_admissions_total{result="already-injected"} 1');
+  });
+
+  it('an injected sidecar runs with exactly the args and env it was given, and a class edit reaches it live', async () => {
+    // The pod is admitted, then "created": the reconciler copies its class to the namespace.
+    const review = referenceReview();
+    const r = JSON.parse((await post('/mutate', JSON.stringify(review))).text) as { response: Record<string, unknown> };
+    const pod = patchedPod(review, r.response);
+    const labels = (pod['metadata'] as { labels: Record<string, string> }).labels;
+    api.upsertPod('shop', 'checkout-7d9f5c6b8-x2k4p', labels);
+    const copy = await waitFor(() => api.configMap('shop', 'statsd-sepagent-default'), 5000, 'the class copy');
+
+    // A kubelet stand-in: the copy mounted as a ConfigMap volume (..data swaps), the
+    // Downward API variables resolved.
+    const volume = mkdtempSync(join(tmpdir(), 'class-volume-'));
+    let version = 0;
+    const mount = (data: Record<string, string>): void => {
+      const d = `..v${++version}`;
+      mkdirSync(join(volume, d));
+      for (const [k, v] of Object.entries(data)) writeFileSync(join(volume, d, k), v);
+      symlinkSync(d, join(volume, '..data_tmp'));
+      renameSync(join(volume, '..data_tmp'), join(volume, '..data'));
+      if (version === 1) for (const k of Object.keys(data)) symlinkSync(`..data/${k}`, join(volume, k));
+    };
+    mount(copy.data);
+    const c = sidecarOf(pod)!;
+    const args = (c['args'] as string[]).map((a) =>
+      a
+        .replace('/etc/statsd-sepagent/', `${volume}/`)
+        .replace(/^--metrics-addr=.*/, '--metrics-addr=127.0.0.1:0')
+        .replace(/^--web-addr=.*/, '--web-addr=127.0.0.1:0'),
+    );
+    const fields: Record<string, string> = {
+      'metadata.namespace': 'shop',
+      'metadata.name': 'checkout-7d9f5c6b8-x2k4p',
+      'spec.nodeName': 'node-1',
+    };
+    const env: Record<string, string> = {};
+    for (const e of c['env'] as Array<{
+      name: string;
+      value?: string;
+      valueFrom?: { fieldRef: { fieldPath: string } };
+    }>)
+      env[e.name] = e.value ?? fields[e.valueFrom!.fieldRef.fieldPath]!;
+    const sidecar = new CliProcess(args, env);
+    try {
+      const { udp } = await sidecar.ready();
+      await sendUdp(udp, ['requests:1|c']);
+      await waitFor(() => sidecar.stdout.includes('stats.counter.requests.s.127.0.0.1.count 1'), 5000, 'v1 output');
+
+      // One edit of the class: the copy follows, the kubelet swaps the file, the sidecar reloads.
+      api.upsert(NS, 'class-default', { 'config.toml': 'backends = "stdout"\ndefault-tags = "class:v2"\n' });
+      const updated = await waitFor(
+        () => {
+          const cm = api.configMap('shop', 'statsd-sepagent-default')!;
+          return cm.metadata.resourceVersion !== copy.metadata.resourceVersion && cm;
+        },
+        5000,
+        'the copy updated',
+      );
+      mount(updated.data);
+      await sidecar.waitForLog('configuration reloaded');
+      await sendUdp(udp, ['requests:1|c']);
+      await waitFor(
+        () => sidecar.stdout.includes('stats.counter.requests.class.v2.s.127.0.0.1.count 1'),
+        5000,
+        'v2 output',
+      );
+    } finally {
+      expect(await sidecar.stop()).to.equal(0);
+    }
   });
 
   it('a malformed or oversized review gets a clear 400, and the injector keeps serving', async () => {
