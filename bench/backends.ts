@@ -82,7 +82,7 @@ for (const [type, label, section] of sections) {
   let items = 0;
   const backend: Backend = f.create(
     f.validate(section, type, issues),
-    { disabledSubMetrics: {} as never, maxSeries: 2 * n },
+    { disabledSubMetrics: {} as never, maxSeries: 2 * n, envoyTagExtraction: 'off' },
     {
       name: type,
       logger: silentLogger,

@@ -1,8 +1,9 @@
+import type { EnvoyTagRules } from '../shared/envoy-tags.js';
 import type { DisabledSubMetrics, FlushSnapshot } from '../aggregator/snapshot.js';
 
 export type { DisabledSubMetrics } from '../aggregator/snapshot.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
-import type { StatsdEvent } from '../parser/sample.js';
+import type { ServiceCheck, StatsdEvent } from '../parser/sample.js';
 import type { Clock } from '../shared/clock.js';
 import type { ConfigIssue } from '../shared/errors.js';
 import type { RouteRegistry } from '../shared/http-routes.js';
@@ -38,6 +39,8 @@ export interface Backend extends Lifecycle {
   flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void>;
   /** Delivers one event (fire and forget); backends that ignore events resolve at once. */
   sendEvent(event: StatsdEvent, signal: AbortSignal): Promise<void>;
+  /** Delivers one DogStatsD service check (fire and forget); absent when the backend has no use for them. */
+  sendServiceCheck?(check: ServiceCheck, signal: AbortSignal): Promise<void>;
   /**
    * Takes a changed (validated) section and shared settings live, keeping cumulative
    * state. Present exactly when the factory is {@link BackendFactory.reconfigurable}.
@@ -85,6 +88,8 @@ export interface SharedBackendSettings {
   disabledSubMetrics: DisabledSubMetrics;
   /** `max-series`: the cap on series a backend that keeps its own series applies too. */
   maxSeries: number;
+  /** `envoy-tag-extraction`: tag-aware backends take Envoy name segments out as tags. */
+  envoyTagExtraction: EnvoyTagRules;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { ExpiryConfig } from '../aggregator/in-memory-aggregator.js';
 import type { FilterConfig } from '../ingest/filter.js';
 import type { LogFormat } from '../shared/logger.js';
 import type { PodTagsConfig } from './pod-tags.js';
+import type { EnvoyTagRules } from '../shared/envoy-tags.js';
 
 /**
  * DaemonConfig is the validated configuration. Field comments name the key; see
@@ -43,6 +44,12 @@ export interface DaemonConfig {
   namespace: string;
   /** `ignore-host`. Live. */
   ignoreHost: boolean;
+  /** `container-id-tag`. Live. */
+  containerIdTag: boolean;
+  /** `istio-names`. Restart. */
+  istioNames: boolean;
+  /** `envoy-tag-extraction`. Live (a shared backend setting). */
+  envoyTagExtraction: EnvoyTagRules;
   /** `filters` resolved to their `[filter.<name>]` sections, in order. Live. */
   filters: FilterConfig[];
   /** `[disabled-sub-metrics]` percentile flags (act in the aggregator). Live. */

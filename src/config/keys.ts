@@ -218,6 +218,32 @@ export const KEYS: readonly KeySpec[] = [
     describe: 'Do not key series by sender IP; take the host from a "host:" tag instead',
   },
   {
+    key: 'container-id-tag',
+    type: 'bool',
+    shown: 'false',
+    group: 'Aggregation',
+    reload: 'live',
+    describe: 'Tag metrics with "container_id:<id>" from a DogStatsD 1.2 "|c:<id>" field',
+  },
+  {
+    key: 'istio-names',
+    type: 'bool',
+    shown: 'false',
+    group: 'Aggregation',
+    reload: 'restart',
+    describe:
+      'Keep "|" inside metric names as Istio\'s Envoy writes them (cluster.outbound|9080||reviews.default.svc.cluster.local.upstream_rq_200) instead of deleting it',
+  },
+  {
+    key: 'envoy-tag-extraction',
+    type: 'string',
+    shown: 'off',
+    group: 'Backends',
+    reload: 'live',
+    describe:
+      "Turn Envoy name segments (cluster name, response code, listener address, …) into tags for tag-aware backends: off, envoy (Envoy's default rules) or istio (cluster names with dots); SepAgent keeps the full names",
+  },
+  {
     key: 'filters',
     type: 'list',
     shown: '""',

@@ -6,6 +6,7 @@ import { splitInstanceName, type ConfigCatalog } from './catalog.js';
 import { DISABLED_SUB_METRIC_KEYS, FILTER_KEYS, KEYS, SECTIONS } from './keys.js';
 import type { FilterConfig } from '../ingest/filter.js';
 import { POD_TAGS_SECTION, validatePodTags } from './pod-tags.js';
+import { ENVOY_TAG_RULES, type EnvoyTagRules } from '../shared/envoy-tags.js';
 
 /** Result of {@link validateConfig}: the config when there are no errors, and every issue. */
 export interface ValidationResult {
@@ -182,6 +183,9 @@ export function validateConfig(
     podTags: validatePodTags(c, raw[POD_TAGS_SECTION], env),
     namespace: c.string(raw['namespace'], 'namespace', '').trim(),
     ignoreHost: c.bool(raw['ignore-host'], 'ignore-host', false),
+    containerIdTag: c.bool(raw['container-id-tag'], 'container-id-tag', false),
+    istioNames: c.bool(raw['istio-names'], 'istio-names', false),
+    envoyTagExtraction: envoyRules(c, raw['envoy-tag-extraction']),
     filters,
     disabledPercentiles: {
       count: flag('count-pct'),
@@ -208,6 +212,13 @@ export function validateConfig(
   };
   const ok = !c.issues.some((i) => i.severity === 'error');
   return { config: ok ? config : undefined, issues: c.issues };
+}
+
+function envoyRules(c: Checker, raw: unknown): EnvoyTagRules {
+  const v = c.string(raw, 'envoy-tag-extraction', 'off').trim();
+  if ((ENVOY_TAG_RULES as readonly string[]).includes(v)) return v as EnvoyTagRules;
+  c.error('envoy-tag-extraction', `must be one of ${ENVOY_TAG_RULES.join(', ')}, got "${v}"`);
+  return 'off';
 }
 
 function validateFilters(c: Checker, raw: Record<string, unknown>): FilterConfig[] {

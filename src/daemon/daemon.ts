@@ -10,7 +10,7 @@ import { IngestStats } from '../ingest/ingest-stats.js';
 import type { Ingester } from '../ingest/ingester.js';
 import { createPipeline } from '../ingest/pipeline.js';
 import { TagProcessor, type TagProcessorConfig } from '../ingest/tag-processor.js';
-import type { StatsdEvent } from '../parser/sample.js';
+import type { ServiceCheck, StatsdEvent } from '../parser/sample.js';
 import type { Receiver, ReceiverDeps } from '../receivers/receiver.js';
 import type { BoundAddress } from '../shared/listen.js';
 import type { Clock } from '../shared/clock.js';
@@ -80,8 +80,15 @@ export class Daemon implements Lifecycle {
         },
         tags: tagsOf(config),
         badLinesPerMinute: config.badLinesPerMinute,
+        istioNames: config.istioNames,
       },
-      { stats: this.stats, clock, logger, onEvent: (e) => this.#dispatchEvent(e) },
+      {
+        stats: this.stats,
+        clock,
+        logger,
+        onEvent: (e) => this.#dispatchEvent(e),
+        onServiceCheck: (c) => this.#dispatchServiceCheck(c),
+      },
     );
     this.aggregator = pipeline.aggregator;
     this.#ingester = pipeline.ingester;
@@ -283,6 +290,16 @@ export class Daemon implements Lifecycle {
     logger.info('statsd-sepagent stopped');
   }
 
+  #dispatchServiceCheck(c: ServiceCheck): void {
+    const signal = this.#deps.clock.timeout(this.config.flushIntervalMs);
+    for (const b of this.#backends) {
+      if (b.sendServiceCheck === undefined) continue;
+      raceAbort(b.sendServiceCheck(c, signal), signal).catch((err: unknown) =>
+        this.#deps.logger.debug({ backend: b.name, err: errorMessage(err) }, 'service check delivery failed'),
+      );
+    }
+  }
+
   #dispatchEvent(e: StatsdEvent): void {
     const signal = this.#deps.clock.timeout(this.config.flushIntervalMs);
     for (const b of this.#backends) {
@@ -298,11 +315,16 @@ function tagsOf(config: DaemonConfig): TagProcessorConfig {
     ignoreHost: config.ignoreHost,
     namespace: config.namespace,
     defaultTags: [...config.defaultTags, ...config.podTags.tags],
+    containerIdTag: config.containerIdTag,
     filters: config.filters,
   };
 }
 
 /** The settings every backend may read besides its own section. */
 function sharedSettings(config: DaemonConfig): SharedBackendSettings {
-  return { disabledSubMetrics: config.disabledSubMetrics, maxSeries: config.maxSeries };
+  return {
+    disabledSubMetrics: config.disabledSubMetrics,
+    maxSeries: config.maxSeries,
+    envoyTagExtraction: config.envoyTagExtraction,
+  };
 }

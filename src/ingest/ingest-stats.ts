@@ -24,6 +24,12 @@ export class IngestStats implements ReceiverStats {
   readonly samples: Record<MetricKind, number> = { counter: 0, gauge: 0, timer: 0, set: 0 };
   /** Events accepted. */
   events = 0;
+  /** DogStatsD service checks accepted. */
+  serviceChecks = 0;
+  /** Unknown `|x…` fields skipped on accepted lines. */
+  skippedFields = 0;
+  /** Accepted lines that carried a client timestamp (`|T…`), which aggregation does not use. */
+  clientTimestamps = 0;
   /** Rejected lines by reason. */
   readonly badLines = Object.fromEntries(PARSE_ERROR_REASONS.map((r) => [r, 0])) as Record<ParseErrorReason, number>;
   /** Metrics dropped by a `drop-metric` filter. */

@@ -1,6 +1,6 @@
 import type { Aggregator, SeriesRef } from '../aggregator/aggregator.js';
 import type { LineParser } from '../parser/line-parser.js';
-import type { MetricKind, ParseErrorReason, StatsdEvent } from '../parser/sample.js';
+import type { MetricKind, ParseErrorReason, ServiceCheck, StatsdEvent } from '../parser/sample.js';
 import { normaliseName } from '../parser/statsd-line-parser.js';
 import { forEachEntry, int64, type RawMessage, type TagMaps } from '../wire/gostatsd.js';
 import type { Clock } from '../shared/clock.js';
@@ -22,6 +22,8 @@ export interface IngesterDeps {
   logger: Logger;
   /** Receives every accepted event, hostname and date filled in. */
   onEvent: (event: StatsdEvent) => void;
+  /** Receives every accepted service check, hostname and timestamp filled in. */
+  onServiceCheck?: (check: ServiceCheck) => void;
   /** How many rejected lines may be logged per minute (`bad-lines-per-minute`); 0 = none. */
   badLinesPerMinute: number;
   /** Use the line cache (default true); false sends every line through the full parser. */
@@ -200,7 +202,9 @@ export class Ingester implements DatagramSink {
     const r = d.parser(bytes, start, end);
     if (r.type === 'metric') {
       const m = r.metric;
-      const id = d.tags.identify(m.name, m.tags, sourceHost);
+      const tags =
+        m.containerId !== '' && d.tags.containerIdTag ? [...m.tags, `container_id:${m.containerId}`] : m.tags;
+      const id = d.tags.identify(m.name, tags, sourceHost);
       if (id === undefined) {
         d.stats.filtered++;
         return;
@@ -220,7 +224,16 @@ export class Ingester implements DatagramSink {
       );
       if (series === undefined) return; // past max-series: counted by the aggregator
       d.stats.samples[m.kind]++;
-      if (scan.colon >= 0) {
+      // Packed values (DogStatsD 1.1): the same series, each value sampled at the line's rate.
+      for (const v of m.extraValues) {
+        d.aggregator.applyTo(series, v, '', m.rate, now);
+        d.stats.samples[m.kind]++;
+      }
+      if (m.skippedFields > 0) d.stats.skippedFields += m.skippedFields;
+      if (m.timestamp > 0) d.stats.clientTimestamps++;
+      // Lines that skip fields or carry a timestamp are parsed every time: they stay counted,
+      // and per-second timestamps do not fill the cache with one entry per second.
+      if (scan.colon >= 0 && m.skippedFields === 0 && m.timestamp === 0) {
         if (entry >= 0) this.#cache.replace(entry, series);
         else {
           // Entries of expired series are dead weight (they hold their series): start
@@ -232,10 +245,21 @@ export class Ingester implements DatagramSink {
       }
     } else if (r.type === 'event') {
       this.#event(r.event, sourceHost, now);
+    } else if (r.type === 'check') {
+      this.#serviceCheck(r.check, sourceHost, now);
     } else {
       d.stats.badLines[r.reason]++;
       this.#logBadLine(bytes, start, end, r.reason, sourceHost);
     }
+  }
+
+  #serviceCheck(c: ServiceCheck, sourceHost: string, now: number): void {
+    const d = this.#d;
+    d.stats.serviceChecks++;
+    if (c.hostname === '') c.hostname = sourceHost;
+    if (c.timestamp === 0) c.timestamp = Math.floor(now / 1000);
+    c.tags = d.tags.eventTags(c.tags);
+    d.onServiceCheck?.(c);
   }
 
   ingestEvent(event: StatsdEvent, sourceHost: string): void {

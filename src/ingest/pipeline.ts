@@ -1,6 +1,6 @@
 import { InMemoryAggregator, type AggregatorConfig } from '../aggregator/in-memory-aggregator.js';
-import type { StatsdEvent } from '../parser/sample.js';
-import { parseStatsdLine } from '../parser/statsd-line-parser.js';
+import type { ServiceCheck, StatsdEvent } from '../parser/sample.js';
+import { createStatsdLineParser, parseStatsdLine } from '../parser/statsd-line-parser.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { IngestStats } from './ingest-stats.js';
@@ -15,6 +15,8 @@ export interface PipelineConfig {
   badLinesPerMinute?: number;
   /** Use the line cache (default true). */
   lineCache?: boolean;
+  /** `istio-names`: keep `|` inside metric names (default false). */
+  istioNames?: boolean;
 }
 
 /** What the pipeline needs from its host. */
@@ -24,6 +26,8 @@ export interface PipelineDeps {
   logger: Logger;
   /** Receives every accepted event. */
   onEvent: (event: StatsdEvent) => void;
+  /** Receives every accepted service check. */
+  onServiceCheck?: (check: ServiceCheck) => void;
 }
 
 /** The receive side: the ingester (the receivers' sink) and the aggregator it feeds. */
@@ -47,13 +51,14 @@ export const DEFAULT_AGGREGATOR: AggregatorConfig = {
 export function createPipeline(cfg: PipelineConfig, deps: PipelineDeps): Pipeline {
   const aggregator = new InMemoryAggregator({ ...DEFAULT_AGGREGATOR, ...cfg.aggregator });
   const ingester = new Ingester({
-    parser: parseStatsdLine,
+    parser: cfg.istioNames === true ? createStatsdLineParser({ keepPipesInNames: true }) : parseStatsdLine,
     tags: new TagProcessor({ ignoreHost: false, namespace: '', defaultTags: [], filters: [], ...cfg.tags }),
     aggregator,
     stats: deps.stats,
     clock: deps.clock,
     logger: deps.logger,
     onEvent: deps.onEvent,
+    ...(deps.onServiceCheck !== undefined ? { onServiceCheck: deps.onServiceCheck } : {}),
     badLinesPerMinute: cfg.badLinesPerMinute ?? 0,
     lineCache: cfg.lineCache !== false,
   });

@@ -10,6 +10,8 @@ export interface TagProcessorConfig {
   /** Tags appended to every metric and event unless already present. */
   defaultTags: readonly string[];
   filters: readonly FilterConfig[];
+  /** `container-id-tag`: a DogStatsD `|c:<id>` field becomes the tag `container_id:<id>`. */
+  containerIdTag?: boolean;
 }
 
 /** Compares strings by their UTF-8 byte order (Go's string order), not UTF-16 order. */
@@ -44,8 +46,12 @@ export class TagProcessor {
   readonly #plain: boolean;
   readonly #hostKeys = new Map<string, string>();
 
+  /** Whether a line's `|c:<container id>` becomes a `container_id:` tag. */
+  readonly containerIdTag: boolean;
+
   constructor(cfg: TagProcessorConfig) {
     this.#cfg = cfg;
+    this.containerIdTag = cfg.containerIdTag === true;
     this.#filters = cfg.filters.map(compileFilter);
     this.#prefix = cfg.namespace === '' ? '' : cfg.namespace + '.';
     this.#plain = this.#filters.length === 0 && cfg.defaultTags.length === 0;

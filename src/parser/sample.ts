@@ -1,4 +1,4 @@
-/** The four aggregation kinds. `ms` and `h` lines both become `timer`. */
+/** The four aggregation kinds. `ms`, `h` and `d` (distribution) lines all become `timer`. */
 export type MetricKind = 'counter' | 'gauge' | 'timer' | 'set';
 
 /** One metric sample as written on a StatsD line, before host and tag processing. */
@@ -14,6 +14,30 @@ export interface ParsedMetric {
   readonly rate: number;
   /** Tags in line order, empty pieces dropped, not yet de-duplicated. */
   readonly tags: string[];
+  /** More values of a packed line (`name:1:2:3|ms`, DogStatsD 1.1), after `value`; usually empty. */
+  readonly extraValues: readonly number[];
+  /** The client's `|T<unix seconds>` (DogStatsD 1.3); 0 when absent. Accepted, not used for aggregation. */
+  readonly timestamp: number;
+  /** The client's `|c:<container id>` (DogStatsD 1.2); `''` when absent. */
+  readonly containerId: string;
+  /** Fields after the type that were not understood (`|x…`) and skipped. */
+  readonly skippedFields: number;
+}
+
+/** Status of a DogStatsD service check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */
+export type ServiceCheckStatus = 0 | 1 | 2 | 3;
+
+/** A DogStatsD service check (`_sc|name|status|…` line). Never aggregated. */
+export interface ServiceCheck {
+  readonly name: string;
+  readonly status: ServiceCheckStatus;
+  /** Unix seconds from `d:`; 0 when absent (the receiver fills in "now"). */
+  timestamp: number;
+  /** From `h:`; `''` when absent (the receiver fills in the source address). */
+  hostname: string;
+  /** From `m:` (always last on the line, so it may hold `|`). */
+  readonly message: string;
+  tags: string[];
 }
 
 /** Priority of a DogStatsD event. */
@@ -55,10 +79,12 @@ export type ParseErrorReason =
   | 'invalid_sample_rate'
   /** Something other than `@rate` or `#tags` follows the type. */
   | 'invalid_suffix'
-  /** Starts with `_` but is not an event (`_sc` service checks, `_foo:1|c`). */
+  /** Starts with `_` but is neither an event nor a service check (`_foo:1|c`). */
   | 'unsupported_line'
   /** A malformed `_e{..}` event line. */
-  | 'malformed_event';
+  | 'malformed_event'
+  /** A malformed `_sc|…` service check line. */
+  | 'malformed_service_check';
 
 /** Every parse error reason, for pre-creating metric label values. */
 export const PARSE_ERROR_REASONS: readonly ParseErrorReason[] = [
@@ -71,10 +97,12 @@ export const PARSE_ERROR_REASONS: readonly ParseErrorReason[] = [
   'invalid_suffix',
   'unsupported_line',
   'malformed_event',
+  'malformed_service_check',
 ];
 
-/** The outcome of parsing one line: a metric, an event or a rejection reason. */
+/** The outcome of parsing one line: a metric, an event, a service check or a rejection reason. */
 export type ParseResult =
   | { readonly type: 'metric'; readonly metric: ParsedMetric }
   | { readonly type: 'event'; readonly event: StatsdEvent }
+  | { readonly type: 'check'; readonly check: ServiceCheck }
   | { readonly type: 'error'; readonly reason: ParseErrorReason };

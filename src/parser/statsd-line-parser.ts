@@ -3,8 +3,11 @@ import type {
   EventAlertType,
   EventPriority,
   MetricKind,
+  ParsedMetric,
   ParseErrorReason,
   ParseResult,
+  ServiceCheck,
+  ServiceCheckStatus,
   StatsdEvent,
 } from './sample.js';
 import type { LineParser } from './line-parser.js';
@@ -12,14 +15,21 @@ import type { LineParser } from './line-parser.js';
 import { AT, COLON, COMMA, HASH, NUL, PIPE, UNDERSCORE } from './ascii.js';
 
 /** Per-byte action for name normalisation: 0 drop, 1 keep, or the replacement byte. */
-const NAME_MAP = new Uint8Array(256);
-for (let c = 0; c < 256; c++) {
-  const ch = String.fromCharCode(c);
-  if (/[A-Za-z0-9._-]/.test(ch)) NAME_MAP[c] = 1;
+function nameMap(keepPipes: boolean): Uint8Array {
+  const map = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) {
+    const ch = String.fromCharCode(c);
+    if (/[A-Za-z0-9._-]/.test(ch)) map[c] = 1;
+  }
+  map[0x2f] = 0x2d; // '/' -> '-'
+  map[0x20] = UNDERSCORE; // ' ' -> '_'
+  map[0x09] = UNDERSCORE; // '\t' -> '_'
+  if (keepPipes) map[PIPE] = 1;
+  return map;
 }
-NAME_MAP[0x2f] = 0x2d; // '/' -> '-'
-NAME_MAP[0x20] = UNDERSCORE; // ' ' -> '_'
-NAME_MAP[0x09] = UNDERSCORE; // '\t' -> '_'
+const NAME_MAP = nameMap(false);
+/** With `istio-names`: `|` is kept, as in Istio's cluster names (`outbound|9080||reviews…`). */
+const ISTIO_NAME_MAP = nameMap(true);
 
 const decoder = new TextDecoder('utf-8');
 
@@ -48,17 +58,17 @@ const nameScratch = new Uint8Array(4096);
 /**
  * Applies gostatsd's name normalisation: keep `[A-Za-z0-9._-]`, `/` becomes `-`, space
  * and tab become `_`, every other byte (including each byte of a multi-byte character)
- * is deleted.
+ * is deleted. `map` may keep more (`istio-names` keeps `|`).
  */
-export function normaliseName(bytes: Uint8Array, start: number, end: number): string {
+export function normaliseName(bytes: Uint8Array, start: number, end: number, map: Uint8Array = NAME_MAP): string {
   let i = start;
-  while (i < end && NAME_MAP[bytes[i]!] === 1) i++;
+  while (i < end && map[bytes[i]!] === 1) i++;
   if (i === end) return latin1(bytes, start, end); // already clean: the common case
   const out = end - start <= nameScratch.length ? nameScratch : new Uint8Array(end - start);
   let n = 0;
   for (let j = start; j < end; j++) {
     const c = bytes[j]!;
-    const m = NAME_MAP[c]!;
+    const m = map[c]!;
     if (m === 1) out[n++] = c;
     else if (m !== 0) out[n++] = m;
   }
@@ -84,13 +94,70 @@ function indexOf(bytes: Uint8Array, byte: number, start: number, end: number): n
 
 const fail = (reason: ParseErrorReason): ParseResult => ({ type: 'error', reason });
 
+const NO_VALUES: readonly number[] = Object.freeze([]);
+const LETTER_C = 0x63;
+const LETTER_E = 0x65;
+const LETTER_T = 0x54;
+
 /**
- * parseStatsdLine is the gostatsd line grammar (see docs/compatibility.md for the few
- * deliberate differences): `name:value|type[|@rate][|#tags]` and `_e{..}` events.
+ * Whether a DogStatsD field starts at `p` (just after a `|`): `c:` (container id), `e:`
+ * (external data), `card:` (cardinality) or `T<digit>` (timestamp). Tags end at the `|`
+ * before one of these; any other `|` stays inside the tags, as in the reference.
+ */
+function isFieldStart(bytes: Uint8Array, p: number, end: number): boolean {
+  const c = p < end ? bytes[p] : -1;
+  if (c === LETTER_C || c === LETTER_E) {
+    if (p + 1 < end && bytes[p + 1] === COLON) return true;
+    return (
+      c === LETTER_C &&
+      end - p >= 5 &&
+      bytes[p + 1] === 0x61 &&
+      bytes[p + 2] === 0x72 &&
+      bytes[p + 3] === 0x64 &&
+      bytes[p + 4] === COLON
+    );
+  }
+  return c === LETTER_T && p + 1 < end && bytes[p + 1]! >= 0x30 && bytes[p + 1]! <= 0x39;
+}
+
+/** Reads an unsigned decimal `bytes[start, end)`; NaN unless it is 1–15 digits only. */
+function readDigits(bytes: Uint8Array, start: number, end: number): number {
+  if (end <= start || end - start > 15) return NaN;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const c = bytes[i]!;
+    if (c < 0x30 || c > 0x39) return NaN;
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
+}
+
+/** Options of {@link createStatsdLineParser}. */
+export interface StatsdLineParserOptions {
+  /** `istio-names`: keep `|` inside metric names instead of deleting it. */
+  keepPipesInNames?: boolean;
+}
+
+/**
+ * The StatsD line grammar of the reference (gostatsd; see docs/compatibility.md for the
+ * few deliberate differences), extended to DogStatsD 1.3:
+ *
+ * - `name:value|type[|@rate][|#tags]`, type `c g s ms h` and `d` (a distribution,
+ *   aggregated as a timer);
+ * - packed values `name:1:2:3|type` (not sets), each sampled at the line's rate;
+ * - after the type, fields in any order: `@rate`, `#tags`, `c:<container id>`,
+ *   `e:<external data>`, `card:<cardinality>`, `T<unix seconds>`; an unknown field is
+ *   skipped and counted (`skippedFields`), never fatal;
+ * - `_e{..}` events and `_sc|…` service checks.
  *
  * A NUL byte ends the line, as it does in the reference lexer.
  */
-export const parseStatsdLine: LineParser = (bytes, start, endIn) => {
+export function createStatsdLineParser(opts: StatsdLineParserOptions = {}): LineParser {
+  const map = opts.keepPipesInNames === true ? ISTIO_NAME_MAP : NAME_MAP;
+  return (bytes, start, endIn) => parseLine(bytes, start, endIn, map);
+}
+
+function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Array): ParseResult {
   let end = endIn;
   const nul = indexOf(bytes, NUL, start, end);
   if (nul >= 0) end = nul;
@@ -99,11 +166,14 @@ export const parseStatsdLine: LineParser = (bytes, start, endIn) => {
     if (end - start >= 3 && bytes[start + 1] === 0x65 && bytes[start + 2] === 0x7b) {
       return parseEvent(bytes, start + 3, end);
     }
+    if (end - start >= 4 && bytes[start + 1] === 0x73 && bytes[start + 2] === 0x63 && bytes[start + 3] === PIPE) {
+      return parseServiceCheck(bytes, start + 4, end);
+    }
     return fail('unsupported_line');
   }
   const colon = indexOf(bytes, COLON, start, end);
   if (colon < 0) return fail('malformed_line');
-  const name = normaliseName(bytes, start, colon);
+  const name = normaliseName(bytes, start, colon, map);
   if (name === '') return fail('empty_name');
   const pipe = indexOf(bytes, PIPE, colon + 1, end);
   if (pipe < 0) return fail('malformed_line');
@@ -124,6 +194,7 @@ export const parseStatsdLine: LineParser = (bytes, start, endIn) => {
       p++;
       break;
     case 0x68: // h
+    case 0x64: // d: a distribution, aggregated as a timer
       kind = 'timer';
       p++;
       break;
@@ -138,38 +209,98 @@ export const parseStatsdLine: LineParser = (bytes, start, endIn) => {
 
   let rate = 1;
   let tags: string[] = [];
+  let timestamp = 0;
+  let containerId = '';
+  let skippedFields = 0;
   if (p < end) {
     if (bytes[p] !== PIPE) return fail('invalid_type');
-    p++;
-    if (p === end) return fail('invalid_suffix');
-    if (bytes[p] === AT) {
-      const rateEnd = indexOf(bytes, PIPE, p + 1, end);
-      const re = rateEnd < 0 ? end : rateEnd;
-      const r = parseGoFloat(bytes, p + 1, re);
-      if (r === undefined || !Number.isFinite(r) || r <= 0) return fail('invalid_sample_rate');
-      rate = r;
-      if (rateEnd >= 0 && rateEnd + 1 < end) {
-        if (bytes[rateEnd + 1] !== HASH) return fail('invalid_suffix');
-        tags = splitTags(bytes, rateEnd + 2, end);
-      }
-    } else if (bytes[p] === HASH) {
-      tags = splitTags(bytes, p + 1, end);
-    } else {
-      return fail('invalid_suffix');
+    if (p + 1 === end) return fail('invalid_suffix');
+    let sawRate = false;
+    // Each turn: bytes[p] is the `|` before a field.
+    while (p < end) {
+      const f = p + 1;
+      if (f === end) break; // a dangling `|` after a field is tolerated
+      let next = indexOf(bytes, PIPE, f, end);
+      const c = bytes[f];
+      if (c === AT) {
+        if (sawRate) return fail('invalid_suffix');
+        sawRate = true;
+        const re = next < 0 ? end : next;
+        const r = parseGoFloat(bytes, f + 1, re);
+        if (r === undefined || !Number.isFinite(r) || r <= 0) return fail('invalid_sample_rate');
+        rate = r;
+      } else if (c === HASH) {
+        // Tags run to the end of the line, or to a `|` that starts a DogStatsD field.
+        while (next >= 0 && !isFieldStart(bytes, next + 1, end)) next = indexOf(bytes, PIPE, next + 1, end);
+        tags = splitTags(bytes, f + 1, next < 0 ? end : next);
+      } else if ((c === LETTER_C || c === LETTER_E) && f + 1 < end && bytes[f + 1] === COLON) {
+        if (c === LETTER_C) containerId = utf8(bytes, f + 2, next < 0 ? end : next);
+      } else if (c === LETTER_T && f + 1 < end && bytes[f + 1]! >= 0x30 && bytes[f + 1]! <= 0x39) {
+        const ts = readDigits(bytes, f + 1, next < 0 ? end : next);
+        if (ts === ts) timestamp = ts;
+        else skippedFields++;
+      } else if (!isFieldStart(bytes, f, end)) skippedFields++; // card:… is known and unused
+      if (next < 0) break;
+      p = next;
     }
   }
 
   if (kind === 'set') {
-    return {
-      type: 'metric',
-      metric: { kind, name, value: 0, member: utf8(bytes, colon + 1, pipe), rate, tags },
+    const metric: ParsedMetric = {
+      kind,
+      name,
+      value: 0,
+      member: utf8(bytes, colon + 1, pipe),
+      rate,
+      tags,
+      extraValues: NO_VALUES,
+      timestamp,
+      containerId,
+      skippedFields,
     };
+    return { type: 'metric', metric };
   }
-  const value = parseGoFloat(bytes, colon + 1, pipe);
-  if (value === undefined || Number.isNaN(value)) return fail('invalid_value');
-  if (kind === 'counter' && !Number.isFinite(value)) return fail('invalid_value');
-  return { type: 'metric', metric: { kind, name, value, member: '', rate, tags } };
-};
+  // Packed values (DogStatsD 1.1): `name:1:2:3|type`.
+  let valueEnd = indexOf(bytes, COLON, colon + 1, pipe);
+  const value = readValue(bytes, colon + 1, valueEnd < 0 ? pipe : valueEnd, kind);
+  if (value === undefined) return fail('invalid_value');
+  let extraValues = NO_VALUES;
+  if (valueEnd >= 0) {
+    const more: number[] = [];
+    while (valueEnd >= 0) {
+      const from = valueEnd + 1;
+      valueEnd = indexOf(bytes, COLON, from, pipe);
+      const v = readValue(bytes, from, valueEnd < 0 ? pipe : valueEnd, kind);
+      if (v === undefined) return fail('invalid_value');
+      more.push(v);
+    }
+    extraValues = more;
+  }
+  const metric: ParsedMetric = {
+    kind,
+    name,
+    value,
+    member: '',
+    rate,
+    tags,
+    extraValues,
+    timestamp,
+    containerId,
+    skippedFields,
+  };
+  return { type: 'metric', metric };
+}
+
+/** One value of a metric line, or undefined when invalid (NaN, not a number, infinite counter). */
+function readValue(bytes: Uint8Array, start: number, end: number, kind: MetricKind): number | undefined {
+  const v = parseGoFloat(bytes, start, end);
+  if (v === undefined || Number.isNaN(v)) return undefined;
+  if (kind === 'counter' && !Number.isFinite(v)) return undefined;
+  return v;
+}
+
+/** The daemon's default grammar (names normalised as the reference does). */
+export const parseStatsdLine: LineParser = createStatsdLineParser();
 
 /** Reads a decimal uint32 at `p`; returns [value, next] or undefined. */
 function readUint32(bytes: Uint8Array, p: number, end: number): [number, number] | undefined {
@@ -271,6 +402,47 @@ function parseEvent(bytes: Uint8Array, p: number, end: number): ParseResult {
     q = valEnd;
   }
   return { type: 'event', event };
+}
+
+/**
+ * Parses the rest of `_sc|<name>|<status>[|d:<ts>][|h:<host>][|#tags][|c:…][|e:…][|m:<message>]`
+ * after `_sc|`. `m:` runs to the end of the line (a message may hold `|`); other unknown
+ * fields are skipped.
+ */
+function parseServiceCheck(bytes: Uint8Array, p: number, end: number): ParseResult {
+  const nameEnd = indexOf(bytes, PIPE, p, end);
+  if (nameEnd <= p) return fail('malformed_service_check');
+  const statusEnd = indexOf(bytes, PIPE, nameEnd + 1, end);
+  const se = statusEnd < 0 ? end : statusEnd;
+  const digit = se - nameEnd === 2 ? bytes[nameEnd + 1]! - 0x30 : -1;
+  if (digit < 0 || digit > 3) return fail('malformed_service_check');
+  const check: { -readonly [K in keyof ServiceCheck]: ServiceCheck[K] } = {
+    name: utf8(bytes, p, nameEnd),
+    status: digit as ServiceCheckStatus,
+    timestamp: 0,
+    hostname: '',
+    message: '',
+    tags: [],
+  };
+  let q = se;
+  while (q < end) {
+    const f = q + 1; // bytes[q] is `|`
+    if (f >= end) break;
+    if (bytes[f] === 0x6d && f + 1 < end && bytes[f + 1] === COLON) {
+      check.message = utf8(bytes, f + 2, end);
+      break;
+    }
+    const next = indexOf(bytes, PIPE, f, end);
+    const fe = next < 0 ? end : next;
+    if (bytes[f] === HASH) check.tags = splitTags(bytes, f + 1, fe);
+    else if (bytes[f] === 0x64 && bytes[f + 1] === COLON) {
+      const ts = readDigits(bytes, f + 2, fe);
+      if (ts !== ts) return fail('malformed_service_check');
+      check.timestamp = ts;
+    } else if (bytes[f] === 0x68 && bytes[f + 1] === COLON) check.hostname = utf8(bytes, f + 2, fe);
+    q = fe;
+  }
+  return { type: 'check', check };
 }
 
 /** Convenience wrapper for tests and tools: parses a JS string as UTF-8 bytes. */

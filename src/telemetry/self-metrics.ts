@@ -93,6 +93,21 @@ export class SelfMetrics {
       KINDS.map((k) => [{ type: k }, stats.samples[k]]),
     );
     mirror('events_received_total', 'DogStatsD events accepted.', [], () => [[{}, stats.events]]);
+    mirror('service_checks_received_total', 'DogStatsD service checks accepted.', [], () => [
+      [{}, stats.serviceChecks],
+    ]);
+    mirror(
+      'line_fields_skipped_total',
+      'Unknown |x… fields after the type of accepted lines, skipped (a newer DogStatsD client).',
+      [],
+      () => [[{}, stats.skippedFields]],
+    );
+    mirror(
+      'client_timestamps_total',
+      'Accepted lines with a DogStatsD 1.3 |T timestamp (aggregated at receive time; see docs/semantics.md).',
+      [],
+      () => [[{}, stats.clientTimestamps]],
+    );
     mirror('bad_lines_total', 'Lines rejected, by reason.', ['reason'], () =>
       PARSE_ERROR_REASONS.map((r) => [{ reason: r }, stats.badLines[r]]),
     );

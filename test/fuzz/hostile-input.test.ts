@@ -64,17 +64,25 @@ function checkAccounting(p: ReturnType<typeof makePipeline>, lines: readonly Buf
   const want = {
     lines: lines.length,
     events: 0,
+    checks: 0,
     samples: { counter: 0, gauge: 0, timer: 0, set: 0 },
     bad: {} as Record<string, number>,
   };
   for (const r of PARSE_ERROR_REASONS) want.bad[r] = 0;
   for (const l of lines) {
     const r = parseStatsdLine(l, 0, l.length);
-    if (r.type === 'metric') want.samples[r.metric.kind]++;
+    if (r.type === 'metric') want.samples[r.metric.kind] += 1 + r.metric.extraValues.length;
     else if (r.type === 'event') want.events++;
+    else if (r.type === 'check') want.checks++;
     else want.bad[r.reason]!++;
   }
-  expect({ lines: s.lines, events: s.events, samples: s.samples, bad: s.badLines }).to.deep.equal(want);
+  expect({
+    lines: s.lines,
+    events: s.events,
+    checks: s.serviceChecks,
+    samples: s.samples,
+    bad: s.badLines,
+  }).to.deep.equal(want);
 }
 
 describe('fuzz: hostile input never throws and never costs the good data beside it', function () {

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as Zlib from 'node:zlib';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
-import type { StatsdEvent } from '../../parser/sample.js';
+import type { ServiceCheck, StatsdEvent } from '../../parser/sample.js';
 import type { Backend, BackendDeps } from '../backend.js';
 import { CoalescingDelivery } from '../shared/coalescing-delivery.js';
 import {
@@ -13,7 +13,8 @@ import {
   type Poster,
 } from '../shared/http-delivery.js';
 import type { DatadogConfig } from './config.js';
-import { datadogSeries, eventPayload, seriesPayload } from './format.js';
+import { datadogSeries, eventPayload, seriesPayload, serviceCheckPayload } from './format.js';
+import { EnvoyTagExtractor } from '../../shared/envoy-tags.js';
 
 const require = createRequire(import.meta.url);
 
@@ -37,9 +38,11 @@ export class DatadogBackend implements Backend {
   readonly #deps: DatadogDeps;
   readonly #poster: Poster;
   readonly #delivery: CoalescingDelivery;
+  readonly #envoy: EnvoyTagExtractor;
 
-  constructor(config: DatadogConfig, deps: DatadogDeps) {
+  constructor(config: DatadogConfig, deps: DatadogDeps, envoy = new EnvoyTagExtractor('off')) {
     this.name = deps.name;
+    this.#envoy = envoy;
     this.#config = config;
     this.#deps = deps;
     const client = new HttpClient({
@@ -68,7 +71,7 @@ export class DatadogBackend implements Backend {
   }
 
   async #sendInterval(s: FlushSnapshot, stop: AbortSignal, deadline: AbortSignal): Promise<boolean> {
-    const all = datadogSeries(s);
+    const all = datadogSeries(s, this.#envoy);
     const batches: string[][] = [];
     for (let i = 0; i < all.length; i += this.#config.metricsPerBatch)
       batches.push(all.slice(i, i + this.#config.metricsPerBatch));
@@ -107,7 +110,15 @@ export class DatadogBackend implements Backend {
   }
 
   async sendEvent(e: StatsdEvent, signal: AbortSignal): Promise<void> {
-    const result = await this.#post('/api/v1/events', eventPayload(e), signal, signal);
+    this.#counted(await this.#post('/api/v1/events', eventPayload(e), signal, signal));
+  }
+
+  async sendServiceCheck(c: ServiceCheck, signal: AbortSignal): Promise<void> {
+    this.#counted(await this.#post('/api/v1/check_run', serviceCheckPayload(c), signal, signal));
+  }
+
+  /** Counts one event or service check as sent or dropped. */
+  #counted(result: DeliveryResult): void {
     if (result === 'delivered') this.#deps.metrics.sent(1, 1);
     else this.#deps.metrics.dropped(result === 'rejected' ? 'rejected' : 'retry_expired', 1);
   }

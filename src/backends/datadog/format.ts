@@ -1,6 +1,7 @@
 import type { FlushSnapshot, SeriesIdentity } from '../../aggregator/snapshot.js';
-import type { StatsdEvent } from '../../parser/sample.js';
+import type { ServiceCheck, StatsdEvent } from '../../parser/sample.js';
 import { gostatsdPercentileName, TIMER_SUB_METRICS } from '../shared/gostatsd-names.js';
+import { EnvoyTagExtractor } from '../../shared/envoy-tags.js';
 
 /**
  * One series of Datadog's v1 series API as gostatsd writes it (keys in this order,
@@ -8,7 +9,8 @@ import { gostatsdPercentileName, TIMER_SUB_METRICS } from '../shared/gostatsd-na
  * "points":[[ts,value]],"tags":[…],"type":"gauge"|"rate"}`.
  */
 function series(
-  id: SeriesIdentity,
+  host: string,
+  tags: readonly string[],
   metric: string,
   value: number,
   type: 'gauge' | 'rate',
@@ -16,9 +18,9 @@ function series(
   interval: number,
 ): string {
   let out = '{';
-  if (id.host !== '') out += `"host":${JSON.stringify(id.host)},`;
+  if (host !== '') out += `"host":${JSON.stringify(host)},`;
   out += `"interval":${interval},"metric":${JSON.stringify(metric)},"points":[[${ts},${value}]]`;
-  if (id.tags.length > 0) out += `,"tags":${JSON.stringify(id.tags)}`;
+  if (tags.length > 0) out += `,"tags":${JSON.stringify(tags)}`;
   return out + `,"type":"${type}"}`;
 }
 
@@ -27,24 +29,34 @@ function series(
  * `<name>.count` gauge, timers as their sub-metrics (`count_ps` a rate), gauges, and set
  * sizes as gauges. Non-finite values are left out (JSON cannot carry them).
  */
-export function datadogSeries(s: FlushSnapshot): string[] {
+export function datadogSeries(s: FlushSnapshot, envoy = new EnvoyTagExtractor('off')): string[] {
   const ts = Math.floor(s.timestampMs / 1000);
   const interval = s.intervalSeconds;
   const out: string[] = [];
-  const add = (id: SeriesIdentity, metric: string, value: number, type: 'gauge' | 'rate'): void => {
-    if (Number.isFinite(value)) out.push(series(id, metric, value, type, ts, interval));
+  // The series' name and tags, with Envoy's name segments taken out as tags when configured.
+  let host = '';
+  let tags: readonly string[] = [];
+  const of = (id: SeriesIdentity): string => {
+    const e = envoy.apply(id.name, id.tags);
+    host = id.host;
+    tags = e.tags;
+    return e.name;
+  };
+  const add = (metric: string, value: number, type: 'gauge' | 'rate'): void => {
+    if (Number.isFinite(value)) out.push(series(host, tags, metric, value, type, ts, interval));
   };
   for (const c of s.counters) {
-    add(c, c.name, c.perSecond, 'rate');
-    add(c, `${c.name}.count`, c.value, 'gauge');
+    const name = of(c);
+    add(name, c.perSecond, 'rate');
+    add(`${name}.count`, c.value, 'gauge');
   }
   for (const t of s.timers) {
-    for (const [sub, get] of TIMER_SUB_METRICS)
-      add(t, `${t.name}.${sub}`, get(t), sub === 'count_ps' ? 'rate' : 'gauge');
-    for (const p of t.percentiles) add(t, `${t.name}.${gostatsdPercentileName(p)}`, p.value, 'gauge');
+    const name = of(t);
+    for (const [sub, get] of TIMER_SUB_METRICS) add(`${name}.${sub}`, get(t), sub === 'count_ps' ? 'rate' : 'gauge');
+    for (const p of t.percentiles) add(`${name}.${gostatsdPercentileName(p)}`, p.value, 'gauge');
   }
-  for (const g of s.gauges) add(g, g.name, g.value, 'gauge');
-  for (const x of s.sets) add(x, x.name, x.size, 'gauge');
+  for (const g of s.gauges) add(of(g), g.value, 'gauge');
+  for (const x of s.sets) add(of(x), x.size, 'gauge');
   return out;
 }
 
@@ -63,5 +75,16 @@ export function eventPayload(e: StatsdEvent): string {
   if (e.tags.length > 0) o['tags'] = e.tags;
   o['priority'] = e.priority;
   o['alert_type'] = e.alertType;
+  return JSON.stringify(o);
+}
+
+/**
+ * A service check as Datadog's v1 check_run API takes it: `{"check","host_name","status",
+ * "timestamp","message","tags"}` (status 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+ */
+export function serviceCheckPayload(c: ServiceCheck): string {
+  const o: Record<string, unknown> = { check: c.name, host_name: c.hostname, status: c.status, timestamp: c.timestamp };
+  if (c.message !== '') o['message'] = c.message;
+  o['tags'] = c.tags;
   return JSON.stringify(o);
 }

@@ -1,6 +1,7 @@
 import type { BackendFactory } from '../backend.js';
 import { validateDatadogConfig, type DatadogConfig } from './config.js';
 import { DatadogBackend } from './datadog-backend.js';
+import { EnvoyTagExtractor } from '../../shared/envoy-tags.js';
 
 /** Factory of the `datadog` backend: Datadog's v1 series API, as gostatsd's datadog backend. */
 export const datadogBackendFactory = {
@@ -8,5 +9,6 @@ export const datadogBackendFactory = {
   description: "Datadog's v1 series API (zlib JSON batches), as gostatsd's datadog backend",
   defaultConfig: () => validateDatadogConfig({ api_key: 'unset' }, 'datadog', []),
   validate: (raw, path, issues) => validateDatadogConfig(raw, path, issues),
-  create: (config, _shared, deps) => new DatadogBackend(config, deps),
+  readsSharedSettings: true,
+  create: (config, shared, deps) => new DatadogBackend(config, deps, new EnvoyTagExtractor(shared.envoyTagExtraction)),
 } satisfies BackendFactory<DatadogConfig>;

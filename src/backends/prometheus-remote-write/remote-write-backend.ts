@@ -1,3 +1,4 @@
+import { EnvoyTagExtractor } from '../../shared/envoy-tags.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Snappy from 'snappy';
@@ -61,7 +62,12 @@ export class RemoteWriteBackend implements Backend {
     this.name = deps.name;
     this.#config = config;
     this.#deps = deps;
-    this.#store = new PromStore(mapperOf(config), shared.maxSeries, (reason, n) => deps.metrics.dropped(reason, n));
+    this.#store = new PromStore(
+      mapperOf(config),
+      shared.maxSeries,
+      (reason, n) => deps.metrics.dropped(reason, n),
+      new EnvoyTagExtractor(shared.envoyTagExtraction),
+    );
     const client = new HttpClient({
       endpoint: config.url,
       timeoutMs: config.timeoutMs,

@@ -1,3 +1,4 @@
+import { EnvoyTagExtractor } from '../../shared/envoy-tags.js';
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
@@ -33,7 +34,12 @@ export class PrometheusBackend implements Backend {
     this.name = deps.name;
     this.#deps = deps;
     this.#config = config;
-    this.#store = new PromStore(mapperOf(config), shared.maxSeries, (reason, n) => deps.metrics.dropped(reason, n));
+    this.#store = new PromStore(
+      mapperOf(config),
+      shared.maxSeries,
+      (reason, n) => deps.metrics.dropped(reason, n),
+      new EnvoyTagExtractor(shared.envoyTagExtraction),
+    );
   }
 
   async start(): Promise<void> {
@@ -93,7 +99,7 @@ export class PrometheusBackend implements Backend {
     const next = config as PrometheusConfig;
     const pathChanged = next.path !== this.#config.path;
     this.#config = next;
-    this.#store.reconfigure(mapperOf(next), shared.maxSeries);
+    this.#store.reconfigure(mapperOf(next), shared.maxSeries, new EnvoyTagExtractor(shared.envoyTagExtraction));
     if (pathChanged) this.#serve();
     this.#deps.logger.info({ series: this.#store.seriesCount }, 'prometheus mapping reconfigured; series kept');
   }

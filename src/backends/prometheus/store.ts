@@ -1,3 +1,4 @@
+import { EnvoyTagExtractor } from '../../shared/envoy-tags.js';
 import type { FlushSnapshot, SeriesIdentity } from '../../aggregator/snapshot.js';
 import { CHUNK_SERIES, runToEnd } from '../../shared/cooperative.js';
 import type { MappingResult, MatchMetricType, MetricMapper, Objective } from './mapping.js';
@@ -97,13 +98,20 @@ export class PromStore {
   readonly #dropped: DropCounter;
   #mapper: MetricMapper;
   #maxSeries: number;
+  #envoy: EnvoyTagExtractor;
   #seriesCount = 0;
   #generation = 0;
 
-  constructor(mapper: MetricMapper, maxSeries: number, dropped: DropCounter) {
+  constructor(
+    mapper: MetricMapper,
+    maxSeries: number,
+    dropped: DropCounter,
+    envoy: EnvoyTagExtractor = new EnvoyTagExtractor('off'),
+  ) {
     this.#mapper = mapper;
     this.#maxSeries = maxSeries;
     this.#dropped = dropped;
+    this.#envoy = envoy;
   }
 
   get seriesCount(): number {
@@ -116,9 +124,10 @@ export class PromStore {
    * change continues where it was, and one that now maps elsewhere starts a new series
    * (the old one leaves by its ttl, as in statsd_exporter).
    */
-  reconfigure(mapper: MetricMapper, maxSeries: number): void {
+  reconfigure(mapper: MetricMapper, maxSeries: number, envoy?: EnvoyTagExtractor): void {
     this.#mapper = mapper;
     this.#maxSeries = maxSeries;
+    if (envoy !== undefined) this.#envoy = envoy;
     this.#cache.clear();
   }
 
@@ -228,12 +237,14 @@ export class PromStore {
     fixed: FamilyType | undefined,
     now: number,
   ): Resolved | DropReason {
-    const m = this.#mapper.map(id.name, matchType);
+    // Envoy's name segments become tags first (envoy-tag-extraction), then the mapping applies.
+    const envoy = this.#envoy.apply(id.name, id.tags);
+    const m = this.#mapper.map(envoy.name, matchType);
     if (m.action === 'drop') return 'mapping_drop';
     const name = escapeMetricName(m.name);
     if (name === '') return 'empty_metric_name';
     const type: FamilyType = fixed ?? m.observerType;
-    const labels = labelsOf(id.tags, m);
+    const labels = labelsOf(envoy.tags, m);
     if ((type === 'histogram' && labels.has('le')) || (type === 'summary' && labels.has('quantile')))
       return 'reserved_label';
     const names = [...labels.keys()].sort();

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
-import type { StatsdEvent } from '../../parser/sample.js';
+import type { ServiceCheck, StatsdEvent } from '../../parser/sample.js';
 import { BackendError } from '../../shared/errors.js';
 import type { Backend, BackendDeps, DisabledSubMetrics } from '../backend.js';
 import { goFixed } from '../shared/go-format.js';
@@ -85,6 +85,18 @@ export class StdoutBackend implements Backend {
       sourceTypeName: e.sourceTypeName,
       alertType: e.alertType,
       tags: e.tags,
+    })}\n`;
+    await this.#write(line, signal, 1);
+  }
+  /** Prints a service check as `check {json}`, like events. */
+  async sendServiceCheck(c: ServiceCheck, signal: AbortSignal): Promise<void> {
+    const line = `check ${JSON.stringify({
+      name: c.name,
+      status: c.status,
+      timestamp: c.timestamp,
+      hostname: c.hostname,
+      message: c.message,
+      tags: c.tags,
     })}\n`;
     await this.#write(line, signal, 1);
   }

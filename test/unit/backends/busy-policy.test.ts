@@ -14,7 +14,11 @@ describe('busy policies of the registered backends', () => {
         clock: new ManualClock(),
         metrics: noopBackendMetrics,
       };
-      const b = f.create(f.defaultConfig(), { disabledSubMetrics: {} as never, maxSeries: 0 }, deps);
+      const b = f.create(
+        f.defaultConfig(),
+        { disabledSubMetrics: {} as never, maxSeries: 0, envoyTagExtraction: 'off' },
+        deps,
+      );
       policy[type] = b.busyPolicy ?? 'latest';
       await b.shutdown();
     }

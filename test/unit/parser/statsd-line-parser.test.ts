@@ -1,6 +1,11 @@
 import { expect } from 'chai';
-import { normaliseName, parseLineString, parseStatsdLine } from '../../../src/parser/statsd-line-parser.js';
-import type { ParseErrorReason, ParseResult } from '../../../src/parser/sample.js';
+import {
+  createStatsdLineParser,
+  normaliseName,
+  parseLineString,
+  parseStatsdLine,
+} from '../../../src/parser/statsd-line-parser.js';
+import type { ParsedMetric, ParseErrorReason, ParseResult } from '../../../src/parser/sample.js';
 
 type Expected =
   | { kind: 'counter' | 'gauge' | 'timer'; name: string; value: number; rate?: number; tags?: string[] }
@@ -40,16 +45,14 @@ describe('StatsdLineParser', () => {
       ['foo', 'malformed_line'],
       [':1|c', 'empty_name'],
       ['x:1|q', 'invalid_type'],
-      ['x:1|d', 'invalid_type'],
       ['x:1|cc', 'invalid_type'],
       ['x:1|c|', 'invalid_suffix'],
       ['x:1|c|@', 'invalid_sample_rate'],
-      ['x:1|c|@0.5|x', 'invalid_suffix'],
       ['x:abc|g', 'invalid_value'],
       ['x:NaN|c', 'invalid_value'],
       ['x:1e400|c', 'invalid_value'],
-      ['x:1:2|c', 'invalid_value'],
-      ['_sc|check|0', 'unsupported_line'],
+      ['x:1:a|c', 'invalid_value'],
+      ['_sc|check|7', 'malformed_service_check'],
       ['_foo:1|c', 'unsupported_line'],
       ['x:2|c\r', 'invalid_type'],
     ];
@@ -66,7 +69,7 @@ describe('StatsdLineParser', () => {
       ['ms requires the s', 'a:1|m', 'invalid_type'],
       ['type letters are case sensitive', 'a:1|C', 'invalid_type'],
       ['a trailing space after the type is garbage', 'a:1|c ', 'invalid_type'],
-      ['anything but @ or # after the type', 'a:1|c|x', 'invalid_suffix'],
+      ['a second rate is rejected', 'a:1|c|@0.5|@0.2', 'invalid_suffix'],
       ['\\r inside tags is kept', 'a:1|c|#t:1\r', { kind: 'counter', name: 'a', value: 1, tags: ['t:1\r'] }],
       ['empty tag pieces are dropped', 'a:1|c|#f,,z,', { kind: 'counter', name: 'a', value: 1, tags: ['f', 'z'] }],
       ['tag of only commas', 'a:1|c|#,', { kind: 'counter', name: 'a', value: 1 }],
@@ -101,6 +104,91 @@ describe('StatsdLineParser', () => {
       ['name normalised away entirely', '€€:1|c', 'empty_name'],
     ];
     for (const [name, line, want] of table) it(name, () => check(parseLineString(line), want));
+  });
+
+  describe('parseStatsdLine: DogStatsD 1.1-1.3 (lines the reference rejected)', () => {
+    const metric = (line: string): ParsedMetric => {
+      const r = parseLineString(line);
+      if (r.type !== 'metric') throw new Error(`${line}: ${JSON.stringify(r)}`);
+      return r.metric;
+    };
+    it('|d distributions are timers', () => {
+      expect(metric('lat:12.5|d|#route:a')).to.deep.include({ kind: 'timer', value: 12.5, tags: ['route:a'] });
+    });
+    it('packed values (1.1): every value, one rate', () => {
+      expect(metric('lat:1:2.5:3|ms|@0.5')).to.deep.include({
+        kind: 'timer',
+        value: 1,
+        extraValues: [2.5, 3],
+        rate: 0.5,
+      });
+      expect(metric('hits:1:1|c')).to.deep.include({ kind: 'counter', value: 1, extraValues: [1] });
+      // Not for sets: `:` may be part of a member, as DogStatsD says.
+      expect(metric('users:a:b|s')).to.deep.include({ kind: 'set', member: 'a:b', extraValues: [] });
+      expect(parseLineString('x:1::2|g')).to.deep.equal({ type: 'error', reason: 'invalid_value' });
+      expect(parseLineString('x:1:inf|c')).to.deep.equal({ type: 'error', reason: 'invalid_value' });
+    });
+    it('container id (1.2), external data, cardinality and timestamp (1.3) fields, in any order', () => {
+      expect(metric('a:1|c|#env:prod|c:83c0a99c0a54|T1656581400')).to.deep.include({
+        tags: ['env:prod'],
+        containerId: '83c0a99c0a54',
+        timestamp: 1656581400,
+        skippedFields: 0,
+      });
+      expect(metric('a:1|g|T1656581400|c:abc|e:it-false,cn-app|card:low|@0.5|#x')).to.deep.include({
+        rate: 0.5,
+        tags: ['x'],
+        containerId: 'abc',
+        timestamp: 1656581400,
+        skippedFields: 0,
+      });
+    });
+    it('unknown fields are skipped and counted, never fatal', () => {
+      expect(metric('a:1|c|x')).to.deep.include({ skippedFields: 1 });
+      expect(metric('a:1|c|@0.5|zz:9|#t|c:id')).to.deep.include({
+        rate: 0.5,
+        tags: ['t'],
+        containerId: 'id',
+        skippedFields: 1,
+      });
+      expect(metric('a:1|c|Tsoon')).to.deep.include({ timestamp: 0, skippedFields: 1 });
+      expect(metric('a:1|c||#t')).to.deep.include({ tags: ['t'], skippedFields: 1 });
+    });
+    it('tags end only at a | that starts a DogStatsD field; any other | stays in the tags, as in the reference', () => {
+      expect(metric('a:1|c|#t|@0.5').tags).to.deep.equal(['t|@0.5']);
+      expect(metric('a:1|c|#t|x:1').tags).to.deep.equal(['t|x:1']);
+      expect(metric('a:1|c|#t|c:id').tags).to.deep.equal(['t']);
+    });
+    it('service checks: every field, m: last (it may hold |)', () => {
+      expect(
+        parseLineString('_sc|redis.up|2|d:1656581400|h:db1|#env:dev,role:db|c:abc|m:timeout|retrying'),
+      ).to.deep.equal({
+        type: 'check',
+        check: {
+          name: 'redis.up',
+          status: 2,
+          timestamp: 1656581400,
+          hostname: 'db1',
+          message: 'timeout|retrying',
+          tags: ['env:dev', 'role:db'],
+        },
+      });
+      expect(parseLineString('_sc|ok|0')).to.deep.include({ type: 'check' });
+      for (const bad of ['_sc|', '_sc||0', '_sc|x', '_sc|x|4', '_sc|x|01', '_sc|x|0|d:soon'])
+        expect(parseLineString(bad), bad).to.deep.equal({ type: 'error', reason: 'malformed_service_check' });
+      expect(parseLineString('_scx|1|c')).to.deep.equal({ type: 'error', reason: 'unsupported_line' });
+    });
+    it('istio-names keeps | in names; by default it is deleted as in the reference', () => {
+      const line = Buffer.from('cluster.outbound|9080||reviews.default.svc.cluster.local.upstream_rq_200:1|c');
+      const istio = createStatsdLineParser({ keepPipesInNames: true })(line, 0, line.length);
+      expect(istio.type === 'metric' && istio.metric.name).to.equal(
+        'cluster.outbound|9080||reviews.default.svc.cluster.local.upstream_rq_200',
+      );
+      const plain = parseStatsdLine(line, 0, line.length);
+      expect(plain.type === 'metric' && plain.metric.name).to.equal(
+        'cluster.outbound9080reviews.default.svc.cluster.local.upstream_rq_200',
+      );
+    });
   });
 
   describe('parseStatsdLine: byte ranges', () => {

@@ -15,7 +15,7 @@ function backend(url: string, section: Record<string, unknown> = {}, clock = sys
   const metrics = new CountingMetrics();
   const b = new RemoteWriteBackend(
     validateRemoteWriteConfig({ url, mapping: MAPPING, ...section }, 'prometheus-remote-write', []),
-    { disabledSubMetrics: {} as never, maxSeries: 100_000 },
+    { disabledSubMetrics: {} as never, maxSeries: 100_000, envoyTagExtraction: 'off' },
     { name: 'prometheus-remote-write', logger: silentLogger, clock, metrics, random: () => 0.5 },
   );
   return { b, metrics };

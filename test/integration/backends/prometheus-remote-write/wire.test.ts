@@ -48,7 +48,7 @@ describe('prometheus-remote-write on the wire', () => {
     const drops: Record<string, number> = {};
     const b = new RemoteWriteBackend(
       validateRemoteWriteConfig({ url, ...section }, 'prometheus-remote-write', []),
-      { disabledSubMetrics: {} as never, maxSeries: 1000 },
+      { disabledSubMetrics: {} as never, maxSeries: 1000, envoyTagExtraction: 'off' },
       {
         name: 'prometheus-remote-write',
         logger: createLogger({ format: 'json', level: 'info', destination: log }),

@@ -18,7 +18,7 @@ describe('prometheus backend past its deadline', () => {
     const p = makePipeline();
     const backend = prometheusBackendFactory.create(
       prometheusBackendFactory.defaultConfig(),
-      { disabledSubMetrics: {} as never, maxSeries: 200_000 },
+      { disabledSubMetrics: {} as never, maxSeries: 200_000, envoyTagExtraction: 'off' },
       { name: 'prometheus', logger: silentLogger, clock: p.clock, metrics: noopBackendMetrics, routes: http },
     );
     await backend.start();
