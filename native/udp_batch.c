@@ -14,6 +14,14 @@
 //     (>> 1) is an index into `hosts`, the sender addresses seen so far, in text form.
 //     `data` and `meta` are reused by the next batch: consume them synchronously.
 //   handle.port, handle.receiveBufferBytes (as getsockopt(SO_RCVBUF) reports it)
+//   openUnix(path, mode, receiveBufferBytes, slotBytes, batch, passcred, onBatch) -> handle
+//     The same for a Unix domain datagram socket bound at `path` (AF_UNIX, SOCK_DGRAM):
+//     the file is created with permissions `mode` (the umask is set for the bind, then the
+//     mode applied); a socket file nobody listens on any more (a stale one: connect(2)
+//     gets ECONNREFUSED) is replaced, any other existing file is an error (EADDRINUSE for a
+//     live socket, EEXIST otherwise). With `passcred`, SO_PASSCRED is on and the sender's
+//     pid takes the place of the host index in meta (pid << 1 | truncated); `hosts` stays
+//     empty. The caller removes the file after close.
 //   close(handle, done): stops reading, closes the socket and then calls done(), once the
 //     port is free. A second close only calls done().
 #define _GNU_SOURCE
@@ -25,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <node_api.h>
@@ -56,7 +66,12 @@ typedef struct {
   struct sockaddr_storage *host_addr;  // MAX_HOSTS + batch entries
   uint32_t host_count;
   uint32_t last_host;
+  int is_unix;      // AF_UNIX: no sender addresses
+  int passcred;     // SO_PASSCRED: the sender's pid per datagram
+  uint8_t *control; // per-datagram ancillary data buffers (passcred)
 } receiver_t;
+
+#define CONTROL_BYTES CMSG_SPACE(sizeof(struct ucred))
 
 static const char *errno_code(int e) {
   switch (e) {
@@ -70,6 +85,10 @@ static const char *errno_code(int e) {
     case ENFILE: return "ENFILE";
     case ENOBUFS: return "ENOBUFS";
     case EPERM: return "EPERM";
+    case EEXIST: return "EEXIST";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOENT: return "ENOENT";
+    case ENOTDIR: return "ENOTDIR";
     default: return "EIO";
   }
 }
@@ -145,6 +164,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     for (uint32_t i = 0; i < r->batch; i++) {
       r->msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
       r->msgs[i].msg_hdr.msg_flags = 0;
+      if (r->passcred) r->msgs[i].msg_hdr.msg_controllen = CONTROL_BYTES;
     }
     int n = recvmmsg(r->fd, r->msgs, r->batch, MSG_DONTWAIT, NULL);
     if (n <= 0) break;  // EAGAIN (drained) or a transient error: wait for the next wakeup
@@ -153,7 +173,19 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       int truncated = (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
       if (len > r->slot) len = r->slot;
       r->meta[2 * i] = (int32_t)len;
-      r->meta[2 * i + 1] = (int32_t)((host_index(r, &r->names[i], hosts) << 1) | (truncated ? 1 : 0));
+      uint32_t who = 0;
+      if (r->passcred) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&r->msgs[i].msg_hdr); c != NULL; c = CMSG_NXTHDR(&r->msgs[i].msg_hdr, c)) {
+          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            who = (uint32_t)cred.pid;
+          }
+        }
+      } else if (!r->is_unix) {
+        who = host_index(r, &r->names[i], hosts);
+      }
+      r->meta[2 * i + 1] = (int32_t)((who << 1) | (truncated ? 1 : 0));
     }
     napi_value argv[2], result;
     napi_create_uint32(env, (uint32_t)n, &argv[0]);
@@ -178,10 +210,12 @@ static void on_poll_closed(uv_handle_t *handle) {
   free(r->iovs);
   free(r->names);
   free(r->host_addr);
+  free(r->control);
   r->msgs = NULL;
   r->iovs = NULL;
   r->names = NULL;
   r->host_addr = NULL;
+  r->control = NULL;
   // data and meta belong to their ArrayBuffers (freed by their finalizers); r itself is
   // freed by the handle object's finalizer.
   napi_env env = r->env;
@@ -236,10 +270,90 @@ static void discard(int fd, receiver_t *r, uint8_t *data, int32_t *meta) {
     free(r->iovs);
     free(r->names);
     free(r->host_addr);
+    free(r->control);
   }
   free(r);
   free(data);
   free(meta);
+}
+
+// Sets up reading on a bound socket `fd` (closed on failure) and returns the handle.
+static napi_value start_receiver(napi_env env, int fd, uint32_t bound_port, uint32_t slot, uint32_t batch,
+                                 int is_unix, int passcred, napi_value on_batch) {
+  int effective = 0;
+  socklen_t optlen = sizeof effective;
+  getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &effective, &optlen);
+
+  receiver_t *r = calloc(1, sizeof *r);
+  uint8_t *data = malloc((size_t)slot * batch);
+  int32_t *meta = calloc(2 * (size_t)batch, sizeof(int32_t));
+  if (r != NULL) {
+    r->msgs = calloc(batch, sizeof *r->msgs);
+    r->iovs = calloc(batch, sizeof *r->iovs);
+    r->names = calloc(batch, sizeof *r->names);
+    r->host_addr = calloc(MAX_HOSTS + batch, sizeof *r->host_addr);
+    r->control = passcred ? calloc(batch, CONTROL_BYTES) : NULL;
+  }
+  if (r == NULL || data == NULL || meta == NULL || r->msgs == NULL || r->iovs == NULL || r->names == NULL ||
+      r->host_addr == NULL || (passcred && r->control == NULL)) {
+    discard(fd, r, data, meta);
+    return throw_errno(env, "allocating receive buffers", ENOMEM);
+  }
+  r->fd = fd;
+  r->env = env;
+  r->slot = slot;
+  r->batch = batch;
+  r->data = data;
+  r->meta = meta;
+  r->is_unix = is_unix;
+  r->passcred = passcred;
+  for (uint32_t i = 0; i < batch; i++) {
+    r->iovs[i].iov_base = data + (size_t)i * slot;
+    r->iovs[i].iov_len = slot;
+    r->msgs[i].msg_hdr.msg_iov = &r->iovs[i];
+    r->msgs[i].msg_hdr.msg_iovlen = 1;
+    r->msgs[i].msg_hdr.msg_name = &r->names[i];
+    if (passcred) {
+      r->msgs[i].msg_hdr.msg_control = r->control + (size_t)i * CONTROL_BYTES;
+      r->msgs[i].msg_hdr.msg_controllen = CONTROL_BYTES;
+    }
+  }
+
+  uv_loop_t *loop;
+  int rc = napi_get_uv_event_loop(env, &loop) == napi_ok ? uv_poll_init(loop, &r->poll, fd) : UV_EINVAL;
+  if (rc != 0) {
+    discard(fd, r, data, meta);
+    return throw_errno(env, "uv_poll_init", -rc);
+  }
+  r->poll.data = r;
+
+  napi_value obj, data_ab, data_buf, meta_ab, meta_arr, hosts, v, resource_name;
+  CHECK(env, napi_create_object(env, &obj));
+  CHECK(env, napi_create_external_arraybuffer(env, data, (size_t)slot * batch, finalize_free, NULL, &data_ab));
+  CHECK(env, napi_create_typedarray(env, napi_uint8_array, (size_t)slot * batch, data_ab, 0, &data_buf));
+  CHECK(env, napi_create_external_arraybuffer(env, meta, 2 * (size_t)batch * sizeof(int32_t), finalize_free, NULL,
+                                              &meta_ab));
+  CHECK(env, napi_create_typedarray(env, napi_int32_array, 2 * (size_t)batch, meta_ab, 0, &meta_arr));
+  CHECK(env, napi_create_array(env, &hosts));
+  CHECK(env, napi_set_named_property(env, obj, "data", data_buf));
+  CHECK(env, napi_set_named_property(env, obj, "meta", meta_arr));
+  CHECK(env, napi_create_uint32(env, bound_port, &v));
+  CHECK(env, napi_set_named_property(env, obj, "port", v));
+  CHECK(env, napi_create_int32(env, effective, &v));
+  CHECK(env, napi_set_named_property(env, obj, "receiveBufferBytes", v));
+  CHECK(env, napi_wrap(env, obj, r, finalize_receiver, NULL, NULL));
+  CHECK(env, napi_create_reference(env, on_batch, 1, &r->on_batch));
+  CHECK(env, napi_create_reference(env, hosts, 1, &r->hosts));
+  CHECK(env, napi_create_reference(env, obj, 1, &r->self));
+  CHECK(env, napi_create_string_utf8(env, "UDPBATCHRECEIVE", NAPI_AUTO_LENGTH, &resource_name));
+  CHECK(env, napi_async_init(env, NULL, resource_name, &r->async_ctx));
+
+  rc = uv_poll_start(&r->poll, UV_READABLE, on_readable);
+  if (rc != 0) {
+    stop_receiver(r);
+    return throw_errno(env, "uv_poll_start", -rc);
+  }
+  return obj;
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
@@ -302,73 +416,76 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   getsockname(fd, (struct sockaddr *)&bound, &bound_len);
   uint32_t bound_port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                           : ((struct sockaddr_in *)&bound)->sin_port);
-  int effective = 0;
-  socklen_t optlen = sizeof effective;
-  getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &effective, &optlen);
+  return start_receiver(env, fd, bound_port, slot, batch, 0, 0, argv[6]);
+}
 
-  receiver_t *r = calloc(1, sizeof *r);
-  uint8_t *data = malloc((size_t)slot * batch);
-  int32_t *meta = calloc(2 * (size_t)batch, sizeof(int32_t));
-  if (r != NULL) {
-    r->msgs = calloc(batch, sizeof *r->msgs);
-    r->iovs = calloc(batch, sizeof *r->iovs);
-    r->names = calloc(batch, sizeof *r->names);
-    r->host_addr = calloc(MAX_HOSTS + batch, sizeof *r->host_addr);
-  }
-  if (r == NULL || data == NULL || meta == NULL || r->msgs == NULL || r->iovs == NULL || r->names == NULL ||
-      r->host_addr == NULL) {
-    discard(fd, r, data, meta);
-    return throw_errno(env, "allocating receive buffers", ENOMEM);
-  }
-  r->fd = fd;
-  r->env = env;
-  r->slot = slot;
-  r->batch = batch;
-  r->data = data;
-  r->meta = meta;
-  for (uint32_t i = 0; i < batch; i++) {
-    r->iovs[i].iov_base = data + (size_t)i * slot;
-    r->iovs[i].iov_len = slot;
-    r->msgs[i].msg_hdr.msg_iov = &r->iovs[i];
-    r->msgs[i].msg_hdr.msg_iovlen = 1;
-    r->msgs[i].msg_hdr.msg_name = &r->names[i];
-  }
+// Whether a Unix datagram socket file at `addr` has a listener: connect(2) tells.
+static int unix_socket_in_use(const struct sockaddr_un *addr) {
+  int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return 1;  // cannot tell: do not remove it
+  int rc = connect(probe, (const struct sockaddr *)addr, sizeof *addr);
+  int e = errno;
+  close(probe);
+  return rc == 0 || e != ECONNREFUSED;
+}
 
-  uv_loop_t *loop;
-  int rc = napi_get_uv_event_loop(env, &loop) == napi_ok ? uv_poll_init(loop, &r->poll, fd) : UV_EINVAL;
+static napi_value js_open_unix(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7) {
+    napi_throw_type_error(env, "ERR_NATIVE", "openUnix(path, mode, rcvbuf, slot, batch, passcred, onBatch)");
+    return NULL;
+  }
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  size_t path_len;
+  uint32_t mode, rcvbuf, slot, batch;
+  bool passcred;
+  CHECK(env, napi_get_value_string_utf8(env, argv[0], NULL, 0, &path_len));
+  if (path_len == 0 || path_len >= sizeof addr.sun_path) return throw_errno(env, "unix socket path", ENAMETOOLONG);
+  CHECK(env, napi_get_value_string_utf8(env, argv[0], addr.sun_path, sizeof addr.sun_path, &path_len));
+  CHECK(env, napi_get_value_uint32(env, argv[1], &mode));
+  CHECK(env, napi_get_value_uint32(env, argv[2], &rcvbuf));
+  CHECK(env, napi_get_value_uint32(env, argv[3], &slot));
+  CHECK(env, napi_get_value_uint32(env, argv[4], &batch));
+  CHECK(env, napi_get_value_bool(env, argv[5], &passcred));
+  if (mode > 0777 || slot == 0 || slot > 65536 || batch == 0 || batch > 1024) {
+    napi_throw_range_error(env, "ERR_NATIVE", "mode, slot or batch out of range");
+    return NULL;
+  }
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  if (rcvbuf > 0) {
+    int size = (int)rcvbuf;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  }
+  if (passcred) {
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+  }
+  // The file is created with no more than `mode` allows (bind honours the umask).
+  mode_t old = umask(0777 & ~mode);
+  int rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+  int e = errno;
+  if (rc != 0 && e == EADDRINUSE) {
+    struct stat st;
+    if (lstat(addr.sun_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+      e = EEXIST;  // a file that is not a socket: never removed
+    } else if (!unix_socket_in_use(&addr)) {
+      unlink(addr.sun_path);  // stale: left by a process that died
+      rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+      e = errno;
+    }
+  }
+  umask(old);
   if (rc != 0) {
-    discard(fd, r, data, meta);
-    return throw_errno(env, "uv_poll_init", -rc);
+    close(fd);
+    return throw_errno(env, "bind", e);
   }
-  r->poll.data = r;
-
-  napi_value obj, data_ab, data_buf, meta_ab, meta_arr, hosts, v, resource_name;
-  CHECK(env, napi_create_object(env, &obj));
-  CHECK(env, napi_create_external_arraybuffer(env, data, (size_t)slot * batch, finalize_free, NULL, &data_ab));
-  CHECK(env, napi_create_typedarray(env, napi_uint8_array, (size_t)slot * batch, data_ab, 0, &data_buf));
-  CHECK(env, napi_create_external_arraybuffer(env, meta, 2 * (size_t)batch * sizeof(int32_t), finalize_free, NULL,
-                                              &meta_ab));
-  CHECK(env, napi_create_typedarray(env, napi_int32_array, 2 * (size_t)batch, meta_ab, 0, &meta_arr));
-  CHECK(env, napi_create_array(env, &hosts));
-  CHECK(env, napi_set_named_property(env, obj, "data", data_buf));
-  CHECK(env, napi_set_named_property(env, obj, "meta", meta_arr));
-  CHECK(env, napi_create_uint32(env, bound_port, &v));
-  CHECK(env, napi_set_named_property(env, obj, "port", v));
-  CHECK(env, napi_create_int32(env, effective, &v));
-  CHECK(env, napi_set_named_property(env, obj, "receiveBufferBytes", v));
-  CHECK(env, napi_wrap(env, obj, r, finalize_receiver, NULL, NULL));
-  CHECK(env, napi_create_reference(env, argv[6], 1, &r->on_batch));
-  CHECK(env, napi_create_reference(env, hosts, 1, &r->hosts));
-  CHECK(env, napi_create_reference(env, obj, 1, &r->self));
-  CHECK(env, napi_create_string_utf8(env, "UDPBATCHRECEIVE", NAPI_AUTO_LENGTH, &resource_name));
-  CHECK(env, napi_async_init(env, NULL, resource_name, &r->async_ctx));
-
-  rc = uv_poll_start(&r->poll, UV_READABLE, on_readable);
-  if (rc != 0) {
-    stop_receiver(r);
-    return throw_errno(env, "uv_poll_start", -rc);
-  }
-  return obj;
+  chmod(addr.sun_path, (mode_t)mode);
+  return start_receiver(env, fd, 0, slot, batch, 1, passcred ? 1 : 0, argv[6]);
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
@@ -397,6 +514,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   CHECK(env, napi_create_function(env, "open", NAPI_AUTO_LENGTH, js_open, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "open", fn));
+  CHECK(env, napi_create_function(env, "openUnix", NAPI_AUTO_LENGTH, js_open_unix, NULL, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "openUnix", fn));
   CHECK(env, napi_create_function(env, "close", NAPI_AUTO_LENGTH, js_close, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "close", fn));
   return exports;

@@ -62,12 +62,38 @@ export const KEYS: readonly KeySpec[] = [
     describe: 'Longest TCP line in bytes; longer lines are dropped and counted',
   },
   {
+    key: 'unix-socket',
+    type: 'string',
+    shown: '"" (off)',
+    group: 'Listeners',
+    reload: 'restart',
+    describe:
+      'Unix domain datagram socket for StatsD/DogStatsD (e.g. /var/run/statsd/dsd.socket); a stale file is replaced, the file is removed at exit',
+  },
+  {
+    key: 'unix-socket-mode',
+    type: 'string',
+    shown: '0620',
+    group: 'Listeners',
+    reload: 'restart',
+    describe: 'Permissions of the socket file (octal); clients need write permission',
+  },
+  {
+    key: 'unix-socket-origin-detection',
+    type: 'bool',
+    shown: 'false',
+    group: 'Listeners',
+    reload: 'restart',
+    describe:
+      'Tag lines with the sending container\'s id (container_id:…) from the sender\'s pid (SO_PASSCRED) and /proc/<pid>/cgroup, where the pid is visible',
+  },
+  {
     key: 'receive-buffer-size',
     type: 'bytes',
     shown: '8MiB',
     group: 'Listeners',
     reload: 'restart',
-    describe: 'Requested UDP socket receive buffer (capped by net.core.rmem_max)',
+    describe: 'Requested socket receive buffer of the UDP and Unix socket receivers (capped by net.core.rmem_max)',
   },
   {
     key: 'udp-receiver',

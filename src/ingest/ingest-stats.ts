@@ -14,10 +14,10 @@ export { FORWARDED_REJECT_REASONS, HTTP_INGEST_RESULTS };
  * receiving a datagram costs no label lookups.
  */
 export class IngestStats implements ReceiverStats {
-  /** Datagrams (UDP) or chunks (TCP) received, by transport. */
-  readonly datagrams = { udp: 0, tcp: 0 };
+  /** Datagrams (UDP, Unix socket) or chunks (TCP) received, by transport. */
+  readonly datagrams = { udp: 0, tcp: 0, unix: 0 };
   /** Bytes received, by transport. */
-  readonly bytes = { udp: 0, tcp: 0 };
+  readonly bytes = { udp: 0, tcp: 0, unix: 0 };
   /** Lines seen (good and bad). */
   lines = 0;
   /** Metric samples accepted, by kind. */

@@ -71,6 +71,8 @@ export class Ingester implements DatagramSink {
   readonly #scan = new LineScan();
   /** Bad lines logged: `bad-lines-per-minute` at most. */
   #badLineLog: RateLimitedLog;
+  /** The container id of the datagram being processed (Unix socket origin detection), or `''`. */
+  #origin = '';
 
   constructor(deps: IngesterDeps) {
     this.#d = deps;
@@ -111,19 +113,35 @@ export class Ingester implements DatagramSink {
     this.ingestDatagramAt(bytes, 0, bytes.length, sourceHost, transport);
   }
 
-  /** {@link ingestDatagram} for the datagram `bytes[start, end)` of a shared buffer. */
+  /**
+   * {@link ingestDatagram} for the datagram `bytes[start, end)` of a shared buffer.
+   * `origin` (a container id from Unix socket credentials) tags lines that carry no
+   * container id of their own.
+   */
   ingestDatagramAt(
     bytes: Uint8Array,
     start: number,
     end: number,
     sourceHost: string,
     transport: Transport = 'udp',
+    origin = '',
   ): void {
     const stats = this.#d.stats;
     stats.datagrams[transport]++;
     stats.bytes[transport] += end - start;
     if (end <= start) return;
     const now = this.#d.clock.now();
+    if (origin !== '') {
+      // A line cached for one sender's container must not be applied for another's: the
+      // origin is part of the cache key (as the host is), and of the series' tags.
+      this.#origin = origin;
+      const key = `${sourceHost}\u0000${origin}`;
+      const hash = this.#hostHash(key);
+      let p = start;
+      while (p < end) p = this.#fastLine(bytes, p, end, key, hash, now) + 1;
+      this.#origin = '';
+      return;
+    }
     const hostHash = this.#hostHash(sourceHost);
     let p = start;
     while (p < end) p = this.#fastLine(bytes, p, end, sourceHost, hostHash, now) + 1;
@@ -199,6 +217,8 @@ export class Ingester implements DatagramSink {
   ): void {
     const d = this.#d;
     d.stats.lines++;
+    // With an origin, `sourceHost` is the cache key `host\0origin`; the host is its first part.
+    const host = this.#origin === '' ? sourceHost : sourceHost.slice(0, sourceHost.indexOf('\u0000'));
     const r = d.parser(bytes, start, end);
     if (r.type === 'metric') {
       const m = r.metric;
@@ -244,12 +264,12 @@ export class Ingester implements DatagramSink {
         }
       }
     } else if (r.type === 'event') {
-      this.#event(r.event, sourceHost, now);
+      this.#event(r.event, host, now);
     } else if (r.type === 'check') {
-      this.#serviceCheck(r.check, sourceHost, now);
+      this.#serviceCheck(r.check, host, now);
     } else {
       d.stats.badLines[r.reason]++;
-      this.#logBadLine(bytes, start, end, r.reason, sourceHost);
+      this.#logBadLine(bytes, start, end, r.reason, host);
     }
   }
 

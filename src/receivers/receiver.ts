@@ -8,7 +8,7 @@ import type { Logger } from '../shared/logger.js';
 import type { RawMessage } from '../wire/gostatsd.js';
 
 /** Transport a datagram or line arrived on, for self-metrics. */
-export type Transport = 'udp' | 'tcp';
+export type Transport = 'udp' | 'tcp' | 'unix';
 
 /**
  * How an HTTP ingestion request (`/v2/raw`, `/v2/event`) ended; the `result` label of
@@ -51,8 +51,19 @@ export const FORWARDED_REJECT_REASONS: readonly ForwardedRejectReason[] = ['empt
 export interface DatagramSink {
   /** One UDP datagram (or any `\n`-separated batch of lines) from `sourceHost`. */
   ingestDatagram(bytes: Uint8Array, sourceHost: string, transport?: Transport): void;
-  /** One datagram `bytes[start, end)` of a buffer that is reused once this returns. */
-  ingestDatagramAt(bytes: Uint8Array, start: number, end: number, sourceHost: string, transport?: Transport): void;
+  /**
+   * One datagram `bytes[start, end)` of a buffer that is reused once this returns.
+   * `origin`: the sender's container id (Unix socket origin detection), tagged
+   * `container_id:` on lines that carry none of their own; `''` for none.
+   */
+  ingestDatagramAt(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    sourceHost: string,
+    transport?: Transport,
+    origin?: string,
+  ): void;
   /** One already-framed line `bytes[start, end)` (TCP). */
   ingestLine(bytes: Uint8Array, start: number, end: number, sourceHost: string): void;
   /**

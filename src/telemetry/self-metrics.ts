@@ -80,13 +80,15 @@ export class SelfMetrics {
         },
       });
     };
-    mirror('datagrams_received_total', 'UDP datagrams / TCP reads received.', ['transport'], () => [
+    mirror('datagrams_received_total', 'UDP / Unix socket datagrams and TCP reads received.', ['transport'], () => [
       [{ transport: 'udp' }, stats.datagrams.udp],
       [{ transport: 'tcp' }, stats.datagrams.tcp],
+      [{ transport: 'unix' }, stats.datagrams.unix],
     ]);
     mirror('bytes_received_total', 'Payload bytes received.', ['transport'], () => [
       [{ transport: 'udp' }, stats.bytes.udp],
       [{ transport: 'tcp' }, stats.bytes.tcp],
+      [{ transport: 'unix' }, stats.bytes.unix],
     ]);
     mirror('lines_received_total', 'StatsD lines seen, good and bad.', [], () => [[{}, stats.lines]]);
     mirror('samples_received_total', 'Metric samples accepted, by type.', ['type'], () =>

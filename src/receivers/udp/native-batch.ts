@@ -23,6 +23,20 @@ export interface BatchModule {
     batch: number,
     onBatch: (count: number, hosts: readonly string[]) => void,
   ): BatchSocket;
+  /**
+   * A Unix domain datagram socket at `path`, created with permissions `mode`; a stale
+   * socket file is replaced. With `passcred`, meta holds the sender's pid instead of a
+   * host index (`meta[2 * i + 1] >> 1`; 0 when unknown).
+   */
+  openUnix(
+    path: string,
+    mode: number,
+    receiveBufferBytes: number,
+    slotBytes: number,
+    batch: number,
+    passcred: boolean,
+    onBatch: (count: number, hosts: readonly string[]) => void,
+  ): BatchSocket;
   /** Stops reading; `done` runs once the socket is closed and its port free. */
   close(socket: BatchSocket, done: () => void): void;
 }
