@@ -359,8 +359,20 @@ function parseEvent(bytes: Uint8Array, p: number, end: number): ParseResult {
     q++;
     if (q === end) break; // a dangling '|' is tolerated
     if (bytes[q] === HASH) {
-      event.tags = splitTags(bytes, q + 1, end);
-      break;
+      // Tags run to the end, or to a `|` that starts a DogStatsD field (as on metric lines).
+      let tagsEnd = indexOf(bytes, PIPE, q + 1, end);
+      while (tagsEnd >= 0 && !isFieldStart(bytes, tagsEnd + 1, end)) tagsEnd = indexOf(bytes, PIPE, tagsEnd + 1, end);
+      event.tags = splitTags(bytes, q + 1, tagsEnd < 0 ? end : tagsEnd);
+      if (tagsEnd < 0) break;
+      q = tagsEnd;
+      continue;
+    }
+    if (isFieldStart(bytes, q, end)) {
+      // DogStatsD 1.2 fields (c:, e:, card:): accepted, not used for events.
+      const next = indexOf(bytes, PIPE, q, end);
+      if (next < 0) break;
+      q = next;
+      continue;
     }
     const letter = bytes[q];
     if (at(q + 1) !== COLON) return fail('malformed_event');
