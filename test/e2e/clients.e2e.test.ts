@@ -1,17 +1,15 @@
 import { expect } from 'chai';
 import { mkdtempSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type StatsDClient from 'hot-shots';
+import HotShots, { type StatsD as StatsDClient } from 'hot-shots';
 import { CliProcess } from '../support/cli-process.js';
 import { httpGet, metricValue } from '../support/daemon-harness.js';
 import { FakeSepAgentListener } from '../support/fake-sepagent-listener.js';
 import { waitFor } from '../support/wait-for.js';
 
-const require = createRequire(import.meta.url);
 // hot-shots, the most used Node StatsD client; over a Unix socket it sends through unix-dgram.
-const StatsD = require('hot-shots') as typeof StatsDClient;
+const StatsD = HotShots;
 
 /** Every call of hot-shots' API once: 12 metric lines, an event and a service check. */
 function useWholeApi(c: StatsDClient): void {
