@@ -85,7 +85,7 @@ export const KEYS: readonly KeySpec[] = [
     group: 'Listeners',
     reload: 'restart',
     describe:
-      'Tag lines with the sending container\'s id (container_id:…) from the sender\'s pid (SO_PASSCRED) and /proc/<pid>/cgroup, where the pid is visible',
+      "Tag lines with the sending container's id (container_id:…) from the sender's pid (SO_PASSCRED) and /proc/<pid>/cgroup, where the pid is visible",
   },
   {
     key: 'receive-buffer-size',

@@ -77,7 +77,7 @@ describe('e2e: hot-shots, the whole API, over UDP and a Unix socket', function (
       globalTags: { env: 'test' },
       datadog: true, // DogStatsD 1.2 fields after the tags: |c:<container id>|card:low
       containerID: 'c0ffee',
-      cardinality: 'low',
+      cardinality: 'low' as const,
       includeDatadogTelemetry: false,
       maxBufferSize: 0,
       errorHandler: (err: Error) => {
