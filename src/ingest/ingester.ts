@@ -222,9 +222,10 @@ export class Ingester implements DatagramSink {
     const r = d.parser(bytes, start, end);
     if (r.type === 'metric') {
       const m = r.metric;
-      const tags =
-        m.containerId !== '' && d.tags.containerIdTag ? [...m.tags, `container_id:${m.containerId}`] : m.tags;
-      const id = d.tags.identify(m.name, tags, sourceHost);
+      // The line's own container id (with container-id-tag), else the sender's (Unix socket origin).
+      const containerId = m.containerId !== '' && d.tags.containerIdTag ? m.containerId : this.#origin;
+      const tags = containerId !== '' ? [...m.tags, `container_id:${containerId}`] : m.tags;
+      const id = d.tags.identify(m.name, tags, host);
       if (id === undefined) {
         d.stats.filtered++;
         return;

@@ -56,10 +56,13 @@ export class UnixReceiver implements Receiver {
   /** The socket file's inode, so shutdown removes only our own file. */
   #inode = -1;
   readonly #origins = new Map<number, string>();
+  readonly #procRoot: string;
 
-  constructor(cfg: UnixReceiverConfig, deps: ReceiverDeps) {
+  /** `procRoot`: where the process table is read (origin detection). */
+  constructor(cfg: UnixReceiverConfig, deps: ReceiverDeps, procRoot = '/proc') {
     this.#cfg = cfg;
     this.#deps = deps;
+    this.#procRoot = procRoot;
   }
 
   async start(): Promise<void> {
@@ -135,7 +138,7 @@ export class UnixReceiver implements Receiver {
     let id = this.#origins.get(pid);
     if (id === undefined) {
       try {
-        id = containerIdFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+        id = containerIdFromCgroup(readFileSync(`${this.#procRoot}/${pid}/cgroup`, 'utf8'));
       } catch {
         id = ''; // the process is gone, or in another PID namespace
       }

@@ -1,0 +1,186 @@
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UnixReceiver, containerIdFromCgroup } from '../../../../src/receivers/unix/unix-receiver.js';
+import { loadBatchModule } from '../../../../src/receivers/udp/native-batch.js';
+import { silentLogger } from '../../../../src/shared/logger.js';
+import { systemClock } from '../../../../src/shared/clock.js';
+import { makePipeline } from '../../../support/pipeline.js';
+import { waitFor } from '../../../support/wait-for.js';
+
+const require = createRequire(import.meta.url);
+
+/** unix-dgram's socket (hot-shots' binding): the real client side of a Unix datagram socket. */
+interface UnixDgramSocket {
+  connect(path: string): void;
+  send(buf: Buffer, cb?: (err?: Error) => void): void;
+  close(): void;
+  on(event: 'congestion' | 'writable' | 'error' | 'connect', listener: (...args: unknown[]) => void): void;
+}
+const unixDgram = require('unix-dgram') as { createSocket(type: 'unix_dgram'): UnixDgramSocket };
+
+/** A connected client socket. */
+function client(path: string): UnixDgramSocket {
+  const s = unixDgram.createSocket('unix_dgram');
+  s.on('error', (err) => {
+    throw err as Error;
+  });
+  s.connect(path);
+  return s;
+}
+
+/**
+ * Sends every payload in order as fast as the socket takes them: on congestion (the
+ * receiver's queue is full, EAGAIN) it waits for `writable` and goes on. Resolves when all
+ * were accepted by the kernel.
+ */
+function sendAll(s: UnixDgramSocket, payloads: Buffer[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let i = 0;
+    let waits = 0;
+    const pump = (): void => {
+      while (i < payloads.length) {
+        let congested = false;
+        let failed: Error | undefined;
+        s.send(payloads[i]!, (err) => {
+          if (err?.message === 'congestion') congested = true;
+          else if (err !== undefined) failed = err;
+        });
+        if (failed !== undefined) return reject(failed);
+        if (congested) {
+          waits++;
+          return; // resent on 'writable'
+        }
+        i++;
+      }
+      resolve(waits);
+    };
+    s.on('writable', pump);
+    pump();
+  });
+}
+
+describe('UnixReceiver (real Unix datagram sockets)', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let receivers: UnixReceiver[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'uds-'));
+  });
+  afterEach(async () => {
+    for (const r of receivers) await r.shutdown();
+    receivers = [];
+  });
+
+  function start(path: string, extra: { originDetection?: boolean; procRoot?: string; mode?: number } = {}) {
+    const p = makePipeline();
+    const r = new UnixReceiver(
+      {
+        path,
+        mode: extra.mode ?? 0o620,
+        receiveBufferBytes: 1 << 20,
+        originDetection: extra.originDetection ?? false,
+      },
+      { sink: p.ingester, stats: p.stats, logger: silentLogger, clock: systemClock },
+      extra.procRoot,
+    );
+    receivers.push(r);
+    return { receiver: r, pipeline: p };
+  }
+
+  it('is the native module: recvmmsg on an AF_UNIX socket', () => {
+    expect('module' in loadBatchModule()).to.equal(true);
+  });
+
+  it('creates the socket with its mode, replaces a stale one, refuses a live one or another file, removes it at shutdown', async () => {
+    const path = join(dir, 'dsd.socket');
+    const a = start(path, { mode: 0o600 });
+    await a.receiver.start();
+    expect(statSync(path).isSocket()).to.equal(true);
+    expect(statSync(path).mode & 0o777).to.equal(0o600);
+
+    // A live socket is never taken over.
+    const b = start(path);
+    let err = await b.receiver.start().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).to.equal(`cannot listen on unix-socket "${path}": another process is listening on it`);
+
+    // Close without removing the file (a crashed daemon): the next start replaces it.
+    const loaded = loadBatchModule();
+    if (!('module' in loaded)) throw new Error(loaded.reason);
+    const stalePath = join(dir, 'stale.socket');
+    const stale = loaded.module.openUnix(stalePath, 0o620, 0, 1024, 1, false, () => undefined);
+    await new Promise<void>((done) => loaded.module.close(stale, done));
+    expect(existsSync(stalePath)).to.equal(true);
+    const c = start(stalePath);
+    await c.receiver.start();
+    const s = client(stalePath);
+    await sendAll(s, [Buffer.from('after.stale:1|c')]);
+    await waitFor(() => c.pipeline.stats.samples.counter === 1, 5000, 'a line on the replaced socket');
+    s.close();
+
+    // A regular file is never removed.
+    const filePath = join(dir, 'not-a-socket');
+    writeFileSync(filePath, 'keep me');
+    const d = start(filePath);
+    err = await d.receiver.start().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).to.match(/a file that is not a socket is in the way/);
+    expect(statSync(filePath).isFile()).to.equal(true);
+
+    await a.receiver.shutdown();
+    expect(existsSync(path)).to.equal(false);
+    await c.receiver.shutdown();
+    expect(existsSync(stalePath)).to.equal(false);
+  });
+
+  it('loses nothing of a burst of 20,000 datagrams sent at once (the sender waits instead)', async () => {
+    const path = join(dir, 'burst.socket');
+    const { receiver, pipeline } = start(path);
+    await receiver.start();
+    const payloads = Array.from({ length: 20_000 }, (_, i) => Buffer.from(`burst.c${i % 1000}:1|c`));
+    const s = client(path);
+    const waits = await sendAll(s, payloads);
+    await waitFor(() => pipeline.stats.samples.counter === 20_000, 10_000, 'all 20,000 lines');
+    expect(pipeline.stats.datagrams.unix).to.equal(20_000);
+    s.close();
+    console.log(`      20,000 datagrams, 0 lost; the sender waited ${waits} times for the receiver`);
+  });
+
+  it('origin detection: the sender pid (SO_PASSCRED) gives its container id from its cgroup', async () => {
+    const id = 'e2a1b7f3'.repeat(8);
+    const procRoot = join(dir, 'proc');
+    mkdirSync(join(procRoot, String(process.pid)), { recursive: true });
+    writeFileSync(
+      join(procRoot, String(process.pid), 'cgroup'),
+      `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-${id}.scope\n`,
+    );
+    const path = join(dir, 'origin.socket');
+    const { receiver, pipeline } = start(path, { originDetection: true, procRoot });
+    await receiver.start();
+    const s = client(path);
+    await sendAll(s, [Buffer.from('from.app:1|c|#a:b'), Buffer.from('own.id:1|c|c:feed')]);
+    await waitFor(() => pipeline.stats.samples.counter === 2, 5000, 'two lines');
+    s.close();
+    const snap = pipeline.aggregator.snapshotAndReset(pipeline.clock.now(), 1);
+    const tags = snap.counters.map((c) => `${c.name} ${c.tags.join(',')}`).sort();
+    // A line's own |c: field is only used with container-id-tag; here the origin applies to both.
+    expect(tags).to.deep.equal([`from.app a:b,container_id:${id}`, `own.id container_id:${id}`]);
+  });
+
+  it('reads container ids from cgroup v1 and v2 files', () => {
+    const id = 'a'.repeat(64);
+    expect(
+      containerIdFromCgroup(`12:pids:/kubepods/burstable/pod1/${id}\n1:name=systemd:/kubepods/burstable/pod1/${id}\n`),
+    ).to.equal(id);
+    expect(containerIdFromCgroup(`0::/system.slice/docker-${id}.scope\n`)).to.equal(id);
+    expect(containerIdFromCgroup('0::/\n')).to.equal('');
+  });
+});
