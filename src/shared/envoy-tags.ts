@@ -4,7 +4,8 @@ export type EnvoyTagRules = (typeof ENVOY_TAG_RULES)[number];
 
 /**
  * One of Envoy's default tag extractors: when `re` matches a stat name, capture group 1
- * is cut out of the name and capture group 2 is the tag's value.
+ * is cut out of the name and capture group 2 (or 1, when there is no second) is the tag's
+ * value.
  */
 interface Extractor {
   readonly tag: string;
@@ -61,6 +62,9 @@ const ISTIO: readonly Extractor[] = ENVOY.map((e) =>
     : e,
 );
 
+/** The default prefix of Envoy's statsd sink. */
+const SINK_PREFIX = 'envoy.';
+
 /** A stat name with Envoy's tags taken out. */
 export interface EnvoyTagged {
   readonly name: string;
@@ -69,12 +73,18 @@ export interface EnvoyTagged {
 }
 
 /**
- * Applies Envoy's tag extraction to `name` as Envoy does: every rule is matched against the
- * full name, each match contributes a tag, and the matched spans (group 1) are cut from the
+ * Applies Envoy's tag extraction to `name` as Envoy does (after the statsd sink's `envoy.`
+ * prefix, when there is one): every rule is matched against the full stat name, each match contributes a tag, and the matched spans (group 1) are cut from the
  * name at the end (`cluster.backend.upstream_rq_200` →
  * `cluster.upstream_rq` with `envoy.cluster_name:backend`, `envoy.response_code:200`).
  */
 export function extractEnvoyTags(name: string, rules: Exclude<EnvoyTagRules, 'off'>): EnvoyTagged {
+  // Envoy's statsd sink puts its prefix (`envoy.` by default) before the stat name; the
+  // rules apply to the stat name.
+  if (name.startsWith(SINK_PREFIX)) {
+    const inner = extractEnvoyTags(name.slice(SINK_PREFIX.length), rules);
+    return inner.tags.length === 0 ? { name, tags: [] } : { name: SINK_PREFIX + inner.name, tags: inner.tags };
+  }
   const extractors = rules === 'istio' ? ISTIO : ENVOY;
   const tags: string[] = [];
   const cuts: Array<[number, number]> = [];
@@ -83,7 +93,8 @@ export function extractEnvoyTags(name: string, rules: Exclude<EnvoyTagRules, 'of
     if (seen.has(e.tag)) continue;
     const m = e.re.exec(name);
     const span = m?.indices?.[1];
-    const value = m?.[2];
+    // With one group (`_rq_(\d)xx$`), the removed text is the value too.
+    const value = m?.[2] ?? m?.[1];
     if (m === null || span === undefined || value === undefined) continue;
     seen.add(e.tag);
     tags.push(`${e.tag}:${value}`);
