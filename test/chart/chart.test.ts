@@ -358,6 +358,44 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
     }
   });
 
+  it('sidecar.unixSocket shares a Unix socket with the application through an emptyDir, group-writable', async () => {
+    for (const kube of ['1.28.0', '1.30.0']) {
+      const objs = render(kube, [], ['sidecar.unixSocket.enabled=true']);
+      for (const o of objs) if (o.apiVersion !== 'monitoring.coreos.com/v1') await validate(o);
+      const pod = deployment(objs).spec.template.spec as {
+        securityContext: Record<string, unknown>;
+        volumes: Array<{ name: string; emptyDir?: unknown }>;
+        containers: Container[];
+      };
+      const { container } = sidecarOf(objs);
+      expect(container.args).to.include.members([
+        '--unix-socket=/var/run/statsd/dsd.socket',
+        '--unix-socket-mode=0620',
+      ]);
+      const mounts = (c: Container): unknown =>
+        (c['volumeMounts'] as Array<{ name: string; mountPath: string }>).find(
+          (m) => m.name === 'statsd-sepagent-socket',
+        );
+      const app = pod.containers.find((c) => c.name === 'app')!;
+      expect(mounts(container)).to.deep.equal({ name: 'statsd-sepagent-socket', mountPath: '/var/run/statsd' });
+      expect(mounts(app)).to.deep.equal({ name: 'statsd-sepagent-socket', mountPath: '/var/run/statsd' });
+      expect(pod.volumes.find((v) => v.name === 'statsd-sepagent-socket')?.emptyDir).to.deep.equal({
+        medium: 'Memory',
+        sizeLimit: '1Mi',
+      });
+      expect(pod.securityContext['fsGroup']).to.equal(65532);
+      expect(
+        (app['env'] as Array<{ name: string; value?: string }>).filter((e) => e.name.endsWith('SOCKET')),
+      ).to.deep.equal([
+        { name: 'STATSD_SOCKET', value: '/var/run/statsd/dsd.socket' },
+        { name: 'DD_DOGSTATSD_SOCKET', value: '/var/run/statsd/dsd.socket' },
+      ]);
+    }
+    // Off by default: no socket, no fsGroup.
+    const plain = deployment(render('1.30.0')).spec.template.spec as { securityContext: Record<string, unknown> };
+    expect(plain.securityContext['fsGroup']).to.equal(undefined);
+  });
+
   it('injector.enabled renders valid objects: webhook, least-privilege ClusterRole, PDB, default class, settings', async () => {
     for (const [kube, native] of [
       ['1.28.0', false],

@@ -210,6 +210,12 @@ Environment for the APPLICATION container: where to send StatsD. Usable in other
   value: {{ .Values.sidecar.statsdAddress | quote }}
 - name: STATSD_PORT
   value: {{ .Values.sidecar.statsdPort | quote }}
+{{- if .Values.sidecar.unixSocket.enabled }}
+- name: STATSD_SOCKET
+  value: {{ .Values.sidecar.unixSocket.path | quote }}
+- name: DD_DOGSTATSD_SOCKET
+  value: {{ .Values.sidecar.unixSocket.path | quote }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -229,6 +235,10 @@ args:
   - --web-addr=:{{ .Values.sidecar.webPort }}
   - --log-format={{ .Values.sidecar.logFormat }}
   - --shutdown-timeout={{ .Values.sidecar.shutdownTimeout }}
+  {{- if .Values.sidecar.unixSocket.enabled }}
+  - --unix-socket={{ .Values.sidecar.unixSocket.path }}
+  - --unix-socket-mode={{ .Values.sidecar.unixSocket.mode }}
+  {{- end }}
   {{- with .Values.sidecar.extraArgs }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
@@ -265,7 +275,18 @@ securityContext:
 volumeMounts:
   - name: statsd-sepagent-tmp
     mountPath: /tmp
+  {{- include "statsd-sepagent.socketMount" . | nindent 2 }}
   {{- with include "statsd-sepagent.secretMounts" . | trim }}{{ . | nindent 2 }}{{ end }}
+{{- end }}
+
+{{/*
+The Unix socket's directory, shared by the sidecar and the application (empty when off).
+*/}}
+{{- define "statsd-sepagent.socketMount" -}}
+{{- if .Values.sidecar.unixSocket.enabled }}
+- name: statsd-sepagent-socket
+  mountPath: {{ dir .Values.sidecar.unixSocket.path }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -275,6 +296,12 @@ The sidecar's volumes (a writable /tmp under a read-only root filesystem).
 - name: statsd-sepagent-tmp
   emptyDir:
     sizeLimit: 16Mi
+{{- if .Values.sidecar.unixSocket.enabled }}
+- name: statsd-sepagent-socket
+  emptyDir:
+    medium: Memory
+    sizeLimit: 1Mi
+{{- end }}
 {{- range .Values.secrets.files }}
 - name: secret-{{ .name }}
   secret:
