@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import HotShots, { type StatsD as StatsDClient } from 'hot-shots';
 import { CliProcess } from '../support/cli-process.js';
 import { httpGet, metricValue } from '../support/daemon-harness.js';
-import { FakeSepAgentListener } from '../support/fake-sepagent-listener.js';
+import { FakeSepAgentListener, sepagentSection } from '../support/fake-sepagent-listener.js';
 import { waitFor } from '../support/wait-for.js';
 
 // hot-shots, the most used Node StatsD client; over a Unix socket it sends through unix-dgram.
@@ -62,11 +62,7 @@ describe('e2e: hot-shots, the whole API, over UDP and a Unix socket', function (
         'flush-interval = "1h"', // one flush: the final one at SIGTERM
         'container-id-tag = true',
         `unix-socket = "${socketPath}"`,
-        '[sepagent]',
-        `port = ${agent.port}`,
-        "sep_regexp = 'sep([0-9]+)'",
-        "cluster_regexp = 'external_cluster_sep([0-9]+)'",
-        '',
+        sepagentSection(agent.port),
       ].join('\n'),
     );
     const cli = new CliProcess(['--config-path', config, '--metrics-addr', '127.0.0.1:0', '--web-addr', '127.0.0.1:0']);

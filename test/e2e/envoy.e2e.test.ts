@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliProcess } from '../support/cli-process.js';
 import { httpGet, metricValue, sendUdp } from '../support/daemon-harness.js';
-import { FakeSepAgentListener } from '../support/fake-sepagent-listener.js';
+import { FakeSepAgentListener, sepagentSection } from '../support/fake-sepagent-listener.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('e2e: Envoy and Istio names', function () {
@@ -21,11 +21,7 @@ describe('e2e: Envoy and Istio names', function () {
         'flush-interval = "200ms"',
         'envoy-tag-extraction = "istio"',
         'istio-names = true',
-        '[sepagent]',
-        `port = ${agent.port}`,
-        "sep_regexp = 'sep([0-9]+)'",
-        "cluster_regexp = 'external_cluster_sep([0-9]+)'",
-        '',
+        sepagentSection(agent.port),
       ].join('\n'),
     );
     const cli = new CliProcess(['--config-path', config, '--metrics-addr', '127.0.0.1:0', '--web-addr', '127.0.0.1:0']);

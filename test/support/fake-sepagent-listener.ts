@@ -94,3 +94,14 @@ export class FakeSepAgentListener {
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
   }
 }
+
+/** A `[sepagent]` section sending to `port` with the SEP regexps of the worked examples. */
+export function sepagentSection(port: number): string {
+  return [
+    '[sepagent]',
+    `port = ${port}`,
+    "sep_regexp = 'sep([0-9]+)'",
+    "cluster_regexp = 'external_cluster_sep([0-9]+)'",
+    '',
+  ].join('\n');
+}

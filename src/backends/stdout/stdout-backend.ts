@@ -74,31 +74,17 @@ export class StdoutBackend implements Backend {
     await this.#write(text, signal, countLines(text));
   }
 
-  async sendEvent(e: StatsdEvent, signal: AbortSignal): Promise<void> {
-    const line = `event ${JSON.stringify({
-      title: e.title,
-      text: e.text,
-      dateHappened: e.dateHappened,
-      hostname: e.hostname,
-      aggregationKey: e.aggregationKey,
-      priority: e.priority,
-      sourceTypeName: e.sourceTypeName,
-      alertType: e.alertType,
-      tags: e.tags,
-    })}\n`;
-    await this.#write(line, signal, 1);
+  /** Prints an event as `event {json}` (fields in this order). */
+  sendEvent(e: StatsdEvent, signal: AbortSignal): Promise<void> {
+    const { title, text, dateHappened, hostname, aggregationKey, priority, sourceTypeName, alertType, tags } = e;
+    const fields = { title, text, dateHappened, hostname, aggregationKey, priority, sourceTypeName, alertType, tags };
+    return this.#write(`event ${JSON.stringify(fields)}\n`, signal, 1);
   }
+
   /** Prints a service check as `check {json}`, like events. */
-  async sendServiceCheck(c: ServiceCheck, signal: AbortSignal): Promise<void> {
-    const line = `check ${JSON.stringify({
-      name: c.name,
-      status: c.status,
-      timestamp: c.timestamp,
-      hostname: c.hostname,
-      message: c.message,
-      tags: c.tags,
-    })}\n`;
-    await this.#write(line, signal, 1);
+  sendServiceCheck(c: ServiceCheck, signal: AbortSignal): Promise<void> {
+    const { name, status, timestamp, hostname, message, tags } = c;
+    return this.#write(`check ${JSON.stringify({ name, status, timestamp, hostname, message, tags })}\n`, signal, 1);
   }
 
   async shutdown(): Promise<void> {}
