@@ -3,14 +3,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliProcess } from '../support/cli-process.js';
-import { httpGet, metricValue, sendUdp } from '../support/daemon-harness.js';
+import { httpGet, metricValue } from '../support/daemon-harness.js';
+import { sendAll, unixClient } from '../support/unix-dgram.js';
 import { FakeSepAgentListener, sepagentSection } from '../support/fake-sepagent-listener.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('e2e: Envoy and Istio names', function () {
   this.timeout(30_000);
 
-  it("envoy-tag-extraction gives Prometheus Envoy's tags while SepAgent keeps the names it matches; istio-names keeps | in names", async () => {
+  it("Envoy's Unix socket sink: envoy-tag-extraction gives Prometheus Envoy's tags while SepAgent keeps the names it matches; istio-names keeps | in names", async () => {
     const agent = await FakeSepAgentListener.start();
     const dir = mkdtempSync(join(tmpdir(), 'envoy-'));
     const config = join(dir, 'config.toml');
@@ -21,17 +22,24 @@ describe('e2e: Envoy and Istio names', function () {
         'flush-interval = "200ms"',
         'envoy-tag-extraction = "istio"',
         'istio-names = true',
+        `unix-socket = "${join(dir, 'envoy-statsd.socket')}"`,
         sepagentSection(agent.port),
       ].join('\n'),
     );
     const cli = new CliProcess(['--config-path', config, '--metrics-addr', '127.0.0.1:0', '--web-addr', '127.0.0.1:0']);
     try {
       const ports = await cli.ready();
-      await sendUdp(ports.udp, [
-        'envoy.cluster.external_cluster_sep1.upstream_rq_200:3|c',
-        'envoy.cluster.external_cluster_sep1.upstream_rq_503:1|c',
-        'envoy.cluster.outbound|9080||reviews.default.svc.cluster.local.upstream_cx_active:4|g',
-      ]);
+      // As Envoy's statsd sink with a `pipe` address sends them: one stat per datagram.
+      const sink = unixClient(join(dir, 'envoy-statsd.socket'));
+      await sendAll(
+        sink,
+        [
+          'envoy.cluster.external_cluster_sep1.upstream_rq_200:3|c',
+          'envoy.cluster.external_cluster_sep1.upstream_rq_503:1|c',
+          'envoy.cluster.outbound|9080||reviews.default.svc.cluster.local.upstream_cx_active:4|g',
+        ].map((l) => Buffer.from(l)),
+      );
+      sink.close();
       // SepAgent: the names it matches today, unchanged.
       await waitFor(() => agent.documents.some((d) => d.sep === 'sep1'), 5000, 'a SepAgent document');
       const items = agent.documents

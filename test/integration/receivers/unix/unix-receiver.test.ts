@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnixReceiver, containerIdFromCgroup } from '../../../../src/receivers/unix/unix-receiver.js';
@@ -9,58 +8,7 @@ import { silentLogger } from '../../../../src/shared/logger.js';
 import { systemClock } from '../../../../src/shared/clock.js';
 import { makePipeline } from '../../../support/pipeline.js';
 import { waitFor } from '../../../support/wait-for.js';
-
-const require = createRequire(import.meta.url);
-
-/** unix-dgram's socket (hot-shots' binding): the real client side of a Unix datagram socket. */
-interface UnixDgramSocket {
-  connect(path: string): void;
-  send(buf: Buffer, cb?: (err?: Error) => void): void;
-  close(): void;
-  on(event: 'congestion' | 'writable' | 'error' | 'connect', listener: (...args: unknown[]) => void): void;
-}
-const unixDgram = require('unix-dgram') as { createSocket(type: 'unix_dgram'): UnixDgramSocket };
-
-/** A connected client socket. */
-function client(path: string): UnixDgramSocket {
-  const s = unixDgram.createSocket('unix_dgram');
-  s.on('error', (err) => {
-    throw err as Error;
-  });
-  s.connect(path);
-  return s;
-}
-
-/**
- * Sends every payload in order as fast as the socket takes them: on congestion (the
- * receiver's queue is full, EAGAIN) it waits for `writable` and goes on. Resolves when all
- * were accepted by the kernel.
- */
-function sendAll(s: UnixDgramSocket, payloads: Buffer[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let i = 0;
-    let waits = 0;
-    const pump = (): void => {
-      while (i < payloads.length) {
-        let congested = false;
-        let failed: Error | undefined;
-        s.send(payloads[i]!, (err) => {
-          if (err?.message === 'congestion') congested = true;
-          else if (err !== undefined) failed = err;
-        });
-        if (failed !== undefined) return reject(failed);
-        if (congested) {
-          waits++;
-          return; // resent on 'writable'
-        }
-        i++;
-      }
-      resolve(waits);
-    };
-    s.on('writable', pump);
-    pump();
-  });
-}
+import { sendAll, unixClient as client } from '../../../support/unix-dgram.js';
 
 describe('UnixReceiver (real Unix datagram sockets)', function () {
   this.timeout(30_000);
