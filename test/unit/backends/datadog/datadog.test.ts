@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateDatadogConfig } from '../../../../src/backends/datadog/config.js';
-import { datadogSeries, eventPayload, seriesPayload } from '../../../../src/backends/datadog/format.js';
+import {
+  datadogSeries,
+  eventPayload,
+  seriesPayload,
+  serviceCheckPayload,
+} from '../../../../src/backends/datadog/format.js';
+import { EnvoyTagExtractor } from '../../../../src/shared/envoy-tags.js';
 import type { ConfigIssue } from '../../../../src/shared/errors.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 
@@ -55,6 +61,31 @@ describe('datadog backend: what it writes, and where its key comes from', () => 
     ).to.equal(
       '{"title":"deploy","text":"v2","date_happened":5,"host":"h","tags":["a:b"],"priority":"low","alert_type":"error"}',
     );
+  });
+
+  it('writes service checks as the check_run API takes them', () => {
+    expect(
+      serviceCheckPayload({
+        name: 'redis.up',
+        status: 2,
+        timestamp: 1700000000,
+        hostname: 'db1',
+        message: 'timeout|retrying',
+        tags: ['env:prod'],
+      }),
+    ).to.equal(
+      '{"check":"redis.up","host_name":"db1","status":2,"timestamp":1700000000,"message":"timeout|retrying","tags":["env:prod"]}',
+    );
+  });
+
+  it('takes Envoy segments out as tags with envoy-tag-extraction', () => {
+    const p = makePipeline();
+    send(p.ingester, 'envoy.cluster.backend.upstream_rq_200:4|c|#env:prod');
+    const [rate] = datadogSeries(p.aggregator.snapshotAndReset(1556100410_000, 10), new EnvoyTagExtractor('envoy'));
+    expect(JSON.parse(rate!)).to.deep.include({
+      metric: 'envoy.cluster.upstream_rq',
+      tags: ['env:prod', 'envoy.response_code:200', 'envoy.cluster_name:backend'],
+    });
   });
 
   it('takes the key from the section, a file or DD_API_KEY; a missing or bad key names api_key, never its value', () => {
