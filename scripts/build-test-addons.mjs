@@ -43,6 +43,8 @@ try {
   execFileSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`], {
     cwd: dirname(require.resolve('unix-dgram/package.json')),
     stdio: 'pipe',
+    // npm passes its own `nodedir` setting down as npm_config_nodedir, which would win.
+    env: { ...process.env, npm_config_nodedir: nodedir },
   });
 } catch (err) {
   console.error(`unix-dgram: node-gyp rebuild failed:\n${String(err.stderr ?? err)}`);
