@@ -172,7 +172,7 @@ export class SelfMetrics {
     }).set({ version: src.version }, 1);
     this.udpReceiveBuffer = new Gauge({
       name: p + 'udp_receive_buffer_bytes',
-      help: 'Effective SO_RCVBUF of the UDP socket as reported by the kernel.',
+      help: 'SO_RCVBUF of the UDP socket as the kernel reports it (on Linux twice the buffer it granted).',
       registers,
     });
     this.flushDuration = new Histogram({

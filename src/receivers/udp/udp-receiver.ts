@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { DaemonError, errorMessage } from '../../shared/errors.js';
 import { parseHostPort } from '../../shared/address.js';
 import { normaliseSourceAddress, type Receiver, type ReceiverDeps } from '../receiver.js';
+import { checkReceiveBuffer, grantedReceiveBuffer } from '../receive-buffer.js';
 import { loadBatchModule, type BatchModule, type BatchSocket } from './native-batch.js';
 import { udpKernelDrops } from './kernel-drops.js';
 
@@ -101,18 +102,12 @@ export class UdpReceiver implements Receiver {
       {
         address: sock.host.includes(':') ? `[${sock.host}]:${sock.port}` : `${sock.host}:${sock.port}`,
         reader: sock.kind === 'batch' ? 'recvmmsg' : 'dgram',
-        receiveBufferBytes: effective,
         requestedBytes: this.#cfg.receiveBufferBytes,
+        grantedBytes: grantedReceiveBuffer(effective),
       },
       'udp receiver listening',
     );
-    // Linux grants min(request, net.core.rmem_max) and reports twice that (bookkeeping).
-    if (effective > 0 && effective < 2 * this.#cfg.receiveBufferBytes) {
-      log.warn(
-        { requestedBytes: this.#cfg.receiveBufferBytes, effectiveBytes: effective },
-        'udp receive buffer smaller than requested; raise net.core.rmem_max (see docs/performance.md)',
-      );
-    }
+    checkReceiveBuffer(log, 'udp', this.#cfg.receiveBufferBytes, effective);
   }
 
   /** The native module when the mode asks for it and it loads; throws for `batch` without it. */

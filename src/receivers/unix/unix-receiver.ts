@@ -1,6 +1,7 @@
 import { lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { DaemonError, errorMessage } from '../../shared/errors.js';
 import type { Receiver, ReceiverDeps } from '../receiver.js';
+import { checkReceiveBuffer, grantedReceiveBuffer } from '../receive-buffer.js';
 import { loadBatchModule, type BatchModule, type BatchSocket } from '../udp/native-batch.js';
 
 /** Bytes per datagram slot: DogStatsD clients send up to 8 KiB over a Unix socket; the kernel allows more. */
@@ -111,10 +112,12 @@ export class UnixReceiver implements Receiver {
         address: path,
         mode: `0${mode.toString(8)}`,
         originDetection: this.#cfg.originDetection,
-        receiveBufferBytes: socket.receiveBufferBytes,
+        requestedBytes: this.#cfg.receiveBufferBytes,
+        grantedBytes: grantedReceiveBuffer(socket.receiveBufferBytes),
       },
       'unix socket receiver listening',
     );
+    checkReceiveBuffer(this.#deps.logger, 'unix', this.#cfg.receiveBufferBytes, socket.receiveBufferBytes);
   }
 
   #batch(socket: BatchSocket, count: number): void {
