@@ -3,7 +3,7 @@
 //
 //   loadgen --port P [--host 127.0.0.1] [--lines-per-datagram N] [--series S]
 //           [--rate LINES_PER_S] [--duration S] [--mix C:G:T] [--burst-interval S]
-//           [--bursts N] [--generation G]
+//           [--bursts N] [--generation G] [--series-per-sep N]
 //
 // Series i is a counter, gauge or timer by the C:G:T mix and is named
 // envoy.cluster.external_cluster_sep<k>.<stat>_<j>. Counter lines carry 1, so the sum of
@@ -12,6 +12,8 @@
 // Envoy's statsd sink does at each stats flush; timers flow at --rate in between.
 // --bursts N (with --burst-interval): stop after N bursts.
 // --generation G: suffix every name with _gG, so each generation is a new set of series.
+// --series-per-sep N: series per SEP (cluster) when there are 1,000 series or more
+// (default 100); with fewer series there are 50 SEPs.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,6 +51,7 @@ static void die(const char *msg) {
   exit(2);
 }
 
+static long series_per_sep = 100;
 // --generation G > 0 gives every series name a `_gG` suffix: a new set of series (churn).
 static int generation = 0;
 
@@ -59,7 +62,7 @@ static int kind_of(long i, int mc, int mg, int mt) {
 }
 
 static int render(char *out, long i, int kind, long series) {
-  long seps = series >= 1000 ? series / 100 : 50;
+  long seps = series >= 1000 ? series / series_per_sep : 50;
   long sep = i % seps, j = i / seps;
   char gen[24] = "";
   if (generation > 0) snprintf(gen, sizeof gen, "_g%d", generation);
@@ -107,7 +110,8 @@ int main(int argc, char **argv) {
   static struct option opts[] = {{"host", 1, 0, 'H'}, {"port", 1, 0, 'p'}, {"lines-per-datagram", 1, 0, 'l'},
                                  {"series", 1, 0, 's'}, {"rate", 1, 0, 'r'}, {"duration", 1, 0, 'd'},
                                  {"mix", 1, 0, 'm'}, {"burst-interval", 1, 0, 'b'}, {"bursts", 1, 0, 'n'},
-                                 {"generation", 1, 0, 'g'}, {0, 0, 0, 0}};
+                                 {"generation", 1, 0, 'g'}, {"series-per-sep", 1, 0, 'S'},
+                                 {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
@@ -121,6 +125,7 @@ int main(int argc, char **argv) {
       case 'b': burst_interval = atof(optarg); break;
       case 'n': bursts = atoi(optarg); break;
       case 'g': generation = atoi(optarg); break;
+      case 'S': series_per_sep = atol(optarg) > 0 ? atol(optarg) : 100; break;
       default: fprintf(stderr, "see the comment at the top of loadgen.c\n"); return 2;
     }
   }

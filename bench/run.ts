@@ -1,13 +1,18 @@
-// The side-by-side benchmark: statsd-sepagent against Etsy's statsd on the same matrix,
-// the same machine, with an Envoy-shaped C load generator. The peer runs on the system Node
-// (as its users run it) with a backend that renders the same SepAgent documents.
+// The side-by-side benchmark: statsd-sepagent against the Go reference it re-implements
+// (gostatsd with its SepAgent backend, at max-workers 1 and at its default of 2) and Etsy's
+// statsd, on the same matrix, the same machine, with an Envoy-shaped C load generator, in
+// one run.
 //
-//   npm run bench -- [--duration 8] [--repeats 3] [--flush-interval 1] [--quick]
-//                    [--points 1x1000,1x100000,20x1000,20x100000] [--daemons ours,peer]
+//   npm run bench -- [--duration 5] [--repeats 3] [--flush-interval 1] [--quick]
+//                    [--points 1x1000,1x100000,20x1000,20x100000]
+//                    [--daemons ours,go1,go,etsy] [--cpu-rate 100000] [--no-burst]
 //
 // For every point it searches the highest sustained line rate with < 0.1 % loss, loss
 // counted end to end: counter and timer lines sent versus the counts the daemon flushed
-// to a counting UDP sink. See docs/performance.md.
+// to a counting UDP sink. It also measures each daemon's CPU per million lines at the
+// fixed `--cpu-rate`. It writes bench/out/results-*.json and a throughput plot (SVG) next
+// to it. The Go reference is taken from ../shared/peers (GO_PEER overrides) and skipped,
+// with the reason printed, when it is not there. See docs/performance.md.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -29,10 +34,10 @@ import {
   sleep,
   udpDrops,
   withSysctls,
-  type Sent,
 } from './lib.js';
+import { DAEMON_LABELS, median, throughputSvg, type BenchResults, type DaemonName, type Trial } from './plot.js';
 const NODE = process.execPath;
-/** The peer runs on the system Node when there is one (v20 here), as its users run it; PEER_NODE overrides. */
+/** Etsy's statsd runs on the system Node when there is one (v20 here), as its users run it; PEER_NODE overrides. */
 const PEER_NODE =
   process.env.PEER_NODE ??
   (process.env.PATH ?? '')
@@ -41,16 +46,25 @@ const PEER_NODE =
     .map((d) => join(d, 'node'))
     .find((p) => existsSync(p)) ??
   NODE;
+/** The Go reference build (../shared/peers/README.md); GO_PEER overrides. */
+const GO_PEER = process.env.GO_PEER ?? join(ROOT, '..', 'shared', 'peers', 'gostatsd-sepagent');
 const LOSS_LIMIT = 0.001;
+/**
+ * 50 series per SEP keeps every SEP's document under 65,507 bytes, so the Go reference
+ * (which neither splits documents nor survives EMSGSIZE; docs/compatibility.md, row 15)
+ * delivers all of them; at 100 it loses whole SEPs and its loss says nothing of its speed.
+ */
+const SERIES_PER_SEP = 50;
 const RCVBUF = 8 * 1024 * 1024;
 
 const { values: opt } = parseArgs({
   options: {
-    duration: { type: 'string', default: '8' },
+    duration: { type: 'string', default: '5' },
     repeats: { type: 'string', default: '3' },
     'flush-interval': { type: 'string', default: '1' },
     points: { type: 'string', default: '1x1000,1x100000,20x1000,20x100000' },
-    daemons: { type: 'string', default: 'ours,peer' },
+    daemons: { type: 'string', default: 'ours,go1,go,etsy' },
+    'cpu-rate': { type: 'string', default: '100000' },
     quick: { type: 'boolean', default: false },
     'no-burst': { type: 'boolean', default: false },
     'peer-backend': { type: 'string', default: 'sepagent' },
@@ -59,32 +73,28 @@ const { values: opt } = parseArgs({
 const DURATION = opt.quick ? 3 : Number(opt.duration);
 const REPEATS = opt.quick ? 1 : Number(opt.repeats);
 const FLUSH_S = Number(opt['flush-interval']);
-/** `sepagent`: the peer renders SepAgent documents like ours; `count`: it only sums (no output work). */
-const PEER_BACKEND = opt['peer-backend'];
-type DaemonName = 'ours' | 'peer';
-const DAEMONS = opt.daemons.split(',') as DaemonName[];
+/** Lines/s of the fixed-rate trial that measures CPU per million lines (0: none). */
+const CPU_RATE = Number(opt['cpu-rate']);
+/** `sepagent`: Etsy's statsd renders SepAgent documents like ours; `count`: it only sums (no output work). */
+const ETSY_BACKEND = opt['peer-backend'];
+const DAEMONS = opt.daemons
+  .split(',')
+  .map((d) => (d === 'peer' ? 'etsy' : d))
+  .filter((d): d is DaemonName => {
+    if (d in DAEMON_LABELS) return true;
+    throw new Error(`unknown daemon "${d}" (ours, go1, go, etsy)`);
+  })
+  .filter((d) => {
+    if ((d !== 'go1' && d !== 'go') || existsSync(GO_PEER)) return true;
+    console.log(
+      `skipping ${d}: the Go reference is not at ${GO_PEER} (see ../shared/peers/README.md; GO_PEER overrides)`,
+    );
+    return false;
+  });
 const POINTS = opt.points.split(',').map((p) => {
   const [l, s] = p.split('x');
   return { lpd: Number(l), series: Number(s) };
 });
-
-interface Trial {
-  target: number;
-  sent: Sent;
-  counted: number;
-  loss: number;
-  kernelDrops: number;
-  /** Datagrams the counting sink's socket dropped (must be 0 for a valid trial). */
-  sinkDrops: number;
-  cpuPct: number;
-  peakRssMb: number;
-  flushMs: number;
-  /** Longest event-loop block in any flush interval of the trial. */
-  eldMaxMs: number;
-  /** Highest per-interval p99 event-loop delay of the trial (each interval holds one flush). */
-  eldP99Ms: number;
-  pass: boolean;
-}
 
 interface RunningDaemon {
   proc: ChildProcess;
@@ -93,6 +103,16 @@ interface RunningDaemon {
   flushMs: () => Promise<number>;
   stop: () => Promise<void>;
 }
+
+/** Resolves when something is bound to UDP `port` on this host (/proc/net/udp), 10 s at most. */
+async function udpBound(port: number, what: string): Promise<void> {
+  for (let i = 0; !boundUdp(port); i++) {
+    if (i > 100) throw new Error(`${what} did not start`);
+    await sleep(100);
+  }
+}
+const boundUdp = (port: number) =>
+  readFileSync('/proc/net/udp', 'utf8').includes(`:${port.toString(16).toUpperCase().padStart(4, '0')} `);
 
 async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningDaemon> {
   const port = await freePort();
@@ -138,6 +158,34 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
         );
       return (sum / count) * 1000;
     };
+  } else if (name === 'go1' || name === 'go') {
+    // The Go reference as its README runs it; it inherits the 8 MiB rmem_default like Etsy's.
+    const cfg = join(OUT, 'go.toml');
+    writeFileSync(
+      cfg,
+      `[sepagent]\nhost = "127.0.0.1"\nport = ${sinkPort}\nsep_regexp = "sep([0-9]+)"\ncluster_regexp = "external_cluster_sep([0-9]+)"\n`,
+    );
+    const workers = name === 'go1' ? ['--max-workers', '1'] : [];
+    proc = spawn(
+      'taskset',
+      [
+        '-c',
+        '1',
+        GO_PEER,
+        '--backends',
+        'sepagent',
+        '--config-path',
+        cfg,
+        '--metrics-addr',
+        `127.0.0.1:${port}`,
+        '--flush-interval',
+        `${FLUSH_S}s`,
+        ...workers,
+      ],
+      { stdio: ['ignore', 'ignore', 'ignore'] },
+    );
+    await udpBound(port, 'gostatsd-sepagent');
+    flushMs = () => Promise.resolve(NaN); // it does not report one
   } else {
     const cfg = join(OUT, 'peer.json');
     const flushLog = join(OUT, 'peer-flush.log');
@@ -151,7 +199,7 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
         mgmt_address: '127.0.0.1',
         flushInterval: FLUSH_S * 1000,
         backends: [
-          join(ROOT, 'bench', PEER_BACKEND === 'count' ? 'etsy-count-backend.cjs' : 'etsy-sepagent-backend.cjs'),
+          join(ROOT, 'bench', ETSY_BACKEND === 'count' ? 'etsy-count-backend.cjs' : 'etsy-sepagent-backend.cjs'),
         ],
         benchSink: {
           host: '127.0.0.1',
@@ -233,15 +281,15 @@ async function trial(
       '--duration',
       String(Math.max(1, (series * 1.2) / warmRate)),
     ];
-    await loadgen(d.port, ['--lines-per-datagram', String(lpd), ...warmArgs, ...mix]);
+    const shape = ['--lines-per-datagram', String(lpd), '--series-per-sep', String(SERIES_PER_SEP)];
+    await loadgen(d.port, [...shape, ...warmArgs, ...mix]);
     await sleep(FLUSH_S * 1000 + 500);
     const before = sink.total;
     const drops0 = udpDrops(d.port);
     const cpu0 = cpuTicks(d.proc.pid!);
     rmSync(d.eldFile, { force: true });
     const sent = await loadgen(d.port, [
-      '--lines-per-datagram',
-      String(lpd),
+      ...shape,
       '--series',
       String(series),
       '--rate',
@@ -281,6 +329,7 @@ async function trial(
       kernelDrops,
       sinkDrops,
       cpuPct: ((cpu1 - cpu0) / 100 / sent.elapsed) * 100,
+      cpuSecPerMLines: (cpu1 - cpu0) / 100 / (sent.lines / 1e6),
       peakRssMb: peakRssMb(d.proc.pid!),
       flushMs: await d.flushMs(),
       eldMaxMs: eld.length === 0 ? NaN : Math.max(...eld),
@@ -295,104 +344,177 @@ async function trial(
 }
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
-const k = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
+const k = (n: number) =>
+  !Number.isFinite(n) ? '-' : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`;
 
-/** Highest sustained rate with < 0.1 % loss, by doubling then bisecting to 5 %. */
-async function maxRate(name: DaemonName, lpd: number, series: number): Promise<Trial | undefined> {
+function describe(name: DaemonName, t: Trial): string {
+  return (
+    `    ${name} target ${k(t.target)}/s sent ${k(t.sent.lineRate)}/s loss ${(t.loss * 100).toFixed(3)}% ` +
+    `drops ${t.kernelDrops} sink-drops ${t.sinkDrops} cpu ${fmt(t.cpuPct)}% (${fmt(t.cpuSecPerMLines, 2)} s/M lines) ` +
+    `rss ${fmt(t.peakRssMb)}MB flush ${fmt(t.flushMs, 1)}ms eld ${fmt(t.eldMaxMs, 1)}ms p99 ${fmt(t.eldP99Ms, 1)}ms ${t.pass ? 'PASS' : 'fail'}`
+  );
+}
+
+/**
+ * Highest sustained rate with < 0.1 % loss. From `start` (the previous repeat's result, or
+ * a first guess) it steps up by 1.5× while trials pass or down by 1.5× while they fail,
+ * then bisects the bracket to 5 %.
+ */
+async function maxRate(name: DaemonName, lpd: number, series: number, start: number): Promise<Trial | undefined> {
   let lo: Trial | undefined;
   let hiRate = Infinity;
-  let rate = (name === 'ours' ? 200_000 : 100_000) * (lpd > 1 ? 4 : 1);
+  let rate = Math.round(start);
   for (let i = 0; i < 12; i++) {
     const t = await trial(name, lpd, series, rate);
     const achieved = t.sent.lineRate;
-    console.log(
-      `    ${name} ${lpd}x${series} target ${k(rate)}/s sent ${k(achieved)}/s loss ${(t.loss * 100).toFixed(3)}% ` +
-        `drops ${t.kernelDrops} sink-drops ${t.sinkDrops} cpu ${fmt(t.cpuPct)}% rss ${fmt(t.peakRssMb)}MB flush ${fmt(t.flushMs, 1)}ms eld ${fmt(t.eldMaxMs, 1)}ms p99 ${fmt(t.eldP99Ms, 1)}ms ${t.pass ? 'PASS' : 'fail'}`,
-    );
+    console.log(describe(name, t));
     if (t.pass) {
       if (lo === undefined || achieved > lo.sent.lineRate) lo = t;
       if (achieved < rate * 0.95) break; // the generator is the limit
     } else hiRate = Math.min(hiRate, rate);
     const loRate = lo?.sent.lineRate ?? 0;
     if (hiRate !== Infinity && (hiRate - loRate) / hiRate < 0.05) break;
-    rate = hiRate === Infinity ? rate * 2 : Math.round((loRate + hiRate) / 2);
+    if (hiRate === Infinity) rate = Math.round(rate * 1.5);
+    else if (lo === undefined) rate = Math.round(rate / 1.5);
+    else rate = Math.round((loRate + hiRate) / 2);
+    if (rate < 1000) break;
   }
   return lo;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+/** First guesses for the search (lines/s); later repeats start from the previous result. */
+function firstGuess(name: DaemonName, lpd: number, series: number): number {
+  const many = series >= 100_000;
+  if (name === 'ours') return lpd > 1 ? (many ? 1_500_000 : 3_000_000) : many ? 200_000 : 600_000;
+  if (name === 'etsy') return lpd > 1 ? 200_000 : many ? 40_000 : 100_000;
+  return lpd > 1 ? (many ? 300_000 : 600_000) : many ? 60_000 : 250_000;
+}
 
 async function main(): Promise<void> {
   compileTools();
-  const peerNode = spawnSync(PEER_NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  const statsdVersion = (
-    JSON.parse(readFileSync(join(ROOT, 'node_modules', 'statsd', 'package.json'), 'utf8')) as { version: string }
-  ).version;
-  const peer = `Etsy statsd ${statsdVersion} on node ${peerNode}, ${PEER_BACKEND} backend`;
-  console.log(`peer: ${peer}`);
+  const labels: Partial<Record<DaemonName, string>> = {};
+  for (const d of DAEMONS) {
+    if (d === 'ours') labels[d] = `statsd-sepagent (max-workers 1, node ${process.version})`;
+    else if (d === 'etsy') {
+      const peerNode = spawnSync(PEER_NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
+      const statsdVersion = (
+        JSON.parse(readFileSync(join(ROOT, 'node_modules', 'statsd', 'package.json'), 'utf8')) as { version: string }
+      ).version;
+      labels[d] = `Etsy statsd ${statsdVersion} (node ${peerNode}, ${ETSY_BACKEND} backend)`;
+    } else labels[d] = `gostatsd-sepagent (Go reference, ${d === 'go1' ? 'max-workers 1' : 'default max-workers 2'})`;
+    console.log(`${d}: ${labels[d]}`);
+  }
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
   console.log(
-    `machine: ${machine}\nduration ${DURATION}s per trial, flush interval ${FLUSH_S}s, ${REPEATS} repeat(s), loss limit ${LOSS_LIMIT * 100}%`,
+    `machine: ${machine}\nduration ${DURATION}s per trial, flush interval ${FLUSH_S}s, ${REPEATS} repeat(s), loss limit ${LOSS_LIMIT * 100}%, CPU measured at ${k(CPU_RATE)} lines/s`,
   );
-  const results: Record<string, Record<DaemonName, Trial[]>> = {};
-  const burst: Record<string, Trial> = {};
+  const results: BenchResults['results'] = {};
+  const fixedRate: BenchResults['fixedRate'] = {};
+  const burst: Partial<Record<DaemonName, Trial>> = {};
   await withSysctls(RCVBUF, async () => {
     for (let r = 0; r < REPEATS; r++) {
       for (const p of POINTS) {
         const key = `${p.lpd}x${p.series}`;
-        results[key] ??= { ours: [], peer: [] };
+        results[key] ??= {};
+        fixedRate[key] ??= {};
         for (const name of DAEMONS) {
+          const done = (results[key][name] ??= []);
           console.log(`repeat ${r + 1}: ${name} ${p.lpd} line(s)/datagram, ${p.series} series`);
-          const best = await maxRate(name, p.lpd, p.series);
-          if (best) results[key][name].push(best);
+          const start = done.at(-1)?.sent.lineRate ?? firstGuess(name, p.lpd, p.series);
+          const best = await maxRate(name, p.lpd, p.series, start);
+          if (best) done.push(best);
+          if (CPU_RATE > 0) {
+            const t = await trial(name, p.lpd, p.series, CPU_RATE);
+            console.log(describe(name, t).replace('target', 'fixed rate'));
+            (fixedRate[key][name] ??= []).push(t);
+          }
         }
       }
     }
     if (!opt['no-burst']) {
       for (const name of DAEMONS) {
         // 20,000 one-line datagrams (counters and gauges) at once, as fast as the generator goes.
-        burst[name] = await trial(name, 1, 20_000, 0, ['--mix', '60:40:0', '--burst-interval', '5', '--bursts', '1']);
+        const t = await trial(name, 1, 20_000, 0, ['--mix', '60:40:0', '--burst-interval', '5', '--bursts', '1']);
+        burst[name] = t;
         console.log(
-          `burst of 20,000 datagrams: ${name} lost ${burst[name].sent.counters - burst[name].counted} of ${burst[name].sent.counters} counter lines`,
+          `burst of 20,000 datagrams: ${name} lost ${t.sent.counters - t.counted} of ${t.sent.counters} counter lines`,
         );
       }
     }
   });
 
+  const med = (ts: Trial[] | undefined, f: (t: Trial) => number) => median((ts ?? []).map(f));
+  const rate = (t: Trial) => t.sent.lineRate;
   const rows: string[] = [];
   rows.push(
-    '| point | ours lines/s | peer lines/s | ours/peer | ours CPU % | ours peak RSS MB | ours flush ms | ours loop delay p99 ms | ours worst loop block ms | peer flush ms | peer loop delay p99 ms | peer worst loop block ms |',
+    `| point | ${DAEMONS.map((d) => `${d} lines/s`).join(' | ')} | ${DAEMONS.filter((d) => d !== 'ours')
+      .map((d) => `ours / ${d}`)
+      .join(' | ')} |`,
   );
-  rows.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  const summary: Record<string, unknown> = {};
-  for (const [key, byDaemon] of Object.entries(results)) {
-    const o = byDaemon.ours;
-    const q = byDaemon.peer;
-    const or = median(o.map((t) => t.sent.lineRate));
-    const pr = median(q.map((t) => t.sent.lineRate));
-    summary[key] = { oursLinesPerSec: or, peerLinesPerSec: pr, ratio: or / pr };
+  rows.push(`| --- |${' --- |'.repeat(DAEMONS.length * 2 - 1)}`);
+  for (const [key, by] of Object.entries(results)) {
+    const ours = med(by.ours, rate);
     rows.push(
-      `| ${key.replace('x', ' line(s) × ')} series | ${k(or)} | ${k(pr)} | ${fmt(or / pr, 2)} | ${fmt(median(o.map((t) => t.cpuPct)))} | ` +
-        `${fmt(median(o.map((t) => t.peakRssMb)))} | ${fmt(median(o.map((t) => t.flushMs)), 1)} | ${fmt(median(o.map((t) => t.eldP99Ms)), 1)} | ${fmt(median(o.map((t) => t.eldMaxMs)), 1)} | ` +
-        `${fmt(median(q.map((t) => t.flushMs)), 1)} | ${fmt(median(q.map((t) => t.eldP99Ms)), 1)} | ${fmt(median(q.map((t) => t.eldMaxMs)), 1)} |`,
+      `| ${key.replace('x', ' × ')} | ${DAEMONS.map((d) => k(med(by[d], rate))).join(' | ')} | ${DAEMONS.filter(
+        (d) => d !== 'ours',
+      )
+        .map((d) => fmt(ours / med(by[d], rate), 2))
+        .join(' | ')} |`,
     );
   }
+  rows.push('');
+  rows.push(`| point | ${DAEMONS.map((d) => `${d} CPU s per M lines at ${k(CPU_RATE)}/s (loss)`).join(' | ')} |`);
+  rows.push(`| --- |${' --- |'.repeat(DAEMONS.length)}`);
+  for (const [key, by] of Object.entries(fixedRate))
+    rows.push(
+      `| ${key.replace('x', ' × ')} | ${DAEMONS.map(
+        (d) =>
+          `${fmt(
+            med(by[d], (t) => t.cpuSecPerMLines),
+            2,
+          )} (${fmt(
+            med(by[d], (t) => t.loss * 100),
+            2,
+          )} %)`,
+      ).join(' | ')} |`,
+    );
+  rows.push('');
+  rows.push(
+    `| point | ${DAEMONS.map((d) => `${d} peak RSS MB`).join(' | ')} | ours flush ms | ours loop delay p99 ms | ours worst loop block ms |`,
+  );
+  rows.push(`| --- |${' --- |'.repeat(DAEMONS.length + 3)}`);
+  for (const [key, by] of Object.entries(results))
+    rows.push(
+      `| ${key.replace('x', ' × ')} | ${DAEMONS.map((d) => fmt(med(by[d], (t) => t.peakRssMb))).join(' | ')} | ${fmt(
+        med(by.ours, (t) => t.flushMs),
+        1,
+      )} | ${fmt(
+        med(by.ours, (t) => t.eldP99Ms),
+        1,
+      )} | ${fmt(
+        med(by.ours, (t) => t.eldMaxMs),
+        1,
+      )} |`,
+    );
   console.log('\n' + rows.join('\n'));
   for (const [name, t] of Object.entries(burst))
     console.log(`burst 20k datagrams, ${name}: lost ${t.sent.counters - t.counted} of ${t.sent.counters}`);
-  const file = join(OUT, `results-${new Date().toISOString().replaceAll(':', '-')}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify(
-      { machine, peer, duration: DURATION, flushIntervalS: FLUSH_S, repeats: REPEATS, summary, results, burst },
-      null,
-      1,
-    ),
-  );
-  console.log(`\nwrote ${file}`);
+  const stamp = new Date().toISOString().replaceAll(':', '-');
+  const file = join(OUT, `results-${stamp}.json`);
+  const doc: BenchResults & { burst: typeof burst } = {
+    machine,
+    daemons: labels,
+    duration: DURATION,
+    flushIntervalS: FLUSH_S,
+    repeats: REPEATS,
+    cpuRate: CPU_RATE,
+    results,
+    fixedRate,
+    burst,
+  };
+  writeFileSync(file, JSON.stringify(doc, null, 1));
+  writeFileSync(file.replace(/\.json$/, '.svg'), throughputSvg(doc));
+  console.log(`\nwrote ${file} and ${file.replace(/\.json$/, '.svg')}`);
 }
 
 await main();
