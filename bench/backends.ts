@@ -1,6 +1,6 @@
 // Flush cost of the push backends at 100,000 series: wall time and the daemon process's
 // CPU per flush, each backend writing to a local sink that discards (a child process, so
-// its work is not counted). Usage: npm run bench:backends [-- --series 100000 --rounds 5]
+// its work is not counted). Usage: npm run bench:backends [-- --series 100000 --rounds 5 --only sepagent,graphite]
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import type { Backend, BackendFactory } from '../src/backends/backend.js';
@@ -10,7 +10,11 @@ import { silentLogger } from '../src/shared/logger.js';
 import { makePipeline, send } from '../test/support/pipeline.js';
 
 const { values } = parseArgs({
-  options: { series: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '5' } },
+  options: {
+    series: { type: 'string', default: '100000' },
+    rounds: { type: 'string', default: '5' },
+    only: { type: 'string', default: '' },
+  },
 });
 const n = Number(values.series);
 const rounds = Number(values.rounds);
@@ -76,7 +80,8 @@ console.log(
   `${n} series (60 % counters, 25 % gauges, 15 % timers of 3 values), median of ${rounds} flushes after one warm-up`,
 );
 console.log('backend | flush wall ms | flush CPU ms | items sent per flush');
-for (const [type, label, section] of sections) {
+const only = values.only === '' ? undefined : new Set(values.only.split(','));
+for (const [type, label, section] of sections.filter(([t]) => only === undefined || only.has(t))) {
   const f = BACKEND_FACTORIES.get(type) as BackendFactory<unknown>;
   const issues: never[] = [];
   let items = 0;

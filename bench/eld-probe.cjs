@@ -1,6 +1,6 @@
 // Preloaded (node -r) into each benchmarked daemon: every ELD_WINDOW_MS it appends the
 // longest event-loop block of that window (and the window's p99) to ELD_OUT, one JSON
-// line per window. Uses the native event-loop-delay histogram: no JS timer per sample.
+// line per window, with the p99 and maximum since the trial started. Uses the native event-loop-delay histogram: no JS timer per sample.
 'use strict';
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const fs = require('node:fs');
@@ -10,8 +10,20 @@ if (out) {
   const windowMs = Number(process.env.ELD_WINDOW_MS || 1000);
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
+  // A second histogram covers the whole trial: the runner deletes ELD_OUT when a measured
+  // trial starts, which starts it over.
+  const trial = monitorEventLoopDelay({ resolution: 1 });
+  trial.enable();
   const t = setInterval(() => {
-    fs.appendFileSync(out, `${JSON.stringify({ t: Date.now(), maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 })}\n`);
+    if (!fs.existsSync(out)) trial.reset();
+    const rec = {
+      t: Date.now(),
+      maxMs: h.max / 1e6,
+      p99Ms: h.percentile(99) / 1e6,
+      trialP99Ms: trial.percentile(99) / 1e6,
+      trialMaxMs: trial.max / 1e6,
+    };
+    fs.appendFileSync(out, `${JSON.stringify(rec)}\n`);
     h.reset();
   }, windowMs);
   t.unref();

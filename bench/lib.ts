@@ -161,9 +161,18 @@ export function residentByKind(pid: number): { brk: number; anon: number; files:
  * The benchmarked daemon's config document: sepagent backend to a counting sink on
  * `sinkPort`, one worker, StatsD on `port`, admin on `web`.
  */
-export function oursConfig(o: { port: number; web: number; sinkPort: number; flushS: number; rcvbuf: number }): string {
+export function oursConfig(o: {
+  port: number;
+  web: number;
+  sinkPort: number;
+  flushS: number;
+  rcvbuf: number;
+  /** More top-level keys (TOML lines). */
+  extra?: string;
+  backends?: string;
+}): string {
   return (
-    `backends = "sepagent"\nmax-workers = 1\nflush-interval = "${o.flushS}s"\nmetrics-addr = "127.0.0.1:${o.port}"\n` +
+    `backends = "${o.backends ?? 'sepagent'}"\nmax-workers = 1\n${o.extra ?? ''}flush-interval = "${o.flushS}s"\nmetrics-addr = "127.0.0.1:${o.port}"\n` +
     `web-addr = "127.0.0.1:${o.web}"\nreceive-buffer-size = ${o.rcvbuf}\n[sepagent]\nhost = "127.0.0.1"\nport = ${o.sinkPort}\n` +
     `sep_regexp = 'sep([0-9]+)'\ncluster_regexp = 'external_cluster_sep([0-9]+)'\n`
   );

@@ -7,16 +7,29 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Sent } from './lib.js';
 
-/** ours: statsd-sepagent; go1 / go: the Go reference at max-workers 1 / its default; etsy: Etsy's statsd. */
-export type DaemonName = 'ours' | 'go1' | 'go' | 'etsy';
+/**
+ * ours: statsd-sepagent; ours-stdout / ours-prom: the same with a second backend (stdout to
+ * /dev/null, the Prometheus exposition); go1 / go: the Go reference at max-workers 1 / its
+ * default; etsy: Etsy's statsd.
+ */
+export type DaemonName = 'ours' | 'ours-stdout' | 'ours-prom' | 'go1' | 'go' | 'etsy';
 
 export const DAEMON_LABELS: Record<DaemonName, string> = {
   ours: 'statsd-sepagent',
+  'ours-stdout': 'statsd-sepagent, sepagent + stdout',
+  'ours-prom': 'statsd-sepagent, sepagent + prometheus',
   go1: 'gostatsd-sepagent, max-workers 1',
   go: 'gostatsd-sepagent, default (2 workers)',
   etsy: "Etsy's statsd",
 };
-const COLOURS: Record<DaemonName, string> = { ours: '#1b7837', go1: '#2166ac', go: '#67a9cf', etsy: '#b2182b' };
+const COLOURS: Record<DaemonName, string> = {
+  ours: '#1b7837',
+  'ours-stdout': '#5aae61',
+  'ours-prom': '#a6dba0',
+  go1: '#2166ac',
+  go: '#67a9cf',
+  etsy: '#b2182b',
+};
 
 export interface Trial {
   target: number;
@@ -36,6 +49,8 @@ export interface Trial {
   eldMaxMs: number;
   /** Highest per-interval p99 event-loop delay of the trial (each interval holds one flush). */
   eldP99Ms: number;
+  /** p99 event-loop delay over the whole trial (every flush in it). */
+  eldTrialP99Ms: number;
   pass: boolean;
 }
 

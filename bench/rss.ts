@@ -1,7 +1,7 @@
 // Memory at a fixed load: where the resident set of a daemon holding many live series goes.
 //
 //   npm run bench:rss -- [--series 100000] [--lines-per-datagram 1] [--rate 100000]
-//                        [--duration 10] [--flush-interval 1]
+//                        [--duration 10] [--flush-interval 1] [--max-series N]
 //
 // Starts the built daemon (sepagent backend to a counting sink, the shipped V8 flags unless
 // BENCH_NODE_FLAGS overrides them), creates every series, then sends Envoy-shaped traffic at
@@ -38,6 +38,7 @@ const { values: opt } = parseArgs({
     rate: { type: 'string', default: '100000' },
     duration: { type: 'string', default: '10' },
     'flush-interval': { type: 'string', default: '1' },
+    'max-series': { type: 'string', default: '' },
   },
 });
 const SERIES = Number(opt.series);
@@ -65,7 +66,8 @@ async function main(): Promise<void> {
   const port = await freePort();
   const web = await freeTcpPort();
   const cfg = join(OUT, 'rss.toml');
-  writeFileSync(cfg, oursConfig({ port, web, sinkPort: sink.port, flushS: FLUSH_S, rcvbuf: RCVBUF }));
+  const extra = opt['max-series'] === '' ? '' : `max-series = ${Number(opt['max-series'])}\n`;
+  writeFileSync(cfg, oursConfig({ port, web, sinkPort: sink.port, flushS: FLUSH_S, rcvbuf: RCVBUF, extra }));
   const daemon = spawn(
     'taskset',
     ['-c', '1', process.execPath, ...NODE_FLAGS, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
@@ -116,6 +118,15 @@ async function main(): Promise<void> {
     }
     sampling = false;
     await sampler;
+    // Flushes on time: their mean duration and every interval not delivered on its own.
+    const final = await (await fetch(`http://127.0.0.1:${web}/metrics`)).text();
+    const num = (re: RegExp) => [...final.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+    const flushes = num(/^statsd_sepagent_flush_duration_seconds_count (\S+)/gm);
+    const flushMeanMs = (num(/^statsd_sepagent_flush_duration_seconds_sum (\S+)/gm) / flushes) * 1000;
+    const late = num(/^statsd_sepagent_backend_flushes_total\{[^}]*result="(?:skipped|merged|timeout)"[^}]*\} (\S+)/gm);
+    const slowest = [...final.matchAll(/^statsd_sepagent_flush_duration_seconds_bucket\{le="([^"]+)"\} (\S+)/gm)].find(
+      (m) => Number(m[2]) === flushes,
+    )?.[1];
     const expected = sent.counters + sent.timers;
     const counted = sink.total - before;
     const top = samples.reduce((a, b) => (b.rssMb > a.rssMb ? b : a));
@@ -130,13 +141,18 @@ async function main(): Promise<void> {
       peakRssMb: peakRssMb(pid),
       atRssPeak: top,
       kernelDrops: udpDrops(port) - drops0,
+      flushes,
+      flushMeanMs,
+      slowestFlushAtMostS: slowest,
+      intervalsNotFlushedOnTime: late,
       lossPct: expected === 0 ? 0 : (Math.max(0, expected - counted) / expected) * 100,
     };
     console.log(
       `${SERIES} series, ${LPD} line(s)/datagram at ${f(sent.lineRate / 1000)}k lines/s, node ${NODE_FLAGS.join(' ')}\n` +
         `  RSS: idle ${f(idle)} MB, after creating the series ${f(warm)} MB, peak ${f(report.peakRssMb)} MB\n` +
         `  at the RSS peak: heap used ${f(top.heapUsedMb)} MB of ${f(top.heapTotalMb)} MB, external ${f(top.externalMb)} MB\n` +
-        `  loss ${report.lossPct.toFixed(3)} %, kernel drops ${report.kernelDrops}`,
+        `  loss ${report.lossPct.toFixed(3)} %, kernel drops ${report.kernelDrops}\n` +
+        `  ${flushes} flushes, mean ${flushMeanMs.toFixed(0)} ms, all within ${slowest ?? '?'} s; intervals skipped, merged or timed out: ${late}`,
     );
     writeFileSync(
       join(OUT, `rss-${new Date().toISOString().replaceAll(':', '-')}.json`),

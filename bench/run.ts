@@ -5,7 +5,7 @@
 //
 //   npm run bench -- [--duration 5] [--repeats 3] [--flush-interval 1] [--quick]
 //                    [--points 1x1000,1x100000,20x1000,20x100000]
-//                    [--daemons ours,go1,go,etsy] [--cpu-rate 100000] [--no-burst]
+//                    [--daemons ours,go1,go,etsy (also ours-stdout, ours-prom)] [--cpu-rate 100000] [--no-burst] [--fixed-only]
 //
 // For every point it searches the highest sustained line rate with < 0.1 % loss, loss
 // counted end to end: counter and timer lines sent versus the counts the daemon flushed
@@ -67,6 +67,8 @@ const { values: opt } = parseArgs({
     'cpu-rate': { type: 'string', default: '100000' },
     quick: { type: 'boolean', default: false },
     'no-burst': { type: 'boolean', default: false },
+    /** Only the fixed-rate trials (CPU per million lines), no search for the highest rate. */
+    'fixed-only': { type: 'boolean', default: false },
     'peer-backend': { type: 'string', default: 'sepagent' },
   },
 });
@@ -82,7 +84,7 @@ const DAEMONS = opt.daemons
   .map((d) => (d === 'peer' ? 'etsy' : d))
   .filter((d): d is DaemonName => {
     if (d in DAEMON_LABELS) return true;
-    throw new Error(`unknown daemon "${d}" (ours, go1, go, etsy)`);
+    throw new Error(`unknown daemon "${d}" (${Object.keys(DAEMON_LABELS).join(', ')})`);
   })
   .filter((d) => {
     if ((d !== 'go1' && d !== 'go') || existsSync(GO_PEER)) return true;
@@ -122,10 +124,12 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
   const probe = ['-r', join(ROOT, 'bench', 'eld-probe.cjs')];
   let proc: ChildProcess;
   let flushMs: () => Promise<number>;
-  if (name === 'ours') {
+  if (name === 'ours' || name === 'ours-stdout' || name === 'ours-prom') {
     const web = await freeTcpPort();
     const cfg = join(OUT, 'ours.toml');
-    writeFileSync(cfg, oursConfig({ port, web, sinkPort, flushS: FLUSH_S, rcvbuf: RCVBUF }));
+    // The second backends: stdout goes to /dev/null (stdio 'ignore'), the exposition is not scraped.
+    const backends = { ours: 'sepagent', 'ours-stdout': 'sepagent stdout', 'ours-prom': 'sepagent prometheus' }[name];
+    writeFileSync(cfg, oursConfig({ port, web, sinkPort, flushS: FLUSH_S, rcvbuf: RCVBUF, backends }));
     // As shipped: the entry points' V8 flags and the image's malloc settings (docs/performance.md).
     proc = spawn(
       'taskset',
@@ -299,6 +303,7 @@ async function trial(
       ...extra,
     ]);
     const cpu1 = cpuTicks(d.proc.pid!);
+    const sendEnd = Date.now();
     const kernelDrops = udpDrops(d.port) - drops0;
     // Wait for the flushes that carry the last samples, then for the sink to settle.
     await sleep(FLUSH_S * 2000 + 1000);
@@ -316,10 +321,12 @@ async function trial(
           .trim()
           .split('\n')
           .filter(Boolean)
-          .map((l) => JSON.parse(l) as { maxMs: number; p99Ms: number })
+          .map((l) => JSON.parse(l) as { t: number; maxMs: number; p99Ms: number; trialP99Ms: number })
       : [];
-    const eld = windows.map((w) => w.maxMs);
-    const eldP99 = windows.map((w) => w.p99Ms);
+    // The windows of the trial: up to the one holding the flush of its last samples.
+    const during = windows.filter((w) => w.t <= sendEnd + 2 * FLUSH_S * 1000);
+    const eld = during.map((w) => w.maxMs);
+    const eldP99 = during.map((w) => w.p99Ms);
     if (process.env.BENCH_DEBUG) console.log({ expected, counted, before, sent });
     const t: Trial = {
       target: rate,
@@ -334,6 +341,7 @@ async function trial(
       flushMs: await d.flushMs(),
       eldMaxMs: eld.length === 0 ? NaN : Math.max(...eld),
       eldP99Ms: eldP99.length === 0 ? NaN : Math.max(...eldP99),
+      eldTrialP99Ms: during.at(-1)?.trialP99Ms ?? NaN,
       pass: loss < LOSS_LIMIT,
     };
     return t;
@@ -351,7 +359,7 @@ function describe(name: DaemonName, t: Trial): string {
   return (
     `    ${name} target ${k(t.target)}/s sent ${k(t.sent.lineRate)}/s loss ${(t.loss * 100).toFixed(3)}% ` +
     `drops ${t.kernelDrops} sink-drops ${t.sinkDrops} cpu ${fmt(t.cpuPct)}% (${fmt(t.cpuSecPerMLines, 2)} s/M lines) ` +
-    `rss ${fmt(t.peakRssMb)}MB flush ${fmt(t.flushMs, 1)}ms eld ${fmt(t.eldMaxMs, 1)}ms p99 ${fmt(t.eldP99Ms, 1)}ms ${t.pass ? 'PASS' : 'fail'}`
+    `rss ${fmt(t.peakRssMb)}MB flush ${fmt(t.flushMs, 1)}ms eld max ${fmt(t.eldMaxMs, 1)}ms p99 ${fmt(t.eldTrialP99Ms, 1)}ms (worst second ${fmt(t.eldP99Ms, 1)}ms) ${t.pass ? 'PASS' : 'fail'}`
   );
 }
 
@@ -385,7 +393,7 @@ async function maxRate(name: DaemonName, lpd: number, series: number, start: num
 /** First guesses for the search (lines/s); later repeats start from the previous result. */
 function firstGuess(name: DaemonName, lpd: number, series: number): number {
   const many = series >= 100_000;
-  if (name === 'ours') return lpd > 1 ? (many ? 1_500_000 : 3_000_000) : many ? 200_000 : 600_000;
+  if (name.startsWith('ours')) return lpd > 1 ? (many ? 1_500_000 : 3_000_000) : many ? 200_000 : 600_000;
   if (name === 'etsy') return lpd > 1 ? 200_000 : many ? 40_000 : 100_000;
   return lpd > 1 ? (many ? 300_000 : 600_000) : many ? 60_000 : 250_000;
 }
@@ -394,7 +402,7 @@ async function main(): Promise<void> {
   compileTools();
   const labels: Partial<Record<DaemonName, string>> = {};
   for (const d of DAEMONS) {
-    if (d === 'ours') labels[d] = `statsd-sepagent (max-workers 1, node ${process.version})`;
+    if (d.startsWith('ours')) labels[d] = `${DAEMON_LABELS[d]} (max-workers 1, node ${process.version})`;
     else if (d === 'etsy') {
       const peerNode = spawnSync(PEER_NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
       const statsdVersion = (
@@ -421,7 +429,7 @@ async function main(): Promise<void> {
           const done = (results[key][name] ??= []);
           console.log(`repeat ${r + 1}: ${name} ${p.lpd} line(s)/datagram, ${p.series} series`);
           const start = done.at(-1)?.sent.lineRate ?? firstGuess(name, p.lpd, p.series);
-          const best = await maxRate(name, p.lpd, p.series, start);
+          const best = opt['fixed-only'] ? undefined : await maxRate(name, p.lpd, p.series, start);
           if (best) done.push(best);
           if (CPU_RATE > 0) {
             const t = await trial(name, p.lpd, p.series, CPU_RATE);
@@ -479,23 +487,20 @@ async function main(): Promise<void> {
       ).join(' | ')} |`,
     );
   rows.push('');
+  const ms = (ts: Trial[] | undefined, f: (t: Trial) => number) => fmt(med(ts, f), 1);
   rows.push(
-    `| point | ${DAEMONS.map((d) => `${d} peak RSS MB`).join(' | ')} | ours flush ms | ours loop delay p99 ms | ours worst loop block ms |`,
+    `| point | ${DAEMONS.map((d) => `${d} peak RSS MB`).join(' | ')} | ours flush ms | ours loop delay p99 ms at ${k(CPU_RATE)}/s (worst second) | ours loop delay p99 ms at the highest rate (worst second) | ours worst loop block ms |`,
   );
-  rows.push(`| --- |${' --- |'.repeat(DAEMONS.length + 3)}`);
-  for (const [key, by] of Object.entries(results))
+  rows.push(`| --- |${' --- |'.repeat(DAEMONS.length + 4)}`);
+  for (const [key, by] of Object.entries(results)) {
+    const fixed = fixedRate[key]?.ours;
+    const rss = DAEMONS.map((d) => fmt(med(by[d], (t) => t.peakRssMb))).join(' | ');
+    const atFixed = `${ms(fixed, (t) => t.eldTrialP99Ms)} (${ms(fixed, (t) => t.eldP99Ms)})`;
+    const atMax = `${ms(by.ours, (t) => t.eldTrialP99Ms)} (${ms(by.ours, (t) => t.eldP99Ms)})`;
     rows.push(
-      `| ${key.replace('x', ' × ')} | ${DAEMONS.map((d) => fmt(med(by[d], (t) => t.peakRssMb))).join(' | ')} | ${fmt(
-        med(by.ours, (t) => t.flushMs),
-        1,
-      )} | ${fmt(
-        med(by.ours, (t) => t.eldP99Ms),
-        1,
-      )} | ${fmt(
-        med(by.ours, (t) => t.eldMaxMs),
-        1,
-      )} |`,
+      `| ${key.replace('x', ' × ')} | ${rss} | ${ms(by.ours, (t) => t.flushMs)} | ${atFixed} | ${atMax} | ${ms(by.ours, (t) => t.eldMaxMs)} |`,
     );
+  }
   console.log('\n' + rows.join('\n'));
   for (const [name, t] of Object.entries(burst))
     console.log(`burst 20k datagrams, ${name}: lost ${t.sent.counters - t.counted} of ${t.sent.counters}`);

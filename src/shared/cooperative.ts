@@ -27,7 +27,7 @@ export function runToEnd<T>(gen: Generator<Promise<void> | void, T>): T {
 export async function runChunked<T>(
   gen: Generator<Promise<void> | void, T>,
   signal?: AbortSignal,
-  budgetMs = 4,
+  budgetMs = 2,
 ): Promise<T> {
   let sliceStart = performance.now();
   try {

@@ -5,6 +5,7 @@ import { BackendError } from '../../shared/errors.js';
 import type { Backend, BackendDeps, DisabledSubMetrics } from '../backend.js';
 import { goFixed } from '../shared/go-format.js';
 import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
+import { CHUNK_SERIES, runChunked } from '../../shared/cooperative.js';
 
 /** `name` plus `.k.v` for every tag `k:v` (the host tag `s:<ip>` included). */
 function composeName(name: string, tagsKey: string): string {
@@ -18,34 +19,81 @@ function composeName(name: string, tagsKey: string): string {
  * Renders a snapshot as gostatsd's stdout backend does:
  * `stats.counter.<name>.count <v> <ts>`, `stats.timers.<name>.<sub>`, `stats.gauge.<name>`,
  * `stats.set.<name>`; tags appear as `.k.v` name parts. Honours the base
- * `[disabled-sub-metrics]` flags.
+ * `[disabled-sub-metrics]` flags. Yields the text of every {@link CHUNK_SERIES} series with
+ * its line count, so a large snapshot is written piece by piece between other work.
  */
-export function renderSnapshot(s: FlushSnapshot, disabled: DisabledSubMetrics): string {
-  const ts = Math.floor(s.timestampMs / 1000);
-  const out: string[] = [];
+export function* renderChunks(
+  s: FlushSnapshot,
+  disabled: DisabledSubMetrics,
+): Generator<{ text: string; lines: number }, void> {
+  const ts = ` ${Math.floor(s.timestampMs / 1000)}\n`;
+  let out = '';
+  let lines = 0;
+  let k = 0;
+  const line = (text: string): void => {
+    out += text + ts;
+    lines++;
+  };
+  function* chunk(): Generator<{ text: string; lines: number }, void> {
+    if (++k % CHUNK_SERIES !== 0 || lines === 0) return;
+    yield { text: out, lines };
+    out = '';
+    lines = 0;
+  }
   for (const c of s.counters) {
     const n = composeName(c.name, c.tagsKey);
-    out.push(
-      `stats.counter.${n}.count ${c.value} ${ts}`,
-      `stats.counter.${n}.per_second ${goFixed(c.perSecond)} ${ts}`,
-    );
+    line(`stats.counter.${n}.count ${c.value}`);
+    line(`stats.counter.${n}.per_second ${goFixed(c.perSecond)}`);
+    yield* chunk();
   }
   for (const t of s.timers) {
     const n = `stats.timers.${composeName(t.name, t.tagsKey)}`;
-    if (!disabled.lower) out.push(`${n}.lower ${goFixed(t.min)} ${ts}`);
-    if (!disabled.upper) out.push(`${n}.upper ${goFixed(t.max)} ${ts}`);
-    if (!disabled.count) out.push(`${n}.count ${t.count} ${ts}`);
-    if (!disabled.countPerSecond) out.push(`${n}.count_ps ${goFixed(t.perSecond)} ${ts}`);
-    if (!disabled.mean) out.push(`${n}.mean ${goFixed(t.mean)} ${ts}`);
-    if (!disabled.median) out.push(`${n}.median ${goFixed(t.median)} ${ts}`);
-    if (!disabled.stddev) out.push(`${n}.std ${goFixed(t.stdDev)} ${ts}`);
-    if (!disabled.sum) out.push(`${n}.sum ${goFixed(t.sum)} ${ts}`);
-    if (!disabled.sumSquares) out.push(`${n}.sum_squares ${goFixed(t.sumSquares)} ${ts}`);
-    for (const p of t.percentiles) out.push(`${n}.${gostatsdPercentileName(p)} ${goFixed(p.value)} ${ts}`);
+    if (!disabled.lower) line(`${n}.lower ${goFixed(t.min)}`);
+    if (!disabled.upper) line(`${n}.upper ${goFixed(t.max)}`);
+    if (!disabled.count) line(`${n}.count ${t.count}`);
+    if (!disabled.countPerSecond) line(`${n}.count_ps ${goFixed(t.perSecond)}`);
+    if (!disabled.mean) line(`${n}.mean ${goFixed(t.mean)}`);
+    if (!disabled.median) line(`${n}.median ${goFixed(t.median)}`);
+    if (!disabled.stddev) line(`${n}.std ${goFixed(t.stdDev)}`);
+    if (!disabled.sum) line(`${n}.sum ${goFixed(t.sum)}`);
+    if (!disabled.sumSquares) line(`${n}.sum_squares ${goFixed(t.sumSquares)}`);
+    for (const p of t.percentiles) line(`${n}.${gostatsdPercentileName(p)} ${goFixed(p.value)}`);
+    yield* chunk();
   }
-  for (const g of s.gauges) out.push(`stats.gauge.${composeName(g.name, g.tagsKey)} ${goFixed(g.value)} ${ts}`);
-  for (const st of s.sets) out.push(`stats.set.${composeName(st.name, st.tagsKey)} ${st.size} ${ts}`);
-  return out.length === 0 ? '' : out.join('\n') + '\n';
+  for (const g of s.gauges) {
+    line(`stats.gauge.${composeName(g.name, g.tagsKey)} ${goFixed(g.value)}`);
+    yield* chunk();
+  }
+  for (const st of s.sets) {
+    line(`stats.set.${composeName(st.name, st.tagsKey)} ${st.size}`);
+    yield* chunk();
+  }
+  if (lines > 0) yield { text: out, lines };
+}
+
+/** The whole snapshot as one text (see {@link renderChunks}). */
+export function renderSnapshot(s: FlushSnapshot, disabled: DisabledSubMetrics): string {
+  let text = '';
+  for (const c of renderChunks(s, disabled)) text += c.text;
+  return text;
+}
+
+/** Lines a snapshot renders to, without rendering it. */
+function lineCount(s: FlushSnapshot, d: DisabledSubMetrics): number {
+  const perTimer = [
+    d.lower,
+    d.upper,
+    d.count,
+    d.countPerSecond,
+    d.mean,
+    d.median,
+    d.stddev,
+    d.sum,
+    d.sumSquares,
+  ].filter((off) => !off).length;
+  let n = 2 * s.counters.length + s.gauges.length + s.sets.length + perTimer * s.timers.length;
+  for (const t of s.timers) n += t.percentiles.length;
+  return n;
 }
 
 /**
@@ -68,10 +116,37 @@ export class StdoutBackend implements Backend {
 
   async start(): Promise<void> {}
 
+  /**
+   * Writes the snapshot chunk by chunk, giving the event loop a turn between chunks and
+   * waiting for `drain` when the pipe is full, until the flush deadline. Lines not written
+   * by then are counted as dropped.
+   */
   async flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void> {
-    const text = renderSnapshot(snapshot, this.#disabled);
-    if (text === '') return;
-    await this.#write(text, signal, countLines(text));
+    const total = lineCount(snapshot, this.#disabled);
+    if (total === 0) return;
+    this.#refuseWhileBlocked(total);
+    const m = this.#deps.metrics;
+    let written = 0;
+    try {
+      await runChunked(
+        this.#writeChunks(snapshot, (n) => (written += n)),
+        signal,
+      );
+    } catch (err) {
+      if (total > written) m.dropped('blocked_output', total - written);
+      throw new BackendError(this.name, 'standard output is blocked (full pipe)', { cause: err });
+    } finally {
+      if (written > 0) m.sent(1, written);
+    }
+  }
+
+  *#writeChunks(s: FlushSnapshot, onWritten: (lines: number) => void): Generator<Promise<void> | void, void> {
+    const out = this.#out;
+    for (const { text, lines } of renderChunks(s, this.#disabled)) {
+      const ok = out.write(text);
+      onWritten(lines);
+      yield ok ? undefined : once(out, 'drain').then(() => undefined);
+    }
   }
 
   /** Prints an event as `event {json}` (fields in this order). */
@@ -89,29 +164,27 @@ export class StdoutBackend implements Backend {
 
   async shutdown(): Promise<void> {}
 
-  async #write(text: string, signal: AbortSignal, items: number): Promise<void> {
-    const m = this.#deps.metrics;
+  /**
+   * The reader has not taken the previous output yet: drop this output rather than queue
+   * without bound (memory stays flat however long the pipe stays full).
+   */
+  #refuseWhileBlocked(items: number): void {
     const out = this.#out as NodeJS.WritableStream & { writableNeedDrain?: boolean };
-    if (out.writableNeedDrain === true) {
-      // The reader has not taken the previous output yet: drop this one rather than queue
-      // without bound (memory stays flat however long the pipe stays full).
-      m.dropped('blocked_output', items);
-      throw new BackendError(this.name, 'standard output is blocked (full pipe); output dropped');
-    }
-    const ok = out.write(text);
-    m.sent(1, items);
+    if (out.writableNeedDrain !== true) return;
+    this.#deps.metrics.dropped('blocked_output', items);
+    throw new BackendError(this.name, 'standard output is blocked (full pipe); output dropped');
+  }
+
+  async #write(text: string, signal: AbortSignal, items: number): Promise<void> {
+    this.#refuseWhileBlocked(items);
+    const ok = this.#out.write(text);
+    this.#deps.metrics.sent(1, items);
     if (ok) return;
     try {
-      await once(out, 'drain', { signal });
+      await once(this.#out, 'drain', { signal });
     } catch (err) {
       // Written to the stream's buffer; it goes out when the reader catches up.
       throw new BackendError(this.name, 'standard output is blocked (full pipe)', { cause: err });
     }
   }
-}
-
-function countLines(text: string): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
-  return n;
 }

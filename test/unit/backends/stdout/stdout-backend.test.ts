@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { expect } from 'chai';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { goFixed } from '../../../../src/backends/shared/go-format.js';
 import { renderSnapshot, StdoutBackend } from '../../../../src/backends/stdout/stdout-backend.js';
 import { ManualClock } from '../../../support/manual-clock.js';
@@ -77,5 +77,60 @@ describe('StdoutBackend', () => {
         .split('\n')
         .filter((l) => l.includes('.count ')).length,
     ).to.equal(2);
+  });
+
+  it('writes a large snapshot in chunks between turns of the event loop, the same text as one render', async () => {
+    const writes: string[] = [];
+    const out = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        writes.push(chunk.toString());
+        cb();
+      },
+    });
+    const sent: number[] = [];
+    const b = new StdoutBackend(NONE, {
+      name: 'stdout',
+      logger: silentLogger,
+      clock: new ManualClock(),
+      metrics: { ...noopBackendMetrics, sent: (_d, n) => sent.push(n) },
+      stdout: out,
+    });
+    const { ingester, aggregator } = makePipeline({ maxSeries: 0 });
+    const lines: string[] = [];
+    for (let i = 0; i < 1500; i++) lines.push(`c${i}:1|c`, `t${i}:${i}|ms`);
+    send(ingester, lines.join('\n'));
+    const snap = aggregator.snapshotAndReset(0, 1);
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    await b.flush(snap, AbortSignal.timeout(10_000));
+    clearInterval(ticker);
+    expect(writes.length).to.be.greaterThan(3);
+    expect(writes.join('')).to.equal(renderSnapshot(snap, NONE));
+    // 1,500 counters (2 lines) and 1,500 timers (9 statistics and 5 of the 90th percentile).
+    expect(sent).to.deep.equal([1500 * 2 + 1500 * 14]);
+    expect(writes.join('').split('\n').length - 1).to.equal(sent[0]);
+    expect(turns, 'timers ran while the snapshot was written').to.be.greaterThan(0);
+  });
+
+  it('counts the lines it could not write before the deadline as dropped', async () => {
+    const out = new PassThrough({ highWaterMark: 1024 });
+    const dropped: number[] = [];
+    const sent: number[] = [];
+    const b = new StdoutBackend(NONE, {
+      name: 'stdout',
+      logger: silentLogger,
+      clock: new ManualClock(),
+      metrics: { ...noopBackendMetrics, dropped: (_r, n) => dropped.push(n), sent: (_d, n) => sent.push(n) },
+      stdout: out,
+    });
+    const { ingester, aggregator } = makePipeline({ maxSeries: 0 });
+    const lines: string[] = [];
+    for (let i = 0; i < 2000; i++) lines.push(`c${i}:1|c`);
+    send(ingester, lines.join('\n'));
+    const err = await b.flush(aggregator.snapshotAndReset(0, 1), AbortSignal.timeout(50)).catch((e: unknown) => e);
+    expect((err as { code: string }).code).to.equal('ERR_BACKEND_SEND');
+    expect(sent).to.have.length(1);
+    expect(sent[0]! + dropped[0]!).to.equal(4000);
+    expect(sent[0]).to.be.greaterThan(0).and.lessThan(4000);
   });
 });
