@@ -1,5 +1,7 @@
 /** Go's `%f`: six decimals, `+Inf`/`-Inf`/`NaN` for non-finite values. */
 export function goFixed(v: number): string {
+  // Whole numbers (counts, idle series' zeros) are most of what is printed: no toFixed.
+  if (Number.isSafeInteger(v) && !Object.is(v, -0)) return `${v}.000000`;
   if (Number.isNaN(v)) return 'NaN';
   if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
   const s = v.toFixed(6);

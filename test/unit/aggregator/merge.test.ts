@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { computeSnapshot } from '../../../src/aggregator/interval-cut.js';
-import { mergeSnapshots } from '../../../src/aggregator/merge.js';
-import { runToEnd } from '../../../src/shared/cooperative.js';
+import { mergeSnapshots, mergeSnapshotsChunked } from '../../../src/aggregator/merge.js';
+import { CHUNK_SERIES, runToEnd } from '../../../src/shared/cooperative.js';
 import { makePipeline, plainSnapshot, send } from '../../support/pipeline.js';
 
 const line = fc
@@ -51,5 +51,22 @@ describe('mergeSnapshots', () => {
     expect(plainSnapshot(merged)).to.deep.equal(before);
     expect(merged.counters[0]!.value).to.equal(3);
     expect([...merged.timers[0]!.values]).to.deep.equal([1, 4]);
+  });
+
+  it('in chunks: yields every CHUNK_SERIES series and gives what the one-piece merge gives', () => {
+    const { ingester, aggregator } = makePipeline({ maxSeries: 0 });
+    const lines = (round: number) =>
+      Array.from({ length: 3000 }, (_, i) => `c${i}:${round}|c\nt${i}:${i + round}|ms\ng${i}:${round}|g`).join('\n');
+    send(ingester, lines(1));
+    const first = aggregator.snapshotAndReset(1000, 1);
+    send(ingester, lines(2));
+    const second = runToEnd(computeSnapshot(aggregator.cut(2000, true), 1, aggregator.statsConfig));
+    const gen = mergeSnapshotsChunked(first, second);
+    let yields = 0;
+    let r = gen.next();
+    for (; r.done !== true; r = gen.next()) yields++;
+    // 2 × 9,000 inputs and 6,000 counter and timer outputs, one yield per CHUNK_SERIES.
+    expect(yields).to.equal(Math.floor(24_000 / CHUNK_SERIES));
+    expect(plainSnapshot(r.value)).to.deep.equal(plainSnapshot(mergeSnapshots(first, second)));
   });
 });

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { PassThrough, Writable } from 'node:stream';
 import { goFixed } from '../../../../src/backends/shared/go-format.js';
 import { renderSnapshot, StdoutBackend } from '../../../../src/backends/stdout/stdout-backend.js';
@@ -33,6 +34,14 @@ describe('StdoutBackend', () => {
     const text = renderSnapshot(aggregator.snapshotAndReset(0, 1), { ...NONE, stddev: true, median: true });
     expect(text).to.not.match(/\.std |\.median /);
     expect(text).to.match(/\.mean /);
+  });
+
+  it('formats whole numbers on the fast path exactly as toFixed(6) does', () => {
+    fc.assert(
+      fc.property(fc.maxSafeInteger(), (v) => goFixed(v) === (Object.is(v, -0) ? '-' : '') + v.toFixed(6)),
+      { numRuns: 5000 },
+    );
+    expect(goFixed(-0)).to.equal('-0.000000');
   });
 
   it('formats like Go %f', () => {
