@@ -12,8 +12,8 @@
 // Envoy's statsd sink does at each stats flush; timers flow at --rate in between.
 // --bursts N (with --burst-interval): stop after N bursts.
 // --generation G: suffix every name with _gG, so each generation is a new set of series.
-// --series-per-sep N: series per SEP (cluster) when there are 1,000 series or more
-// (default 100); with fewer series there are 50 SEPs.
+// --series-per-sep N: about N series per SEP (cluster) when there are 1,000 series or more
+// (default 100); with fewer series there are about 50 SEPs. Every SEP gets the C:G:T mix.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,8 +61,19 @@ static int kind_of(long i, int mc, int mg, int mt) {
   return r < mc ? 0 : r < mc + mg ? 1 : 2;
 }
 
-static int render(char *out, long i, int kind, long series) {
+static long gcd(long a, long b) { return b == 0 ? a : gcd(b, a % b); }
+
+// SEP k holds series k, k + seps, k + 2 seps, ... The SEP count is made coprime with the
+// mix period (counters, gauges and timers repeat every C+G+T series), so that every SEP
+// gets the mix, as an Envoy cluster does, rather than one kind of stat.
+static long sep_count(long series, long period) {
   long seps = series >= 1000 ? series / series_per_sep : 50;
+  while (gcd(seps, period) != 1) seps++;
+  return seps;
+}
+
+static int render(char *out, long i, int kind, long series, long period) {
+  long seps = sep_count(series, period);
   long sep = i % seps, j = i / seps;
   char gen[24] = "";
   if (generation > 0) snprintf(gen, sizeof gen, "_g%d", generation);
@@ -87,7 +98,7 @@ static struct datagram *build(long series, int lpd, int mc, int mg, int mt, int 
     for (int l = 0; l < lpd; l++) {
       while (!(want & (1 << kind_of(i % series, mc, mg, mt)))) i++;
       int kind = kind_of(i % series, mc, mg, mt);
-      int len = render(line, i % series, kind, series);
+      int len = render(line, i % series, kind, series, mc + mg + mt);
       i++;
       if (l > 0) d[k].data[off++] = '\n';
       memcpy(d[k].data + off, line, (size_t)len);
