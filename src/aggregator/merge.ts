@@ -10,13 +10,30 @@ import type {
 import { computeTimerStats } from './timer-stats.js';
 import { CHUNK_SERIES, runToEnd } from '../shared/cooperative.js';
 
-/** The key of a series within one kind: name and tags (the tags key includes the host). */
-function keyOf(p: SeriesIdentity): string {
-  return p.name + '\n' + p.tagsKey;
-}
-
+/** A copy of a series' identity fields. */
 function identity(p: SeriesIdentity): SeriesIdentity {
   return { name: p.name, tags: p.tags, host: p.host, tagsKey: p.tagsKey };
+}
+
+/**
+ * The series of one kind, looked up by tags key and then name (no key string is built per
+ * series; most series share a few tags keys), in first-seen order.
+ */
+class ByIdentity<E> {
+  readonly entries: E[] = [];
+  readonly #byTags = new Map<string, Map<string, E>>();
+
+  get(p: SeriesIdentity): E | undefined {
+    return this.#byTags.get(p.tagsKey)?.get(p.name);
+  }
+
+  add(p: SeriesIdentity, e: E): E {
+    let byName = this.#byTags.get(p.tagsKey);
+    if (byName === undefined) this.#byTags.set(p.tagsKey, (byName = new Map()));
+    byName.set(p.name, e);
+    this.entries.push(e);
+    return e;
+  }
 }
 
 /**
@@ -43,65 +60,70 @@ export function* mergeSnapshotsChunked(older: FlushSnapshot, newer: FlushSnapsho
   const stats = newer.stats;
   let k = 0;
 
-  const counters = new Map<string, { id: SeriesIdentity; value: number }>();
-  for (const c of [...older.counters, ...newer.counters]) {
-    if (++k % CHUNK_SERIES === 0) yield;
-    const key = keyOf(c);
-    const e = counters.get(key);
-    if (e === undefined) counters.set(key, { id: identity(c), value: c.value });
-    else e.value += c.value;
-  }
+  const counters = new ByIdentity<{ id: SeriesIdentity; value: number }>();
+  for (const list of [older.counters, newer.counters])
+    for (const c of list) {
+      if (++k % CHUNK_SERIES === 0) yield;
+      const e = counters.get(c);
+      if (e === undefined) counters.add(c, { id: c, value: c.value });
+      else e.value += c.value;
+    }
 
-  const gauges = new Map<string, GaugePoint>();
-  for (const g of [...older.gauges, ...newer.gauges]) {
-    if (++k % CHUNK_SERIES === 0) yield;
-    const key = keyOf(g);
-    const prev = gauges.get(key);
-    // Setting a key again keeps its first-seen place in the Map.
-    gauges.set(key, {
-      ...identity(prev ?? g),
-      value: g.value,
-      lastSeenMs: Math.max(g.lastSeenMs, prev?.lastSeenMs ?? 0),
-    });
-  }
+  const gauges = new ByIdentity<{ id: SeriesIdentity; value: number; lastSeenMs: number }>();
+  for (const list of [older.gauges, newer.gauges])
+    for (const g of list) {
+      if (++k % CHUNK_SERIES === 0) yield;
+      const e = gauges.get(g);
+      if (e === undefined) gauges.add(g, { id: g, value: g.value, lastSeenMs: g.lastSeenMs });
+      else {
+        e.value = g.value;
+        e.lastSeenMs = Math.max(e.lastSeenMs, g.lastSeenMs);
+      }
+    }
 
-  const timers = new Map<string, { id: SeriesIdentity; values: number[]; sampled: number }>();
-  for (const t of [...older.timers, ...newer.timers]) {
-    if (++k % CHUNK_SERIES === 0) yield;
-    const key = keyOf(t);
-    let e = timers.get(key);
-    if (e === undefined) timers.set(key, (e = { id: identity(t), values: [], sampled: 0 }));
-    for (const v of t.values) e.values.push(v);
-    e.sampled += t.sampledCount;
-  }
+  const timers = new ByIdentity<{ id: SeriesIdentity; values: number[]; sampled: number }>();
+  for (const list of [older.timers, newer.timers])
+    for (const t of list) {
+      if (++k % CHUNK_SERIES === 0) yield;
+      const e = timers.get(t) ?? timers.add(t, { id: t, values: [], sampled: 0 });
+      for (const v of t.values) e.values.push(v);
+      e.sampled += t.sampledCount;
+    }
 
-  const sets = new Map<string, { id: SeriesIdentity; members: Set<string> }>();
-  for (const s of [...older.sets, ...newer.sets]) {
-    if (++k % CHUNK_SERIES === 0) yield;
-    const key = keyOf(s);
-    let e = sets.get(key);
-    if (e === undefined) sets.set(key, (e = { id: identity(s), members: new Set() }));
-    for (const m of s.members) e.members.add(m);
-  }
+  const sets = new ByIdentity<{ id: SeriesIdentity; members: Set<string> }>();
+  for (const list of [older.sets, newer.sets])
+    for (const st of list) {
+      if (++k % CHUNK_SERIES === 0) yield;
+      const e = sets.get(st) ?? sets.add(st, { id: st, members: new Set() });
+      for (const m of st.members) e.members.add(m);
+    }
 
+  // The points copy each identity's fields: nothing refers to the inputs' objects.
   const counterPoints: CounterPoint[] = [];
-  for (const { id, value } of counters.values()) {
+  for (const { id, value } of counters.entries) {
     if (++k % CHUNK_SERIES === 0) yield;
-    counterPoints.push({ ...id, value, perSecond: value / intervalSeconds });
+    const { name, tags, host, tagsKey } = id;
+    counterPoints.push({ name, tags, host, tagsKey, value, perSecond: value / intervalSeconds });
+  }
+  const gaugePoints: GaugePoint[] = [];
+  for (const { id, value, lastSeenMs } of gauges.entries) {
+    if (++k % CHUNK_SERIES === 0) yield;
+    const { name, tags, host, tagsKey } = id;
+    gaugePoints.push({ name, tags, host, tagsKey, value, lastSeenMs });
   }
   const timerPoints: TimerPoint[] = [];
-  for (const { id, values, sampled } of timers.values()) {
+  for (const { id, values, sampled } of timers.entries) {
     if (++k % CHUNK_SERIES === 0) yield;
-    timerPoints.push(timerPoint(id, values, sampled, intervalSeconds, stats));
+    timerPoints.push(timerPoint(identity(id), values, sampled, intervalSeconds, stats));
   }
   return {
     timestampMs: newer.timestampMs,
     intervalSeconds,
     stats,
     counters: counterPoints,
-    gauges: [...gauges.values()],
+    gauges: gaugePoints,
     timers: timerPoints,
-    sets: [...sets.values()].map(({ id, members }): SetPoint => ({ ...id, size: members.size, members })),
+    sets: sets.entries.map(({ id, members }): SetPoint => ({ ...identity(id), size: members.size, members })),
   };
 }
 
