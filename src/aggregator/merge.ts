@@ -29,7 +29,7 @@ class ByIdentity<E> {
 
   add(p: SeriesIdentity, e: E): E {
     let byName = this.#byTags.get(p.tagsKey);
-    if (byName === undefined) this.#byTags.set(p.tagsKey, (byName = new Map()));
+    if (byName === undefined) this.#byTags.set(p.tagsKey, (byName = new Map<string, E>()));
     byName.set(p.name, e);
     this.entries.push(e);
     return e;

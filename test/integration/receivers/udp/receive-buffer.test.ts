@@ -13,7 +13,8 @@ function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: Ar
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      for (const l of chunk.toString('utf8').split('\n').filter(Boolean))
+        lines.push(JSON.parse(l) as Record<string, unknown>);
       cb();
     },
   });
@@ -50,7 +51,9 @@ describe('receive buffer check', function () {
       grantedBytes: 4_194_304,
       sysctl: 'sysctl -w net.core.rmem_max=8388608',
     });
-    expect(lines[0]!['msg']).to.match(/^unix receive buffer smaller than requested: the kernel granted 4194304 of 8388608/);
+    expect(lines[0]!['msg']).to.match(
+      /^unix receive buffer smaller than requested: the kernel granted 4194304 of 8388608/,
+    );
     expect(lines[0]!['msg']).to.include('"sysctl -w net.core.rmem_max=8388608"');
   });
 
