@@ -1,6 +1,7 @@
 // Preloaded (node -r) into each benchmarked daemon: every ELD_WINDOW_MS it appends the
 // longest event-loop block of that window (and the window's p99) to ELD_OUT, one JSON
-// line per window, with the p99 and maximum since the trial started. Uses the native event-loop-delay histogram: no JS timer per sample.
+// line per window, with the p99 and maximum since the trial started. Uses the native
+// event-loop-delay histogram: no JS timer per sample.
 'use strict';
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const fs = require('node:fs');

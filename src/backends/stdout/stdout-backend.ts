@@ -129,7 +129,7 @@ export class StdoutBackend implements Backend {
     let written = 0;
     try {
       await runChunked(
-        this.#writeChunks(snapshot, (n) => (written += n)),
+        this.#writeChunks(snapshot, signal, (n) => (written += n)),
         signal,
       );
     } catch (err) {
@@ -140,12 +140,18 @@ export class StdoutBackend implements Backend {
     }
   }
 
-  *#writeChunks(s: FlushSnapshot, onWritten: (lines: number) => void): Generator<Promise<void> | void, void> {
+  *#writeChunks(
+    s: FlushSnapshot,
+    signal: AbortSignal,
+    onWritten: (lines: number) => void,
+  ): Generator<Promise<void> | void, void> {
     const out = this.#out;
     for (const { text, lines } of renderChunks(s, this.#disabled)) {
       const ok = out.write(text);
       onWritten(lines);
-      yield ok ? undefined : once(out, 'drain').then(() => undefined);
+      // Every chunk yields (runChunked checks its time budget there); with the signal, an
+      // abandoned wait for 'drain' leaves no listener behind.
+      yield ok ? undefined : once(out, 'drain', { signal }).then(() => undefined);
     }
   }
 
