@@ -96,7 +96,7 @@ export class RemoteWriteBackend implements Backend {
     await runChunked(this.#store.applyChunked(snapshot, !subMetrics));
     // Per-interval statistics: the newest interval's replace what was not written yet.
     if (subMetrics) this.#timerSeries = timerSubMetrics(snapshot);
-    this.#store.expire(snapshot.timestampMs);
+    await runChunked(this.#store.expireChunked(snapshot.timestampMs));
     this.#lastTimestampMs = snapshot.timestampMs;
     this.#dirty = true;
     this.#pump();

@@ -1,5 +1,5 @@
 import type { ExpositionFormat } from '../../shared/exposition-format.js';
-import { summaryQuantiles, type Family, type PromStore } from './store.js';
+import { summaryQuantiles, type Family, type PromSeries, type PromStore } from './store.js';
 
 /** A sample value as Prometheus writes it. */
 function num(v: number): string {
@@ -23,8 +23,9 @@ export const CHUNK_LINES = 2000;
 
 /**
  * Writes the store as an exposition, one chunk (about {@link CHUNK_LINES} lines) per
- * step, so the caller can yield to the event loop between chunks. OpenMetrics ends with
- * `# EOF` (unless `eof` is false: the page goes on); its counter samples carry `_total` on a family name without it.
+ * step, so the caller can yield to the event loop between chunks, also inside a family
+ * of many series. OpenMetrics ends with `# EOF` (unless `eof` is false: the page goes on);
+ * its counter samples carry `_total` on a family name without it.
  */
 export function* exposition(store: PromStore, format: ExpositionFormat, nowMs: number, eof = true): Generator<string> {
   let buf = '';
@@ -38,42 +39,45 @@ export function* exposition(store: PromStore, format: ExpositionFormat, nowMs: n
     const sample = format === 'openmetrics' && f.type === 'counter' ? `${family}_total` : f.name;
     line(`# HELP ${family} ${escapeHelp(f.help)}`);
     line(`# TYPE ${family} ${f.type}`);
-    writeSeries(f, sample, format, nowMs, line);
-    if (lines >= CHUNK_LINES) {
-      yield buf;
-      buf = '';
-      lines = 0;
+    for (const s of f.series.values()) {
+      writeSeries(f, s, sample, format, nowMs, line);
+      if (lines >= CHUNK_LINES) {
+        yield buf;
+        buf = '';
+        lines = 0;
+      }
     }
   }
   if (format === 'openmetrics' && eof) buf += '# EOF\n';
   if (buf !== '') yield buf;
 }
 
+/** The lines of one series. */
 function writeSeries(
   f: Family,
+  s: PromSeries,
   sample: string,
   format: ExpositionFormat,
   nowMs: number,
   line: (s: string) => void,
 ): void {
-  for (const s of f.series.values()) {
-    if (f.type === 'counter' || f.type === 'gauge') {
-      line(`${sample}${s.labelText} ${num(s.value)}`);
-      continue;
-    }
-    const sep = s.labelPairs === '' ? '' : ',';
-    if (f.type === 'histogram') {
-      const b = s.buckets!;
-      for (let i = 0; i < f.buckets.length; i++)
-        line(`${f.name}_bucket{${s.labelPairs}${sep}le="${bound(f.buckets[i]!, format)}"} ${num(b[i]!)}`);
-      line(`${f.name}_bucket{${s.labelPairs}${sep}le="+Inf"} ${num(s.count)}`);
-    } else {
-      const qs = summaryQuantiles(f, s, nowMs);
-      f.quantiles.forEach((q, i) =>
-        line(`${f.name}{${s.labelPairs}${sep}quantile="${bound(q.quantile, format)}"} ${num(qs[i]!)}`),
-      );
-    }
-    line(`${f.name}_sum${s.labelText} ${num(s.value)}`);
-    line(`${f.name}_count${s.labelText} ${num(s.count)}`);
+  const labels = s.labelPairs === '' ? '' : `{${s.labelPairs}}`;
+  if (f.type === 'counter' || f.type === 'gauge') {
+    line(`${sample}${labels} ${num(s.value)}`);
+    return;
   }
+  const sep = s.labelPairs === '' ? '' : ',';
+  if (f.type === 'histogram') {
+    const b = s.buckets!;
+    for (let i = 0; i < f.buckets.length; i++)
+      line(`${f.name}_bucket{${s.labelPairs}${sep}le="${bound(f.buckets[i]!, format)}"} ${num(b[i]!)}`);
+    line(`${f.name}_bucket{${s.labelPairs}${sep}le="+Inf"} ${num(s.count)}`);
+  } else {
+    const qs = summaryQuantiles(f, s, nowMs);
+    f.quantiles.forEach((q, i) =>
+      line(`${f.name}{${s.labelPairs}${sep}quantile="${bound(q.quantile, format)}"} ${num(qs[i]!)}`),
+    );
+  }
+  line(`${f.name}_sum${labels} ${num(s.value)}`);
+  line(`${f.name}_count${labels} ${num(s.count)}`);
 }

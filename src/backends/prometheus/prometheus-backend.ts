@@ -1,8 +1,8 @@
 import { EnvoyTagExtractor } from '../../shared/envoy-tags.js';
 import type { ServerResponse } from 'node:http';
-import { once } from 'node:events';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { runChunked } from '../../shared/cooperative.js';
+import { drainedOrClosed } from '../../shared/drain.js';
 import type { Backend, BackendDeps, SharedBackendSettings } from '../backend.js';
 import { mapperOf, type PrometheusConfig } from './config.js';
 import { CONTENT_TYPES, negotiate, type ExpositionFormat } from '../../shared/exposition-format.js';
@@ -79,7 +79,7 @@ export class PrometheusBackend implements Backend {
   async #write(res: ServerResponse, format: ExpositionFormat, eof = true): Promise<void> {
     for (const chunk of exposition(this.#store, format, this.#deps.clock.now(), eof)) {
       if (res.destroyed) return;
-      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(chunk)) await drainedOrClosed(res);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
@@ -92,7 +92,7 @@ export class PrometheusBackend implements Backend {
    */
   async flush(snapshot: FlushSnapshot, _signal: AbortSignal): Promise<void> {
     await runChunked(this.#store.applyChunked(snapshot));
-    this.#store.expire(snapshot.timestampMs);
+    await runChunked(this.#store.expireChunked(snapshot.timestampMs));
   }
 
   reconfigure(config: unknown, shared: SharedBackendSettings): void {

@@ -31,9 +31,7 @@ export type DropReason =
 
 /** One exposed series: its rendered labels and its cumulative state. */
 export interface PromSeries {
-  /** `{a="1",b="2"}` or `''`. */
-  readonly labelText: string;
-  /** Labels as pairs in label-name order, for the `le`/`quantile` variants. */
+  /** Labels as `a="1",b="2"` in label-name order (`''` without labels). */
   readonly labelPairs: string;
   /** The same labels as data (name, raw value), sorted by name: for remote write. */
   readonly labels: ReadonlyArray<readonly [string, string]>;
@@ -47,6 +45,55 @@ export interface PromSeries {
   windowStartMs: number;
   lastUpdateMs: number;
   ttlMs: number;
+  /** Set when the series leaves the exposition (its ttl passed). */
+  removed: boolean;
+}
+
+/**
+ * A family's series by their label pairs. Most families hold one series (a StatsD name
+ * without tags is a family of its own), so the one series sits in two fields and a Map
+ * (a few hundred bytes even when small) comes with the second.
+ */
+export class FamilySeries {
+  #key = '';
+  #one: PromSeries | undefined;
+  #many: Map<string, PromSeries> | undefined;
+
+  get size(): number {
+    return this.#many?.size ?? (this.#one === undefined ? 0 : 1);
+  }
+
+  get(key: string): PromSeries | undefined {
+    if (this.#many !== undefined) return this.#many.get(key);
+    return key === this.#key ? this.#one : undefined;
+  }
+
+  set(key: string, series: PromSeries): void {
+    if (this.#many !== undefined) this.#many.set(key, series);
+    else if (this.#one === undefined || key === this.#key) {
+      this.#key = key;
+      this.#one = series;
+    } else {
+      this.#many = new Map([
+        [this.#key, this.#one],
+        [key, series],
+      ]);
+      this.#one = undefined;
+    }
+  }
+
+  delete(key: string): boolean {
+    if (this.#many !== undefined) return this.#many.delete(key);
+    if (this.#one === undefined || key !== this.#key) return false;
+    this.#one = undefined;
+    return true;
+  }
+
+  /** The series in insertion order. */
+  *values(): Generator<PromSeries> {
+    if (this.#many !== undefined) yield* this.#many.values();
+    else if (this.#one !== undefined) yield this.#one;
+  }
 }
 
 /** One metric family: a name, one type, one set of label names. */
@@ -59,18 +106,62 @@ export interface Family {
   readonly quantiles: readonly Objective[];
   readonly maxAgeMs: number;
   readonly ageBuckets: number;
-  readonly series: Map<string, PromSeries>;
+  readonly series: FamilySeries;
 }
 
-interface Resolved {
-  readonly family: Family;
-  readonly series: PromSeries;
-  readonly scale: number;
-}
-
+/** Where a StatsD series goes: its family, series and scale, or why it goes nowhere. */
 interface CacheEntry {
-  target: Resolved | DropReason;
+  readonly family: Family | undefined;
+  readonly series: PromSeries | undefined;
+  readonly scale: number;
+  readonly dropped: DropReason | undefined;
   seen: number;
+}
+
+/** A resolved entry. */
+type Resolved = CacheEntry & { readonly family: Family; readonly series: PromSeries };
+
+/** The labels of a series without any (shared: most have none). */
+const NO_LABELS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
+
+/** The StatsD kinds, each resolved on its own (a counter and a gauge may share a name). */
+type Kind = 'c' | 'g' | 's' | 't';
+
+/**
+ * Resolutions of StatsD series, by kind, then tags key, then name: the strings of the
+ * flushed series are looked up as they are, so no key string is built per series.
+ */
+class ResolutionCache {
+  readonly #byKind = new Map<Kind, Map<string, Map<string, CacheEntry>>>();
+
+  get(kind: Kind, id: SeriesIdentity): CacheEntry | undefined {
+    return this.#byKind.get(kind)?.get(id.tagsKey)?.get(id.name);
+  }
+
+  set(kind: Kind, id: SeriesIdentity, e: CacheEntry): void {
+    let byTags = this.#byKind.get(kind);
+    if (byTags === undefined) this.#byKind.set(kind, (byTags = new Map<string, Map<string, CacheEntry>>()));
+    let byName = byTags.get(id.tagsKey);
+    if (byName === undefined) byTags.set(id.tagsKey, (byName = new Map<string, CacheEntry>()));
+    byName.set(id.name, e);
+  }
+
+  /** Forgets the entries last seen before `gen`. */
+  *evictChunked(gen: number): Generator<void, void> {
+    let k = 0;
+    for (const byTags of this.#byKind.values())
+      for (const [tagsKey, byName] of byTags) {
+        for (const [name, e] of byName) {
+          if (++k % CHUNK_SERIES === 0) yield;
+          if (e.seen < gen) byName.delete(name);
+        }
+        if (byName.size === 0) byTags.delete(tagsKey);
+      }
+  }
+
+  clear(): void {
+    this.#byKind.clear();
+  }
 }
 
 /** Counts drops by reason (the backend's self-metric). */
@@ -94,12 +185,14 @@ export class PromStore {
   readonly families = new Map<string, Family>();
   /** Sample name → the family that writes it, to refuse colliding families. */
   readonly #sampleNames = new Map<string, Family>();
-  readonly #cache = new Map<string, CacheEntry>();
+  readonly #cache = new ResolutionCache();
   readonly #dropped: DropCounter;
   #mapper: MetricMapper;
   #maxSeries: number;
   #envoy: EnvoyTagExtractor;
   #seriesCount = 0;
+  /** Series with a ttl: without any, expiry has nothing to look at. */
+  #withTtl = 0;
   #generation = 0;
 
   constructor(
@@ -147,7 +240,12 @@ export class PromStore {
     let k = 0;
     for (const c of s.counters) {
       if (++k % CHUNK_SERIES === 0) yield;
-      if (c.value === 0) continue;
+      if (c.value === 0) {
+        // Nothing to add, but the series is still there: keep its resolution.
+        const e = this.#cache.get('c', c);
+        if (e !== undefined) e.seen = gen;
+        continue;
+      }
       const r = this.#resolve('c', c, 'counter', 'counter', gen, now);
       if (r === undefined) continue;
       const v = c.value * r.scale;
@@ -185,49 +283,56 @@ export class PromStore {
       r.series.lastUpdateMs = now;
     }
     // Forget resolutions of StatsD series gone for two intervals.
-    if (gen % 2 === 0) for (const [k, e] of this.#cache) if (e.seen < gen - 2) this.#cache.delete(k);
+    if (gen % 2 === 0) yield* this.#cache.evictChunked(gen - 2);
   }
 
   /** Removes series idle longer than their ttl, and families left empty. */
   expire(nowMs: number): void {
+    runToEnd(this.expireChunked(nowMs));
+  }
+
+  /** {@link expire} in slices, for runChunked. Without any series with a ttl it does nothing. */
+  *expireChunked(nowMs: number): Generator<void, void> {
+    if (this.#withTtl === 0) return;
+    let k = 0;
     for (const [name, f] of this.families) {
-      for (const [key, ps] of f.series)
+      for (const ps of f.series.values()) {
+        if (++k % CHUNK_SERIES === 0) yield;
         if (ps.ttlMs > 0 && nowMs - ps.lastUpdateMs > ps.ttlMs) {
-          f.series.delete(key);
+          f.series.delete(ps.labelPairs);
+          ps.removed = true;
           this.#seriesCount--;
+          this.#withTtl--;
         }
-      if (f.series.size === 0) {
+      }
+      if (f.series.size === 0 && this.families.get(name) === f) {
         this.families.delete(name);
         for (const suffix of SUFFIXES[f.type]) this.#sampleNames.delete(name + suffix);
+        // A name another family was refused for may be free now.
         this.#cache.clear();
       }
     }
   }
 
   #resolve(
-    kindKey: string,
+    kind: Kind,
     id: SeriesIdentity,
     matchType: MatchMetricType,
     fixed: FamilyType | undefined,
     gen: number,
     now: number,
   ): Resolved | undefined {
-    const key = `${kindKey}${id.name}\n${id.tagsKey}`;
-    let e = this.#cache.get(key);
-    if (e === undefined || (typeof e.target !== 'string' && !this.#alive(e.target))) {
-      e = { target: this.#place(id, matchType, fixed, now), seen: gen };
-      this.#cache.set(key, e);
+    let e = this.#cache.get(kind, id);
+    if (e === undefined || e.series?.removed === true) {
+      e = this.#place(id, matchType, fixed, now, gen);
+      this.#cache.set(kind, id, e);
     }
     e.seen = gen;
-    if (typeof e.target === 'string') {
-      this.#dropped(e.target, 1);
+    if (e.dropped !== undefined) {
+      this.#dropped(e.dropped, 1);
       return undefined;
     }
-    return e.target;
-  }
-
-  #alive(r: Resolved): boolean {
-    return this.families.get(r.family.name) === r.family && r.family.series.get(r.series.labelPairs) === r.series;
+    return e as Resolved;
   }
 
   /** Finds or creates the Prometheus series a StatsD series feeds. */
@@ -236,7 +341,20 @@ export class PromStore {
     matchType: MatchMetricType,
     fixed: FamilyType | undefined,
     now: number,
-  ): Resolved | DropReason {
+    gen: number,
+  ): CacheEntry {
+    const placed = this.#placeSeries(id, matchType, fixed, now);
+    return typeof placed === 'string'
+      ? { family: undefined, series: undefined, scale: 0, dropped: placed, seen: gen }
+      : { family: placed.family, series: placed.series, scale: placed.scale, dropped: undefined, seen: gen };
+  }
+
+  #placeSeries(
+    id: SeriesIdentity,
+    matchType: MatchMetricType,
+    fixed: FamilyType | undefined,
+    now: number,
+  ): { family: Family; series: PromSeries; scale: number } | DropReason {
     // Envoy's name segments become tags first (envoy-tag-extraction), then the mapping applies.
     const envoy = this.#envoy.apply(id.name, id.tags);
     const m = this.#mapper.map(envoy.name, matchType);
@@ -262,7 +380,7 @@ export class PromStore {
         quantiles: m.summary.quantiles,
         maxAgeMs: m.summary.maxAgeMs,
         ageBuckets: m.summary.ageBuckets,
-        series: new Map(),
+        series: new FamilySeries(),
       };
     } else if (family.type !== type) return 'type_conflict';
     else if (family.labelNames !== labelNames) return 'label_conflict';
@@ -276,20 +394,21 @@ export class PromStore {
         for (const suffix of SUFFIXES[type]) this.#sampleNames.set(name + suffix, family);
       }
       series = {
-        labelText: pairs === '' ? '' : `{${pairs}}`,
         labelPairs: pairs,
-        labels: names.map((n) => [n, labels.get(n)!] as const),
+        labels: names.length === 0 ? NO_LABELS : names.map((n) => [n, labels.get(n)!] as const),
         value: 0,
         count: 0,
         buckets: type === 'histogram' ? new Float64Array(family.buckets.length) : undefined,
         window: type === 'summary' ? [[]] : undefined,
         windowStartMs: now,
         lastUpdateMs: now,
-        ttlMs: m.ttlMs,
+        ttlMs: 0,
+        removed: false,
       };
       family.series.set(pairs, series);
       this.#seriesCount++;
     }
+    if (series.ttlMs > 0 !== m.ttlMs > 0) this.#withTtl += m.ttlMs > 0 ? 1 : -1;
     series.ttlMs = m.ttlMs;
     return { family, series, scale: m.scale };
   }

@@ -166,6 +166,32 @@ mappings:
     expect(h.text()).to.include('kept 1\n');
   });
 
+  it('starts a new series when an expired one comes back, also in a family that stayed', () => {
+    const h = harness('mappings:\n- match: idle.*\n  name: idle\n  labels: {k: "$1"}\n  ttl: 30s\n');
+    h.interval('idle.a:1|c\nidle.b:1|c\n');
+    h.interval('idle.b:1|c\n', 20_000);
+    h.store.expire(h.now());
+    h.interval('idle.b:1|c\n', 20_000);
+    h.store.expire(h.now());
+    expect(h.text()).to.not.include('idle{k="a"}');
+    h.interval('idle.a:5|c\n');
+    expect(h.text()).to.include('idle{k="a"} 5\n');
+    expect(h.text()).to.include('idle{k="b"} 3\n');
+    expect(h.store.seriesCount).to.equal(2);
+  });
+
+  it('keeps feeding the same series through intervals in which a counter did not move', () => {
+    const h = harness('mappings:\n- match: idle\n  name: idle\n  ttl: 30s\n');
+    h.interval('a:1|c\nidle:1|c\n');
+    for (let i = 0; i < 5; i++) h.interval('b:1|c\n', 1_000);
+    h.interval('a:2|c\nidle:2|c\n', 1_000);
+    const text = h.text();
+    expect(text).to.include('a 3\n');
+    expect(text).to.include('idle 3\n');
+    expect(text).to.include('b 5\n');
+    expect(h.store.seriesCount).to.equal(3);
+  });
+
   it('keeps cumulative values across a mapping change that keeps the identity', () => {
     const h = harness('mappings:\n- match: x.*\n  name: x_total\n  labels: {k: "$1"}\n');
     h.interval('x.a:2|c\n');
@@ -183,6 +209,17 @@ mappings:
     const chunks = [...exposition(h.store, 'text', h.now())];
     expect(chunks.length).to.be.greaterThan(2);
     for (const c of chunks) expect(c.endsWith('\n')).to.equal(true);
+  });
+
+  it('splits one family of many series into chunks too', () => {
+    const h = harness();
+    h.interval(Array.from({ length: 5000 }, (_, i) => `m:1|c|#k:v${i}`).join('\n'));
+    const chunks = [...exposition(h.store, 'text', h.now())];
+    expect(chunks.length).to.be.greaterThan(2);
+    for (const c of chunks) expect(c.split('\n').length - 1).to.be.at.most(2002);
+    const text = chunks.join('');
+    expect(text.match(/^m\{k="v\d+"\} 1$/gm)).to.have.length(5000);
+    promtool(text);
   });
 
   it('negotiates OpenMetrics only when asked for', () => {
