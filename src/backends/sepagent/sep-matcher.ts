@@ -82,13 +82,17 @@ export class SepMatcher {
   #arena = Buffer.allocUnsafeSlow(ARENA_INITIAL_BYTES);
   #arenaUsed = 0;
   readonly #cacheLimit: number;
+  /** Names the cache holds before it starts over: `cacheLimit`, or more for large flushes. */
+  #hardLimit: number;
 
   /**
    * Throws if a pattern is invalid; config validation reports that earlier. The name
-   * cache starts over when it holds `cacheLimit` names.
+   * cache starts over when it holds `cacheLimit` names, or twice the series of the last
+   * flush (see {@link fitTo}) when that is more.
    */
   constructor(sepRegexp: string, clusterRegexp: string, cacheLimit = CACHE_LIMIT) {
     this.#cacheLimit = cacheLimit;
+    this.#hardLimit = cacheLimit;
     const sep = re2ToRegExp(sepRegexp);
     const cluster = re2ToRegExp(clusterRegexp);
     if (typeof sep === 'string') throw new Error(`sep_regexp: ${sep}`);
@@ -114,6 +118,9 @@ export class SepMatcher {
    */
   fitTo(series: number): void {
     const limit = Math.max(65_536, 2 * series);
+    // A flush of more series than the cache holds would classify every name again at
+    // every flush (a million series: a fifth of the daemon's CPU).
+    this.#hardLimit = Math.max(this.#cacheLimit, limit);
     if (this.#clusters.length > limit || this.#statisticIds.size > limit) {
       this.#clusterIds.clear();
       this.#clusters.length = 0;
@@ -136,7 +143,7 @@ export class SepMatcher {
   code(name: string): number {
     let c = this.#cache.get(name);
     if (c === undefined) {
-      if (this.#cache.size >= this.#cacheLimit) this.#clearNames();
+      if (this.#cache.size >= this.#hardLimit) this.#clearNames();
       c = this.#compute(name);
       this.#cache.set(name, c);
     }

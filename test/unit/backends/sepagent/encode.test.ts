@@ -233,6 +233,23 @@ describe('SepMatcher cache', () => {
     m.fitTo(1000);
     expect(m.cachedNames).to.equal(100);
   });
+
+  it('holds every name of a flush larger than its limit, so they are classified once', () => {
+    const m = new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)', 1000);
+    const names = Array.from({ length: 3000 }, (_, i) => `envoy.cluster.external_cluster_sep${i % 7}.s${i}_total`);
+    for (const n of names) m.code(n);
+    expect(m.cachedNames).to.be.at.most(1000); // started over at its limit
+    m.fitTo(names.length);
+    for (const n of names) m.code(n);
+    expect(m.cachedNames).to.equal(3000);
+    m.fitTo(names.length);
+    expect(m.cachedNames).to.equal(3000);
+    expect(m.classify(names[2999]!)).to.deep.equal({
+      instanceId: 'sep3',
+      cluster: 'external_cluster_sep3',
+      statistics: 's2999_total',
+    });
+  });
 });
 
 describe('SepMatcher storage', () => {
