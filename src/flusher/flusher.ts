@@ -39,6 +39,8 @@ export interface FlusherMetrics {
   snapshotsHeld(n: number): void;
   /** A snapshot was built from new arrays because an earlier one was still held. */
   freshSnapshot(): void;
+  /** A tick took no cut: every backend was busy with an interval already waiting. */
+  tickDeferred(): void;
 }
 
 /** Dependencies of {@link Flusher}. */
@@ -103,7 +105,9 @@ interface Lane {
  *
  * Computing a snapshot never overlaps another computation: a tick that finds one running
  * (only possible with very many series and a very short interval) is skipped, and its data
- * goes out with the next flush, whose `per_second` uses the longer measured interval.
+ * goes out with the next flush, whose `per_second` uses the longer measured interval. So
+ * is a tick that finds every backend busy with an interval already waiting: with backends
+ * slower than the interval, intervals grow longer instead of being skipped.
  */
 export class Flusher implements Lifecycle {
   readonly #deps: FlusherDeps;
@@ -116,6 +120,8 @@ export class Flusher implements Lifecycle {
   /** Pooled snapshots some backend still holds. */
   #held = 0;
   #stopped = false;
+  /** When a deferred tick was last logged (at most once a minute). */
+  #warnedDeferredAt = -Infinity;
 
   constructor(config: FlusherConfig, deps: FlusherDeps) {
     this.#deps = deps;
@@ -138,8 +144,41 @@ export class Flusher implements Lifecycle {
         );
         return;
       }
+      if (this.#everyLaneFull()) {
+        this.#deferTick();
+        return;
+      }
       void this.flushNow();
     });
+  }
+
+  /**
+   * Whether every backend is busy with an interval already waiting behind its delivery: a
+   * cut now would only replace or merge that waiting interval. The tick is left out
+   * instead and the data stays in the aggregator, to go out with the next cut over the
+   * longer measured interval (as the reference's ticker does when a flush overruns).
+   */
+  #everyLaneFull(): boolean {
+    const backends = this.#deps.backends();
+    return (
+      backends.length > 0 &&
+      backends.every((b) => {
+        const lane = this.#lanes.get(b);
+        return lane !== undefined && lane.busy && lane.waiting !== undefined;
+      })
+    );
+  }
+
+  #deferTick(): void {
+    const { clock, logger, metrics } = this.#deps;
+    metrics?.tickDeferred();
+    const now = clock.monotonicMs();
+    if (now - this.#warnedDeferredAt < 60_000) return;
+    this.#warnedDeferredAt = now;
+    logger.warn(
+      { intervalMs: this.#intervalMs },
+      'every backend is still busy with an interval waiting: this tick takes no cut, its data goes out with the next one (flush_ticks_deferred_total)',
+    );
   }
 
   /**

@@ -47,6 +47,7 @@ export class SelfMetrics {
   readonly #backendOverdue: Gauge<'backend'>;
   readonly #snapshotsHeld: Gauge;
   readonly #freshSnapshots: Counter;
+  readonly #ticksDeferred: Counter;
   readonly #configReloads: Counter<'result'>;
   readonly #configInfo: Gauge<'hash' | 'source'>;
   readonly #configLastReloadOk: Gauge;
@@ -204,6 +205,11 @@ export class SelfMetrics {
       help: 'Snapshots built from new memory because a backend still held an earlier one (otherwise the previous one is refreshed in place).',
       registers,
     });
+    this.#ticksDeferred = new Counter({
+      name: p + 'flush_ticks_deferred_total',
+      help: 'Flush ticks that took no cut because every backend was busy with an interval waiting; their data went out with the next cut.',
+      registers,
+    });
     this.#sendErrors = new Counter({
       name: p + 'backend_send_errors_total',
       help: 'Backend send errors by errno-style code.',
@@ -308,6 +314,7 @@ export class SelfMetrics {
       overdue: (backend, delta) => this.#backendOverdue.inc({ backend }, delta),
       snapshotsHeld: (n) => this.#snapshotsHeld.set(n),
       freshSnapshot: () => this.#freshSnapshots.inc(),
+      tickDeferred: () => this.#ticksDeferred.inc(),
     };
   }
 

@@ -53,6 +53,37 @@ describe('Flusher', () => {
     await flusher.shutdown();
   });
 
+  it('a tick that finds every backend busy with an interval waiting takes no cut: the data goes out later, whole', async () => {
+    const slow = new RecordingBackend('slow');
+    slow.mode = 'gate';
+    const { flusher, clock, ingester, metrics } = setup([slow]);
+    await flusher.start();
+    send(ingester, 'c:1|c');
+    clock.advance(1000); // tick 1: delivered, the backend holds on
+    await slow.called(1);
+    send(ingester, 'c:2|c');
+    clock.advance(1000); // tick 2: waits behind it
+    await new Promise((r) => setImmediate(r));
+    for (const v of [3, 4, 5]) {
+      send(ingester, `c:${v}|c`);
+      clock.advance(1000); // ticks 3-5: no cut, the counts stay in the aggregator
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(slow.calls).to.equal(1);
+    slow.open();
+    await flusher.idle();
+    send(ingester, 'c:6|c');
+    clock.advance(1000); // tick 6: cuts what ticks 3-6 left
+    await flusher.idle();
+    expect(counters(slow)).to.deep.equal([1, 2, 18]);
+    expect(slow.seen.map((s) => s.intervalSeconds)).to.deep.equal([1, 1, 4]);
+    expect(
+      (await metrics.registry.getSingleMetric('statsd_sepagent_flush_ticks_deferred_total')!.get()).values[0]!.value,
+    ).to.equal(3);
+    expect(await flushResults(metrics)).to.not.have.property('slow/skipped');
+    await flusher.shutdown();
+  });
+
   it('a failing backend does not stop the others, and is counted', async () => {
     const bad = new RecordingBackend('bad');
     bad.mode = 'fail';

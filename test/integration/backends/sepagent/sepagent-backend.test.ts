@@ -72,6 +72,27 @@ describe('SepAgentBackend over real UDP', () => {
     await agent.close();
   });
 
+  it('delivers the whole snapshot even when its deadline has passed (a late flush is not lost)', async () => {
+    const agent = await FakeSepAgentListener.start();
+    const m = new CountingMetrics();
+    const b = new SepAgentBackend(cfg(agent.port), {
+      name: 'sepagent',
+      logger: silentLogger,
+      clock: new ManualClock(),
+      metrics: m,
+    });
+    await b.start();
+    // More series than one slice holds, over 300 SEPs: an abort would stop part-way.
+    const lines = Array.from({ length: 3000 }, (_, i) => `envoy.cluster.external_cluster_sep${i % 300}.s${i}:1|c`);
+    await b.flush(snapshot(lines.join('\n')), AbortSignal.abort());
+    const docs = await agent.waitForDocuments(300);
+    expect(new Set(docs.map((d) => d.sep)).size).to.equal(300);
+    expect(m.items).to.equal(6000); // count and per_second for each counter
+    expect(m.drops).to.deep.equal({});
+    await b.shutdown();
+    await agent.close();
+  });
+
   it('counts ECONNREFUSED while SepAgent is down, and delivers again once it is back', async () => {
     const port = await freePort();
     const m = new CountingMetrics();
