@@ -51,16 +51,22 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** A backend on `config` with counting metrics and a manual clock. */
+function backendFor(config: ReturnType<typeof cfg>): { b: SepAgentBackend; m: CountingMetrics } {
+  const m = new CountingMetrics();
+  const b = new SepAgentBackend(config, {
+    name: 'sepagent',
+    logger: silentLogger,
+    clock: new ManualClock(),
+    metrics: m,
+  });
+  return { b, m };
+}
+
 describe('SepAgentBackend over real UDP', () => {
   it('sends one datagram per SEP over one connected socket', async () => {
     const agent = await FakeSepAgentListener.start();
-    const m = new CountingMetrics();
-    const b = new SepAgentBackend(cfg(agent.port), {
-      name: 'sepagent',
-      logger: silentLogger,
-      clock: new ManualClock(),
-      metrics: m,
-    });
+    const { b, m } = backendFor(cfg(agent.port));
     await b.start();
     await b.flush(snapshot(`${LINE}\nenvoy.cluster.external_cluster_sep2.x:1|g`), AbortSignal.timeout(1000));
     await b.flush(snapshot(LINE), AbortSignal.timeout(1000));
@@ -74,13 +80,7 @@ describe('SepAgentBackend over real UDP', () => {
 
   it('delivers the whole snapshot even when its deadline has passed (a late flush is not lost)', async () => {
     const agent = await FakeSepAgentListener.start();
-    const m = new CountingMetrics();
-    const b = new SepAgentBackend(cfg(agent.port), {
-      name: 'sepagent',
-      logger: silentLogger,
-      clock: new ManualClock(),
-      metrics: m,
-    });
+    const { b, m } = backendFor(cfg(agent.port));
     await b.start();
     // More series than one slice holds, over 300 SEPs: an abort would stop part-way.
     const lines = Array.from({ length: 3000 }, (_, i) => `envoy.cluster.external_cluster_sep${i % 300}.s${i}:1|c`);
@@ -95,13 +95,7 @@ describe('SepAgentBackend over real UDP', () => {
 
   it('counts ECONNREFUSED while SepAgent is down, and delivers again once it is back', async () => {
     const port = await freePort();
-    const m = new CountingMetrics();
-    const b = new SepAgentBackend(cfg(port), {
-      name: 'sepagent',
-      logger: silentLogger,
-      clock: new ManualClock(),
-      metrics: m,
-    });
+    const { b, m } = backendFor(cfg(port));
     await b.start();
     // Each datagram to the closed port draws an ICMP port-unreachable, reported on the socket.
     await waitFor(async () => {
@@ -117,13 +111,7 @@ describe('SepAgentBackend over real UDP', () => {
   });
 
   it('an unresolvable host is counted per flush and never throws out of start', async () => {
-    const m = new CountingMetrics();
-    const b = new SepAgentBackend(cfg(5555, { host: 'sepagent.invalid' }), {
-      name: 'sepagent',
-      logger: silentLogger,
-      clock: new ManualClock(),
-      metrics: m,
-    });
+    const { b, m } = backendFor(cfg(5555, { host: 'sepagent.invalid' }));
     await b.start();
     const err = await b.flush(snapshot(LINE), AbortSignal.timeout(5000)).catch((e: unknown) => e);
     expect((err as { code: string }).code).to.equal('ERR_BACKEND_SEND');
@@ -134,13 +122,7 @@ describe('SepAgentBackend over real UDP', () => {
 
   it('splits an oversized SEP document so every item arrives', async () => {
     const agent = await FakeSepAgentListener.start();
-    const m = new CountingMetrics();
-    const b = new SepAgentBackend(cfg(agent.port, { maxDatagramBytes: 1000 }), {
-      name: 'sepagent',
-      logger: silentLogger,
-      clock: new ManualClock(),
-      metrics: m,
-    });
+    const { b, m } = backendFor(cfg(agent.port, { maxDatagramBytes: 1000 }));
     const lines = Array.from({ length: 40 }, (_, i) => `envoy.cluster.external_cluster_sep1.s${i}:${i}|c`);
     await b.flush(snapshot(lines.join('\n')), AbortSignal.timeout(1000));
     await agent.waitForDocuments(m.datagrams);
