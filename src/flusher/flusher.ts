@@ -13,6 +13,13 @@ import type { Logger } from '../shared/logger.js';
 /** How long after its deadline a backend may take to settle before it counts as overdue. */
 const OVERDUE_GRACE_MS = 1000;
 
+/**
+ * Ticks in a row that may take no cut while every backend is busy. Past that a tick cuts
+ * anyway (the busy policy then applies), so a backend that never settles cannot make the
+ * aggregator hold timer values and set members for ever.
+ */
+const MAX_DEFERRED_TICKS = 10;
+
 /** Settings of {@link Flusher}. */
 export interface FlusherConfig {
   /** Time between flushes (`flush-interval`); also each delivery's deadline. */
@@ -39,7 +46,7 @@ export interface FlusherMetrics {
   snapshotsHeld(n: number): void;
   /** A snapshot was built from new arrays because an earlier one was still held. */
   freshSnapshot(): void;
-  /** A tick took no cut: every backend was busy with an interval already waiting. */
+  /** A tick took no cut: every backend was still busy with an earlier interval. */
   tickDeferred(): void;
 }
 
@@ -106,8 +113,9 @@ interface Lane {
  * Computing a snapshot never overlaps another computation: a tick that finds one running
  * (only possible with very many series and a very short interval) is skipped, and its data
  * goes out with the next flush, whose `per_second` uses the longer measured interval. So
- * is a tick that finds every backend busy with an interval already waiting: with backends
- * slower than the interval, intervals grow longer instead of being skipped.
+ * is a tick that finds every backend still busy (up to {@link MAX_DEFERRED_TICKS} in a
+ * row): with backends slower than the interval, intervals grow longer instead of being
+ * skipped, and only one snapshot is built at a time.
  */
 export class Flusher implements Lifecycle {
   readonly #deps: FlusherDeps;
@@ -122,6 +130,8 @@ export class Flusher implements Lifecycle {
   #stopped = false;
   /** When a deferred tick was last logged (at most once a minute). */
   #warnedDeferredAt = -Infinity;
+  /** Ticks in a row that took no cut. */
+  #deferredTicks = 0;
 
   constructor(config: FlusherConfig, deps: FlusherDeps) {
     this.#deps = deps;
@@ -144,29 +154,26 @@ export class Flusher implements Lifecycle {
         );
         return;
       }
-      if (this.#everyLaneFull()) {
+      if (this.#deferredTicks < MAX_DEFERRED_TICKS && this.#everyLaneBusy()) {
+        this.#deferredTicks++;
         this.#deferTick();
         return;
       }
+      this.#deferredTicks = 0;
       void this.flushNow();
     });
   }
 
   /**
-   * Whether every backend is busy with an interval already waiting behind its delivery: a
-   * cut now would only replace or merge that waiting interval. The tick is left out
-   * instead and the data stays in the aggregator, to go out with the next cut over the
-   * longer measured interval (as the reference's ticker does when a flush overruns).
+   * Whether every backend is still busy with an earlier interval: a cut now could only
+   * wait behind it, and later be replaced or merged. The tick is left out instead and the
+   * data stays in the aggregator, to go out with the first cut after a backend is free,
+   * over the longer measured interval (as the reference's ticker does when a flush
+   * overruns); only one snapshot is built meanwhile.
    */
-  #everyLaneFull(): boolean {
+  #everyLaneBusy(): boolean {
     const backends = this.#deps.backends();
-    return (
-      backends.length > 0 &&
-      backends.every((b) => {
-        const lane = this.#lanes.get(b);
-        return lane !== undefined && lane.busy && lane.waiting !== undefined;
-      })
-    );
+    return backends.length > 0 && backends.every((b) => this.#lanes.get(b)?.busy === true);
   }
 
   #deferTick(): void {
@@ -177,7 +184,7 @@ export class Flusher implements Lifecycle {
     this.#warnedDeferredAt = now;
     logger.warn(
       { intervalMs: this.#intervalMs },
-      'every backend is still busy with an interval waiting: this tick takes no cut, its data goes out with the next one (flush_ticks_deferred_total)',
+      'every backend is still busy with an earlier interval: this tick takes no cut, its data goes out with the next one (flush_ticks_deferred_total)',
     );
   }
 

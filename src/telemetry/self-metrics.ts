@@ -207,7 +207,7 @@ export class SelfMetrics {
     });
     this.#ticksDeferred = new Counter({
       name: p + 'flush_ticks_deferred_total',
-      help: 'Flush ticks that took no cut because every backend was busy with an interval waiting; their data went out with the next cut.',
+      help: 'Flush ticks that took no cut because every backend was still busy with an earlier interval; their data went out with the next cut.',
       registers,
     });
     this.#sendErrors = new Counter({

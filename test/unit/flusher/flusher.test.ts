@@ -53,35 +53,74 @@ describe('Flusher', () => {
     await flusher.shutdown();
   });
 
-  it('a tick that finds every backend busy with an interval waiting takes no cut: the data goes out later, whole', async () => {
+  it('a tick that finds every backend still busy takes no cut: the data goes out later, whole', async () => {
     const slow = new RecordingBackend('slow');
     slow.mode = 'gate';
     const { flusher, clock, ingester, metrics } = setup([slow]);
     await flusher.start();
     send(ingester, 'c:1|c');
-    clock.advance(1000); // tick 1: delivered, the backend holds on
+    clock.advance(1000); // tick 1: delivered, the backend holds on past its deadline
     await slow.called(1);
-    send(ingester, 'c:2|c');
-    clock.advance(1000); // tick 2: waits behind it
-    await new Promise((r) => setImmediate(r));
-    for (const v of [3, 4, 5]) {
+    for (const v of [2, 3, 4, 5]) {
       send(ingester, `c:${v}|c`);
-      clock.advance(1000); // ticks 3-5: no cut, the counts stay in the aggregator
+      clock.advance(1000); // ticks 2-5: no cut, the counts stay in the aggregator
       await new Promise((r) => setImmediate(r));
     }
     expect(slow.calls).to.equal(1);
+    expect(flusher.heldSnapshots).to.equal(1);
     slow.open();
-    await flusher.idle();
+    await new Promise((r) => setImmediate(r)); // the lane is free once the backend settles
+    expect(flusher.heldSnapshots).to.equal(0);
     send(ingester, 'c:6|c');
-    clock.advance(1000); // tick 6: cuts what ticks 3-6 left
+    clock.advance(1000); // tick 6: cuts what ticks 2-6 left
     await flusher.idle();
-    expect(counters(slow)).to.deep.equal([1, 2, 18]);
-    expect(slow.seen.map((s) => s.intervalSeconds)).to.deep.equal([1, 1, 4]);
+    expect(counters(slow)).to.deep.equal([1, 20]);
+    expect(slow.seen.map((s) => s.intervalSeconds)).to.deep.equal([1, 5]);
+    const deferred = async (): Promise<number> =>
+      (await metrics.registry.getSingleMetric('statsd_sepagent_flush_ticks_deferred_total')!.get()).values[0]!.value;
+    expect(await deferred()).to.equal(4);
+    expect(await flushResults(metrics)).to.deep.equal({ 'slow/timeout': 1, 'slow/success': 1 });
+    await flusher.shutdown();
+  });
+
+  it('one free backend is enough for a tick to cut', async () => {
+    const slow = new RecordingBackend('slow');
+    slow.mode = 'gate';
+    const fast = new RecordingBackend('fast');
+    const { flusher, clock, ingester, metrics } = setup([slow, fast]);
+    await flusher.start();
+    for (const v of [1, 2, 3]) {
+      send(ingester, `c:${v}|c`);
+      clock.advance(1000);
+      await fast.called(v);
+      await new Promise((r) => setImmediate(r)); // the fast one settles; the slow one holds on
+    }
+    expect(counters(fast)).to.deep.equal([1, 2, 3]);
+    expect(slow.calls).to.equal(1);
     expect(
       (await metrics.registry.getSingleMetric('statsd_sepagent_flush_ticks_deferred_total')!.get()).values[0]!.value,
-    ).to.equal(3);
-    expect(await flushResults(metrics)).to.not.have.property('slow/skipped');
+    ).to.equal(0);
+    slow.open();
     await flusher.shutdown();
+  });
+
+  it('a backend that never settles is not waited for without end: every eleventh tick cuts', async () => {
+    const hang = new RecordingBackend('hang');
+    hang.mode = 'hang';
+    const { flusher, clock, ingester, metrics } = setup([hang]);
+    await flusher.start();
+    for (let tick = 1; tick <= 23; tick++) {
+      send(ingester, 'c:1|c');
+      clock.advance(1000);
+      await new Promise((r) => setImmediate(r));
+    }
+    // Tick 1 delivered; 2-11 deferred; 12 cut (waits); 13-22 deferred; 23 cut (replaces it).
+    expect(hang.calls).to.equal(1);
+    expect(
+      (await metrics.registry.getSingleMetric('statsd_sepagent_flush_ticks_deferred_total')!.get()).values[0]!.value,
+    ).to.equal(20);
+    expect(await flushResults(metrics)).to.deep.equal({ 'hang/timeout': 1, 'hang/skipped': 1 });
+    expect(flusher.heldSnapshots).to.be.at.most(2);
   });
 
   it('a failing backend does not stop the others, and is counted', async () => {
