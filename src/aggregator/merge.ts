@@ -7,6 +7,7 @@ import type {
   StatsConfig,
   TimerPoint,
 } from './snapshot.js';
+import { IdentityMap } from './identity-map.js';
 import { computeTimerStats } from './timer-stats.js';
 import { CHUNK_SERIES, runToEnd } from '../shared/cooperative.js';
 
@@ -15,22 +16,12 @@ function identity(p: SeriesIdentity): SeriesIdentity {
   return { name: p.name, tags: p.tags, host: p.host, tagsKey: p.tagsKey };
 }
 
-/**
- * The series of one kind, looked up by tags key and then name (no key string is built per
- * series; most series share a few tags keys), in first-seen order.
- */
-class ByIdentity<E> {
+/** The series of one kind by identity, and in first-seen order. */
+class ByIdentity<E> extends IdentityMap<E> {
   readonly entries: E[] = [];
-  readonly #byTags = new Map<string, Map<string, E>>();
-
-  get(p: SeriesIdentity): E | undefined {
-    return this.#byTags.get(p.tagsKey)?.get(p.name);
-  }
 
   add(p: SeriesIdentity, e: E): E {
-    let byName = this.#byTags.get(p.tagsKey);
-    if (byName === undefined) this.#byTags.set(p.tagsKey, (byName = new Map<string, E>()));
-    byName.set(p.name, e);
+    this.set(p, e);
     this.entries.push(e);
     return e;
   }

@@ -34,7 +34,10 @@ export interface Backend extends Lifecycle {
    * Delivers one interval's aggregates. MUST NOT mutate `snapshot`, and MUST NOT read it
    * after settling: the snapshot is reused once every backend it was handed to has
    * settled. Rejects only with a BackendError, after counting what was lost; MUST settle
-   * promptly once `signal` aborts (until it settles, this backend gets no other interval).
+   * promptly once `signal` aborts (until it settles, this backend gets no other interval),
+   * unless its work is local and bounded by the series count (SepAgent, Prometheus): such
+   * a backend may finish late, counted as `timeout` and overdue, rather than lose the
+   * interval.
    */
   flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void>;
   /** Delivers one event (fire and forget); backends that ignore events resolve at once. */

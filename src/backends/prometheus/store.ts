@@ -1,4 +1,5 @@
 import { EnvoyTagExtractor } from '../../shared/envoy-tags.js';
+import { IdentityMap } from '../../aggregator/identity-map.js';
 import type { FlushSnapshot, SeriesIdentity } from '../../aggregator/snapshot.js';
 import { CHUNK_SERIES, runToEnd } from '../../shared/cooperative.js';
 import type { MappingResult, MatchMetricType, MetricMapper, Objective } from './mapping.js';
@@ -127,36 +128,23 @@ const NO_LABELS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 /** The StatsD kinds, each resolved on its own (a counter and a gauge may share a name). */
 type Kind = 'c' | 'g' | 's' | 't';
 
-/**
- * Resolutions of StatsD series, by kind, then tags key, then name: the strings of the
- * flushed series are looked up as they are, so no key string is built per series.
- */
+/** Resolutions of StatsD series, by kind, then identity (no key string per series). */
 class ResolutionCache {
-  readonly #byKind = new Map<Kind, Map<string, Map<string, CacheEntry>>>();
+  readonly #byKind = new Map<Kind, IdentityMap<CacheEntry>>();
 
   get(kind: Kind, id: SeriesIdentity): CacheEntry | undefined {
-    return this.#byKind.get(kind)?.get(id.tagsKey)?.get(id.name);
+    return this.#byKind.get(kind)?.get(id);
   }
 
   set(kind: Kind, id: SeriesIdentity, e: CacheEntry): void {
-    let byTags = this.#byKind.get(kind);
-    if (byTags === undefined) this.#byKind.set(kind, (byTags = new Map<string, Map<string, CacheEntry>>()));
-    let byName = byTags.get(id.tagsKey);
-    if (byName === undefined) byTags.set(id.tagsKey, (byName = new Map<string, CacheEntry>()));
-    byName.set(id.name, e);
+    let byId = this.#byKind.get(kind);
+    if (byId === undefined) this.#byKind.set(kind, (byId = new IdentityMap<CacheEntry>()));
+    byId.set(id, e);
   }
 
   /** Forgets the entries last seen before `gen`. */
   *evictChunked(gen: number): Generator<void, void> {
-    let k = 0;
-    for (const byTags of this.#byKind.values())
-      for (const [tagsKey, byName] of byTags) {
-        for (const [name, e] of byName) {
-          if (++k % CHUNK_SERIES === 0) yield;
-          if (e.seen < gen) byName.delete(name);
-        }
-        if (byName.size === 0) byTags.delete(tagsKey);
-      }
+    for (const byId of this.#byKind.values()) yield* byId.deleteWhereChunked((e) => e.seen < gen);
   }
 
   clear(): void {
