@@ -2,12 +2,16 @@
 //
 //   npm run bench:rss -- [--series 100000] [--lines-per-datagram 1] [--rate 100000]
 //                        [--duration 10] [--flush-interval 1] [--max-series N]
+//                        [--series-per-sep 100] [--daemon ours|go]
 //
 // Starts the built daemon (sepagent backend to a counting sink, the shipped V8 flags unless
 // BENCH_NODE_FLAGS overrides them), creates every series, then sends Envoy-shaped traffic at
-// a fixed rate and samples RSS and the V8 heap every 250 ms. Prints peak RSS (VmHWM), the
-// heap and external memory at the RSS peak, and the loss, which must be 0 for the figures
-// to mean anything. See docs/performance.md.
+// a fixed rate and samples RSS, its anonymous and file-backed parts, and the V8 heap every
+// 250 ms. Prints peak RSS (VmHWM), the split and the heap at the RSS peak, and the loss,
+// which must be 0 for the figures to mean anything. `--daemon go` measures the Go reference
+// from ../shared/peers instead (no heap or flush figures; keep `--series-per-sep` at 50 or
+// less, as its SEP documents are not split). The daemon gets SIGTERM at the end, so node
+// flags such as `--cpu-prof` write their files. See docs/performance.md.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,10 +26,12 @@ import {
   oursConfig,
   peakRssMb,
   ROOT,
+  residentSplit,
   rssMb,
   send,
   Sink,
   sleep,
+  startGoPeer,
   udpDrops,
   waitReady,
   withSysctls,
@@ -39,6 +45,8 @@ const { values: opt } = parseArgs({
     duration: { type: 'string', default: '10' },
     'flush-interval': { type: 'string', default: '1' },
     'max-series': { type: 'string', default: '' },
+    'series-per-sep': { type: 'string', default: '100' },
+    daemon: { type: 'string', default: 'ours' },
   },
 });
 const SERIES = Number(opt.series);
@@ -46,11 +54,16 @@ const LPD = Number(opt['lines-per-datagram']);
 const RATE = Number(opt.rate);
 const DURATION = Number(opt.duration);
 const FLUSH_S = Number(opt['flush-interval']);
+const PER_SEP = ['--series-per-sep', String(Number(opt['series-per-sep']))];
+const GO = opt.daemon === 'go';
+if (!GO && opt.daemon !== 'ours') throw new Error(`--daemon: "ours" or "go", not "${opt.daemon}"`);
 const RCVBUF = 8 * 1024 * 1024;
 
 interface Sample {
   s: number;
   rssMb: number;
+  anonMb: number;
+  fileMb: number;
   heapUsedMb: number;
   heapTotalMb: number;
   externalMb: number;
@@ -68,27 +81,30 @@ async function main(): Promise<void> {
   const cfg = join(OUT, 'rss.toml');
   const extra = opt['max-series'] === '' ? '' : `max-series = ${Number(opt['max-series'])}\n`;
   writeFileSync(cfg, oursConfig({ port, web, sinkPort: sink.port, flushS: FLUSH_S, rcvbuf: RCVBUF, extra }));
-  const daemon = spawn(
-    'taskset',
-    ['-c', '1', process.execPath, ...NODE_FLAGS, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
-    {
-      env: daemonEnv(),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
   let stderr = '';
-  daemon.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-10_000)));
+  const daemon = GO
+    ? await startGoPeer({ port, sinkPort: sink.port, flushS: FLUSH_S })
+    : spawn(
+        'taskset',
+        ['-c', '1', process.execPath, ...NODE_FLAGS, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
+        {
+          env: daemonEnv(),
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+  daemon.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-10_000)));
   const pid = daemon.pid!;
+  /** Our daemon's /metrics text; the Go reference serves none. */
+  const scrape = async (): Promise<string> => (GO ? '' : await (await fetch(`http://127.0.0.1:${web}/metrics`)).text());
   try {
-    await waitReady(web, () => stderr);
+    if (!GO) await waitReady(web, () => stderr);
     const idle = rssMb(pid);
     const warmRate = Math.min(RATE, 200_000);
-    await send(port, {
-      linesPerDatagram: LPD,
-      series: SERIES,
-      rate: warmRate,
-      duration: Math.max(1, (SERIES * 1.2) / warmRate),
-    });
+    await send(
+      port,
+      { linesPerDatagram: LPD, series: SERIES, rate: warmRate, duration: Math.max(1, (SERIES * 1.2) / warmRate) },
+      PER_SEP,
+    );
     await sleep(FLUSH_S * 1000 + 500);
     const warm = rssMb(pid);
     const before = sink.total;
@@ -98,10 +114,13 @@ async function main(): Promise<void> {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const text = await (await fetch(`http://127.0.0.1:${web}/metrics`)).text();
+        const text = await scrape();
+        const { anon, file } = residentSplit(pid);
         samples.push({
           s: (Date.now() - t0) / 1000,
           rssMb: rssMb(pid),
+          anonMb: anon,
+          fileMb: file,
           heapUsedMb: metric(text, 'nodejs_heap_size_used_bytes'),
           heapTotalMb: metric(text, 'nodejs_heap_size_total_bytes'),
           externalMb: metric(text, 'nodejs_external_memory_bytes'),
@@ -109,7 +128,7 @@ async function main(): Promise<void> {
         await sleep(250);
       }
     })();
-    const sent = await send(port, { linesPerDatagram: LPD, series: SERIES, rate: RATE, duration: DURATION });
+    const sent = await send(port, { linesPerDatagram: LPD, series: SERIES, rate: RATE, duration: DURATION }, PER_SEP);
     await sleep(FLUSH_S * 2000 + 1000);
     let last = -1;
     while (sink.total !== last) {
@@ -119,7 +138,7 @@ async function main(): Promise<void> {
     sampling = false;
     await sampler;
     // Flushes on time: their mean duration and every interval not delivered on its own.
-    const final = await (await fetch(`http://127.0.0.1:${web}/metrics`)).text();
+    const final = await scrape();
     const num = (re: RegExp) => [...final.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
     const flushes = num(/^statsd_sepagent_flush_duration_seconds_count (\S+)/gm);
     const flushMeanMs = (num(/^statsd_sepagent_flush_duration_seconds_sum (\S+)/gm) / flushes) * 1000;
@@ -135,7 +154,8 @@ async function main(): Promise<void> {
       series: SERIES,
       linesPerDatagram: LPD,
       lineRate: Math.round(sent.lineRate),
-      nodeFlags: NODE_FLAGS.join(' '),
+      daemon: GO ? 'gostatsd-sepagent' : 'statsd-sepagent',
+      nodeFlags: GO ? '' : NODE_FLAGS.join(' '),
       idleRssMb: idle,
       afterWarmUpRssMb: warm,
       peakRssMb: peakRssMb(pid),
@@ -148,17 +168,27 @@ async function main(): Promise<void> {
       lossPct: expected === 0 ? 0 : (Math.max(0, expected - counted) / expected) * 100,
     };
     console.log(
-      `${SERIES} series, ${LPD} line(s)/datagram at ${f(sent.lineRate / 1000)}k lines/s, node ${NODE_FLAGS.join(' ')}\n` +
+      `${report.daemon}: ${SERIES} series, ${LPD} line(s)/datagram at ${f(sent.lineRate / 1000)}k lines/s` +
+        (GO ? '\n' : `, node ${report.nodeFlags}\n`) +
         `  RSS: idle ${f(idle)} MB, after creating the series ${f(warm)} MB, peak ${f(report.peakRssMb)} MB\n` +
-        `  at the RSS peak: heap used ${f(top.heapUsedMb)} MB of ${f(top.heapTotalMb)} MB, external ${f(top.externalMb)} MB\n` +
-        `  loss ${report.lossPct.toFixed(3)} %, kernel drops ${report.kernelDrops}\n` +
-        `  ${flushes} flushes, mean ${flushMeanMs.toFixed(0)} ms, all within ${slowest ?? '?'} s; intervals skipped, merged or timed out: ${late}`,
+        `  at the RSS peak: ${f(top.anonMb)} MB anonymous, ${f(top.fileMb)} MB file-backed (the program's own pages)` +
+        (GO
+          ? '\n'
+          : `; heap used ${f(top.heapUsedMb)} MB of ${f(top.heapTotalMb)} MB, external ${f(top.externalMb)} MB\n`) +
+        `  loss ${report.lossPct.toFixed(3)} %, kernel drops ${report.kernelDrops}` +
+        (GO
+          ? ''
+          : `\n  ${flushes} flushes, mean ${flushMeanMs.toFixed(0)} ms, all within ${slowest ?? '?'} s; intervals skipped, merged or timed out: ${late}`),
     );
     writeFileSync(
       join(OUT, `rss-${new Date().toISOString().replaceAll(':', '-')}.json`),
       JSON.stringify({ report, samples }, null, 2),
     );
   } finally {
+    // SIGTERM first, so that node flags such as --cpu-prof can write their files at exit.
+    const exited = new Promise((resolve) => daemon.once('exit', resolve));
+    daemon.kill('SIGTERM');
+    await Promise.race([exited, sleep(15_000)]);
     daemon.kill('SIGKILL');
     sink.stop();
   }

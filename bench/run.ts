@@ -27,11 +27,13 @@ import {
   loadgen,
   NODE_FLAGS,
   OUT,
+  GO_PEER,
   oursConfig,
   peakRssMb,
   ROOT,
   Sink,
   sleep,
+  startGoPeer,
   udpDrops,
   withSysctls,
 } from './lib.js';
@@ -46,8 +48,6 @@ const PEER_NODE =
     .map((d) => join(d, 'node'))
     .find((p) => existsSync(p)) ??
   NODE;
-/** The Go reference build (../shared/peers/README.md); GO_PEER overrides. */
-const GO_PEER = process.env.GO_PEER ?? join(ROOT, '..', 'shared', 'peers', 'gostatsd-sepagent');
 const LOSS_LIMIT = 0.001;
 /**
  * 50 series per SEP keeps every SEP's document under 65,507 bytes, so the Go reference
@@ -106,16 +106,6 @@ interface RunningDaemon {
   stop: () => Promise<void>;
 }
 
-/** Resolves when something is bound to UDP `port` on this host (/proc/net/udp), 10 s at most. */
-async function udpBound(port: number, what: string): Promise<void> {
-  for (let i = 0; !boundUdp(port); i++) {
-    if (i > 100) throw new Error(`${what} did not start`);
-    await sleep(100);
-  }
-}
-const boundUdp = (port: number) =>
-  readFileSync('/proc/net/udp', 'utf8').includes(`:${port.toString(16).toUpperCase().padStart(4, '0')} `);
-
 async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningDaemon> {
   const port = await freePort();
   const eldFile = join(OUT, `eld-${name}.jsonl`);
@@ -164,31 +154,7 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
     };
   } else if (name === 'go1' || name === 'go') {
     // The Go reference as its README runs it; it inherits the 8 MiB rmem_default like Etsy's.
-    const cfg = join(OUT, 'go.toml');
-    writeFileSync(
-      cfg,
-      `[sepagent]\nhost = "127.0.0.1"\nport = ${sinkPort}\nsep_regexp = "sep([0-9]+)"\ncluster_regexp = "external_cluster_sep([0-9]+)"\n`,
-    );
-    const workers = name === 'go1' ? ['--max-workers', '1'] : [];
-    proc = spawn(
-      'taskset',
-      [
-        '-c',
-        '1',
-        GO_PEER,
-        '--backends',
-        'sepagent',
-        '--config-path',
-        cfg,
-        '--metrics-addr',
-        `127.0.0.1:${port}`,
-        '--flush-interval',
-        `${FLUSH_S}s`,
-        ...workers,
-      ],
-      { stdio: ['ignore', 'ignore', 'ignore'] },
-    );
-    await udpBound(port, 'gostatsd-sepagent');
+    proc = await startGoPeer({ port, sinkPort, flushS: FLUSH_S, maxWorkers: name === 'go1' ? 1 : undefined });
     flushMs = () => Promise.resolve(NaN); // it does not report one
   } else {
     const cfg = join(OUT, 'peer.json');
