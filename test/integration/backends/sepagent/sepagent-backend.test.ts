@@ -8,6 +8,7 @@ import { FakeSepAgentListener } from '../../../support/fake-sepagent-listener.js
 import { ManualClock } from '../../../support/manual-clock.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 import { waitFor } from '../../../support/wait-for.js';
+import { CHUNK_SERIES } from '../../../../src/shared/cooperative.js';
 
 class CountingMetrics implements BackendMetrics {
   readonly errors: Record<string, number> = {};
@@ -82,12 +83,15 @@ describe('SepAgentBackend over real UDP', () => {
     const agent = await FakeSepAgentListener.start();
     const { b, m } = backendFor(cfg(agent.port));
     await b.start();
-    // More series than one slice holds, over 300 SEPs: an abort would stop part-way.
-    const lines = Array.from({ length: 3000 }, (_, i) => `envoy.cluster.external_cluster_sep${i % 300}.s${i}:1|c`);
+    // More series than one slice holds (CHUNK_SERIES), over 60 SEPs: an abort would stop
+    // part-way. Gauges keep the documents of one slice, sent in one burst while this
+    // process does not read, well inside a default 208 KiB receive buffer.
+    const series = CHUNK_SERIES + 88;
+    const lines = Array.from({ length: series }, (_, i) => `envoy.cluster.external_cluster_sep${i % 60}.s${i}:1|g`);
     await b.flush(snapshot(lines.join('\n')), AbortSignal.abort());
-    const docs = await agent.waitForDocuments(300);
-    expect(new Set(docs.map((d) => d.sep)).size).to.equal(300);
-    expect(m.items).to.equal(6000); // count and per_second for each counter
+    const docs = await agent.waitForDocuments(60);
+    expect(new Set(docs.map((d) => d.sep)).size).to.equal(60);
+    expect(m.items).to.equal(series);
     expect(m.drops).to.deep.equal({});
     await b.shutdown();
     await agent.close();
