@@ -112,6 +112,18 @@ export class Sink {
   stop(): void {
     this.proc.kill('SIGKILL');
   }
+
+  /**
+   * Resolves once the total has not moved for `quietMs`: the flushes carrying what was
+   * sent have arrived (after traffic stops, a daemon's flushes add only zero counts).
+   */
+  async settled(quietMs: number): Promise<void> {
+    let last = -1;
+    while (this.total !== last) {
+      last = this.total;
+      await sleep(quietMs);
+    }
+  }
 }
 
 /** Kernel drops on the UDP socket bound to `port` (the daemon's own reader of /proc/net/udp). */

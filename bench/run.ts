@@ -253,7 +253,10 @@ async function trial(
     ];
     const shape = ['--lines-per-datagram', String(lpd), '--series-per-sep', String(SERIES_PER_SEP)];
     await loadgen(d.port, [...shape, ...warmArgs, ...mix]);
+    // A flush of the warm-up that lands after `before` would count as the trial's and
+    // could hide a loss: wait until a whole interval passes with nothing arriving.
     await sleep(FLUSH_S * 1000 + 500);
+    await sink.settled(FLUSH_S * 1000 + 500);
     const before = sink.total;
     const drops0 = udpDrops(d.port);
     const cpu0 = cpuTicks(d.proc.pid!);
@@ -273,11 +276,7 @@ async function trial(
     const kernelDrops = udpDrops(d.port) - drops0;
     // Wait for the flushes that carry the last samples, then for the sink to settle.
     await sleep(FLUSH_S * 2000 + 1000);
-    let last = -1;
-    while (sink.total !== last) {
-      last = sink.total;
-      await sleep(300);
-    }
+    await sink.settled(300);
     const counted = sink.total - before;
     const sinkDrops = udpDrops(sink.port);
     const expected = sent.counters + sent.timers;
