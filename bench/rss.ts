@@ -106,7 +106,6 @@ async function main(): Promise<void> {
       PER_SEP,
     );
     // The warm-up's last flush must not land in the measured window (it would hide a loss).
-    await sleep(FLUSH_S * 1000 + 500);
     await sink.settled(FLUSH_S * 1000 + 500);
     const warm = rssMb(pid);
     const before = sink.total;

@@ -255,7 +255,6 @@ async function trial(
     await loadgen(d.port, [...shape, ...warmArgs, ...mix]);
     // A flush of the warm-up that lands after `before` would count as the trial's and
     // could hide a loss: wait until a whole interval passes with nothing arriving.
-    await sleep(FLUSH_S * 1000 + 500);
     await sink.settled(FLUSH_S * 1000 + 500);
     const before = sink.total;
     const drops0 = udpDrops(d.port);
