@@ -2,6 +2,7 @@
 // CPU per flush, each backend writing to a local sink that discards (a child process, so
 // its work is not counted). Usage: npm run bench:backends [-- --series 100000 --rounds 5 --only sepagent,graphite]
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Backend, BackendFactory } from '../src/backends/backend.js';
 import { BACKEND_FACTORIES } from '../src/backends/registry.js';
@@ -49,7 +50,11 @@ const sections: Array<[string, string, Record<string, unknown>]> = [
   ['statsdaemon', 'statsdaemon (TCP)', { address: `127.0.0.1:${ports.tcp}`, tcp_transport: true }],
   ['prometheus-remote-write', 'prometheus-remote-write', { url: `http://127.0.0.1:${ports.http}/api/v1/write` }],
   ['forwarder', 'forwarder', { 'api-endpoint': `http://127.0.0.1:${ports.http}` }],
+  ['stdout', 'stdout (to /dev/null)', {}],
+  // No web server here: the store update of each flush only (a scrape is not timed).
+  ['prometheus', 'prometheus (store update)', {}],
 ];
+const devNull = createWriteStream('/dev/null');
 
 /** 60 % counters, 25 % gauges, 15 % timers (3 values each), Envoy-style names. */
 function interval(p: ReturnType<typeof makePipeline>, round: number): void {
@@ -93,6 +98,7 @@ for (const [type, label, section] of sections.filter(([t]) => only === undefined
       logger: silentLogger,
       clock: systemClock,
       metrics: { sendError: () => undefined, dropped: () => undefined, sent: (_d, i) => (items += i) },
+      stdout: devNull,
     },
   );
   await backend.start();

@@ -6,48 +6,56 @@ import type { Backend, BackendDeps, DisabledSubMetrics } from '../backend.js';
 import { goFixed } from '../shared/go-format.js';
 import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
 import { CHUNK_SERIES, runChunked } from '../../shared/cooperative.js';
+import { TextChunks, type TextChunk } from '../shared/text-chunks.js';
 
-/** `name` plus `.k.v` for every tag `k:v` (the host tag `s:<ip>` included). */
-function composeName(name: string, tagsKey: string): string {
-  if (tagsKey === '') return name;
-  let out = name;
-  for (const t of tagsKey.split(',')) if (t !== '') out += '.' + t.replaceAll(':', '.');
-  return out;
+/** Tag sets whose name part one render remembers. */
+const MAX_TAG_SETS = 4096;
+
+/**
+ * `name` plus `.k.v` for every tag `k:v` (the host tag `s:<ip>` included). The tag part
+ * is worked out once per tag set: most series of a sidecar share a few.
+ */
+class NameComposer {
+  readonly #suffixes = new Map<string, string>();
+
+  compose(name: string, tagsKey: string): string {
+    if (tagsKey === '') return name;
+    let suffix = this.#suffixes.get(tagsKey);
+    if (suffix === undefined) {
+      suffix = '';
+      for (const t of tagsKey.split(',')) if (t !== '') suffix += '.' + t.replaceAll(':', '.');
+      if (this.#suffixes.size < MAX_TAG_SETS) this.#suffixes.set(tagsKey, suffix);
+    }
+    return name + suffix;
+  }
 }
 
 /**
  * Renders a snapshot as gostatsd's stdout backend does:
  * `stats.counter.<name>.count <v> <ts>`, `stats.timers.<name>.<sub>`, `stats.gauge.<name>`,
  * `stats.set.<name>`; tags appear as `.k.v` name parts. Honours the base
- * `[disabled-sub-metrics]` flags. Yields the text of every {@link CHUNK_SERIES} series with
- * its line count, so a large snapshot is written piece by piece between other work.
+ * `[disabled-sub-metrics]` flags. Yields the encoded lines of every {@link CHUNK_SERIES}
+ * series, so a large snapshot is written piece by piece between other work.
  */
-export function* renderChunks(
-  s: FlushSnapshot,
-  disabled: DisabledSubMetrics,
-): Generator<{ text: string; lines: number }, void> {
+export function* renderChunks(s: FlushSnapshot, disabled: DisabledSubMetrics): Generator<TextChunk, void> {
   const ts = ` ${Math.floor(s.timestampMs / 1000)}\n`;
-  let out = '';
-  let lines = 0;
+  const out = new TextChunks();
+  const names = new NameComposer();
   let k = 0;
-  const line = (text: string): void => {
-    out += text + ts;
-    lines++;
-  };
-  function* chunk(): Generator<{ text: string; lines: number }, void> {
-    if (++k % CHUNK_SERIES !== 0 || lines === 0) return;
-    yield { text: out, lines };
-    out = '';
-    lines = 0;
+  const line = (text: string): void => out.line(text + ts);
+  function* chunk(): Generator<TextChunk, void> {
+    if (++k % CHUNK_SERIES !== 0) return;
+    const c = out.take();
+    if (c !== undefined) yield c;
   }
   for (const c of s.counters) {
-    const n = composeName(c.name, c.tagsKey);
+    const n = names.compose(c.name, c.tagsKey);
     line(`stats.counter.${n}.count ${c.value}`);
     line(`stats.counter.${n}.per_second ${goFixed(c.perSecond)}`);
     yield* chunk();
   }
   for (const t of s.timers) {
-    const n = `stats.timers.${composeName(t.name, t.tagsKey)}`;
+    const n = `stats.timers.${names.compose(t.name, t.tagsKey)}`;
     if (!disabled.lower) line(`${n}.lower ${goFixed(t.min)}`);
     if (!disabled.upper) line(`${n}.upper ${goFixed(t.max)}`);
     if (!disabled.count) line(`${n}.count ${t.count}`);
@@ -61,21 +69,20 @@ export function* renderChunks(
     yield* chunk();
   }
   for (const g of s.gauges) {
-    line(`stats.gauge.${composeName(g.name, g.tagsKey)} ${goFixed(g.value)}`);
+    line(`stats.gauge.${names.compose(g.name, g.tagsKey)} ${goFixed(g.value)}`);
     yield* chunk();
   }
   for (const st of s.sets) {
-    line(`stats.set.${composeName(st.name, st.tagsKey)} ${st.size}`);
+    line(`stats.set.${names.compose(st.name, st.tagsKey)} ${st.size}`);
     yield* chunk();
   }
-  if (lines > 0) yield { text: out, lines };
+  const last = out.take();
+  if (last !== undefined) yield last;
 }
 
 /** The whole snapshot as one text (see {@link renderChunks}). */
 export function renderSnapshot(s: FlushSnapshot, disabled: DisabledSubMetrics): string {
-  let text = '';
-  for (const c of renderChunks(s, disabled)) text += c.text;
-  return text;
+  return Buffer.concat([...renderChunks(s, disabled)].map((c) => c.bytes)).toString();
 }
 
 /** Lines a snapshot renders to, without rendering it. */
@@ -146,8 +153,8 @@ export class StdoutBackend implements Backend {
     onWritten: (lines: number) => void,
   ): Generator<Promise<void> | void, void> {
     const out = this.#out;
-    for (const { text, lines } of renderChunks(s, this.#disabled)) {
-      const ok = out.write(text);
+    for (const { bytes, lines } of renderChunks(s, this.#disabled)) {
+      const ok = out.write(bytes);
       onWritten(lines);
       // Every chunk yields (runChunked checks its time budget there); with the signal, an
       // abandoned wait for 'drain' leaves no listener behind.
