@@ -47,6 +47,8 @@ const { values: opt } = parseArgs({
     'max-series': { type: 'string', default: '' },
     'series-per-sep': { type: 'string', default: '100' },
     daemon: { type: 'string', default: 'ours' },
+    // Ours only: the backends line, e.g. "sepagent stdout" (stdout goes to /dev/null).
+    backends: { type: 'string', default: 'sepagent' },
   },
 });
 const SERIES = Number(opt.series);
@@ -80,7 +82,10 @@ async function main(): Promise<void> {
   const web = await freeTcpPort();
   const cfg = join(OUT, 'rss.toml');
   const extra = opt['max-series'] === '' ? '' : `max-series = ${Number(opt['max-series'])}\n`;
-  writeFileSync(cfg, oursConfig({ port, web, sinkPort: sink.port, flushS: FLUSH_S, rcvbuf: RCVBUF, extra }));
+  writeFileSync(
+    cfg,
+    oursConfig({ port, web, sinkPort: sink.port, flushS: FLUSH_S, rcvbuf: RCVBUF, extra, backends: opt.backends }),
+  );
   let stderr = '';
   const daemon = GO
     ? await startGoPeer({ port, sinkPort: sink.port, flushS: FLUSH_S })
