@@ -3,6 +3,7 @@ import { CHUNK_SERIES, runToEnd } from '../../shared/cooperative.js';
 import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
 import { goJsonNumber } from './go-json.js';
 import type { SepMatcher, SepMismatch } from './sep-matcher.js';
+import type { BufferPool } from '../shared/buffer-pool.js';
 
 /** Why items were left out of the documents. */
 export type DropReason = SepMismatch | 'non_finite' | 'too_large';
@@ -11,7 +12,7 @@ export type DropReason = SepMismatch | 'non_finite' | 'too_large';
 export interface SepDocument {
   readonly sep: string;
   /**
-   * The document's bytes. With a {@link DocumentBuffers} pool they live in a pooled
+   * The document's bytes. With a {@link BufferPool} pool they live in a pooled
    * buffer: valid until `release()` is called, after which the pool reuses them.
    */
   readonly payload: Buffer;
@@ -19,67 +20,6 @@ export interface SepDocument {
   readonly items: number;
   /** Gives the payload's buffer back to its pool (a no-op without one). Call once, when sent. */
   release(): void;
-}
-
-/**
- * DocumentBuffers recycles the encoder's write buffers: a completed document is handed
- * over in the buffer it was written into and comes back once sent, so a flush of
- * 100,000 series (~50 MB of JSON) reuses a few buffers instead of allocating and
- * garbage-collecting one per document. At most `keep` idle buffers are retained.
- *
- * It also paces the encoder: once `limit` buffers are out (written, not yet sent), the
- * chunked encoder waits for one to come back ({@link whenReturned}), so documents never
- * pile up in memory faster than the socket takes them.
- */
-export class DocumentBuffers {
-  readonly size: number;
-  readonly #keep: number;
-  readonly #limit: number;
-  readonly #idle: Buffer[] = [];
-  #out = 0;
-  #waiters: Array<() => void> = [];
-
-  constructor(size: number, keep = 16, limit = keep) {
-    this.size = size;
-    this.#keep = keep;
-    this.#limit = limit;
-  }
-
-  take(): Buffer {
-    this.#out++;
-    return this.#idle.pop() ?? Buffer.allocUnsafeSlow(this.size);
-  }
-
-  give(b: Buffer): void {
-    if (b.length !== this.size) return;
-    this.#out--;
-    if (this.#idle.length < this.#keep) this.#idle.push(b);
-    if (this.#waiters.length > 0) {
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  /** Whether `limit` buffers are out: the encoder should wait before starting another. */
-  get exhausted(): boolean {
-    return this.#out >= this.#limit;
-  }
-
-  /** Resolves when the next buffer comes back. */
-  whenReturned(): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  /** Idle buffers held (for tests). */
-  get idle(): number {
-    return this.#idle.length;
-  }
-
-  /** Buffers taken and not yet given back (for tests). */
-  get out(): number {
-    return this.#out;
-  }
 }
 
 /** What {@link encodeSnapshot} produced. */
@@ -197,7 +137,7 @@ function writeInt(b: Buffer, off: number, v: number, len: number): number {
  */
 class DocumentWriter {
   readonly #max: number;
-  readonly #pool: DocumentBuffers | undefined;
+  readonly #pool: BufferPool | undefined;
   #buf: Buffer;
   readonly #tail: Buffer;
   readonly #emit: (doc: SepDocument) => void;
@@ -212,7 +152,7 @@ class DocumentWriter {
     unixSeconds: number,
     emit: (doc: SepDocument) => void,
     onDrop: (reason: DropReason, name: string) => void,
-    pool: DocumentBuffers | undefined,
+    pool: BufferPool | undefined,
   ) {
     this.#max = maxBytes;
     this.#pool = pool !== undefined && pool.size >= maxBytes ? pool : undefined;
@@ -344,7 +284,7 @@ export function* encodeSnapshotChunked(
   matcher: SepMatcher,
   maxBytes: number,
   onDocument?: (doc: SepDocument) => void,
-  pool?: DocumentBuffers,
+  pool?: BufferPool,
   scratch?: GroupScratch,
 ): Generator<Promise<void> | void, EncodeResult> {
   const dropped: Record<DropReason, number> = { sep_not_found: 0, no_statistics: 0, non_finite: 0, too_large: 0 };

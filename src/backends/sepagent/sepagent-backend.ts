@@ -5,7 +5,8 @@ import { BackendError, errorCode, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps } from '../backend.js';
 import type { SepAgentConfig } from './config.js';
-import { DocumentBuffers, encodeSnapshotChunked, GroupScratch, type SepDocument } from './encode.js';
+import { encodeSnapshotChunked, GroupScratch, type SepDocument } from './encode.js';
+import { BufferPool } from '../shared/buffer-pool.js';
 import { runChunked } from '../../shared/cooperative.js';
 import { SepMatcher } from './sep-matcher.js';
 
@@ -27,7 +28,7 @@ export class SepAgentBackend implements Backend {
   readonly #deps: BackendDeps;
   readonly #matcher: SepMatcher;
   readonly #log: RateLimitedLog;
-  readonly #buffers: DocumentBuffers;
+  readonly #buffers: BufferPool;
   readonly #scratch = new GroupScratch();
   #socket: dgram.Socket | undefined;
   #connecting: Promise<dgram.Socket> | undefined;
@@ -39,7 +40,7 @@ export class SepAgentBackend implements Backend {
     this.#deps = deps;
     this.#matcher = new SepMatcher(cfg.sepRegexp, cfg.clusterRegexp);
     this.#log = new RateLimitedLog(LOG_WINDOW_MS, () => deps.clock.monotonicMs());
-    this.#buffers = new DocumentBuffers(cfg.maxDatagramBytes);
+    this.#buffers = new BufferPool(cfg.maxDatagramBytes);
   }
 
   /** Starts connecting in the background; a slow or failing DNS lookup never delays start-up. */

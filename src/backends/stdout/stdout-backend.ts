@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { Socket } from 'node:net';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import type { ServiceCheck, StatsdEvent } from '../../parser/sample.js';
 import { BackendError } from '../../shared/errors.js';
@@ -7,6 +8,7 @@ import { goFixed } from '../shared/go-format.js';
 import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
 import { CHUNK_SERIES, runChunked } from '../../shared/cooperative.js';
 import { TextChunks, type TextChunk } from '../shared/text-chunks.js';
+import { BufferPool } from '../shared/buffer-pool.js';
 
 /** Tag sets whose name part one render remembers. */
 const MAX_TAG_SETS = 4096;
@@ -35,49 +37,59 @@ class NameComposer {
  * `stats.counter.<name>.count <v> <ts>`, `stats.timers.<name>.<sub>`, `stats.gauge.<name>`,
  * `stats.set.<name>`; tags appear as `.k.v` name parts. Honours the base
  * `[disabled-sub-metrics]` flags. Yields the encoded lines of every {@link CHUNK_SERIES}
- * series, so a large snapshot is written piece by piece between other work.
+ * series, or sooner when a block is full, so a large snapshot is written piece by piece
+ * between other work; blocks come from `pool` when given (release each chunk once written).
  */
-export function* renderChunks(s: FlushSnapshot, disabled: DisabledSubMetrics): Generator<TextChunk, void> {
+export function* renderChunks(
+  s: FlushSnapshot,
+  disabled: DisabledSubMetrics,
+  pool?: BufferPool,
+): Generator<TextChunk, void> {
   const ts = ` ${Math.floor(s.timestampMs / 1000)}\n`;
-  const out = new TextChunks();
-  const names = new NameComposer();
-  let k = 0;
-  const line = (text: string): void => out.line(text + ts);
-  function* chunk(): Generator<TextChunk, void> {
-    if (++k % CHUNK_SERIES !== 0) return;
-    const c = out.take();
-    if (c !== undefined) yield c;
+  const out = new TextChunks(pool);
+  // A render stopped early (the flush's deadline) gives its unwritten block back.
+  try {
+    const names = new NameComposer();
+    let k = 0;
+    const line = (text: string): void => out.line(text + ts);
+    function* chunk(): Generator<TextChunk, void> {
+      if (++k % CHUNK_SERIES !== 0 && !out.full) return;
+      const c = out.take();
+      if (c !== undefined) yield c;
+    }
+    for (const c of s.counters) {
+      const n = names.compose(c.name, c.tagsKey);
+      line(`stats.counter.${n}.count ${c.value}`);
+      line(`stats.counter.${n}.per_second ${goFixed(c.perSecond)}`);
+      yield* chunk();
+    }
+    for (const t of s.timers) {
+      const n = `stats.timers.${names.compose(t.name, t.tagsKey)}`;
+      if (!disabled.lower) line(`${n}.lower ${goFixed(t.min)}`);
+      if (!disabled.upper) line(`${n}.upper ${goFixed(t.max)}`);
+      if (!disabled.count) line(`${n}.count ${t.count}`);
+      if (!disabled.countPerSecond) line(`${n}.count_ps ${goFixed(t.perSecond)}`);
+      if (!disabled.mean) line(`${n}.mean ${goFixed(t.mean)}`);
+      if (!disabled.median) line(`${n}.median ${goFixed(t.median)}`);
+      if (!disabled.stddev) line(`${n}.std ${goFixed(t.stdDev)}`);
+      if (!disabled.sum) line(`${n}.sum ${goFixed(t.sum)}`);
+      if (!disabled.sumSquares) line(`${n}.sum_squares ${goFixed(t.sumSquares)}`);
+      for (const p of t.percentiles) line(`${n}.${gostatsdPercentileName(p)} ${goFixed(p.value)}`);
+      yield* chunk();
+    }
+    for (const g of s.gauges) {
+      line(`stats.gauge.${names.compose(g.name, g.tagsKey)} ${goFixed(g.value)}`);
+      yield* chunk();
+    }
+    for (const st of s.sets) {
+      line(`stats.set.${names.compose(st.name, st.tagsKey)} ${st.size}`);
+      yield* chunk();
+    }
+    const last = out.take();
+    if (last !== undefined) yield last;
+  } finally {
+    out.dispose();
   }
-  for (const c of s.counters) {
-    const n = names.compose(c.name, c.tagsKey);
-    line(`stats.counter.${n}.count ${c.value}`);
-    line(`stats.counter.${n}.per_second ${goFixed(c.perSecond)}`);
-    yield* chunk();
-  }
-  for (const t of s.timers) {
-    const n = `stats.timers.${names.compose(t.name, t.tagsKey)}`;
-    if (!disabled.lower) line(`${n}.lower ${goFixed(t.min)}`);
-    if (!disabled.upper) line(`${n}.upper ${goFixed(t.max)}`);
-    if (!disabled.count) line(`${n}.count ${t.count}`);
-    if (!disabled.countPerSecond) line(`${n}.count_ps ${goFixed(t.perSecond)}`);
-    if (!disabled.mean) line(`${n}.mean ${goFixed(t.mean)}`);
-    if (!disabled.median) line(`${n}.median ${goFixed(t.median)}`);
-    if (!disabled.stddev) line(`${n}.std ${goFixed(t.stdDev)}`);
-    if (!disabled.sum) line(`${n}.sum ${goFixed(t.sum)}`);
-    if (!disabled.sumSquares) line(`${n}.sum_squares ${goFixed(t.sumSquares)}`);
-    for (const p of t.percentiles) line(`${n}.${gostatsdPercentileName(p)} ${goFixed(p.value)}`);
-    yield* chunk();
-  }
-  for (const g of s.gauges) {
-    line(`stats.gauge.${names.compose(g.name, g.tagsKey)} ${goFixed(g.value)}`);
-    yield* chunk();
-  }
-  for (const st of s.sets) {
-    line(`stats.set.${names.compose(st.name, st.tagsKey)} ${st.size}`);
-    yield* chunk();
-  }
-  const last = out.take();
-  if (last !== undefined) yield last;
 }
 
 /** The whole snapshot as one text (see {@link renderChunks}). */
@@ -104,6 +116,20 @@ function lineCount(s: FlushSnapshot, d: DisabledSubMetrics): number {
 }
 
 /**
+ * Whether `out` is done with a chunk's bytes when it calls back: a socket or pipe (fd 1
+ * opened non-blocking), a terminal, or the process's standard output (a file). Other
+ * streams may keep a chunk after calling back (a `PassThrough` queues it for its reader),
+ * so their chunks' blocks are never reused.
+ */
+function writesBeforeCallback(out: NodeJS.WritableStream): boolean {
+  return out === process.stdout || out instanceof Socket;
+}
+
+/** Size of the blocks the output is encoded into, and how many are kept between flushes. */
+const BLOCK_BYTES = 128 * 1024;
+const BLOCKS_KEPT = 8;
+
+/**
  * StdoutBackend writes every flush as text lines to standard output (or the stream in
  * its deps). It respects back-pressure: when the pipe is full it waits for `drain`
  * until the flush deadline, and counts the flush as dropped if that passes.
@@ -113,11 +139,17 @@ export class StdoutBackend implements Backend {
   readonly #deps: BackendDeps;
   readonly #out: NodeJS.WritableStream;
   readonly #disabled: DisabledSubMetrics;
+  /**
+   * The blocks rendered lines are written into, reused from flush to flush when the
+   * output has written the bytes by the time it calls back (see {@link writesBeforeCallback}).
+   */
+  readonly #blocks: BufferPool | undefined;
 
   constructor(disabled: DisabledSubMetrics, deps: BackendDeps) {
     this.name = deps.name;
     this.#deps = deps;
     this.#out = deps.stdout ?? process.stdout;
+    this.#blocks = writesBeforeCallback(this.#out) ? new BufferPool(BLOCK_BYTES, BLOCKS_KEPT) : undefined;
     this.#disabled = disabled;
   }
 
@@ -153,12 +185,16 @@ export class StdoutBackend implements Backend {
     onWritten: (lines: number) => void,
   ): Generator<Promise<void> | void, void> {
     const out = this.#out;
-    for (const { bytes, lines } of renderChunks(s, this.#disabled)) {
-      const ok = out.write(bytes);
-      onWritten(lines);
+    const blocks = this.#blocks;
+    for (const chunk of renderChunks(s, this.#disabled, blocks)) {
+      // The stream calls back once it is done with the bytes (or failed): the block is free.
+      const ok = out.write(chunk.bytes, () => chunk.release());
+      onWritten(chunk.lines);
       // Every chunk yields (runChunked checks its time budget there); with the signal, an
-      // abandoned wait for 'drain' leaves no listener behind.
-      yield ok ? undefined : once(out, 'drain', { signal }).then(() => undefined);
+      // abandoned wait for 'drain' leaves no listener behind. Blocks written but not yet
+      // called back (a synchronous write reports on the next tick) are waited for too.
+      if (!ok) yield once(out, 'drain', { signal }).then(() => undefined);
+      else yield blocks?.exhausted === true ? blocks.whenReturned() : undefined;
     }
   }
 

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { computeSnapshot } from '../../../src/aggregator/interval-cut.js';
 import { runChunked, runToEnd } from '../../../src/shared/cooperative.js';
 import type { FlushSnapshot } from '../../../src/aggregator/snapshot.js';
-import { DocumentBuffers, encodeSnapshotChunked, GroupScratch } from '../../../src/backends/sepagent/encode.js';
+import { encodeSnapshotChunked, GroupScratch } from '../../../src/backends/sepagent/encode.js';
+import { BufferPool } from '../../../src/backends/shared/buffer-pool.js';
 import { SepMatcher } from '../../../src/backends/sepagent/sep-matcher.js';
 import { makePipeline, plainSnapshot, send } from '../../support/pipeline.js';
 
@@ -45,7 +46,7 @@ describe('interval cut: reused arrays', () => {
         const matcherA = new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)');
         const matcherB = new SepMatcher('sep([0-9]+)', 'external_cluster_sep([0-9]+)');
         const scratch = new GroupScratch();
-        const pool = new DocumentBuffers(1400, 2);
+        const pool = new BufferPool(1400, 2);
         let now = T0;
         for (const iv of intervals) {
           const text = lines(iv);
@@ -143,7 +144,7 @@ describe('SepAgent encoder back-pressure', () => {
     const { snap, m } = fourHundredCounters();
     const expected: string[] = [];
     runToEnd(encodeSnapshotChunked(snap, m, 1400, (d) => expected.push(d.payload.toString())));
-    const pool = new DocumentBuffers(1400, 3, 3);
+    const pool = new BufferPool(1400, 3, 3);
     const got: string[] = [];
     let maxOut = 0;
     const held: Array<() => void> = [];
@@ -179,7 +180,7 @@ describe('SepAgent encoder back-pressure', () => {
 
   it('an encoding abandoned at its deadline while waiting hands every buffer back', async () => {
     const { snap, m } = fourHundredCounters();
-    const pool = new DocumentBuffers(1400, 3, 3);
+    const pool = new BufferPool(1400, 3, 3);
     for (let flush = 0; flush < 5; flush++) {
       const held: Array<() => void> = [];
       const ac = new AbortController();

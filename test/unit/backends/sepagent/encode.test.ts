@@ -1,10 +1,6 @@
 import { expect } from 'chai';
-import {
-  DocumentBuffers,
-  encodeSnapshot,
-  encodeSnapshotChunked,
-  type SepDocument,
-} from '../../../../src/backends/sepagent/encode.js';
+import { encodeSnapshot, encodeSnapshotChunked, type SepDocument } from '../../../../src/backends/sepagent/encode.js';
+import { BufferPool } from '../../../../src/backends/shared/buffer-pool.js';
 import { runToEnd } from '../../../../src/shared/cooperative.js';
 import { goJsonNumber, goJsonString } from '../../../../src/backends/sepagent/go-json.js';
 import { SepMatcher } from '../../../../src/backends/sepagent/sep-matcher.js';
@@ -207,7 +203,7 @@ describe('encodeSnapshotChunked', () => {
     );
     const snap = aggregator.snapshotAndReset(T, 10);
     const expected = encodeSnapshot(snap, A, 1400).documents.map((d) => d.payload.toString());
-    const pool = new DocumentBuffers(1400, 4);
+    const pool = new BufferPool(1400, 4);
     for (let round = 0; round < 3; round++) {
       // Hold every document of the flush before releasing any: none may overwrite another.
       const held: SepDocument[] = [];
