@@ -143,53 +143,11 @@ describe('StdoutBackend', () => {
     expect(sent[0]! + dropped[0]!).to.equal(4000);
     expect(sent[0]).to.be.greaterThan(0).and.lessThan(4000);
   });
-  it('never reuses the bytes of a given stream, which may keep chunks after calling back', async () => {
-    // The stream keeps each chunk it was given and calls back a turn later, as a
-    // PassThrough does: a block reused after the callback would change the held bytes.
-    const held: Buffer[] = [];
-    const out = new Writable({
-      highWaterMark: 1 << 30,
-      write(chunk: Buffer, _enc, cb) {
-        held.push(chunk);
-        setImmediate(cb);
-      },
-    });
-    const b = new StdoutBackend(NONE, {
-      name: 'stdout',
-      logger: silentLogger,
-      clock: new ManualClock(),
-      metrics: noopBackendMetrics,
-      stdout: out,
-    });
-    const { ingester, aggregator } = makePipeline({ maxSeries: 0 });
-    let expected = '';
-    for (let round = 0; round < 3; round++) {
-      const lines: string[] = [];
-      for (let i = 0; i < 6000; i++) lines.push(`round${round}.timer_with_a_long_name_${i}:${i}|ms`);
-      send(ingester, lines.join('\n'));
-      const snap = aggregator.snapshotAndReset(round * 1000, 1);
-      expected += renderSnapshot(snap, NONE);
-      await b.flush(snap, AbortSignal.timeout(10_000));
-    }
-    expect(held.length, 'more blocks than a pool keeps').to.be.greaterThan(8 * 3);
-    out.end();
-    await once(out, 'finish'); // every chunk the stream took has been called back
-    const gotText = Buffer.concat(held).toString();
-    expect(gotText).to.equal(expected);
-  });
-  it('reuses its output blocks on a socket, and the reader gets every byte of every flush', async () => {
-    const server = createServer();
-    const received = new Promise<Buffer>((resolve) =>
-      server.once('connection', (sock) => {
-        const parts: Buffer[] = [];
-        sock.on('data', (d: Buffer) => parts.push(d));
-        sock.on('end', () => resolve(Buffer.concat(parts)));
-      }),
-    );
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const out = connect((server.address() as AddressInfo).port, '127.0.0.1');
-    await once(out, 'connect');
+  /**
+   * Flushes three large intervals (6,000 timers and 6,000 counters each, ~10 MB of text)
+   * through a StdoutBackend writing to `out`; returns the text they render to.
+   */
+  async function flushLargeIntervals(out: NodeJS.WritableStream): Promise<string> {
     const b = new StdoutBackend(NONE, {
       name: 'stdout',
       logger: silentLogger,
@@ -208,6 +166,41 @@ describe('StdoutBackend', () => {
       expected += renderSnapshot(snap, NONE);
       await b.flush(snap, AbortSignal.timeout(10_000));
     }
+    return expected;
+  }
+
+  it('never reuses the bytes of a given stream, which may keep chunks after calling back', async () => {
+    // The stream keeps each chunk it was given and calls back a turn later, as a
+    // PassThrough does: a block reused after the callback would change the held bytes.
+    const held: Buffer[] = [];
+    const out = new Writable({
+      highWaterMark: 1 << 30,
+      write(chunk: Buffer, _enc, cb) {
+        held.push(chunk);
+        setImmediate(cb);
+      },
+    });
+    const expected = await flushLargeIntervals(out);
+    expect(held.length, 'more blocks than a pool keeps').to.be.greaterThan(8 * 3);
+    out.end();
+    await once(out, 'finish'); // every chunk the stream took has been called back
+    expect(Buffer.concat(held).toString()).to.equal(expected);
+  });
+
+  it('reuses its output blocks on a socket, and the reader gets every byte of every flush', async () => {
+    const server = createServer();
+    const received = new Promise<Buffer>((resolve) =>
+      server.once('connection', (sock) => {
+        const parts: Buffer[] = [];
+        sock.on('data', (d: Buffer) => parts.push(d));
+        sock.on('end', () => resolve(Buffer.concat(parts)));
+      }),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const out = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await once(out, 'connect');
+    const expected = await flushLargeIntervals(out);
     out.end();
     const got = (await received).toString();
     server.close();
