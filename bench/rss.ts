@@ -3,6 +3,7 @@
 //   npm run bench:rss -- [--series 100000] [--lines-per-datagram 1] [--rate 100000]
 //                        [--duration 10] [--flush-interval 1] [--max-series N]
 //                        [--series-per-sep 100] [--daemon ours|go]
+//                        [--backends "sepagent stdout"]  (ours; stdout goes to /dev/null)
 //
 // Starts the built daemon (sepagent backend to a counting sink, the shipped V8 flags unless
 // BENCH_NODE_FLAGS overrides them), creates every series, then sends Envoy-shaped traffic at

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { WriteStream } from 'node:fs';
 import { Socket } from 'node:net';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import type { ServiceCheck, StatsdEvent } from '../../parser/sample.js';
@@ -117,12 +118,12 @@ function lineCount(s: FlushSnapshot, d: DisabledSubMetrics): number {
 
 /**
  * Whether `out` is done with a chunk's bytes when it calls back: a socket or pipe (fd 1
- * opened non-blocking), a terminal, or the process's standard output (a file). Other
- * streams may keep a chunk after calling back (a `PassThrough` queues it for its reader),
- * so their chunks' blocks are never reused.
+ * opened non-blocking), a terminal, a file stream, or the process's standard output.
+ * Other streams may keep a chunk after calling back (a `PassThrough` queues it for its
+ * reader), so their chunks' blocks are never reused.
  */
 function writesBeforeCallback(out: NodeJS.WritableStream): boolean {
-  return out === process.stdout || out instanceof Socket;
+  return out === process.stdout || out instanceof Socket || out instanceof WriteStream;
 }
 
 /** Size of the blocks the output is encoded into, and how many are kept between flushes. */

@@ -3,6 +3,9 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { PassThrough, Writable } from 'node:stream';
 import { connect, createServer, type AddressInfo } from 'node:net';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { goFixed } from '../../../../src/backends/shared/go-format.js';
 import { renderSnapshot, StdoutBackend } from '../../../../src/backends/stdout/stdout-backend.js';
 import { ManualClock } from '../../../support/manual-clock.js';
@@ -206,5 +209,15 @@ describe('StdoutBackend', () => {
     server.close();
     expect(got.length).to.be.greaterThan(3 * 8 * 128 * 1024); // more blocks than the pool keeps
     expect(got).to.equal(expected);
+  });
+  it('reuses its output blocks on a file stream, and the file holds every byte of every flush', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stdout-'));
+    const path = join(dir, 'out.txt');
+    const out = createWriteStream(path);
+    const expected = await flushLargeIntervals(out);
+    out.end();
+    await once(out, 'finish');
+    expect(readFileSync(path, 'utf8')).to.equal(expected);
+    rmSync(dir, { recursive: true });
   });
 });
