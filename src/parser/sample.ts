@@ -61,6 +61,13 @@ export interface StatsdEvent {
 }
 
 /**
+ * The longest metric name accepted, in bytes as received. Longer names are rejected
+ * (`name_too_long`) before any pattern, filter or mapping sees them, which bounds the work
+ * one line can cost.
+ */
+export const MAX_NAME_BYTES = 1024;
+
+/**
  * Why a line was rejected. The values double as the `reason` label of
  * `statsd_sepagent_bad_lines_total`.
  */
@@ -71,6 +78,8 @@ export type ParseErrorReason =
   | 'malformed_line'
   /** The name is empty once normalised (`:1|c`, `€:1|c`). */
   | 'empty_name'
+  /** The name is longer than {@link MAX_NAME_BYTES}. */
+  | 'name_too_long'
   /** The type is not one of `c g s ms h`, or is followed by garbage. */
   | 'invalid_type'
   /** The value is not a number (or NaN, out of range, or infinite for a counter). */
@@ -91,6 +100,7 @@ export const PARSE_ERROR_REASONS: readonly ParseErrorReason[] = [
   'empty_line',
   'malformed_line',
   'empty_name',
+  'name_too_long',
   'invalid_type',
   'invalid_value',
   'invalid_sample_rate',

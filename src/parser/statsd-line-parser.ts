@@ -11,6 +11,7 @@ import type {
   StatsdEvent,
 } from './sample.js';
 import type { LineParser } from './line-parser.js';
+import { MAX_NAME_BYTES } from './sample.js';
 
 import { AT, COLON, COMMA, HASH, NUL, PIPE, UNDERSCORE } from './ascii.js';
 
@@ -173,6 +174,7 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
   }
   const colon = indexOf(bytes, COLON, start, end);
   if (colon < 0) return fail('malformed_line');
+  if (colon - start > MAX_NAME_BYTES) return fail('name_too_long');
   const name = normaliseName(bytes, start, colon, map);
   if (name === '') return fail('empty_name');
   const pipe = indexOf(bytes, PIPE, colon + 1, end);

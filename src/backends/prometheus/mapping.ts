@@ -2,7 +2,7 @@ import { describe, isPlainObject } from '../../shared/check.js';
 import { parseDurationMs } from '../../shared/duration.js';
 import type { ConfigIssue } from '../../shared/errors.js';
 import { yaml } from '../../shared/yaml.js';
-import { re2ToRegExp } from '../shared/re2.js';
+import { compileRe2, type Re2Pattern } from '../shared/re2.js';
 
 /**
  * statsd_exporter's mapping language (its `--statsd.mapping-config` YAML), read unchanged:
@@ -78,7 +78,7 @@ interface Rule {
   readonly index: number;
   readonly match: string;
   readonly glob: readonly string[] | undefined;
-  readonly regex: RegExp | undefined;
+  readonly regex: Re2Pattern | undefined;
   readonly metricType: MatchMetricType | undefined;
   readonly name: string;
   readonly labels: ReadonlyArray<readonly [string, string]>;
@@ -227,14 +227,14 @@ function parseMapping(raw: unknown, prefix: string, issues: MappingIssue[]): Map
     }
     const matchType = r.matchType(m['match_type'], `${p}.match_type`) ?? defMatchType;
     let glob: string[] | undefined;
-    let regex: RegExp | undefined;
+    let regex: Re2Pattern | undefined;
     if (match !== '') {
       if (matchType === 'glob') {
         glob = match.split('.');
         if (!glob.every((f) => f === '*' || STATSD_COMPONENT.test(f)))
           err(`${p}.match`, `"${match}" is not a glob: dot-separated components of letters, digits, _ and -, or *`);
       } else {
-        const re = re2ToRegExp(match);
+        const re = compileRe2(match);
         if (typeof re === 'string') err(`${p}.match`, `invalid regular expression "${match}": ${re}`);
         else regex = re;
       }

@@ -1,6 +1,6 @@
 import { Checker } from '../../shared/check.js';
 import type { ConfigIssue } from '../../shared/errors.js';
-import { re2ToRegExp } from '../shared/re2.js';
+import { compileRe2 } from '../shared/re2.js';
 
 /** The largest UDP payload over IPv4; every document the reference could send fits. */
 export const MAX_UDP_PAYLOAD_BYTES = 65507;
@@ -78,7 +78,7 @@ export function validateSepAgentConfig(raw: unknown, path: string, issues: Confi
     } else if (value === '') {
       c.error(`${path}.${key}`, 'must not be empty: an empty pattern matches nothing useful');
     } else {
-      const re = re2ToRegExp(value);
+      const re = compileRe2(value);
       if (typeof re === 'string')
         c.error(`${path}.${key}`, `invalid regular expression ${JSON.stringify(value)}: ${re}`);
     }

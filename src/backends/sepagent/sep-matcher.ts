@@ -1,4 +1,4 @@
-import { re2ToRegExp } from '../shared/re2.js';
+import { compileRe2, type Re2Pattern } from '../shared/re2.js';
 import { goJsonString } from './go-json.js';
 import { doubled } from '../../shared/typed-arrays.js';
 
@@ -63,8 +63,8 @@ const MISMATCH_OF_CODE: Record<number, 'ignored' | SepMismatch> = {
  * (between flushes), even when the name cache starts over in the middle of one.
  */
 export class SepMatcher {
-  readonly #sep: RegExp;
-  readonly #cluster: RegExp;
+  readonly #sep: Re2Pattern;
+  readonly #cluster: Re2Pattern;
   /** Name → code: a match number (≥ 0), or a negative CODE_*. */
   readonly #cache = new Map<string, number>();
   /** Per match number: its cluster and statistic numbers. */
@@ -93,8 +93,8 @@ export class SepMatcher {
   constructor(sepRegexp: string, clusterRegexp: string, cacheLimit = CACHE_LIMIT) {
     this.#cacheLimit = cacheLimit;
     this.#hardLimit = cacheLimit;
-    const sep = re2ToRegExp(sepRegexp);
-    const cluster = re2ToRegExp(clusterRegexp);
+    const sep = compileRe2(sepRegexp);
+    const cluster = compileRe2(clusterRegexp);
     if (typeof sep === 'string') throw new Error(`sep_regexp: ${sep}`);
     if (typeof cluster === 'string') throw new Error(`cluster_regexp: ${cluster}`);
     this.#sep = sep;

@@ -1,46 +1,45 @@
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
+
 /**
- * Translates an RE2 pattern (the syntax of the Go reference) into an equivalent
- * JavaScript RegExp, or explains why it cannot. Both engines pick the leftmost-first
- * match, so for the supported subset the matches are identical.
+ * User-supplied regular expressions (`sep_regexp`, `cluster_regexp`, Prometheus mapping
+ * rules) in the reference's RE2 syntax, matched in time linear in the input by re2js (a
+ * port of RE2/J): no pattern and no name can make matching backtrack. A JavaScript `RegExp`
+ * would take exponential time on `(a+)+$` and quadratic time on patterns as common as
+ * `external_cluster_[A-Za-z0-9._-]*sep_[0-9]+`.
  *
- * Supported translations: `(?P<name>…)` → `(?<name>…)`, `\A` → `^`, `\z` → `$`, a leading
- * `(?i)`/`(?s)`/`(?is)` → flags, and POSIX classes like `[[:alpha:]]` inside brackets.
- * Rejected: look-around and back-references (RE2 has neither), `\pN`-style Unicode
- * classes, `\C`, `\Q…\E` and flag groups anywhere but the start.
+ * Matching works on names of at most {@link MAX_NAME_BYTES}, which the line parser enforces.
  */
-export function re2ToRegExp(pattern: string): RegExp | string {
-  let src = pattern;
-  let flags = '';
-  const lead = /^\(\?([is]+)\)/.exec(src);
-  if (lead !== null) {
-    flags = [...new Set(lead[1])].join('');
-    src = src.slice(lead[0].length);
-  }
-  if (/\(\?[=!]|\(\?<[=!]/.test(src)) return 'look-around is not RE2 syntax';
-  if (/\\[1-9]|\\k</.test(src)) return 'back-references are not RE2 syntax';
-  if (/\\[pP]/.test(src)) return 'Unicode classes (\\p) are not supported; use explicit ranges';
-  if (/\\[CQE]/.test(src)) return '\\C, \\Q and \\E are not supported';
-  if (/\(\?[a-zA-Z-]+[):]/.test(src)) return 'flag groups are only supported at the very start, e.g. (?i)';
-  src = src
-    .replaceAll('(?P<', '(?<')
-    .replace(/\\A/g, '^')
-    .replace(/\\z/g, '$')
-    .replace(/\[:(alnum|alpha|digit|lower|upper|space|word|xdigit|punct):\]/g, (_m, cls: string) => POSIX[cls] ?? '');
-  try {
-    return new RegExp(src, flags);
-  } catch (err) {
-    return err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err);
-  }
+export interface Re2Pattern {
+  /** The leftmost-first match as `RegExp.prototype.exec` gives it (`index`, `groups`), or null. */
+  exec(input: string): RegExpExecArray | null;
+  /** Whether the pattern matches anywhere in `input` (the engine's DFA, no captures). */
+  test(input: string): boolean;
 }
 
-const POSIX: Record<string, string> = {
-  alnum: '0-9A-Za-z',
-  alpha: 'A-Za-z',
-  digit: '0-9',
-  lower: 'a-z',
-  upper: 'A-Z',
-  space: '\\t\\n\\v\\f\\r ',
-  word: '0-9A-Za-z_',
-  xdigit: '0-9A-Fa-f',
-  punct: '!-\\/:-@\\[-`{-~',
-};
+type Re2Module = { RE2JS: typeof RE2JS };
+let engine: Re2Module | undefined;
+
+/**
+ * The engine is loaded on first use (a daemon without patterns does not pay its ~8 MB
+ * of code), synchronously, because config validation is synchronous.
+ */
+function re2(): Re2Module {
+  engine ??= createRequire(import.meta.url)('re2js') as Re2Module;
+  return engine;
+}
+
+/** Compiles an RE2 pattern, or returns why it is not one (RE2's own message). */
+export function compileRe2(pattern: string): Re2Pattern | string {
+  let compiled: RE2JS;
+  try {
+    compiled = re2().RE2JS.compile(pattern);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  return {
+    // The DFA answers "no match" without captures, the common case for most names.
+    exec: (input) => (compiled.test(input) ? (compiled.exec(input) as RegExpExecArray | null) : null),
+    test: (input) => compiled.test(input),
+  };
+}

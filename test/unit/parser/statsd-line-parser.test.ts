@@ -44,6 +44,8 @@ describe('StatsdLineParser', () => {
       ['', 'empty_line'],
       ['foo', 'malformed_line'],
       [':1|c', 'empty_name'],
+      [`${'n'.repeat(1024)}:1|c`, { kind: 'counter', name: 'n'.repeat(1024), value: 1 }],
+      [`${'n'.repeat(1025)}:1|c`, 'name_too_long'],
       ['x:1|q', 'invalid_type'],
       ['x:1|cc', 'invalid_type'],
       ['x:1|c|', 'invalid_suffix'],

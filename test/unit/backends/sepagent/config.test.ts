@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { validateSepAgentConfig } from '../../../../src/backends/sepagent/config.js';
-import { re2ToRegExp } from '../../../../src/backends/shared/re2.js';
 import type { ConfigIssue } from '../../../../src/shared/errors.js';
 
 function validate(raw: unknown): { issues: ConfigIssue[]; cfg: ReturnType<typeof validateSepAgentConfig> } {
@@ -62,26 +61,4 @@ describe('validateSepAgentConfig', () => {
     const { issues } = validate({ ...good, 'sep-regexp': 'x' });
     expect(issues[0]!.message).to.contain('use "sep_regexp"');
   });
-});
-
-describe('re2ToRegExp', () => {
-  const ok: Array<[string, string, string]> = [
-    ['(?P<id>sep[0-9]+)', 'xsep12y', 'sep12'],
-    ['\\Asep\\d+\\z', 'sep7', 'sep7'],
-    ['(?i)SEP[[:digit:]]+', 'xsep3', 'sep3'],
-    [
-      'external_cluster_[[:alnum:]._-]*sep_[0-9]+',
-      'envoy.cluster.external_cluster_a.b_sep_1.x',
-      'external_cluster_a.b_sep_1',
-    ],
-  ];
-  for (const [pattern, input, match] of ok) {
-    it(`translates ${pattern}`, () => {
-      const re = re2ToRegExp(pattern);
-      expect(re).to.be.instanceOf(RegExp);
-      expect((re as RegExp).exec(input)?.[0]).to.equal(match);
-    });
-  }
-  const bad = ['a(?=b)', '(a)\\1', '\\pL+', 'a(?i)b', '[z-a]', '\\Qa.b\\E'];
-  for (const pattern of bad) it(`rejects ${pattern}`, () => expect(re2ToRegExp(pattern)).to.be.a('string'));
 });
