@@ -2,8 +2,7 @@ import { COMPONENTS } from '../daemon/components.js';
 import type { CliIo } from './io.js';
 import yargs, { type Argv } from 'yargs';
 import { formatIssues, errorMessage } from '../shared/errors.js';
-import { loadRawConfig } from '../config/load.js';
-import { validateConfig } from '../config/validate.js';
+import { loadRawConfig, validateLoaded } from '../config/load.js';
 import { flagOptions, flagsToConfigOverrides } from './flags.js';
 import { packageVersion } from './version.js';
 import { runDaemon, type RunOptions } from './run.js';
@@ -197,9 +196,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 async function checkConfig(file: string | undefined, flags: Record<string, unknown>, io: CliIo): Promise<number> {
   const layers = file === undefined ? { flags, env: io.env } : { configPath: file, flags, env: io.env };
-  const { raw, issues } = await loadRawConfig(layers);
-  const v = validateConfig(raw, COMPONENTS, io.env);
-  const all = [...issues, ...v.issues];
+  const v = validateLoaded(await loadRawConfig(layers), COMPONENTS, io.env);
+  const all = v.issues;
   const errors = all.filter((i) => i.severity === 'error');
   const name = file ?? '(flags and environment)';
   if (all.length > 0) io.stdout.write(`${name}:\n${formatIssues(all)}\n`);

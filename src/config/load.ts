@@ -1,16 +1,14 @@
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { parse as parseToml } from 'smol-toml';
 import { ConfigError, errorMessage, type ConfigIssue } from '../shared/errors.js';
 import { isPlainObject } from '../shared/check.js';
-import { yaml } from '../shared/yaml.js';
+import { parseStructured, readUtf8File, type DocumentFormat } from '../shared/documents.js';
 import type { DaemonConfig } from './config.js';
 import { envName, KEYS, SOURCE_KEYS } from './keys.js';
 import type { ConfigCatalog } from './catalog.js';
 import { validateConfig } from './validate.js';
 
 /** Document formats a config source can hold. */
-export type ConfigFormat = 'toml' | 'yaml' | 'json';
+export type ConfigFormat = DocumentFormat;
 
 /** Picks the format from a file name's extension, or undefined if unknown. */
 export function formatFromName(name: string): ConfigFormat | undefined {
@@ -45,38 +43,18 @@ export function lowerKeys(v: unknown): unknown {
 }
 
 /**
- * Parses a config document. Syntax errors become issues that name the line (and
- * column) so the user can find them; the result's keys are lower-cased.
+ * Parses a config document within the document limits. Syntax errors become issues that
+ * name the line (and column) so the user can find them; the result's keys are lower-cased.
+ * Never throws.
  */
 export function parseDocument(
   text: string,
   format: ConfigFormat,
 ): { doc: Record<string, unknown>; issues: ConfigIssue[] } {
-  let value: unknown;
-  const warnings: ConfigIssue[] = [];
-  try {
-    if (format === 'toml') value = parseToml(text);
-    else if (format === 'yaml') {
-      // logLevel silent: YAML warnings become issues here instead of process warnings.
-      const d = yaml().parseDocument(text, { prettyErrors: true, logLevel: 'silent' });
-      const syntax = d.errors[0];
-      if (syntax !== undefined) throw syntax;
-      for (const w of d.warnings)
-        warnings.push({ path: '', severity: 'warning', message: `YAML: ${w.message.split('\n')[0] ?? ''}` });
-      value = d.toJS() as unknown;
-    } else value = JSON.parse(text);
-  } catch (err) {
-    return {
-      doc: {},
-      issues: [
-        {
-          path: '',
-          severity: 'error',
-          message: `${format.toUpperCase()} syntax error: ${describeSyntaxError(err, text)}`,
-        },
-      ],
-    };
-  }
+  const parsed = parseStructured(text, format);
+  if (!parsed.ok) return { doc: {}, issues: [{ path: '', severity: 'error', message: parsed.error }] };
+  const warnings = parsed.warnings.map((message): ConfigIssue => ({ path: '', severity: 'warning', message }));
+  let value = parsed.value;
   if (value === null || value === undefined) value = {};
   if (!isPlainObject(value)) {
     return {
@@ -91,21 +69,6 @@ export function parseDocument(
     };
   }
   return { doc: lowerKeys(value) as Record<string, unknown>, issues: warnings };
-}
-
-function describeSyntaxError(err: unknown, text: string): string {
-  const msg = errorMessage(err).split('\n')[0] ?? '';
-  const e = err as { line?: number; column?: number; linePos?: Array<{ line: number; col: number }> };
-  if (typeof e.line === 'number')
-    return `line ${e.line}, column ${e.column ?? 0}: ${msg.replace(/^Invalid TOML document: /, '')}`;
-  if (Array.isArray(e.linePos) && e.linePos[0] !== undefined) return msg;
-  const pos = /position (\d+)/.exec(msg);
-  if (pos !== null) {
-    const before = text.slice(0, Number(pos[1]));
-    const line = before.split('\n').length;
-    return `line ${line}: ${msg}`;
-  }
-  return msg;
 }
 
 /** `GSD_*` environment variables for top-level keys, as raw strings. */
@@ -157,7 +120,7 @@ export async function loadRawConfig(layers: ConfigLayers): Promise<LoadedDocumen
     } else {
       let text: string | undefined;
       try {
-        text = await readFile(layers.configPath, 'utf8');
+        text = await readUtf8File(layers.configPath);
       } catch (err) {
         issues.push({
           path: 'config-path',
@@ -190,11 +153,27 @@ export function configFromDocument(
   catalog: ConfigCatalog,
 ): { config: DaemonConfig | undefined; issues: ConfigIssue[] } {
   const parsed = parseDocument(text, format);
-  const raw = overlay(parsed.doc, layers);
-  const v = validateConfig(raw, catalog, layers.env);
-  const issues = [...parsed.issues, ...v.issues];
-  const ok = v.config !== undefined && !issues.some((i) => i.severity === 'error');
-  return { config: ok ? v.config : undefined, issues };
+  return validateLoaded({ raw: overlay(parsed.doc, layers), issues: parsed.issues }, catalog, layers.env);
+}
+
+/**
+ * Validates a loaded document: the config, or undefined with at least one error issue.
+ * Never throws: a validator that throws (a defect) still only rejects the document.
+ */
+export function validateLoaded(
+  loaded: LoadedDocument,
+  catalog: ConfigCatalog,
+  env: NodeJS.ProcessEnv | undefined,
+): { config: DaemonConfig | undefined; issues: ConfigIssue[] } {
+  try {
+    const v = validateConfig(loaded.raw, catalog, env);
+    const issues = [...loaded.issues, ...v.issues];
+    const ok = v.config !== undefined && !issues.some((i) => i.severity === 'error');
+    return { config: ok ? v.config : undefined, issues };
+  } catch (err) {
+    const failed: ConfigIssue = { path: '', severity: 'error', message: `cannot validate: ${errorMessage(err)}` };
+    return { config: undefined, issues: [...loaded.issues, failed] };
+  }
 }
 
 /** Loads, merges and validates; throws a ConfigError listing every problem. */
@@ -202,14 +181,12 @@ export async function loadConfig(
   layers: ConfigLayers,
   catalog: ConfigCatalog,
 ): Promise<{ config: DaemonConfig; warnings: ConfigIssue[] }> {
-  const { raw, issues } = await loadRawConfig(layers);
-  const v = validateConfig(raw, catalog, layers.env);
-  const all = [...issues, ...v.issues];
-  if (v.config === undefined || all.some((i) => i.severity === 'error')) {
+  const { config, issues } = validateLoaded(await loadRawConfig(layers), catalog, layers.env);
+  if (config === undefined) {
     throw new ConfigError(
-      all.filter((i) => i.severity === 'error'),
+      issues.filter((i) => i.severity === 'error'),
       layers.configPath ? `configuration (${layers.configPath})` : 'configuration',
     );
   }
-  return { config: v.config, warnings: all };
+  return { config, warnings: issues };
 }

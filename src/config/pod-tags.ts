@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readUtf8FileSync } from '../shared/documents.js';
 import type { Checker } from '../shared/check.js';
 import { isPlainObject } from '../shared/check.js';
 import { errorMessage } from '../shared/errors.js';
@@ -131,7 +131,7 @@ export function validatePodTags(c: Checker, raw: unknown, env: NodeJS.ProcessEnv
     files.push(file);
     let values: Map<string, string>;
     try {
-      const parsed = parseDownwardApiFile(readFileSync(file, 'utf8'));
+      const parsed = parseDownwardApiFile(readUtf8FileSync(file));
       values = parsed.values;
       if (parsed.bad.length > 0)
         c.warn(path(fileKey), `${file}: lines ${parsed.bad.join(', ')} are not key="value"; skipped`);

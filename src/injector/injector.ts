@@ -1,7 +1,7 @@
+import { parseStructured, readUtf8File } from '../shared/documents.js';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { configFromDocument } from '../config/load.js';
-import { yaml } from '../shared/yaml.js';
 import { KEYS } from '../config/keys.js';
 import { COMPONENTS } from '../daemon/components.js';
 import { podNamespace } from '../reload/configmap-source.js';
@@ -46,13 +46,15 @@ export interface InjectorOptions {
 
 /** Reads and validates the settings document (YAML or JSON); throws with every problem. */
 export async function loadSettings(path: string): Promise<InjectorSettings> {
-  let raw: unknown;
+  let text: string;
   try {
-    raw = yaml().parse(await readFile(path, 'utf8'), { logLevel: 'silent' });
+    text = await readUtf8File(path);
   } catch (err) {
     throw new Error(`settings "${path}": ${errorMessage(err)}`, { cause: err });
   }
-  const { settings, issues } = validateSettings(raw);
+  const parsed = parseStructured(text, 'yaml');
+  if (!parsed.ok) throw new Error(`settings "${path}": ${parsed.error}`);
+  const { settings, issues } = validateSettings(parsed.value);
   if (settings === undefined)
     throw new Error(`invalid settings (${path}):\n${formatIssues(issues.filter((i) => i.severity === 'error'))}`);
   return settings;

@@ -1,5 +1,5 @@
+import { readUtf8File } from '../shared/documents.js';
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { formatFromName, type ConfigFormat } from '../config/load.js';
 import { errorMessage } from '../shared/errors.js';
@@ -60,7 +60,7 @@ export class FileConfigSource {
 
   /** Reads the file once (the start-up document). Throws if it cannot be read. */
   async read(): Promise<ConfigDocument> {
-    const text = await readFile(this.#path, 'utf8');
+    const text = await readUtf8File(this.#path);
     this.#lastHash = documentHash(text);
     return this.#doc(text);
   }
@@ -124,7 +124,7 @@ export class FileConfigSource {
       if (this.#stopped) return;
       let text: string;
       try {
-        text = await readFile(this.#path, 'utf8');
+        text = await readUtf8File(this.#path);
       } catch (err) {
         // Mid-swap, or removed: keep the last good config and look again later.
         this.#h?.onReadError?.(err);

@@ -2,12 +2,19 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliProcess } from '../support/cli-process.js';
+import { CliProcess, runCliOnce } from '../support/cli-process.js';
 import { httpGet, metricValue, sendUdp } from '../support/daemon-harness.js';
-import { FakeSepAgentListener } from '../support/fake-sepagent-listener.js';
+import { FakeSepAgentListener, sepagentSection } from '../support/fake-sepagent-listener.js';
 import { waitFor } from '../support/wait-for.js';
 
 const LISTEN = ['--metrics-addr', '127.0.0.1:0', '--web-addr', '127.0.0.1:0'];
+const DEEP_JSON = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+/** Six levels of YAML aliases, each nine times the one before: half a million strings from 300 bytes. */
+const ALIAS_BOMB =
+  'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n' +
+  'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n' +
+  'f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\nmappings: [*f]\n';
+const SEP_LINE = 'envoy.cluster.external_cluster_sep1.upstream_rq_total';
 
 function writeFiles(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'hostile-'));
@@ -73,5 +80,70 @@ describe('hostile input: attacks answered within their bounds (built CLI)', func
     expect(page).to.match(/^fine 1$/m);
     expect(longestStall).to.be.lessThan(0.05);
     expect(metricValue(page, 'statsd_sepagent_samples_received_total{type="counter"}')).to.equal(3);
+  });
+
+  it('a config document nested 100,000 deep: start-up exits 2 and check-config 1, each with one clear line and no stack trace', async () => {
+    const dir = writeFiles({ 'deep.json': DEEP_JSON });
+    const start = await runCliOnce(['--config-path', join(dir, 'deep.json'), ...LISTEN]);
+    expect(start.code).to.equal(2);
+    expect(start.stderr).to.contain('nested deeper than the limit of 32 levels');
+    expect(start.stderr).to.not.match(/\n\s+at /);
+    const check = await runCliOnce(['check-config', join(dir, 'deep.json')]);
+    expect(check.code).to.equal(1);
+    expect(check.stdout).to.contain('nested deeper than the limit of 32 levels');
+    expect(check.stdout + check.stderr).to.not.match(/\n\s+at /);
+  });
+
+  it('hostile edits of the config file, a mapping file and SIGHUP are rejected and counted; the daemon delivers every sample', async () => {
+    agent = await FakeSepAgentListener.start();
+    const dir = writeFiles({ 'mapping.yaml': 'mappings: []\n' });
+    const config = join(dir, 'config.toml');
+    const good =
+      `backends = ["sepagent", "prometheus"]\nflush-interval = "200ms"\n${sepagentSection(agent.port)}` +
+      `[prometheus]\nmapping-config = ${JSON.stringify(join(dir, 'mapping.yaml'))}\n`;
+    writeFileSync(config, good);
+    cli = new CliProcess(['--config-path', config, ...LISTEN]);
+    const ports = await cli.ready();
+    const failures = async (): Promise<number> =>
+      metricValue(await metrics(ports.web), 'statsd_sepagent_config_reloads_total{result="failure"}') ?? 0;
+    let sent = 0;
+    const send = async (): Promise<void> => {
+      await sendUdp(ports.udp, [`${SEP_LINE}:1|c`]);
+      sent++;
+    };
+
+    await send();
+    // 1. The file becomes a TOML document nested past the limit.
+    writeFileSync(config, `a = ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`);
+    await waitFor(async () => (await failures()) >= 1, 10_000, 'the nested document rejected');
+    await send();
+    // 2. SIGHUP re-reads the same bad document: rejected and counted again.
+    cli.child.kill('SIGHUP');
+    await waitFor(async () => (await failures()) >= 2, 10_000, 'the SIGHUP reload rejected');
+    // 3. A good document back (a comment more, so it reloads), then an alias bomb in the
+    //    mapping file it follows.
+    writeFileSync(config, `# restored\n${good}`);
+    await waitFor(
+      async () =>
+        (await failures()) >= 2 && cli!.logs().some((l) => String(l['msg']).startsWith('configuration reloaded')),
+      10_000,
+      'the restored document applied',
+    );
+    writeFileSync(join(dir, 'mapping.yaml'), ALIAS_BOMB);
+    await waitFor(async () => (await failures()) >= 3, 10_000, 'the mapping edit rejected');
+    await send();
+    const page = await metrics(ports.web);
+    expect(metricValue(page, 'statsd_sepagent_config_last_reload_successful')).to.equal(0);
+    const rejected = cli.logs().filter((l) => String(l['msg']).startsWith('configuration rejected'));
+    expect(rejected.map((l) => String(l['msg']))).to.satisfy(
+      (msgs: string[]) =>
+        msgs.some((m) => m.includes('nested')) && msgs.some((m) => /alias|more than the limit/.test(m)),
+    );
+    expect(cli.stderr).to.not.match(/\n\s+at /);
+    // Still running, and SIGTERM delivers every sample in a final flush.
+    expect((await httpGet(ports.web, '/healthz')).status).to.equal(200);
+    expect(await cli.stop()).to.equal(0);
+    await agent.drain();
+    expect(agent.counterTotal('upstream_rq_total')).to.equal(sent);
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readUtf8FileSync } from '../../shared/documents.js';
 import { Checker } from '../../shared/check.js';
 import { errorMessage, type ConfigIssue } from '../../shared/errors.js';
 import { MetricMapper, parseMappingText } from './mapping.js';
@@ -65,7 +65,7 @@ export function readMapping(
   if (mappingConfig !== '') {
     where = `${path}.mapping-config`;
     try {
-      source = readFileSync(mappingConfig, 'utf8');
+      source = readUtf8FileSync(mappingConfig);
     } catch (err) {
       c.error(where, `cannot read "${mappingConfig}": ${errorMessage(err)}`);
     }

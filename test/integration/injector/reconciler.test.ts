@@ -137,6 +137,20 @@ describe('injector: class reconciler against the fake API server', function () {
     );
   });
 
+  it('a hostile class (JSON nested 100,000 deep) is rejected on its own: Event on it, the other class still copied', async () => {
+    api.upsertPod('shop', 'checkout-1', { [CLASS_LABEL]: 'default' });
+    api.upsertPod('jobs', 'etl-1', { [CLASS_LABEL]: 'batch' });
+    api.upsert(NS, 'class-default', { 'config.json': `${'['.repeat(100_000)}${']'.repeat(100_000)}` });
+    injector = await startInjector();
+    await copiesAre({ 'jobs/statsd-sepagent-batch': GOOD });
+    const event = await waitFor(() => api.eventsWithReason('ClassRejected')[0], 5000, 'ClassRejected event');
+    expect(event['involvedObject']).to.deep.include({ name: 'class-default', namespace: NS });
+    expect(event['message']).to.match(/nested deeper than the limit of 32 levels/);
+    // The other class still follows its edits.
+    api.upsert(NS, 'class-batch', { 'config.toml': BETTER });
+    await copiesAre({ 'jobs/statsd-sepagent-batch': BETTER });
+  });
+
   it('a restarted injector makes no duplicates and no needless writes; an invalid class at start keeps the copies', async () => {
     api.upsertPod('shop', 'checkout-1', { [CLASS_LABEL]: 'default' });
     injector = await startInjector();
