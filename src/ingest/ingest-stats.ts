@@ -36,6 +36,8 @@ export class IngestStats implements ReceiverStats {
   filtered = 0;
   /** TCP lines longer than the limit (discarded). */
   tcpLinesTooLong = 0;
+  /** Datagrams the kernel truncated, dropped whole, by transport. */
+  readonly truncatedDatagrams = { udp: 0, tcp: 0, unix: 0 };
   /** Forwarded series merged (`/v2/raw`), by kind. */
   readonly forwardedSeries: Record<MetricKind, number> = { counter: 0, gauge: 0, timer: 0, set: 0 };
   /** Forwarded series rejected, by reason. */

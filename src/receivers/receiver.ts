@@ -93,6 +93,12 @@ export interface ReceiverStats {
   readonly datagrams: Record<Transport, number>;
   readonly bytes: Record<Transport, number>;
   tcpLinesTooLong: number;
+  /**
+   * Datagrams dropped whole before any line was read, by transport: `truncated_datagram`,
+   * one longer than the receive slot that the kernel cut (MSG_TRUNC); its cut last line
+   * could otherwise count wrongly (`@0.015` read as `@0.01`).
+   */
+  readonly truncatedDatagrams: Record<Transport, number>;
   /** HTTP ingestion requests by server name and result. */
   httpIngest(server: string): Record<HttpIngestResult, number>;
 }

@@ -115,6 +115,16 @@ export class SelfMetrics {
       PARSE_ERROR_REASONS.map((r) => [{ reason: r }, stats.badLines[r]]),
     );
     mirror('filtered_metrics_total', 'Metrics dropped by a drop-metric filter.', [], () => [[{}, stats.filtered]]);
+    mirror(
+      'datagrams_dropped_total',
+      'Datagrams dropped whole before parsing, by transport and reason (truncated_datagram: longer than 64 KiB, cut by the kernel).',
+      ['transport', 'reason'],
+      () =>
+        (['udp', 'unix'] as const).map((t) => [
+          { transport: t, reason: 'truncated_datagram' },
+          stats.truncatedDatagrams[t],
+        ]),
+    );
     mirror('tcp_lines_too_long_total', 'TCP lines over tcp-max-line-length, discarded.', [], () => [
       [{}, stats.tcpLinesTooLong],
     ]);

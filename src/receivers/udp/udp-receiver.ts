@@ -125,6 +125,7 @@ export class UdpReceiver implements Receiver {
   #bindBatch(native: BatchModule, type: 'udp4' | 'udp6', host: string, port: number): BoundSocket {
     const sink = this.#deps.sink;
     const logger = this.#deps.logger;
+    const truncated = this.#deps.stats.truncatedDatagrams;
     let lastRaw = '';
     let lastHost = '';
     let socket: BatchSocket | undefined;
@@ -133,6 +134,10 @@ export class UdpReceiver implements Receiver {
       const data = socket.data;
       const meta = socket.meta;
       for (let i = 0; i < count; i++) {
+        if ((meta[2 * i + 1]! & 1) !== 0) {
+          truncated.udp++;
+          continue;
+        }
         const raw = hosts[meta[2 * i + 1]! >> 1] ?? '';
         if (raw !== lastRaw) {
           lastRaw = raw;

@@ -124,6 +124,10 @@ export class UnixReceiver implements Receiver {
     const { data, meta } = socket;
     const sink = this.#deps.sink;
     for (let i = 0; i < count; i++) {
+      if ((meta[2 * i + 1]! & 1) !== 0) {
+        this.#deps.stats.truncatedDatagrams.unix++;
+        continue;
+      }
       const start = i * SLOT_BYTES;
       const origin = this.#cfg.originDetection ? this.#origin(meta[2 * i + 1]! >> 1) : '';
       try {

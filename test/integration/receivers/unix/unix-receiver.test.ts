@@ -102,6 +102,23 @@ describe('UnixReceiver (real Unix datagram sockets)', function () {
     console.log(`      20,000 datagrams, 0 lost; the sender waited ${waits} times for the receiver`);
   });
 
+  it('drops and counts a datagram longer than its 64 KiB slot (truncated_datagram) instead of parsing the cut lines', async () => {
+    const path = join(dir, 'long.socket');
+    const { receiver, pipeline } = start(path);
+    await receiver.start();
+    // 65,536 bytes of filler lines, then a line the slot would cut from `@0.015` to `@0.01`.
+    const filler = `${'f:1|g\n'.repeat(10_919)}zzzzzz:1|g\n`;
+    const cut = Buffer.from(`${filler}x:1|c|@0.015\n`);
+    expect(cut.subarray(0, 65_536).toString().endsWith('x:1|c|@0.01')).to.equal(true);
+    const s = client(path);
+    await sendAll(s, [cut, Buffer.from('after:1|c')]);
+    await waitFor(() => pipeline.stats.samples.counter === 1, 5000, 'the datagram after it');
+    expect(pipeline.stats.truncatedDatagrams.unix).to.equal(1);
+    expect(pipeline.stats.datagrams.unix).to.equal(1);
+    expect(pipeline.stats.samples.gauge).to.equal(0);
+    s.close();
+  });
+
   it('origin detection: the sender pid (SO_PASSCRED) gives its container id from its cgroup', async () => {
     const id = 'e2a1b7f3'.repeat(8);
     const procRoot = join(dir, 'proc');
