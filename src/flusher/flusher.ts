@@ -120,6 +120,8 @@ interface Lane {
 export class Flusher implements Lifecycle {
   readonly #deps: FlusherDeps;
   #intervalMs: number;
+  /** When the timer fires next (monotonic ms). */
+  #nextTickMono = 0;
   #stopTimer: (() => void) | undefined;
   #lastFlushMono: number;
   #computing: Promise<FlushSnapshot | undefined> | undefined;
@@ -145,23 +147,28 @@ export class Flusher implements Lifecycle {
     this.#startTimer();
   }
 
+  /** A periodic timer at the current interval, its first tick one interval from now. */
   #startTimer(): void {
-    this.#stopTimer = this.#deps.clock.every(this.#intervalMs, () => {
-      if (this.#computing !== undefined) {
-        this.#deps.logger.warn(
-          { intervalMs: this.#intervalMs },
-          'previous snapshot still being computed; skipping this tick',
-        );
-        return;
-      }
-      if (this.#deferredTicks < MAX_DEFERRED_TICKS && this.#everyLaneBusy()) {
-        this.#deferredTicks++;
-        this.#deferTick();
-        return;
-      }
-      this.#deferredTicks = 0;
-      void this.flushNow();
-    });
+    this.#nextTickMono = this.#deps.clock.monotonicMs() + this.#intervalMs;
+    this.#stopTimer = this.#deps.clock.every(this.#intervalMs, () => this.#tick());
+  }
+
+  #tick(): void {
+    this.#nextTickMono = this.#deps.clock.monotonicMs() + this.#intervalMs;
+    if (this.#computing !== undefined) {
+      this.#deps.logger.warn(
+        { intervalMs: this.#intervalMs },
+        'previous snapshot still being computed; skipping this tick',
+      );
+      return;
+    }
+    if (this.#deferredTicks < MAX_DEFERRED_TICKS && this.#everyLaneBusy()) {
+      this.#deferredTicks++;
+      this.#deferTick();
+      return;
+    }
+    this.#deferredTicks = 0;
+    void this.flushNow();
   }
 
   /**
@@ -189,17 +196,24 @@ export class Flusher implements Lifecycle {
   }
 
   /**
-   * Changes the flush interval (a config reload): the timer restarts with the new period
-   * from now. Data already aggregated goes out with the next flush, whose per-second
-   * rates use the measured interval.
+   * Changes the flush interval (a config reload) keeping the schedule: the next tick comes
+   * at the earlier of its old time and the last tick plus the new interval (at once if that
+   * has passed), then every new interval. So reloads, however frequent, never hold a
+   * flush back. Per-second rates use the measured interval.
    */
   setInterval(ms: number): void {
     if (ms === this.#intervalMs) return;
+    const lastTick = this.#nextTickMono - this.#intervalMs;
     this.#intervalMs = ms;
-    if (this.#stopTimer !== undefined) {
-      this.#stopTimer();
+    if (this.#stopTimer === undefined) return;
+    this.#stopTimer();
+    const { clock } = this.#deps;
+    const now = clock.monotonicMs();
+    this.#nextTickMono = Math.max(now, Math.min(this.#nextTickMono, lastTick + ms));
+    this.#stopTimer = clock.after(this.#nextTickMono - now, () => {
       this.#startTimer();
-    }
+      this.#tick();
+    });
   }
 
   /** Resolves once every flush started so far has been delivered (or given up). Never rejects. */

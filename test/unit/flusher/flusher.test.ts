@@ -53,6 +53,53 @@ describe('Flusher', () => {
     await flusher.shutdown();
   });
 
+  it('a flush-interval change keeps the schedule: next tick at the earlier of the old and new deadlines', async () => {
+    const a = new RecordingBackend('a');
+    const { flusher, clock, ingester } = setup([a], 2000);
+    await flusher.start();
+    const flushed = async (): Promise<number> => {
+      await flusher.idle();
+      return a.seen.length;
+    };
+    send(ingester, 'c:1|c');
+    clock.advance(1500);
+    // 2 s → 3 s, 1.5 s after the last tick: the old deadline (0.5 s away) is the earlier.
+    flusher.setInterval(3000);
+    clock.advance(499);
+    expect(await flushed()).to.equal(0);
+    clock.advance(1);
+    expect(await flushed()).to.equal(1);
+    // Then every 3 s. 3 s → 2 s after 1 s: the new deadline (1 s away) is the earlier.
+    clock.advance(1000);
+    flusher.setInterval(2000);
+    clock.advance(999);
+    expect(await flushed()).to.equal(1);
+    clock.advance(1);
+    expect(await flushed()).to.equal(2);
+    // 2 s → 1 s when 1.5 s have passed since the last tick: the new deadline has passed, tick at once.
+    clock.advance(1500);
+    flusher.setInterval(1000);
+    clock.advance(0);
+    expect(await flushed()).to.equal(3);
+    clock.advance(1000);
+    expect(await flushed()).to.equal(4);
+    await flusher.shutdown();
+  });
+
+  it('flipping the interval 2 s ↔ 3 s every 1.5 s still flushes every 2 s or sooner', async () => {
+    const a = new RecordingBackend('a');
+    const { flusher, clock } = setup([a], 2000);
+    await flusher.start();
+    for (let i = 0; i < 10; i++) {
+      clock.advance(1500);
+      await flusher.idle();
+      flusher.setInterval(i % 2 === 0 ? 3000 : 2000);
+    }
+    // 15 s: the schedule never moved later than the old deadline, so at least 7 ticks.
+    expect(a.seen.length).to.be.at.least(7);
+    await flusher.shutdown();
+  });
+
   it('a tick that finds every backend still busy takes no cut: the data goes out later, whole', async () => {
     const slow = new RecordingBackend('slow');
     slow.mode = 'gate';
