@@ -92,7 +92,12 @@ for (const [type, label, section] of sections.filter(([t]) => only === undefined
   let items = 0;
   const backend: Backend = f.create(
     f.validate(section, type, issues),
-    { disabledSubMetrics: {} as never, maxSeries: 2 * n, envoyTagExtraction: 'off' },
+    {
+      disabledSubMetrics: {} as never,
+      maxSeries: 2 * n,
+      envoyTagExtraction: 'off',
+      expiry: { counterMs: 0, gaugeMs: 0, setMs: 0, timerMs: 0 },
+    },
     {
       name: type,
       logger: silentLogger,

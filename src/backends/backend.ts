@@ -1,5 +1,6 @@
 import type { EnvoyTagRules } from '../shared/envoy-tags.js';
 import type { DisabledSubMetrics, FlushSnapshot } from '../aggregator/snapshot.js';
+import type { ExpiryConfig } from '../aggregator/in-memory-aggregator.js';
 
 export type { DisabledSubMetrics } from '../aggregator/snapshot.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
@@ -93,6 +94,8 @@ export interface SharedBackendSettings {
   maxSeries: number;
   /** `envoy-tag-extraction`: tag-aware backends take Envoy name segments out as tags. */
   envoyTagExtraction: EnvoyTagRules;
+  /** `expiry-interval` and its per-kind variants: how long a backend that keeps series keeps an idle one. */
+  expiry: ExpiryConfig;
 }
 
 /**

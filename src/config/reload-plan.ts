@@ -102,7 +102,11 @@ export function planReload(current: DaemonConfig, next: DaemonConfig, opts: Relo
     (sameShared || !opts.readsSharedSettings(splitInstanceName(name).type)) &&
     current.backends.includes(name) &&
     isDeepStrictEqual(current.backendConfigs[name], next.backendConfigs[name]);
-  const sameCap = current.maxSeries === next.maxSeries;
+  // What a reconfigurable backend's own series follow besides its section.
+  const sameCap =
+    current.maxSeries === next.maxSeries &&
+    current.envoyTagExtraction === next.envoyTagExtraction &&
+    isDeepStrictEqual(current.expiry, next.expiry);
   const reconfigureBackends = next.backends.filter(
     (b) =>
       current.backends.includes(b) &&

@@ -326,5 +326,6 @@ function sharedSettings(config: DaemonConfig): SharedBackendSettings {
     disabledSubMetrics: config.disabledSubMetrics,
     maxSeries: config.maxSeries,
     envoyTagExtraction: config.envoyTagExtraction,
+    expiry: config.expiry,
   };
 }

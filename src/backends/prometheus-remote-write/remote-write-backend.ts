@@ -67,6 +67,7 @@ export class RemoteWriteBackend implements Backend {
       shared.maxSeries,
       (reason, n) => deps.metrics.dropped(reason, n),
       new EnvoyTagExtractor(shared.envoyTagExtraction),
+      shared.expiry,
     );
     const client = new HttpClient({
       endpoint: config.url,

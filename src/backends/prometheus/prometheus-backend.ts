@@ -39,6 +39,7 @@ export class PrometheusBackend implements Backend {
       shared.maxSeries,
       (reason, n) => deps.metrics.dropped(reason, n),
       new EnvoyTagExtractor(shared.envoyTagExtraction),
+      shared.expiry,
     );
   }
 
@@ -99,7 +100,12 @@ export class PrometheusBackend implements Backend {
     const next = config as PrometheusConfig;
     const pathChanged = next.path !== this.#config.path;
     this.#config = next;
-    this.#store.reconfigure(mapperOf(next), shared.maxSeries, new EnvoyTagExtractor(shared.envoyTagExtraction));
+    this.#store.reconfigure(
+      mapperOf(next),
+      shared.maxSeries,
+      new EnvoyTagExtractor(shared.envoyTagExtraction),
+      shared.expiry,
+    );
     if (pathChanged) this.#serve();
     this.#deps.logger.info({ series: this.#store.seriesCount }, 'prometheus mapping reconfigured; series kept');
   }

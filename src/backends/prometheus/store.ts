@@ -1,6 +1,7 @@
 import { EnvoyTagExtractor } from '../../shared/envoy-tags.js';
 import { IdentityMap } from '../../aggregator/identity-map.js';
 import type { FlushSnapshot, SeriesIdentity } from '../../aggregator/snapshot.js';
+import type { ExpiryConfig } from '../../aggregator/in-memory-aggregator.js';
 import { CHUNK_SERIES, runToEnd } from '../../shared/cooperative.js';
 import type { MappingResult, MatchMetricType, MetricMapper, Objective } from './mapping.js';
 import { escapeMetricName } from './names.js';
@@ -128,6 +129,9 @@ const NO_LABELS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 /** The StatsD kinds, each resolved on its own (a counter and a gauge may share a name). */
 type Kind = 'c' | 'g' | 's' | 't';
 
+/** No default ttl: series stay until a rule's ttl says otherwise (statsd_exporter's default). */
+const NEVER_EXPIRE: ExpiryConfig = { counterMs: 0, gaugeMs: 0, setMs: 0, timerMs: 0 };
+
 /** Resolutions of StatsD series, by kind, then identity (no key string per series). */
 class ResolutionCache {
   readonly #byKind = new Map<Kind, IdentityMap<CacheEntry>>();
@@ -177,6 +181,8 @@ export class PromStore {
   readonly #dropped: DropCounter;
   #mapper: MetricMapper;
   #maxSeries: number;
+  /** A series' ttl where its rule sets none: the aggregator's expiry for its StatsD kind. */
+  #expiry: ExpiryConfig;
   #envoy: EnvoyTagExtractor;
   #seriesCount = 0;
   /** Series with a ttl: without any, expiry has nothing to look at. */
@@ -188,9 +194,11 @@ export class PromStore {
     maxSeries: number,
     dropped: DropCounter,
     envoy: EnvoyTagExtractor = new EnvoyTagExtractor('off'),
+    expiry: ExpiryConfig = NEVER_EXPIRE,
   ) {
     this.#mapper = mapper;
     this.#maxSeries = maxSeries;
+    this.#expiry = expiry;
     this.#dropped = dropped;
     this.#envoy = envoy;
   }
@@ -205,9 +213,10 @@ export class PromStore {
    * change continues where it was, and one that now maps elsewhere starts a new series
    * (the old one leaves by its ttl, as in statsd_exporter).
    */
-  reconfigure(mapper: MetricMapper, maxSeries: number, envoy?: EnvoyTagExtractor): void {
+  reconfigure(mapper: MetricMapper, maxSeries: number, envoy?: EnvoyTagExtractor, expiry?: ExpiryConfig): void {
     this.#mapper = mapper;
     this.#maxSeries = maxSeries;
+    if (expiry !== undefined) this.#expiry = expiry;
     if (envoy !== undefined) this.#envoy = envoy;
     this.#cache.clear();
   }
@@ -312,7 +321,7 @@ export class PromStore {
   ): Resolved | undefined {
     let e = this.#cache.get(kind, id);
     if (e === undefined || e.series?.removed === true) {
-      e = this.#place(id, matchType, fixed, now, gen);
+      e = this.#place(kind, id, matchType, fixed, now, gen);
       this.#cache.set(kind, id, e);
     }
     e.seen = gen;
@@ -323,21 +332,32 @@ export class PromStore {
     return e as Resolved;
   }
 
+  /**
+   * The ttl of a series whose rule sets none: the aggregator's expiry for its kind, so a
+   * name sent once leaves the exposition as it leaves the aggregator (0: never).
+   */
+  #defaultTtl(kind: Kind): number {
+    const e = this.#expiry;
+    return kind === 'c' ? e.counterMs : kind === 'g' ? e.gaugeMs : kind === 's' ? e.setMs : e.timerMs;
+  }
+
   /** Finds or creates the Prometheus series a StatsD series feeds. */
   #place(
+    kind: Kind,
     id: SeriesIdentity,
     matchType: MatchMetricType,
     fixed: FamilyType | undefined,
     now: number,
     gen: number,
   ): CacheEntry {
-    const placed = this.#placeSeries(id, matchType, fixed, now);
+    const placed = this.#placeSeries(kind, id, matchType, fixed, now);
     return typeof placed === 'string'
       ? { family: undefined, series: undefined, scale: 0, dropped: placed, seen: gen }
       : { family: placed.family, series: placed.series, scale: placed.scale, dropped: undefined, seen: gen };
   }
 
   #placeSeries(
+    kind: Kind,
     id: SeriesIdentity,
     matchType: MatchMetricType,
     fixed: FamilyType | undefined,
@@ -396,8 +416,9 @@ export class PromStore {
       family.series.set(pairs, series);
       this.#seriesCount++;
     }
-    if (series.ttlMs > 0 !== m.ttlMs > 0) this.#withTtl += m.ttlMs > 0 ? 1 : -1;
-    series.ttlMs = m.ttlMs;
+    const ttlMs = m.ttlMs > 0 ? m.ttlMs : this.#defaultTtl(kind);
+    if (series.ttlMs > 0 !== ttlMs > 0) this.#withTtl += ttlMs > 0 ? 1 : -1;
+    series.ttlMs = ttlMs;
     return { family, series, scale: m.scale };
   }
 }

@@ -3,6 +3,7 @@ import { noopBackendMetrics, type BackendDeps } from '../../../src/backends/back
 import { BACKEND_FACTORIES } from '../../../src/backends/registry.js';
 import { silentLogger } from '../../../src/shared/logger.js';
 import { ManualClock } from '../../support/manual-clock.js';
+import { testSharedSettings } from '../../support/shared-settings.js';
 
 describe('busy policies of the registered backends', () => {
   it('backends that keep cumulative state or send deltas merge waiting intervals; SepAgent takes the latest', async () => {
@@ -14,11 +15,7 @@ describe('busy policies of the registered backends', () => {
         clock: new ManualClock(),
         metrics: noopBackendMetrics,
       };
-      const b = f.create(
-        f.defaultConfig(),
-        { disabledSubMetrics: {} as never, maxSeries: 0, envoyTagExtraction: 'off' },
-        deps,
-      );
+      const b = f.create(f.defaultConfig(), testSharedSettings(0), deps);
       policy[type] = b.busyPolicy ?? 'latest';
       await b.shutdown();
     }

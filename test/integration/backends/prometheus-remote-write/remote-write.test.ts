@@ -8,6 +8,7 @@ import { ManualClock } from '../../../support/manual-clock.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 import { Tsdb } from '../../../support/tsdb.js';
 import { waitFor } from '../../../support/wait-for.js';
+import { testSharedSettings } from '../../../support/shared-settings.js';
 
 const MAPPING = 'defaults:\n  observer_type: histogram\nmappings: []\n';
 
@@ -15,7 +16,7 @@ function backend(url: string, section: Record<string, unknown> = {}, clock = sys
   const metrics = new CountingMetrics();
   const b = new RemoteWriteBackend(
     validateRemoteWriteConfig({ url, mapping: MAPPING, ...section }, 'prometheus-remote-write', []),
-    { disabledSubMetrics: {} as never, maxSeries: 100_000, envoyTagExtraction: 'off' },
+    testSharedSettings(100_000),
     { name: 'prometheus-remote-write', logger: silentLogger, clock, metrics, random: () => 0.5 },
   );
   return { b, metrics };

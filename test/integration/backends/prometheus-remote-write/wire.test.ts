@@ -13,6 +13,7 @@ import { createLogger } from '../../../../src/shared/logger.js';
 import { ManualClock } from '../../../support/manual-clock.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 import { waitFor } from '../../../support/wait-for.js';
+import { testSharedSettings } from '../../../support/shared-settings.js';
 
 interface Seen {
   headers: http.IncomingHttpHeaders;
@@ -48,7 +49,7 @@ describe('prometheus-remote-write on the wire', () => {
     const drops: Record<string, number> = {};
     const b = new RemoteWriteBackend(
       validateRemoteWriteConfig({ url, ...section }, 'prometheus-remote-write', []),
-      { disabledSubMetrics: {} as never, maxSeries: 1000, envoyTagExtraction: 'off' },
+      testSharedSettings(1000),
       {
         name: 'prometheus-remote-write',
         logger: createLogger({ format: 'json', level: 'info', destination: log }),

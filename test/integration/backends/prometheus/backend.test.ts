@@ -6,6 +6,7 @@ import { silentLogger } from '../../../../src/shared/logger.js';
 import { AdminHttpServer } from '../../../../src/telemetry/http-server.js';
 import { httpGet, metricValue } from '../../../support/daemon-harness.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
+import { testSharedSettings } from '../../../support/shared-settings.js';
 
 /** A prometheus backend served by a real admin server, fed by the real pipeline. */
 async function withBackend(
@@ -25,7 +26,7 @@ async function withBackend(
   const p = makePipeline();
   const backend = prometheusBackendFactory.create(
     { ...prometheusBackendFactory.defaultConfig(), path },
-    { disabledSubMetrics: {} as never, maxSeries: 200_000, envoyTagExtraction: 'off' },
+    testSharedSettings(200_000),
     { name: 'prometheus', logger: silentLogger, clock: p.clock, metrics: noopBackendMetrics, routes: http },
   );
   await backend.start();

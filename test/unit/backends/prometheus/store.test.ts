@@ -1,3 +1,4 @@
+import type { ExpiryConfig } from '../../../../src/aggregator/in-memory-aggregator.js';
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { exposition } from '../../../../src/backends/prometheus/exposition.js';
@@ -14,9 +15,15 @@ function mapperOf(text: string): MetricMapper {
 }
 
 /** A store fed by the real pipeline: each call of `interval` is one flush of the given lines. */
-function harness(mapping = 'mappings: []', maxSeries = 100_000) {
+function harness(mapping = 'mappings: []', maxSeries = 100_000, expiry?: ExpiryConfig) {
   const drops: Partial<Record<DropReason, number>> = {};
-  const store = new PromStore(mapperOf(mapping), maxSeries, (r, n) => (drops[r] = (drops[r] ?? 0) + n));
+  const store = new PromStore(
+    mapperOf(mapping),
+    maxSeries,
+    (r, n) => (drops[r] = (drops[r] ?? 0) + n),
+    undefined,
+    expiry,
+  );
   const { ingester, aggregator } = makePipeline();
   let t = 1_700_000_000_000;
   return {
@@ -164,6 +171,33 @@ mappings:
     h.store.expire(h.now());
     expect(h.text()).to.not.include('idle');
     expect(h.text()).to.include('kept 1\n');
+  });
+
+  it('without a ttl, series expire with the aggregator’s expiry of their kind, so names sent once cannot lock out new ones', () => {
+    const minute = 60_000;
+    const h = harness('mappings: []', 3, {
+      counterMs: 5 * minute,
+      gaugeMs: 10 * minute,
+      setMs: 5 * minute,
+      timerMs: 0,
+    });
+    h.interval('junk1:1|c\njunk2:1|c\nkept:1|g\n');
+    expect(h.drops.max_series).to.equal(undefined);
+    h.interval('late:1|c\n', minute);
+    expect(h.drops.max_series).to.equal(1); // the cap (3) is full of names sent once...
+    h.interval('', 5 * minute);
+    h.store.expire(h.now());
+    // ...until they expire (5 min for counters); the gauge stays its 10 minutes.
+    expect(h.text()).to.not.include('junk');
+    h.interval('late:1|c\n');
+    expect(h.text()).to.include('late 1\n');
+    expect(h.text()).to.include('kept 1\n');
+    expect(h.drops.max_series).to.equal(1);
+    for (let i = 0; i < 3; i++) {
+      h.interval('', 10 * minute);
+      h.store.expire(h.now());
+    }
+    expect(h.text()).to.not.include('kept');
   });
 
   it('starts a new series when an expired one comes back, also in a family that stayed', () => {
