@@ -31,6 +31,38 @@ async function refusingVendor(): Promise<{
   };
 }
 
+/**
+ * A peer that refuses every request (400, so no retries) and echoes it back in the answer:
+ * its headers and the start of its body, as a misconfigured proxy would.
+ */
+/** The request's headers as an echo shows them, the credentials first (the log keeps 200 characters). */
+function echoed(headers: http.IncomingHttpHeaders): http.IncomingHttpHeaders {
+  const { host, connection, 'content-length': length, 'user-agent': agent, ...rest } = headers;
+  return { ...rest, host, connection, 'content-length': length, 'user-agent': agent };
+}
+
+async function echoingPeer(): Promise<{ port: number; requests: () => number; close: () => Promise<void> }> {
+  let requests = 0;
+  const server = http.createServer((req, res) => {
+    requests++;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () =>
+      res
+        .writeHead(400, { 'content-type': 'text/plain' })
+        .end(
+          `you sent: ${JSON.stringify(echoed(req.headers))} ${Buffer.concat(chunks).toString('latin1').slice(0, 100)}`,
+        ),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    requests: () => requests,
+    close: () => (server.closeAllConnections(), close(server)),
+  };
+}
+
 describe('vendor backends: credentials never leak (built CLI)', function () {
   this.timeout(30_000);
   let dir: string;
@@ -75,4 +107,71 @@ describe('vendor backends: credentials never leak (built CLI)', function () {
     }
     expect(cli.stderr + cli.stdout).to.not.contain(KEY);
   });
+
+  /** Each backend that sends a credential, with every way it can be configured. */
+  const SECRET = 'S3cr3tCr3d3nt1al0123456789';
+  const USER = 'metrics-writer';
+  const cases: Array<{ name: string; section: (port: number, file: string) => string; backend: string }> = [
+    {
+      name: 'datadog, api_key inline',
+      backend: 'datadog',
+      section: (port) => `[datadog]\napi_key = "${SECRET}"\napi_endpoint = "http://127.0.0.1:${port}"\n`,
+    },
+    {
+      name: 'datadog, api_key_file',
+      backend: 'datadog',
+      section: (port, file) => `[datadog]\napi_key_file = "${file}"\napi_endpoint = "http://127.0.0.1:${port}"\n`,
+    },
+    {
+      name: 'newrelic, Insights insert key',
+      backend: 'newrelic',
+      section: (port) =>
+        `[newrelic]\naddress = "http://127.0.0.1:${port}/v1/accounts/1/events"\napi-key = "${SECRET}"\n`,
+    },
+    {
+      name: 'prometheus-remote-write, bearer-token-file',
+      backend: 'prometheus-remote-write',
+      section: (port, file) =>
+        `[prometheus-remote-write]\nurl = "http://127.0.0.1:${port}/api/v1/write"\nbearer-token-file = "${file}"\n`,
+    },
+    {
+      name: 'prometheus-remote-write, basic auth',
+      backend: 'prometheus-remote-write',
+      section: (port, file) =>
+        `[prometheus-remote-write]\nurl = "http://127.0.0.1:${port}/api/v1/write"\nusername = "${USER}"\npassword-file = "${file}"\n`,
+    },
+    {
+      name: 'prometheus-remote-write, a custom X-Api-Key header',
+      backend: 'prometheus-remote-write',
+      section: (port) =>
+        `[prometheus-remote-write]\nurl = "http://127.0.0.1:${port}/api/v1/write"\n[prometheus-remote-write.headers]\nX-Api-Key = "${SECRET}"\n`,
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: a peer echoing the request puts the credential in no log line at any level`, async () => {
+      const peer = await echoingPeer();
+      const secretFile = join(dir, 'secret');
+      await writeFile(secretFile, `${SECRET}\n`);
+      const config = join(dir, 'config.toml');
+      await writeFile(
+        config,
+        `backends = "${c.backend}"\nmetrics-addr = "127.0.0.1:0"\nweb-addr = "127.0.0.1:0"\nflush-interval = "200ms"\n` +
+          c.section(peer.port, secretFile),
+      );
+      const cli = new CliProcess(['--config-path', config, '--verbose']);
+      try {
+        const { udp } = await cli.ready();
+        await sendUdp(udp, ['vendor.hits:1|c']);
+        // The echo was logged (redacted): the test saw the credential go by.
+        await waitFor(() => cli.stderr.includes('[REDACTED]'), 10_000, 'the echoed answer in the log');
+      } finally {
+        await cli.stop();
+        await peer.close();
+      }
+      expect(peer.requests()).to.be.greaterThan(0);
+      const everything = cli.stderr + cli.stdout;
+      expect(everything).to.not.contain(SECRET);
+      expect(everything).to.not.contain(Buffer.from(`${USER}:${SECRET}`).toString('base64').slice(0, 12));
+    });
+  }
 });

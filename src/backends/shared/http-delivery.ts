@@ -5,6 +5,7 @@ import type { Clock } from '../../shared/clock.js';
 import { errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog, type Logger } from '../../shared/logger.js';
 import type { BackendMetrics } from '../backend.js';
+import { redact, secretsOf } from './redact.js';
 
 const require = createRequire(import.meta.url);
 
@@ -116,7 +117,11 @@ export class HttpClient {
         break;
       }
     }
-    const answer: HttpAnswer = { status: res.statusCode, body: text.slice(0, ANSWER_CHARS) };
+    // The request's own credentials never reach a log, even from a peer that echoes them.
+    const answer: HttpAnswer = {
+      status: res.statusCode,
+      body: redact(text.slice(0, ANSWER_CHARS), secretsOf(headers)),
+    };
     const after = retryAfterMs(res.headers['retry-after'], Date.now());
     if (after !== undefined) answer.retryAfterMs = after;
     return answer;
