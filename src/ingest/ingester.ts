@@ -1,6 +1,12 @@
 import type { Aggregator, SeriesRef } from '../aggregator/aggregator.js';
 import type { LineParser } from '../parser/line-parser.js';
-import type { MetricKind, ParseErrorReason, ServiceCheck, StatsdEvent } from '../parser/sample.js';
+import {
+  MAX_NAME_BYTES,
+  type MetricKind,
+  type ParseErrorReason,
+  type ServiceCheck,
+  type StatsdEvent,
+} from '../parser/sample.js';
 import { normaliseName } from '../parser/statsd-line-parser.js';
 import { forEachEntry, int64, type RawMessage, type TagMaps } from '../wire/gostatsd.js';
 import type { Clock } from '../shared/clock.js';
@@ -366,6 +372,10 @@ export class Ingester implements DatagramSink {
         const name = forwardedName(rawName);
         if (name === '') {
           d.stats.forwardedRejected.empty_name++;
+          return;
+        }
+        if (rawName.length > MAX_NAME_BYTES / 3 && Buffer.byteLength(rawName) > MAX_NAME_BYTES) {
+          d.stats.forwardedRejected.name_too_long++;
           return;
         }
         if (!valid(v)) {

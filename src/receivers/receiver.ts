@@ -5,7 +5,7 @@ import type { RouteRegistry } from '../shared/http-routes.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import type { BoundAddress } from '../shared/listen.js';
 import type { Logger } from '../shared/logger.js';
-import type { RawMessage } from '../wire/gostatsd.js';
+import type { ForwardedCapReason, RawMessage } from '../wire/gostatsd.js';
 
 /** Transport a datagram or line arrived on, for self-metrics. */
 export type Transport = 'udp' | 'tcp' | 'unix';
@@ -28,7 +28,9 @@ export type HttpIngestResult =
   /** Not a protobuf message of the path's type (400). */
   | 'bad_protobuf'
   /** The body could not be read: the client went away mid-upload (500, when still possible). */
-  | 'read_error';
+  | 'read_error'
+  /** The server holds `max-buffered-size` of bodies in flight already (503 with `Retry-After`). */
+  | 'busy';
 
 export const HTTP_INGEST_RESULTS: readonly HttpIngestResult[] = [
   'accepted',
@@ -38,11 +40,19 @@ export const HTTP_INGEST_RESULTS: readonly HttpIngestResult[] = [
   'bad_deflate',
   'bad_protobuf',
   'read_error',
+  'busy',
 ];
 
 /** Why a forwarded series was not merged; the `reason` label of `statsd_sepagent_forwarded_series_rejected_total`. */
-export type ForwardedRejectReason = 'empty_name' | 'invalid_value';
-export const FORWARDED_REJECT_REASONS: readonly ForwardedRejectReason[] = ['empty_name', 'invalid_value'];
+export type ForwardedRejectReason = 'empty_name' | 'name_too_long' | 'invalid_value' | ForwardedCapReason;
+export const FORWARDED_REJECT_REASONS: readonly ForwardedRejectReason[] = [
+  'empty_name',
+  'name_too_long',
+  'invalid_value',
+  'too_many_series',
+  'too_many_tags',
+  'too_many_values',
+];
 
 /**
  * DatagramSink is what receivers feed. Implementations MUST NOT throw; every line is
@@ -99,6 +109,8 @@ export interface ReceiverStats {
    * could otherwise count wrongly (`@0.015` read as `@0.01`).
    */
   readonly truncatedDatagrams: Record<Transport, number>;
+  /** Forwarded series not merged, by reason. */
+  readonly forwardedRejected: Record<ForwardedRejectReason, number>;
   /** HTTP ingestion requests by server name and result. */
   httpIngest(server: string): Record<HttpIngestResult, number>;
 }

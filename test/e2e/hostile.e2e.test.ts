@@ -1,7 +1,9 @@
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { CliProcess, runCliOnce } from '../support/cli-process.js';
 import { httpGet, metricValue, sendUdp } from '../support/daemon-harness.js';
 import { FakeSepAgentListener, sepagentSection } from '../support/fake-sepagent-listener.js';
@@ -146,4 +148,132 @@ describe('hostile input: attacks answered within their bounds (built CLI)', func
     await agent.drain();
     expect(agent.counterTotal('upstream_rq_total')).to.equal(sent);
   });
+
+  it('/v2/raw under amplification attacks: inflation bombs, decode bombs and slow bodies stay within the memory limit', async function () {
+    this.timeout(120_000);
+    agent = await FakeSepAgentListener.start();
+    const dir = writeFiles({
+      'config.toml':
+        `backends = "sepagent"\nflush-interval = "500ms"\nhttp-servers = "main"\n${sepagentSection(agent.port)}` +
+        `[http.main]\naddress = "127.0.0.1:0"\nenable-ingestion = true\nread-timeout = "2s"\n`,
+    });
+    cli = new CliProcess(['--config-path', join(dir, 'config.toml'), ...LISTEN]);
+    const ports = await cli.ready();
+    const port = ports.http['main']!;
+    await resetStall(ports.web);
+    const stalls: number[] = [];
+    const stallSince = async (): Promise<number> => {
+      await metrics(ports.web);
+      const s = longestStall;
+      longestStall = 0;
+      return s;
+    };
+    const peak = (): number => peakRssBytes(cli!.child.pid!);
+    const before = peak();
+    // 0: the connection closed while the body was still being sent (refused before it was read).
+    const post = (body: Buffer): Promise<number> =>
+      fetch(`http://127.0.0.1:${port}/v2/raw`, {
+        method: 'POST',
+        body,
+        headers: { 'content-encoding': 'deflate' },
+      }).then(
+        (r) => r.status,
+        () => 0,
+      );
+    // 1. Twelve decode bombs (a timer of 7.9 million values from 62 KB), at once.
+    const bomb = timerBomb(7_900_000);
+    const decoded = await Promise.all(Array.from({ length: 12 }, () => post(bomb)));
+    stalls.push(await stallSince());
+    expect(
+      decoded.every((s) => s === 202 || s === 503 || s === 0),
+      String(decoded),
+    ).to.equal(true);
+    // 2. Forty inflation bombs (1 MB that inflates past max-message-size), at once.
+    const inflation = deflateSync(Buffer.alloc(1024 ** 3), { level: 9 });
+    const inflated = await Promise.all(Array.from({ length: 40 }, () => post(inflation)));
+    stalls.push(await stallSince());
+    expect(
+      inflated.every((s) => s === 413 || s === 503 || s === 0),
+      String(inflated),
+    ).to.equal(true);
+    // 3. A hundred and fifty bodies just under max-body-size (8 MiB), sent without end.
+    const slow = await Promise.all(Array.from({ length: 150 }, () => slowBody(port, 8 * 1024 ** 2 - 1024)));
+    // A flood of connections, not one input: its stall is reported, not bounded.
+    const flood = await stallSince();
+    expect(slow.every((s) => /^HTTP\/1\.1 (408|503)/.test(s) || s === 'closed')).to.equal(true);
+    // 4. Twenty million one-byte tags in one series.
+    expect(await post(tagBomb(20_000_000))).to.equal(202);
+    stalls.push(await stallSince());
+    const page = await metrics(ports.web);
+    expect(
+      metricValue(page, 'statsd_sepagent_forwarded_series_rejected_total{reason="too_many_values"}'),
+    ).to.be.greaterThan(0);
+    expect(metricValue(page, 'statsd_sepagent_forwarded_series_rejected_total{reason="too_many_tags"}')).to.equal(1);
+    expect(
+      metricValue(page, 'statsd_sepagent_http_ingest_requests_total{server="main",result="busy"}'),
+    ).to.be.greaterThan(0);
+    const rss = peak();
+    console.log(
+      `      peak RSS ${(before / 2 ** 20).toFixed(0)} MB at start, ${(rss / 2 ** 20).toFixed(0)} MB after the attacks; ` +
+        `longest stall per attack ${stalls.map((x) => (x * 1000).toFixed(1)).join(' / ')} ms (12 decode bombs / 40 inflation bombs / tag bomb), ` +
+        `${(flood * 1000).toFixed(1)} ms in the flood of 150 slow bodies`,
+    );
+    // The aggregation tier's memory limit in the chart is 1 GiB; the budget keeps it far below.
+    expect(rss).to.be.lessThan(512 * 2 ** 20);
+    for (const x of stalls) expect(x).to.be.lessThan(0.05);
+    // Still serving, and SIGTERM's final flush delivers a forwarded counter.
+    await sendUdp(ports.udp, [`${SEP_LINE}:3|c`]);
+    expect(await cli.stop()).to.equal(0);
+    await agent.drain();
+    expect(agent.counterTotal('upstream_rq_total')).to.equal(3);
+  });
 });
+
+/** The peak resident memory of a process (VmHWM), in bytes. */
+function peakRssBytes(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+/** A protobuf varint. */
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+
+/** A length-delimited field. */
+const field = (tag: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([tag]), varint(body.length), body]);
+
+/** `RawMessageV2` with one series `kind` (3 sets, 4 timers) named `t` whose leaf is `leaf`, deflated. */
+function oneSeries(kind: 3 | 4, leaf: Buffer): Buffer {
+  const tagEntry = Buffer.concat([field(0x0a, Buffer.alloc(0)), field(0x12, leaf)]);
+  const entry = Buffer.concat([field(0x0a, Buffer.from('t')), field(0x12, field(0x0a, tagEntry))]);
+  return deflateSync(field((kind << 3) | 2, entry), { level: 9 });
+}
+
+/** A timer of `n` packed zero values. */
+const timerBomb = (n: number): Buffer => oneSeries(4, field(0x22, Buffer.alloc(n * 8)));
+
+/** A set series with `n` one-byte tags. */
+function tagBomb(n: number): Buffer {
+  const tag = Buffer.from([0x0a, 0x01, 0x78]);
+  return oneSeries(3, Buffer.concat(Array.from({ length: n }, () => tag)));
+}
+
+/** Sends the head of a /v2/raw request and `bytes` of body, never the rest; resolves with the answer's status line. */
+function slowBody(port: number, bytes: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let got = '';
+    s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    s.on('error', () => undefined);
+    s.on('close', () => resolve(got === '' ? 'closed' : got.split('\r\n')[0]!));
+    s.write(`POST /v2/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${bytes + 1024}\r\n\r\n`);
+    s.write(Buffer.alloc(bytes));
+  });
+}

@@ -36,10 +36,22 @@ export async function sendUdp(port: number, payloads: Array<string | Buffer>, ho
   }
 }
 
-/** GETs a path from the daemon's admin server. */
+/**
+ * GETs a path from the daemon's admin server. A kept-alive connection the server closed
+ * as idle just as it was reused is tried once more on a new one, as any idempotent
+ * request may be.
+ */
 export async function httpGet(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method });
-  return { status: res.status, body: await res.text() };
+  const once = async (): Promise<{ status: number; body: string }> => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method });
+    return { status: res.status, body: await res.text() };
+  };
+  try {
+    return await once();
+  } catch (err) {
+    if (!/other side closed|ECONNRESET/.test(String((err as { cause?: unknown }).cause))) throw err;
+    return once();
+  }
 }
 
 /** Reads one sample value from Prometheus text, or undefined. */

@@ -1,5 +1,6 @@
 import { Checker, isPlainObject, join } from '../../shared/check.js';
 import type { ConfigIssue } from '../../shared/errors.js';
+import type { ForwardedLimits } from '../../wire/gostatsd.js';
 
 /** One `[http.<name>]` server. */
 export interface HttpServerConfig {
@@ -19,6 +20,13 @@ export interface HttpServerConfig {
   maxMessageBytes: number;
   /** `read-timeout`: longest time to receive a whole request, in ms (default 10 s). */
   readTimeoutMs: number;
+  /**
+   * `max-buffered-size`: bytes the server's requests in flight may hold at once, received
+   * and inflated (default 128 MiB); past it a request is answered 503 with `Retry-After`.
+   */
+  maxBufferedBytes: number;
+  /** `max-series-per-request`, `max-tags-per-series`, `max-values-per-series`: what one `/v2/raw` body may hold. */
+  limits: ForwardedLimits;
 }
 
 /** Settings of the `http` receiver: the servers of `http-servers`, in order. */
@@ -38,6 +46,10 @@ export const SERVER_KEYS = [
   'max-body-size',
   'max-message-size',
   'read-timeout',
+  'max-buffered-size',
+  'max-series-per-request',
+  'max-tags-per-series',
+  'max-values-per-series',
 ] as const;
 
 /**
@@ -77,6 +89,18 @@ export function validateHttpServers(
       maxBodyBytes: c.bytes(s['max-body-size'], `${path}.max-body-size`, 8 * 1024 ** 2, 1024, 1024 ** 3),
       maxMessageBytes: c.bytes(s['max-message-size'], `${path}.max-message-size`, 64 * 1024 ** 2, 1024, 4 * 1024 ** 3),
       readTimeoutMs: c.duration(s['read-timeout'], `${path}.read-timeout`, 10_000, 100),
+      maxBufferedBytes: c.bytes(
+        s['max-buffered-size'],
+        `${path}.max-buffered-size`,
+        128 * 1024 ** 2,
+        1024,
+        64 * 1024 ** 3,
+      ),
+      limits: {
+        maxSeries: c.int(s['max-series-per-request'], `${path}.max-series-per-request`, 200_000, 1, 100_000_000),
+        maxTags: c.int(s['max-tags-per-series'], `${path}.max-tags-per-series`, 256, 0, 100_000),
+        maxValues: c.int(s['max-values-per-series'], `${path}.max-values-per-series`, 1_000_000, 1, 100_000_000),
+      },
     };
     if (c.bool(s['enable-prof'], `${path}.enable-prof`, false))
       c.warn(`${path}.enable-prof`, "Go's profiling endpoints do not exist here; use node --inspect or --cpu-prof");
@@ -84,6 +108,8 @@ export function validateHttpServers(
       c.error(path, `server "${name}" has nothing enabled (enable-healthcheck, enable-ingestion or enable-expvar)`);
     if (server.maxMessageBytes < server.maxBodyBytes)
       c.error(`${path}.max-message-size`, 'must be at least max-body-size');
+    if (server.maxBufferedBytes < server.maxMessageBytes)
+      c.error(`${path}.max-buffered-size`, 'must be at least max-message-size (one request must fit)');
     servers.push(server);
   });
   const addresses = new Map<string, string>();

@@ -5,7 +5,8 @@ import { errorMessage } from '../../shared/errors.js';
 import { RoutedHttpServer, textHandler } from '../../shared/http-server.js';
 import type { BoundAddress } from '../../shared/listen.js';
 import { RateLimitedLog } from '../../shared/logger.js';
-import { decodeEventMessage, decodeRawMessage, messageToEvent } from '../../wire/gostatsd.js';
+import { runChunked } from '../../shared/cooperative.js';
+import { decodeEventMessage, decodeRawMessageParts, loadWireTypes, messageToEvent } from '../../wire/gostatsd.js';
 import { normaliseSourceAddress, type HttpIngestResult, type Receiver, type ReceiverDeps } from '../receiver.js';
 import type { HttpReceiverConfig, HttpServerConfig } from './config.js';
 
@@ -19,7 +20,26 @@ const REJECTIONS: Record<Exclude<HttpIngestResult, 'accepted'>, { status: number
   bad_deflate: { status: 400, message: 'body is not a zlib (deflate) stream' },
   bad_protobuf: { status: 400, message: 'body is not a valid protobuf message' },
   read_error: { status: 500, message: 'failed to read the request body' },
+  busy: { status: 503, message: 'too many request bodies in flight; try again' },
 };
+
+/** Bytes the requests in flight of one server may hold at once (`max-buffered-size`). */
+class Budget {
+  #used = 0;
+  constructor(readonly limit: number) {}
+  left(): number {
+    return this.limit - this.#used;
+  }
+  /** Takes `n` bytes if they fit. */
+  take(n: number): boolean {
+    if (this.#used + n > this.limit) return false;
+    this.#used += n;
+    return true;
+  }
+  release(n: number): void {
+    this.#used -= n;
+  }
+}
 
 type Decoded =
   { ok: true; body: Buffer } | { ok: false; result: Exclude<HttpIngestResult, 'accepted'>; detail: string };
@@ -41,12 +61,17 @@ export class HttpReceiver implements Receiver {
   readonly #deps: ReceiverDeps;
   readonly #servers: RoutedHttpServer[] = [];
   readonly #rejections: RateLimitedLog;
+  readonly #budgets = new Map<string, Budget>();
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(config: HttpReceiverConfig, deps: ReceiverDeps) {
     this.#config = config;
     this.#deps = deps;
     this.#rejections = new RateLimitedLog(60_000, () => deps.clock.now());
-    for (const s of config.servers) this.#servers.push(this.#build(s));
+    for (const s of config.servers) {
+      this.#budgets.set(s.name, new Budget(s.maxBufferedBytes));
+      this.#servers.push(this.#build(s));
+    }
   }
 
   #build(s: HttpServerConfig): RoutedHttpServer {
@@ -92,27 +117,47 @@ export class HttpReceiver implements Receiver {
   }
 
   async #ingest(s: HttpServerConfig, path: '/v2/raw' | '/v2/event', req: IncomingMessage, res: ServerResponse) {
-    const source = normaliseSourceAddress(req.socket.remoteAddress ?? '');
-    const decoded = await this.#body(s, req);
-    if (!decoded.ok) {
-      this.#reject(s, path, source, res, decoded.result, decoded.detail);
-      return;
-    }
-    let message: ReturnType<typeof decodeRawMessage> | ReturnType<typeof decodeEventMessage>;
+    const done = this.#ingestOne(s, path, req, res);
+    this.#inFlight.add(done);
     try {
-      message = path === '/v2/raw' ? decodeRawMessage(decoded.body) : decodeEventMessage(decoded.body);
-    } catch (err) {
-      this.#reject(s, path, source, res, 'bad_protobuf', errorMessage(err));
-      return;
+      await done;
+    } finally {
+      this.#inFlight.delete(done);
     }
-    if (path === '/v2/raw') this.#deps.sink.ingestForwarded(message as ReturnType<typeof decodeRawMessage>);
-    else {
-      const m = message as ReturnType<typeof decodeEventMessage>;
-      this.#deps.sink.ingestEvent(messageToEvent(m), m.SourceIP !== '' ? m.SourceIP : source);
+  }
+
+  async #ingestOne(s: HttpServerConfig, path: '/v2/raw' | '/v2/event', req: IncomingMessage, res: ServerResponse) {
+    const source = normaliseSourceAddress(req.socket.remoteAddress ?? '');
+    const budget = this.#budgets.get(s.name)!;
+    const held = { bytes: 0 };
+    try {
+      const decoded = await this.#body(s, req, budget, held);
+      if (!decoded.ok) return this.#reject(s, path, source, res, decoded.result, decoded.detail);
+      const sink = this.#deps.sink;
+      const stats = this.#deps.stats;
+      try {
+        if (path === '/v2/raw') {
+          await runChunked(
+            decodeRawMessageParts(
+              decoded.body,
+              s.limits,
+              (reason) => stats.forwardedRejected[reason]++,
+              (m) => sink.ingestForwarded(m),
+            ),
+          );
+        } else {
+          const m = decodeEventMessage(decoded.body);
+          sink.ingestEvent(messageToEvent(m), m.SourceIP !== '' ? m.SourceIP : source);
+        }
+      } catch (err) {
+        return this.#reject(s, path, source, res, 'bad_protobuf', errorMessage(err));
+      }
+      stats.httpIngest(s.name).accepted++;
+      res.writeHead(202);
+      res.end();
+    } finally {
+      budget.release(held.bytes);
     }
-    this.#deps.stats.httpIngest(s.name).accepted++;
-    res.writeHead(202);
-    res.end();
   }
 
   /** Counts a rejected request, logs it (once a minute per server and reason) and answers it. */
@@ -134,29 +179,52 @@ export class HttpReceiver implements Receiver {
     if (res.destroyed) return;
     const r = REJECTIONS[result];
     // The rest of the body, if any, is not read: the connection closes after the answer.
-    res.writeHead(r.status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+    res.writeHead(r.status, {
+      'content-type': 'text/plain; charset=utf-8',
+      connection: 'close',
+      ...(result === 'busy' ? { 'retry-after': '1' } : {}),
+    });
     res.end(r.message + '\n');
   }
 
-  /** Reads and inflates the body within the server's limits. */
-  async #body(s: HttpServerConfig, req: IncomingMessage): Promise<Decoded> {
+  /**
+   * Reads and inflates the body within the server's limits and its budget for bytes held
+   * by requests in flight: what this request holds is added to `held` (the caller gives it
+   * back when the request ends, however it ends). Past the budget the request is `busy`.
+   */
+  async #body(s: HttpServerConfig, req: IncomingMessage, budget: Budget, held: { bytes: number }): Promise<Decoded> {
     const encoding = (req.headers['content-encoding'] ?? '').trim().toLowerCase();
     if (encoding !== '' && encoding !== 'identity' && encoding !== 'deflate')
       return { ok: false, result: 'bad_encoding', detail: `Content-Encoding: ${encoding.slice(0, 40)}` };
-    const raw = await readBody(req, s.maxBodyBytes, this.#deps.clock.timeout(s.readTimeoutMs));
+    const raw = await readBody(req, s.maxBodyBytes, this.#deps.clock.timeout(s.readTimeoutMs), (n) => {
+      if (!budget.take(n)) return false;
+      held.bytes += n;
+      return true;
+    });
     if (!raw.ok || encoding !== 'deflate') return raw;
-    const zlib = require('node:zlib') as typeof Zlib;
-    return new Promise((resolve) =>
-      zlib.inflate(raw.body, { maxOutputLength: s.maxMessageBytes }, (err, out) => {
-        if (err === null) resolve({ ok: true, body: out });
-        else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
-          resolve({ ok: false, result: 'too_large', detail: `inflates past ${s.maxMessageBytes} bytes` });
-        else resolve({ ok: false, result: 'bad_deflate', detail: err.message });
-      }),
-    );
+    // The inflated message may take what is left of the budget, up to max-message-size
+    // and to the most deflate can make of the body (1032:1).
+    const most = raw.body.length * 1032 + 1024;
+    const room = Math.min(s.maxMessageBytes, budget.left(), most);
+    if (room < raw.body.length) return { ok: false, result: 'busy', detail: 'no room left to inflate the body' };
+    budget.take(room);
+    held.bytes += room;
+    const out = await inflateInto(raw.body, room);
+    if (!('code' in out)) {
+      // Hold only what the message takes.
+      budget.release(room - out.length);
+      held.bytes -= room - out.length;
+      return { ok: true, body: out };
+    }
+    if (out.code !== 'too_large') return { ok: false, result: 'bad_deflate', detail: out.message };
+    if (room === s.maxMessageBytes)
+      return { ok: false, result: 'too_large', detail: `inflates past ${s.maxMessageBytes} bytes` };
+    if (room === most) return { ok: false, result: 'bad_deflate', detail: 'inflates past what deflate can make' };
+    return { ok: false, result: 'busy', detail: `inflates past the ${room} bytes left of the budget` };
   }
 
   async start(): Promise<void> {
+    if (this.#config.servers.some((s) => s.ingestion)) loadWireTypes();
     for (const s of this.#servers) await s.start();
   }
 
@@ -170,17 +238,25 @@ export class HttpReceiver implements Receiver {
     return Object.fromEntries(this.#config.servers.map((s, i) => [s.name, this.#servers[i]!.address()]));
   }
 
+  /** Stops the servers, then waits for requests still being merged. */
   async shutdown(): Promise<void> {
     for (const s of this.#servers) await s.shutdown();
+    await Promise.allSettled([...this.#inFlight]);
   }
 }
 
 /**
- * Reads a request body of at most `limit` bytes. Stops reading (without draining) once
- * the declared or received size passes the limit, when `signal` aborts, or when the
- * client goes away.
+ * Reads a request body of at most `limit` bytes, each chunk `reserve`d first. Stops
+ * reading (without draining) once the declared or received size passes the limit, a
+ * reservation fails, `signal` aborts, or the client goes away. The chunks read so far are
+ * let go at once.
  */
-function readBody(req: IncomingMessage, limit: number, signal: AbortSignal): Promise<Decoded> {
+function readBody(
+  req: IncomingMessage,
+  limit: number,
+  signal: AbortSignal,
+  reserve: (bytes: number) => boolean,
+): Promise<Decoded> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit)
     return Promise.resolve({ ok: false, result: 'too_large', detail: `Content-Length ${declared} > ${limit}` });
@@ -188,6 +264,7 @@ function readBody(req: IncomingMessage, limit: number, signal: AbortSignal): Pro
     const chunks: Buffer[] = [];
     let size = 0;
     const finish = (d: Decoded): void => {
+      if (!d.ok) chunks.length = 0;
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -199,6 +276,8 @@ function readBody(req: IncomingMessage, limit: number, signal: AbortSignal): Pro
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) finish({ ok: false, result: 'too_large', detail: `body over ${limit} bytes` });
+      else if (!reserve(chunk.length))
+        finish({ ok: false, result: 'busy', detail: 'the server is buffering its limit' });
       else chunks.push(chunk);
     };
     const onEnd = (): void => finish({ ok: true, body: Buffer.concat(chunks, size) });
@@ -211,5 +290,35 @@ function readBody(req: IncomingMessage, limit: number, signal: AbortSignal): Pro
     req.on('error', onError);
     req.on('close', onClose);
     signal.addEventListener('abort', onTimeout, { once: true });
+  });
+}
+
+/** Output chunks of inflation: each is copied into the message as it comes, in its own turn. */
+const INFLATE_CHUNK = 256 * 1024;
+
+/**
+ * Inflates a zlib stream into one buffer of at most `room` bytes, reserved up front and
+ * filled a chunk at a time: concatenating 64 MiB of chunks at the end would touch every
+ * new page at once and stall the event loop for hundreds of milliseconds. Pages past the
+ * message are never touched, so they take no memory.
+ */
+function inflateInto(body: Buffer, room: number): Promise<Buffer | { code: 'too_large' | 'bad'; message: string }> {
+  const zlib = require('node:zlib') as typeof Zlib;
+  return new Promise((resolve) => {
+    const out = Buffer.allocUnsafeSlow(room);
+    let n = 0;
+    const inflate = zlib.createInflate({ chunkSize: INFLATE_CHUNK });
+    inflate.on('data', (chunk: Buffer) => {
+      if (n + chunk.length > room) {
+        inflate.destroy();
+        resolve({ code: 'too_large', message: `past ${room} bytes` });
+        return;
+      }
+      chunk.copy(out, n);
+      n += chunk.length;
+    });
+    inflate.on('error', (err) => resolve({ code: 'bad', message: err.message }));
+    inflate.on('end', () => resolve(out.subarray(0, n)));
+    inflate.end(body);
   });
 }

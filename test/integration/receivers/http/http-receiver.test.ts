@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import net from 'node:net';
 import { deflateSync } from 'node:zlib';
 import { encodeEventMessage, eventToMessage } from '../../../../src/wire/gostatsd.js';
 import { httpGet } from '../../../support/daemon-harness.js';
@@ -16,6 +17,17 @@ import { waitFor } from '../../../support/wait-for.js';
 const startReceiver = startIngestion;
 
 const DEFLATE = { 'content-encoding': 'deflate' };
+
+/** A protobuf varint. */
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
 
 const SAMPLE = rawMessage({
   counters: [
@@ -103,7 +115,7 @@ describe('http receiver (/v2/raw, /v2/event)', () => {
       timers: [{ name: 't', values: [1, Infinity] }],
     });
     expect((await post(r.port, '/v2/raw', rawBody(m), DEFLATE)).status).to.equal(202);
-    expect(r.p.stats.forwardedRejected).to.deep.equal({ empty_name: 1, invalid_value: 2 });
+    expect(r.p.stats.forwardedRejected).to.deep.include({ empty_name: 1, invalid_value: 2, too_many_values: 0 });
     expect(r.p.aggregator.snapshotAndReset(r.p.clock.now(), 1).counters.map((c) => [c.name, c.value])).to.deep.equal([
       ['ok', 2],
     ]);
@@ -151,6 +163,67 @@ describe('http receiver (/v2/raw, /v2/event)', () => {
       accepted: 0,
     });
     expect(r.p.aggregator.liveSeries).to.equal(0);
+  });
+
+  it('caps what one body may hold: series, tags per series, values per timer and set; the rest of it is merged', async () => {
+    r = await startReceiver({ limits: { maxSeries: 5, maxTags: 3, maxValues: 5 } });
+    const m = rawMessage({
+      counters: [
+        { name: 'c1', value: 1 },
+        { name: 'tagged', tags: ['a:1', 'b:2', 'c:3', 'd:4'], value: 1 },
+      ],
+      timers: [
+        { name: 'long', values: [1, 2, 3, 4, 5, 6] },
+        { name: 't', values: [1, 2, 3, 4, 5] },
+        { name: 'u', values: [1] },
+      ],
+      sets: [
+        { name: 'members', values: ['a', 'b', 'c', 'd', 'e', 'f'] },
+        { name: 's', values: ['a'] },
+        { name: 'past', values: ['a'] },
+        { name: 'cap', values: ['a'] },
+      ],
+    });
+    expect((await post(r.port, '/v2/raw', rawBody(m), DEFLATE)).status).to.equal(202);
+    expect(r.p.stats.forwardedRejected).to.deep.include({ too_many_tags: 1, too_many_values: 2, too_many_series: 1 });
+    const snap = r.p.aggregator.snapshotAndReset(r.p.clock.now(), 1);
+    expect(snap.counters.map((c) => c.name)).to.deep.equal(['c1']);
+    expect(snap.timers.map((t) => t.name)).to.deep.equal(['t']);
+    expect(snap.sets.map((x) => x.name).sort()).to.deep.equal(['cap', 'past', 's']);
+  });
+
+  it('a 92 KB deflate body of a timer with 7.9 million values is refused as that series, not decoded', async () => {
+    r = await startReceiver();
+    // A RawMessageV2 by hand: Timers{"t": TagMap{"": RawTimerV2{Values: packed zeros}}}.
+    const packed = Buffer.alloc(7_900_000 * 8);
+    const leaf = Buffer.concat([Buffer.from([0x22]), varint(packed.length), packed]);
+    const tagEntry = Buffer.concat([Buffer.from([0x0a, 0x00, 0x12]), varint(leaf.length), leaf]);
+    const value = Buffer.concat([Buffer.from([0x0a]), varint(tagEntry.length), tagEntry]);
+    const entry = Buffer.concat([Buffer.from([0x0a, 0x01, 0x74, 0x12]), varint(value.length), value]);
+    const body = deflateSync(Buffer.concat([Buffer.from([0x22]), varint(entry.length), entry]), { level: 9 });
+    expect(body.length).to.be.lessThan(100_000);
+    expect((await post(r.port, '/v2/raw', body, DEFLATE)).status).to.equal(202);
+    expect(r.p.stats.forwardedRejected.too_many_values).to.equal(1);
+    expect(r.p.aggregator.liveSeries).to.equal(0);
+  });
+
+  it('answers 503 with Retry-After past max-buffered-size of bodies in flight, and frees a request’s bytes when it ends', async () => {
+    r = await startReceiver({ maxBodyBytes: 40_000, maxMessageBytes: 40_000, maxBufferedBytes: 50_000 });
+    // A slow upload holds 30,000 bytes of the budget...
+    const slow = net.connect(r.port, '127.0.0.1');
+    slow.on('error', () => undefined);
+    slow.write('POST /v2/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 35000\r\n\r\n');
+    slow.write(Buffer.alloc(30_000));
+    await waitFor(() => r.p.clock.pendingTimers > 0, 5000, 'the slow body being read');
+    // ...so a second body of 30,000 bytes does not fit: 503, and the client is told when to come back.
+    const res = await fetch(`http://127.0.0.1:${r.port}/v2/raw`, { method: 'POST', body: Buffer.alloc(30_000) });
+    expect(res.status).to.equal(503);
+    expect(res.headers.get('retry-after')).to.equal('1');
+    expect(r.p.stats.httpIngest('main').busy).to.equal(1);
+    // The slow client goes away: its bytes are given back, and a good body is taken.
+    slow.destroy();
+    await waitFor(() => r.p.stats.httpIngest('main').read_error === 1, 5000, 'the slow request ended');
+    expect((await post(r.port, '/v2/raw', rawBody(SAMPLE), DEFLATE)).status).to.equal(202);
   });
 
   it('answers 413 to a declared oversized body without reading it', async () => {
