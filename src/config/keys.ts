@@ -62,6 +62,24 @@ export const KEYS: readonly KeySpec[] = [
     describe: 'Longest TCP line in bytes; longer lines are dropped and counted',
   },
   {
+    key: 'tcp-max-connections',
+    type: 'int',
+    shown: '1024',
+    group: 'Listeners',
+    reload: 'restart',
+    describe:
+      'Most TCP connections open at once; more are closed at once and counted (connections_closed_total{reason="limit"})',
+  },
+  {
+    key: 'tcp-idle-timeout',
+    type: 'duration',
+    shown: '1m',
+    group: 'Listeners',
+    reload: 'restart',
+    describe:
+      'A TCP connection that sends nothing for this long is closed and counted (connections_closed_total{reason="timeout"}); 0 = never',
+  },
+  {
     key: 'unix-socket',
     type: 'string',
     shown: '"" (off)',

@@ -105,6 +105,7 @@ export class Daemon implements Lifecycle {
         registry: this.metrics.registry,
         logger,
         ready: () => this.#ready,
+        closed: this.stats.connectionsClosed('admin'),
       });
     }
     this.#backends = config.backends.map((name) => this.#createBackend(name, config));

@@ -1,3 +1,4 @@
+import type { ConnectionsClosed } from '../shared/http-server.js';
 import { PARSE_ERROR_REASONS, type MetricKind, type ParseErrorReason } from '../parser/sample.js';
 import {
   FORWARDED_REJECT_REASONS,
@@ -47,6 +48,18 @@ export class IngestStats implements ReceiverStats {
   >;
   /** HTTP ingestion requests by server, then result. */
   readonly httpRequests = new Map<string, Record<HttpIngestResult, number>>();
+
+  /** Connections closed by their listener, by listener. */
+  readonly connections = new Map<string, ConnectionsClosed>();
+
+  connectionsClosed(listener: string): ConnectionsClosed {
+    let c = this.connections.get(listener);
+    if (c === undefined) {
+      c = { limit: 0, timeout: 0 };
+      this.connections.set(listener, c);
+    }
+    return c;
+  }
 
   httpIngest(server: string): Record<HttpIngestResult, number> {
     let r = this.httpRequests.get(server);

@@ -1,5 +1,6 @@
 import type { StatsdEvent } from '../parser/sample.js';
 import type { Clock } from '../shared/clock.js';
+import type { ConnectionsClosed } from '../shared/http-server.js';
 import type { ConfigIssue } from '../shared/errors.js';
 import type { RouteRegistry } from '../shared/http-routes.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
@@ -113,6 +114,8 @@ export interface ReceiverStats {
   readonly forwardedRejected: Record<ForwardedRejectReason, number>;
   /** HTTP ingestion requests by server name and result. */
   httpIngest(server: string): Record<HttpIngestResult, number>;
+  /** Connections a stream listener (`tcp`, `http.<name>`, `admin`) closed on its own, by reason. */
+  connectionsClosed(listener: string): ConnectionsClosed;
 }
 
 /** What the daemon hands every receiver it creates. */

@@ -31,6 +31,32 @@ export interface RoutedHttpServerOptions {
   /** Serve HTTPS (TLS 1.2 and later) with this certificate instead of plain HTTP. */
   tls?: ServingCertificate;
   logger: Logger;
+  /** Where connections the server closes on its own are counted. */
+  closed?: ConnectionsClosed;
+  /** Other bounds than {@link HTTP_LIMITS} (tests). */
+  limits?: Partial<HttpLimits>;
+}
+
+/**
+ * Bounds on every connection of a {@link RoutedHttpServer}: at most this many open at once
+ * (more are closed at once, counted as `limit`); headers within 5 s; an idle kept-alive
+ * connection closed after 5 s; a connection on which nothing moves, read or written, for
+ * 15 s (a client that stopped reading its answer) closed and counted as `timeout`. The
+ * deadlines are checked every second.
+ */
+export const HTTP_LIMITS = {
+  maxConnections: 256,
+  headersTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 5_000,
+  inactivityTimeoutMs: 15_000,
+  checkIntervalMs: 1_000,
+};
+export type HttpLimits = typeof HTTP_LIMITS;
+
+/** Connections a listener closed on its own: refused past its cap, or cut by a deadline. */
+export interface ConnectionsClosed {
+  limit: number;
+  timeout: number;
 }
 
 /**
@@ -71,13 +97,30 @@ export class RoutedHttpServer implements Lifecycle {
       });
     };
     const tls = this.#opts.tls;
+    const limits: HttpLimits = { ...HTTP_LIMITS, ...this.#opts.limits };
+    // Deadlines are checked every second (Node's default is 30 s, so a 5 s one held 35 s).
+    const options = { connectionsCheckingInterval: limits.checkIntervalMs };
     const server =
       tls === undefined
-        ? http.createServer(onRequest)
-        : (require('node:https') as typeof Https).createServer({ ...tls, minVersion: 'TLSv1.2' }, onRequest);
+        ? http.createServer(options, onRequest)
+        : (require('node:https') as typeof Https).createServer(
+            { ...options, ...tls, minVersion: 'TLSv1.2' },
+            onRequest,
+          );
     server.requestTimeout = this.#opts.requestTimeoutMs ?? 10_000;
-    server.headersTimeout = Math.min(5_000, server.requestTimeout);
+    server.headersTimeout = Math.min(limits.headersTimeoutMs, server.requestTimeout);
+    server.keepAliveTimeout = limits.keepAliveTimeoutMs;
     server.maxHeadersCount = 50;
+    server.maxConnections = limits.maxConnections;
+    const closed = this.#opts.closed;
+    server.on('drop', () => {
+      if (closed !== undefined) closed.limit++;
+    });
+    // No progress either way for this long: the client stopped reading (or sending).
+    server.setTimeout(limits.inactivityTimeoutMs, (socket) => {
+      if (closed !== undefined) closed.timeout++;
+      socket.destroy();
+    });
     this.#bound = await listen(server, this.#opts.address, this.#opts.key, 'http');
     server.on('error', (err) => logger.error({ err: errorMessage(err) }, `${this.#opts.what} error`));
     this.#server = server;

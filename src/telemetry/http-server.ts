@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import { CONTENT_TYPES, negotiate, textToOpenMetrics } from '../shared/exposition-format.js';
 import type { MetricsSource, Route, RouteRegistry } from '../shared/http-routes.js';
-import { RoutedHttpServer, textHandler } from '../shared/http-server.js';
+import { RoutedHttpServer, textHandler, type ConnectionsClosed } from '../shared/http-server.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import type { BoundAddress } from '../shared/listen.js';
 import type { Logger } from '../shared/logger.js';
@@ -15,6 +15,8 @@ export interface AdminHttpServerDeps {
   logger: Logger;
   /** Whether the daemon is ready to receive (listeners bound, backends started). */
   ready: () => boolean;
+  /** Where connections the server closes on its own are counted. */
+  closed?: ConnectionsClosed;
 }
 
 /**
@@ -29,7 +31,13 @@ export class AdminHttpServer implements Lifecycle, RouteRegistry {
   readonly #metricsSources = new Map<string, MetricsSource>();
 
   constructor(address: string, deps: AdminHttpServerDeps) {
-    this.#server = new RoutedHttpServer({ address, key: 'web-addr', what: 'admin http server', logger: deps.logger });
+    this.#server = new RoutedHttpServer({
+      address,
+      key: 'web-addr',
+      what: 'admin http server',
+      logger: deps.logger,
+      ...(deps.closed !== undefined ? { closed: deps.closed } : {}),
+    });
     const get = ['GET', 'HEAD'];
     this.register({
       owner: DAEMON,

@@ -138,6 +138,16 @@ export class SelfMetrics {
         ),
     );
     mirror(
+      'connections_closed_total',
+      'Connections a listener closed on its own, by listener (tcp, admin, http.<name>) and reason: limit (refused past its connection cap) or timeout (idle, or no progress, past its deadline).',
+      ['listener', 'reason'],
+      () =>
+        [...stats.connections].flatMap(([listener, c]): Array<[Record<string, string>, number]> => [
+          [{ listener, reason: 'limit' }, c.limit],
+          [{ listener, reason: 'timeout' }, c.timeout],
+        ]),
+    );
+    mirror(
       'forwarded_series_received_total',
       'Series merged from forwarded intervals (/v2/raw), by type.',
       ['type'],

@@ -227,6 +227,53 @@ describe('hostile input: attacks answered within their bounds (built CLI)', func
     await agent.drain();
     expect(agent.counterTotal('upstream_rq_total')).to.equal(3);
   });
+
+  it('TCP: 2,000 connections each holding a 65,000-byte partial line are capped at tcp-max-connections; memory stays bounded', async function () {
+    this.timeout(60_000);
+    agent = await FakeSepAgentListener.start();
+    const dir = writeFiles({
+      'config.toml': `backends = "sepagent"\nflush-interval = "500ms"\n${sepagentSection(agent.port)}`,
+    });
+    cli = new CliProcess(['--config-path', join(dir, 'config.toml'), ...LISTEN, '--tcp-addr', '127.0.0.1:0']);
+    const ports = await cli.ready();
+    const before = peakRssBytes(cli.child.pid!);
+    const partial = Buffer.alloc(65_000, 0x61);
+    const sockets = await Promise.all(
+      Array.from(
+        { length: 2_000 },
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const s = net.connect(ports.tcp!, '127.0.0.1', () => s.write(partial, () => resolve(s)));
+            s.on('error', () => resolve(s));
+          }),
+      ),
+    );
+    await waitFor(
+      async () =>
+        (metricValue(
+          await metrics(ports.web),
+          'statsd_sepagent_connections_closed_total{listener="tcp",reason="limit"}',
+        ) ?? 0) >=
+        2_000 - 1_024,
+      20_000,
+      'the connections past the cap refused',
+    );
+    const rss = peakRssBytes(cli.child.pid!);
+    console.log(
+      `      peak RSS ${(before / 2 ** 20).toFixed(0)} MB before, ${(rss / 2 ** 20).toFixed(0)} MB with 1,024 connections holding 65,000 bytes each`,
+    );
+    expect(rss).to.be.lessThan(512 * 2 ** 20);
+    for (const s of sockets) s.destroy();
+    // A new connection is served once the others are gone.
+    await waitFor(async () => {
+      const s = net.connect(ports.tcp!, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.end(`${SEP_LINE}:1|c\n`);
+      await new Promise((r) => s.once('close', r));
+      return (metricValue(await metrics(ports.web), 'statsd_sepagent_samples_received_total{type="counter"}') ?? 0) > 0;
+    }, 10_000);
+    expect(await cli.stop()).to.equal(0);
+  });
 });
 
 /** The peak resident memory of a process (VmHWM), in bytes. */

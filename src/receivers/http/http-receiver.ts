@@ -83,6 +83,7 @@ export class HttpReceiver implements Receiver {
       // A backstop behind the receiver's own body deadline, which answers 408 itself.
       requestTimeoutMs: s.readTimeoutMs + 5_000,
       logger: this.#deps.logger,
+      closed: this.#deps.stats.connectionsClosed(owner),
     });
     const get = ['GET', 'HEAD'];
     if (s.healthcheck) {

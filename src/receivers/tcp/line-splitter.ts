@@ -7,7 +7,9 @@ export class LineSplitter {
   readonly #max: number;
   readonly #onLine: (bytes: Uint8Array, start: number, end: number) => void;
   readonly #onTooLong: () => void;
+  /** The partial line: `#pending[0, #pendingLen)`, grown by doubling (a slow drip stays linear). */
   #pending: Buffer | undefined;
+  #pendingLen = 0;
   #discarding = false;
 
   constructor(
@@ -29,32 +31,55 @@ export class LineSplitter {
       if (this.#discarding) {
         this.#discarding = false;
       } else if (this.#pending !== undefined) {
-        const line = Buffer.concat([this.#pending, chunk.subarray(start, nl)]);
-        this.#pending = undefined;
-        this.#emit(line, 0, line.length);
+        if (this.#append(chunk.subarray(start, nl))) {
+          const line = this.#pending;
+          const len = this.#pendingLen;
+          this.#release();
+          this.#emit(line, 0, len);
+        }
       } else {
         this.#emit(chunk, start, nl);
       }
       start = nl + 1;
     }
     if (start >= chunk.length || this.#discarding) return;
-    const rest = chunk.subarray(start);
-    const pendingLen = (this.#pending?.length ?? 0) + rest.length;
-    if (pendingLen > this.#max) {
-      this.#pending = undefined;
-      this.#discarding = true;
+    if (this.#append(chunk.subarray(start))) return;
+    this.#discarding = true;
+  }
+
+  /**
+   * Adds bytes to the partial line, copying them (a socket's chunk may pin a much larger
+   * read buffer). False when the line would pass the limit: it is dropped and counted.
+   */
+  #append(bytes: Buffer): boolean {
+    const need = this.#pendingLen + bytes.length;
+    if (need > this.#max) {
+      this.#release();
       this.#onTooLong();
-      return;
+      return false;
     }
-    this.#pending = this.#pending === undefined ? Buffer.from(rest) : Buffer.concat([this.#pending, rest]);
+    if (this.#pending === undefined || need > this.#pending.length) {
+      const grown = Buffer.allocUnsafe(Math.min(this.#max, Math.max(need, 2 * (this.#pending?.length ?? 0), 256)));
+      this.#pending?.copy(grown, 0, 0, this.#pendingLen);
+      this.#pending = grown;
+    }
+    bytes.copy(this.#pending, this.#pendingLen);
+    this.#pendingLen = need;
+    return true;
+  }
+
+  #release(): void {
+    this.#pending = undefined;
+    this.#pendingLen = 0;
   }
 
   /** Ends the stream: a final line without `\n` is still delivered. */
   end(): void {
     const p = this.#pending;
-    this.#pending = undefined;
+    const len = this.#pendingLen;
+    this.#release();
     this.#discarding = false;
-    if (p !== undefined && p.length > 0) this.#emit(p, 0, p.length);
+    if (p !== undefined && len > 0) this.#emit(p, 0, len);
   }
 
   #emit(bytes: Uint8Array, start: number, end: number): void {

@@ -10,12 +10,18 @@ export interface TcpReceiverConfig {
   address: string;
   /** Longest accepted line in bytes (`tcp-max-line-length`); longer lines are counted and dropped. */
   maxLineBytes: number;
+  /** Most connections open at once (`tcp-max-connections`); more are closed at once and counted. */
+  maxConnections: number;
+  /** A connection silent this long is closed and counted (`tcp-idle-timeout`, ms; 0 = never). */
+  idleTimeoutMs: number;
 }
 
 /**
  * TcpReceiver accepts newline-delimited StatsD over TCP (Envoy's statsd sink can use
  * TCP). Each connection is framed by a LineSplitter; a connection error closes only that
- * connection.
+ * connection. At most `tcp-max-connections` are open, each holds at most one partial line
+ * of `tcp-max-line-length`, and one silent for `tcp-idle-timeout` is closed, so idle or
+ * dripping clients hold bounded memory.
  */
 export class TcpReceiver implements Receiver {
   readonly #cfg: TcpReceiverConfig;
@@ -31,6 +37,9 @@ export class TcpReceiver implements Receiver {
 
   async start(): Promise<void> {
     const server = net.createServer((socket) => this.#serve(socket));
+    const closed = this.#deps.stats.connectionsClosed('tcp');
+    server.maxConnections = this.#cfg.maxConnections;
+    server.on('drop', () => closed.limit++);
     this.#bound = await listen(server, this.#cfg.address, 'tcp-addr', 'tcp');
     server.on('error', (err) => this.#deps.logger.error({ err: errorMessage(err) }, 'tcp receiver error'));
     this.#server = server;
@@ -61,6 +70,13 @@ export class TcpReceiver implements Receiver {
       socket.end();
     });
     socket.on('error', (err) => this.#deps.logger.debug({ err: errorMessage(err), source }, 'tcp connection error'));
+    if (this.#cfg.idleTimeoutMs > 0) {
+      socket.setTimeout(this.#cfg.idleTimeoutMs, () => {
+        // A partial line of a silent connection is dropped with it: it never ended.
+        stats.connectionsClosed('tcp').timeout++;
+        socket.destroy();
+      });
+    }
     socket.on('close', () => this.#sockets.delete(socket));
   }
 

@@ -38,7 +38,12 @@ describe('config loading (src/config/load.ts)', () => {
         badLinesPerMinute: 10,
       });
       expect(config.receivers['udp']).to.deep.include({ receiveBufferBytes: 4 * 1024 * 1024 });
-      expect(config.receivers['tcp']).to.deep.equal({ address: '127.0.0.1:8126', maxLineBytes: 65536 });
+      expect(config.receivers['tcp']).to.deep.equal({
+        address: '127.0.0.1:8126',
+        maxLineBytes: 65536,
+        maxConnections: 1024,
+        idleTimeoutMs: 60_000,
+      });
       expect(config.expiry).to.deep.equal({ counterMs: 60_000, gaugeMs: 0, setMs: 60_000, timerMs: 60_000 });
       expect(config.disabledPercentiles.count).to.equal(true);
       expect(config.disabledSubMetrics.stddev).to.equal(true);

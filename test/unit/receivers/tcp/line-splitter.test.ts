@@ -31,4 +31,23 @@ describe('LineSplitter', () => {
   it('a line of exactly the limit is kept', () => {
     expect(split(['0123456789\n']).lines).to.deep.equal(['0123456789']);
   });
+  it('reassembles a line dripped 16 bytes at a time, copying the bytes (chunks of a socket may be reused)', () => {
+    const line = `drip.${'x'.repeat(65_000 - 9)}:1|c`;
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < line.length; i += 16) chunks.push(Buffer.from(line.slice(i, i + 16)));
+    const lines: string[] = [];
+    const s = new LineSplitter(
+      65_536,
+      (b, start, end) => lines.push(Buffer.from(b.subarray(start, end)).toString()),
+      () => {
+        throw new Error('not too long');
+      },
+    );
+    for (const c of chunks) {
+      s.push(c);
+      c.fill(0x21); // the socket reuses its buffer
+    }
+    s.push(Buffer.from('\n'));
+    expect(lines).to.deep.equal([line]);
+  });
 });
