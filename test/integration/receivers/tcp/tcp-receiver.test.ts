@@ -39,7 +39,7 @@ describe('TcpReceiver: connections are bounded (real sockets)', function () {
     const extra = await connect();
     await closedBy(extra);
     await waitFor(() => p.stats.connectionsClosed('tcp').limit === 1, 5000, 'the refusal counted');
-    a!.write('still.open:1|c\n');
+    a.write('still.open:1|c\n');
     await waitFor(() => p.stats.samples.counter === 1, 5000, 'a line on an open connection');
   });
 
