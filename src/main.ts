@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 import { setFlagsFromString } from 'node:v8';
-import { runCli } from './cli/cli.js';
-import { nonBlockingStdout } from './shared/stdout.js';
+
+// Until the command installs its own, a SIGHUP (a config reload, sent perhaps while the
+// modules below still load) must not end the process, Node's default: the daemon's
+// documents say one during start-up is ignored. Hence the dynamic imports below.
+const startupHangup = (): void => undefined;
+process.on('SIGHUP', startupHangup);
+const { runCli } = await import('./cli/cli.js');
+const { nonBlockingStdout } = await import('./shared/stdout.js');
 
 // V8 lets the old generation grow to up to 4x its live size between full collections:
 // for a daemon holding 100,000 series that slack alone is ~40 MB of resident memory.
@@ -17,6 +23,7 @@ runCli(process.argv.slice(2), {
   stderr: process.stderr,
   env: process.env,
   backendStdout: nonBlockingStdout,
+  startupHangup,
 }).then(
   (code) => {
     process.exitCode = code;

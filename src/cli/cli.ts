@@ -1,5 +1,5 @@
 import { COMPONENTS } from '../daemon/components.js';
-import type { CliIo } from './io.js';
+import { releaseStartupHangup, type CliIo } from './io.js';
 import yargs, { type Argv } from 'yargs';
 import { formatIssues, errorMessage } from '../shared/errors.js';
 import { loadRawConfig, validateLoaded } from '../config/load.js';
@@ -93,6 +93,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             : typeof args['config-path'] === 'string'
               ? args['config-path']
               : undefined;
+        releaseStartupHangup(io);
         exitCode = await checkConfig(file, flagsToConfigOverrides(args), io);
       },
     )
@@ -136,6 +137,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           .strict(),
       async (args) => {
         if (usageError !== undefined) return;
+        releaseStartupHangup(io);
         exitCode = await injectorCommand(
           {
             settingsPath: args.settings,
@@ -168,6 +170,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         }),
       async (args) => {
         if (usageError !== undefined) return;
+        releaseStartupHangup(io);
         exitCode = await sinkCommand(args.host, args.port, args.format, io);
       },
     )

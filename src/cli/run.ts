@@ -12,7 +12,7 @@ import { ReferencedFilesWatcher } from '../reload/referenced-files.js';
 // source is imported only when --configmap is given.
 import type { ConfigMapSource, ConfigMapDocument } from '../reload/configmap-source.js';
 import { packageVersion } from './version.js';
-import type { CliIo } from './io.js';
+import { releaseStartupHangup, type CliIo } from './io.js';
 import type { SelfMetrics } from '../telemetry/self-metrics.js';
 
 /** Where the daemon's configuration comes from. */
@@ -155,6 +155,7 @@ async function runWith(
     else logger.info('SIGHUP during start-up: the configuration being started is current; ignored');
   };
   process.on('SIGHUP', onHangup);
+  releaseStartupHangup(io);
   try {
     try {
       await daemon.start();

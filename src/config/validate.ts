@@ -8,6 +8,9 @@ import type { FilterConfig } from '../ingest/filter.js';
 import { POD_TAGS_SECTION, validatePodTags } from './pod-tags.js';
 import { ENVOY_TAG_RULES, type EnvoyTagRules } from '../shared/envoy-tags.js';
 
+/** The most percent thresholds: one per integer part in [-100, 100]. */
+const MAX_THRESHOLDS = 201;
+
 /** Result of {@link validateConfig}: the config when there are no errors, and every issue. */
 export interface ValidationResult {
   config: DaemonConfig | undefined;
@@ -87,8 +90,16 @@ export function validateConfig(
   const expiryMs = c.duration(raw['expiry-interval'], 'expiry-interval', 300_000, 0);
   const perType = (key: string): number => c.duration(raw[key], key, expiryMs, 0);
 
-  const thresholdTexts = c.list(raw['percent-threshold'], 'percent-threshold', ['90']);
+  let thresholdTexts = c.list(raw['percent-threshold'], 'percent-threshold', ['90']);
   const percentThresholds: number[] = [];
+  // Names keep a threshold's integer part, in [-100, 100]: more than 201 cannot all be valid.
+  if (thresholdTexts.length > MAX_THRESHOLDS) {
+    c.error(
+      'percent-threshold',
+      `lists ${thresholdTexts.length} thresholds; at most ${MAX_THRESHOLDS} can have names of their own`,
+    );
+    thresholdTexts = [];
+  }
   thresholdTexts.forEach((t, i) => {
     const path = thresholdTexts.length === 1 ? 'percent-threshold' : `percent-threshold[${i}]`;
     const v = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t.trim()) ? Number(t) : NaN;

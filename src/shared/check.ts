@@ -32,7 +32,8 @@ export class Checker {
   ): void {
     for (const k of Object.keys(obj)) {
       if (allowed.includes(k)) continue;
-      const renamed = hint?.[k];
+      // Own keys only: `__proto__` would otherwise find the prototype.
+      const renamed = hint !== undefined && Object.hasOwn(hint, k) ? hint[k] : undefined;
       this.error(join(prefix, k), renamed === undefined ? 'unknown key' : `unknown key; use "${renamed}" instead`);
     }
   }

@@ -51,14 +51,27 @@ export function describeIssue(i: ConfigIssue): string {
   return `${i.path === '' ? '(document)' : i.path}: ${i.message}`;
 }
 
+/** Issues shown at most; a document with more says how many it left out (a log line stays readable). */
+export const MAX_SHOWN_ISSUES = 50;
+
+/** The first {@link MAX_SHOWN_ISSUES} issues described, and what is left out. */
+function shown(issues: readonly ConfigIssue[]): { lines: string[]; more: string | undefined } {
+  const lines = issues.slice(0, MAX_SHOWN_ISSUES).map((i) => `${i.severity} ${describeIssue(i)}`);
+  const left = issues.length - MAX_SHOWN_ISSUES;
+  return { lines, more: left > 0 ? `… and ${left} more problem${left === 1 ? '' : 's'}` : undefined };
+}
+
 /** Renders issues one per line as `  error sepagent.port: must be ...`. */
 export function formatIssues(issues: readonly ConfigIssue[]): string {
-  return issues.map((i) => `  ${i.severity} ${describeIssue(i)}`).join('\n');
+  const { lines, more } = shown(issues);
+  return [...lines, ...(more === undefined ? [] : [more])].map((l) => `  ${l}`).join('\n');
 }
 
 /** Renders issues on one line, `; `-separated (logs, Kubernetes Events). */
 export function issuesOnOneLine(issues: readonly ConfigIssue[]): string {
-  return issues.map(describeIssue).join('; ');
+  const { more } = shown(issues);
+  const parts = issues.slice(0, MAX_SHOWN_ISSUES).map(describeIssue);
+  return [...parts, ...(more === undefined ? [] : [more])].join('; ');
 }
 
 /** Returns the errno-style code of an unknown thrown value, or `'UNKNOWN'`. */

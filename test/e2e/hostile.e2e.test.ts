@@ -96,6 +96,25 @@ describe('hostile input: attacks answered within their bounds (built CLI)', func
     expect(check.stdout + check.stderr).to.not.match(/\n\s+at /);
   });
 
+  it('SIGHUPs from the first moment the process handles signals, all through start-up, never end it', async function () {
+    this.timeout(60_000);
+    const dir = writeFiles({ 'config.toml': 'backends = "null"\n' });
+    for (let run = 0; run < 5; run++) {
+      cli = new CliProcess(['--config-path', join(dir, 'config.toml'), ...LISTEN]);
+      const pid = cli.child.pid!;
+      // The entry point installs its SIGHUP listener before it loads anything else.
+      await waitFor(() => hangupCaught(pid), 10_000, 'SIGHUP caught');
+      let sent = 0;
+      while (!cli.logs().some((l) => l['msg'] === 'statsd-sepagent started') && cli.exitCode === undefined) {
+        cli.child.kill('SIGHUP');
+        sent++;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      expect(cli.exitCode, `run ${run}: ended after ${sent} SIGHUPs: ${cli.stderr.slice(-300)}`).to.equal(undefined);
+      expect(await cli.stop()).to.equal(0);
+    }
+  });
+
   it('hostile edits of the config file, a mapping file and SIGHUP are rejected and counted; the daemon delivers every sample', async () => {
     agent = await FakeSepAgentListener.start();
     const dir = writeFiles({ 'mapping.yaml': 'mappings: []\n' });
@@ -275,6 +294,16 @@ describe('hostile input: attacks answered within their bounds (built CLI)', func
     expect(await cli.stop()).to.equal(0);
   });
 });
+
+/** Whether a process has a handler for SIGHUP (bit 0 of SigCgt in /proc/PID/status). */
+function hangupCaught(pid: number): boolean {
+  try {
+    const m = /SigCgt:\s+([0-9a-f]+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m !== null && (BigInt(`0x${m[1]}`) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
 
 /** The peak resident memory of a process (VmHWM), in bytes. */
 function peakRssBytes(pid: number): number {

@@ -102,7 +102,12 @@ export function validateRemoteWriteConfig(raw: unknown, path: string, issues: Co
           `${path}.headers.${k}`,
           'is set by the backend (use username/password-file or bearer-token-file for authorization)',
         );
-      else headers[name] = c.string(v, `${path}.headers.${k}`, '');
+      else {
+        const value = c.string(v, `${path}.headers.${k}`, '');
+        // A header value cannot hold a line break or NUL: every request would fail.
+        if (/[\r\n\0]/.test(value)) c.error(`${path}.headers.${k}`, 'must not contain a line break or NUL');
+        else headers[name] = value;
+      }
     }
   const counters = c.string(s['counters'], `${path}.counters`, 'cumulative').trim();
   if (counters !== 'cumulative' && counters !== 'per-interval')

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { COMPONENTS } from '../../../src/daemon/components.js';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig, loadRawConfig, parseDocument } from '../../../src/config/load.js';
 import { validateConfig } from '../../../src/config/validate.js';
 import type { ConfigError } from '../../../src/shared/errors.js';
@@ -10,6 +12,19 @@ const errorPaths = (issues: Array<{ path: string; severity: string }>): string[]
   issues.filter((i) => i.severity === 'error').map((i) => i.path);
 
 describe('config loading (src/config/load.ts)', () => {
+  it('refuses a config file with invalid UTF-8, naming the line, instead of replacing the byte', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'utf8-'));
+    const path = join(dir, 'config.toml');
+    writeFileSync(
+      path,
+      Buffer.concat([Buffer.from('backends = "null"\nnamespace = "a'), Buffer.from([0xc3]), Buffer.from('"\n')]),
+    );
+    const { issues } = await loadRawConfig({ configPath: path, env: {} });
+    expect(issues.map((i) => `${i.path}: ${i.message}`)).to.deep.equal([
+      `config-path: cannot read "${path}": invalid UTF-8 on line 2`,
+    ]);
+  });
+
   describe('loadConfig', () => {
     it("loads the fork's example TOML unchanged", async () => {
       const { config } = await loadConfig({ configPath: F + 'valid-fork.toml', env: {} }, COMPONENTS);

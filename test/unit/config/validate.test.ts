@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { COMPONENTS } from '../../../src/daemon/components.js';
 import { validateConfig } from '../../../src/config/validate.js';
+import { formatIssues, issuesOnOneLine, MAX_SHOWN_ISSUES } from '../../../src/shared/errors.js';
 
 const errorPaths = (issues: Array<{ path: string; severity: string }>): string[] =>
   issues.filter((i) => i.severity === 'error').map((i) => i.path);
@@ -14,6 +15,39 @@ describe('config validation (src/config/validate.ts)', () => {
       const bad = validateConfig({ 'udp-receiver': 'epoll' }, COMPONENTS).issues;
       expect(errorPaths(bad)).to.deep.equal(['udp-receiver']);
       expect(bad[0]!.message).to.contain('"auto", "batch" or "dgram"');
+    });
+    it('refuses a million thresholds with one short error instead of a million', () => {
+      const million = Array.from({ length: 1_000_000 }, (_, i) => String(i % 100));
+      const { issues } = validateConfig({ 'percent-threshold': million }, COMPONENTS);
+      expect(issues.filter((i) => i.severity === 'error')).to.have.length(1);
+      expect(issues[0]!.message).to.contain('lists 1000000 thresholds; at most 201');
+      expect(formatIssues(issues).length).to.be.lessThan(200);
+    });
+    it('shows at most 50 problems of a document, saying how many more there are', () => {
+      const raw = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`nope-${i}`, 1]));
+      const { issues } = validateConfig(raw, COMPONENTS);
+      expect(issues.length).to.be.at.least(120);
+      expect(issuesOnOneLine(issues)).to.match(/; … and \d+ more problems$/);
+      expect(formatIssues(issues).split('\n')).to.have.length(MAX_SHOWN_ISSUES + 1);
+    });
+    it('reports an unknown key named __proto__ as unknown, whatever hints the section has', () => {
+      const raw = JSON.parse(
+        '{"sepagent": {"__proto__": 1, "port": 1, "sep_regexp": "s", "cluster_regexp": "c"}, "backends": "sepagent"}',
+      ) as Record<string, unknown>;
+      const issues = validateConfig(raw, COMPONENTS).issues.filter((i) => i.path === 'sepagent.__proto__');
+      expect(issues.map((i) => i.message)).to.deep.equal(['unknown key']);
+    });
+    it('rejects a remote-write header value with a line break (every write would fail)', () => {
+      const raw = {
+        backends: 'prometheus-remote-write',
+        'prometheus-remote-write': {
+          url: 'http://127.0.0.1:9/api/v1/write',
+          headers: { 'X-Scope-OrgID': 'a\r\nInjected: 1' },
+        },
+      };
+      expect(errorPaths(validateConfig(raw, COMPONENTS).issues)).to.deep.equal([
+        'prometheus-remote-write.headers.X-Scope-OrgID',
+      ]);
     });
     it('rejects thresholds outside [-100, 100] (they crash the reference)', () => {
       expect(errorPaths(validateConfig({ 'percent-threshold': '101' }, COMPONENTS).issues)).to.deep.equal([
