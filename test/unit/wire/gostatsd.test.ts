@@ -1,7 +1,10 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
+import { runToEnd } from '../../../src/shared/cooperative.js';
 import {
   decodeEventMessage,
   decodeRawMessage,
+  decodeRawMessageParts,
   encodeEventMessage,
   encodeRawMessage,
   eventToMessage,
@@ -179,5 +182,87 @@ describe('gostatsd wire protocol (proto/gostatsd.proto)', () => {
     const back = decodeEventMessage(expected);
     expect(back.SourceIP).to.equal('10.0.0.5');
     expect(messageToEvent(back)).to.deep.equal(e);
+  });
+});
+
+describe('decodeRawMessageParts: a message a series at a time, the same as decoding it whole', () => {
+  const name = fc.oneof(fc.constantFrom('', '__proto__', 'req', 'a.b'), fc.string({ maxLength: 8 }));
+  const tags = fc.array(fc.string({ maxLength: 6 }), { maxLength: 4 });
+  const byTags = <T>(leaf: fc.Arbitrary<T>) =>
+    fc.dictionary(fc.string({ maxLength: 6 }), leaf, { maxKeys: 3 }).map((m) => ({ TagMap: m }));
+  const maps = <T>(leaf: fc.Arbitrary<T>) => fc.dictionary(name, byTags(leaf), { maxKeys: 4 });
+  const message = fc.record({
+    Counters: maps(fc.record({ Tags: tags, Hostname: fc.string({ maxLength: 4 }), Value: fc.integer() })),
+    Gauges: maps(fc.record({ Tags: tags, Hostname: fc.string({ maxLength: 4 }), Value: fc.double() })),
+    Sets: maps(
+      fc.record({
+        Tags: tags,
+        Hostname: fc.constant(''),
+        Values: fc.array(fc.string({ maxLength: 4 }), { maxLength: 5 }),
+      }),
+    ),
+    Timers: maps(
+      fc.record({
+        Tags: tags,
+        Hostname: fc.constant(''),
+        SampleCount: fc.double(),
+        Values: fc.array(fc.double(), { maxLength: 6 }),
+      }),
+    ),
+  });
+  /** Every series of a decoded message as [kind, name, tags key, leaf as JSON], sorted. */
+  const rows = (m: RawMessage): string[] => {
+    const out: string[] = [];
+    for (const kind of ['Counters', 'Gauges', 'Sets', 'Timers'] as const)
+      forEachEntry(m[kind] as TagMaps<unknown>, (n, t) =>
+        forEachEntry(t?.TagMap, (k, leaf) => out.push(JSON.stringify([kind, n, k, leaf]))),
+      );
+    return out.sort();
+  };
+  const everything = { maxSeries: 1e9, maxTags: 1e9, maxValues: 1e9 };
+
+  it('yields exactly the series protobufjs decodes from the whole message', () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        const bytes = encodeRawMessage(m as unknown as RawMessage);
+        const parts: RawMessage[] = [];
+        runToEnd(
+          decodeRawMessageParts(
+            bytes,
+            everything,
+            () => expect.fail('no cap'),
+            (p) => parts.push(p),
+          ),
+        );
+        expect(parts.flatMap(rows).sort()).to.deep.equal(rows(decodeRawMessage(bytes)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('throws before handing anything on when the framing is broken', () => {
+    fc.assert(
+      fc.property(message, fc.nat(), (m, cut) => {
+        const bytes = encodeRawMessage(m as unknown as RawMessage);
+        fc.pre(bytes.length > 2);
+        const truncated = bytes.subarray(0, cut % (bytes.length - 1));
+        let parts = 0;
+        let threw = false;
+        try {
+          runToEnd(
+            decodeRawMessageParts(
+              truncated,
+              everything,
+              () => undefined,
+              () => parts++,
+            ),
+          );
+        } catch {
+          threw = true;
+        }
+        if (threw) expect(parts).to.equal(0);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
