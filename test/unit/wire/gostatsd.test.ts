@@ -224,7 +224,7 @@ describe('decodeRawMessageParts: a message a series at a time, the same as decod
   it('yields exactly the series protobufjs decodes from the whole message', () => {
     fc.assert(
       fc.property(message, (m) => {
-        const bytes = encodeRawMessage(m as unknown as RawMessage);
+        const bytes = encodeRawMessage(m);
         const parts: RawMessage[] = [];
         runToEnd(
           decodeRawMessageParts(
@@ -243,7 +243,7 @@ describe('decodeRawMessageParts: a message a series at a time, the same as decod
   it('throws before handing anything on when the framing is broken', () => {
     fc.assert(
       fc.property(message, fc.nat(), (m, cut) => {
-        const bytes = encodeRawMessage(m as unknown as RawMessage);
+        const bytes = encodeRawMessage(m);
         fc.pre(bytes.length > 2);
         const truncated = bytes.subarray(0, cut % (bytes.length - 1));
         let parts = 0;
