@@ -1,7 +1,7 @@
 // Shared pieces of the benchmark and soak runners: the C tools (load generator and
 // counting sink), receive-buffer sysctls and /proc readings.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -181,9 +181,6 @@ export function residentByKind(pid: number): { brk: number; anon: number; files:
   return out;
 }
 
-/** The Go reference build (../shared/peers/README.md); GO_PEER overrides. */
-export const GO_PEER = process.env['GO_PEER'] ?? join(ROOT, '..', 'shared', 'peers', 'gostatsd-sepagent');
-
 /** Resolves when something is bound to UDP `port` on this host (/proc/net/udp), 10 s at most. */
 export async function udpBound(port: number, what: string): Promise<void> {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
@@ -191,31 +188,6 @@ export async function udpBound(port: number, what: string): Promise<void> {
     if (i > 100) throw new Error(`${what} did not start`);
     await sleep(100);
   }
-}
-
-/**
- * Starts the Go reference on CPU 1 as its README runs it (sepagent backend to the sink on
- * `sinkPort`, StatsD on `port`), at its default worker count unless `maxWorkers` is given.
- * It inherits the 8 MiB rmem_default of {@link withSysctls}.
- */
-export async function startGoPeer(o: {
-  port: number;
-  sinkPort: number;
-  flushS: number;
-  maxWorkers?: number | undefined;
-}): Promise<ChildProcess> {
-  const cfg = join(OUT, 'go.toml');
-  writeFileSync(
-    cfg,
-    `[sepagent]\nhost = "127.0.0.1"\nport = ${o.sinkPort}\nsep_regexp = "sep([0-9]+)"\ncluster_regexp = "external_cluster_sep([0-9]+)"\n`,
-  );
-  const workers = o.maxWorkers === undefined ? [] : ['--max-workers', String(o.maxWorkers)];
-  const args = ['--backends', 'sepagent', '--config-path', cfg, '--metrics-addr', `127.0.0.1:${o.port}`];
-  const proc = spawn('taskset', ['-c', '1', GO_PEER, ...args, '--flush-interval', `${o.flushS}s`, ...workers], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  await udpBound(o.port, 'gostatsd-sepagent');
-  return proc;
 }
 
 /**

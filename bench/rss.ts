@@ -2,17 +2,16 @@
 //
 //   npm run bench:rss -- [--series 100000] [--lines-per-datagram 1] [--rate 100000]
 //                        [--duration 10] [--flush-interval 1] [--max-series N]
-//                        [--series-per-sep 100] [--daemon ours|go]
+//                        [--series-per-sep 100]
 //                        [--backends "sepagent stdout"]  (ours; stdout goes to /dev/null)
 //
 // Starts the built daemon (sepagent backend to a counting sink, the shipped V8 flags unless
 // BENCH_NODE_FLAGS overrides them), creates every series, then sends Envoy-shaped traffic at
 // a fixed rate and samples RSS, its anonymous and file-backed parts, and the V8 heap every
 // 250 ms. Prints peak RSS (VmHWM), the split and the heap at the RSS peak, and the loss,
-// which must be 0 for the figures to mean anything. `--daemon go` measures the Go reference
-// from ../shared/peers instead (no heap or flush figures; keep `--series-per-sep` at 50 or
-// less, as its SEP documents are not split). The daemon gets SIGTERM at the end, so node
-// flags such as `--cpu-prof` write their files. See docs/performance.md.
+// which must be 0 for the figures to mean anything. The Go reference's figures are history
+// in docs/performance.md. The daemon gets SIGTERM at the end, so node flags such as
+// `--cpu-prof` write their files. See docs/performance.md.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,7 +31,6 @@ import {
   send,
   Sink,
   sleep,
-  startGoPeer,
   udpDrops,
   waitReady,
   withSysctls,
@@ -47,7 +45,6 @@ const { values: opt } = parseArgs({
     'flush-interval': { type: 'string', default: '1' },
     'max-series': { type: 'string', default: '' },
     'series-per-sep': { type: 'string', default: '100' },
-    daemon: { type: 'string', default: 'ours' },
     // Ours only: the backends line, e.g. "sepagent stdout" (stdout goes to /dev/null).
     backends: { type: 'string', default: 'sepagent' },
   },
@@ -58,8 +55,6 @@ const RATE = Number(opt.rate);
 const DURATION = Number(opt.duration);
 const FLUSH_S = Number(opt['flush-interval']);
 const PER_SEP = ['--series-per-sep', String(Number(opt['series-per-sep']))];
-const GO = opt.daemon === 'go';
-if (!GO && opt.daemon !== 'ours') throw new Error(`--daemon: "ours" or "go", not "${opt.daemon}"`);
 const RCVBUF = 8 * 1024 * 1024;
 
 interface Sample {
@@ -88,22 +83,16 @@ async function main(): Promise<void> {
     oursConfig({ port, web, sinkPort: sink.port, flushS: FLUSH_S, rcvbuf: RCVBUF, extra, backends: opt.backends }),
   );
   let stderr = '';
-  const daemon = GO
-    ? await startGoPeer({ port, sinkPort: sink.port, flushS: FLUSH_S })
-    : spawn(
-        'taskset',
-        ['-c', '1', process.execPath, ...NODE_FLAGS, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
-        {
-          env: daemonEnv(),
-          stdio: ['ignore', 'ignore', 'pipe'],
-        },
-      );
+  const daemon = spawn(
+    'taskset',
+    ['-c', '1', process.execPath, ...NODE_FLAGS, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
+    { env: daemonEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   daemon.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-10_000)));
   const pid = daemon.pid!;
-  /** Our daemon's /metrics text; the Go reference serves none. */
-  const scrape = async (): Promise<string> => (GO ? '' : await (await fetch(`http://127.0.0.1:${web}/metrics`)).text());
+  const scrape = async (): Promise<string> => await (await fetch(`http://127.0.0.1:${web}/metrics`)).text();
   try {
-    if (!GO) await waitReady(web, () => stderr);
+    await waitReady(web, () => stderr);
     const idle = rssMb(pid);
     const warmRate = Math.min(RATE, 200_000);
     await send(
@@ -157,8 +146,8 @@ async function main(): Promise<void> {
       series: SERIES,
       linesPerDatagram: LPD,
       lineRate: Math.round(sent.lineRate),
-      daemon: GO ? 'gostatsd-sepagent' : 'statsd-sepagent',
-      nodeFlags: GO ? '' : NODE_FLAGS.join(' '),
+      daemon: 'statsd-sepagent',
+      nodeFlags: NODE_FLAGS.join(' '),
       idleRssMb: idle,
       afterWarmUpRssMb: warm,
       peakRssMb: peakRssMb(pid),
@@ -172,16 +161,12 @@ async function main(): Promise<void> {
     };
     console.log(
       `${report.daemon}: ${SERIES} series, ${LPD} line(s)/datagram at ${f(sent.lineRate / 1000)}k lines/s` +
-        (GO ? '\n' : `, node ${report.nodeFlags}\n`) +
+        `, node ${report.nodeFlags}\n` +
         `  RSS: idle ${f(idle)} MB, after creating the series ${f(warm)} MB, peak ${f(report.peakRssMb)} MB\n` +
         `  at the RSS peak: ${f(top.anonMb)} MB anonymous, ${f(top.fileMb)} MB file-backed (the program's own pages)` +
-        (GO
-          ? '\n'
-          : `; heap used ${f(top.heapUsedMb)} MB of ${f(top.heapTotalMb)} MB, external ${f(top.externalMb)} MB\n`) +
+        `; heap used ${f(top.heapUsedMb)} MB of ${f(top.heapTotalMb)} MB, external ${f(top.externalMb)} MB\n` +
         `  loss ${report.lossPct.toFixed(3)} %, kernel drops ${report.kernelDrops}` +
-        (GO
-          ? ''
-          : `\n  ${flushes} flushes, mean ${flushMeanMs.toFixed(0)} ms, all within ${slowest ?? '?'} s; intervals skipped, merged or timed out: ${late}`),
+        `\n  ${flushes} flushes, mean ${flushMeanMs.toFixed(0)} ms, all within ${slowest ?? '?'} s; intervals skipped, merged or timed out: ${late}`,
     );
     writeFileSync(
       join(OUT, `rss-${new Date().toISOString().replaceAll(':', '-')}.json`),

@@ -5,14 +5,14 @@
 //
 //   npm run bench -- [--duration 5] [--repeats 3] [--flush-interval 1] [--quick]
 //                    [--points 1x1000,1x100000,20x1000,20x100000]
-//                    [--daemons ours,go1,go,etsy (also ours-stdout, ours-prom)] [--cpu-rate 100000] [--no-burst] [--fixed-only]
+//                    [--daemons ours,etsy (also ours-stdout, ours-prom)] [--cpu-rate 100000] [--no-burst] [--fixed-only]
 //
 // For every point it searches the highest sustained line rate with < 0.1 % loss, loss
 // counted end to end: counter and timer lines sent versus the counts the daemon flushed
 // to a counting UDP sink. It also measures each daemon's CPU per million lines at the
 // fixed `--cpu-rate`. It writes bench/out/results-*.json and a throughput plot (SVG) next
-// to it. The Go reference is taken from ../shared/peers (GO_PEER overrides) and skipped,
-// with the reason printed, when it is not there. See docs/performance.md.
+// to it. The Go reference's figures (go1, go) are history in docs/performance.md. See
+// docs/performance.md.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -27,13 +27,11 @@ import {
   loadgen,
   NODE_FLAGS,
   OUT,
-  GO_PEER,
   oursConfig,
   peakRssMb,
   ROOT,
   Sink,
   sleep,
-  startGoPeer,
   udpDrops,
   withSysctls,
 } from './lib.js';
@@ -63,7 +61,7 @@ const { values: opt } = parseArgs({
     repeats: { type: 'string', default: '3' },
     'flush-interval': { type: 'string', default: '1' },
     points: { type: 'string', default: '1x1000,1x100000,20x1000,20x100000' },
-    daemons: { type: 'string', default: 'ours,go1,go,etsy' },
+    daemons: { type: 'string', default: 'ours,etsy' },
     'cpu-rate': { type: 'string', default: '100000' },
     quick: { type: 'boolean', default: false },
     'no-burst': { type: 'boolean', default: false },
@@ -87,11 +85,11 @@ const DAEMONS = opt.daemons
     throw new Error(`unknown daemon "${d}" (${Object.keys(DAEMON_LABELS).join(', ')})`);
   })
   .filter((d) => {
-    if ((d !== 'go1' && d !== 'go') || existsSync(GO_PEER)) return true;
-    console.log(
-      `skipping ${d}: the Go reference is not at ${GO_PEER} (see ../shared/peers/README.md; GO_PEER overrides)`,
+    // The Go reference's figures are history (docs/performance.md); it is not run any more.
+    if (d !== 'go1' && d !== 'go') return true;
+    throw new Error(
+      `"${d}" was the Go reference, which is no longer run; its measured figures are in docs/performance.md`,
     );
-    return false;
   });
 const POINTS = opt.points.split(',').map((p) => {
   const [l, s] = p.split('x');
@@ -152,10 +150,6 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
         );
       return (sum / count) * 1000;
     };
-  } else if (name === 'go1' || name === 'go') {
-    // The Go reference as its README runs it; it inherits the 8 MiB rmem_default like Etsy's.
-    proc = await startGoPeer({ port, sinkPort, flushS: FLUSH_S, maxWorkers: name === 'go1' ? 1 : undefined });
-    flushMs = () => Promise.resolve(NaN); // it does not report one
   } else {
     const cfg = join(OUT, 'peer.json');
     const flushLog = join(OUT, 'peer-flush.log');
@@ -373,7 +367,7 @@ async function main(): Promise<void> {
         JSON.parse(readFileSync(join(ROOT, 'node_modules', 'statsd', 'package.json'), 'utf8')) as { version: string }
       ).version;
       labels[d] = `Etsy statsd ${statsdVersion} (node ${peerNode}, ${ETSY_BACKEND} backend)`;
-    } else labels[d] = `gostatsd-sepagent (Go reference, ${d === 'go1' ? 'max-workers 1' : 'default max-workers 2'})`;
+    }
     console.log(`${d}: ${labels[d]}`);
   }
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;

@@ -1,13 +1,10 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CliProcess } from '../support/cli-process.js';
 import { httpGet, metricValue, sendUdp } from '../support/daemon-harness.js';
 import { FakeSepAgentListener, type ReceivedDocument } from '../support/fake-sepagent-listener.js';
-import { freeTcpPort, freeUdpPort } from '../support/ports.js';
 import { waitFor } from '../support/wait-for.js';
 
 const P = 'envoy.cluster.external_cluster_';
@@ -139,113 +136,5 @@ describe('two tiers: forwarder → /v2/raw aggregation (built CLI)', function ()
     expect(agentB.counterTotal('upstream_rq_total')).to.equal(COUNTED);
     expect(timerCount(agentB, 'upstream_rq_time')).to.equal(TIMED);
     expect(normalise(agentB.documents)).to.deep.equal(normalise(agentC.documents));
-  });
-
-  describe('with the Go reference (../shared/peers)', function () {
-    const peer = resolve('..', 'shared', 'peers', 'gostatsd-sepagent');
-    const children: ChildProcess[] = [];
-    before(function () {
-      if (!existsSync(peer)) {
-        console.log(`    (skipped: the Go reference is not at ${peer})`);
-        this.skip();
-      }
-    });
-    afterEach(() => {
-      for (const ch of children.splice(0)) ch.kill('SIGKILL');
-    });
-    const go = async (toml: string, args: string[]): Promise<void> => {
-      const ch = spawn(peer, ['--config-path', await config('go.toml', toml), '--statser-type', 'null', ...args], {
-        stdio: 'ignore',
-      });
-      children.push(ch);
-    };
-
-    it('a gostatsd forwarder feeds our /v2/raw: exact counter sums and timer counts', async () => {
-      const agentB = await agent();
-      const b = start([
-        '--config-path',
-        await config(
-          'b.toml',
-          `metrics-addr = "127.0.0.1:0"\nweb-addr = "127.0.0.1:0"\nmax-workers = 1\nbackends = "sepagent"\nflush-interval = "200ms"\nhttp-servers = "main"\n[http.main]\naddress = "127.0.0.1:0"\nenable-ingestion = true\n` +
-            SEPAGENT.replace('%PORT%', String(agentB.port)),
-        ),
-      ]);
-      const bPorts = await b.ready();
-      const goUdp = await freeUdpPort();
-      await go(`[http-transport]\napi-endpoint = "http://127.0.0.1:${bPorts.http['main']}"\n`, [
-        '--server-mode',
-        'forwarder',
-        '--metrics-addr',
-        `127.0.0.1:${goUdp}`,
-        '--flush-interval',
-        '200ms',
-      ]);
-      // The peer is ready once it answers: send until B has seen a forwarded request.
-      await waitFor(
-        async () => {
-          await sendUdp(goUdp, ['probe.ready:1|c']);
-          return (
-            (metricValue(
-              (await httpGet(bPorts.web, '/metrics')).body,
-              'statsd_sepagent_http_ingest_requests_total{server="main",result="accepted"}',
-            ) ?? 0) > 0
-          );
-        },
-        15_000,
-        'the Go forwarder to post to us',
-      );
-      await sendRounds(goUdp);
-      await waitFor(
-        () => agentB.counterTotal('upstream_rq_total') === COUNTED && timerCount(agentB, 'upstream_rq_time') === TIMED,
-        15_000,
-        `exact totals through the Go forwarder (so far ${agentB.counterTotal('upstream_rq_total')}/${COUNTED})`,
-      );
-      expect(await b.stop()).to.equal(0);
-      await agentB.drain();
-      expect(agentB.counterTotal('upstream_rq_total')).to.equal(COUNTED);
-      expect(timerCount(agentB, 'upstream_rq_time')).to.equal(TIMED);
-    });
-
-    it('our forwarder feeds a gostatsd aggregation tier: exact counter sums and timer counts', async () => {
-      const agentG = await agent();
-      const goHttp = await freeTcpPort();
-      await go(
-        `http-servers = "main"\n[http.main]\naddress = "127.0.0.1:${goHttp}"\nenable-ingestion = true\n` +
-          SEPAGENT.replace('%PORT%', String(agentG.port)),
-        [
-          '--backends',
-          'sepagent',
-          '--max-workers',
-          '1',
-          '--flush-interval',
-          '200ms',
-          '--metrics-addr',
-          `127.0.0.1:${await freeUdpPort()}`,
-        ],
-      );
-      await waitFor(
-        async () => (await httpGet(goHttp, '/healthcheck').catch(() => ({ status: 0 }))).status === 200,
-        15_000,
-        'the Go tier',
-      );
-      const a = start([
-        '--config-path',
-        await config(
-          'a.toml',
-          `metrics-addr = "127.0.0.1:0"\nweb-addr = "127.0.0.1:0"\nserver-mode = "forwarder"\n[http-transport]\napi-endpoint = "http://127.0.0.1:${goHttp}"\nflush-interval = "100ms"\n`,
-        ),
-      ]);
-      const aPorts = await a.ready();
-      await sendRounds(aPorts.udp);
-      await waitFor(
-        () => agentG.counterTotal('upstream_rq_total') === COUNTED && timerCount(agentG, 'upstream_rq_time') === TIMED,
-        15_000,
-        `exact totals at the Go tier (so far ${agentG.counterTotal('upstream_rq_total')}/${COUNTED})`,
-      );
-      expect(await a.stop()).to.equal(0);
-      await agentG.drain();
-      expect(agentG.counterTotal('upstream_rq_total')).to.equal(COUNTED);
-      expect(timerCount(agentG, 'upstream_rq_time')).to.equal(TIMED);
-    });
   });
 });
