@@ -128,14 +128,14 @@ interface Leaf {
  * entries that protobufjs's Reader can walk without decoding them. First every series is
  * located and its tags and values counted, stopping at a cap (framing errors throw here,
  * before anything is handed on, so a body that is not a message merges nothing); series
- * over a cap are passed to `rejected`. Then each series is decoded by protobufjs and
+ * over a cap (or, once decoded, not their message: `invalid_value`) are passed to `rejected`. Then each series is decoded by protobufjs and
  * handed on in parts of at most {@link CHUNK_SERIES} series, as `RawMessage`s whose maps
  * have no prototype. The generator yields between slices, for runChunked.
  */
 export function* decodeRawMessageParts(
   bytes: Uint8Array,
   limits: ForwardedLimits,
-  rejected: (reason: ForwardedCapReason) => void,
+  rejected: (reason: ForwardedCapReason | 'invalid_value') => void,
   part: (m: RawMessage) => void,
 ): Generator<void, void> {
   const types = load();
@@ -150,57 +150,37 @@ export function* decodeRawMessageParts(
       r.skipType(tag & 7); // an unknown field, skipped as a decoder does
       continue;
     }
-    const entryEnd = lengthEnd(r);
-    let name = '';
-    let value: [number, number] | undefined;
-    while (r.pos < entryEnd) {
-      const t = r.uint32();
-      if (t === 0x0a) name = r.string();
-      else if (t === 0x12) {
-        const end = lengthEnd(r);
-        value = [r.pos, end];
-      } else r.skipType(t & 7);
-      if (value !== undefined && r.pos < value[1]) r.pos = value[1];
-    }
-    if (r.pos !== entryEnd) throw new RangeError('map entry overruns its length');
-    if (value === undefined) continue;
+    const entry = mapEntry(r);
     // The value: `map<string, RawXV2> TagMap = 1`.
-    const v = Reader.create(bytes.subarray(0, value[1]));
-    v.pos = value[0];
+    const v = Reader.create(bytes.subarray(0, entry.end));
+    v.pos = entry.start;
     while (v.pos < v.len) {
       const t = v.uint32();
       if (t !== 0x0a) {
         v.skipType(t & 7);
         continue;
       }
-      const tagEnd = lengthEnd(v);
-      let tagsKey = '';
-      let leaf: [number, number] | undefined;
-      while (v.pos < tagEnd) {
-        const u = v.uint32();
-        if (u === 0x0a) tagsKey = v.string();
-        else if (u === 0x12) {
-          const end = lengthEnd(v);
-          leaf = [v.pos, end];
-        } else v.skipType(u & 7);
-        if (leaf !== undefined && v.pos < leaf[1]) v.pos = leaf[1];
-      }
-      if (v.pos !== tagEnd) throw new RangeError('map entry overruns its length');
+      const { key: tagsKey, start, end } = mapEntry(v);
       if (++seen % CHUNK_SERIES === 0) yield;
-      const start = leaf?.[0] ?? 0;
-      const end = leaf?.[1] ?? 0;
       if (leaves.length >= limits.maxSeries) rejected('too_many_series');
       else {
         const over = overCap(bytes, start, end, field as Leaf['field'], limits);
         if (over !== undefined) rejected(over);
-        else leaves.push({ field: field as Leaf['field'], name, tagsKey, start, end });
+        else leaves.push({ field: field as Leaf['field'], name: entry.key, tagsKey, start, end });
       }
     }
   }
   for (let i = 0; i < leaves.length; i += CHUNK_SERIES) {
     const m: RawMessage = { Counters: bare(), Gauges: bare(), Sets: bare(), Timers: bare() };
     for (const leaf of leaves.slice(i, i + CHUNK_SERIES)) {
-      const decoded = types[LEAF_TYPES[leaf.field]].decode(bytes.subarray(leaf.start, leaf.end));
+      let decoded: unknown;
+      try {
+        decoded = types[LEAF_TYPES[leaf.field]].decode(bytes.subarray(leaf.start, leaf.end));
+      } catch {
+        // Framed right, but not the series' message: that series alone is skipped.
+        rejected('invalid_value');
+        continue;
+      }
       const map = m[KINDS[leaf.field]] as TagMaps<unknown>;
       const byTags = (map[leaf.name] ??= { TagMap: bare() });
       byTags.TagMap[leaf.tagsKey] = decoded;
@@ -208,6 +188,28 @@ export function* decodeRawMessageParts(
     part(m);
     yield;
   }
+}
+
+/**
+ * Reads one entry of a `map<string, message>` (the reader just past its tag): its key, and
+ * where its value's bytes lie (an empty range when it has none). Throws on broken framing.
+ */
+function mapEntry(r: Protobuf.Reader): { key: string; start: number; end: number } {
+  const entryEnd = lengthEnd(r);
+  let key = '';
+  let start = 0;
+  let end = 0;
+  while (r.pos < entryEnd) {
+    const t = r.uint32();
+    if (t === 0x0a) key = r.string();
+    else if (t === 0x12) {
+      end = lengthEnd(r);
+      start = r.pos;
+      r.pos = end;
+    } else r.skipType(t & 7);
+  }
+  if (r.pos !== entryEnd) throw new RangeError('map entry overruns its length');
+  return { key, start, end };
 }
 
 /** Reads a length prefix and returns where the field ends; throws if past the buffer. */

@@ -7,6 +7,7 @@ import { deflateSync } from 'node:zlib';
 import { CliProcess, runCliOnce } from '../support/cli-process.js';
 import { httpGet, metricValue, sendUdp } from '../support/daemon-harness.js';
 import { FakeSepAgentListener, sepagentSection } from '../support/fake-sepagent-listener.js';
+import { oneSeries, protoField as field } from '../support/gostatsd-wire.js';
 import { waitFor } from '../support/wait-for.js';
 
 const LISTEN = ['--metrics-addr', '127.0.0.1:0', '--web-addr', '127.0.0.1:0'];
@@ -309,27 +310,6 @@ function hangupCaught(pid: number): boolean {
 function peakRssBytes(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? 0) * 1024;
-}
-
-/** A protobuf varint. */
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return Buffer.from(out);
-}
-
-/** A length-delimited field. */
-const field = (tag: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([tag]), varint(body.length), body]);
-
-/** `RawMessageV2` with one series `kind` (3 sets, 4 timers) named `t` whose leaf is `leaf`, deflated. */
-function oneSeries(kind: 3 | 4, leaf: Buffer): Buffer {
-  const tagEntry = Buffer.concat([field(0x0a, Buffer.alloc(0)), field(0x12, leaf)]);
-  const entry = Buffer.concat([field(0x0a, Buffer.from('t')), field(0x12, field(0x0a, tagEntry))]);
-  return deflateSync(field((kind << 3) | 2, entry), { level: 9 });
 }
 
 /** A timer of `n` packed zero values. */

@@ -6,6 +6,32 @@ import { silentLogger } from '../../src/shared/logger.js';
 import { encodeRawMessage, type RawMessage, type TagMaps } from '../../src/wire/gostatsd.js';
 import { makePipeline } from './pipeline.js';
 
+/** A protobuf varint, for bodies built by hand from the wire format. */
+export function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+
+/** A length-delimited field: its key byte (`tag`), its length and `body`. */
+export const protoField = (tag: number, body: Buffer): Buffer =>
+  Buffer.concat([Buffer.from([tag]), varint(body.length), body]);
+
+/**
+ * A deflated `RawMessageV2` built by hand with one series named `t` (no tags) of map field
+ * `kind` (3 sets, 4 timers) whose leaf message is `leaf`: for bodies a protobuf encoder
+ * would take too long to make (millions of values).
+ */
+export function oneSeries(kind: 3 | 4, leaf: Buffer): Buffer {
+  const tagEntry = Buffer.concat([protoField(0x0a, Buffer.alloc(0)), protoField(0x12, leaf)]);
+  const entry = Buffer.concat([protoField(0x0a, Buffer.from('t')), protoField(0x12, protoField(0x0a, tagEntry))]);
+  return deflateSync(protoField((kind << 3) | 2, entry), { level: 9 });
+}
+
 /** One raw series for {@link rawMessage}: name, tags, host and the kind's value. */
 export interface RawRow {
   name: string;

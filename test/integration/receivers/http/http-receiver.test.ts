@@ -5,7 +5,9 @@ import { encodeEventMessage, eventToMessage } from '../../../../src/wire/gostats
 import { httpGet } from '../../../support/daemon-harness.js';
 import {
   type Ingestion,
+  oneSeries,
   post,
+  protoField,
   rawBody,
   rawMessage,
   rawRequest,
@@ -17,17 +19,6 @@ import { waitFor } from '../../../support/wait-for.js';
 const startReceiver = startIngestion;
 
 const DEFLATE = { 'content-encoding': 'deflate' };
-
-/** A protobuf varint. */
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return Buffer.from(out);
-}
 
 const SAMPLE = rawMessage({
   counters: [
@@ -194,13 +185,8 @@ describe('http receiver (/v2/raw, /v2/event)', () => {
 
   it('a 92 KB deflate body of a timer with 7.9 million values is refused as that series, not decoded', async () => {
     r = await startReceiver();
-    // A RawMessageV2 by hand: Timers{"t": TagMap{"": RawTimerV2{Values: packed zeros}}}.
-    const packed = Buffer.alloc(7_900_000 * 8);
-    const leaf = Buffer.concat([Buffer.from([0x22]), varint(packed.length), packed]);
-    const tagEntry = Buffer.concat([Buffer.from([0x0a, 0x00, 0x12]), varint(leaf.length), leaf]);
-    const value = Buffer.concat([Buffer.from([0x0a]), varint(tagEntry.length), tagEntry]);
-    const entry = Buffer.concat([Buffer.from([0x0a, 0x01, 0x74, 0x12]), varint(value.length), value]);
-    const body = deflateSync(Buffer.concat([Buffer.from([0x22]), varint(entry.length), entry]), { level: 9 });
+    // Timers{"t": TagMap{"": RawTimerV2{Values: 7.9 million packed zeros}}}.
+    const body = oneSeries(4, protoField(0x22, Buffer.alloc(7_900_000 * 8)));
     expect(body.length).to.be.lessThan(100_000);
     expect((await post(r.port, '/v2/raw', body, DEFLATE)).status).to.equal(202);
     expect(r.p.stats.forwardedRejected.too_many_values).to.equal(1);
