@@ -4,15 +4,21 @@
 # emptyDir at /tmp). Probes live in the Helm chart, so there is no HEALTHCHECK.
 #
 #   docker build -t statsd-sepagent:0.1.0 .
+#   make image            # the same with buildah, where there is no Docker engine
 
 ARG NODE_IMAGE=node:24-bookworm
 
 # ---- build: compile TypeScript and the recvmmsg(2) receiver module --------------------
 FROM ${NODE_IMAGE} AS build
+# PEM certificates of a TLS-intercepting proxy between the build and the npm registry (a
+# corporate proxy); empty, the default, for a direct connection. Build stage only.
+ARG EXTRA_CA_CERT=""
 WORKDIR /src
 COPY package.json package-lock.json ./
 # No install scripts: the devDependency "node" would download a second Node binary.
-RUN npm ci --no-audit --no-fund --ignore-scripts
+RUN if [ -n "$EXTRA_CA_CERT" ]; then printf '%s\n' "$EXTRA_CA_CERT" > /tmp/extra-ca.pem \
+      && export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem; fi \
+ && npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY native ./native

@@ -41,9 +41,10 @@ manifests: helm
 chart-lint: helm
 	for f in '' charts/statsd-sepagent/ci/*.yaml; do .tools/bin/helm lint --strict charts/statsd-sepagent $${f:+-f $$f} || exit 1; done
 
-## image: build the container image (needs a Docker engine)
-image:
-	docker build -t statsd-sepagent:$$(node -p 'require("./package.json").version') .
+## image: build the container image from the Dockerfile with buildah (installs buildah, podman,
+## runc and mmdebstrap from Debian; makes local stand-ins for unreachable base images)
+image: setup
+	./scripts/image.sh
 
 clean:
 	rm -rf dist build coverage
