@@ -1,6 +1,19 @@
 #!/usr/bin/env node
 import { setFlagsFromString } from 'node:v8';
 
+// The lowest Node.js the program runs on (package.json's engines; the suite runs on it).
+// Checked before anything else loads: on an older one the failures would be obscure
+// (a TypeError in the Kubernetes client, in every forwarder attempt, in the injector).
+const MIN_NODE = [22, 19, 0] as const;
+const running = process.versions.node.split('.').map(Number);
+const tooOld = MIN_NODE.findIndex((n, i) => (running[i] ?? 0) !== n);
+if (tooOld >= 0 && (running[tooOld] ?? 0) < MIN_NODE[tooOld]!) {
+  process.stderr.write(
+    `statsd-sepagent: Node.js ${MIN_NODE.join('.')} or later is required; this is ${process.version} (${process.execPath})\n`,
+  );
+  process.exit(2);
+}
+
 // Until the command installs its own, a SIGHUP (a config reload, sent perhaps while the
 // modules below still load) must not end the process, Node's default: the daemon's
 // documents say one during start-up is ignored. Hence the dynamic imports below.

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { CliProcess, runCliOnce } from '../support/cli-process.js';
+import { dirname, join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { CLI, CliProcess, runCliOnce } from '../support/cli-process.js';
 import { sendUdp } from '../support/daemon-harness.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -31,6 +32,61 @@ describe('statsd-sepagent CLI', function () {
     const r = await runCliOnce(['--version']);
     expect(r.code).to.equal(0);
     expect(r.stdout.trim()).to.equal(pkg.version);
+  });
+
+  it('refuses a Node.js older than package.json engines with one sentence naming the minimum (exit 2)', () => {
+    const engines = (JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } }).engines.node;
+    const minimum = /^>=(\d+\.\d+(?:\.\d+)?)$/.exec(engines)?.[1] ?? '';
+    const [major, minor] = minimum.split('.').map(Number) as [number, number];
+    // The version the program sees is faked before it runs: no second Node is needed.
+    const as = (version: string) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--import',
+          `data:text/javascript,Object.defineProperty(process,'versions',{value:{...process.versions,node:'${version}'}});Object.defineProperty(process,'version',{value:'v${version}'})`,
+          CLI,
+          '--version',
+        ],
+        { encoding: 'utf8' },
+      );
+    const old = as(`${major}.${minor - 1}.9`);
+    expect(old.status).to.equal(2);
+    expect(old.stderr).to.match(
+      new RegExp(
+        `^statsd-sepagent: Node\\.js ${minimum.replaceAll('.', '\\.')}(\\.0)? or later is required; this is v${major}\\.${minor - 1}\\.9`,
+      ),
+    );
+    expect(as(`${major - 2}.20.2`).status).to.equal(2);
+    expect(as(`${major}.${minor}.0`).status).to.equal(0);
+    expect(as(`${major + 2}.0.0`).status).to.equal(0);
+    // The README says the same.
+    expect(readFileSync('README.md', 'utf8')).to.contain(`Node.js ≥ ${minimum}`);
+  });
+
+  it('installs with npm install -g from its package, and runs from PATH with its shebang', function () {
+    this.timeout(180_000);
+    const dir = mkdtempSync(join(tmpdir(), 'global-'));
+    const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { encoding: 'utf8' }).trim();
+    execFileSync(
+      'npm',
+      ['install', '-g', '--prefix', join(dir, 'prefix'), '--no-audit', '--no-fund', join(dir, packed)],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const bin = join(dir, 'prefix', 'bin', 'statsd-sepagent');
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    const out = execFileSync(bin, ['--version'], {
+      encoding: 'utf8',
+      env: { PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
+    });
+    expect(out.trim()).to.equal(pkg.version);
+    const check = spawnSync(bin, ['check-config', 'examples/sepagent.toml'], {
+      encoding: 'utf8',
+      env: { PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
+    });
+    expect(check.status, check.stderr).to.equal(0);
   });
 
   it('an unknown flag is a usage error (exit 2)', async () => {
