@@ -106,6 +106,8 @@ export interface SharedBackendSettings {
  */
 export interface BackendFactory<C> {
   readonly type: string;
+  /** The keys its section takes (besides `[type.<instance>]` subsections): for docs and the chart's schema. */
+  readonly keys: readonly string[];
   /** One line for `--help` and docs. */
   readonly description: string;
   /**

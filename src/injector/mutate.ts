@@ -108,7 +108,10 @@ export function admit(body: unknown, ctx: AdmissionContext, namespaceOptIn: bool
     return answer('excluded', `pods in ${namespace} are never injected`);
 
   const annotations = stringMap(objectAt(metadata, 'annotations'));
-  const opt = annotations[ANNOTATIONS.inject]?.trim().toLowerCase();
+  // Opting in is by label (the webhook's objectSelector matches it); the annotation of
+  // earlier versions is still read where no label says otherwise.
+  const label = stringMap(objectAt(metadata, 'labels'))[ANNOTATIONS.inject]?.trim().toLowerCase();
+  const opt = label ?? annotations[ANNOTATIONS.inject]?.trim().toLowerCase();
   if (opt !== undefined && opt !== 'true' && opt !== 'false')
     return deny(uid, ctx, [{ annotation: ANNOTATIONS.inject, message: `must be "true" or "false", got "${opt}"` }]);
   if (opt === 'false' || (opt !== 'true' && !namespaceOptIn)) return answer('skipped', 'not opted in');

@@ -90,31 +90,30 @@ const CONTAINER_KEYS = new Set([
   'lifecycle',
 ]);
 
-const CASES: Array<{ name: string; kube: string; files?: string[]; sets?: string[]; native: boolean }> = [
-  { name: 'defaults on 1.28 (classic)', kube: '1.28.0', native: false },
-  { name: 'defaults on 1.29 (native)', kube: '1.29.0', native: true },
-  { name: 'defaults on 1.30 (native)', kube: '1.30.0', native: true },
-  { name: 'ci/classic-values on 1.30', kube: '1.30.0', files: [`${CHART}/ci/classic-values.yaml`], native: false },
-  {
-    name: 'ci/existing-configmap-values on 1.28',
-    kube: '1.28.0',
-    files: [`${CHART}/ci/existing-configmap-values.yaml`],
-    native: false,
-  },
-  {
-    name: 'ci/full-values on 1.28 (native forced)',
-    kube: '1.28.0',
-    files: [`${CHART}/ci/full-values.yaml`],
-    native: true,
-  },
-  { name: 'ci/full-values on 1.33', kube: '1.33.0', files: [`${CHART}/ci/full-values.yaml`], native: true },
+/** The Kubernetes versions every case renders at: before native sidecars, and a current one. */
+const KUBE_VERSIONS = ['1.28.0', '1.31.0'] as const;
+
+const VALUE_CASES: Array<{ name: string; files?: string[]; sets?: string[]; classic?: true }> = [
+  { name: 'defaults' },
+  { name: 'ci/classic-values', files: [`${CHART}/ci/classic-values.yaml`], classic: true },
+  { name: 'ci/existing-configmap-values', files: [`${CHART}/ci/existing-configmap-values.yaml`] },
+  { name: 'ci/full-values', files: [`${CHART}/ci/full-values.yaml`] },
   {
     name: 'sepagent endpoint from --set',
-    kube: '1.30.0',
     sets: ['sepagent.host=10.1.2.3', 'sepagent.port=6000', 'sidecar.mode=classic'],
-    native: false,
+    classic: true,
   },
 ];
+
+/** Every values case at every version: native where the cluster has native sidecars and the values do not say classic. */
+const CASES = VALUE_CASES.flatMap((c) =>
+  KUBE_VERSIONS.map((kube) => ({
+    ...c,
+    name: `${c.name} on ${kube}`,
+    kube,
+    native: c.classic !== true && kube !== '1.28.0',
+  })),
+);
 
 describe('Helm chart (real helm, rendered objects validated against the Kubernetes schemas)', function () {
   this.timeout(60_000);
@@ -249,7 +248,9 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
     for (const [set, message] of [
       ['sepagent.port=70000', 'sepagent.port'],
       ['sidecar.mode=sometimes', 'sidecar.mode'],
-      ['config.backends={graphite}', 'config.backends'],
+      ['config.backends={graphitee}', 'config.backends'],
+      ['config.settings.flush-intervall=1s', 'flush-intervall'],
+      ['config.backendSections.datadog.api_kee=x', 'api_kee'],
       ['config.flushInterval=often', 'config.flushInterval'],
       ["sepagent.sepRegexp=it's", 'sepagent.sepRegexp'],
       ['sidecar.nonsense=1', 'nonsense'],
@@ -298,7 +299,11 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
 
   it('aggregator.enabled deploys the central tier and points the sidecars at it; both configs pass validation', async () => {
     for (const replicas of [1, 3]) {
-      const objs = render('1.30.0', [], ['aggregator.enabled=true', `aggregator.replicas=${replicas}`]);
+      const objs = render(
+        '1.30.0',
+        [],
+        ['aggregator.enabled=true', `aggregator.replicas=${replicas}`, 'aggregator.sepagentHost=10.0.0.7'],
+      );
       for (const o of objs) if (o.apiVersion !== 'monitoring.coreos.com/v1') await validate(o);
       const name = 'rel-statsd-sepagent-aggregator';
       type Workload = K8sObject & {
@@ -308,7 +313,9 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
           template: { metadata: { labels: Record<string, string> }; spec: { containers: Container[] } };
         };
       };
-      const tier = objs.find((o) => o.metadata.name === name && o.kind !== 'Service') as Workload;
+      const tier = objs.find(
+        (o) => o.metadata.name === name && ['Deployment', 'StatefulSet'].includes(o.kind),
+      ) as Workload;
       expect(tier.kind).to.equal(replicas === 1 ? 'Deployment' : 'StatefulSet');
       const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === name) as K8sObject & {
         spec: { clusterIP?: string; selector: Record<string, string>; ports: Array<{ name: string; port: number }> };
@@ -559,6 +566,7 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
       [],
       [
         'aggregator.enabled=true',
+        'aggregator.sepagentHost=10.0.0.7',
         'secrets.files[0].name=datadog',
         'secrets.files[0].secretName=datadog-api-key',
         'secrets.env[0].name=DD_API_KEY',
@@ -599,7 +607,15 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
   });
 
   it('needs service.enabled for the ServiceMonitor, and says so', () => {
-    const r = helm(['template', 'rel', CHART, '--set', 'serviceMonitor.enabled=true']);
+    const r = helm([
+      'template',
+      'rel',
+      CHART,
+      '--set',
+      'serviceMonitor.enabled=true',
+      '--set',
+      'service.enabled=false',
+    ]);
     expect(r.code).to.not.equal(0);
     expect(r.stderr).to.contain('serviceMonitor.enabled needs service.enabled');
   });
@@ -649,4 +665,234 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout, 'manifests/ is stale: run make manifests').to.equal(expected);
   });
+
+  describe('every helm install, template and upgrade command the docs write, run as written', () => {
+    for (const cmd of documentedHelmCommands()) {
+      it(`${cmd.file}: ${cmd.text.slice(0, 110)}`, async () => {
+        for (const kube of KUBE_VERSIONS) {
+          const r = helm([...cmd.args, '--kube-version', kube]);
+          expect(r.code, `${kube}: ${r.stderr}`).to.equal(0);
+          const objs = parseAllDocuments(r.stdout)
+            .map((d) => d.toJS() as K8sObject | null)
+            .filter((o): o is K8sObject => o !== null);
+          expect(objs.length).to.be.greaterThan(0);
+          for (const o of objs) await validate(o);
+          // Every config document the install renders passes the daemon's own validation.
+          for (const cm of objs.filter((o) => o.kind === 'ConfigMap')) {
+            const text = (cm as K8sObject & { data?: Record<string, string> }).data?.['config.toml'];
+            if (text === undefined) continue;
+            const issues = configFromDocument(text, 'toml', {}, COMPONENTS).issues.filter(
+              (i) => i.severity === 'error',
+            );
+            expect(issues, `${cm.metadata.name}:\n${text}`).to.deep.equal([]);
+          }
+          // The workload's pods must be admissible: a Deployment has containers.
+          for (const d of objs.filter((o) => o.kind === 'Deployment')) {
+            const spec = (
+              d as unknown as { spec: { replicas?: number; template: { spec: { containers: unknown[] } } } }
+            ).spec;
+            expect(spec.template.spec.containers.length, d.metadata.name).to.be.greaterThan(0);
+          }
+        }
+      });
+    }
+  });
+
+  it('an injector-only install (workload.enabled=false) renders no workload, ConfigMap or Role of its own', async () => {
+    for (const kube of KUBE_VERSIONS) {
+      const objs = render(kube, [], ['injector.enabled=true', 'workload.enabled=false']);
+      for (const o of objs) await validate(o);
+      const names = objs.map((o) => `${o.kind}/${o.metadata.name}`);
+      expect(names.filter((n) => n.startsWith('Deployment/'))).to.deep.equal([
+        'Deployment/rel-statsd-sepagent-injector',
+      ]);
+      expect(names).to.not.include.members(['ConfigMap/rel-statsd-sepagent-config', 'Role/rel-statsd-sepagent']);
+    }
+  });
+
+  it('sidecar.mode: auto is native from 1.29; native below 1.29 fails the render saying why and what to set', () => {
+    expect(sidecarOf(render('1.28.0')).native).to.equal(false);
+    expect(sidecarOf(render('1.29.0')).native).to.equal(true);
+    const r = helm(['template', 'rel', CHART, '--kube-version', '1.28.0', '--set', 'sidecar.mode=native']);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain('sidecar.mode=native needs Kubernetes 1.29 or later');
+    expect(r.stderr).to.contain('set sidecar.mode=auto or classic');
+  });
+
+  it('the webhook is called only for labelled pods, never in kube-system or its own namespace', () => {
+    const objs = render('1.31.0', [], ['injector.enabled=true', 'workload.enabled=false']);
+    const webhook = objs.find((o) => o.kind === 'MutatingWebhookConfiguration') as K8sObject & {
+      webhooks: Array<{
+        name: string;
+        objectSelector: { matchExpressions: unknown[] };
+        namespaceSelector: { matchExpressions: unknown[] };
+      }>;
+    };
+    const byName = Object.fromEntries(webhook.webhooks.map((w) => [w.name, w]));
+    expect(byName['pod.inject.statsd-sepagent.io']!.objectSelector.matchExpressions).to.deep.equal([
+      { key: 'statsd-sepagent.io/inject', operator: 'In', values: ['true'] },
+    ]);
+    expect(byName['namespace.inject.statsd-sepagent.io']!.objectSelector.matchExpressions).to.deep.equal([
+      { key: 'statsd-sepagent.io/inject', operator: 'NotIn', values: ['false'] },
+    ]);
+    for (const w of webhook.webhooks)
+      expect(w.namespaceSelector.matchExpressions).to.deep.include({
+        key: 'kubernetes.io/metadata.name',
+        operator: 'NotIn',
+        values: ['kube-system', NS],
+      });
+  });
+
+  it('every backend is configurable from values, checked by a schema generated from the daemon (fresh)', () => {
+    const fresh = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/chart-schema.ts', '--check'], {
+      encoding: 'utf8',
+    });
+    expect(fresh.status, `values.schema.json is stale: ${fresh.stderr}`).to.equal(0);
+    const dir = mkdtempSync(join(tmpdir(), 'chart-backends-'));
+    const values = join(dir, 'values.yaml');
+    writeFileSync(
+      values,
+      [
+        'config:',
+        `  backends: ${JSON.stringify([...COMPONENTS.backends.keys()].filter((b) => b !== 'forwarder'))}`,
+        '  settings: {max-series: 50000, expiry-interval: 10m, namespace: edge}',
+        '  backendSections:',
+        '    graphite: {address: "carbon.monitoring:2003"}',
+        '    statsdaemon: {address: "statsd.monitoring:8125"}',
+        '    prometheus-remote-write: {url: "http://mimir.monitoring:8080/api/v1/push", headers: {X-Scope-OrgID: team-a}}',
+        '    datadog: {api_key_file: /var/run/secrets/statsd-sepagent/datadog/api-key}',
+        '    newrelic: {address: "http://newrelic-infra.monitoring:8001/v1/data"}',
+        '    cloudwatch: {namespace: Edge, region: eu-west-1}',
+        'secrets:',
+        '  files: [{name: datadog, secretName: datadog-api-key}]',
+      ].join('\n'),
+    );
+    for (const kube of KUBE_VERSIONS) {
+      const cm = render(kube, [values]).find((o) => o.kind === 'ConfigMap') as K8sObject & {
+        data: Record<string, string>;
+      };
+      const { issues } = configFromDocument(cm.data['config.toml']!, 'toml', {}, COMPONENTS);
+      // The key file exists only in the pod (a mounted Secret).
+      expect(
+        issues.filter((i) => i.severity === 'error' && !i.message.includes('cannot read')),
+        cm.data['config.toml'],
+      ).to.deep.equal([]);
+      expect(cm.data['config.toml']).to.match(/^max-series = 50000/m);
+      expect(cm.data['config.toml']).to.contain('[prometheus-remote-write.headers]');
+    }
+  });
+
+  it('the aggregation tier: its own labels on every object, a PodDisruptionBudget, spread over nodes; no loopback SepAgent', async () => {
+    const objs = render('1.31.0', [`${CHART}/ci/two-tier-values.yaml`]);
+    for (const o of objs) if (o.apiVersion !== 'monitoring.coreos.com/v1') await validate(o);
+    const tier = objs.filter((o) => o.metadata.name.startsWith('rel-statsd-sepagent-aggregator'));
+    expect(tier.map((o) => o.kind).sort()).to.deep.equal([
+      'ConfigMap',
+      'PodDisruptionBudget',
+      'Service',
+      'StatefulSet',
+    ]);
+    for (const o of tier) {
+      expect(o.metadata.labels!['app.kubernetes.io/name'], o.kind).to.equal('statsd-sepagent-aggregator');
+      expect(o.metadata.labels!['app.kubernetes.io/component'], o.kind).to.equal('aggregator');
+    }
+    const sts = tier.find((o) => o.kind === 'StatefulSet') as unknown as {
+      spec: {
+        template: { metadata: { labels: Record<string, string> }; spec: { topologySpreadConstraints: unknown[] } };
+      };
+    };
+    expect(sts.spec.template.metadata.labels['app.kubernetes.io/name']).to.equal('statsd-sepagent-aggregator');
+    expect(sts.spec.template.spec.topologySpreadConstraints).to.deep.equal([
+      {
+        maxSkew: 1,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: {
+          matchLabels: {
+            'app.kubernetes.io/name': 'statsd-sepagent-aggregator',
+            'app.kubernetes.io/instance': 'rel',
+            'app.kubernetes.io/component': 'aggregator',
+          },
+        },
+      },
+    ]);
+    const pdb = tier.find((o) => o.kind === 'PodDisruptionBudget') as unknown as { spec: Record<string, unknown> };
+    expect(pdb.spec['maxUnavailable']).to.equal(1);
+    const cm = tier.find((o) => o.kind === 'ConfigMap') as K8sObject & { data: Record<string, string> };
+    expect(cm.data['config.toml']).to.contain('host = "sepagent.monitoring.svc"');
+    const r = helm(['template', 'rel', CHART, '--set', 'aggregator.enabled=true']);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain('its sepagent backend would send to "127.0.0.1", the loopback of the tier');
+  });
+
+  it("names follow Helm's fullname convention without repeating the chart name", () => {
+    const names = (release: string): string[] => {
+      const r = helm(['template', release, CHART, '--kube-version', '1.31.0', '--set', 'injector.enabled=true']);
+      expect(r.code, r.stderr).to.equal(0);
+      return parseAllDocuments(r.stdout).map((d) => (d.toJS() as K8sObject).metadata.name);
+    };
+    expect(names('statsd')).to.include.members([
+      'statsd-sepagent',
+      'statsd-sepagent-injector',
+      'statsd-sepagent-config',
+    ]);
+    expect(names('statsd').some((n) => n.includes('statsd-statsd'))).to.equal(false);
+    expect(names('edge')).to.include.members(['edge-statsd-sepagent', 'edge-statsd-sepagent-injector']);
+    expect(names('statsd-sepagent')).to.include('statsd-sepagent');
+  });
+
+  it('helm test runs a pod that checks the sidecar’s /readyz through its Service', async () => {
+    const objs = render('1.31.0');
+    const test = objs.find((o) => o.metadata.annotations?.['helm.sh/hook'] === 'test') as
+      (K8sObject & { spec: { containers: Container[] } }) | undefined;
+    expect(test, 'a helm test pod').to.not.equal(undefined);
+    await validate(test!);
+    expect(test!.spec.containers[0]!['command']).to.satisfy((c: string[]) => c.join(' ').includes('/readyz'));
+    expect(objs.some((o) => o.kind === 'Service' && o.metadata.name === 'rel-statsd-sepagent')).to.equal(true);
+  });
 });
+
+/** A `helm install|template|upgrade` command written in a doc, as `helm template` arguments. */
+interface DocumentedCommand {
+  file: string;
+  text: string;
+  args: string[];
+}
+
+/**
+ * The helm commands of README.md, docs/*.md and the chart's README, in fenced shell blocks,
+ * with their continuation lines joined. Each runs as `helm template` with its own flags
+ * (an upgrade with `--reuse-values` takes the earlier install's of the same release).
+ */
+function documentedHelmCommands(): DocumentedCommand[] {
+  const files = [
+    'README.md',
+    ...readdirSync('docs')
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+    `${CHART}/README.md`,
+  ];
+  const out: DocumentedCommand[] = [];
+  for (const file of files) {
+    const installs = new Map<string, string[]>();
+    for (const block of readFileSync(file, 'utf8').matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)) {
+      const lines = block[1]!.replace(/\\\n\s*/g, ' ').split('\n');
+      for (const line of lines) {
+        const m = /^helm (install|upgrade|template) (\S+) (\S+)(.*)$/.exec(line.replace(/\s+#.*$/, '').trim());
+        if (m === null) continue;
+        const [, verb, release, , rest] = m as unknown as [string, string, string, string, string];
+        const flags = shellWords(rest).filter((w) => !['--create-namespace', '--reuse-values', '--wait'].includes(w));
+        const all =
+          verb === 'upgrade' && rest.includes('--reuse-values') ? [...(installs.get(release) ?? []), ...flags] : flags;
+        if (verb !== 'upgrade') installs.set(release, flags);
+        out.push({ file, text: line.trim(), args: ['template', release, CHART, ...all] });
+      }
+    }
+  }
+  return out;
+}
+
+/** Splits a command line into words, honouring single and double quotes. */
+function shellWords(s: string): string[] {
+  return [...s.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
+}

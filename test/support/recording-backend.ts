@@ -103,6 +103,7 @@ export class RecordingBackendFactory {
   readonly factory: BackendFactory<unknown> = {
     type: 'recording',
     description: 'records what it reads (tests)',
+    keys: [],
     defaultConfig: () => ({}),
     validate: () => ({}),
     create: (_config, _shared, deps) => {

@@ -6,7 +6,9 @@ Chart name, truncated to the 63 characters a label value allows.
 {{- end }}
 
 {{/*
-Full name: <release>-<chart> unless the release name already contains the chart name.
+Full name, Helm's convention: <release>-<chart>, or the release name alone when it already
+contains the chart name; and the chart name alone when the release name is the start of it
+(release "statsd": statsd-sepagent, not statsd-statsd-sepagent).
 */}}
 {{- define "statsd-sepagent.fullname" -}}
 {{- if .Values.fullnameOverride }}
@@ -15,6 +17,8 @@ Full name: <release>-<chart> unless the release name already contains the chart 
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
 {{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else if hasPrefix (printf "%s-" .Release.Name) $name }}
+{{- $name | trunc 63 | trimSuffix "-" }}
 {{- else }}
 {{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
 {{- end }}
@@ -64,12 +68,18 @@ container args and the Role's resourceNames both use this, so they always agree.
 {{- end }}
 
 {{/*
-true when the sidecar runs as a native sidecar (an initContainer with restartPolicy: Always).
+true when the sidecar runs as a native sidecar (an initContainer with restartPolicy: Always):
+sidecar.mode native, or auto on Kubernetes 1.29 and later. native on an older cluster fails
+the render: its API server refuses restartPolicy and probes on an initContainer.
 */}}
 {{- define "statsd-sepagent.nativeSidecar" -}}
-{{- if eq .Values.sidecar.mode "native" }}true
+{{- $supported := semverCompare ">=1.29.0-0" .Capabilities.KubeVersion.Version }}
+{{- if eq .Values.sidecar.mode "native" }}
+{{- if not $supported }}
+{{- fail (printf "sidecar.mode=native needs Kubernetes 1.29 or later (native sidecars: an initContainer with restartPolicy Always and probes), and this cluster is %s; set sidecar.mode=auto or classic" .Capabilities.KubeVersion.Version) }}
+{{- end }}true
 {{- else if eq .Values.sidecar.mode "classic" }}false
-{{- else if semverCompare ">=1.29.0-0" .Capabilities.KubeVersion.Version }}true
+{{- else if $supported }}true
 {{- else }}false
 {{- end }}
 {{- end }}
@@ -93,10 +103,13 @@ backends = {{ join " " (ternary (append $backends "forwarder") $backends (ne $fw
 {{- end }}
 flush-interval = {{ .Values.config.flushInterval | quote }}
 {{- include "statsd-sepagent.commonToml" . }}
+{{- with .Values.config.settings }}
+{{ toToml . | trim }}
+{{- end }}
 {{- with .Values.config.extraToml }}
 {{ . }}
 {{- end }}
-{{- include "statsd-sepagent.backendSections" . }}
+{{- include "statsd-sepagent.backendSections" (dict "root" . "host" .Values.sepagent.host) }}
 {{- if $fwd }}
 
 [{{ if $forwardOnly }}http-transport{{ else }}forwarder{{ end }}]
@@ -119,6 +132,9 @@ backends = {{ join " " $backends | quote }}
 flush-interval = {{ .Values.aggregator.flushInterval | quote }}
 http-servers = "ingest"
 {{- include "statsd-sepagent.commonToml" . }}
+{{- with .Values.aggregator.settings }}
+{{ toToml . | trim }}
+{{- end }}
 {{- with .Values.aggregator.extraToml }}
 {{ . }}
 {{- end }}
@@ -128,7 +144,7 @@ address = ":{{ .Values.aggregator.port }}"
 enable-ingestion = true
 enable-healthcheck = true
 max-body-size = {{ .Values.aggregator.maxBodySize | quote }}
-{{- include "statsd-sepagent.backendSections" . }}
+{{- include "statsd-sepagent.backendSections" (dict "root" . "host" (include "statsd-sepagent.aggregatorSepagentHost" .)) }}
 {{- end }}
 
 {{/*
@@ -142,25 +158,38 @@ default-tags = [{{ range $i, $t := .Values.config.defaultTags }}{{ if $i }}, {{ 
 {{- end }}
 
 {{/*
-The [sepagent] and [prometheus] sections, from values.
+Where the aggregation tier's sepagent backend sends: aggregator.sepagentHost, else sepagent.host.
+*/}}
+{{- define "statsd-sepagent.aggregatorSepagentHost" -}}
+{{- default .Values.sepagent.host .Values.aggregator.sepagentHost }}
+{{- end }}
+
+{{/*
+The [sepagent] and [prometheus] sections, from values; `host` is the SepAgent host of the
+tier that renders them.
 */}}
 {{- define "statsd-sepagent.backendSections" }}
+{{- $v := .root.Values }}
 
 [sepagent]
-host = {{ .Values.sepagent.host | quote }}
-port = {{ .Values.sepagent.port | int }}
-sep_regexp = {{ printf "'%s'" .Values.sepagent.sepRegexp }}
-cluster_regexp = {{ printf "'%s'" .Values.sepagent.clusterRegexp }}
-max_datagram_bytes = {{ .Values.sepagent.maxDatagramBytes | int }}
-{{- if .Values.prometheus.enabled }}
+host = {{ .host | quote }}
+port = {{ $v.sepagent.port | int }}
+sep_regexp = {{ printf "'%s'" $v.sepagent.sepRegexp }}
+cluster_regexp = {{ printf "'%s'" $v.sepagent.clusterRegexp }}
+max_datagram_bytes = {{ $v.sepagent.maxDatagramBytes | int }}
+{{- if $v.prometheus.enabled }}
 
 [prometheus]
 path = "/metrics"
-{{- with .Values.prometheus.mapping }}
+{{- with $v.prometheus.mapping }}
 mapping = '''
 {{ . | trimSuffix "\n" }}
 '''
 {{- end }}
+{{- end }}
+{{- range $type, $section := $v.config.backendSections }}
+
+{{ toToml (dict $type $section) | trim }}
 {{- end }}
 {{- end }}
 
@@ -189,6 +218,16 @@ Where the sidecars forward: forwarder.endpoint, else this chart's tier when enab
 {{- end }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+Labels of every object of the tier: its own name, as its pods carry it.
+*/}}
+{{- define "statsd-sepagent.aggregatorLabels" -}}
+helm.sh/chart: {{ include "statsd-sepagent.chart" . }}
+{{ include "statsd-sepagent.aggregatorSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/*

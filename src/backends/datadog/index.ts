@@ -1,11 +1,12 @@
 import type { BackendFactory } from '../backend.js';
-import { validateDatadogConfig, type DatadogConfig } from './config.js';
+import { DATADOG_KEYS, validateDatadogConfig, type DatadogConfig } from './config.js';
 import { DatadogBackend } from './datadog-backend.js';
 import { EnvoyTagExtractor } from '../../shared/envoy-tags.js';
 
 /** Factory of the `datadog` backend: Datadog's v1 series API, as gostatsd's datadog backend. */
 export const datadogBackendFactory = {
   type: 'datadog',
+  keys: DATADOG_KEYS,
   description: "Datadog's v1 series API (zlib JSON batches), as gostatsd's datadog backend",
   defaultConfig: () => validateDatadogConfig({ api_key: 'unset' }, 'datadog', []),
   validate: (raw, path, issues) => validateDatadogConfig(raw, path, issues),

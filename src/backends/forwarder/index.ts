@@ -1,10 +1,11 @@
 import type { BackendFactory } from '../backend.js';
-import { validateForwarderConfig, type ForwarderConfig } from './config.js';
+import { FORWARDER_KEYS, validateForwarderConfig, type ForwarderConfig } from './config.js';
 import { ForwarderBackend } from './forwarder-backend.js';
 
 /** Factory of the `forwarder` backend: gostatsd's HTTP forwarder (`/v2/raw` to an aggregation tier). */
 export const forwarderBackendFactory = {
   type: 'forwarder',
+  keys: FORWARDER_KEYS,
   description: 'forwards raw intervals to a gostatsd-compatible aggregation tier over HTTP (/v2/raw, protobuf)',
   defaultConfig: () => validateForwarderConfig({ 'api-endpoint': 'http://127.0.0.1:8080' }, 'forwarder', []),
   validate: validateForwarderConfig,

@@ -4,6 +4,7 @@ import { NullBackend } from './null-backend.js';
 /** Factory of the `null` backend. */
 export const nullBackendFactory = {
   type: 'null',
+  keys: [],
   description: 'discards everything',
   defaultConfig: () => ({}),
   validate: () => ({}),

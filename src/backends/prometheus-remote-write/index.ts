@@ -1,10 +1,11 @@
 import type { BackendFactory } from '../backend.js';
-import { validateRemoteWriteConfig, type RemoteWriteConfig } from './config.js';
+import { REMOTE_WRITE_KEYS, validateRemoteWriteConfig, type RemoteWriteConfig } from './config.js';
 import { RemoteWriteBackend } from './remote-write-backend.js';
 
 /** Factory of the `prometheus-remote-write` backend. */
 export const remoteWriteBackendFactory = {
   type: 'prometheus-remote-write',
+  keys: REMOTE_WRITE_KEYS,
   description: 'Prometheus remote write 1.0 (snappy protobuf) to Prometheus, VictoriaMetrics, Mimir, Cortex or Thanos',
   readsSharedSettings: true,
   referencedFiles: (config) => (config.mappingConfig === '' ? [] : [config.mappingConfig]),

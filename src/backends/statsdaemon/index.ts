@@ -1,10 +1,11 @@
 import type { BackendFactory } from '../backend.js';
-import { validateStatsdaemonConfig, type StatsdaemonConfig } from './config.js';
+import { STATSDAEMON_KEYS, validateStatsdaemonConfig, type StatsdaemonConfig } from './config.js';
 import { StatsdaemonBackend } from './statsdaemon-backend.js';
 
 /** Factory of the `statsdaemon` backend: re-emits StatsD lines to another statsd, as gostatsd's. */
 export const statsdaemonBackendFactory = {
   type: 'statsdaemon',
+  keys: STATSDAEMON_KEYS,
   description: 'StatsD lines to another statsd over UDP (1472-byte packets), TCP or TLS, as gostatsd re-emits them',
   defaultConfig: () => validateStatsdaemonConfig({ address: '127.0.0.1:8125' }, 'statsdaemon', []),
   validate: validateStatsdaemonConfig,

@@ -5,6 +5,7 @@ import { StdoutBackend } from './stdout-backend.js';
 /** Factory of the `stdout` backend. */
 export const stdoutBackendFactory = {
   type: 'stdout',
+  keys: [],
   description: 'gostatsd-style text lines on standard output (debugging)',
   readsSharedSettings: true,
   defaultConfig: () => ({}),

@@ -64,11 +64,12 @@ class TotalsBackend implements Backend {
 const totalsBackendFactory: BackendFactory<TotalsConfig> = {
   type: 'totals',
   description: 'running counter totals as JSON on /totals/<instance>',
+  keys: ['prefix'],
   defaultConfig: () => ({ prefix: '' }),
   validate(raw, path, issues) {
     const c = new Checker(issues);
     const s = raw === undefined ? {} : (c.section(raw, path) ?? {});
-    c.unknownKeys(s, ['prefix'], path);
+    c.unknownKeys(s, totalsBackendFactory.keys, path);
     return { prefix: c.string(s['prefix'], `${path}.prefix`, '') };
   },
   create: (config, _shared, deps) => new TotalsBackend(config, deps),

@@ -222,6 +222,21 @@ describe('injector: admission', () => {
     expect(answer(bad).result).to.equal('denied');
   });
 
+  it('opting in by label (what the webhook objectSelector matches), which wins over the annotation', () => {
+    const labelled = (labels: Record<string, string>, annotations: Record<string, string> = {}): Obj => {
+      const r = withAnnotations(referenceReview(), annotations);
+      (((r['request'] as Obj)['object'] as Obj)['metadata'] as Obj)['labels'] = labels;
+      return r;
+    };
+    expect(answer(labelled({ 'statsd-sepagent.io/inject': 'true' })).result).to.equal('injected');
+    expect(
+      answer(labelled({ 'statsd-sepagent.io/inject': 'false' }, { 'statsd-sepagent.io/inject': 'true' })).result,
+    ).to.equal('skipped');
+    expect(answer(labelled({ 'statsd-sepagent.io/inject': 'false' }), context(), true).result).to.equal('skipped');
+    expect(answer(labelled({ app: 'web' }, { 'statsd-sepagent.io/inject': 'true' })).result).to.equal('injected');
+    expect(answer(labelled({ 'statsd-sepagent.io/inject': 'maybe' })).result).to.equal('denied');
+  });
+
   it('answers a malformed review with a message, never a throw', () => {
     const cases: Array<[unknown, string]> = [
       [[], 'not a JSON object'],
