@@ -3,6 +3,8 @@
 # without a Docker engine:
 #
 #   scripts/image.sh [TAG]          # default statsd-sepagent:<package version>
+#   PLATFORMS=linux/amd64,linux/arm64 PUSH=ghcr.io/owner/statsd-sepagent:1.2.3 scripts/image.sh
+#                                   # a multi-platform manifest list, pushed (the release workflow)
 #
 # The Dockerfile's base images (node:24-bookworm for the build stage, node:24-bookworm-slim
 # for the runtime) are pulled when the registry is reachable. Where it is not, local
@@ -74,6 +76,16 @@ for f in ${NODE_EXTRA_CA_CERTS:-} /usr/local/share/ca-certificates/*.crt; do
   [ -f "$f" ] && [ "$f" != /etc/ssl/certs/ca-certificates.crt ] && extra_ca+=$(cat "$f")$'\n'
 done
 
-buildah bud --quiet --pull=never --network=host --layers \
-  --build-arg "EXTRA_CA_CERT=$extra_ca" -t "$TAG" . >/dev/null
-podman image inspect --format '{{.Id}} {{.Size}}' "$TAG"
+if [ -n "${PLATFORMS:-}" ]; then
+  # One image per platform (other architectures run under qemu-user-static's binfmt
+  # handlers) in a manifest list; pushed when PUSH names where to.
+  buildah manifest rm "$TAG" >/dev/null 2>&1 || true
+  buildah bud --quiet --pull=missing --network=host --layers --platform "$PLATFORMS" \
+    --build-arg "EXTRA_CA_CERT=$extra_ca" --manifest "$TAG" . >/dev/null
+  if [ -n "${PUSH:-}" ]; then buildah manifest push --all "$TAG" "docker://$PUSH"; fi
+  buildah manifest inspect "$TAG" | grep -o '"architecture": "[a-z0-9]*"'
+else
+  buildah bud --quiet --pull=never --network=host --layers \
+    --build-arg "EXTRA_CA_CERT=$extra_ca" -t "$TAG" . >/dev/null
+  podman image inspect --format '{{.Id}} {{.Size}}' "$TAG"
+fi
