@@ -30,6 +30,8 @@ export default tseslint.config(
     },
   },
   { files: ['src/main.ts'], rules: { 'n/no-process-exit': 'off' } },
+  // Command-line scripts of the repository: they print and set their exit status.
+  { files: ['scripts/**/*.ts'], rules: { 'no-console': 'off', 'n/no-process-exit': 'off' } },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {

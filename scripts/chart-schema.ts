@@ -54,10 +54,9 @@ function generated(): Record<string, object> {
     description: 'Top-level keys of the daemon (docs/config.md) the chart does not set itself.',
     additionalProperties: false,
     properties: Object.fromEntries(
-      KEYS.filter((k) => k.noEffect !== true && !SOURCE_KEYS.has(k.key) && !CHART_OWNED_KEYS.includes(k.key)).map((k) => [
-        k.key,
-        { ...TYPES[k.type], description: k.describe },
-      ]),
+      KEYS.filter((k) => k.noEffect !== true && !SOURCE_KEYS.has(k.key) && !CHART_OWNED_KEYS.includes(k.key)).map(
+        (k) => [k.key, { ...TYPES[k.type], description: k.describe }],
+      ),
     ),
   };
   const sections = {
