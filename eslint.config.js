@@ -30,6 +30,24 @@ export default tseslint.config(
     },
   },
   { files: ['src/main.ts'], rules: { 'n/no-process-exit': 'off' } },
+  // Time comes from the Clock (src/shared/clock.ts), so tests can drive it: no timers or
+  // clock reads of the runtime's own anywhere else in src/.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/shared/clock.ts', 'src/shared/cooperative.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'use Clock.after (src/shared/clock.ts)' },
+        { name: 'setInterval', message: 'use Clock.every (src/shared/clock.ts)' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'use Clock.now (src/shared/clock.ts)' },
+        { object: 'performance', property: 'now', message: 'use Clock.monotonicMs (src/shared/clock.ts)' },
+      ],
+    },
+  },
   // Command-line scripts of the repository: they print and set their exit status.
   { files: ['scripts/**/*.ts'], rules: { 'no-console': 'off', 'n/no-process-exit': 'off' } },
   {

@@ -91,7 +91,7 @@ export async function runDaemon(opts: RunOptions, io: CliIo): Promise<number> {
 }
 
 async function fetchWithRetry(source: ConfigMapSource, waitMs: number): Promise<ConfigMapDocument | string> {
-  const deadline = Date.now() + waitMs;
+  const deadline = systemClock.monotonicMs() + waitMs;
   let delay = 250;
   for (;;) {
     try {
@@ -100,8 +100,11 @@ async function fetchWithRetry(source: ConfigMapSource, waitMs: number): Promise<
       return r;
     } catch (err) {
       const refused = (err as { retryable?: boolean }).retryable === false;
-      if (refused || Date.now() + delay > deadline)
+      if (refused || systemClock.monotonicMs() + delay > deadline)
         return `cannot read ConfigMap ${source.ref} from ${source.server}: ${errorMessage(err)}`;
+      // A timer that keeps the process alive: nothing else does yet during start-up, and
+      // the Clock's timers must not.
+      // eslint-disable-next-line no-restricted-globals
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 2000);
     }
@@ -132,6 +135,8 @@ async function runWith(
   const onSignal = (sig: NodeJS.Signals): void => signalled(sig);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // The one timer that keeps the process alive while it runs (the Clock's never do).
+  // eslint-disable-next-line no-restricted-globals
   const keepAlive = setInterval(() => undefined, 1 << 30);
   const followed = new ReferencedFilesWatcher(() => void reloader.reapply(), logger);
   const reloader = new ConfigReloader({

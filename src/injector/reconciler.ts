@@ -9,6 +9,7 @@ import {
 } from '@kubernetes/client-node';
 import { formatFromName, type ConfigFormat } from '../config/load.js';
 import { errorMessage, issuesOnOneLine, type ConfigIssue } from '../shared/errors.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { DEFAULT_CONFIGMAP_KEYS } from '../reload/configmap-source.js';
 import { EventRecorder, KubeApiError } from '../reload/kube.js';
@@ -42,6 +43,8 @@ export interface ReconcilerOptions {
   backoff?: { initialMs: number; maxMs: number };
   /** A pass with a failed write runs again after this long (default 5 s). */
   retryMs?: number;
+  /** Timers (default: the system clock). */
+  clock?: Clock;
 }
 
 /** A class as last seen. */
@@ -57,7 +60,7 @@ interface ClassState {
 class Informer<T extends KubernetesObject> {
   #lw: ListWatch<T> | undefined;
   #failures = 0;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: (() => void) | undefined;
   #stopping = false;
   #synced = false;
 
@@ -67,6 +70,7 @@ class Informer<T extends KubernetesObject> {
     private readonly onChange: () => void,
     private readonly onError: (what: string, err: unknown, retryInMs: number) => void,
     private readonly backoff: { initialMs: number; maxMs: number },
+    private readonly clock: Clock,
   ) {}
 
   get synced(): boolean {
@@ -110,15 +114,15 @@ class Informer<T extends KubernetesObject> {
     this.onError(this.what, err, delay);
     const old = this.#lw;
     void old?.stop().catch(() => undefined);
-    this.#timer = setTimeout(() => {
+    this.#timer = this.clock.after(delay, () => {
       this.#timer = undefined;
       this.start();
-    }, delay);
+    });
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer?.();
     const lw = this.#lw;
     this.#lw = undefined;
     await lw?.stop().catch(() => undefined);
@@ -158,7 +162,7 @@ export class ClassReconciler {
   #stopped = false;
   #idleWaiters: Array<() => void> = [];
   #running = false;
-  #retry: NodeJS.Timeout | undefined;
+  #retry: (() => void) | undefined;
 
   constructor(opts: ReconcilerOptions) {
     this.#o = opts;
@@ -167,6 +171,7 @@ export class ClassReconciler {
     this.#core = core;
     this.#events = new EventRecorder(core, COMPONENT, opts.instance);
     const backoff = opts.backoff ?? { initialMs: 1000, maxMs: 60_000 };
+    const clock = opts.clock ?? systemClock;
     const onChange = (): void => this.#schedule();
     const onError = (what: string, err: unknown, retryInMs: number): void => {
       opts.metrics.apiErrors.inc({ operation: `watch ${what}` });
@@ -190,6 +195,7 @@ export class ClassReconciler {
         onChange,
         onError,
         backoff,
+        clock,
       ),
       pods: new Informer(
         'injected pods',
@@ -204,6 +210,7 @@ export class ClassReconciler {
         onChange,
         onError,
         backoff,
+        clock,
       ),
       copies: new Informer(
         'class copies',
@@ -218,6 +225,7 @@ export class ClassReconciler {
         onChange,
         onError,
         backoff,
+        clock,
       ),
     };
   }
@@ -234,7 +242,7 @@ export class ClassReconciler {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    this.#retry?.();
     await Promise.all(Object.values(this.#informers).map((i) => i.stop()));
     await this.#pass;
   }
@@ -480,9 +488,9 @@ export class ClassReconciler {
     this.#o.metrics.apiErrors.inc({ operation });
     this.#o.logger.warn({ configMap: ref, err: e.message }, `could not ${operation} a class copy; retrying`);
     if (this.#retry !== undefined || this.#stopped) return;
-    this.#retry = setTimeout(() => {
+    this.#retry = (this.#o.clock ?? systemClock).after(this.#o.retryMs ?? 5000, () => {
       this.#retry = undefined;
       this.#schedule();
-    }, this.#o.retryMs ?? 5000);
+    });
   }
 }

@@ -3,6 +3,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { CoreV1Api, ListWatch, Watch, type V1ConfigMap } from '@kubernetes/client-node';
 import { EventRecorder, KubeApiError, loadKubeConfig } from './kube.js';
 import { formatFromName } from '../config/load.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import { issuesOnOneLine } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { ConfigDocument, ReloadOutcome } from './reloader.js';
@@ -28,6 +29,8 @@ export interface ConfigMapSourceOptions {
   env: NodeJS.ProcessEnv;
   /** Restart backoff after a watch failure: first delay and cap (default 1 s, 60 s). */
   backoff?: { initialMs: number; maxMs: number };
+  /** Timers (default: the system clock). */
+  clock?: Clock;
 }
 
 /** A document from the ConfigMap, with the object it came from (for Events). */
@@ -86,7 +89,7 @@ export class ConfigMapSource {
   #logger: Logger | undefined;
   #stopping = false;
   #failures = 0;
-  #restartTimer: NodeJS.Timeout | undefined;
+  #restartTimer: (() => void) | undefined;
   readonly #events: EventRecorder;
   #lastUnusableRv = '';
 
@@ -205,16 +208,16 @@ export class ConfigMapSource {
     const old = this.#informer;
     this.#informer = undefined;
     void old?.stop().catch(() => undefined);
-    this.#restartTimer = setTimeout(() => {
+    this.#restartTimer = (this.#o.clock ?? systemClock).after(delay, () => {
       this.#restartTimer = undefined;
       this.#startInformer();
-    }, delay);
+    });
   }
 
   /** Stops watching; no handler runs afterwards. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
+    this.#restartTimer?.();
     this.#restartTimer = undefined;
     const lw = this.#informer;
     this.#informer = undefined;

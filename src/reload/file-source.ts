@@ -1,4 +1,5 @@
 import { readUtf8File } from '../shared/documents.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { formatFromName, type ConfigFormat } from '../config/load.js';
@@ -11,6 +12,8 @@ export interface FileConfigSourceOptions {
   path: string;
   /** Backstop re-read interval, for file systems whose change events get lost (default 5 s). */
   pollMs?: number;
+  /** Timers (default: the system clock). */
+  clock?: Clock;
 }
 
 /** What a started {@link FileConfigSource} reports to. */
@@ -45,13 +48,16 @@ export class FileConfigSource {
   readonly #format: ConfigFormat;
   #lastHash: string | undefined;
   #watcher: FSWatcher | undefined;
-  #poll: NodeJS.Timeout | undefined;
-  #debounce: NodeJS.Timeout | undefined;
+  #poll: (() => void) | undefined;
+  #debounce: (() => void) | undefined;
   #reading: Promise<void> = Promise.resolve();
   #stopped = false;
 
+  readonly #clock: Clock;
+
   constructor(opts: FileConfigSourceOptions) {
     this.#o = opts;
+    this.#clock = opts.clock ?? systemClock;
     this.#path = resolve(opts.path);
     const format = formatFromName(opts.path);
     if (format === undefined) throw new Error(`"${opts.path}": unknown file type; use .toml, .yaml, .yml or .json`);
@@ -91,8 +97,7 @@ export class FileConfigSource {
         'cannot watch the config directory; polling only',
       );
     }
-    this.#poll = setInterval(() => void this.#check(false), this.#o.pollMs ?? 5000);
-    this.#poll.unref();
+    this.#poll = this.#clock.every(this.#o.pollMs ?? 5000, () => void this.#check(false));
   }
 
   /** Re-reads now and hands the document on even if unchanged (SIGHUP). */
@@ -104,19 +109,19 @@ export class FileConfigSource {
     this.#stopped = true;
     this.#watcher?.close();
     this.#watcher = undefined;
-    if (this.#poll !== undefined) clearInterval(this.#poll);
-    if (this.#debounce !== undefined) clearTimeout(this.#debounce);
+    this.#poll?.();
+    this.#debounce?.();
     this.#poll = undefined;
     this.#debounce = undefined;
   }
 
   #schedule(): void {
     if (this.#stopped) return;
-    if (this.#debounce !== undefined) clearTimeout(this.#debounce);
-    this.#debounce = setTimeout(() => {
+    this.#debounce?.();
+    this.#debounce = this.#clock.after(50, () => {
       this.#debounce = undefined;
       void this.#check(false);
-    }, 50);
+    });
   }
 
   #check(force: boolean): Promise<void> {

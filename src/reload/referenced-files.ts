@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { systemClock, type Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { documentHash } from './reloader.js';
 
@@ -16,14 +17,15 @@ export class ReferencedFilesWatcher {
   readonly #logger: Logger;
   readonly #hashes = new Map<string, string | undefined>();
   readonly #watchers = new Map<string, FSWatcher>();
-  #poll: NodeJS.Timeout | undefined;
-  #debounce: NodeJS.Timeout | undefined;
+  #poll: (() => void) | undefined;
+  #debounce: (() => void) | undefined;
+  readonly #clock: Clock;
 
-  constructor(onChange: () => void, logger: Logger, pollMs = 5000) {
+  constructor(onChange: () => void, logger: Logger, pollMs = 5000, clock: Clock = systemClock) {
     this.#onChange = onChange;
     this.#logger = logger;
-    this.#poll = setInterval(() => void this.#check(), pollMs);
-    this.#poll.unref();
+    this.#clock = clock;
+    this.#poll = clock.every(pollMs, () => void this.#check());
   }
 
   /** Follows exactly these files from now on (called after every applied configuration). */
@@ -55,17 +57,17 @@ export class ReferencedFilesWatcher {
   stop(): void {
     for (const w of this.#watchers.values()) w.close();
     this.#watchers.clear();
-    if (this.#poll !== undefined) clearInterval(this.#poll);
-    if (this.#debounce !== undefined) clearTimeout(this.#debounce);
+    this.#poll?.();
+    this.#debounce?.();
     this.#poll = undefined;
   }
 
   #schedule(): void {
-    if (this.#debounce !== undefined) clearTimeout(this.#debounce);
-    this.#debounce = setTimeout(() => {
+    this.#debounce?.();
+    this.#debounce = this.#clock.after(50, () => {
       this.#debounce = undefined;
       void this.#check();
-    }, 50);
+    });
   }
 
   async #check(): Promise<void> {

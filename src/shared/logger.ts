@@ -71,7 +71,7 @@ export class RateLimitedLog {
   readonly #perWindow: number;
   readonly #state = new Map<string, { start: number; used: number; suppressed: number }>();
 
-  constructor(windowMs: number, now: () => number = Date.now, perWindow = 1) {
+  constructor(windowMs: number, now: () => number, perWindow = 1) {
     this.#windowMs = windowMs;
     this.#now = now;
     this.#perWindow = perWindow;

@@ -79,7 +79,7 @@ export class CloudwatchBackend implements Backend {
     const m = this.#deps.metrics;
     for (let i = 0; i < data.length; i += BATCH) {
       const batch = data.slice(i, i + BATCH);
-      const t0 = performance.now();
+      const t0 = this.#deps.clock.monotonicMs();
       try {
         await client.send(new sdk.PutMetricDataCommand({ Namespace: this.#config.namespace, MetricData: batch }), {
           abortSignal: deadline,
@@ -94,7 +94,7 @@ export class CloudwatchBackend implements Backend {
           this.#deps.logger.warn({ status, err: errorMessage(err), suppressed }, 'cloudwatch PutMetricData failed'),
         );
       } finally {
-        m.requestDuration?.((performance.now() - t0) / 1000);
+        m.requestDuration?.((this.#deps.clock.monotonicMs() - t0) / 1000);
       }
     }
     return true;

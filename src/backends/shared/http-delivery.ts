@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
-import type { Clock } from '../../shared/clock.js';
+import { systemClock, type Clock } from '../../shared/clock.js';
 import { errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog, type Logger } from '../../shared/logger.js';
 import type { BackendMetrics } from '../backend.js';
@@ -28,6 +28,8 @@ export interface HttpClientOptions {
   family: 0 | 4 | 6;
   /** `User-Agent` of every request. */
   userAgent: string;
+  /** Time (for `Retry-After` dates; default: the system clock). */
+  clock?: Clock;
 }
 
 /** The answer to one attempt: its status and the start of its body (for logs). */
@@ -122,7 +124,7 @@ export class HttpClient {
       status: res.statusCode,
       body: redact(text.slice(0, ANSWER_CHARS), secretsOf(headers)),
     };
-    const after = retryAfterMs(res.headers['retry-after'], Date.now());
+    const after = retryAfterMs(res.headers['retry-after'], (this.#opts.clock ?? systemClock).now());
     if (after !== undefined) answer.retryAfterMs = after;
     return answer;
   }
@@ -201,9 +203,9 @@ export async function deliver(
   for (let n = 0; ; n++) {
     if (o.signal.aborted) return 'expired';
     let wait = backoffDelay(n, o.backoff, o.random);
-    const t0 = performance.now();
+    const t0 = o.clock.monotonicMs();
     try {
-      const a = await attempt(o.signal).finally(() => o.onAttempt?.((performance.now() - t0) / 1000));
+      const a = await attempt(o.signal).finally(() => o.onAttempt?.((o.clock.monotonicMs() - t0) / 1000));
       if (a.status >= 200 && a.status < 300) return 'delivered';
       o.onFailure?.(`HTTP ${a.status}: ${a.body.trim().slice(0, 200)}`, a.status);
       if (!retryableStatus(a.status)) return 'rejected';
