@@ -48,6 +48,20 @@ export default tseslint.config(
       ],
     },
   },
+  // Every error the program throws is a coded member of one family (src/shared/errors.ts).
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/shared/errors.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Error'], CallExpression[callee.name='Error']",
+          message: 'throw a DaemonError with a code (src/shared/errors.ts)',
+        },
+      ],
+    },
+  },
   // Command-line scripts of the repository: they print and set their exit status.
   { files: ['scripts/**/*.ts'], rules: { 'no-console': 'off', 'n/no-process-exit': 'off' } },
   {

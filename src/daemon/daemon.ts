@@ -14,7 +14,7 @@ import type { ServiceCheck, StatsdEvent } from '../parser/sample.js';
 import type { Receiver, ReceiverDeps } from '../receivers/receiver.js';
 import type { BoundAddress } from '../shared/listen.js';
 import type { Clock } from '../shared/clock.js';
-import { errorMessage } from '../shared/errors.js';
+import { DaemonError, errorMessage } from '../shared/errors.js';
 import { formatDurationMs } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { AdminHttpServer } from '../telemetry/http-server.js';
@@ -115,7 +115,7 @@ export class Daemon implements Lifecycle {
     );
     for (const [type, settings] of Object.entries(config.receivers)) {
       const factory = this.#components.receivers.get(type);
-      if (factory === undefined) throw new Error(`receiver "${type}" is not registered`);
+      if (factory === undefined) throw new DaemonError('ERR_INTERNAL', `receiver "${type}" is not registered`);
       const rdeps: ReceiverDeps = {
         sink: this.#ingester,
         stats: this.stats,
@@ -145,7 +145,7 @@ export class Daemon implements Lifecycle {
 
   #createBackend(name: string, config: DaemonConfig): Backend {
     const factory = this.#components.backends.get(splitInstanceName(name).type);
-    if (factory === undefined) throw new Error(`backend "${name}" is not registered`);
+    if (factory === undefined) throw new DaemonError('ERR_INTERNAL', `backend "${name}" is not registered`);
     const bdeps: BackendDeps = {
       name,
       logger: this.#deps.logger.child({ backend: name }),
@@ -175,7 +175,7 @@ export class Daemon implements Lifecycle {
   }
 
   async #apply(next: DaemonConfig): Promise<ReloadPlan> {
-    if (this.#state !== 'running') throw new Error(`cannot reload while ${this.#state}`);
+    if (this.#state !== 'running') throw new DaemonError('ERR_STATE', `cannot reload while ${this.#state}`);
     const plan = planReload(this.#config, next, reloadOptions(this.#components));
     const cfg = plan.effective;
     const started: Backend[] = [];

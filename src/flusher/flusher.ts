@@ -6,7 +6,7 @@ import type { Backend } from '../backends/backend.js';
 import { raceAbort } from '../shared/abort.js';
 import type { Clock } from '../shared/clock.js';
 import { runChunked } from '../shared/cooperative.js';
-import { errorCode, errorMessage } from '../shared/errors.js';
+import { asError, DaemonError, errorCode, errorMessage } from '../shared/errors.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -405,11 +405,11 @@ export class Flusher implements Lifecycle {
     try {
       flushing = b.flush(d.held.snapshot, signal);
     } catch (err) {
-      flushing = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      flushing = Promise.reject(asError(err));
     }
     flushing = flushing.then(
       () => void (outcome = { error: undefined }),
-      (error: unknown) => void (outcome = { error: error ?? new Error('rejected') }),
+      (error: unknown) => void (outcome = { error: error ?? new DaemonError('ERR_INTERNAL', 'rejected') }),
     );
     await raceAbort(flushing, signal).catch(() => undefined);
     const result: BackendFlushResult =

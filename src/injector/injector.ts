@@ -7,7 +7,7 @@ import { COMPONENTS } from '../daemon/components.js';
 import { podNamespace } from '../reload/configmap-source.js';
 import { loadKubeConfig } from '../reload/kube.js';
 import { ReferencedFilesWatcher } from '../reload/referenced-files.js';
-import { errorMessage, formatIssues } from '../shared/errors.js';
+import { DaemonError, errorMessage, formatIssues } from '../shared/errors.js';
 import { RoutedHttpServer, textHandler, type ServingCertificate } from '../shared/http-server.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import type { Logger } from '../shared/logger.js';
@@ -50,13 +50,16 @@ export async function loadSettings(path: string): Promise<InjectorSettings> {
   try {
     text = await readUtf8File(path);
   } catch (err) {
-    throw new Error(`settings "${path}": ${errorMessage(err)}`, { cause: err });
+    throw new DaemonError('ERR_CONFIG_INVALID', `settings "${path}": ${errorMessage(err)}`, { cause: err });
   }
   const parsed = parseStructured(text, 'yaml');
-  if (!parsed.ok) throw new Error(`settings "${path}": ${parsed.error}`);
+  if (!parsed.ok) throw new DaemonError('ERR_CONFIG_INVALID', `settings "${path}": ${parsed.error}`);
   const { settings, issues } = validateSettings(parsed.value);
   if (settings === undefined)
-    throw new Error(`invalid settings (${path}):\n${formatIssues(issues.filter((i) => i.severity === 'error'))}`);
+    throw new DaemonError(
+      'ERR_CONFIG_INVALID',
+      `invalid settings (${path}):\n${formatIssues(issues.filter((i) => i.severity === 'error'))}`,
+    );
   return settings;
 }
 
@@ -77,7 +80,8 @@ const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
  */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const tooBig = (): Error => new Error(`the review is over ${limit} bytes; at most ${limit} are read`);
+    const tooBig = (): Error =>
+      new DaemonError('ERR_INPUT', `the review is over ${limit} bytes; at most ${limit} are read`);
     const declared = Number(req.headers['content-length'] ?? '0');
     const chunks: Buffer[] = [];
     let size = 0;
@@ -133,7 +137,7 @@ export class Injector implements Lifecycle {
   }
 
   get reconciler(): ClassReconciler {
-    if (this.#reconciler === undefined) throw new Error('injector not started');
+    if (this.#reconciler === undefined) throw new DaemonError('ERR_STATE', 'injector not started');
     return this.#reconciler;
   }
 
@@ -151,7 +155,7 @@ export class Injector implements Lifecycle {
     try {
       tls = await this.#certificate();
     } catch (err) {
-      throw new Error(`cannot read the serving certificate: ${errorMessage(err)}`, { cause: err });
+      throw new DaemonError('ERR_INPUT', `cannot read the serving certificate: ${errorMessage(err)}`, { cause: err });
     }
     this.#reconciler = new ClassReconciler({
       kubeConfig: kc,

@@ -3,7 +3,7 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { formatFromName, type ConfigFormat } from '../config/load.js';
-import { errorMessage } from '../shared/errors.js';
+import { DaemonError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { documentHash, type ConfigDocument } from './reloader.js';
 
@@ -60,7 +60,8 @@ export class FileConfigSource {
     this.#clock = opts.clock ?? systemClock;
     this.#path = resolve(opts.path);
     const format = formatFromName(opts.path);
-    if (format === undefined) throw new Error(`"${opts.path}": unknown file type; use .toml, .yaml, .yml or .json`);
+    if (format === undefined)
+      throw new DaemonError('ERR_CONFIG_INVALID', `"${opts.path}": unknown file type; use .toml, .yaml, .yml or .json`);
     this.#format = format;
   }
 

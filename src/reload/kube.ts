@@ -1,12 +1,12 @@
 import { KubeConfig, type CoreV1Api, type CoreV1Event, type V1ConfigMap } from '@kubernetes/client-node';
-import { errorMessage } from '../shared/errors.js';
+import { DaemonError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
  * An API server error in one line (client-node's own message carries the whole response),
  * with the HTTP status when there was one.
  */
-export class KubeApiError extends Error {
+export class KubeApiError extends DaemonError {
   readonly status: number | undefined;
 
   constructor(err: unknown) {
@@ -25,7 +25,7 @@ export class KubeApiError extends Error {
       const message = (body as { message?: unknown } | undefined)?.message;
       detail = `HTTP ${status}${typeof message === 'string' ? `: ${message}` : ''}`;
     }
-    super(detail, { cause: err });
+    super('ERR_KUBE_API', detail, { cause: err });
     this.name = 'KubeApiError';
     this.status = status;
   }

@@ -1,3 +1,4 @@
+import { asError } from './errors.js';
 /** Settles with `p`, or rejects as soon as `signal` aborts (a hanging backend cannot hold us). */
 export function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) {
@@ -14,7 +15,7 @@ export function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
       },
       (e: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
+        reject(asError(e));
       },
     );
   });

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse as parseToml } from 'smol-toml';
-import { errorMessage } from './errors.js';
+import { DaemonError, errorMessage } from './errors.js';
 import { yaml } from './yaml.js';
 
 /** Formats a structured document (a config document, a mapping file) can be written in. */
@@ -34,7 +34,10 @@ export type ParsedDocument =
 export function decodeUtf8(bytes: Buffer): string {
   const text = bytes.toString('utf8');
   if (isUtf8(bytes)) return text;
-  throw new Error(`invalid UTF-8 on line ${text.slice(0, text.indexOf('\uFFFD')).split('\n').length}`);
+  throw new DaemonError(
+    'ERR_INPUT',
+    `invalid UTF-8 on line ${text.slice(0, text.indexOf('\uFFFD')).split('\n').length}`,
+  );
 }
 
 /** Reads a text file that must be UTF-8; throws if it cannot be read or decoded. */

@@ -1,7 +1,21 @@
 /**
  * Stable error codes. Callers and tests branch on `code`, never on message text.
+ * - `ERR_CONFIG_INVALID`: a configuration, settings document or flag is refused;
+ * - `ERR_BACKEND_SEND`: a backend could not deliver (its `errno`, when it has one, says why);
+ * - `ERR_LISTEN`: a listener cannot bind;
+ * - `ERR_KUBE_API`: the Kubernetes API server refused or failed a request;
+ * - `ERR_INPUT`: bytes from outside are not what they must be (a file, a request body);
+ * - `ERR_STATE`: the operation does not fit the component's state (stopped, not started);
+ * - `ERR_INTERNAL`: a broken invariant of the program itself, never the user's doing.
  */
-export type DaemonErrorCode = 'ERR_CONFIG_INVALID' | 'ERR_BACKEND_SEND' | 'ERR_LISTEN';
+export type DaemonErrorCode =
+  | 'ERR_CONFIG_INVALID'
+  | 'ERR_BACKEND_SEND'
+  | 'ERR_LISTEN'
+  | 'ERR_KUBE_API'
+  | 'ERR_INPUT'
+  | 'ERR_STATE'
+  | 'ERR_INTERNAL';
 
 /** DaemonError is the base of every error the daemon raises on purpose. */
 export class DaemonError extends Error {
@@ -74,8 +88,9 @@ export function issuesOnOneLine(issues: readonly ConfigIssue[]): string {
   return [...parts, ...(more === undefined ? [] : [more])].join('; ');
 }
 
-/** Returns the errno-style code of an unknown thrown value, or `'UNKNOWN'`. */
+/** Returns the errno-style code of an unknown thrown value (a SendError's `errno`), or `'UNKNOWN'`. */
 export function errorCode(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'errno' in err && typeof err.errno === 'string') return err.errno;
   if (typeof err === 'object' && err !== null && 'code' in err) {
     const code = err.code;
     if (typeof code === 'string' && code !== '') return code;
@@ -86,4 +101,9 @@ export function errorCode(err: unknown): string {
 /** Returns the message of an unknown thrown value. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A thrown value as an Error: itself, or an `ERR_INTERNAL` DaemonError carrying it (a promise rejected with a non-Error). */
+export function asError(e: unknown): Error {
+  return e instanceof Error ? e : new DaemonError('ERR_INTERNAL', String(e), { cause: e });
 }

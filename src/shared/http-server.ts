@@ -1,7 +1,7 @@
 import type * as Http from 'node:http';
 import type * as Https from 'node:https';
 import { createRequire } from 'node:module';
-import { errorMessage } from './errors.js';
+import { DaemonError, errorMessage } from './errors.js';
 import type { Route } from './http-routes.js';
 import type { Lifecycle } from './lifecycle.js';
 import { close, listen, type BoundAddress } from './listen.js';
@@ -80,7 +80,7 @@ export class RoutedHttpServer implements Lifecycle {
   register(route: Route): () => void {
     const held = this.#routes.get(route.path);
     if (held !== undefined && held.owner !== route.owner)
-      throw new Error(`http path ${route.path} is already served by ${held.owner}`);
+      throw new DaemonError('ERR_INTERNAL', `http path ${route.path} is already served by ${held.owner}`);
     this.#routes.set(route.path, route);
     return () => {
       if (this.#routes.get(route.path) === route) this.#routes.delete(route.path);
@@ -134,7 +134,8 @@ export class RoutedHttpServer implements Lifecycle {
   /** Serves new connections with another certificate (a rotated one); HTTPS servers only. */
   setCertificate(tls: ServingCertificate): void {
     const s = this.#server as Https.Server | undefined;
-    if (s === undefined || typeof s.setSecureContext !== 'function') throw new Error(`${this.#opts.what} is not HTTPS`);
+    if (s === undefined || typeof s.setSecureContext !== 'function')
+      throw new DaemonError('ERR_STATE', `${this.#opts.what} is not HTTPS`);
     s.setSecureContext({ ...tls, minVersion: 'TLSv1.2' });
   }
 

@@ -46,7 +46,7 @@ export class GraphiteBackend implements Backend {
       await this.#sender.send(text, signal);
       this.#deps.metrics.sent(1, lines);
     } catch (err) {
-      const code = err instanceof SendError ? err.code : 'EIO';
+      const code = err instanceof SendError ? err.errno : 'EIO';
       this.#deps.metrics.sendError(code);
       this.#deps.metrics.dropped('send_failed', lines);
       this.#failures.maybe(code, (suppressed) =>

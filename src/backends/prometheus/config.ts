@@ -1,6 +1,6 @@
 import { readUtf8FileSync } from '../../shared/documents.js';
 import { Checker } from '../../shared/check.js';
-import { errorMessage, type ConfigIssue } from '../../shared/errors.js';
+import { DaemonError, errorMessage, type ConfigIssue } from '../../shared/errors.js';
 import { MetricMapper, parseMappingText } from './mapping.js';
 
 /** PrometheusConfig is the `[prometheus]` section. */
@@ -78,6 +78,6 @@ export function readMapping(
 /** The mapper of a validated section. */
 export function mapperOf(config: MappingSettings): MetricMapper {
   const cfg = parseMappingText(config.mappingSource, 'mapping', []);
-  if (cfg === undefined) throw new Error('the prometheus mapping was not validated');
+  if (cfg === undefined) throw new DaemonError('ERR_INTERNAL', 'the prometheus mapping was not validated');
   return new MetricMapper(cfg);
 }

@@ -1,3 +1,4 @@
+import { DaemonError } from '../../shared/errors.js';
 import { compileRe2, type Re2Pattern } from '../shared/re2.js';
 import { goJsonString } from './go-json.js';
 import { doubled } from '../../shared/typed-arrays.js';
@@ -95,8 +96,8 @@ export class SepMatcher {
     this.#hardLimit = cacheLimit;
     const sep = compileRe2(sepRegexp);
     const cluster = compileRe2(clusterRegexp);
-    if (typeof sep === 'string') throw new Error(`sep_regexp: ${sep}`);
-    if (typeof cluster === 'string') throw new Error(`cluster_regexp: ${cluster}`);
+    if (typeof sep === 'string') throw new DaemonError('ERR_CONFIG_INVALID', `sep_regexp: ${sep}`);
+    if (typeof cluster === 'string') throw new DaemonError('ERR_CONFIG_INVALID', `cluster_regexp: ${cluster}`);
     this.#sep = sep;
     this.#cluster = cluster;
   }

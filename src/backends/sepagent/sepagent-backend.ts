@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
-import { BackendError, errorCode, errorMessage } from '../../shared/errors.js';
+import { asError, BackendError, DaemonError, errorCode, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps } from '../backend.js';
 import type { SepAgentConfig } from './config.js';
@@ -155,12 +155,12 @@ export class SepAgentBackend implements Backend {
         } else done(err ?? undefined);
       });
     } catch (err) {
-      done(err instanceof Error ? err : new Error(String(err)));
+      done(asError(err));
     }
   }
 
   #connect(): Promise<dgram.Socket> {
-    if (this.#closed) return Promise.reject(new Error('backend is shut down'));
+    if (this.#closed) return Promise.reject(new DaemonError('ERR_STATE', 'backend is shut down'));
     if (this.#socket !== undefined) return Promise.resolve(this.#socket);
     this.#connecting ??= (async () => {
       const host = this.#cfg.host === '' ? '127.0.0.1' : this.#cfg.host;
@@ -182,7 +182,7 @@ export class SepAgentBackend implements Backend {
       });
       if (this.#closed) {
         socket.close();
-        throw new Error('backend is shut down');
+        throw new DaemonError('ERR_STATE', 'backend is shut down');
       }
       socket.unref();
       this.#socket = socket;

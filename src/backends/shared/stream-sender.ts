@@ -3,6 +3,7 @@ import type * as Net from 'node:net';
 import type * as Tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../../shared/clock.js';
+import { DaemonError } from '../../shared/errors.js';
 
 const require = createRequire(import.meta.url);
 
@@ -27,11 +28,13 @@ export interface StreamSenderOptions {
 }
 
 /** A failed send: `code` is errno-style (`ECONNREFUSED`, `ETIMEDOUT`, …) for counting. */
-export class SendError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
+export class SendError extends DaemonError {
+  /** Why, errno-style (`ECONNREFUSED`, `ETIMEDOUT`): the `code` label of backend_send_errors_total. */
+  readonly errno: string;
+  constructor(errno: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_BACKEND_SEND', message, options);
+    this.name = 'SendError';
+    this.errno = errno;
   }
 }
 
@@ -125,7 +128,7 @@ export class StreamSender {
       s.destroy();
       if (err instanceof SendError) throw err;
       const e = err as NodeJS.ErrnoException;
-      throw new SendError(e.code ?? 'EIO', e.message);
+      throw new SendError(e.code ?? 'EIO', e.message, { cause: err });
     } finally {
       cancel();
     }
