@@ -1,11 +1,10 @@
-import { readUtf8File } from '../shared/documents.js';
-import { systemClock, type Clock } from '../shared/clock.js';
-import { watch, type FSWatcher } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { formatFromName, type ConfigFormat } from '../config/load.js';
+import type { Clock } from '../shared/clock.js';
+import { readUtf8File } from '../shared/documents.js';
 import { DaemonError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { documentHash, type ConfigDocument } from './reloader.js';
+import { FileFollower } from './file-follower.js';
+import type { ConfigDocument } from './reloader.js';
 
 /** Settings of {@link FileConfigSource}. */
 export interface FileConfigSourceOptions {
@@ -26,39 +25,20 @@ export interface FileSourceHandlers {
 }
 
 /**
- * FileConfigSource follows a config file through every way it gets replaced:
- *
- * - it watches the file's DIRECTORY, not the file: a watch on the file itself follows
- *   the old inode and goes deaf after the first rename;
- * - a mounted ConfigMap is a symlink `config.toml → ..data/config.toml`, and the kubelet
- *   swaps the `..data` symlink atomically: a directory event, after which the path
- *   resolves to the new content;
- * - editors that write a temporary file and rename it over the original, likewise;
- * - a periodic re-read catches anything the kernel did not report (network file
- *   systems, a symlink pointing into another directory);
- * - `trigger()` (SIGHUP) re-reads and re-applies unconditionally.
- *
- * Content is compared by hash, so touching a file or a burst of events for one change
- * produces at most one document.
+ * FileConfigSource is the config file as a source of documents: read once at start-up,
+ * then followed by a {@link FileFollower} (directory watch, kubelet `..data` swaps,
+ * renames, a periodic re-read; content compared by hash), and re-read on `trigger()`
+ * (SIGHUP), which hands the document on even if unchanged.
  */
 export class FileConfigSource {
   readonly #o: FileConfigSourceOptions;
-  readonly #path: string;
-  #h: FileSourceHandlers | undefined;
   readonly #format: ConfigFormat;
-  #lastHash: string | undefined;
-  #watcher: FSWatcher | undefined;
-  #poll: (() => void) | undefined;
-  #debounce: (() => void) | undefined;
-  #reading: Promise<void> = Promise.resolve();
+  #follower: FileFollower | undefined;
+  #initial: string | undefined;
   #stopped = false;
-
-  readonly #clock: Clock;
 
   constructor(opts: FileConfigSourceOptions) {
     this.#o = opts;
-    this.#clock = opts.clock ?? systemClock;
-    this.#path = resolve(opts.path);
     const format = formatFromName(opts.path);
     if (format === undefined)
       throw new DaemonError('ERR_CONFIG_INVALID', `"${opts.path}": unknown file type; use .toml, .yaml, .yml or .json`);
@@ -67,8 +47,8 @@ export class FileConfigSource {
 
   /** Reads the file once (the start-up document). Throws if it cannot be read. */
   async read(): Promise<ConfigDocument> {
-    const text = await readUtf8File(this.#path);
-    this.#lastHash = documentHash(text);
+    const text = await readUtf8File(this.#o.path);
+    this.#initial = text;
     return this.#doc(text);
   }
 
@@ -77,75 +57,38 @@ export class FileConfigSource {
     return this.#o.path;
   }
 
-  /** Starts watching; changes are compared with the last document read. */
+  /** Starts following the file; changes are compared with the last document read. */
   start(handlers: FileSourceHandlers): void {
-    if (this.#watcher !== undefined || this.#stopped) return;
-    this.#h = handlers;
-    try {
-      // Any entry may matter (`..data`, an editor's temporary): the hash filters the noise.
-      this.#watcher = watch(dirname(this.#path), { persistent: false }, () => this.#schedule());
-      this.#watcher.on('error', (err) => {
-        this.#h?.logger.warn(
-          { err: errorMessage(err), path: this.#path },
-          'config directory watch failed; polling only',
-        );
-        this.#watcher?.close();
-        this.#watcher = undefined;
-      });
-    } catch (err) {
-      this.#h?.logger.warn(
-        { err: errorMessage(err), path: this.#path },
-        'cannot watch the config directory; polling only',
-      );
-    }
-    this.#poll = this.#clock.every(this.#o.pollMs ?? 5000, () => void this.#check(false));
+    if (this.#follower !== undefined || this.#stopped) return;
+    this.#follower = new FileFollower({
+      logger: handlers.logger,
+      ...(this.#o.pollMs !== undefined ? { pollMs: this.#o.pollMs } : {}),
+      ...(this.#o.clock !== undefined ? { clock: this.#o.clock } : {}),
+      onChange: (readings, forced) => {
+        for (const r of readings) {
+          if ('text' in r) handlers.onDocument(this.#doc(r.text), forced);
+          else {
+            handlers.onReadError?.(r.error);
+            handlers.logger.warn(
+              { err: errorMessage(r.error), path: this.#o.path },
+              'cannot read the config file; keeping the current configuration',
+            );
+          }
+        }
+      },
+    });
+    const known = new Map(this.#initial === undefined ? [] : [[this.#o.path, this.#initial]]);
+    void this.#follower.follow([this.#o.path], known);
   }
 
   /** Re-reads now and hands the document on even if unchanged (SIGHUP). */
-  trigger(): Promise<void> {
-    return this.#check(true);
+  async trigger(): Promise<void> {
+    await this.#follower?.check(true);
   }
 
   stop(): void {
     this.#stopped = true;
-    this.#watcher?.close();
-    this.#watcher = undefined;
-    this.#poll?.();
-    this.#debounce?.();
-    this.#poll = undefined;
-    this.#debounce = undefined;
-  }
-
-  #schedule(): void {
-    if (this.#stopped) return;
-    this.#debounce?.();
-    this.#debounce = this.#clock.after(50, () => {
-      this.#debounce = undefined;
-      void this.#check(false);
-    });
-  }
-
-  #check(force: boolean): Promise<void> {
-    this.#reading = this.#reading.then(async () => {
-      if (this.#stopped) return;
-      let text: string;
-      try {
-        text = await readUtf8File(this.#path);
-      } catch (err) {
-        // Mid-swap, or removed: keep the last good config and look again later.
-        this.#h?.onReadError?.(err);
-        this.#h?.logger.warn(
-          { err: errorMessage(err), path: this.#path },
-          'cannot read the config file; keeping the current configuration',
-        );
-        return;
-      }
-      const hash = documentHash(text);
-      if (!force && hash === this.#lastHash) return;
-      this.#lastHash = hash;
-      this.#h?.onDocument(this.#doc(text), force);
-    });
-    return this.#reading;
+    this.#follower?.stop();
   }
 
   #doc(text: string): ConfigDocument {
