@@ -4,7 +4,8 @@ import { CoreV1Api, ListWatch, Watch, type V1ConfigMap } from '@kubernetes/clien
 import { EventRecorder, KubeApiError, loadKubeConfig } from './kube.js';
 import { formatFromName } from '../config/load.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import { issuesOnOneLine } from '../shared/errors.js';
+import { DaemonError, errorMessage, issuesOnOneLine } from '../shared/errors.js';
+import type { ConfigSink, ConfigSource } from './config-source.js';
 import type { Logger } from '../shared/logger.js';
 import type { ConfigDocument, ReloadOutcome } from './reloader.js';
 
@@ -37,6 +38,9 @@ export interface ConfigMapSourceOptions {
 export interface ConfigMapDocument extends ConfigDocument {
   readonly configMap: V1ConfigMap;
 }
+
+/** How long start-up waits for the API server before starting on flags and defaults. */
+const STARTUP_WAIT_MS = 10_000;
 
 /** Callbacks of a running source. */
 export interface ConfigMapHandlers {
@@ -78,7 +82,10 @@ export function podNamespace(explicit: string | undefined, env: NodeJS.ProcessEn
  * It also posts core/v1 Events on the ConfigMap: `ConfigApplied`, `ConfigRejected` (with
  * every problem), `ConfigMapDeleted`; at most one per (resourceVersion, reason).
  */
-export class ConfigMapSource {
+export class ConfigMapSource implements ConfigSource {
+  readonly kind = 'configmap';
+  /** An invalid ConfigMap at start-up is applied once fixed; the daemon starts on flags and defaults. */
+  readonly defersInvalid = true;
   readonly #o: ConfigMapSourceOptions;
   readonly #kc: KubeConfig;
   readonly #core: CoreV1Api;
@@ -86,6 +93,7 @@ export class ConfigMapSource {
   readonly #fieldSelector: string;
   #informer: ListWatch<V1ConfigMap> | undefined;
   #handlers: ConfigMapHandlers | undefined;
+  #sink: ConfigSink | undefined;
   #logger: Logger | undefined;
   #stopping = false;
   #failures = 0;
@@ -133,8 +141,73 @@ export class ConfigMapSource {
     return this.#document(cm);
   }
 
+  /**
+   * The start-up document, waiting up to {@link STARTUP_WAIT_MS} for an API server that does
+   * not answer yet (a refusal, 401 or 403, is final at once): the document, or why the
+   * ConfigMap cannot be used yet (the daemon then starts on flags and defaults).
+   */
+  async initial(): Promise<ConfigMapDocument | { unusable: string }> {
+    const clock = this.#o.clock ?? systemClock;
+    const deadline = clock.monotonicMs() + STARTUP_WAIT_MS;
+    let delay = 250;
+    for (;;) {
+      try {
+        const r = await this.fetch();
+        if (r === undefined) return { unusable: `ConfigMap ${this.ref} does not exist (yet)` };
+        if (typeof r === 'string') return { unusable: r };
+        return r;
+      } catch (err) {
+        const refused = (err as { retryable?: boolean }).retryable === false;
+        if (refused || clock.monotonicMs() + delay > deadline)
+          return { unusable: `cannot read ConfigMap ${this.ref} from ${this.server}: ${errorMessage(err)}` };
+        // A timer that keeps the process alive: nothing else does yet during start-up.
+        // eslint-disable-next-line no-restricted-globals
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
+  }
+
+  connect(sink: ConfigSink): void {
+    this.#sink = sink;
+  }
+
+  /** Follows the ConfigMap: documents are offered and their outcome posted as Events. */
+  start(): Promise<void> {
+    const sink = this.#sink;
+    if (sink === undefined) throw new DaemonError('ERR_STATE', 'ConfigMapSource.start() before connect()');
+    this.watch({
+      logger: sink.logger,
+      onDocument: (d) => sink.offer(d, (o) => this.report(d, o)),
+      onUnusable: () => sink.rejected(),
+      onDeleted: () => undefined,
+      onWatchError: (err) => sink.error(err),
+    });
+    sink.logger.info({ configMap: this.ref, server: this.server }, 'watching the ConfigMap for changes');
+    return Promise.resolve();
+  }
+
+  /** SIGHUP: fetches the ConfigMap now and reloads it even if unchanged. */
+  async hangup(): Promise<void> {
+    const sink = this.#sink;
+    if (sink === undefined) return;
+    try {
+      const d = await this.fetch();
+      if (d === undefined)
+        sink.logger.warn({ configMap: this.ref }, 'SIGHUP: the ConfigMap does not exist; nothing to reload');
+      else if (typeof d === 'string') sink.logger.error({ configMap: this.ref }, `SIGHUP: ${d}`);
+      else this.report(d, await sink.reload(d, true));
+    } catch (err) {
+      sink.logger.warn({ configMap: this.ref, err: errorMessage(err) }, 'SIGHUP: cannot read the ConfigMap');
+    }
+  }
+
+  shutdown(): Promise<void> {
+    return this.stop();
+  }
+
   /** Starts the watch; handlers run for every change from now on. */
-  start(handlers: ConfigMapHandlers): void {
+  watch(handlers: ConfigMapHandlers): void {
     this.#handlers = handlers;
     this.#logger = handlers.logger;
     this.#stopping = false;

@@ -20,9 +20,20 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: ['shared', 'aggregator', 'ingest'],
   reload: ['shared', 'config', 'telemetry'],
   sink: ['shared'],
-  daemon: ['shared', 'parser', 'aggregator', 'receivers', 'ingest', 'backends', 'flusher', 'telemetry', 'config'],
+  daemon: [
+    'shared',
+    'parser',
+    'aggregator',
+    'receivers',
+    'ingest',
+    'backends',
+    'flusher',
+    'telemetry',
+    'config',
+    'reload',
+  ],
   injector: ['shared', 'config', 'reload', 'daemon'],
-  cli: ['shared', 'config', 'reload', 'daemon', 'sink', 'telemetry', 'injector'],
+  cli: ['shared', 'config', 'daemon', 'sink', 'telemetry', 'injector'],
   main: ['shared', 'cli'],
 };
 

@@ -65,7 +65,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     const first = await s.fetch();
     expect(first).to.include({ text: doc(1111), format: 'toml', source: 'configmap' });
     const rec = new Recorder();
-    s.start(rec.handlers);
+    s.watch(rec.handlers);
     await waitFor(() => rec.documents.length === 1 && api.watchCount === 1);
     api.upsert(NS, 'other', { 'config.toml': doc(10) });
     api.upsert(NS, NAME, { 'config.toml': doc(2222) });
@@ -89,7 +89,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
       `ConfigMap ${NS}/${NAME} has no key config.toml, config.yaml, config.json (keys present: custom.json)`,
     );
     const rec = new Recorder();
-    s.start(rec.handlers);
+    s.watch(rec.handlers);
     await waitFor(() => rec.unusable.length === 1);
     await waitFor(() => api.eventsWithReason('ConfigRejected').length === 1);
     expect(String(api.events[0]!['message'])).to.contain('has no key config.toml');
@@ -99,7 +99,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     api.upsert(NS, NAME, { 'config.toml': doc(1) });
     const s = newSource();
     const rec = new Recorder();
-    s.start(rec.handlers);
+    s.watch(rec.handlers);
     await waitFor(() => rec.documents.length === 1 && api.watchCount === 1);
     const lists = (): number =>
       api.requests.filter((r) => r.path.endsWith('/configmaps') && r.query.get('watch') === null).length;
@@ -133,7 +133,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     api.upsert(NS, NAME, { 'config.toml': doc(1) });
     const s = newSource();
     const rec = new Recorder();
-    s.start(rec.handlers);
+    s.watch(rec.handlers);
     await waitFor(() => rec.documents.length === 1 && api.watchCount === 1);
     await api.stop();
     await waitFor(() => rec.watchErrors >= 2, 10_000, 'two failed reconnects');
@@ -151,7 +151,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     api.upsert(NS, NAME, { 'config.toml': doc(1) });
     const s = newSource();
     const rec = new Recorder();
-    s.start(rec.handlers);
+    s.watch(rec.handlers);
     await waitFor(() => rec.documents.length === 1 && api.watchCount === 1);
     api.remove(NS, NAME);
     await waitFor(() => rec.deleted === 1);
@@ -164,7 +164,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     api.upsert(NS, NAME, { 'config.toml': doc(1) });
     const s = newSource();
     const rec = new Recorder();
-    s.start(rec.handlers);
+    s.watch(rec.handlers);
     await waitFor(() => api.watchCount === 1);
     await s.stop();
     await waitFor(() => api.watchCount === 0);
@@ -172,7 +172,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     // A source that still watches sees the edit; the stopped one does not.
     const other = newSource();
     const seen = new Recorder();
-    other.start(seen.handlers);
+    other.watch(seen.handlers);
     await waitFor(() => seen.last() === doc(2));
     await other.stop();
     expect(rec.documents.map((d) => d.text)).to.deep.equal([doc(1)]);

@@ -3,14 +3,28 @@ import { mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileConfigSource } from '../../../src/reload/file-source.js';
-import type { ConfigDocument } from '../../../src/reload/reloader.js';
+import type { ConfigSink } from '../../../src/reload/config-source.js';
 import { silentLogger } from '../../../src/shared/logger.js';
 import { waitFor } from '../../support/wait-for.js';
+
+/** A sink that records what the source hands on: offered documents, and forced reloads. */
+function recordingSink(seen: Array<{ text: string; forced: boolean }>): ConfigSink {
+  return {
+    logger: silentLogger,
+    offer: (d) => seen.push({ text: d.text, forced: false }),
+    reload: (d, force) => {
+      seen.push({ text: d.text, forced: force });
+      return Promise.resolve({ result: 'unchanged', hash: '' });
+    },
+    rejected: () => undefined,
+    error: () => undefined,
+  };
+}
 
 describe('FileConfigSource (real file system)', function () {
   this.timeout(10_000);
   let source: FileConfigSource | undefined;
-  afterEach(() => source?.stop());
+  afterEach(() => source?.shutdown());
 
   function start(path: string, pollMs = 60_000): Array<{ text: string; forced: boolean }> {
     const seen: Array<{ text: string; forced: boolean }> = [];
@@ -23,12 +37,10 @@ describe('FileConfigSource (real file system)', function () {
     const path = join(dir, 'config.yaml');
     writeFileSync(path, 'backends: "null"\n');
     const seen = start(path);
-    const first = await source!.read();
+    const first = await source!.initial();
     expect(first).to.deep.equal({ text: 'backends: "null"\n', format: 'yaml', origin: `file ${path}`, source: 'file' });
-    source!.start({
-      logger: silentLogger,
-      onDocument: (d: ConfigDocument, forced) => seen.push({ text: d.text, forced }),
-    });
+    source!.connect(recordingSink(seen));
+    await source!.start();
 
     writeFileSync(path, 'backends: "stdout"\n');
     await waitFor(() => seen.length === 1);
@@ -50,15 +62,16 @@ describe('FileConfigSource (real file system)', function () {
     const path = join(dir, 'config.toml');
     writeFileSync(path, 'a = 1\n');
     const seen = start(path);
-    await source!.read();
-    source!.start({ logger: silentLogger, onDocument: (d, forced) => seen.push({ text: d.text, forced }) });
+    await source!.initial();
+    source!.connect(recordingSink(seen));
+    await source!.start();
     rmSync(path);
-    await source!.trigger(); // a forced re-read while the file is missing
+    await source!.hangup(); // a forced re-read while the file is missing
     expect(seen).to.deep.equal([]);
     writeFileSync(path, 'a = 2\n');
     await waitFor(() => seen.length >= 1);
     expect(seen).to.deep.equal([{ text: 'a = 2\n', forced: false }]);
-    await source!.trigger();
+    await source!.hangup();
     expect(seen).to.deep.equal([
       { text: 'a = 2\n', forced: false },
       { text: 'a = 2\n', forced: true },
@@ -71,8 +84,9 @@ describe('FileConfigSource (real file system)', function () {
     writeFileSync(join(real, 'config.toml'), 'a = 1\n');
     symlinkSync(join(real, 'config.toml'), join(linkDir, 'config.toml'));
     const seen = start(join(linkDir, 'config.toml'), 100);
-    await source!.read();
-    source!.start({ logger: silentLogger, onDocument: (d, forced) => seen.push({ text: d.text, forced }) });
+    await source!.initial();
+    source!.connect(recordingSink(seen));
+    await source!.start();
     writeFileSync(join(real, 'config.toml'), 'a = 3\n');
     await waitFor(() => seen.length === 1, 3000);
     expect(seen[0]!.text).to.equal('a = 3\n');
