@@ -32,7 +32,15 @@ export interface Backend extends Lifecycle {
    */
   readonly busyPolicy?: BusyPolicy;
   /**
-   * Delivers one interval's aggregates. MUST NOT mutate `snapshot`, and MUST NOT read it
+   * How long one delivery may take, its retries included (default: the flush interval).
+   * The flusher aborts `flush`'s signal then. A backend that retries set it to its retry
+   * budget: while it retries, newer intervals wait under its busy policy, and the flusher's
+   * durations, results and overdue counts describe the real delivery.
+   */
+  readonly deliveryTimeoutMs?: number;
+  /**
+   * Delivers one interval's aggregates, resolving when they are delivered (or counted as
+   * dropped): the flusher is the one queue of intervals. MUST NOT mutate `snapshot`, and MUST NOT read it
    * after settling: the snapshot is reused once every backend it was handed to has
    * settled. Rejects only with a BackendError, after counting what was lost; MUST settle
    * promptly once `signal` aborts (until it settles, this backend gets no other interval),
@@ -40,7 +48,7 @@ export interface Backend extends Lifecycle {
    * a backend may finish late, counted as `timeout` and overdue, rather than lose the
    * interval.
    */
-  flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void>;
+  flush(snapshot: FlushSnapshot, signal: AbortSignal, hurry?: AbortSignal): Promise<void>;
   /** Delivers one event (fire and forget); backends that ignore events resolve at once. */
   sendEvent(event: StatsdEvent, signal: AbortSignal): Promise<void>;
   /** Delivers one DogStatsD service check (fire and forget); absent when the backend has no use for them. */

@@ -3,7 +3,7 @@ import { computeSnapshot } from '../aggregator/interval-cut.js';
 import { mergeSnapshotsChunked } from '../aggregator/merge.js';
 import type { FlushSnapshot } from '../aggregator/snapshot.js';
 import type { Backend } from '../backends/backend.js';
-import { raceAbort } from '../shared/abort.js';
+import { abortWhen, raceAbort } from '../shared/abort.js';
 import type { Clock } from '../shared/clock.js';
 import { runChunked } from '../shared/cooperative.js';
 import { asError, DaemonError, errorCode, errorMessage } from '../shared/errors.js';
@@ -31,7 +31,12 @@ export interface FlusherConfig {
  * waiting (busy policy `latest`); `merged`: merged into the next interval while waiting
  * (busy policy `coalesce`).
  */
-export type BackendFlushResult = 'success' | 'failure' | 'timeout' | 'skipped' | 'merged';
+export type BackendFlushResult = 'success' | 'failure' | 'timeout' | 'skipped' | 'merged' | 'abandoned';
+
+/** The number of series of a snapshot (what an interval dropped whole counts as items). */
+export function seriesOf(s: FlushSnapshot): number {
+  return s.counters.length + s.gauges.length + s.timers.length + s.sets.length;
+}
 
 /** What the flusher reports; the daemon's self-metrics implement it. */
 export interface FlusherMetrics {
@@ -48,6 +53,11 @@ export interface FlusherMetrics {
   freshSnapshot(): void;
   /** A tick took no cut: every backend was still busy with an earlier interval. */
   tickDeferred(): void;
+  /**
+   * An interval never reached `backend`: `skipped` (replaced by a newer one, busy policy
+   * `latest`) or `shutdown` (still waiting when the shutdown deadline passed).
+   */
+  intervalDropped(backend: string, reason: 'skipped' | 'shutdown', snapshot: FlushSnapshot): void;
 }
 
 /** Dependencies of {@link Flusher}. */
@@ -134,6 +144,10 @@ export class Flusher implements Lifecycle {
   #warnedDeferredAt = -Infinity;
   /** Ticks in a row that took no cut. */
   #deferredTicks = 0;
+  /** Aborted when the shutdown deadline passes: deliveries end, waiting intervals are dropped. */
+  readonly #drain = new AbortController();
+  /** Aborted when shutdown starts: backends waiting to retry try once more at once. */
+  readonly #hurry = new AbortController();
 
   constructor(config: FlusherConfig, deps: FlusherDeps) {
     this.#deps = deps;
@@ -248,9 +262,15 @@ export class Flusher implements Lifecycle {
     this.#stopped = true;
     this.#stopTimer?.();
     this.#stopTimer = undefined;
-    void this.flushNow(signal);
-    if (signal === undefined) await this.idle();
-    else await raceAbort(this.idle(), signal).catch(() => undefined);
+    this.#hurry.abort();
+    const unfollow = abortWhen(signal, this.#drain);
+    try {
+      void this.flushNow();
+      if (signal === undefined) await this.idle();
+      else await raceAbort(this.idle(), signal).catch(() => undefined);
+    } finally {
+      unfollow();
+    }
   }
 
   async #flush(deadline: AbortSignal | undefined): Promise<void> {
@@ -346,10 +366,13 @@ export class Flusher implements Lifecycle {
   }
 
   /** Reports a waiting delivery replaced by a newer one and lets its snapshot go. */
-  #settleWaiting(b: Backend, lane: Lane, waiting: Delivery, result: BackendFlushResult): void {
+  #settleWaiting(b: Backend, lane: Lane, waiting: Delivery, result: 'skipped' | 'merged' | 'abandoned'): void {
+    const { metrics } = this.#deps;
+    if (result === 'skipped') metrics?.intervalDropped(b.name, 'skipped', waiting.held.snapshot);
+    if (result === 'abandoned') metrics?.intervalDropped(b.name, 'shutdown', waiting.held.snapshot);
     this.#release(waiting.held);
-    this.#deps.metrics?.backendResult(b.name, result);
-    this.#warnBusy(b, lane, result);
+    metrics?.backendResult(b.name, result);
+    if (result !== 'abandoned') this.#warnBusy(b, lane, result);
     waiting.done();
   }
 
@@ -382,7 +405,9 @@ export class Flusher implements Lifecycle {
     lane.busy = true;
     for (let next: Delivery | undefined = d; next !== undefined;) {
       await next.ready;
-      await this.#deliver(b, lane, next);
+      // Past the shutdown deadline nothing more is delivered: what waits is dropped, counted.
+      if (this.#drain.signal.aborted) this.#settleWaiting(b, lane, next, 'abandoned');
+      else await this.#deliver(b, lane, next);
       next = lane.waiting;
       lane.waiting = undefined;
     }
@@ -390,20 +415,23 @@ export class Flusher implements Lifecycle {
   }
 
   /**
-   * One delivery: the flush under its deadline (the flush interval, counted from now).
+   * One delivery: the flush under its deadline (the backend's `deliveryTimeoutMs`, by
+   * default the flush interval, counted from now; the shutdown deadline at the latest).
    * Its result is reported, and the flush resolved, at the deadline at the latest; the
    * lane and the snapshot stay held until the backend's promise really settles.
    */
   async #deliver(b: Backend, lane: Lane, d: Delivery): Promise<void> {
     const { clock, logger, metrics } = this.#deps;
     const started = clock.monotonicMs();
-    const timeout = clock.timeout(this.#intervalMs);
-    const signal = d.deadline === undefined ? timeout : AbortSignal.any([timeout, d.deadline]);
+    const timeout = clock.timeout(b.deliveryTimeoutMs ?? this.#intervalMs);
+    const signal = AbortSignal.any(
+      d.deadline === undefined ? [timeout, this.#drain.signal] : [timeout, this.#drain.signal, d.deadline],
+    );
     // What the backend's promise did, once it settles; `flushing` itself never rejects.
     let outcome: { error: unknown } | undefined;
     let flushing: Promise<void>;
     try {
-      flushing = b.flush(d.held.snapshot, signal);
+      flushing = b.flush(d.held.snapshot, signal, this.#hurry.signal);
     } catch (err) {
       flushing = Promise.reject(asError(err));
     }

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as Prom from 'prom-client';
 import type { BackendMetrics } from '../backends/backend.js';
-import type { FlusherMetrics } from '../flusher/flusher.js';
+import { seriesOf, type FlusherMetrics } from '../flusher/flusher.js';
 import { FORWARDED_REJECT_REASONS, HTTP_INGEST_RESULTS, type IngestStats } from '../ingest/ingest-stats.js';
 import { PARSE_ERROR_REASONS, type MetricKind } from '../parser/sample.js';
 
@@ -335,6 +335,10 @@ export class SelfMetrics {
       snapshotsHeld: (n) => this.#snapshotsHeld.set(n),
       freshSnapshot: () => this.#freshSnapshots.inc(),
       tickDeferred: () => this.#ticksDeferred.inc(),
+      intervalDropped: (backend, reason, snapshot) => {
+        const n = seriesOf(snapshot);
+        if (n > 0) this.#dropped.inc({ backend, reason }, n);
+      },
     };
   }
 

@@ -5,6 +5,8 @@ export class ManualClock implements Clock {
   #now: number;
   #mono = 0;
   readonly #timers = new Set<{ every: number; next: number; fn: () => void }>();
+  /** One-shot waits (`after`), not timeouts: a back-off, a debounce. */
+  readonly #waits = new Set<object>();
 
   constructor(startMs = 1_556_100_400_000) {
     this.#now = startMs;
@@ -30,22 +32,36 @@ export class ManualClock implements Clock {
   }
 
   after(ms: number, fn: () => void): () => void {
-    const stop = this.every(ms, () => {
-      stop();
+    const token = {};
+    const cancel = this.every(ms, () => {
+      cancel();
+      this.#waits.delete(token);
       fn();
     });
-    return stop;
+    this.#waits.add(token);
+    return () => {
+      cancel();
+      this.#waits.delete(token);
+    };
   }
 
   timeout(ms: number): AbortSignal {
     const ctl = new AbortController();
-    this.after(ms, () => ctl.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')));
+    const cancel = this.every(ms, () => {
+      cancel();
+      ctl.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    });
     return ctl.signal;
   }
 
   /** Timers (intervals, one-shots, timeouts) not yet cancelled or fired. */
   get pendingTimers(): number {
     return this.#timers.size;
+  }
+
+  /** One-shot waits (`after`: a back-off, a debounce) not yet cancelled or fired; timeouts are not counted. */
+  get pendingWaits(): number {
+    return this.#waits.size;
   }
 
   /** Advances both clocks by `ms`, firing due timers (and timeouts) in order. */

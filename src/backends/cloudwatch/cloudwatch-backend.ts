@@ -4,7 +4,7 @@ import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { BackendError, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps } from '../backend.js';
-import { CoalescingDelivery } from '../shared/coalescing-delivery.js';
+import { inBatches } from '../shared/http-delivery.js';
 import type { CloudwatchConfig } from './config.js';
 import { cloudwatchData } from './format.js';
 
@@ -20,23 +20,23 @@ export const BATCH = 20;
  * as gostatsd's cloudwatch backend. The credentials are resolved at start, so a daemon
  * (or a reload) without any fails there, naming the backend. A 4xx from CloudWatch is
  * counted as `rejected` and its message logged once a minute; the SDK retries the rest
- * (`max_retries`). Events are ignored, as in gostatsd.
+ * (`max_retries`). Intervals that end while one is in delivery are merged by the flusher
+ * (busy policy `coalesce`). Events are ignored, as in gostatsd.
  */
 export class CloudwatchBackend implements Backend {
   readonly name: string;
+  readonly busyPolicy = 'coalesce' as const;
   readonly #config: CloudwatchConfig;
   readonly #deps: BackendDeps;
   #client: CloudWatchSdk.CloudWatchClient | undefined;
   #sdk: typeof CloudWatchSdk | undefined;
   readonly #failures: RateLimitedLog;
-  readonly #delivery: CoalescingDelivery;
 
   constructor(config: CloudwatchConfig, deps: BackendDeps) {
     this.name = deps.name;
     this.#config = config;
     this.#deps = deps;
     this.#failures = new RateLimitedLog(60_000, () => deps.clock.now());
-    this.#delivery = new CoalescingDelivery((s, _stop, deadline) => this.#sendInterval(s, deadline));
   }
 
   async start(): Promise<void> {
@@ -61,24 +61,17 @@ export class CloudwatchBackend implements Backend {
     this.#client = client;
   }
 
-  /** Whether an interval is in delivery. */
-  get busy(): boolean {
-    return this.#delivery.busy;
+  /** The SDK's attempts (`max_retries` + 1), each bounded by `client_timeout`. */
+  get deliveryTimeoutMs(): number {
+    return (this.#config.maxRetries + 1) * this.#config.clientTimeoutMs;
   }
 
-  flush(snapshot: FlushSnapshot): Promise<void> {
-    this.#delivery.add(snapshot);
-    return Promise.resolve();
-  }
-
-  async #sendInterval(s: FlushSnapshot, deadline: AbortSignal): Promise<boolean> {
+  async flush(s: FlushSnapshot, deadline: AbortSignal): Promise<void> {
     const client = this.#client;
     const sdk = this.#sdk;
-    if (client === undefined || sdk === undefined) return true;
-    const data = cloudwatchData(s);
+    if (client === undefined || sdk === undefined) return;
     const m = this.#deps.metrics;
-    for (let i = 0; i < data.length; i += BATCH) {
-      const batch = data.slice(i, i + BATCH);
+    for (const batch of inBatches(cloudwatchData(s), BATCH)) {
       const t0 = this.#deps.clock.monotonicMs();
       try {
         await client.send(new sdk.PutMetricDataCommand({ Namespace: this.#config.namespace, MetricData: batch }), {
@@ -89,7 +82,7 @@ export class CloudwatchBackend implements Backend {
         const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         const rejected = status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408;
         m.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
-        m.dropped(rejected ? 'rejected' : 'send_failed', batch.length);
+        m.dropped(rejected ? 'rejected' : 'retry_expired', batch.length);
         this.#failures.maybe(`${status ?? 'network'}`, (suppressed) =>
           this.#deps.logger.warn({ status, err: errorMessage(err), suppressed }, 'cloudwatch PutMetricData failed'),
         );
@@ -97,13 +90,11 @@ export class CloudwatchBackend implements Backend {
         m.requestDuration?.((this.#deps.clock.monotonicMs() - t0) / 1000);
       }
     }
-    return true;
   }
 
   async sendEvent(): Promise<void> {}
 
-  async shutdown(signal?: AbortSignal): Promise<void> {
-    await this.#delivery.shutdown(signal);
+  async shutdown(): Promise<void> {
     this.#client?.destroy();
   }
 }

@@ -1,24 +1,12 @@
-import { createRequire } from 'node:module';
-import type * as Zlib from 'node:zlib';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import type { StatsdEvent } from '../../parser/sample.js';
 import { fnv1a } from '../../shared/hash.js';
-import { abortWhen } from '../../shared/abort.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import { encodeEventMessage, encodeRawMessage, eventToMessage } from '../../wire/gostatsd.js';
 import type { Backend, BackendDeps } from '../backend.js';
-import {
-  familyOf,
-  HttpClient,
-  postCounted,
-  posterFor,
-  type DeliveryResult,
-  type Poster,
-} from '../shared/http-delivery.js';
+import { deflate, familyOf, HttpPoster, type DeliveryResult } from '../shared/http-delivery.js';
 import type { ForwarderConfig } from './config.js';
 import { RawBatch } from './raw-batch.js';
-
-const require = createRequire(import.meta.url);
 
 /** gostatsd's forwarder `User-Agent`. */
 export const USER_AGENT = 'gostatsd (http forwarder)';
@@ -28,15 +16,14 @@ export interface ForwarderDeps extends BackendDeps {
   random?: () => number;
 }
 
-/** One endpoint of the tier: its connection pool, what waits for it, and its delivery. */
-interface Lane {
-  readonly poster: Poster;
-  pending: RawBatch;
-  delivering: Promise<void> | undefined;
-}
+/** At shutdown a post is tried once, without waiting to retry. */
+const HURRIED = AbortSignal.abort();
 
-/** A signal that never aborts. */
-const NEVER = new AbortController().signal;
+/** One endpoint of the tier: its poster and what waits for its next post. */
+interface Lane {
+  readonly poster: HttpPoster;
+  pending: RawBatch;
+}
 
 /**
  * ForwarderBackend feeds a gostatsd-compatible aggregation tier: what each interval
@@ -45,13 +32,12 @@ const NEVER = new AbortController().signal;
  * With several endpoints, each metric name is sent to one of them (a hash of the name),
  * so a series is always aggregated by the same instance.
  *
- * Delivery, per endpoint: one batch at a time, split into requests of at most
- * `max-series-per-request` series, `max-requests` of them at once. A failed request is
- * retried with gostatsd's back-off until `max-request-elapsed-time`; intervals that
- * arrive meanwhile are merged into the next batch (not queued one request each), up to
- * `max-pending-size`. Whatever passes the bound or the elapsed time, or is refused with a
- * 4xx, is dropped and counted. Shutdown posts everything still held once more, within
- * the shutdown deadline.
+ * Delivery, per endpoint: the batch in requests of at most `max-series-per-request`
+ * series, `max-requests` of them at once, bounded by `max-pending-size`. A failed request
+ * is retried with gostatsd's back-off until `max-request-elapsed-time`; intervals that end
+ * meanwhile are merged by the flusher (busy policy `coalesce`) and go in the next batch.
+ * Whatever passes the bound or the elapsed time, or is refused with a 4xx, is dropped and
+ * counted. Shutdown posts what is still held once, within the shutdown deadline.
  */
 export class ForwarderBackend implements Backend {
   readonly name: string;
@@ -61,13 +47,8 @@ export class ForwarderBackend implements Backend {
   readonly #lanes: Lane[];
   readonly #failures: RateLimitedLog;
   readonly #headers: Record<string, string>;
-  /** Interval seconds merged since the last post started. */
+  /** Interval seconds held since the last post. */
   #sincePost = 0;
-  /** Aborted at shutdown: deliveries waiting to retry give their data back at once. */
-  readonly #stop = new AbortController();
-  /** Aborted when the shutdown deadline passes: attempts on the wire fail. */
-  readonly #deadline = new AbortController();
-  readonly #events = new Set<Promise<unknown>>();
 
   constructor(config: ForwarderConfig, deps: ForwarderDeps) {
     this.name = deps.name;
@@ -79,8 +60,8 @@ export class ForwarderBackend implements Backend {
     this.#deps = deps;
     this.#failures = new RateLimitedLog(60_000, () => deps.clock.now());
     this.#lanes = config.apiEndpoints.map((endpoint) => ({
-      poster: posterFor(
-        new HttpClient({
+      poster: new HttpPoster(
+        {
           endpoint,
           timeoutMs: config.clientTimeoutMs,
           maxConnections: config.maxRequests,
@@ -88,31 +69,29 @@ export class ForwarderBackend implements Backend {
           caFile: config.caFile,
           family: familyOf(config.network),
           userAgent: USER_AGENT,
-        }),
+          maxElapsedMs: config.maxRequestElapsedMs,
+          what: 'forwarding',
+        },
         deps,
-        config.maxRequestElapsedMs,
-        'forwarding',
       ),
       pending: new RawBatch(),
-      delivering: undefined,
     }));
+  }
+
+  get deliveryTimeoutMs(): number {
+    return this.#lanes[0]!.poster.deliveryTimeoutMs;
   }
 
   async start(): Promise<void> {}
 
-  /** Series held for delivery (not yet in a request). */
+  /** Series held for the next post (not yet in a request). */
   get pendingSeries(): number {
     return this.#lanes.reduce((n, l) => n + l.pending.series, 0);
   }
 
-  /** Estimated bytes held for delivery (bounded by `max-pending-size`). */
+  /** Estimated bytes held for the next post (bounded by `max-pending-size`). */
   get pendingBytes(): number {
     return this.#lanes.reduce((n, l) => n + l.pending.bytes, 0);
-  }
-
-  /** Whether a delivery is running (posting, or waiting to retry). */
-  get busy(): boolean {
-    return this.#lanes.some((l) => l.delivering !== undefined);
   }
 
   /** Each lane's share of `max-pending-size`. */
@@ -120,7 +99,8 @@ export class ForwarderBackend implements Backend {
     return Math.floor(this.#config.maxPendingBytes / this.#lanes.length);
   }
 
-  flush(snapshot: FlushSnapshot): Promise<void> {
+  /** Holds the interval; once the forwarder's own interval has (about) passed, posts what is held. */
+  async flush(snapshot: FlushSnapshot, signal: AbortSignal, hurry?: AbortSignal): Promise<void> {
     const n = this.#lanes.length;
     this.#lanes.forEach((lane, i) =>
       this.#hold(() =>
@@ -133,11 +113,23 @@ export class ForwarderBackend implements Backend {
     );
     this.#sincePost += snapshot.intervalSeconds;
     // Due once the forwarder's interval has (about) passed, whatever the daemon's is.
-    if (this.#sincePost * 1000 >= this.#config.flushIntervalMs - 500 * snapshot.intervalSeconds) {
-      this.#sincePost = 0;
-      for (const lane of this.#lanes) this.#pump(lane);
-    }
-    return Promise.resolve();
+    if (this.#sincePost * 1000 < this.#config.flushIntervalMs - 500 * snapshot.intervalSeconds) return;
+    this.#sincePost = 0;
+    await this.#postHeld(signal, hurry);
+  }
+
+  /** Posts every lane's held batch, the lanes at once. */
+  async #postHeld(signal: AbortSignal, hurry?: AbortSignal): Promise<void> {
+    await Promise.all(
+      this.#lanes.map(async (lane) => {
+        const batch = lane.pending;
+        lane.pending = new RawBatch();
+        if (batch.empty) return;
+        await lane.poster.postAll(batch.split(this.#config.maxSeriesPerRequest), this.#config.maxRequests, (part) =>
+          this.#post(lane, '/v2/raw', encodeRawMessage(part.toMessage()), part.series, signal, hurry),
+        );
+      }),
+    );
   }
 
   /** Runs `add` on a pending batch and counts what the bound left out. */
@@ -154,94 +146,29 @@ export class ForwarderBackend implements Backend {
     }
   }
 
-  /** Starts delivering a lane's pending batch unless it is delivering already or holds nothing. */
-  #pump(lane: Lane): void {
-    if (lane.delivering !== undefined || lane.pending.empty || this.#stop.signal.aborted) return;
-    const batch = lane.pending;
-    lane.pending = new RawBatch();
-    lane.delivering = this.#deliver(lane, batch, false).finally(() => {
-      lane.delivering = undefined;
-      this.#pump(lane);
-    });
+  async #post(
+    lane: Lane,
+    path: string,
+    bytes: Uint8Array,
+    items: number,
+    signal: AbortSignal,
+    hurry?: AbortSignal,
+  ): Promise<DeliveryResult> {
+    const body = this.#config.compress ? await deflate(bytes) : bytes;
+    return lane.poster.post(path, body, () => this.#headers, items, signal, hurry);
   }
 
-  /**
-   * Delivers a batch in requests of bounded size, `max-requests` at a time. `final`: the
-   * shutdown round, retried until the deadline instead of giving data back.
-   */
-  async #deliver(lane: Lane, batch: RawBatch, final: boolean): Promise<void> {
-    const parts = batch.split(this.#config.maxSeriesPerRequest);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < parts.length) await this.#post(lane, parts[next++]!, final);
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#config.maxRequests, parts.length) }, worker));
+  /** Posts the event to `/v2/event` of the first endpoint, retried like metrics within `signal`. */
+  async sendEvent(event: StatsdEvent, signal: AbortSignal): Promise<void> {
+    await this.#post(this.#lanes[0]!, '/v2/event', encodeEventMessage(eventToMessage(event)), 1, signal);
   }
 
-  async #post(lane: Lane, part: RawBatch, final: boolean): Promise<void> {
-    const series = part.series;
-    const body = await this.#encode(encodeRawMessage(part.toMessage()));
-    const result = await this.#send(lane, '/v2/raw', body, final ? NEVER : this.#stop.signal);
-    if (result === 'delivered') this.#deps.metrics.sent(1, series);
-    else if (result === 'stopped') this.#hold(() => lane.pending.mergeOlder(part, this.#laneBytes));
-    else this.#deps.metrics.dropped(result === 'rejected' ? 'rejected' : final ? 'shutdown' : 'retry_expired', series);
-  }
-
-  /** The body as sent: a zlib stream when `compress`. */
-  #encode(bytes: Uint8Array): Promise<Uint8Array> {
-    if (!this.#config.compress) return Promise.resolve(bytes);
-    const zlib = require('node:zlib') as typeof Zlib;
-    return new Promise((resolve, reject) =>
-      zlib.deflate(bytes, (err, out) => (err === null ? resolve(out) : reject(err))),
-    );
-  }
-
-  #send(lane: Lane, path: string, body: Uint8Array, stop: AbortSignal): Promise<DeliveryResult> {
-    return postCounted(lane.poster, path, body, () => this.#headers, stop, this.#deadline.signal);
-  }
-
-  /**
-   * Posts the event to `/v2/event` of the first endpoint, retried like metrics; one still
-   * waiting to retry at shutdown is dropped and counted.
-   */
-  sendEvent(event: StatsdEvent): Promise<void> {
-    const p = this.#encode(encodeEventMessage(eventToMessage(event)))
-      .then((body) => this.#send(this.#lanes[0]!, '/v2/event', body, this.#stop.signal))
-      .then((result) => {
-        if (result === 'delivered') this.#deps.metrics.sent(1, 1);
-        else
-          this.#deps.metrics.dropped(
-            result === 'rejected' ? 'rejected' : result === 'stopped' ? 'shutdown' : 'retry_expired',
-            1,
-          );
-      });
-    this.#events.add(p);
-    void p.finally(() => this.#events.delete(p));
-    return p;
-  }
-
-  /**
-   * Drains: deliveries waiting to retry give their data back, then everything held is
-   * posted once more (retried until `signal` aborts); what is still undelivered then is
-   * dropped and counted.
-   */
+  /** Posts what is still held (an interval shorter than the forwarder's) once, within `signal`. */
   async shutdown(signal?: AbortSignal): Promise<void> {
-    if (this.#stop.signal.aborted) return;
-    const unfollow = abortWhen(signal, this.#deadline);
-    this.#stop.abort();
     try {
-      await Promise.all(
-        this.#lanes.map(async (lane) => {
-          await lane.delivering;
-          const last = lane.pending;
-          lane.pending = new RawBatch();
-          if (!last.empty) await this.#deliver(lane, last, true);
-        }),
-      );
-      await Promise.allSettled([...this.#events]);
+      await this.#postHeld(signal ?? new AbortController().signal, HURRIED);
     } finally {
-      unfollow();
-      await Promise.all(this.#lanes.map((l) => l.poster.client.destroy()));
+      await Promise.all(this.#lanes.map((l) => l.poster.destroy()));
     }
   }
 }

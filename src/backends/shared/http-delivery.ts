@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
+import type * as Zlib from 'node:zlib';
 import { systemClock, type Clock } from '../../shared/clock.js';
 import { errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog, type Logger } from '../../shared/logger.js';
@@ -166,10 +167,19 @@ export type DeliveryResult =
   | 'delivered'
   /** A 4xx answer other than 408 and 429: the endpoint refuses it, trying again will not help. */
   | 'rejected'
-  /** Every attempt failed and the elapsed-time budget is spent. */
-  | 'expired'
-  /** `stop` aborted while waiting to try again: the caller still holds the data. */
-  | 'stopped';
+  /** Every attempt failed and the elapsed-time budget is spent, or the delivery's deadline passed. */
+  | 'expired';
+
+/** The `backend_items_dropped_total` reason of a delivery that did not deliver. */
+export function dropReason(result: Exclude<DeliveryResult, 'delivered'>): string {
+  return result === 'rejected' ? 'rejected' : 'retry_expired';
+}
+
+/** Counts `items` delivered in one request, or dropped with the reason of `result`. */
+export function countDelivery(metrics: BackendMetrics, result: DeliveryResult, items: number): void {
+  if (result === 'delivered') metrics.sent(1, items);
+  else metrics.dropped(dropReason(result), items);
+}
 
 /** Settings of {@link deliver}. */
 export interface DeliveryOptions {
@@ -178,13 +188,10 @@ export interface DeliveryOptions {
   maxElapsedMs: number;
   clock: Clock;
   random: () => number;
-  /**
-   * Aborting it ends the delivery at its next wait (`stopped`); an attempt on the wire
-   * runs on, bounded by `signal`.
-   */
-  stop: AbortSignal;
-  /** Aborting it fails the attempt on the wire and ends the delivery (`expired`). */
+  /** The delivery's deadline: aborting it fails the attempt on the wire or ends a wait (`expired`). */
   signal: AbortSignal;
+  /** Aborted at shutdown: a wait to retry ends at once, and the next attempt is the last. */
+  hurry?: AbortSignal | undefined;
   /** Called after each failed attempt (for counting and rate-limited logs). */
   onFailure?: (reason: string, status: number | undefined) => void;
   /** Called with each attempt's duration in seconds. */
@@ -193,13 +200,15 @@ export interface DeliveryOptions {
 
 /**
  * Runs `attempt` until it succeeds, is refused, or the elapsed-time budget is spent,
- * waiting with back-off and jitter in between.
+ * waiting with back-off and jitter in between, and never sooner than an answer's
+ * `Retry-After`.
  */
 export async function deliver(
   attempt: (signal: AbortSignal) => Promise<HttpAnswer>,
   o: DeliveryOptions,
 ): Promise<DeliveryResult> {
   const start = o.clock.monotonicMs();
+  let last = false;
   for (let n = 0; ; n++) {
     if (o.signal.aborted) return 'expired';
     let wait = backoffDelay(n, o.backoff, o.random);
@@ -215,46 +224,38 @@ export async function deliver(
       o.onFailure?.(errorMessage(err), undefined);
     }
     if (o.clock.monotonicMs() - start + wait > o.maxElapsedMs) return 'expired';
-    const woke = await sleep(o.clock, wait, o.stop, o.signal);
-    if (woke === 'stop') return 'stopped';
+    if (last) return 'expired';
+    const woke = await sleep(o.clock, wait, o.signal, o.hurry);
     if (woke === 'signal') return 'expired';
+    if (woke === 'hurry') last = true;
   }
 }
 
-/** Waits `ms` on `clock`; ends early when either signal aborts. */
-function sleep(clock: Clock, ms: number, stop: AbortSignal, signal: AbortSignal): Promise<'time' | 'stop' | 'signal'> {
-  if (stop.aborted) return Promise.resolve('stop');
+/** Waits `ms` on `clock`; ends early when `signal` or `hurry` aborts. */
+function sleep(
+  clock: Clock,
+  ms: number,
+  signal: AbortSignal,
+  hurry: AbortSignal | undefined,
+): Promise<'time' | 'signal' | 'hurry'> {
   if (signal.aborted) return Promise.resolve('signal');
+  if (hurry?.aborted === true) return Promise.resolve('hurry');
   return new Promise((resolve) => {
-    const done = (why: 'time' | 'stop' | 'signal'): void => {
+    const done = (why: 'time' | 'signal' | 'hurry'): void => {
       cancel();
-      stop.removeEventListener('abort', onStop);
       signal.removeEventListener('abort', onSignal);
+      hurry?.removeEventListener('abort', onHurry);
       resolve(why);
     };
-    const onStop = (): void => done('stop');
     const onSignal = (): void => done('signal');
+    const onHurry = (): void => done('hurry');
     const cancel = clock.after(ms, () => done('time'));
-    stop.addEventListener('abort', onStop, { once: true });
     signal.addEventListener('abort', onSignal, { once: true });
+    hurry?.addEventListener('abort', onHurry, { once: true });
   });
 }
 
-/** A backend's side of {@link postCounted}: where to post, and where to count and log. */
-export interface Poster {
-  client: HttpClient;
-  metrics: BackendMetrics;
-  logger: Logger;
-  /** Failures are logged once a minute per status. */
-  failures: RateLimitedLog;
-  clock: Clock;
-  random: () => number;
-  maxElapsedMs: number;
-  /** What an attempt is, for the log line (`forwarding`, `remote write`). */
-  what: string;
-}
-
-/** What {@link posterFor} takes from a backend's deps. */
+/** What an {@link HttpPoster} takes from a backend's deps. */
 export interface PosterDeps {
   metrics: BackendMetrics;
   logger: Logger;
@@ -263,18 +264,103 @@ export interface PosterDeps {
   random?: () => number;
 }
 
-/** A {@link Poster} for `client`, counting and logging into `deps` (failures logged once a minute). */
-export function posterFor(client: HttpClient, deps: PosterDeps, maxElapsedMs: number, what: string): Poster {
-  return {
-    client,
-    metrics: deps.metrics,
-    logger: deps.logger,
-    failures: new RateLimitedLog(60_000, () => deps.clock.now()),
-    clock: deps.clock,
-    random: deps.random ?? Math.random,
-    maxElapsedMs,
-    what,
-  };
+/** Settings of an {@link HttpPoster}: its client's, plus the retry budget. */
+export interface HttpPosterOptions extends HttpClientOptions {
+  /** No attempt starts later than this after the first (`max-request-elapsed-time`). */
+  maxElapsedMs: number;
+  /** What an attempt is, for the log line (`forwarding`, `remote write`, `datadog`). */
+  what: string;
+}
+
+/**
+ * HttpPoster is the one way a backend posts to an HTTP API: an {@link HttpClient} and
+ * {@link deliver} with gostatsd's back-off, counting each failed attempt by code
+ * (`ENETWORK`, `HTTP_<status>`) and each attempt's duration, logging failures once a
+ * minute per status, and counting what each request carried as sent or dropped.
+ */
+export class HttpPoster {
+  readonly #client: HttpClient;
+  readonly #o: HttpPosterOptions;
+  readonly #deps: PosterDeps;
+  readonly #random: () => number;
+  /** Failures are logged once a minute per status (also for the backend's own warnings). */
+  readonly failures: RateLimitedLog;
+
+  constructor(opts: HttpPosterOptions, deps: PosterDeps) {
+    this.#o = opts;
+    this.#deps = deps;
+    this.#client = new HttpClient({ ...opts, clock: opts.clock ?? deps.clock });
+    this.#random = deps.random ?? Math.random;
+    this.failures = new RateLimitedLog(60_000, () => deps.clock.now());
+  }
+
+  /** The longest one delivery can take: the retry budget plus one attempt. */
+  get deliveryTimeoutMs(): number {
+    return this.#o.maxElapsedMs + this.#o.timeoutMs;
+  }
+
+  /** The URL of `path` under the endpoint. */
+  url(path: string): string {
+    return this.#client.url(path);
+  }
+
+  /**
+   * POSTs `body` to `path` until delivered, refused, the retry budget is spent or `signal`
+   * aborts; counts `items` as sent or dropped. `headers` is called for each attempt (a
+   * rotated credential applies at once). Once `hurry` aborts (shutdown), a wait to retry
+   * ends and the next attempt is the last.
+   */
+  post(
+    path: string,
+    body: Uint8Array,
+    headers: () => Record<string, string>,
+    items: number,
+    signal: AbortSignal,
+    hurry?: AbortSignal,
+  ): Promise<DeliveryResult> {
+    const { metrics, logger, clock } = this.#deps;
+    return deliver((s) => this.#client.post(path, body, headers(), s), {
+      backoff: GOSTATSD_BACKOFF,
+      maxElapsedMs: this.#o.maxElapsedMs,
+      clock,
+      random: this.#random,
+      signal,
+      hurry,
+      onAttempt: (seconds) => metrics.requestDuration?.(seconds),
+      onFailure: (reason, status) => {
+        metrics.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
+        this.failures.maybe(`${status ?? 'network'}`, (suppressed) =>
+          logger.warn({ url: this.#client.url(path), reason, suppressed }, `${this.#o.what} attempt failed`),
+        );
+      },
+    }).then((result) => {
+      countDelivery(metrics, result, items);
+      return result;
+    });
+  }
+
+  /**
+   * Posts every part, at most `concurrency` at once (each rendered just before it is
+   * sent); resolves when all are delivered or dropped. Whether all were delivered.
+   */
+  async postAll<P>(
+    parts: readonly P[],
+    concurrency: number,
+    send: (part: P) => Promise<DeliveryResult>,
+  ): Promise<boolean> {
+    let next = 0;
+    let all = true;
+    const worker = async (): Promise<void> => {
+      while (next < parts.length) if ((await send(parts[next++]!)) !== 'delivered') all = false;
+    };
+    await Promise.all(Array.from({ length: Math.min(Math.max(concurrency, 1), parts.length) }, worker));
+    return all;
+  }
+
+  /** Ends every connection now, failing requests in flight. */
+  destroy(): Promise<void> {
+    return this.#client.destroy();
+  }
 }
 
 /** The address family of a gostatsd `network` setting. */
@@ -282,33 +368,17 @@ export function familyOf(network: 'tcp' | 'tcp4' | 'tcp6'): 0 | 4 | 6 {
   return network === 'tcp4' ? 4 : network === 'tcp6' ? 6 : 0;
 }
 
-/**
- * POSTs `body` to `path` with gostatsd's back-off until delivered, refused or the
- * elapsed-time budget is spent ({@link deliver}), counting each failed attempt by code
- * (`ENETWORK`, `HTTP_<status>`), each attempt's duration, and logging failures once a
- * minute per status.
- */
-export function postCounted(
-  p: Poster,
-  path: string,
-  body: Uint8Array,
-  headers: () => Record<string, string>,
-  stop: AbortSignal,
-  signal: AbortSignal,
-): Promise<DeliveryResult> {
-  return deliver((s) => p.client.post(path, body, headers(), s), {
-    backoff: GOSTATSD_BACKOFF,
-    maxElapsedMs: p.maxElapsedMs,
-    clock: p.clock,
-    random: p.random,
-    stop,
-    signal,
-    onAttempt: (seconds) => p.metrics.requestDuration?.(seconds),
-    onFailure: (reason, status) => {
-      p.metrics.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
-      p.failures.maybe(`${status ?? 'network'}`, (suppressed) =>
-        p.logger.warn({ url: p.client.url(path), reason, suppressed }, `${p.what} attempt failed`),
-      );
-    },
-  });
+/** `items` in consecutive batches of at most `size`. */
+export function inBatches<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** `bytes` as a zlib stream (the `deflate` content-encoding), off the event loop. */
+export function deflate(bytes: Uint8Array): Promise<Uint8Array> {
+  const zlib = require('node:zlib') as typeof Zlib;
+  return new Promise((resolve, reject) =>
+    zlib.deflate(bytes, (err, out) => (err === null ? resolve(out) : reject(err))),
+  );
 }

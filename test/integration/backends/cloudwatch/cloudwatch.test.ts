@@ -9,7 +9,6 @@ import { close } from '../../../../src/shared/listen.js';
 import { createLogger } from '../../../../src/shared/logger.js';
 import { CountingMetrics } from '../../../support/backend-metrics.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
-import { waitFor } from '../../../support/wait-for.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
 
@@ -86,8 +85,7 @@ describe('cloudwatch backend (AWS SDK v3) against a CloudWatch stand-in at the e
       p.ingester,
       'orders:3|c|#region:eu,canary\nlat:10|ms|#region:eu\nlat:30|ms|#region:eu\nqueue:7|g\nusers:a|s\nb1:1|c\nb2:1|c\nb3:1|c\nb4:1|c\nb5:1|c',
     );
-    await b.flush(p.aggregator.snapshotAndReset(1_556_100_400_000, 2));
-    await waitFor(() => !b.busy);
+    await b.flush(p.aggregator.snapshotAndReset(1_556_100_400_000, 2), AbortSignal.timeout(30_000));
     await b.shutdown();
     await cw.close();
     expect(metrics.errors).to.deep.equal([]);
@@ -124,8 +122,7 @@ describe('cloudwatch backend (AWS SDK v3) against a CloudWatch stand-in at the e
     await b.start();
     const p = makePipeline();
     send(p.ingester, 'a:1|c');
-    await b.flush(p.aggregator.snapshotAndReset(1_556_100_400_000, 1));
-    await waitFor(() => !b.busy);
+    await b.flush(p.aggregator.snapshotAndReset(1_556_100_400_000, 1), AbortSignal.timeout(30_000));
     await b.shutdown();
     await cw.close();
     expect(metrics.drops).to.deep.equal({ rejected: 2 });

@@ -6,7 +6,6 @@ import { silentLogger } from '../../../../src/shared/logger.js';
 import { CountingMetrics } from '../../../support/backend-metrics.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 import { Tsdb } from '../../../support/tsdb.js';
-import { waitFor } from '../../../support/wait-for.js';
 
 describe('datadog backend into a real VictoriaMetrics (its Datadog series API), values read back', function () {
   this.timeout(60_000);
@@ -42,8 +41,7 @@ describe('datadog backend into a real VictoriaMetrics (its Datadog series API), 
         p.ingester,
         `${m}.hits:3|c|#route:a\n${m}.hits:2|c|@0.5|#route:a\n${m}.lat:10|ms\n${m}.lat:30|ms\n${m}.depth:7.5|g\n${m}.users:x|s\n${m}.users:y|s`,
       );
-      await b.flush(p.aggregator.snapshotAndReset(Date.now(), 2));
-      await waitFor(() => !b.busy);
+      await b.flush(p.aggregator.snapshotAndReset(Date.now(), 2), AbortSignal.timeout(30_000));
       expect(metrics.errors).to.deep.equal([]);
       expect(metrics.requests).to.be.greaterThan(2); // batches of 5 series
       // The names as sent (dots kept); the host and the tags become labels.

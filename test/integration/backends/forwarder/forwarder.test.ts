@@ -11,10 +11,10 @@ import { startIngestion, type Ingestion } from '../../../support/gostatsd-wire.j
 import { ManualClock } from '../../../support/manual-clock.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 import { waitFor } from '../../../support/wait-for.js';
+import { flushDriver } from '../../../support/flush-driver.js';
 
-function forwarder(endpoint: string, section: Record<string, unknown> = {}) {
+function forwarder(endpoint: string, section: Record<string, unknown> = {}, clock = new ManualClock()) {
   const config: ForwarderConfig = validateForwarderConfig({ 'api-endpoint': endpoint, ...section }, 'forwarder', []);
-  const clock = new ManualClock();
   const metrics = new CountingMetrics();
   const fwd = new ForwarderBackend(config, {
     name: 'forwarder',
@@ -23,10 +23,11 @@ function forwarder(endpoint: string, section: Record<string, unknown> = {}) {
     metrics,
     random: () => 0.5,
   });
-  /** Resolves once the forwarder is idle or waiting to retry (nothing in flight). */
-  const settle = () => waitFor(() => !fwd.busy || clock.pendingTimers > 0, 5000, 'the forwarder to settle');
-  return { fwd, clock, metrics, settle };
+  return { fwd, clock, metrics };
 }
+
+/** A bound for one delivery in these tests. */
+const deadline = (): AbortSignal => AbortSignal.timeout(10_000);
 
 /** The source daemon's side: lines in, one snapshot per interval out. */
 function source() {
@@ -70,18 +71,21 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
       ] as const) {
         const f = forwarder(`http://127.0.0.1:${port}${prefix}`, { compress });
         const src = source();
-        await f.fwd.flush(src.interval('hits:3|c|@0.5|#a:1\nlat:5|ms|@0.5\ng:2|g\nu:x|s'));
-        await f.fwd.sendEvent({
-          title: 't',
-          text: 'x',
-          dateHappened: 5,
-          hostname: 'h',
-          aggregationKey: '',
-          priority: 'normal',
-          sourceTypeName: '',
-          alertType: 'error',
-          tags: [],
-        });
+        await f.fwd.flush(src.interval('hits:3|c|@0.5|#a:1\nlat:5|ms|@0.5\ng:2|g\nu:x|s'), deadline());
+        await f.fwd.sendEvent(
+          {
+            title: 't',
+            text: 'x',
+            dateHappened: 5,
+            hostname: 'h',
+            aggregationKey: '',
+            priority: 'normal',
+            sourceTypeName: '',
+            alertType: 'error',
+            tags: [],
+          },
+          deadline(),
+        );
         await waitFor(() => seen.length === 2);
         await f.fwd.shutdown();
         const raw = seen.find((s) => s.url.endsWith('/v2/raw'))!;
@@ -123,8 +127,7 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
     const src = source();
     try {
       for (let i = 0; i < 5; i++) {
-        await f.fwd.flush(src.interval('a:1|c\na:2|c|@0.25\nt:1|ms\nt:2|ms|@0.1\ns:m' + i + '|s'));
-        await waitFor(() => !f.fwd.busy);
+        await f.fwd.flush(src.interval('a:1|c\na:2|c|@0.25\nt:1|ms\nt:2|ms|@0.1\ns:m' + i + '|s'), deadline());
       }
       expect(totals(ing)).to.deep.equal({ counters: { a: 45 }, timerCounts: { t: 55 } });
       expect(f.metrics.drops).to.deep.equal({});
@@ -134,35 +137,34 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
     }
   });
 
-  it('loses and doubles nothing across a 20 s outage of the tier: intervals are merged, then delivered', async () => {
+  it('loses and doubles nothing across a 20 s outage of the tier: the flusher merges intervals, then delivers', async () => {
     let ing = await startIngestion();
     const port = ing.port;
-    const f = forwarder(`http://127.0.0.1:${port}`);
-    const src = source();
+    const d = flushDriver();
+    const f = forwarder(`http://127.0.0.1:${port}`, {}, d.clock);
+    await d.use(f.fwd);
     await ing.receiver.shutdown(); // the tier goes away
     for (let i = 0; i < 20; i++) {
-      await f.fwd.flush(src.interval('hits:1|c\nhits:1|c\nlat:3|ms\ng:' + i + '|g'));
-      await f.settle();
-      f.clock.advance(1000);
-      await f.settle();
+      d.send('hits:1|c\nhits:1|c\nlat:3|ms\ng:' + i + '|g');
+      await d.tick();
+      await d.settle();
     }
     const requestsDuringOutage = f.metrics.errors.length;
     expect(f.metrics.requests).to.equal(0);
-    expect(f.fwd.pendingSeries).to.equal(3); // 19 intervals merged into one batch, behind the one retrying
     ing = await startIngestion({ address: `127.0.0.1:${port}` }, {}, ing.p);
     try {
-      for (let i = 0; i < 40 && (f.fwd.busy || f.fwd.pendingSeries > 0); i++) {
-        f.clock.advance(1000);
-        await f.settle();
+      for (let i = 0; i < 40 && (d.busy || i < 15); i++) {
+        await d.tick();
+        await d.settle();
       }
-      expect(f.fwd.busy).to.equal(false);
       const t = totals(ing);
       expect(t.counters).to.deep.equal({ hits: 40 });
       expect(t.timerCounts).to.deep.equal({ lat: 20 });
       expect(f.metrics.drops).to.deep.equal({});
-      expect(f.metrics.requests).to.equal(2); // the retried first interval, then the merged rest
+      expect(d.dropped).to.deep.equal([]);
       expect(requestsDuringOutage).to.be.within(5, 12); // back-off, not one request per interval
     } finally {
+      await d.flusher.shutdown(AbortSignal.timeout(5000));
       await f.fwd.shutdown();
       await ing.receiver.shutdown();
     }
@@ -171,34 +173,46 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
   it('beyond the elapsed time and the memory bound, drops are counted, memory stays bounded, and it recovers', async () => {
     let ing = await startIngestion();
     const port = ing.port;
-    const f = forwarder(`http://127.0.0.1:${port}`, { 'max-request-elapsed-time': '5s', 'max-pending-size': '64KiB' });
-    const src = source();
+    const d = flushDriver();
+    const f = forwarder(
+      `http://127.0.0.1:${port}`,
+      { 'max-request-elapsed-time': '5s', 'max-pending-size': '64KiB' },
+      d.clock,
+    );
+    await d.use(f.fwd);
     await ing.receiver.shutdown();
     let total = 0;
     for (let i = 0; i < 20; i++) {
-      const lines = Array.from({ length: 200 }, (_, j) => `s${i}.m${j}:1|c`).join('\n');
+      d.send(Array.from({ length: 200 }, (_, j) => `s${i}.m${j}:1|c`).join('\n'));
       total += 200;
-      await f.fwd.flush(src.interval(lines));
-      await f.settle();
+      await d.tick();
+      await d.settle();
       expect(f.fwd.pendingBytes).to.be.at.most(64 * 1024);
-      f.clock.advance(1000);
-      await f.settle();
     }
     expect(f.metrics.drops['buffer_full']).to.be.greaterThan(0);
     expect(f.metrics.drops['retry_expired']).to.be.greaterThan(0);
     ing = await startIngestion({ address: `127.0.0.1:${port}` }, {}, ing.p);
     try {
-      await f.fwd.flush(src.interval('after:1|c'));
+      // The backlog drains (what the bound left out is counted), then new data flows again.
+      for (let i = 0; i < 60 && (d.busy || i < 15); i++) {
+        await d.tick();
+        await d.settle();
+      }
+      d.send('after:1|c');
       total += 1;
-      for (let i = 0; i < 60 && (f.fwd.busy || f.fwd.pendingSeries > 0); i++) {
-        f.clock.advance(1000);
-        await f.settle();
+      for (let i = 0; i < 3; i++) {
+        await d.tick();
+        await d.settle();
       }
       const delivered = ing.p.aggregator.liveSeries;
       expect(totals(ing).counters['after']).to.equal(1);
       // Every series is delivered once or counted as dropped once.
-      expect(delivered + f.metrics.drops['buffer_full']! + f.metrics.drops['retry_expired']!).to.equal(total);
+      const byFlusher = d.dropped.reduce((n, x) => n + x.snapshot.counters.length, 0);
+      expect(delivered + f.metrics.drops['buffer_full']! + f.metrics.drops['retry_expired']! + byFlusher).to.equal(
+        total,
+      );
     } finally {
+      await d.flusher.shutdown(AbortSignal.timeout(5000));
       await f.fwd.shutdown();
       await ing.receiver.shutdown();
     }
@@ -211,8 +225,7 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
     const names = Array.from({ length: 40 }, (_, i) => `shard.m${i}`);
     try {
       for (let round = 0; round < 3; round++) {
-        await f.fwd.flush(src.interval(names.map((n) => `${n}:1|c`).join('\n')));
-        await waitFor(() => !f.fwd.busy);
+        await f.fwd.flush(src.interval(names.map((n) => `${n}:1|c`).join('\n')), deadline());
       }
       const seen = tiers.map((t) => totals(t).counters);
       for (const n of names) {
@@ -224,11 +237,13 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
       // The second tier goes away: the first keeps receiving its names.
       const before = tiers[0]!.p.stats.forwardedSeries.counter;
       await tiers[1]!.receiver.shutdown();
-      await f.fwd.flush(src.interval(names.map((n) => `${n}:1|c`).join('\n')));
+      const last = f.fwd.flush(src.interval(names.map((n) => `${n}:1|c`).join('\n')), AbortSignal.timeout(3000));
       await waitFor(() => tiers[0]!.p.stats.forwardedSeries.counter === before + Object.keys(seen[0]!).length);
       await waitFor(() => f.metrics.errors.length > 0 && f.clock.pendingTimers === 1);
       // The answer reaches the forwarder just after the tier counted the merge.
       await waitFor(() => f.metrics.requests === 7, 5000, '7 delivered requests');
+      await last; // the other endpoint's part is given up at the delivery's deadline, counted
+      expect(f.metrics.drops['retry_expired']).to.equal(40 - Object.keys(seen[0]!).length);
     } finally {
       await f.fwd.shutdown(AbortSignal.timeout(100));
       for (const t of tiers) await t.receiver.shutdown();
@@ -245,8 +260,7 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const f = forwarder(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
     try {
-      await f.fwd.flush(source().interval('a:1|c\nb:1|c'));
-      await waitFor(() => !f.fwd.busy);
+      await f.fwd.flush(source().interval('a:1|c\nb:1|c'), deadline());
       expect(f.clock.pendingTimers).to.equal(0);
       expect(hits).to.equal(1);
       expect(f.metrics.drops).to.deep.equal({ rejected: 2 });
@@ -258,22 +272,26 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
     }
   });
 
-  it('shutdown posts everything still held once more, within the deadline', async () => {
+  it('shutdown: a delivery waiting to retry tries once more at once, then the final interval goes, within the deadline', async () => {
     let ing = await startIngestion();
     const port = ing.port;
-    const f = forwarder(`http://127.0.0.1:${port}`);
-    const src = source();
+    const d = flushDriver();
+    const f = forwarder(`http://127.0.0.1:${port}`, {}, d.clock);
+    await d.use(f.fwd);
     await ing.receiver.shutdown();
     for (let i = 0; i < 3; i++) {
-      await f.fwd.flush(src.interval('x:5|c\nt:1|ms'));
-      await f.settle();
+      d.send('x:5|c\nt:1|ms');
+      await d.tick();
+      await d.settle();
     }
-    expect(f.clock.pendingTimers).to.equal(1); // the first interval waits to retry
+    expect(d.inFlight).to.equal(1); // the first interval waits to retry
     ing = await startIngestion({ address: `127.0.0.1:${port}` }, {}, ing.p);
     try {
+      await d.flusher.shutdown(AbortSignal.timeout(5000));
       await f.fwd.shutdown(AbortSignal.timeout(5000));
       expect(totals(ing)).to.deep.equal({ counters: { x: 15 }, timerCounts: { t: 3 } });
-      expect(f.metrics.requests).to.equal(1);
+      expect(f.metrics.drops).to.deep.equal({});
+      expect(f.metrics.requests).to.equal(2); // the retried interval, then the rest at once
     } finally {
       await ing.receiver.shutdown();
     }

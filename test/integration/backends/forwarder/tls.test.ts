@@ -9,7 +9,6 @@ import { silentLogger } from '../../../../src/shared/logger.js';
 import { certificates } from '../../../support/certs.js';
 import { ManualClock } from '../../../support/manual-clock.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
-import { waitFor } from '../../../support/wait-for.js';
 
 describe('forwarder over TLS (https endpoint, private CA, HTTP/2 by ALPN)', function () {
   this.timeout(20_000);
@@ -62,8 +61,7 @@ describe('forwarder over TLS (https endpoint, private CA, HTTP/2 by ALPN)', func
     const p = makePipeline();
     send(p.ingester, 'a:1|c');
     p.clock.advance(1000);
-    await fwd.flush(p.aggregator.snapshotAndReset(p.clock.now(), 1));
-    await waitFor(() => !fwd.busy);
+    await fwd.flush(p.aggregator.snapshotAndReset(p.clock.now(), 1), AbortSignal.timeout(30_000));
     await fwd.shutdown();
     return { drops, errors };
   }

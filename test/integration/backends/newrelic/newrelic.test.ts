@@ -9,7 +9,6 @@ import { close } from '../../../../src/shared/listen.js';
 import { silentLogger } from '../../../../src/shared/logger.js';
 import { CountingMetrics } from '../../../support/backend-metrics.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
-import { waitFor } from '../../../support/wait-for.js';
 
 /** A stand-in for New Relic's endpoints: records each request's headers and body. */
 async function endpoint(status = 200) {
@@ -39,8 +38,7 @@ async function flushOne(section: Record<string, unknown>) {
   });
   const p = makePipeline({ percentThresholds: [90] });
   send(p.ingester, 'api.requests:3|c|#route:login,code:500');
-  await b.flush(p.aggregator.snapshotAndReset(1_556_100_400_000, 10));
-  await waitFor(() => !b.busy);
+  await b.flush(p.aggregator.snapshotAndReset(1_556_100_400_000, 10), AbortSignal.timeout(30_000));
   await b.shutdown();
   return metrics;
 }

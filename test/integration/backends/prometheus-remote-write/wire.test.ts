@@ -86,7 +86,6 @@ describe('prometheus-remote-write on the wire', () => {
       'max-samples-per-request': 2,
     });
     await t.flush('a:1|c\nb:2|c\nc:3|g');
-    await waitFor(() => !t.b.busy);
     expect(r.seen).to.have.length(2);
     expect(r.seen[0]!.headers).to.include({
       'content-type': 'application/x-protobuf',
@@ -115,16 +114,15 @@ describe('prometheus-remote-write on the wire', () => {
     ]);
     writeFileSync(join(dir, 'token'), 'tok-123\n');
     const t = make(r.url, { 'bearer-token-file': join(dir, 'token') });
-    await t.flush('a:1|c');
+    const first = t.flush('a:1|c');
     await waitFor(() => t.clock.pendingTimers === 1);
     t.clock.advance(5000); // back-off alone would have retried by now
     expect(r.seen).to.have.length(1);
     t.clock.advance(2000);
-    await waitFor(() => !t.b.busy);
+    await first;
     expect(r.seen).to.have.length(2);
     expect(r.seen[0]!.headers['authorization']).to.equal('Bearer tok-123');
     await t.flush('a:1|c');
-    await waitFor(() => !t.b.busy);
     expect(r.seen).to.have.length(3);
     expect(t.drops).to.deep.equal({ rejected: 1 });
     expect(t.logged()).to.contain('out of order sample');

@@ -33,7 +33,7 @@ describe('HTTP delivery: back-off and retries', () => {
 
   const run = (answers: Array<HttpAnswer | Error>, maxElapsedMs: number, clock = new ManualClock()) => {
     let calls = 0;
-    const stop = new AbortController();
+    const hurry = new AbortController();
     const result = deliver(
       () => {
         const a = answers[Math.min(calls++, answers.length - 1)]!;
@@ -44,11 +44,11 @@ describe('HTTP delivery: back-off and retries', () => {
         maxElapsedMs,
         clock,
         random: () => 0.5,
-        stop: stop.signal,
+        hurry: hurry.signal,
         signal: new AbortController().signal,
       },
     );
-    return { result, calls: () => calls, clock, stop };
+    return { result, calls: () => calls, clock, hurry };
   };
 
   it('tries again after each wait until an answer is 2xx', async () => {
@@ -71,11 +71,37 @@ describe('HTTP delivery: back-off and retries', () => {
     expect(r.calls()).to.equal(3);
   });
 
-  it('a refusal (4xx) ends at once; stop ends a wait and hands the data back', async () => {
+  it('a refusal (4xx) ends at once; hurry (shutdown) ends a wait, and the next attempt is the last', async () => {
     expect(await run([{ status: 400, body: 'bad' }], 30_000).result).to.equal('rejected');
     const r = run([{ status: 503, body: '' }], 30_000);
     await waitFor(() => r.clock.pendingTimers === 1);
-    r.stop.abort();
-    expect(await r.result).to.equal('stopped');
+    r.hurry.abort();
+    expect(await r.result).to.equal('expired');
+    expect(r.calls()).to.equal(2);
+    const ok = run(
+      [
+        { status: 503, body: '' },
+        { status: 200, body: '' },
+      ],
+      30_000,
+    );
+    await waitFor(() => ok.clock.pendingTimers === 1);
+    ok.hurry.abort();
+    expect(await ok.result).to.equal('delivered');
+  });
+
+  it('the deadline ends a wait to retry: expired', async () => {
+    const deadline = new AbortController();
+    const clock = new ManualClock();
+    const result = deliver(() => Promise.resolve({ status: 503, body: '' }), {
+      backoff: GOSTATSD_BACKOFF,
+      maxElapsedMs: 30_000,
+      clock,
+      random: () => 0.5,
+      signal: deadline.signal,
+    });
+    await waitFor(() => clock.pendingTimers === 1);
+    deadline.abort();
+    expect(await result).to.equal('expired');
   });
 });
