@@ -32,3 +32,11 @@ export const NO_DISABLED_SUB_METRICS: DisabledSubMetrics = {
   sum: false,
   sumSquares: false,
 };
+
+/** How a flush ended: `delivered`, or the message it was rejected with (what was lost is counted). */
+export function flushOutcome(flush: Promise<void>): Promise<string> {
+  return flush.then(
+    () => 'delivered',
+    (err: unknown) => (err instanceof Error ? err.message : String(err)),
+  );
+}

@@ -71,6 +71,7 @@ export class CloudwatchBackend implements Backend {
     const sdk = this.#sdk;
     if (client === undefined || sdk === undefined) return;
     const m = this.#deps.metrics;
+    let failed = 0;
     for (const batch of inBatches(cloudwatchData(s), BATCH)) {
       const t0 = this.#deps.clock.monotonicMs();
       try {
@@ -83,6 +84,7 @@ export class CloudwatchBackend implements Backend {
         const rejected = status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408;
         m.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
         m.dropped(rejected ? 'rejected' : 'retry_expired', batch.length);
+        failed++;
         this.#failures.maybe(`${status ?? 'network'}`, (suppressed) =>
           this.#deps.logger.warn({ status, err: errorMessage(err), suppressed }, 'cloudwatch PutMetricData failed'),
         );
@@ -90,6 +92,7 @@ export class CloudwatchBackend implements Backend {
         m.requestDuration?.((this.#deps.clock.monotonicMs() - t0) / 1000);
       }
     }
+    if (failed > 0) throw new BackendError(this.name, `cloudwatch: ${failed} PutMetricData requests not delivered`);
   }
 
   async sendEvent(): Promise<void> {}

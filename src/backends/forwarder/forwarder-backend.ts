@@ -120,7 +120,8 @@ export class ForwarderBackend implements Backend {
 
   /** Posts every lane's held batch, the lanes at once. */
   async #postHeld(signal: AbortSignal, hurry?: AbortSignal): Promise<void> {
-    await Promise.all(
+    // Every lane to its end, then the first failure (its drops are counted already).
+    const settled = await Promise.allSettled(
       this.#lanes.map(async (lane) => {
         const batch = lane.pending;
         lane.pending = new RawBatch();
@@ -130,6 +131,8 @@ export class ForwarderBackend implements Backend {
         );
       }),
     );
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   /** Runs `add` on a pending batch and counts what the bound left out. */
@@ -167,6 +170,8 @@ export class ForwarderBackend implements Backend {
   async shutdown(signal?: AbortSignal): Promise<void> {
     try {
       await this.#postHeld(signal ?? new AbortController().signal, HURRIED);
+    } catch {
+      // What was not delivered is counted as dropped.
     } finally {
       await Promise.all(this.#lanes.map((l) => l.poster.destroy()));
     }

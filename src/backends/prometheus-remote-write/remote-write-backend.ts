@@ -107,7 +107,7 @@ export class RemoteWriteBackend implements Backend {
     const series = await runChunked(storeSeries(this.#store, this.#lastTimestampMs, counterValue));
     series.push(...this.#timerSeries);
     const snappy = require('snappy') as typeof Snappy;
-    const ok = await this.#poster.postAll(inBatches(series, this.#config.maxSamplesPerRequest), 1, (part) =>
+    await this.#poster.postAll(inBatches(series, this.#config.maxSamplesPerRequest), 1, (part) =>
       this.#poster.post(
         '',
         snappy.compressSync(Buffer.from(encodeWriteRequest(part))),
@@ -117,7 +117,8 @@ export class RemoteWriteBackend implements Backend {
         hurry,
       ),
     );
-    if (ok && perInterval) for (const [s, v] of taken) this.#written.set(s, v);
+    // Reached only when every request was delivered (postAll rejects otherwise).
+    if (perInterval) for (const [s, v] of taken) this.#written.set(s, v);
   }
 
   /** Request headers; credentials are read from their files for each request (a rotated Secret applies). */

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
 import type * as Zlib from 'node:zlib';
 import { systemClock, type Clock } from '../../shared/clock.js';
-import { errorMessage } from '../../shared/errors.js';
+import { BackendError, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog, type Logger } from '../../shared/logger.js';
 import type { BackendMetrics } from '../backend.js';
 import { redact, secretsOf } from './redact.js';
@@ -257,6 +257,8 @@ function sleep(
 
 /** What an {@link HttpPoster} takes from a backend's deps. */
 export interface PosterDeps {
+  /** The backend instance's name (for its errors). */
+  name: string;
   metrics: BackendMetrics;
   logger: Logger;
   clock: Clock;
@@ -341,20 +343,23 @@ export class HttpPoster {
 
   /**
    * Posts every part, at most `concurrency` at once (each rendered just before it is
-   * sent); resolves when all are delivered or dropped. Whether all were delivered.
+   * sent). Resolves when all are delivered; once every part has been tried, rejects with a
+   * BackendError if any was dropped (already counted), so the flusher reports the
+   * delivery as failed.
    */
   async postAll<P>(
     parts: readonly P[],
     concurrency: number,
     send: (part: P) => Promise<DeliveryResult>,
-  ): Promise<boolean> {
+  ): Promise<void> {
     let next = 0;
-    let all = true;
+    let failed = 0;
     const worker = async (): Promise<void> => {
-      while (next < parts.length) if ((await send(parts[next++]!)) !== 'delivered') all = false;
+      while (next < parts.length) if ((await send(parts[next++]!)) !== 'delivered') failed++;
     };
     await Promise.all(Array.from({ length: Math.min(Math.max(concurrency, 1), parts.length) }, worker));
-    return all;
+    if (failed > 0)
+      throw new BackendError(this.#deps.name, `${this.#o.what}: ${failed} of ${parts.length} requests not delivered`);
   }
 
   /** Ends every connection now, failing requests in flight. */

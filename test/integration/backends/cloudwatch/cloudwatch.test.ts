@@ -7,7 +7,7 @@ import { validateCloudwatchConfig } from '../../../../src/backends/cloudwatch/co
 import { systemClock } from '../../../../src/shared/clock.js';
 import { close } from '../../../../src/shared/listen.js';
 import { createLogger } from '../../../../src/shared/logger.js';
-import { CountingMetrics } from '../../../support/backend-metrics.js';
+import { CountingMetrics, flushOutcome } from '../../../support/backend-metrics.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
@@ -122,7 +122,9 @@ describe('cloudwatch backend (AWS SDK v3) against a CloudWatch stand-in at the e
     await b.start();
     const p = makePipeline();
     send(p.ingester, 'a:1|c');
-    await b.flush(p.aggregator.snapshotAndReset(1_556_100_400_000, 1), AbortSignal.timeout(30_000));
+    expect(
+      await flushOutcome(b.flush(p.aggregator.snapshotAndReset(1_556_100_400_000, 1), AbortSignal.timeout(30_000))),
+    ).to.equal('cloudwatch: 1 PutMetricData requests not delivered');
     await b.shutdown();
     await cw.close();
     expect(metrics.drops).to.deep.equal({ rejected: 2 });

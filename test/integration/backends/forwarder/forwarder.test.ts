@@ -6,7 +6,7 @@ import { ForwarderBackend } from '../../../../src/backends/forwarder/forwarder-b
 import { silentLogger } from '../../../../src/shared/logger.js';
 import { close } from '../../../../src/shared/listen.js';
 import { decodeEventMessage, decodeRawMessage, forEachEntry, int64 } from '../../../../src/wire/gostatsd.js';
-import { CountingMetrics } from '../../../support/backend-metrics.js';
+import { CountingMetrics, flushOutcome } from '../../../support/backend-metrics.js';
 import { startIngestion, type Ingestion } from '../../../support/gostatsd-wire.js';
 import { ManualClock } from '../../../support/manual-clock.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
@@ -242,7 +242,8 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
       await waitFor(() => f.metrics.errors.length > 0 && f.clock.pendingTimers === 1);
       // The answer reaches the forwarder just after the tier counted the merge.
       await waitFor(() => f.metrics.requests === 7, 5000, '7 delivered requests');
-      await last; // the other endpoint's part is given up at the delivery's deadline, counted
+      // The other endpoint's part is given up at the delivery's deadline, counted.
+      expect(await flushOutcome(last)).to.equal('forwarding: 1 of 1 requests not delivered');
       expect(f.metrics.drops['retry_expired']).to.equal(40 - Object.keys(seen[0]!).length);
     } finally {
       await f.fwd.shutdown(AbortSignal.timeout(100));
@@ -260,7 +261,9 @@ describe('forwarder backend (to a /v2/raw aggregation tier)', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const f = forwarder(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
     try {
-      await f.fwd.flush(source().interval('a:1|c\nb:1|c'), deadline());
+      expect(await flushOutcome(f.fwd.flush(source().interval('a:1|c\nb:1|c'), deadline()))).to.equal(
+        'forwarding: 1 of 1 requests not delivered',
+      );
       expect(f.clock.pendingTimers).to.equal(0);
       expect(hits).to.equal(1);
       expect(f.metrics.drops).to.deep.equal({ rejected: 2 });

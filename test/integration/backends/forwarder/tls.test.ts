@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { flushOutcome } from '../../../support/backend-metrics.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
@@ -61,14 +62,17 @@ describe('forwarder over TLS (https endpoint, private CA, HTTP/2 by ALPN)', func
     const p = makePipeline();
     send(p.ingester, 'a:1|c');
     p.clock.advance(1000);
-    await fwd.flush(p.aggregator.snapshotAndReset(p.clock.now(), 1), AbortSignal.timeout(30_000));
+    const outcome = await flushOutcome(
+      fwd.flush(p.aggregator.snapshotAndReset(p.clock.now(), 1), AbortSignal.timeout(30_000)),
+    );
     await fwd.shutdown();
-    return { drops, errors };
+    return { drops, errors, outcome };
   }
 
   it('trusts the CA of ca-file, with TLS 1.2 or later, over HTTP/1.1 by default', async () => {
     const r = await forward({ 'ca-file': join(dir, 'ca.pem') });
     expect(r.drops).to.deep.equal({});
+    expect(r.outcome).to.equal('delivered');
     expect(seen).to.have.length(1);
     expect(seen[0]!.version).to.equal('1.1');
     expect(seen[0]!.path).to.equal('/v2/raw');
@@ -78,6 +82,7 @@ describe('forwarder over TLS (https endpoint, private CA, HTTP/2 by ALPN)', func
   it('speaks HTTP/2 with enable-http2', async () => {
     const r = await forward({ 'ca-file': join(dir, 'ca.pem'), 'enable-http2': true });
     expect(r.drops).to.deep.equal({});
+    expect(r.outcome).to.equal('delivered');
     expect(seen.map((s) => s.version)).to.deep.equal(['2.0']);
   });
 
@@ -86,5 +91,6 @@ describe('forwarder over TLS (https endpoint, private CA, HTTP/2 by ALPN)', func
     expect(seen).to.have.length(0);
     expect(r.errors).to.deep.equal(['ENETWORK']);
     expect(r.drops).to.deep.equal({ retry_expired: 1 });
+    expect(r.outcome).to.equal('forwarding: 1 of 1 requests not delivered');
   });
 });

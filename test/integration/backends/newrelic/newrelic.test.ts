@@ -7,7 +7,7 @@ import { validateConfig } from '../../../../src/config/validate.js';
 import { systemClock } from '../../../../src/shared/clock.js';
 import { close } from '../../../../src/shared/listen.js';
 import { silentLogger } from '../../../../src/shared/logger.js';
-import { CountingMetrics } from '../../../support/backend-metrics.js';
+import { CountingMetrics, flushOutcome } from '../../../support/backend-metrics.js';
 import { makePipeline, send } from '../../../support/pipeline.js';
 
 /** A stand-in for New Relic's endpoints: records each request's headers and body. */
@@ -38,9 +38,11 @@ async function flushOne(section: Record<string, unknown>) {
   });
   const p = makePipeline({ percentThresholds: [90] });
   send(p.ingester, 'api.requests:3|c|#route:login,code:500');
-  await b.flush(p.aggregator.snapshotAndReset(1_556_100_400_000, 10), AbortSignal.timeout(30_000));
+  const outcome = await flushOutcome(
+    b.flush(p.aggregator.snapshotAndReset(1_556_100_400_000, 10), AbortSignal.timeout(30_000)),
+  );
   await b.shutdown();
-  return metrics;
+  return Object.assign(metrics, { outcome });
 }
 
 describe('newrelic backend against stand-ins of its two targets', () => {
@@ -109,6 +111,7 @@ describe('newrelic backend against stand-ins of its two targets', () => {
     await e.close();
     expect(e.seen).to.have.length(1);
     expect(m.drops).to.deep.equal({ rejected: 1 });
+    expect(m.outcome).to.equal('newrelic: 1 of 1 requests not delivered');
   });
 
   it('changes the default flush interval to 10 s, as gostatsd does (an explicit one wins)', () => {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { flushOutcome } from '../../../support/backend-metrics.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -122,7 +123,7 @@ describe('prometheus-remote-write on the wire', () => {
     await first;
     expect(r.seen).to.have.length(2);
     expect(r.seen[0]!.headers['authorization']).to.equal('Bearer tok-123');
-    await t.flush('a:1|c');
+    expect(await flushOutcome(t.flush('a:1|c'))).to.equal('remote write: 1 of 1 requests not delivered');
     expect(r.seen).to.have.length(3);
     expect(t.drops).to.deep.equal({ rejected: 1 });
     expect(t.logged()).to.contain('out of order sample');
