@@ -105,7 +105,8 @@ export class HttpClient {
   ): Promise<HttpAnswer> {
     const res = await this.#dispatcher().request({
       method: 'POST',
-      path: this.#base.pathname.replace(/\/+$/, '') + path + this.#base.search,
+      // An endpoint without a path (`http://host:port`) posts to `/`.
+      path: (this.#base.pathname.replace(/\/+$/, '') + path || '/') + this.#base.search,
       headers: { 'user-agent': this.#opts.userAgent, ...headers },
       body,
       signal,
