@@ -84,7 +84,6 @@ interface Held {
 /** One interval on its way to one backend; `done` resolves that backend's part of the flush. */
 interface Delivery {
   held: Held;
-  deadline: AbortSignal | undefined;
   done: () => void;
   /** Set while an older waiting interval is being merged into this one. */
   ready?: Promise<void>;
@@ -245,8 +244,8 @@ export class Flusher implements Lifecycle {
    * is done with this snapshot (delivered, failed, timed out, skipped or merged). Never
    * rejects.
    */
-  flushNow(deadline?: AbortSignal): Promise<void> {
-    const run = this.#flush(deadline);
+  flushNow(): Promise<void> {
+    const run = this.#flush();
     this.#flushes.add(run);
     void run.finally(() => this.#flushes.delete(run));
     return run;
@@ -273,7 +272,7 @@ export class Flusher implements Lifecycle {
     }
   }
 
-  async #flush(deadline: AbortSignal | undefined): Promise<void> {
+  async #flush(): Promise<void> {
     const { clock, metrics } = this.#deps;
     while (this.#computing !== undefined) await this.#computing;
     const startMono = clock.monotonicMs();
@@ -288,7 +287,7 @@ export class Flusher implements Lifecycle {
     if (snapshot === undefined) return;
     const held: Held = { snapshot, holders: 0, pooled: true };
     this.#hold(held, backends.length);
-    await Promise.all(backends.map((b) => this.#dispatch(b, held, deadline)));
+    await Promise.all(backends.map((b) => this.#dispatch(b, held)));
     metrics?.flushed((clock.monotonicMs() - startMono) / 1000);
   }
 
@@ -331,10 +330,10 @@ export class Flusher implements Lifecycle {
   }
 
   /** Hands `held` to `b`'s lane; resolves when the lane is done with it. */
-  #dispatch(b: Backend, held: Held, deadline: AbortSignal | undefined): Promise<void> {
+  #dispatch(b: Backend, held: Held): Promise<void> {
     const lane = this.#lane(b);
     return new Promise<void>((done) => {
-      const delivery: Delivery = { held, deadline, done };
+      const delivery: Delivery = { held, done };
       if (!lane.busy) {
         void this.#run(b, lane, delivery);
         return;
@@ -424,9 +423,7 @@ export class Flusher implements Lifecycle {
     const { clock, logger, metrics } = this.#deps;
     const started = clock.monotonicMs();
     const timeout = clock.timeout(b.deliveryTimeoutMs ?? this.#intervalMs);
-    const signal = AbortSignal.any(
-      d.deadline === undefined ? [timeout, this.#drain.signal] : [timeout, this.#drain.signal, d.deadline],
-    );
+    const signal = AbortSignal.any([timeout, this.#drain.signal]);
     // What the backend's promise did, once it settles; `flushing` itself never rejects.
     let outcome: { error: unknown } | undefined;
     let flushing: Promise<void>;

@@ -18,7 +18,7 @@ export interface FileConfigSourceOptions {
 /**
  * FileConfigSource is the config file as a source of documents: read once at start-up,
  * then followed by a {@link FileFollower} (directory watch, kubelet `..data` swaps,
- * renames, a periodic re-read; content compared by hash), and re-read on `trigger()`
+ * renames, a periodic re-read; content compared by hash), and re-read on `hangup()`
  * (SIGHUP), which hands the document on even if unchanged.
  */
 export class FileConfigSource implements ConfigSource {

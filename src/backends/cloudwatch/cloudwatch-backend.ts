@@ -4,7 +4,7 @@ import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { BackendError, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps } from '../backend.js';
-import { inBatches } from '../shared/http-delivery.js';
+import { inBatches, retryableStatus } from '../shared/http-delivery.js';
 import type { CloudwatchConfig } from './config.js';
 import { cloudwatchData } from './format.js';
 
@@ -81,7 +81,7 @@ export class CloudwatchBackend implements Backend {
         m.sent(1, batch.length);
       } catch (err) {
         const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        const rejected = status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408;
+        const rejected = status !== undefined && status >= 400 && !retryableStatus(status);
         m.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
         m.dropped(rejected ? 'rejected' : 'retry_expired', batch.length);
         failed++;

@@ -171,15 +171,10 @@ export type DeliveryResult =
   /** Every attempt failed and the elapsed-time budget is spent, or the delivery's deadline passed. */
   | 'expired';
 
-/** The `backend_items_dropped_total` reason of a delivery that did not deliver. */
-export function dropReason(result: Exclude<DeliveryResult, 'delivered'>): string {
-  return result === 'rejected' ? 'rejected' : 'retry_expired';
-}
-
 /** Counts `items` delivered in one request, or dropped with the reason of `result`. */
-export function countDelivery(metrics: BackendMetrics, result: DeliveryResult, items: number): void {
+function countDelivery(metrics: BackendMetrics, result: DeliveryResult, items: number): void {
   if (result === 'delivered') metrics.sent(1, items);
-  else metrics.dropped(dropReason(result), items);
+  else metrics.dropped(result === 'rejected' ? 'rejected' : 'retry_expired', items);
 }
 
 /** Settings of {@link deliver}. */
