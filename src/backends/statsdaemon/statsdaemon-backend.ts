@@ -1,16 +1,13 @@
-import { createRequire } from 'node:module';
-import type * as Dgram from 'node:dgram';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import type { StatsdEvent } from '../../parser/sample.js';
 import { runChunked } from '../../shared/cooperative.js';
-import { BackendError, errorMessage } from '../../shared/errors.js';
+import { BackendError, errorCode, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps } from '../backend.js';
-import { SendError, StreamSender } from '../shared/stream-sender.js';
+import { StreamSender } from '../shared/stream-sender.js';
+import { UdpSender } from '../shared/udp-sender.js';
 import type { StatsdaemonConfig } from './config.js';
 import { eventLine, statsdPackets } from './format.js';
-
-const require = createRequire(import.meta.url);
 
 /** gostatsd's packet limit for UDP (an Ethernet MTU minus IP and UDP headers). */
 export const UDP_PACKET = 1472;
@@ -20,15 +17,16 @@ const TCP_PACKET = 65_536;
 /**
  * StatsdaemonBackend re-emits every flush as StatsD lines to another statsd (gostatsd's
  * `statsdaemon` backend): UDP packets of at most 1472 bytes, or newline-delimited over one
- * kept TCP or TLS connection. Events are re-emitted as `_e{…}` lines. What cannot be sent
- * is counted and the flush fails; the next flush tries again with a new connection.
+ * kept TCP or TLS connection (the shared {@link UdpSender} and {@link StreamSender}). Events
+ * are re-emitted as `_e{…}` lines. What cannot be sent is counted and the flush fails; the
+ * next flush tries again with a new connection.
  */
 export class StatsdaemonBackend implements Backend {
   readonly name: string;
   readonly #config: StatsdaemonConfig;
   readonly #deps: BackendDeps;
   readonly #stream: StreamSender | undefined;
-  #udp: Dgram.Socket | undefined;
+  readonly #udp: UdpSender | undefined;
   readonly #failures: RateLimitedLog;
 
   constructor(config: StatsdaemonConfig, deps: BackendDeps) {
@@ -47,22 +45,21 @@ export class StatsdaemonBackend implements Backend {
           ? { tls: { caFile: config.tlsCaPath, certFile: config.tlsCertPath, keyFile: config.tlsKeyPath } }
           : {}),
       });
+    } else {
+      this.#udp = new UdpSender({
+        host: config.host,
+        port: config.port,
+        label: 'statsdaemon',
+        metrics: deps.metrics,
+        logger: deps.logger,
+        clock: deps.clock,
+      });
     }
   }
 
+  /** Starts connecting in the background: the peer may come up after us, and every flush retries. */
   async start(): Promise<void> {
-    if (this.#stream !== undefined) return;
-    const dgram = require('node:dgram') as typeof Dgram;
-    const socket = dgram.createSocket(this.#config.host.includes(':') ? 'udp6' : 'udp4');
-    socket.on('error', (err) => this.#deps.logger.debug({ err: errorMessage(err) }, 'statsdaemon socket error'));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.connect(this.#config.port, this.#config.host, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    this.#udp = socket;
+    this.#udp?.open().catch(() => undefined); // counted and logged by the sender
   }
 
   async flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void> {
@@ -78,33 +75,33 @@ export class StatsdaemonBackend implements Backend {
 
   async #send(packets: string[], lines: number, signal: AbortSignal): Promise<void> {
     const m = this.#deps.metrics;
+    const udp = this.#udp;
+    const stream = this.#stream;
     try {
-      if (this.#stream !== undefined) await this.#stream.send(packets.join('\n') + '\n', signal);
-      else {
-        const udp = this.#udp;
-        if (udp === undefined) throw new SendError('ENOTCONN', 'the backend is not started');
-        for (const p of packets)
-          await new Promise<void>((resolve, reject) => udp.send(p, (err) => (err ? reject(err) : resolve())));
-      }
+      if (udp !== undefined) {
+        await udp.open();
+        await udp.sendAll(packets);
+      } else if (stream !== undefined) await stream.send(packets.join('\n') + '\n', signal);
       m.sent(packets.length, lines);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-      m.sendError(code);
       m.dropped('send_failed', lines);
-      this.#failures.maybe(code, (suppressed) =>
-        this.#deps.logger.warn(
-          { address: `${this.#config.host}:${this.#config.port}`, code, err: errorMessage(err), suppressed },
-          'statsdaemon send failed; counted as dropped',
-        ),
-      );
+      if (udp !== undefined) udp.failed(err); // counted per attempt by the sender
+      else {
+        const code = errorCode(err);
+        m.sendError(code);
+        this.#failures.maybe(code, (suppressed) =>
+          this.#deps.logger.warn(
+            { address: `${this.#config.host}:${this.#config.port}`, code, err: errorMessage(err), suppressed },
+            'statsdaemon send failed; counted as dropped',
+          ),
+        );
+      }
       throw new BackendError(this.name, `statsdaemon: ${errorMessage(err)}`, { cause: err });
     }
   }
 
   async shutdown(): Promise<void> {
     this.#stream?.close();
-    const u = this.#udp;
-    this.#udp = undefined;
-    if (u !== undefined) await new Promise<void>((resolve) => u.close(() => resolve()));
+    this.#udp?.close();
   }
 }
