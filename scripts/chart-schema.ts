@@ -12,7 +12,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import prettier from 'prettier';
-import { KEYS, SOURCE_KEYS, type KeyType } from '../src/config/keys.js';
+import { SOURCE_KEYS, topLevelKeys, type KeySpec, type KeyType } from '../src/config/keys.js';
 import { COMPONENTS } from '../src/daemon/components.js';
 
 const SCHEMA = join(import.meta.dirname, '..', 'charts', 'statsd-sepagent', 'values.schema.json');
@@ -47,6 +47,16 @@ const TYPES: Record<KeyType, object> = {
   address: { type: 'string' },
 };
 
+/** The row's allowed values and integer bounds as JSON Schema keywords. */
+function bounds(k: KeySpec): object {
+  if (k.values !== undefined) return { enum: k.values };
+  if (k.type !== 'int') return {};
+  return {
+    ...(k.min === undefined ? { minimum: 0 } : { minimum: k.min }),
+    ...(k.max === undefined ? {} : { maximum: k.max }),
+  };
+}
+
 function generated(): Record<string, object> {
   const backendTypes = [...COMPONENTS.backends.keys()];
   const settings = {
@@ -54,9 +64,9 @@ function generated(): Record<string, object> {
     description: 'Top-level keys of the daemon (docs/config.md) the chart does not set itself.',
     additionalProperties: false,
     properties: Object.fromEntries(
-      KEYS.filter((k) => k.noEffect !== true && !SOURCE_KEYS.has(k.key) && !CHART_OWNED_KEYS.includes(k.key)).map(
-        (k) => [k.key, { ...TYPES[k.type], description: k.describe }],
-      ),
+      topLevelKeys(COMPONENTS)
+        .filter((k) => k.noEffect !== true && !SOURCE_KEYS.has(k.key) && !CHART_OWNED_KEYS.includes(k.key))
+        .map((k) => [k.key, { ...TYPES[k.type], ...bounds(k), description: k.describe }]),
     ),
   };
   const sections = {

@@ -40,7 +40,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .command(
       ['run', '$0'],
       'Run the daemon (default command)',
-      (y) => y.options(flagOptions()).epilog(EPILOG).strict(),
+      (y) => y.options(flagOptions(COMPONENTS)).epilog(EPILOG).strict(),
       async (args) => {
         if (usageError !== undefined) return; // yargs still calls the handler after .fail()
         const pick = (key: string): string | undefined => {
@@ -60,7 +60,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             return;
           }
         }
-        const opts: RunOptions = { flags: flagsToConfigOverrides(args), env: io.env };
+        const opts: RunOptions = { flags: flagsToConfigOverrides(args, COMPONENTS), env: io.env };
         if (configPath !== undefined) opts.configPath = configPath;
         if (configMapName !== undefined) {
           const namespace = pick('configmap-namespace');
@@ -82,7 +82,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       (y) =>
         y
           .positional('file', { type: 'string', describe: 'Config file; default: --config-path' })
-          .options(flagOptions())
+          .options(flagOptions(COMPONENTS))
           .epilog(EPILOG)
           .strict(),
       async (args) => {
@@ -94,7 +94,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
               ? args['config-path']
               : undefined;
         releaseStartupHangup(io);
-        exitCode = await checkConfig(file, flagsToConfigOverrides(args), io);
+        exitCode = await checkConfig(file, flagsToConfigOverrides(args, COMPONENTS), io);
       },
     )
     .command(
@@ -199,7 +199,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 async function checkConfig(file: string | undefined, flags: Record<string, unknown>, io: CliIo): Promise<number> {
   const layers = file === undefined ? { flags, env: io.env } : { configPath: file, flags, env: io.env };
-  const v = validateLoaded(await loadRawConfig(layers), COMPONENTS, io.env);
+  const v = validateLoaded(await loadRawConfig(layers, COMPONENTS), COMPONENTS, io.env);
   const all = v.issues;
   const errors = all.filter((i) => i.severity === 'error');
   const name = file ?? '(flags and environment)';

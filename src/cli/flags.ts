@@ -1,10 +1,12 @@
 import type { Options } from 'yargs';
-import { envName, KEYS, SOURCE_KEYS, type KeySpec } from '../config/keys.js';
+import type { ConfigCatalog } from '../config/catalog.js';
+import { envName, SOURCE_KEYS, topLevelKeys, type KeySpec } from '../config/keys.js';
+import { shownDefault } from '../shared/config-key.js';
 
 /** yargs option definitions generated from the key table, so flags, env and files agree. */
-export function flagOptions(): Record<string, Options> {
+export function flagOptions(catalog: Pick<ConfigCatalog, 'receivers'>): Record<string, Options> {
   const out: Record<string, Options> = {};
-  for (const k of KEYS) out[k.key] = optionFor(k);
+  for (const k of topLevelKeys(catalog)) out[k.key] = optionFor(k);
   return out;
 }
 
@@ -13,7 +15,7 @@ function optionFor(k: KeySpec): Options {
   return {
     type: k.type === 'bool' ? 'boolean' : 'string',
     describe: `${k.describe}${env}`,
-    defaultDescription: k.shown,
+    defaultDescription: shownDefault(k),
     group: `${k.group}:`,
     hidden: k.noEffect === true,
     requiresArg: k.type !== 'bool',
@@ -21,9 +23,12 @@ function optionFor(k: KeySpec): Options {
 }
 
 /** The explicitly given flags as raw config overrides (keys as in config files). */
-export function flagsToConfigOverrides(argv: Record<string, unknown>): Record<string, unknown> {
+export function flagsToConfigOverrides(
+  argv: Record<string, unknown>,
+  catalog: Pick<ConfigCatalog, 'receivers'>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of KEYS) {
+  for (const k of topLevelKeys(catalog)) {
     if (SOURCE_KEYS.has(k.key)) continue;
     const v = argv[k.key];
     if (v !== undefined) out[k.key] = Array.isArray(v) ? v[v.length - 1] : v;

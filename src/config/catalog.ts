@@ -1,3 +1,4 @@
+import type { KeySpec, KeyReader } from '../shared/config-key.js';
 import type { ConfigIssue } from '../shared/errors.js';
 
 /**
@@ -19,8 +20,8 @@ export interface ConfigCatalog {
   /** Backend types of the gostatsd reference this build lacks: their sections load, selecting them is an error. */
   readonly referenceOnlyBackends: readonly string[];
   /**
-   * Receivers by type, in start order. Each reads its own top-level keys from the whole
-   * document and returns its settings, or undefined when it is off.
+   * Receivers by type, in start order. Each reads its own top-level keys (through their
+   * rows) and returns its settings, or undefined when it is off.
    */
   readonly receivers: ReadonlyMap<string, ReceiverSettings>;
 }
@@ -32,7 +33,9 @@ export interface ReceiverSettings {
    * first is the one that switches the receiver on.
    */
   readonly keys: Readonly<Record<string, string>>;
-  validate(doc: Record<string, unknown>, issues: ConfigIssue[]): unknown;
+  /** The rows of the top-level keys the receiver reads (declared with it; all restart-only). */
+  readonly rows: readonly KeySpec[];
+  validate(read: KeyReader): unknown;
 }
 
 /**

@@ -1,29 +1,22 @@
-/** Value kinds of top-level keys. */
-export type KeyType = 'string' | 'bool' | 'int' | 'bytes' | 'duration' | 'list' | 'address';
+import os from 'node:os';
+import type { KeySpec, KeyType } from '../shared/config-key.js';
+import { ENVOY_TAG_RULES } from '../shared/envoy-tags.js';
+import { LOG_FORMATS } from '../shared/logger.js';
+import type { ConfigCatalog } from './catalog.js';
+import type { DaemonConfig } from './config.js';
 
-/** How a key reacts to a config reload. */
-export type Reload = 'live' | 'restart';
+export type { KeySpec, KeyType, Reload } from '../shared/config-key.js';
 
-/** One top-level setting: a flag, a `GSD_` environment variable and a config-file key. */
-export interface KeySpec {
-  /** Key as written in files and as the flag name (`flush-interval`). */
-  readonly key: string;
-  readonly type: KeyType;
-  /** Default as shown in --help and docs. */
-  readonly shown: string;
-  /** --help group. */
-  readonly group: 'Listeners' | 'Aggregation' | 'Backends' | 'Logging' | 'Operation' | 'Compatibility';
-  readonly describe: string;
-  readonly reload: Reload;
-  /** Accepted so gostatsd files keep loading, but has no effect here. */
-  readonly noEffect?: true;
+/** A row of the daemon's own keys: its `field` is a field of {@link DaemonConfig}. */
+export interface CoreKeySpec extends KeySpec {
+  readonly field?: keyof DaemonConfig;
 }
 
 const NO_EFFECT = 'Accepted for gostatsd compatibility; no effect';
 const SELF_METRICS = 'Accepted; self-metrics are served on /metrics instead';
 
 /** Keys of the reference that are accepted, type-checked and otherwise ignored. */
-function compat(rows: Array<[string, KeyType, string, string]>): KeySpec[] {
+function compat(rows: Array<[string, KeyType, string, string]>): CoreKeySpec[] {
   return rows.map(([key, type, shown, describe]) => ({
     key,
     type,
@@ -35,114 +28,28 @@ function compat(rows: Array<[string, KeyType, string, string]>): KeySpec[] {
   }));
 }
 
-/** Every top-level key, in the order --help and docs/config.md list them. */
-export const KEYS: readonly KeySpec[] = [
-  {
-    key: 'metrics-addr',
-    type: 'address',
-    shown: '127.0.0.1:8125',
-    group: 'Listeners',
-    reload: 'restart',
-    describe: 'UDP address for StatsD datagrams; loopback by default (":8125" = every interface, IPv4 and IPv6)',
-  },
-  {
-    key: 'tcp-addr',
-    type: 'address',
-    shown: '"" (off)',
-    group: 'Listeners',
-    reload: 'restart',
-    describe: 'TCP address for newline-delimited StatsD; empty disables it',
-  },
-  {
-    key: 'tcp-max-line-length',
-    type: 'bytes',
-    shown: '65536',
-    group: 'Listeners',
-    reload: 'restart',
-    describe: 'Longest TCP line in bytes; longer lines are dropped and counted',
-  },
-  {
-    key: 'tcp-max-connections',
-    type: 'int',
-    shown: '1024',
-    group: 'Listeners',
-    reload: 'restart',
-    describe:
-      'Most TCP connections open at once; more are closed at once and counted (connections_closed_total{reason="limit"})',
-  },
-  {
-    key: 'tcp-idle-timeout',
-    type: 'duration',
-    shown: '1m',
-    group: 'Listeners',
-    reload: 'restart',
-    describe:
-      'A TCP connection that sends nothing for this long is closed and counted (connections_closed_total{reason="timeout"}); 0 = never',
-  },
-  {
-    key: 'unix-socket',
-    type: 'string',
-    shown: '"" (off)',
-    group: 'Listeners',
-    reload: 'restart',
-    describe:
-      'Unix domain datagram socket for StatsD/DogStatsD (e.g. /var/run/statsd/dsd.socket); a stale file is replaced, the file is removed at exit',
-  },
-  {
-    key: 'unix-socket-mode',
-    type: 'string',
-    shown: '0620',
-    group: 'Listeners',
-    reload: 'restart',
-    describe: 'Permissions of the socket file (octal); clients need write permission',
-  },
-  {
-    key: 'unix-socket-origin-detection',
-    type: 'bool',
-    shown: 'false',
-    group: 'Listeners',
-    reload: 'restart',
-    describe:
-      "Tag lines with the sending container's id (container_id:…) from the sender's pid (SO_PASSCRED) and /proc/<pid>/cgroup, where the pid is visible",
-  },
-  {
-    key: 'receive-buffer-size',
-    type: 'bytes',
-    shown: '8MiB',
-    group: 'Listeners',
-    reload: 'restart',
-    describe: 'Requested socket receive buffer of the UDP and Unix socket receivers (capped by net.core.rmem_max)',
-  },
-  {
-    key: 'udp-receiver',
-    type: 'string',
-    shown: 'auto',
-    group: 'Listeners',
-    reload: 'restart',
-    describe:
-      'How UDP is read: "batch" (recvmmsg(2) in batches, Linux, needs the built native module), "dgram" (node:dgram) or "auto" (batch when available)',
-  },
+/**
+ * The daemon's own top-level keys, in the order --help and docs/config.md list them (the
+ * receivers declare theirs: {@link topLevelKeys}). The one declaration of each key: the
+ * validator reads values through it ({@link KeyReader}), flags, `GSD_` variables, --help,
+ * the reload plan, docs/config.md and the chart's schema are derived from it.
+ */
+export const KEYS: readonly CoreKeySpec[] = [
   {
     key: 'web-addr',
     type: 'address',
-    shown: '127.0.0.1:8181',
+    default: '127.0.0.1:8181',
+    emptyIsOff: true,
+    field: 'webAddr',
     group: 'Listeners',
     reload: 'restart',
     describe: 'HTTP address for /metrics, /healthcheck, /healthz, /readyz; empty disables it',
   },
   {
-    key: 'http-servers',
-    type: 'list',
-    shown: '"" (none)',
-    group: 'Listeners',
-    reload: 'restart',
-    describe:
-      'Space-separated names of gostatsd-style HTTP servers, each set up by its [http.<name>] section (address, enable-ingestion for /v2/raw, enable-healthcheck)',
-  },
-  {
     key: 'backends',
     type: 'list',
-    shown: 'stdout',
+    default: 'stdout',
+    field: 'backends',
     group: 'Backends',
     reload: 'live',
     describe:
@@ -152,6 +59,7 @@ export const KEYS: readonly KeySpec[] = [
     key: 'sepagent-host',
     type: 'string',
     shown: '[sepagent] host',
+    field: 'backendConfigs',
     group: 'Backends',
     reload: 'live',
     describe: 'Overrides host of the [sepagent] section (one sidecar pointing at its own agent)',
@@ -160,6 +68,7 @@ export const KEYS: readonly KeySpec[] = [
     key: 'sepagent-port',
     type: 'int',
     shown: '[sepagent] port',
+    field: 'backendConfigs',
     group: 'Backends',
     reload: 'live',
     describe: 'Overrides port of the [sepagent] section',
@@ -167,7 +76,9 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'flush-interval',
     type: 'duration',
-    shown: '1s',
+    default: '1s',
+    min: 10,
+    field: 'flushIntervalMs',
     group: 'Aggregation',
     reload: 'live',
     describe: 'How often aggregates are flushed (Go duration: 10s, 500ms, 1m)',
@@ -175,7 +86,11 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'max-workers',
     type: 'int',
+    default: () => String(os.availableParallelism()),
     shown: 'number of CPUs',
+    min: 1,
+    max: 1024,
+    field: 'maxWorkers',
     group: 'Aggregation',
     reload: 'restart',
     describe: 'Aggregation shards; backends always get one consolidated flush',
@@ -183,7 +98,8 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'percent-threshold',
     type: 'list',
-    shown: '90',
+    default: '90',
+    field: 'percentThresholds',
     group: 'Aggregation',
     reload: 'live',
     describe: 'Space-separated timer percentiles in [-100, 100]; negative = top values',
@@ -191,7 +107,9 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'max-series',
     type: 'int',
-    shown: '200000',
+    default: '200000',
+    max: 1_000_000_000,
+    field: 'maxSeries',
     group: 'Aggregation',
     reload: 'live',
     describe:
@@ -200,7 +118,8 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'expiry-interval',
     type: 'duration',
-    shown: '5m',
+    default: '5m',
+    field: 'expiry',
     group: 'Aggregation',
     reload: 'live',
     describe: 'Idle series are reported (as 0 / last value) until they expire; 0 = never',
@@ -208,7 +127,8 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'expiry-interval-counter',
     type: 'duration',
-    shown: 'expiry-interval',
+    inherits: 'expiry-interval',
+    field: 'expiry',
     group: 'Aggregation',
     reload: 'live',
     describe: 'Expiry for counters',
@@ -216,7 +136,8 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'expiry-interval-gauge',
     type: 'duration',
-    shown: 'expiry-interval',
+    inherits: 'expiry-interval',
+    field: 'expiry',
     group: 'Aggregation',
     reload: 'live',
     describe: 'Expiry for gauges',
@@ -224,7 +145,8 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'expiry-interval-set',
     type: 'duration',
-    shown: 'expiry-interval',
+    inherits: 'expiry-interval',
+    field: 'expiry',
     group: 'Aggregation',
     reload: 'live',
     describe: 'Expiry for sets',
@@ -232,7 +154,8 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'expiry-interval-timer',
     type: 'duration',
-    shown: 'expiry-interval',
+    inherits: 'expiry-interval',
+    field: 'expiry',
     group: 'Aggregation',
     reload: 'live',
     describe: 'Expiry for timers',
@@ -240,7 +163,8 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'default-tags',
     type: 'list',
-    shown: '""',
+    default: '',
+    field: 'defaultTags',
     group: 'Aggregation',
     reload: 'live',
     describe: 'Space-separated tags added to every metric and event',
@@ -248,7 +172,8 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'namespace',
     type: 'string',
-    shown: '""',
+    default: '',
+    field: 'namespace',
     group: 'Aggregation',
     reload: 'live',
     describe: 'Prefix added as "<namespace>." to every metric name',
@@ -256,7 +181,8 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'ignore-host',
     type: 'bool',
-    shown: 'false',
+    default: 'false',
+    field: 'ignoreHost',
     group: 'Aggregation',
     reload: 'live',
     describe: 'Do not key series by sender IP; take the host from a "host:" tag instead',
@@ -264,7 +190,8 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'container-id-tag',
     type: 'bool',
-    shown: 'false',
+    default: 'false',
+    field: 'containerIdTag',
     group: 'Aggregation',
     reload: 'live',
     describe: 'Tag metrics with "container_id:<id>" from a DogStatsD 1.2 "|c:<id>" field',
@@ -272,7 +199,8 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'istio-names',
     type: 'bool',
-    shown: 'false',
+    default: 'false',
+    field: 'istioNames',
     group: 'Aggregation',
     reload: 'restart',
     describe:
@@ -281,7 +209,9 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'envoy-tag-extraction',
     type: 'string',
-    shown: 'off',
+    default: 'off',
+    values: ENVOY_TAG_RULES,
+    field: 'envoyTagExtraction',
     group: 'Backends',
     reload: 'live',
     describe:
@@ -290,7 +220,8 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'filters',
     type: 'list',
-    shown: '""',
+    default: '',
+    field: 'filters',
     group: 'Aggregation',
     reload: 'live',
     describe: 'Space-separated names of [filter.<name>] sections to apply',
@@ -298,16 +229,28 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'bad-lines-per-minute',
     type: 'int',
-    shown: '0',
+    default: '0',
+    max: 1_000_000,
+    field: 'badLinesPerMinute',
     group: 'Logging',
     reload: 'live',
     describe: 'Log up to this many rejected lines per minute (they are always counted)',
   },
-  { key: 'verbose', type: 'bool', shown: 'false', group: 'Logging', reload: 'live', describe: 'Debug logging' },
+  {
+    key: 'verbose',
+    type: 'bool',
+    default: 'false',
+    field: 'verbose',
+    group: 'Logging',
+    reload: 'live',
+    describe: 'Debug logging',
+  },
   {
     key: 'log-format',
     type: 'string',
-    shown: 'json',
+    default: 'json',
+    values: LOG_FORMATS,
+    field: 'logFormat',
     group: 'Logging',
     reload: 'restart',
     describe: 'Log format: json or text',
@@ -315,7 +258,9 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'json',
     type: 'bool',
+    default: 'true',
     shown: 'unset',
+    field: 'logFormat',
     group: 'Logging',
     reload: 'restart',
     describe: 'gostatsd name: true = json logs, false = text logs (log-format wins)',
@@ -323,7 +268,7 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'config-path',
     type: 'string',
-    shown: '""',
+    default: '',
     group: 'Operation',
     reload: 'restart',
     describe:
@@ -332,6 +277,7 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'configmap',
     type: 'string',
+    default: '',
     shown: '"" (off)',
     group: 'Operation',
     reload: 'restart',
@@ -364,7 +310,9 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'hostname',
     type: 'string',
+    default: () => os.hostname(),
     shown: 'OS hostname',
+    field: 'hostname',
     group: 'Operation',
     reload: 'restart',
     describe: 'Host name used in logs',
@@ -372,7 +320,9 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'shutdown-timeout',
     type: 'duration',
-    shown: '10s',
+    default: '10s',
+    min: 100,
+    field: 'shutdownTimeoutMs',
     group: 'Operation',
     reload: 'live',
     describe: 'Deadline for the final flush after SIGTERM/SIGINT',
@@ -380,7 +330,8 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'server-mode',
     type: 'string',
-    shown: 'standalone',
+    default: 'standalone',
+    values: ['standalone', 'forwarder'],
     group: 'Backends',
     reload: 'restart',
     describe:
@@ -389,7 +340,7 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'cloud-provider',
     type: 'string',
-    shown: '""',
+    default: '',
     group: 'Compatibility',
     reload: 'restart',
     describe: 'Only "" (none) is supported',
@@ -454,7 +405,6 @@ export const FILTER_KEYS = [
   'drop-host',
 ] as const;
 
-/** The environment variable of a key: `GSD_` + upper case, `-` → `_`. */
 /**
  * Keys that say where the configuration comes from. They are read from flags and `GSD_`
  * variables only; a config document cannot redirect itself.
@@ -467,6 +417,33 @@ export const SOURCE_KEYS: ReadonlySet<string> = new Set([
   'kubeconfig',
 ]);
 
+/**
+ * Fields of the config set by sections rather than keys, with the name a reload report
+ * gives them and whether they reload live.
+ */
+export const SECTION_FIELDS: ReadonlyArray<{
+  readonly field: keyof DaemonConfig;
+  readonly key: string;
+  readonly reload: 'live' | 'restart';
+}> = [
+  { field: 'backendConfigs', key: '[<backend>]', reload: 'live' },
+  { field: 'podTags', key: 'pod-tags', reload: 'live' },
+  { field: 'disabledPercentiles', key: 'disabled-sub-metrics', reload: 'live' },
+  { field: 'disabledSubMetrics', key: 'disabled-sub-metrics', reload: 'live' },
+  { field: 'receivers', key: '<receiver keys>', reload: 'restart' },
+];
+
+/**
+ * Every top-level key of a build: each receiver's own (in registry order, a row shared
+ * by two receivers once), then the daemon's.
+ */
+export function topLevelKeys(catalog: Pick<ConfigCatalog, 'receivers'>): readonly KeySpec[] {
+  const rows = new Set<KeySpec>();
+  for (const r of catalog.receivers.values()) for (const row of r.rows) rows.add(row);
+  return [...rows, ...KEYS];
+}
+
+/** The environment variable of a key: `GSD_` + upper case, `-` → `_`. */
 export function envName(key: string): string {
   return 'GSD_' + key.toUpperCase().replaceAll('-', '_');
 }

@@ -3,7 +3,7 @@ import { ConfigError, errorMessage, type ConfigIssue } from '../shared/errors.js
 import { isPlainObject } from '../shared/check.js';
 import { parseStructured, readUtf8File, type DocumentFormat } from '../shared/documents.js';
 import type { DaemonConfig } from './config.js';
-import { envName, KEYS, SOURCE_KEYS } from './keys.js';
+import { envName, SOURCE_KEYS, topLevelKeys } from './keys.js';
 import type { ConfigCatalog } from './catalog.js';
 import { validateConfig } from './validate.js';
 
@@ -72,9 +72,12 @@ export function parseDocument(
 }
 
 /** `GSD_*` environment variables for top-level keys, as raw strings. */
-export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
+export function envOverrides(
+  env: NodeJS.ProcessEnv,
+  catalog: Pick<ConfigCatalog, 'receivers'>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of KEYS) {
+  for (const k of topLevelKeys(catalog)) {
     if (SOURCE_KEYS.has(k.key)) continue;
     const v = env[envName(k.key)];
     if (v !== undefined) out[k.key] = v;
@@ -83,8 +86,12 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
 }
 
 /** A document with `GSD_` variables and explicit flags laid over it: flag > env > document. */
-function overlay(doc: Record<string, unknown>, layers: Pick<ConfigLayers, 'flags' | 'env'>): Record<string, unknown> {
-  return { ...doc, ...envOverrides(layers.env ?? {}), ...(layers.flags ?? {}) };
+function overlay(
+  doc: Record<string, unknown>,
+  layers: Pick<ConfigLayers, 'flags' | 'env'>,
+  catalog: Pick<ConfigCatalog, 'receivers'>,
+): Record<string, unknown> {
+  return { ...doc, ...envOverrides(layers.env ?? {}, catalog), ...(layers.flags ?? {}) };
 }
 
 /** Where the layers of a configuration come from. */
@@ -106,7 +113,10 @@ export interface LoadedDocument {
  * Reads the file (if any), then overlays `GSD_` environment variables and explicit
  * flags: flag > env > file > default. Sections come only from the file.
  */
-export async function loadRawConfig(layers: ConfigLayers): Promise<LoadedDocument> {
+export async function loadRawConfig(
+  layers: ConfigLayers,
+  catalog: Pick<ConfigCatalog, 'receivers'>,
+): Promise<LoadedDocument> {
   let fileDoc: Record<string, unknown> = {};
   const issues: ConfigIssue[] = [];
   if (layers.configPath !== undefined && layers.configPath !== '') {
@@ -135,7 +145,7 @@ export async function loadRawConfig(layers: ConfigLayers): Promise<LoadedDocumen
       }
     }
   }
-  const raw = overlay(fileDoc, layers);
+  const raw = overlay(fileDoc, layers, catalog);
   return { raw, issues };
 }
 
@@ -153,7 +163,7 @@ export function configFromDocument(
   catalog: ConfigCatalog,
 ): { config: DaemonConfig | undefined; issues: ConfigIssue[] } {
   const parsed = parseDocument(text, format);
-  return validateLoaded({ raw: overlay(parsed.doc, layers), issues: parsed.issues }, catalog, layers.env);
+  return validateLoaded({ raw: overlay(parsed.doc, layers, catalog), issues: parsed.issues }, catalog, layers.env);
 }
 
 /**
@@ -181,7 +191,7 @@ export async function loadConfig(
   layers: ConfigLayers,
   catalog: ConfigCatalog,
 ): Promise<{ config: DaemonConfig; warnings: ConfigIssue[] }> {
-  const { config, issues } = validateLoaded(await loadRawConfig(layers), catalog, layers.env);
+  const { config, issues } = validateLoaded(await loadRawConfig(layers, catalog), catalog, layers.env);
   if (config === undefined) {
     throw new ConfigError(
       issues.filter((i) => i.severity === 'error'),

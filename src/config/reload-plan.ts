@@ -1,34 +1,31 @@
 import { isDeepStrictEqual } from 'node:util';
 import { splitInstanceName } from './catalog.js';
 import type { DaemonConfig } from './config.js';
+import { KEYS, SECTION_FIELDS } from './keys.js';
+import { DaemonError } from '../shared/errors.js';
 
-/** How each field of {@link DaemonConfig} reacts to a reload, and the key it comes from. */
-const FIELDS: { readonly [F in keyof DaemonConfig]: { readonly key: string; readonly live: boolean } } = {
-  verbose: { key: 'verbose', live: true },
-  logFormat: { key: 'log-format', live: false },
-  receivers: { key: '<receiver keys>', live: false },
-  webAddr: { key: 'web-addr', live: false },
-  backends: { key: 'backends', live: true },
-  backendConfigs: { key: '[<backend>]', live: true },
-  flushIntervalMs: { key: 'flush-interval', live: true },
-  maxWorkers: { key: 'max-workers', live: false },
-  percentThresholds: { key: 'percent-threshold', live: true },
-  maxSeries: { key: 'max-series', live: true },
-  expiry: { key: 'expiry-interval', live: true },
-  defaultTags: { key: 'default-tags', live: true },
-  podTags: { key: 'pod-tags', live: true },
-  namespace: { key: 'namespace', live: true },
-  ignoreHost: { key: 'ignore-host', live: true },
-  containerIdTag: { key: 'container-id-tag', live: true },
-  istioNames: { key: 'istio-names', live: false },
-  envoyTagExtraction: { key: 'envoy-tag-extraction', live: true },
-  filters: { key: 'filters', live: true },
-  disabledPercentiles: { key: 'disabled-sub-metrics', live: true },
-  disabledSubMetrics: { key: 'disabled-sub-metrics', live: true },
-  badLinesPerMinute: { key: 'bad-lines-per-minute', live: true },
-  hostname: { key: 'hostname', live: false },
-  shutdownTimeoutMs: { key: 'shutdown-timeout', live: true },
-};
+/**
+ * How each field of {@link DaemonConfig} reacts to a reload and the key a report names
+ * it by, from the key table: a field reloads live when every key that sets it does.
+ */
+const FIELDS: ReadonlyMap<keyof DaemonConfig, { readonly key: string; readonly live: boolean }> = (() => {
+  const m = new Map<keyof DaemonConfig, { key: string; live: boolean }>();
+  for (const k of KEYS) {
+    if (k.field === undefined) continue;
+    const f = m.get(k.field);
+    if (f === undefined) m.set(k.field, { key: k.key, live: k.reload === 'live' });
+    else f.live &&= k.reload === 'live';
+  }
+  for (const s of SECTION_FIELDS) m.set(s.field, { key: s.key, live: s.reload === 'live' });
+  return m;
+})();
+
+/** The reload row of a config field (every field has one: a field without is a programming error). */
+function fieldSpec(field: keyof DaemonConfig): { readonly key: string; readonly live: boolean } {
+  const spec = FIELDS.get(field);
+  if (spec === undefined) throw new DaemonError('ERR_INTERNAL', `config field "${field}" has no row in the key table`);
+  return spec;
+}
 
 /** What a reload changes. */
 export interface ReloadPlan {
@@ -76,7 +73,8 @@ export function planReload(current: DaemonConfig, next: DaemonConfig, opts: Relo
   const effective = { ...next } as Record<keyof DaemonConfig, unknown>;
   const live: string[] = [];
   const restartRequired: string[] = [];
-  for (const field of Object.keys(FIELDS) as Array<keyof DaemonConfig>) {
+  for (const field of Object.keys(next) as Array<keyof DaemonConfig>) {
+    const spec = fieldSpec(field);
     if (isDeepStrictEqual(current[field], next[field])) continue;
     if (field === 'backendConfigs') {
       // Name the sections that changed: "[sepagent]".
@@ -90,7 +88,6 @@ export function planReload(current: DaemonConfig, next: DaemonConfig, opts: Relo
       effective[field] = current[field];
       continue;
     }
-    const spec = FIELDS[field];
     if (spec.live) live.push(spec.key);
     else {
       restartRequired.push(spec.key);

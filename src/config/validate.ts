@@ -1,12 +1,13 @@
-import os from 'node:os';
 import type { ConfigIssue } from '../shared/errors.js';
 import { Checker, isPlainObject, join } from '../shared/check.js';
+import { KeyReader } from '../shared/config-key.js';
 import type { DaemonConfig } from './config.js';
 import { splitInstanceName, type ConfigCatalog } from './catalog.js';
-import { DISABLED_SUB_METRIC_KEYS, FILTER_KEYS, KEYS, SECTIONS } from './keys.js';
+import { DISABLED_SUB_METRIC_KEYS, FILTER_KEYS, SECTIONS, topLevelKeys } from './keys.js';
 import type { FilterConfig } from '../ingest/filter.js';
 import { POD_TAGS_SECTION, validatePodTags } from './pod-tags.js';
-import { ENVOY_TAG_RULES, type EnvoyTagRules } from '../shared/envoy-tags.js';
+import type { EnvoyTagRules } from '../shared/envoy-tags.js';
+import type { LogFormat } from '../shared/logger.js';
 
 /** The most percent thresholds: one per integer part in [-100, 100]. */
 const MAX_THRESHOLDS = 201;
@@ -17,12 +18,12 @@ export interface ValidationResult {
   issues: ConfigIssue[];
 }
 
-const TOP_KEYS = KEYS.map((k) => k.key);
 /** The backend type of `server-mode = "forwarder"`, and gostatsd's name of its section. */
 const FORWARDER = 'forwarder';
 const HTTP_TRANSPORT = 'http-transport';
 const SEPAGENT = 'sepagent';
 /** gostatsd changes the default flush interval to 10 s when a newrelic backend is configured. */
+const NEWRELIC_FLUSH_INTERVAL_MS = 10_000;
 const isNewRelic = (name: string): boolean => splitInstanceName(name).type === 'newrelic';
 const RENAMED: Record<string, string> = {
   flush_interval: 'flush-interval',
@@ -48,18 +49,19 @@ export function validateConfig(
   env: NodeJS.ProcessEnv = {},
 ): ValidationResult {
   const c = new Checker();
+  const rows = topLevelKeys(catalog);
+  const read = new KeyReader(c, raw, rows);
   const sectionNames: string[] = [
     ...SECTIONS.own,
     ...catalog.backends.keys(),
     ...catalog.referenceOnlyBackends,
     ...SECTIONS.ignored,
   ];
-  // Receivers read top-level keys of their own (the built-in ones are in KEYS too, for
-  // flags, GSD_ variables and --help).
-  const receiverKeys = [...catalog.receivers.values()].flatMap((r) => Object.values(r.keys));
-  c.unknownKeys(raw, [...TOP_KEYS, ...receiverKeys, ...sectionNames], '', RENAMED);
+  // A receiver's `keys` may name a section of its own as well (`http` for `[http.<name>]`).
+  const receiverSections = [...catalog.receivers.values()].flatMap((r) => Object.values(r.keys));
+  c.unknownKeys(raw, [...rows.map((k) => k.key), ...receiverSections, ...sectionNames], '', RENAMED);
 
-  for (const k of KEYS) {
+  for (const k of rows) {
     if (k.noEffect && raw[k.key] !== undefined) {
       // Type-check anyway so typos in values are still caught.
       if (k.type === 'int') c.int(raw[k.key], k.key, 0, 0, Number.MAX_SAFE_INTEGER);
@@ -73,24 +75,15 @@ export function validateConfig(
     if (raw[s] !== undefined)
       c.warn(s, `section [${s}] belongs to a gostatsd feature this daemon does not provide; it is ignored`);
   }
-  const serverMode = c.string(raw['server-mode'], 'server-mode', 'standalone').trim();
-  if (serverMode !== 'standalone' && serverMode !== 'forwarder')
-    c.error('server-mode', `must be "standalone" or "forwarder", got "${serverMode}"`);
-  const forwarderMode = serverMode === 'forwarder';
-  const cloud = c.string(raw['cloud-provider'], 'cloud-provider', '');
+  const forwarderMode = read.string('server-mode') === 'forwarder';
+  const cloud = read.string('cloud-provider');
   if (cloud !== '') c.error('cloud-provider', `cloud providers are not supported, got "${cloud}"`);
 
-  let logFormat = c.bool(raw['json'], 'json', true) ? 'json' : 'text';
-  if (raw['log-format'] !== undefined) {
-    const lf = c.string(raw['log-format'], 'log-format', 'json').trim().toLowerCase();
-    if (lf !== 'json' && lf !== 'text') c.error('log-format', `must be "json" or "text", got "${lf}"`);
-    else logFormat = lf;
-  }
+  // `log-format` wins over gostatsd's `json`.
+  const json: LogFormat = read.bool('json') ? 'json' : 'text';
+  const logFormat = read.isSet('log-format') ? (read.string('log-format') as LogFormat) : json;
 
-  const expiryMs = c.duration(raw['expiry-interval'], 'expiry-interval', 300_000, 0);
-  const perType = (key: string): number => c.duration(raw[key], key, expiryMs, 0);
-
-  let thresholdTexts = c.list(raw['percent-threshold'], 'percent-threshold', ['90']);
+  let thresholdTexts = read.list('percent-threshold');
   const percentThresholds: number[] = [];
   // Names keep a threshold's integer part, in [-100, 100]: more than 201 cannot all be valid.
   if (thresholdTexts.length > MAX_THRESHOLDS) {
@@ -127,9 +120,9 @@ export function validateConfig(
   c.unknownKeys(dsm, DISABLED_SUB_METRIC_KEYS, 'disabled-sub-metrics', { std: 'stddev', sum_squares: 'sum-squares' });
   const flag = (k: string): boolean => c.bool(dsm[k], `disabled-sub-metrics.${k}`, false);
 
-  const filters = validateFilters(c, raw);
+  const filters = validateFilters(read);
 
-  let backends = c.list(raw['backends'], 'backends', ['stdout']);
+  let backends = read.list('backends');
   if (forwarderMode) {
     if (raw['backends'] !== undefined && !(backends.length === 1 && backends[0] === FORWARDER))
       c.warn('backends', 'ignored with server-mode = "forwarder": metrics go only to the aggregation tier');
@@ -161,42 +154,45 @@ export function validateConfig(
   }
   const backendConfigs = validateBackends(c, sections, backends, catalog, sectionPaths);
   // In forwarder mode the daemon flushes at the forwarding interval (gostatsd's
-  // [http-transport] flush-interval, default 1s), so each interval is one post.
-  const forwardEvery = isPlainObject(sections[FORWARDER]) ? sections[FORWARDER]['flush-interval'] : undefined;
-  const flushIntervalMs = forwarderMode
-    ? new Checker().duration(forwardEvery, '', 1000, 10)
-    : c.duration(raw['flush-interval'], 'flush-interval', backends.some(isNewRelic) ? 10_000 : 1000, 10);
+  // [http-transport] flush-interval, read by the forwarder's own validator), so each
+  // interval is one post.
+  const forwarding = backendConfigs[FORWARDER];
+  const flushIntervalMs =
+    forwarderMode && isPlainObject(forwarding) && typeof forwarding['flushIntervalMs'] === 'number'
+      ? forwarding['flushIntervalMs']
+      : !read.isSet('flush-interval') && backends.some(isNewRelic)
+        ? NEWRELIC_FLUSH_INTERVAL_MS
+        : read.duration('flush-interval');
   const receivers: Record<string, unknown> = {};
   for (const [type, r] of catalog.receivers) {
-    const settings = r.validate(raw, c.issues);
+    const settings = r.validate(read);
     if (settings !== undefined) receivers[type] = settings;
   }
 
-  const cpus = os.availableParallelism();
   const config: DaemonConfig = {
-    verbose: c.bool(raw['verbose'], 'verbose', false),
-    logFormat: logFormat as 'json' | 'text',
+    verbose: read.bool('verbose'),
+    logFormat,
     receivers,
-    webAddr: c.address(raw['web-addr'], 'web-addr', '127.0.0.1:8181', true),
+    webAddr: read.address('web-addr'),
     backends,
     backendConfigs,
     flushIntervalMs,
-    maxWorkers: c.int(raw['max-workers'], 'max-workers', cpus, 1, 1024),
+    maxWorkers: read.int('max-workers'),
     percentThresholds,
-    maxSeries: c.int(raw['max-series'], 'max-series', 200_000, 0, 1_000_000_000),
+    maxSeries: read.int('max-series'),
     expiry: {
-      counterMs: perType('expiry-interval-counter'),
-      gaugeMs: perType('expiry-interval-gauge'),
-      setMs: perType('expiry-interval-set'),
-      timerMs: perType('expiry-interval-timer'),
+      counterMs: read.duration('expiry-interval-counter'),
+      gaugeMs: read.duration('expiry-interval-gauge'),
+      setMs: read.duration('expiry-interval-set'),
+      timerMs: read.duration('expiry-interval-timer'),
     },
-    defaultTags: c.list(raw['default-tags'], 'default-tags', []),
+    defaultTags: read.list('default-tags'),
     podTags: validatePodTags(c, raw[POD_TAGS_SECTION], env),
-    namespace: c.string(raw['namespace'], 'namespace', '').trim(),
-    ignoreHost: c.bool(raw['ignore-host'], 'ignore-host', false),
-    containerIdTag: c.bool(raw['container-id-tag'], 'container-id-tag', false),
-    istioNames: c.bool(raw['istio-names'], 'istio-names', false),
-    envoyTagExtraction: envoyRules(c, raw['envoy-tag-extraction']),
+    namespace: read.string('namespace'),
+    ignoreHost: read.bool('ignore-host'),
+    containerIdTag: read.bool('container-id-tag'),
+    istioNames: read.bool('istio-names'),
+    envoyTagExtraction: read.string('envoy-tag-extraction') as EnvoyTagRules,
     filters,
     disabledPercentiles: {
       count: flag('count-pct'),
@@ -217,24 +213,18 @@ export function validateConfig(
       sum: flag('sum'),
       sumSquares: flag('sum-squares'),
     },
-    badLinesPerMinute: c.int(raw['bad-lines-per-minute'], 'bad-lines-per-minute', 0, 0, 1_000_000),
-    hostname: c.string(raw['hostname'], 'hostname', os.hostname()),
-    shutdownTimeoutMs: c.duration(raw['shutdown-timeout'], 'shutdown-timeout', 10_000, 100),
+    badLinesPerMinute: read.int('bad-lines-per-minute'),
+    hostname: read.string('hostname'),
+    shutdownTimeoutMs: read.duration('shutdown-timeout'),
   };
   const ok = !c.issues.some((i) => i.severity === 'error');
   return { config: ok ? config : undefined, issues: c.issues };
 }
 
-function envoyRules(c: Checker, raw: unknown): EnvoyTagRules {
-  const v = c.string(raw, 'envoy-tag-extraction', 'off').trim();
-  if ((ENVOY_TAG_RULES as readonly string[]).includes(v)) return v as EnvoyTagRules;
-  c.error('envoy-tag-extraction', `must be one of ${ENVOY_TAG_RULES.join(', ')}, got "${v}"`);
-  return 'off';
-}
-
-function validateFilters(c: Checker, raw: Record<string, unknown>): FilterConfig[] {
-  const names = c.list(raw['filters'], 'filters', []);
-  const sections = c.section(raw['filter'], 'filter') ?? {};
+function validateFilters(read: KeyReader): FilterConfig[] {
+  const c = read.c;
+  const names = read.list('filters');
+  const sections = c.section(read.raw('filter'), 'filter') ?? {};
   const out: FilterConfig[] = [];
   for (const [name, body] of Object.entries(sections)) {
     const path = join('filter', name);

@@ -2,7 +2,7 @@ import { parseStructured, readUtf8File } from '../shared/documents.js';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { configFromDocument } from '../config/load.js';
-import { KEYS } from '../config/keys.js';
+import { topLevelKeys } from '../config/keys.js';
 import { COMPONENTS } from '../daemon/components.js';
 import { podNamespace } from '../reload/configmap-source.js';
 import { loadKubeConfig } from '../reload/kube.js';
@@ -68,7 +68,11 @@ export const checkDaemonFlags: FlagChecker = (flags) =>
   configFromDocument('', 'toml', { flags, env: {} }, COMPONENTS).issues.filter((i) => i.path in flags);
 
 /** The keys daemon flags may name. */
-export const DAEMON_FLAG_KEYS: ReadonlySet<string> = new Set(KEYS.filter((k) => k.noEffect !== true).map((k) => k.key));
+export const DAEMON_FLAG_KEYS: ReadonlySet<string> = new Set(
+  topLevelKeys(COMPONENTS)
+    .filter((k) => k.noEffect !== true)
+    .map((k) => k.key),
+);
 
 /** Past this many bytes an oversized body is no longer drained before the 400: the connection is cut. */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;

@@ -1,3 +1,4 @@
+import type { KeySpec } from '../shared/config-key.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
@@ -32,3 +33,14 @@ export function checkReceiveBuffer(
   }
   return granted;
 }
+
+/** `receive-buffer-size`, read by the UDP and the Unix socket receivers. */
+export const RECEIVE_BUFFER_KEY: KeySpec = {
+  key: 'receive-buffer-size',
+  type: 'bytes',
+  default: '8MiB',
+  max: 2 ** 31 - 1,
+  group: 'Listeners',
+  reload: 'restart',
+  describe: 'Requested socket receive buffer of the UDP and Unix socket receivers (capped by net.core.rmem_max)',
+};

@@ -1,7 +1,7 @@
 import type { StatsdEvent } from '../parser/sample.js';
 import type { Clock } from '../shared/clock.js';
 import type { ConnectionsClosed } from '../shared/http-server.js';
-import type { ConfigIssue } from '../shared/errors.js';
+import type { KeyReader, KeySpec } from '../shared/config-key.js';
 import type { RouteRegistry } from '../shared/http-routes.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import type { BoundAddress } from '../shared/listen.js';
@@ -133,9 +133,11 @@ export interface ReceiverDeps {
 /**
  * ReceiverFactory pairs a receiver type with its settings and constructor, like a
  * BackendFactory. Receivers read top-level keys (`metrics-addr`, `tcp-addr`, … as in
- * gostatsd), named in `keys`; all of them need a restart to change. `validate` never
- * throws: it appends problems to `issues` and returns the settings, or undefined when
- * this receiver is switched off. Settings compare by value: a receiver whose settings
+ * gostatsd), declared in `rows` (flags, `GSD_` variables, --help and the docs come from
+ * them) and named per settings field in `keys`; all of them need a restart to change.
+ * `validate` reads them through `read` (the row's type, bounds and default apply) and never
+ * throws: problems go to `read.c`; it returns the settings, or undefined when this
+ * receiver is switched off. Settings compare by value: a receiver whose settings
  * did not change is never restarted.
  */
 export interface ReceiverFactory<C> {
@@ -147,7 +149,9 @@ export interface ReceiverFactory<C> {
    * one that switches the receiver on.
    */
   readonly keys: { readonly [F in keyof C]-?: string };
-  validate(doc: Record<string, unknown>, issues: ConfigIssue[]): C | undefined;
+  /** The top-level keys this receiver reads, declared once here. */
+  readonly rows: readonly KeySpec[];
+  validate(read: KeyReader): C | undefined;
   create(config: C, deps: ReceiverDeps): Receiver;
 }
 

@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import type { ConfigIssue } from './errors.js';
-import { parseHostPort } from './address.js';
+import { parseHostPort, type HostPort } from './address.js';
 import { parseDurationMs } from './duration.js';
 
 /**
@@ -133,6 +134,67 @@ export class Checker {
     return [...fallback];
   }
 
+  /**
+   * One of `values` (trimmed; compared in lower case unless `caseSensitive`). A value
+   * outside them is an error naming every allowed one.
+   */
+  oneOf<T extends string>(v: unknown, path: string, values: readonly T[], fallback: T, caseSensitive = false): T {
+    const raw = this.string(v, path, fallback).trim();
+    const s = caseSensitive ? raw : raw.toLowerCase();
+    if ((values as readonly string[]).includes(s)) return s as T;
+    this.error(path, `must be ${alternatives(values)}, got "${raw}"`);
+    return fallback;
+  }
+
+  /**
+   * A URL with one of `schemes` (`http:`, `https:` by default), trimmed; '' when absent or
+   * empty, which is an error when `required`.
+   */
+  url(v: unknown, path: string, opts: { required?: boolean; schemes?: readonly string[] } = {}): string {
+    const s = this.string(v, path, '').trim();
+    if (s === '') {
+      if (opts.required === true) this.error(path, 'required: a URL such as https://host:port/path');
+      return '';
+    }
+    const schemes = opts.schemes ?? ['http:', 'https:'];
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      this.error(path, `"${s}" is not a URL`);
+      return s;
+    }
+    if (!schemes.includes(u.protocol))
+      this.error(path, `must be a ${schemes.map((x) => x.slice(0, -1)).join(' or ')} URL, got "${s}"`);
+    return s;
+  }
+
+  /** A path to a file that must exist ('' when absent or empty: none). */
+  file(v: unknown, path: string): string {
+    const f = this.string(v, path, '').trim();
+    if (f !== '' && !existsSync(f)) this.error(path, `"${f}" does not exist`);
+    return f;
+  }
+
+  /**
+   * A destination `host:port` (`[v6]:port`), both parts required. Undefined when absent,
+   * empty or wrong (an error when `required` or wrong); `example` shows the form in the
+   * message.
+   */
+  hostPort(v: unknown, path: string, opts: { required?: boolean; example?: string } = {}): HostPort | undefined {
+    const s = this.string(v, path, '').trim();
+    const example = opts.example === undefined ? '' : `, e.g. ${opts.example}`;
+    if (s === '') {
+      if (opts.required === true) this.error(path, `required: host:port${example}`);
+      return undefined;
+    }
+    const hp = parseHostPort(s);
+    if (typeof hp === 'string') this.error(path, hp);
+    else if (hp.host === '' || hp.port === 0) this.error(path, `needs a host and a port, got "${s}"`);
+    else return hp;
+    return undefined;
+  }
+
   /** A table/section (plain object), or undefined when absent. */
   section(v: unknown, path: string): Record<string, unknown> | undefined {
     if (v === undefined) return undefined;
@@ -140,6 +202,12 @@ export class Checker {
     this.error(path, `must be a section (table/map), got ${describe(v)}`);
     return undefined;
   }
+}
+
+/** `"a"`, `"a" or "b"`, `"a", "b" or "c"`. */
+export function alternatives(values: readonly string[]): string {
+  const q = values.map((x) => `"${x}"`);
+  return q.length <= 1 ? (q[0] ?? '""') : `${q.slice(0, -1).join(', ')} or ${q.at(-1)}`;
 }
 
 /** Joins key path segments with dots. */

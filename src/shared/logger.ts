@@ -3,8 +3,9 @@ import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
 /** Logger is the structured logger every component receives through its deps. */
 export type Logger = PinoLogger;
 
-/** Log output format: one JSON object per line, or human-readable text. */
-export type LogFormat = 'json' | 'text';
+/** Log output formats (`log-format`): one JSON object per line, or human-readable text. */
+export const LOG_FORMATS = ['json', 'text'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Options for {@link createLogger}. */
 export interface LoggerOptions {

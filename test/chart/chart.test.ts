@@ -254,6 +254,9 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
       ['config.flushInterval=often', 'config.flushInterval'],
       ["sepagent.sepRegexp=it's", 'sepagent.sepRegexp'],
       ['sidecar.nonsense=1', 'nonsense'],
+      // Allowed values and bounds come from the daemon's key table.
+      ['config.settings.envoy-tag-extraction=both', 'envoy-tag-extraction'],
+      ['config.settings.max-series=-1', 'max-series'],
     ] as const) {
       const r = helm(['template', 'rel', CHART, '--set', set]);
       expect(r.code, set).to.not.equal(0);

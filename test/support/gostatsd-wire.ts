@@ -1,6 +1,9 @@
 import net from 'node:net';
 import { deflateSync } from 'node:zlib';
 import { HttpReceiver } from '../../src/receivers/http/http-receiver.js';
+import { HTTP_KEYS } from '../../src/receivers/http/index.js';
+import { Checker } from '../../src/shared/check.js';
+import { KeyReader } from '../../src/shared/config-key.js';
 import { validateHttpServers, type HttpServerConfig } from '../../src/receivers/http/config.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { encodeRawMessage, type RawMessage, type TagMaps } from '../../src/wire/gostatsd.js';
@@ -126,7 +129,8 @@ export async function startIngestion(
   tags: Parameters<typeof makePipeline>[1] = {},
   p = makePipeline({ percentThresholds: [90] }, tags),
 ): Promise<Ingestion> {
-  const config = validateHttpServers({ 'http-servers': 'main', http: { main: { 'enable-ingestion': true } } }, [])!;
+  const doc = { 'http-servers': 'main', http: { main: { 'enable-ingestion': true } } };
+  const config = validateHttpServers(new KeyReader(new Checker(), doc, HTTP_KEYS))!;
   config.servers[0] = { ...config.servers[0]!, address: '127.0.0.1:0', ...server };
   const receiver = new HttpReceiver(config, { sink: p.ingester, stats: p.stats, logger: silentLogger, clock: p.clock });
   await receiver.start();

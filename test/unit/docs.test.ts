@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { DISABLED_SUB_METRIC_KEYS, FILTER_KEYS, KEYS } from '../../src/config/keys.js';
+import { DISABLED_SUB_METRIC_KEYS, FILTER_KEYS, topLevelKeys } from '../../src/config/keys.js';
+import { COMPONENTS } from '../../src/daemon/components.js';
+import { shownDefault } from '../../src/shared/config-key.js';
 import { POD_TAGS_KEYS } from '../../src/config/pod-tags.js';
 import { SEPAGENT_KEYS } from '../../src/backends/sepagent/config.js';
 import { PROMETHEUS_KEYS } from '../../src/backends/prometheus/config.js';
@@ -23,7 +25,7 @@ describe('docs match the code', () => {
 
   it('docs/config.md documents every key', () => {
     const keys = [
-      ...KEYS.map((k) => k.key),
+      ...topLevelKeys(COMPONENTS).map((k) => k.key),
       ...SEPAGENT_KEYS,
       ...PROMETHEUS_KEYS,
       ...FORWARDER_KEYS,
@@ -41,11 +43,22 @@ describe('docs match the code', () => {
     expect(keys.filter((k) => !config.includes(`\`${k}\``))).to.deep.equal([]);
   });
 
-  it('docs/config.md shows the defaults of the key table', () => {
-    for (const k of KEYS)
-      expect(config, k.key).to.contain(
-        `| \`${k.key}\` | ${k.type} | ${k.shown.replaceAll('|', '\\|')} | ${k.reload} |`,
-      );
+  it('docs/config.md has the row of the key table for every top-level key: type, default, reload, help text', () => {
+    const cell = (s: string): string => s.replaceAll('|', '\\|');
+    const rows = config.split('\n');
+    for (const k of topLevelKeys(COMPONENTS)) {
+      const row = `| \`${k.key}\` | ${k.type} | ${cell(shownDefault(k))} | ${k.reload} | ${cell(k.describe)} |`;
+      expect(rows, k.key).to.include(row);
+    }
+  });
+
+  it('docs/config.md lists each top-level key under the section of its group', () => {
+    const sectionOf = (key: string): string => {
+      const at = config.indexOf(`| \`${key}\` |`);
+      const heading = config.slice(0, at).match(/^### .*$/gm)?.at(-1) ?? '';
+      return heading.replace(/^### /, '');
+    };
+    for (const k of topLevelKeys(COMPONENTS)) expect(sectionOf(k.key), k.key).to.equal(k.group);
   });
 
   it('the README lists every self-metric the daemon defines', async () => {

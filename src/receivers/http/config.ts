@@ -1,5 +1,5 @@
-import { Checker, isPlainObject, join } from '../../shared/check.js';
-import type { ConfigIssue } from '../../shared/errors.js';
+import type { KeyReader } from '../../shared/config-key.js';
+import { isPlainObject, join } from '../../shared/check.js';
 import type { ForwardedLimits } from '../../wire/gostatsd.js';
 
 /** One `[http.<name>]` server. */
@@ -58,13 +58,10 @@ export const SERVER_KEYS = [
  * listed is reported; a server with nothing enabled is an error. Undefined when no
  * server is listed.
  */
-export function validateHttpServers(
-  doc: Record<string, unknown>,
-  issues: ConfigIssue[],
-): HttpReceiverConfig | undefined {
-  const c = new Checker(issues);
-  const names = c.list(doc['http-servers'], 'http-servers', []);
-  const sections = c.section(doc['http'], 'http') ?? {};
+export function validateHttpServers(read: KeyReader): HttpReceiverConfig | undefined {
+  const c = read.c;
+  const names = read.list('http-servers');
+  const sections = c.section(read.raw('http'), 'http') ?? {};
   for (const [name, body] of Object.entries(sections)) {
     if (!names.includes(name))
       c.warn(join('http', name), `server "${name}" is not listed in "http-servers"; it is not started`);

@@ -1,6 +1,50 @@
-import { Checker } from '../../shared/check.js';
+import type { KeySpec } from '../../shared/config-key.js';
 import type { ReceiverFactory } from '../receiver.js';
 import { TcpReceiver, type TcpReceiverConfig } from './tcp-receiver.js';
+
+/** The top-level keys of the `tcp` receiver. */
+export const TCP_KEYS: readonly KeySpec[] = [
+  {
+    key: 'tcp-addr',
+    type: 'address',
+    default: '',
+    shown: '"" (off)',
+    emptyIsOff: true,
+    group: 'Listeners',
+    reload: 'restart',
+    describe: 'TCP address for newline-delimited StatsD; empty disables it',
+  },
+  {
+    key: 'tcp-max-line-length',
+    type: 'bytes',
+    default: '65536',
+    min: 64,
+    max: 16 * 1024 * 1024,
+    group: 'Listeners',
+    reload: 'restart',
+    describe: 'Longest TCP line in bytes; longer lines are dropped and counted',
+  },
+  {
+    key: 'tcp-max-connections',
+    type: 'int',
+    default: '1024',
+    min: 1,
+    max: 1_000_000,
+    group: 'Listeners',
+    reload: 'restart',
+    describe:
+      'Most TCP connections open at once; more are closed at once and counted (connections_closed_total{reason="limit"})',
+  },
+  {
+    key: 'tcp-idle-timeout',
+    type: 'duration',
+    default: '1m',
+    group: 'Listeners',
+    reload: 'restart',
+    describe:
+      'A TCP connection that sends nothing for this long is closed and counted (connections_closed_total{reason="timeout"}); 0 = never',
+  },
+];
 
 /** Factory of the `tcp` receiver: newline-delimited StatsD on `tcp-addr` (off when empty). */
 export const tcpReceiverFactory = {
@@ -12,12 +56,12 @@ export const tcpReceiverFactory = {
     maxConnections: 'tcp-max-connections',
     idleTimeoutMs: 'tcp-idle-timeout',
   },
-  validate(doc, issues) {
-    const c = new Checker(issues);
-    const maxLineBytes = c.bytes(doc['tcp-max-line-length'], 'tcp-max-line-length', 65536, 64, 16 * 1024 * 1024);
-    const maxConnections = c.int(doc['tcp-max-connections'], 'tcp-max-connections', 1024, 1, 1_000_000);
-    const idleTimeoutMs = c.duration(doc['tcp-idle-timeout'], 'tcp-idle-timeout', 60_000, 0);
-    const address = c.address(doc['tcp-addr'], 'tcp-addr', '', true);
+  rows: TCP_KEYS,
+  validate(read) {
+    const maxLineBytes = read.bytes('tcp-max-line-length');
+    const maxConnections = read.int('tcp-max-connections');
+    const idleTimeoutMs = read.duration('tcp-idle-timeout');
+    const address = read.address('tcp-addr');
     return address === '' ? undefined : { address, maxLineBytes, maxConnections, idleTimeoutMs };
   },
   create: (config, deps) => new TcpReceiver(config, deps),

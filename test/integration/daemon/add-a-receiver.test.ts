@@ -1,18 +1,20 @@
 import { expect } from 'chai';
+import { flagOptions } from '../../../src/cli/flags.js';
+import { topLevelKeys } from '../../../src/config/keys.js';
+import { envOverrides } from '../../../src/config/load.js';
 import { validateConfig } from '../../../src/config/validate.js';
 import { COMPONENTS, type Components } from '../../../src/daemon/components.js';
 import { Daemon } from '../../../src/daemon/daemon.js';
 import type { Receiver, ReceiverDeps, ReceiverFactory } from '../../../src/receivers/receiver.js';
 import { normaliseSourceAddress } from '../../../src/receivers/receiver.js';
-import { Checker } from '../../../src/shared/check.js';
 import { systemClock } from '../../../src/shared/clock.js';
 import { silentLogger } from '../../../src/shared/logger.js';
 import { RecordingBackendFactory } from '../../support/recording-backend.js';
 
 // The worked example of docs/architecture.md ("Adding a receiver"): StatsD lines POSTed to
 // a path of the daemon's HTTP server. In the product it would be src/receivers/http-lines/
-// plus one line in src/receivers/registry.ts (and its key in src/config/keys.ts for a flag);
-// here the test adds it to the components it hands the daemon.
+// plus one line in src/receivers/registry.ts: its key row gives it a flag, a GSD_ variable,
+// a --help line and a docs row; here the test adds it to the components it hands the daemon.
 
 interface HttpLinesConfig {
   /** The path lines are POSTed to; off when empty. */
@@ -61,10 +63,20 @@ const httpLinesReceiverFactory: ReceiverFactory<HttpLinesConfig> = {
   type: 'http-lines',
   description: 'StatsD lines POSTed to http-lines-path on web-addr',
   keys: { path: 'http-lines-path' },
-  validate(doc, issues) {
-    const c = new Checker(issues);
-    const path = c.string(doc['http-lines-path'], 'http-lines-path', '');
-    if (path !== '' && !path.startsWith('/')) c.error('http-lines-path', 'must start with "/"');
+  rows: [
+    {
+      key: 'http-lines-path',
+      type: 'string',
+      default: '',
+      shown: '"" (off)',
+      group: 'Listeners',
+      reload: 'restart',
+      describe: 'Path on web-addr that takes POSTed StatsD lines; empty disables it',
+    },
+  ],
+  validate(read) {
+    const path = read.string('http-lines-path');
+    if (path !== '' && !path.startsWith('/')) read.c.error('http-lines-path', 'must start with "/"');
     return path === '' ? undefined : { path };
   },
   create: (config, deps) => new HttpLinesReceiver(config, deps),
@@ -115,5 +127,15 @@ describe('adding a receiver (the worked example of docs/architecture.md)', () =>
     expect(validateConfig({ 'http-lines-path': '/x' }, COMPONENTS).issues.map((i) => i.message)).to.deep.equal([
       'unknown key',
     ]);
+  });
+
+  it('its key row gives it a flag with its default, a GSD_ variable and a place in the key table', () => {
+    const components = {
+      ...COMPONENTS,
+      receivers: new Map([...COMPONENTS.receivers, ['http-lines', httpLinesReceiverFactory]]),
+    };
+    expect(topLevelKeys(components).map((k) => k.key)).to.include('http-lines-path');
+    expect(flagOptions(components)['http-lines-path']?.defaultDescription).to.equal('"" (off)');
+    expect(envOverrides({ GSD_HTTP_LINES_PATH: '/lines' }, components)).to.deep.equal({ 'http-lines-path': '/lines' });
   });
 });

@@ -19,7 +19,7 @@ describe('config loading (src/config/load.ts)', () => {
       path,
       Buffer.concat([Buffer.from('backends = "null"\nnamespace = "a'), Buffer.from([0xc3]), Buffer.from('"\n')]),
     );
-    const { issues } = await loadRawConfig({ configPath: path, env: {} });
+    const { issues } = await loadRawConfig({ configPath: path, env: {} }, COMPONENTS);
     expect(issues.map((i) => `${i.path}: ${i.message}`)).to.deep.equal([
       `config-path: cannot read "${path}": invalid UTF-8 on line 2`,
     ]);
@@ -143,7 +143,7 @@ describe('config loading (src/config/load.ts)', () => {
       expect(config.expiry.counterMs).to.equal(300_000);
     });
     it('env vars do not reach sections', async () => {
-      const { raw } = await loadRawConfig({ env: { GSD_SEPAGENT: 'x', GSD_SEPAGENT_SEP_REGEXP: '1' } });
+      const { raw } = await loadRawConfig({ env: { GSD_SEPAGENT: 'x', GSD_SEPAGENT_SEP_REGEXP: '1' } }, COMPONENTS);
       expect(raw).to.deep.equal({});
     });
     it('maps gostatsd json=false to text logs, and log-format wins', () => {
