@@ -55,7 +55,11 @@ describe('docs match the code', () => {
   it('docs/config.md lists each top-level key under the section of its group', () => {
     const sectionOf = (key: string): string => {
       const at = config.indexOf(`| \`${key}\` |`);
-      const heading = config.slice(0, at).match(/^### .*$/gm)?.at(-1) ?? '';
+      const heading =
+        config
+          .slice(0, at)
+          .match(/^### .*$/gm)
+          ?.at(-1) ?? '';
       return heading.replace(/^### /, '');
     };
     for (const k of topLevelKeys(COMPONENTS)) expect(sectionOf(k.key), k.key).to.equal(k.group);

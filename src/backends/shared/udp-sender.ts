@@ -96,7 +96,9 @@ export class UdpSender {
   /** Sends datagrams one after the other; rejects with the first failure (what was sent stays sent). */
   async sendAll(payloads: readonly (Buffer | string)[]): Promise<void> {
     for (const p of payloads)
-      await new Promise<void>((resolve, reject) => this.send(p, (err) => (err === undefined ? resolve() : reject(asError(err)))));
+      await new Promise<void>((resolve, reject) =>
+        this.send(p, (err) => (err === undefined ? resolve() : reject(asError(err)))),
+      );
   }
 
   /**

@@ -85,7 +85,8 @@ export class StatsdaemonBackend implements Backend {
       m.sent(packets.length, lines);
     } catch (err) {
       m.dropped('send_failed', lines);
-      if (udp !== undefined) udp.failed(err); // counted per attempt by the sender
+      if (udp !== undefined)
+        udp.failed(err); // counted per attempt by the sender
       else {
         const code = errorCode(err);
         m.sendError(code);

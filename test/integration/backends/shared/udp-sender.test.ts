@@ -104,7 +104,12 @@ describe('UdpSender: the one UDP sender of the sepagent and statsdaemon backends
     const cfg = validateStatsdaemonConfig({ address: 'statsd-peer.invalid:8125' }, 'statsdaemon', issues);
     expect(issues).to.deep.equal([]);
     const m = new CountingMetrics();
-    const b = new StatsdaemonBackend(cfg, { name: 'statsdaemon', logger: silentLogger, clock: new ManualClock(), metrics: m });
+    const b = new StatsdaemonBackend(cfg, {
+      name: 'statsdaemon',
+      logger: silentLogger,
+      clock: new ManualClock(),
+      metrics: m,
+    });
     await b.start();
     const p = makePipeline();
     send(p.ingester, 'relay.hits:3|c\nrelay.depth:1|g');
