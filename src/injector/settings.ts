@@ -66,13 +66,6 @@ export const RESTRICTED_SECURITY_CONTEXT: Readonly<Record<string, unknown>> = {
 /** A DNS-1123 label: a class name, and what a ConfigMap name built from it must stay. */
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-function oneOf<T extends string>(c: Checker, v: unknown, path: string, allowed: readonly T[], fallback: T): T {
-  const s = c.string(v, path, fallback);
-  if ((allowed as readonly string[]).includes(s)) return s as T;
-  c.error(path, `must be one of ${allowed.join(', ')}, got "${s}"`);
-  return fallback;
-}
-
 /**
  * Validates the injector's settings document (YAML or JSON, keys as in
  * {@link SETTINGS_KEYS}); every problem is collected with its key.
@@ -97,22 +90,22 @@ export function validateSettings(raw: unknown): { settings: InjectorSettings | u
     c.error('extraArgs', 'must be a list of strings');
   const settings: InjectorSettings = {
     image,
-    imagePullPolicy: oneOf(
-      c,
+    imagePullPolicy: c.oneOf(
       r['imagePullPolicy'],
       'imagePullPolicy',
       ['Always', 'IfNotPresent', 'Never'],
       'IfNotPresent',
+      true,
     ),
     nativeSidecar: c.bool(r['nativeSidecar'], 'nativeSidecar', true),
     defaultClass,
-    invalidAnnotations: oneOf(c, r['invalidAnnotations'], 'invalidAnnotations', ['deny', 'warn'], 'deny'),
+    invalidAnnotations: c.oneOf(r['invalidAnnotations'], 'invalidAnnotations', ['deny', 'warn'], 'deny', true),
     sepagentHost: c.string(r['sepagentHost'], 'sepagentHost', '').trim(),
     sepagentPort: c.int(r['sepagentPort'], 'sepagentPort', 0, 0, 65535),
     statsdAddress: c.string(r['statsdAddress'], 'statsdAddress', '127.0.0.1').trim(),
     statsdPort: c.int(r['statsdPort'], 'statsdPort', 8125, 1, 65535),
     webPort: c.int(r['webPort'], 'webPort', 8181, 1, 65535),
-    logFormat: oneOf(c, r['logFormat'], 'logFormat', ['json', 'text'], 'json'),
+    logFormat: c.oneOf(r['logFormat'], 'logFormat', ['json', 'text'], 'json', true),
     shutdownTimeout: `${c.duration(r['shutdownTimeout'], 'shutdownTimeout', 5000, 100)}ms`,
     preStopSleepSeconds: c.int(r['preStopSleepSeconds'], 'preStopSleepSeconds', 5, 0, 3600),
     extraArgs: Array.isArray(extraArgs) ? (extraArgs as string[]) : [],

@@ -135,11 +135,29 @@ export class Checker {
   }
 
   /**
-   * One of `values` (trimmed; compared in lower case unless `caseSensitive`). A value
-   * outside them is an error naming every allowed one.
+   * One of `values` (trimmed; compared in lower case unless `caseSensitive`); `fallback`
+   * when absent (undefined: optional). A value outside them is an error naming every
+   * allowed one.
    */
-  oneOf<T extends string>(v: unknown, path: string, values: readonly T[], fallback: T, caseSensitive = false): T {
-    const raw = this.string(v, path, fallback).trim();
+  oneOf<T extends string>(v: unknown, path: string, values: readonly T[], fallback: T, caseSensitive?: boolean): T;
+  oneOf<T extends string>(
+    v: unknown,
+    path: string,
+    values: readonly T[],
+    fallback?: undefined,
+    caseSensitive?: boolean,
+  ): T | undefined;
+  oneOf<T extends string>(
+    v: unknown,
+    path: string,
+    values: readonly T[],
+    fallback?: T,
+    caseSensitive = false,
+  ): T | undefined {
+    if (v === undefined) return fallback;
+    const before = this.issues.length;
+    const raw = this.string(v, path, '').trim();
+    if (this.issues.length > before) return fallback;
     const s = caseSensitive ? raw : raw.toLowerCase();
     if ((values as readonly string[]).includes(s)) return s as T;
     this.error(path, `must be ${alternatives(values)}, got "${raw}"`);
@@ -148,12 +166,25 @@ export class Checker {
 
   /**
    * A URL with one of `schemes` (`http:`, `https:` by default), trimmed; '' when absent or
-   * empty, which is an error when `required`.
+   * empty, which is an error when `required`. A `base` URL has no query, fragment or
+   * credentials; with `noCredentials` (a hint where they go instead) it has no
+   * credentials; `example` shows the expected form in messages.
    */
-  url(v: unknown, path: string, opts: { required?: boolean; schemes?: readonly string[] } = {}): string {
+  url(
+    v: unknown,
+    path: string,
+    opts: {
+      required?: boolean;
+      schemes?: readonly string[];
+      base?: boolean;
+      noCredentials?: string;
+      example?: string;
+    } = {},
+  ): string {
     const s = this.string(v, path, '').trim();
+    const example = opts.example === undefined ? '' : ` such as ${opts.example}`;
     if (s === '') {
-      if (opts.required === true) this.error(path, 'required: a URL such as https://host:port/path');
+      if (opts.required === true) this.error(path, `required: a URL${example}`);
       return '';
     }
     const schemes = opts.schemes ?? ['http:', 'https:'];
@@ -161,11 +192,15 @@ export class Checker {
     try {
       u = new URL(s);
     } catch {
-      this.error(path, `"${s}" is not a URL`);
+      this.error(path, `"${s}" is not a URL${example}`);
       return s;
     }
     if (!schemes.includes(u.protocol))
-      this.error(path, `must be a ${schemes.map((x) => x.slice(0, -1)).join(' or ')} URL, got "${s}"`);
+      this.error(path, `must be ${alternatives(schemes.map((x) => `${x}//`))} URL, got "${u.protocol}"`);
+    else if (opts.base === true && (u.search !== '' || u.hash !== '' || u.username !== ''))
+      this.error(path, 'must be a base URL without query, fragment or credentials');
+    else if (opts.noCredentials !== undefined && (u.username !== '' || u.password !== ''))
+      this.error(path, `must not hold credentials; ${opts.noCredentials}`);
     return s;
   }
 

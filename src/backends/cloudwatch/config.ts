@@ -46,14 +46,7 @@ export function validateCloudwatchConfig(
   if (region === '') c.error(`${path}.region`, 'required: the AWS region (or set AWS_REGION)');
   else if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
     c.error(`${path}.region`, `"${region}" is not an AWS region such as eu-west-1`);
-  const endpoint = c.string(s['endpoint'], `${path}.endpoint`, '').trim();
-  if (endpoint !== '') {
-    try {
-      new URL(endpoint);
-    } catch {
-      c.error(`${path}.endpoint`, `"${endpoint}" is not a URL`);
-    }
-  }
+  const endpoint = c.url(s['endpoint'], `${path}.endpoint`);
   // Later gostatsd versions batch by time and name a transport section: accepted, no effect
   // (each flush is sent at once, in batches of 20).
   if (s['batch-duration'] !== undefined) c.duration(s['batch-duration'], `${path}.batch-duration`, 50, 0);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { NETWORKS, type Network } from '../shared/http-delivery.js';
 import { Checker } from '../../shared/check.js';
 import type { ConfigIssue } from '../../shared/errors.js';
 
@@ -22,7 +23,7 @@ export interface DatadogConfig {
   /** `max_request_elapsed_time` (ms, default 15 s): retries of one request. */
   maxRequestElapsedMs: number;
   /** `network`: `tcp`, `tcp4` or `tcp6`. */
-  network: 'tcp' | 'tcp4' | 'tcp6';
+  network: Network;
 }
 
 export const DATADOG_KEYS = [
@@ -71,17 +72,8 @@ export function validateDatadogConfig(
     c.error(`${path}.api_key`, `required: the Datadog API key (api_key, api_key_file, or ${API_KEY_ENV})`);
   else if (apiKey !== '' && !/^[A-Za-z0-9]+$/.test(apiKey))
     c.error(`${path}.api_key`, 'is not a Datadog API key (letters and digits only)');
-  const apiEndpoint = c.string(s['api_endpoint'], `${path}.api_endpoint`, 'https://app.datadoghq.com').trim();
-  try {
-    const u = new URL(apiEndpoint);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:')
-      c.error(`${path}.api_endpoint`, 'must be an http:// or https:// URL');
-  } catch {
-    c.error(`${path}.api_endpoint`, `"${apiEndpoint}" is not a URL`);
-  }
-  const network = c.string(s['network'], `${path}.network`, 'tcp').trim();
-  if (network !== 'tcp' && network !== 'tcp4' && network !== 'tcp6')
-    c.error(`${path}.network`, `must be "tcp", "tcp4" or "tcp6", got "${network}"`);
+  const apiEndpoint = c.url(s['api_endpoint'] ?? 'https://app.datadoghq.com', `${path}.api_endpoint`);
+  const network = c.oneOf(s['network'], `${path}.network`, NETWORKS, 'tcp');
   if (s['transport'] !== undefined)
     c.warn(`${path}.transport`, 'gostatsd transport sections have no effect; client_timeout sets the timeout');
   return {
@@ -93,6 +85,6 @@ export function validateDatadogConfig(
     maxRequests: c.int(s['max_requests'], `${path}.max_requests`, 2 * os.availableParallelism(), 1, 10_000),
     clientTimeoutMs: c.duration(s['client_timeout'], `${path}.client_timeout`, 9000, 10),
     maxRequestElapsedMs: c.duration(s['max_request_elapsed_time'], `${path}.max_request_elapsed_time`, 15_000, 0),
-    network: network === 'tcp4' || network === 'tcp6' ? network : 'tcp',
+    network,
   };
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { NETWORKS, type Network } from '../shared/http-delivery.js';
 import { Checker } from '../../shared/check.js';
 import type { ConfigIssue } from '../../shared/errors.js';
 
@@ -25,7 +25,7 @@ export interface ForwarderConfig {
   /** `max-request-elapsed-time`: how long a request is retried before its data is dropped (ms). */
   maxRequestElapsedMs: number;
   /** `network`: `tcp` (either family), `tcp4` or `tcp6`. */
-  network: 'tcp' | 'tcp4' | 'tcp6';
+  network: Network;
   /** `flush-interval`: how often held data is posted (ms); intervals in between are merged. */
   flushIntervalMs: number;
   /** `ca-file`: PEM CA bundle to trust for an https endpoint ('' = the system's). */
@@ -69,16 +69,16 @@ export function validateForwarderConfig(raw: unknown, path: string, issues: Conf
       'required: the base URL of the aggregation tier, e.g. http://statsd-aggregator:8080',
     );
   apiEndpoints.forEach((e, i) =>
-    checkEndpoint(c, apiEndpoints.length === 1 ? `${path}.api-endpoint` : `${path}.api-endpoint[${i}]`, e),
+    c.url(e, apiEndpoints.length === 1 ? `${path}.api-endpoint` : `${path}.api-endpoint[${i}]`, {
+      base: true,
+      example: 'http://statsd-aggregator:8080',
+    }),
   );
   if (new Set(apiEndpoints).size !== apiEndpoints.length)
     c.error(`${path}.api-endpoint`, 'an endpoint is listed twice');
-  const network = c.string(s['network'], `${path}.network`, 'tcp').trim();
-  if (network !== 'tcp' && network !== 'tcp4' && network !== 'tcp6')
-    c.error(`${path}.network`, `must be "tcp", "tcp4" or "tcp6", got "${network}"`);
+  const network = c.oneOf(s['network'], `${path}.network`, NETWORKS, 'tcp');
   if (s['consolidator-slots'] !== undefined) c.int(s['consolidator-slots'], `${path}.consolidator-slots`, 1, 1, 1024);
-  const caFile = c.string(s['ca-file'], `${path}.ca-file`, '').trim();
-  if (caFile !== '' && !existsSync(caFile)) c.error(`${path}.ca-file`, `"${caFile}" does not exist`);
+  const caFile = c.file(s['ca-file'], `${path}.ca-file`);
   return {
     apiEndpoints,
     clientTimeoutMs: c.duration(s['client-timeout'], `${path}.client-timeout`, 10_000, 10),
@@ -86,7 +86,7 @@ export function validateForwarderConfig(raw: unknown, path: string, issues: Conf
     http2: c.bool(s['enable-http2'], `${path}.enable-http2`, false),
     maxRequests: c.int(s['max-requests'], `${path}.max-requests`, 1000, 1, 100_000),
     maxRequestElapsedMs: c.duration(s['max-request-elapsed-time'], `${path}.max-request-elapsed-time`, 30_000, 0),
-    network: network === 'tcp4' || network === 'tcp6' ? network : 'tcp',
+    network,
     flushIntervalMs: c.duration(s['flush-interval'], `${path}.flush-interval`, 1000, 10),
     caFile,
     maxPendingBytes: c.bytes(
@@ -98,18 +98,4 @@ export function validateForwarderConfig(raw: unknown, path: string, issues: Conf
     ),
     maxSeriesPerRequest: c.int(s['max-series-per-request'], `${path}.max-series-per-request`, 20_000, 1, 10_000_000),
   };
-}
-
-function checkEndpoint(c: Checker, path: string, endpoint: string): void {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    c.error(path, `"${endpoint}" is not a URL such as http://statsd-aggregator:8080`);
-    return;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    c.error(path, `must be an http:// or https:// URL, got "${url.protocol}"`);
-  else if (url.search !== '' || url.hash !== '' || url.username !== '')
-    c.error(path, 'must be a base URL without query, fragment or credentials');
 }

@@ -1,5 +1,4 @@
 import { Checker } from '../../shared/check.js';
-import { parseHostPort } from '../../shared/address.js';
 import type { ConfigIssue } from '../../shared/errors.js';
 
 /** GraphiteConfig is the `[graphite]` section (gostatsd's keys, plus `mode`). */
@@ -47,22 +46,17 @@ export function validateGraphiteConfig(raw: unknown, path: string, issues: Confi
   const c = new Checker(issues);
   const s = c.section(raw, path) ?? {};
   c.unknownKeys(s, GRAPHITE_KEYS, path, { 'dial-timeout': 'dial_timeout', 'write-timeout': 'write_timeout' });
-  const address = c.string(s['address'], `${path}.address`, 'localhost:2003').trim();
-  const hp = parseHostPort(address);
-  if (typeof hp === 'string') c.error(`${path}.address`, hp);
-  else if (hp.host === '' || hp.port === 0) c.error(`${path}.address`, `needs a host and a port, got "${address}"`);
+  const hp = c.hostPort(s['address'] ?? 'localhost:2003', `${path}.address`, { required: true });
   // gostatsd 15 had legacy_namespace; later versions name the same choice `mode`.
-  const mode = c.string(s['mode'], `${path}.mode`, '').trim();
-  if (mode !== '' && mode !== 'legacy' && mode !== 'basic' && mode !== 'tags')
-    c.error(`${path}.mode`, `must be "legacy", "basic" or "tags", got "${mode}"`);
+  const mode = c.oneOf(s['mode'], `${path}.mode`, ['', 'legacy', 'basic', 'tags'], '');
   if (mode !== '' && s['legacy_namespace'] !== undefined)
     c.error(`${path}.legacy_namespace`, 'set either mode or legacy_namespace, not both');
   if (s['prefix_set'] !== undefined && s['prefix_sets'] !== undefined)
     c.error(`${path}.prefix_sets`, 'set either prefix_set or prefix_sets, not both');
   const str = (k: string, d: string): string => c.string(s[k], `${path}.${k}`, d).trim();
   return {
-    host: typeof hp === 'string' ? 'localhost' : hp.host,
-    port: typeof hp === 'string' ? 2003 : hp.port,
+    host: hp?.host ?? '',
+    port: hp?.port ?? 0,
     dialTimeoutMs: c.duration(s['dial_timeout'], `${path}.dial_timeout`, 5000, 1),
     writeTimeoutMs: c.duration(s['write_timeout'], `${path}.write_timeout`, 30_000, 1),
     legacyNamespace: mode === '' ? c.bool(s['legacy_namespace'], `${path}.legacy_namespace`, true) : mode === 'legacy',

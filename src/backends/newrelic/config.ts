@@ -75,14 +75,7 @@ export function validateNewRelicConfig(raw: unknown, path: string, issues: Confi
   const c = new Checker(issues);
   const s = c.section(raw, path) ?? {};
   c.unknownKeys(s, NEWRELIC_KEYS, path, { api_key: 'api-key', event_type: 'event-type' });
-  const address = c.string(s['address'], `${path}.address`, 'http://localhost:8001/v1/data').trim();
-  try {
-    const u = new URL(address);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:')
-      c.error(`${path}.address`, 'must be an http:// or https:// URL');
-  } catch {
-    c.error(`${path}.address`, `"${address}" is not a URL`);
-  }
+  const address = c.url(s['address'] ?? 'http://localhost:8001/v1/data', `${path}.address`);
   let apiKey = c.string(s['api-key'], `${path}.api-key`, '').trim();
   const keyFile = c.string(s['api-key-file'], `${path}.api-key-file`, '').trim();
   if (apiKey !== '' && keyFile !== '') c.error(`${path}.api-key-file`, 'set either api-key or api-key-file, not both');
@@ -99,16 +92,13 @@ export function validateNewRelicConfig(raw: unknown, path: string, issues: Confi
     c.error(`${path}.api-key`, 'required by the Insights insert API (api-key or api-key-file)');
   // gostatsd picks the target from the address unless `flush-type` says; this daemon speaks
   // the Infrastructure agent's payload, or the Insights API's when there is an insert key.
-  const flushType = c.string(s['flush-type'], `${path}.flush-type`, '').trim();
+  if (typeof s['flush-type'] === 'string' && s['flush-type'].trim().toLowerCase() === 'metrics')
+    c.error(`${path}.flush-type`, '"metrics" (the Metric API) is not provided; use "infra" or "insights"');
+  const flushType = c.oneOf(s['flush-type'], `${path}.flush-type`, ['', 'infra', 'insights'], '');
   if (flushType === 'insights' && apiKey === '' && keyFile === '')
     c.error(`${path}.api-key`, 'flush-type "insights" needs api-key or api-key-file');
   else if (flushType === 'infra' && (apiKey !== '' || keyFile !== ''))
     c.error(`${path}.flush-type`, '"infra" (the Infrastructure agent) takes no api-key');
-  else if (flushType !== '' && flushType !== 'infra' && flushType !== 'insights')
-    c.error(
-      `${path}.flush-type`,
-      `must be "infra" or "insights" ("metrics", the Metric API, is not provided), got "${flushType}"`,
-    );
   if (s['address-metrics'] !== undefined)
     c.warn(`${path}.address-metrics`, 'the Metric API target is not provided; metrics go to address');
   if (s['transport'] !== undefined)

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { Checker, isPlainObject } from '../../shared/check.js';
 import type { ConfigIssue } from '../../shared/errors.js';
 import { readMapping, type MappingSettings } from '../prometheus/config.js';
@@ -63,25 +62,12 @@ export function validateRemoteWriteConfig(raw: unknown, path: string, issues: Co
   const c = new Checker(issues);
   const s = c.section(raw, path) ?? {};
   c.unknownKeys(s, REMOTE_WRITE_KEYS, path, { password: 'password-file', bearer_token: 'bearer-token-file' });
-  const url = c.string(s['url'], `${path}.url`, '').trim();
-  if (url === '')
-    c.error(`${path}.url`, 'required: the remote write endpoint, e.g. http://victoria-metrics:8428/api/v1/write');
-  else {
-    try {
-      const u = new URL(url);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:')
-        c.error(`${path}.url`, `must be http:// or https://, got "${u.protocol}"`);
-      if (u.username !== '' || u.password !== '')
-        c.error(`${path}.url`, 'must not hold credentials; use username and password-file');
-    } catch {
-      c.error(`${path}.url`, `"${url}" is not a URL`);
-    }
-  }
-  const file = (k: string): string => {
-    const f = c.string(s[k], `${path}.${k}`, '').trim();
-    if (f !== '' && !existsSync(f)) c.error(`${path}.${k}`, `"${f}" does not exist`);
-    return f;
-  };
+  const url = c.url(s['url'], `${path}.url`, {
+    required: true,
+    noCredentials: 'use username and password-file',
+    example: 'http://victoria-metrics:8428/api/v1/write',
+  });
+  const file = (k: string): string => c.file(s[k], `${path}.${k}`);
   const username = c.string(s['username'], `${path}.username`, '');
   const passwordFile = file('password-file');
   const bearerTokenFile = file('bearer-token-file');
@@ -109,12 +95,8 @@ export function validateRemoteWriteConfig(raw: unknown, path: string, issues: Co
         else headers[name] = value;
       }
     }
-  const counters = c.string(s['counters'], `${path}.counters`, 'cumulative').trim();
-  if (counters !== 'cumulative' && counters !== 'per-interval')
-    c.error(`${path}.counters`, `must be "cumulative" or "per-interval", got "${counters}"`);
-  const timers = c.string(s['timers'], `${path}.timers`, 'mapping').trim();
-  if (timers !== 'mapping' && timers !== 'sub-metrics')
-    c.error(`${path}.timers`, `must be "mapping" or "sub-metrics", got "${timers}"`);
+  const counters = c.oneOf(s['counters'], `${path}.counters`, ['cumulative', 'per-interval'], 'cumulative');
+  const timers = c.oneOf(s['timers'], `${path}.timers`, ['mapping', 'sub-metrics'], 'mapping');
   const caFile = file('ca-file');
   return {
     url,

@@ -1,6 +1,5 @@
 import { parseStructured } from '../../shared/documents.js';
-import { describe, isPlainObject } from '../../shared/check.js';
-import { parseDurationMs } from '../../shared/duration.js';
+import { Checker, describe, isPlainObject } from '../../shared/check.js';
 import type { ConfigIssue } from '../../shared/errors.js';
 import { compileRe2, type Re2Pattern } from '../shared/re2.js';
 
@@ -148,13 +147,16 @@ export function parseMappingText(text: string, prefix: string, issues: MappingIs
 
 /** Validates a parsed mapping document. */
 function parseMapping(raw: unknown, prefix: string, issues: MappingIssue[]): MappingConfig | undefined {
-  const before = issues.filter((i) => i.severity === 'error').length;
-  const err = (path: string, message: string): void => {
-    issues.push({ path: path === '' ? prefix : `${prefix}: ${path}`, severity: 'error', message });
-  };
-  const warn = (path: string, message: string): void => {
-    issues.push({ path: `${prefix}: ${path}`, severity: 'warning', message });
-  };
+  const r = new Reader();
+  const config = readMapping(raw, r);
+  // Paths inside the file are shown after the file's own (`mapping-config: mappings[2].name`).
+  for (const i of r.c.issues) issues.push({ ...i, path: i.path === '' ? prefix : `${prefix}: ${i.path}` });
+  return r.c.issues.some((i) => i.severity === 'error') ? undefined : config;
+}
+
+function readMapping(raw: unknown, r: Reader): MappingConfig | undefined {
+  const err = (path: string, message: string): void => r.c.error(path, message);
+  const warn = (path: string, message: string): void => r.c.warn(path, message);
   if (!isPlainObject(raw)) {
     err('', `must be a mapping document with "mappings" (and optionally "defaults"), got ${describe(raw)}`);
     return undefined;
@@ -164,7 +166,6 @@ function parseMapping(raw: unknown, prefix: string, issues: MappingIssue[]): Map
   if (raw['defaults'] !== undefined && !isPlainObject(raw['defaults'])) err('defaults', 'must be a map');
   for (const k of Object.keys(d)) if (!DEFAULTS_KEYS.includes(k)) warn(`defaults.${k}`, 'unknown key, ignored');
 
-  const r = new Reader(err);
   const defObserver = r.observerType(d, 'defaults') ?? 'summary';
   const defHistogram = r.section(d['histogram_options'], 'defaults.histogram_options');
   const defSummary = r.section(d['summary_options'], 'defaults.summary_options');
@@ -204,8 +205,7 @@ function parseMapping(raw: unknown, prefix: string, issues: MappingIssue[]): Map
     for (const k of Object.keys(m)) if (!MAPPING_KEYS.includes(k)) warn(`${p}.${k}`, 'unknown key, ignored');
     const match = r.string(m['match'], `${p}.match`);
     const name = r.string(m['name'], `${p}.name`);
-    const action = r.string(m['action'], `${p}.action`) || 'map';
-    if (action !== 'map' && action !== 'drop') err(`${p}.action`, `must be "map" or "drop", got ${describe(action)}`);
+    const action = r.c.oneOf(r.absent(m['action']), `${p}.action`, ['map', 'drop'], 'map', true);
     if (match === '') err(`${p}.match`, 'is required');
     if (name === '' && action !== 'drop') err(`${p}.name`, 'is required: the mapping sets no metric name');
     else if (name !== '' && action !== 'drop' && !METRIC_NAME_TEMPLATE.test(name))
@@ -271,7 +271,7 @@ function parseMapping(raw: unknown, prefix: string, issues: MappingIssue[]): Map
       name,
       labels,
       base: {
-        action: action === 'drop' ? 'drop' : 'map',
+        action,
         honorLabels: r.bool(m['honor_labels'], `${p}.honor_labels`),
         observerType: observerType ?? defObserver,
         buckets,
@@ -287,94 +287,71 @@ function parseMapping(raw: unknown, prefix: string, issues: MappingIssue[]): Map
       },
     });
   });
-  if (issues.filter((i) => i.severity === 'error').length > before) return undefined;
   return { rules, globOrdering: !globDisableOrdering, unmatched };
 }
 
-/** Typed readers that report into one error callback. */
+/**
+ * The mapping file's readers: the shared {@link Checker} (YAML's null and an empty string
+ * read as absent, as statsd_exporter reads them) plus the value kinds of mapping files.
+ */
 class Reader {
-  readonly #err: (path: string, message: string) => void;
-  constructor(err: (path: string, message: string) => void) {
-    this.#err = err;
+  readonly c = new Checker();
+
+  /** YAML null and '' as absent. */
+  absent(v: unknown): unknown {
+    return v === null || v === '' ? undefined : v;
   }
 
   string(v: unknown, path: string): string {
-    if (v === undefined || v === null) return '';
-    if (typeof v === 'string') return v;
-    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-    this.#err(path, `must be a string, got ${describe(v)}`);
-    return '';
+    return this.c.string(v ?? undefined, path, '');
   }
 
   bool(v: unknown, path: string): boolean {
-    if (v === undefined || v === null) return false;
-    if (typeof v === 'boolean') return v;
-    this.#err(path, `must be true or false, got ${describe(v)}`);
-    return false;
+    return this.c.bool(v ?? undefined, path, false);
   }
 
   section(v: unknown, path: string): Record<string, unknown> | undefined {
-    if (v === undefined || v === null) return undefined;
-    if (isPlainObject(v)) return v;
-    this.#err(path, `must be a map, got ${describe(v)}`);
-    return undefined;
+    return this.c.section(v ?? undefined, path);
   }
 
   /** A Go duration string; a bare number is nanoseconds, as Go's YAML decoding reads it. */
   duration(v: unknown, path: string): number {
-    if (v === undefined || v === null) return 0;
     if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v / 1e6;
-    const ms = typeof v === 'string' ? parseDurationMs(v) : undefined;
-    if (ms === undefined) {
-      this.#err(path, `must be a duration such as "1m20s", got ${describe(v)}`);
-      return 0;
-    }
-    return ms;
+    return this.c.duration(typeof v === 'number' ? String(v) : (v ?? undefined), path, 0, 0);
   }
 
   count(v: unknown, path: string): number {
-    if (v === undefined || v === null) return 0;
-    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
-    this.#err(path, `must be a whole number, got ${describe(v)}`);
-    return 0;
+    return this.c.int(v ?? undefined, path, 0, 0, Number.MAX_SAFE_INTEGER);
   }
 
   observerType(m: Record<string, unknown>, path: string): ObserverType | undefined {
-    const key = m['observer_type'] !== undefined && m['observer_type'] !== '' ? 'observer_type' : 'timer_type';
-    const v = m[key];
-    if (v === undefined || v === null || v === '' || v === 'default') return undefined;
-    if (v === 'histogram' || v === 'summary') return v;
-    this.#err(`${path}.${key}`, `must be "histogram" or "summary", got ${describe(v)}`);
-    return undefined;
+    const key = this.absent(m['observer_type']) !== undefined ? 'observer_type' : 'timer_type';
+    const v = this.absent(m[key]);
+    if (v === 'default') return undefined;
+    return this.c.oneOf(v, `${path}.${key}`, ['histogram', 'summary'], undefined, true);
   }
 
   matchType(v: unknown, path: string): 'glob' | 'regex' | undefined {
-    if (v === undefined || v === null || v === '') return undefined;
-    if (v === 'glob' || v === 'regex') return v;
-    this.#err(path, `must be "glob" or "regex", got ${describe(v)}`);
-    return undefined;
+    return this.c.oneOf(this.absent(v), path, ['glob', 'regex'], undefined, true);
   }
 
   metricType(v: unknown, path: string): MatchMetricType | undefined {
-    if (v === undefined || v === null || v === '') return undefined;
-    if (v === 'counter' || v === 'gauge' || v === 'observer') return v;
     // Older statsd_exporter releases called observers "timer".
     if (v === 'timer') return 'observer';
-    this.#err(path, `must be "counter", "gauge" or "observer", got ${describe(v)}`);
-    return undefined;
+    return this.c.oneOf(this.absent(v), path, ['counter', 'gauge', 'observer'], undefined, true);
   }
 
   buckets(v: unknown, path: string): number[] | undefined {
     if (v === undefined || v === null) return undefined;
     if (!Array.isArray(v) || !v.every((b) => typeof b === 'number' && !Number.isNaN(b))) {
-      this.#err(path, `must be a list of numbers, got ${describe(v)}`);
+      this.c.error(path, `must be a list of numbers, got ${describe(v)}`);
       return undefined;
     }
     const nums = (v as number[]).filter((b) => b !== Infinity);
     if (nums.length === 0) return undefined;
     for (let i = 1; i < nums.length; i++)
       if (!(nums[i]! > nums[i - 1]!)) {
-        this.#err(path, `must be in increasing order (${nums[i - 1]} then ${nums[i]})`);
+        this.c.error(path, `must be in increasing order (${nums[i - 1]} then ${nums[i]})`);
         return undefined;
       }
     return nums;
@@ -383,7 +360,7 @@ class Reader {
   quantiles(v: unknown, path: string): Objective[] | undefined {
     if (v === undefined || v === null) return undefined;
     if (!Array.isArray(v)) {
-      this.#err(path, `must be a list of {quantile, error}, got ${describe(v)}`);
+      this.c.error(path, `must be a list of {quantile, error}, got ${describe(v)}`);
       return undefined;
     }
     const out: Objective[] = [];
@@ -391,7 +368,7 @@ class Reader {
       const quantile = isPlainObject(q) ? q['quantile'] : undefined;
       const error = isPlainObject(q) ? (q['error'] ?? 0) : undefined;
       if (typeof quantile !== 'number' || quantile < 0 || quantile > 1 || typeof error !== 'number' || error < 0) {
-        this.#err(`${path}[${i}]`, 'must be {quantile: 0..1, error: >= 0}');
+        this.c.error(`${path}[${i}]`, 'must be {quantile: 0..1, error: >= 0}');
         return;
       }
       out.push({ quantile, error });

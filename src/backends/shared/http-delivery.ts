@@ -365,7 +365,11 @@ export class HttpPoster {
 }
 
 /** The address family of a gostatsd `network` setting. */
-export function familyOf(network: 'tcp' | 'tcp4' | 'tcp6'): 0 | 4 | 6 {
+/** The `network` settings of HTTP backends (gostatsd's): either family, IPv4 only, IPv6 only. */
+export const NETWORKS = ['tcp', 'tcp4', 'tcp6'] as const;
+export type Network = (typeof NETWORKS)[number];
+
+export function familyOf(network: Network): 0 | 4 | 6 {
   return network === 'tcp4' ? 4 : network === 'tcp6' ? 6 : 0;
 }
 

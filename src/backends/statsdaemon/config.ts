@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { parseHostPort } from '../../shared/address.js';
 import { Checker } from '../../shared/check.js';
 import type { ConfigIssue } from '../../shared/errors.js';
 
@@ -37,23 +35,15 @@ export function validateStatsdaemonConfig(raw: unknown, path: string, issues: Co
   const c = new Checker(issues);
   const s = c.section(raw, path) ?? {};
   c.unknownKeys(s, STATSDAEMON_KEYS, path);
-  const address = c.string(s['address'], `${path}.address`, '').trim();
-  const hp = parseHostPort(address);
-  if (address === '') c.error(`${path}.address`, 'required: the statsd to re-emit to, e.g. statsd.example:8125');
-  else if (typeof hp === 'string') c.error(`${path}.address`, hp);
-  else if (hp.host === '' || hp.port === 0) c.error(`${path}.address`, `needs a host and a port, got "${address}"`);
+  const hp = c.hostPort(s['address'], `${path}.address`, { required: true, example: 'statsd.example:8125' });
   const tls = c.bool(s['tls_transport'], `${path}.tls_transport`, false);
-  const file = (k: string): string => {
-    const f = c.string(s[k], `${path}.${k}`, '').trim();
-    if (f !== '' && !existsSync(f)) c.error(`${path}.${k}`, `"${f}" does not exist`);
-    return f;
-  };
+  const file = (k: string): string => c.file(s[k], `${path}.${k}`);
   const cert = file('tls_cert_path');
   const key = file('tls_key_path');
   if ((cert === '') !== (key === '')) c.error(`${path}.tls_cert_path`, 'tls_cert_path and tls_key_path go together');
   return {
-    host: typeof hp === 'string' ? '' : hp.host,
-    port: typeof hp === 'string' ? 0 : hp.port,
+    host: hp?.host ?? '',
+    port: hp?.port ?? 0,
     disableTags: c.bool(s['disable_tags'], `${path}.disable_tags`, false),
     tcp: c.bool(s['tcp_transport'], `${path}.tcp_transport`, false) || tls,
     tls,
