@@ -57,6 +57,11 @@ function bounds(k: KeySpec): object {
   };
 }
 
+/** The JSON Schema of one top-level key in the chart's `config.settings`. */
+export function keySchema(k: KeySpec): object {
+  return { ...TYPES[k.type], ...bounds(k), description: k.describe };
+}
+
 function generated(): Record<string, object> {
   const backendTypes = [...COMPONENTS.backends.keys()];
   const settings = {

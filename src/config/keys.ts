@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { KeySpec, KeyType } from '../shared/config-key.js';
+import { shownDefault, type KeySpec, type KeyType } from '../shared/config-key.js';
 import { ENVOY_TAG_RULES } from '../shared/envoy-tags.js';
 import { LOG_FORMATS } from '../shared/logger.js';
 import type { ConfigCatalog } from './catalog.js';
@@ -441,6 +441,12 @@ export function topLevelKeys(catalog: Pick<ConfigCatalog, 'receivers'>): readonl
   const rows = new Set<KeySpec>();
   for (const r of catalog.receivers.values()) for (const row of r.rows) rows.add(row);
   return [...rows, ...KEYS];
+}
+
+/** The line of docs/config.md's table for a key: key, type, default, reload, help text. */
+export function docsRow(k: KeySpec): string {
+  const cell = (s: string): string => s.replaceAll('|', '\\|');
+  return `| \`${k.key}\` | ${k.type} | ${cell(shownDefault(k))} | ${k.reload} | ${cell(k.describe)} |`;
 }
 
 /** The environment variable of a key: `GSD_` + upper case, `-` → `_`. */

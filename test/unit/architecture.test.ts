@@ -1,11 +1,14 @@
 import { expect } from 'chai';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { BACKEND_FACTORIES } from '../../src/backends/registry.js';
+import { RECEIVER_FACTORIES } from '../../src/receivers/registry.js';
 import { dirname, join, normalize, relative } from 'node:path';
 
 /**
  * Which folders of src/ each folder may import from. Imports run one way: shared
  * contracts and utilities at the bottom, components above them, the daemon (the
- * composition root) and the CLI on top. docs/architecture.md draws the same map.
+ * composition root) and the CLI on top. docs/architecture.md states the same map (checked
+ * below, with the doc's other claims about the code).
  */
 const ALLOWED: Record<string, readonly string[]> = {
   shared: [],
@@ -94,5 +97,118 @@ describe('architecture', () => {
 
   it('the checker sees imports: a known edge is found', () => {
     expect(graph.get('src/flusher/flusher.ts')).to.include('src/aggregator/merge.ts');
+  });
+});
+
+describe('docs/architecture.md says what the code does', () => {
+  const doc = readFileSync('docs/architecture.md', 'utf8');
+  /** The prose: the doc without its diagrams (code blocks). */
+  const prose = doc.replace(/^```[^]*?^```/gm, '');
+  /** The backticked names in a text. */
+  const ticked = (text: string): string[] => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+  /** The rows of the markdown table that follows `heading`, as cells. */
+  const table = (heading: string): string[][] => {
+    const from = doc.indexOf(heading);
+    expect(from, heading).to.be.greaterThan(-1);
+    const rows: string[][] = [];
+    for (const line of doc.slice(from).split('\n').slice(1)) {
+      if (line.startsWith('|'))
+        rows.push(
+          line
+            .split(/(?<!\\)\|/)
+            .slice(1, -1)
+            .map((c) => c.trim()),
+        );
+      else if (rows.length > 0) break;
+    }
+    return rows.slice(2);
+  };
+
+  it('its import table is the map this test enforces', () => {
+    const stated = Object.fromEntries(
+      table('## Import rules').map(([f, allowed]) => [ticked(f!)[0]!, ticked(allowed!)]),
+    );
+    expect(stated).to.deep.equal(ALLOWED);
+  });
+
+  it('its folder map lists every folder of src/, each above the folders it imports', () => {
+    const block = doc.slice(doc.indexOf('```\nsrc/'), doc.indexOf('```', doc.indexOf('```\nsrc/') + 3));
+    const listed = [...block.matchAll(/^ {2}([a-z]+)(?:\/|\.ts)/gm)].map((m) => m[1]!);
+    expect([...listed].sort()).to.deep.equal(Object.keys(ALLOWED).sort());
+    for (const [folder, allowed] of Object.entries(ALLOWED))
+      for (const below of allowed)
+        expect(listed.indexOf(below), `${folder} imports ${below}`).to.be.greaterThan(listed.indexOf(folder));
+  });
+
+  it('names the backend and receiver types of the registries', () => {
+    const line = (prefix: string): string[] => ticked(doc.slice(doc.indexOf(prefix)).split('\n\n')[0]!);
+    expect(line('Backend types:')).to.deep.equal([...BACKEND_FACTORIES.keys()]);
+    expect(line('Receiver types:')).to.deep.equal([...RECEIVER_FACTORIES.keys()]);
+  });
+
+  it('each seam file exists and exports what the seams table names', () => {
+    const rows = table('## Seams');
+    expect(rows.length).to.be.greaterThan(10);
+    for (const [fileCell, exportsCell] of rows) {
+      const file = ticked(fileCell!)[0]!;
+      const text = readFileSync(file, 'utf8');
+      for (const name of ticked(exportsCell!))
+        expect(text, `${file} exports ${name}`).to.match(
+          new RegExp(
+            `^export (?:declare )?(?:abstract )?(?:async )?(?:interface|class|type|function\\*?|const|let) ${name}\\b`,
+            'm',
+          ),
+        );
+    }
+  });
+
+  it('lists the fields of BackendDeps and BackendMetrics', () => {
+    const src = readFileSync('src/backends/backend.ts', 'utf8');
+    const fields = (iface: string): string[] => {
+      const body = src.slice(
+        src.indexOf(`export interface ${iface} {`),
+        src.indexOf('\n}', src.indexOf(`export interface ${iface} {`)),
+      );
+      return [...body.matchAll(/^ {2}(?:readonly )?([a-zA-Z]+)\??[:(]/gm)].map((m) => m[1]!);
+    };
+    const stated = (iface: string): string[] => {
+      const m = new RegExp(`\`${iface}\`\\s+\\(([^)]*)\\)`).exec(prose);
+      expect(m, iface).to.not.equal(null);
+      return ticked(m![1]!);
+    };
+    expect(stated('BackendDeps')).to.deep.equal(fields('BackendDeps'));
+    expect(stated('BackendMetrics')).to.deep.equal(fields('BackendMetrics'));
+  });
+
+  it('every file it cites exists', () => {
+    const cited = ticked(prose).filter((t) => /^(src|test|native|scripts)\/[\w./-]+$/.test(t));
+    expect(cited.length).to.be.greaterThan(20);
+    expect(cited.filter((f) => !existsSync(f))).to.deep.equal([]);
+  });
+
+  it('names exactly the files that may read the runtime clock or set its timers', () => {
+    const conventions = doc.slice(doc.indexOf('- **Time.**'), doc.indexOf('- **Errors.**'));
+    const stated = ticked(conventions).filter((t) => t.startsWith('src/') && t.endsWith('.ts'));
+    const using = sources('src').filter((f) =>
+      /(?<![.\w'"`])(setTimeout|setInterval)\((?!\s*\w+\s*:)|\bDate\.now\(|\bperformance\.now\(/.test(readFileSync(f, 'utf8')),
+    );
+    expect(using.sort()).to.deep.equal([...stated].sort());
+  });
+
+  it('names every error code of the family', () => {
+    const src = readFileSync('src/shared/errors.ts', 'utf8');
+    const union = src.slice(
+      src.indexOf('export type DaemonErrorCode'),
+      src.indexOf(';', src.indexOf('export type DaemonErrorCode')),
+    );
+    const codes = [...union.matchAll(/'(ERR_[A-Z_]+)'/g)].map((m) => m[1]!);
+    const errors = doc.slice(doc.indexOf('- **Errors.**'), doc.indexOf('- **Bad input**'));
+    expect(ticked(errors).filter((t) => t.startsWith('ERR_'))).to.deep.equal(codes);
+  });
+
+  it('only src/main.ts exits the process', () => {
+    expect(sources('src').filter((f) => /process\.exit\(/.test(readFileSync(f, 'utf8')))).to.deep.equal([
+      'src/main.ts',
+    ]);
   });
 });
