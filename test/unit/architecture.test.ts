@@ -190,7 +190,9 @@ describe('docs/architecture.md says what the code does', () => {
     const conventions = doc.slice(doc.indexOf('- **Time.**'), doc.indexOf('- **Errors.**'));
     const stated = ticked(conventions).filter((t) => t.startsWith('src/') && t.endsWith('.ts'));
     const using = sources('src').filter((f) =>
-      /(?<![.\w'"`])(setTimeout|setInterval)\((?!\s*\w+\s*:)|\bDate\.now\(|\bperformance\.now\(/.test(readFileSync(f, 'utf8')),
+      /(?<![.\w'"`])(setTimeout|setInterval)\((?!\s*\w+\s*:)|\bDate\.now\(|\bperformance\.now\(/.test(
+        readFileSync(f, 'utf8'),
+      ),
     );
     expect(using.sort()).to.deep.equal([...stated].sort());
   });
