@@ -4,7 +4,14 @@ import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { BackendError, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps } from '../backend.js';
-import { inBatches, retryableStatus } from '../shared/http-delivery.js';
+import {
+  countDelivery,
+  deliver,
+  GOSTATSD_BACKOFF,
+  inBatches,
+  maxBackoffTotal,
+  type HttpAnswer,
+} from '../shared/http-delivery.js';
 import type { CloudwatchConfig } from './config.js';
 import { cloudwatchData } from './format.js';
 
@@ -18,10 +25,12 @@ export const BATCH = 20;
  * which signs the requests (SigV4) and finds the credentials (environment, EKS IRSA's
  * web-identity token file, instance or task role): batches of 20, named and dimensioned
  * as gostatsd's cloudwatch backend. The credentials are resolved at start, so a daemon
- * (or a reload) without any fails there, naming the backend. A 4xx from CloudWatch is
- * counted as `rejected` and its message logged once a minute; the SDK retries the rest
- * (`max_retries`). Intervals that end while one is in delivery are merged by the flusher
- * (busy policy `coalesce`). Events are ignored, as in gostatsd.
+ * (or a reload) without any fails there, naming the backend. Each batch is retried by the
+ * shared delivery loop (`deliver`: gostatsd's back-off, `max_retries` retries, each attempt
+ * bounded by `client_timeout`, a last attempt at once at shutdown); the SDK itself makes one
+ * attempt. A 4xx from CloudWatch is counted as `rejected` and its message logged once a
+ * minute. Intervals that end while one is in delivery are merged by the flusher (busy
+ * policy `coalesce`). Events are ignored, as in gostatsd.
  */
 export class CloudwatchBackend implements Backend {
   readonly name: string;
@@ -44,7 +53,7 @@ export class CloudwatchBackend implements Backend {
     const c = this.#config;
     const client = new sdk.CloudWatchClient({
       region: c.region,
-      maxAttempts: c.maxRetries + 1,
+      maxAttempts: 1, // retries are the shared delivery loop's
       ...(c.endpoint === '' ? {} : { endpoint: c.endpoint }),
       requestHandler: { requestTimeout: c.clientTimeoutMs, connectionTimeout: c.clientTimeoutMs },
     });
@@ -61,36 +70,49 @@ export class CloudwatchBackend implements Backend {
     this.#client = client;
   }
 
-  /** The SDK's attempts (`max_retries` + 1), each bounded by `client_timeout`. */
+  /** Every attempt (`max_retries` + 1, each bounded by `client_timeout`) and the waits between them. */
   get deliveryTimeoutMs(): number {
-    return (this.#config.maxRetries + 1) * this.#config.clientTimeoutMs;
+    const c = this.#config;
+    return (c.maxRetries + 1) * c.clientTimeoutMs + maxBackoffTotal(GOSTATSD_BACKOFF, c.maxRetries);
   }
 
-  async flush(s: FlushSnapshot, deadline: AbortSignal): Promise<void> {
+  async flush(s: FlushSnapshot, signal: AbortSignal, hurry?: AbortSignal): Promise<void> {
     const client = this.#client;
     const sdk = this.#sdk;
     if (client === undefined || sdk === undefined) return;
-    const m = this.#deps.metrics;
+    const { metrics: m, clock, logger } = this.#deps;
     let failed = 0;
     for (const batch of inBatches(cloudwatchData(s), BATCH)) {
-      const t0 = this.#deps.clock.monotonicMs();
-      try {
-        await client.send(new sdk.PutMetricDataCommand({ Namespace: this.#config.namespace, MetricData: batch }), {
-          abortSignal: deadline,
-        });
-        m.sent(1, batch.length);
-      } catch (err) {
-        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        const rejected = status !== undefined && status >= 400 && !retryableStatus(status);
-        m.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
-        m.dropped(rejected ? 'rejected' : 'retry_expired', batch.length);
-        failed++;
-        this.#failures.maybe(`${status ?? 'network'}`, (suppressed) =>
-          this.#deps.logger.warn({ status, err: errorMessage(err), suppressed }, 'cloudwatch PutMetricData failed'),
-        );
-      } finally {
-        m.requestDuration?.((this.#deps.clock.monotonicMs() - t0) / 1000);
-      }
+      const command = new sdk.PutMetricDataCommand({ Namespace: this.#config.namespace, MetricData: batch });
+      const attempt = async (abortSignal: AbortSignal): Promise<HttpAnswer> => {
+        try {
+          await client.send(command, { abortSignal });
+          return { status: 200, body: '' };
+        } catch (err) {
+          // An answer from CloudWatch has a status; anything else (network, timeout) is thrown on.
+          const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          if (status === undefined) throw err;
+          return { status, body: errorMessage(err) };
+        }
+      };
+      const result = await deliver(attempt, {
+        backoff: GOSTATSD_BACKOFF,
+        maxElapsedMs: this.deliveryTimeoutMs,
+        maxAttempts: this.#config.maxRetries + 1,
+        clock,
+        random: Math.random,
+        signal,
+        hurry,
+        onAttempt: (seconds) => m.requestDuration?.(seconds),
+        onFailure: (reason, status) => {
+          m.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
+          this.#failures.maybe(`${status ?? 'network'}`, (suppressed) =>
+            logger.warn({ status, err: reason, suppressed }, 'cloudwatch PutMetricData failed'),
+          );
+        },
+      });
+      countDelivery(m, result, batch.length);
+      if (result !== 'delivered') failed++;
     }
     if (failed > 0) throw new BackendError(this.name, `cloudwatch: ${failed} PutMetricData requests not delivered`);
   }

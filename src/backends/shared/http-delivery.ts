@@ -157,6 +157,14 @@ export function backoffDelay(attempt: number, b: Backoff, random: () => number):
   return base * (1 - b.randomization + 2 * b.randomization * random());
 }
 
+/** The longest total of the waits before retries `1..retries` (each at its largest draw). */
+export function maxBackoffTotal(b: Backoff, retries: number): number {
+  let total = 0;
+  for (let n = 0; n < retries; n++)
+    total += Math.min(b.initialMs * b.multiplier ** n, b.maxIntervalMs) * (1 + b.randomization);
+  return total;
+}
+
 /** Whether an HTTP status is worth another attempt: 5xx, 429 (too many requests), 408 (timeout). */
 export function retryableStatus(status: number): boolean {
   return status >= 500 || status === 429 || status === 408;
@@ -172,7 +180,7 @@ export type DeliveryResult =
   | 'expired';
 
 /** Counts `items` delivered in one request, or dropped with the reason of `result`. */
-function countDelivery(metrics: BackendMetrics, result: DeliveryResult, items: number): void {
+export function countDelivery(metrics: BackendMetrics, result: DeliveryResult, items: number): void {
   if (result === 'delivered') metrics.sent(1, items);
   else metrics.dropped(result === 'rejected' ? 'rejected' : 'retry_expired', items);
 }
@@ -182,6 +190,8 @@ export interface DeliveryOptions {
   backoff: Backoff;
   /** No attempt starts later than this after the first (gostatsd's `max-request-elapsed-time`). */
   maxElapsedMs: number;
+  /** At most this many attempts (a retry count, as CloudWatch's `max_retries` + 1); unbounded when absent. */
+  maxAttempts?: number;
   clock: Clock;
   random: () => number;
   /** The delivery's deadline: aborting it fails the attempt on the wire or ends a wait (`expired`). */
@@ -220,7 +230,7 @@ export async function deliver(
       o.onFailure?.(errorMessage(err), undefined);
     }
     if (o.clock.monotonicMs() - start + wait > o.maxElapsedMs) return 'expired';
-    if (last) return 'expired';
+    if (last || (o.maxAttempts !== undefined && n + 1 >= o.maxAttempts)) return 'expired';
     const woke = await sleep(o.clock, wait, o.signal, o.hurry);
     if (woke === 'signal') return 'expired';
     if (woke === 'hurry') last = true;
