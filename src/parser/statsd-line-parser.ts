@@ -262,22 +262,30 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
     };
     return { type: 'metric', metric };
   }
-  // Packed values (DogStatsD 1.1): `name:1:2:3|type`.
+  // Packed values (DogStatsD 1.1): `name:1:2:3|type`. An empty last one (`name:1:2:|ms`,
+  // a client's trailing separator) is skipped, as gostatsd and the DataDog agent skip it;
+  // an empty one elsewhere makes the line invalid.
   let valueEnd = indexOf(bytes, COLON, colon + 1, pipe);
-  const value = readValue(bytes, colon + 1, valueEnd < 0 ? pipe : valueEnd, kind);
-  if (value === undefined) return fail('invalid_value');
+  let value: number | undefined;
   let extraValues = NO_VALUES;
-  if (valueEnd >= 0) {
-    const more: number[] = [];
-    while (valueEnd >= 0) {
-      const from = valueEnd + 1;
+  if (valueEnd < 0) value = readValue(bytes, colon + 1, pipe, kind);
+  else {
+    const values: number[] = [];
+    for (let from = colon + 1; ; ) {
+      const to = valueEnd < 0 ? pipe : valueEnd;
+      if (to > from || valueEnd >= 0) {
+        const v = readValue(bytes, from, to, kind);
+        if (v === undefined) return fail('invalid_value');
+        values.push(v);
+      }
+      if (valueEnd < 0) break;
+      from = valueEnd + 1;
       valueEnd = indexOf(bytes, COLON, from, pipe);
-      const v = readValue(bytes, from, valueEnd < 0 ? pipe : valueEnd, kind);
-      if (v === undefined) return fail('invalid_value');
-      more.push(v);
     }
-    extraValues = more;
+    value = values[0];
+    if (values.length > 1) extraValues = values.slice(1);
   }
+  if (value === undefined) return fail('invalid_value');
   const metric: ParsedMetric = {
     kind,
     name,

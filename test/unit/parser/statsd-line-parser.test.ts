@@ -128,6 +128,22 @@ describe('StatsdLineParser', () => {
       // Not for sets: `:` may be part of a member, as DogStatsD says.
       expect(metric('users:a:b|s')).to.deep.include({ kind: 'set', member: 'a:b', extraValues: [] });
       expect(parseLineString('x:1::2|g')).to.deep.equal({ type: 'error', reason: 'invalid_value' });
+    });
+    it('packed values: an empty last value is skipped (gostatsd, the DataDog agent); elsewhere it is invalid', () => {
+      const table: Array<[string, number | undefined, number[]]> = [
+        ['a:1:2:|ms', 1, [2]],
+        ['a:1:|ms', 1, []],
+        ['a:1:2:3:|c|@0.5', 1, [2, 3]],
+        ['a::|ms', undefined, []],
+        ['a::1|ms', undefined, []],
+        ['a:1::2|ms', undefined, []],
+        ['a:|ms', undefined, []],
+      ];
+      for (const [line, value, extra] of table) {
+        const r = parseLineString(line);
+        if (value === undefined) expect(r, line).to.deep.equal({ type: 'error', reason: 'invalid_value' });
+        else expect(r.type === 'metric' ? r.metric : r, line).to.deep.include({ value, extraValues: extra });
+      }
       expect(parseLineString('x:1:inf|c')).to.deep.equal({ type: 'error', reason: 'invalid_value' });
     });
     it('container id (1.2), external data, cardinality and timestamp (1.3) fields, in any order', () => {
