@@ -271,7 +271,7 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
   if (valueEnd < 0) value = readValue(bytes, colon + 1, pipe, kind);
   else {
     const values: number[] = [];
-    for (let from = colon + 1; ; ) {
+    for (let from = colon + 1; ;) {
       const to = valueEnd < 0 ? pipe : valueEnd;
       if (to > from || valueEnd >= 0) {
         const v = readValue(bytes, from, to, kind);
