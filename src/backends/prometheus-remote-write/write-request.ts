@@ -2,7 +2,7 @@ import { CHUNK_SERIES } from '../../shared/cooperative.js';
 import { protoTypes } from '../../shared/protobuf.js';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { gostatsdPercentileName, TIMER_SUB_METRICS } from '../shared/gostatsd-names.js';
-import { escapeMetricName } from '../prometheus/names.js';
+import { escapeMetricName, tagLabel } from '../prometheus/names.js';
 import { summaryQuantiles, type Family, type PromSeries, type PromStore } from '../prometheus/store.js';
 
 /** A remote-write label. */
@@ -99,8 +99,8 @@ export function timerSubMetrics(s: FlushSnapshot): TimeSeries[] {
     if (t.values.length === 0) continue;
     const tags: Label[] = [];
     for (const tag of t.tags) {
-      const i = tag.indexOf(':');
-      if (i > 0 && i < tag.length - 1) tags.push({ name: escapeMetricName(tag.slice(0, i)), value: tag.slice(i + 1) });
+      const l = tagLabel(tag);
+      if (l !== undefined) tags.push({ name: l[0], value: l[1] });
     }
     const base = escapeMetricName(t.name);
     const push = (sub: string, value: number): void =>

@@ -31,3 +31,15 @@ export function escapeMetricName(name: string): string {
   if (digitFirst) parts.unshift('_');
   return parts.join('');
 }
+
+/**
+ * A DogStatsD tag as a label, the way statsd_exporter reads it: `key:value`, the key's
+ * leading `#` dropped (the DataDog PHP client writes `|#tag1:a,#tag2:b`) and the rest
+ * escaped; undefined for a tag without a key or without a value (it adds no label).
+ */
+export function tagLabel(tag: string): readonly [name: string, value: string] | undefined {
+  const i = tag.indexOf(':');
+  const from = tag.startsWith('#') ? 1 : 0;
+  if (i <= from || i === tag.length - 1) return undefined;
+  return [escapeMetricName(tag.slice(from, i)), tag.slice(i + 1)];
+}

@@ -4,7 +4,7 @@ import type { FlushSnapshot, SeriesIdentity } from '../../aggregator/snapshot.js
 import type { ExpiryConfig } from '../../aggregator/in-memory-aggregator.js';
 import { CHUNK_SERIES, runToEnd } from '../../shared/cooperative.js';
 import type { MappingResult, MatchMetricType, MetricMapper, Objective } from './mapping.js';
-import { escapeMetricName } from './names.js';
+import { escapeMetricName, tagLabel } from './names.js';
 
 /** The Prometheus type a family is exposed as. */
 export type FamilyType = 'counter' | 'gauge' | 'histogram' | 'summary';
@@ -423,13 +423,12 @@ export class PromStore {
   }
 }
 
-/** Tag labels (`key:value`; tags without a value are skipped) merged with the rule's labels. */
+/** Tag labels ({@link tagLabel}) merged with the rule's labels. */
 function labelsOf(tags: readonly string[], m: MappingResult): Map<string, string> {
   const labels = new Map<string, string>();
   for (const t of tags) {
-    const i = t.indexOf(':');
-    if (i <= 0 || i === t.length - 1) continue;
-    labels.set(escapeMetricName(t.slice(0, i)), t.slice(i + 1));
+    const l = tagLabel(t);
+    if (l !== undefined) labels.set(l[0], l[1]);
   }
   for (const [k, v] of m.labels) if (!(m.honorLabels && labels.has(k))) labels.set(k, v);
   return labels;

@@ -79,6 +79,21 @@ mappings:
     promtool(text);
   });
 
+  it('tag keys become label names as statsd_exporter makes them: a leading # dropped, the rest escaped', () => {
+    const table: Array<[string, string]> = [
+      ['a:1|c|#tag1:x,#tag2:y', 'a{tag1="x",tag2="y"} 1'], // the DataDog PHP client
+      ['b:1|c|##k:v', 'b{k="v"} 1'], // `|#` starts the tags, then the key's own # is dropped
+      ['e:1|c|#k#2:v', 'e{k_2="v"} 1'], // a # inside a key is escaped
+      ['c:1|c|#route.name:x', 'c{route_name="x"} 1'],
+      ['d:1|c|#:x,#k,#:', 'd 1'], // no key, or no value: no label
+    ];
+    const h = harness();
+    h.interval(table.map(([line]) => line).join('\n'));
+    const text = h.text();
+    for (const [line, want] of table) expect(text, line).to.include(want + '\n');
+    promtool(text);
+  });
+
   it('turns timers into histograms in seconds, with cumulative buckets', () => {
     const h = harness('defaults:\n  observer_type: histogram\n  buckets: [0.01, 0.1, 1]\nmappings: []');
     h.interval('lat:5|ms\nlat:50|ms\nlat:500|ms\nlat:5000|ms\n');
