@@ -458,9 +458,9 @@ function parseServiceCheck(bytes: Uint8Array, p: number, end: number): ParseResu
     const fe = next < 0 ? end : next;
     if (bytes[f] === HASH) check.tags = splitTags(bytes, f + 1, fe);
     else if (bytes[f] === 0x64 && bytes[f + 1] === COLON) {
+      // A timestamp that is not a number is ignored (the check is kept), as the DataDog agent does.
       const ts = readDigits(bytes, f + 2, fe);
-      if (ts !== ts) return fail('malformed_service_check');
-      check.timestamp = ts;
+      if (ts === ts) check.timestamp = ts;
     } else if (bytes[f] === 0x68 && bytes[f + 1] === COLON) check.hostname = utf8(bytes, f + 2, fe);
     q = fe;
   }

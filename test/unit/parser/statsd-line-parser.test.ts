@@ -192,7 +192,18 @@ describe('StatsdLineParser', () => {
         },
       });
       expect(parseLineString('_sc|ok|0')).to.deep.include({ type: 'check' });
-      for (const bad of ['_sc|', '_sc||0', '_sc|x', '_sc|x|4', '_sc|x|01', '_sc|x|0|d:soon'])
+      // A timestamp that is not a number is ignored, the check kept (the DataDog agent's rule).
+      for (const [line, timestamp] of [
+        ['_sc|x|0|d:soon', 0],
+        ['_sc|x|0|d:', 0],
+        ['_sc|x|0|d:12x|h:db1', 0],
+        ['_sc|x|0|d:1656581400', 1656581400],
+      ] as const) {
+        const r = parseLineString(line);
+        expect(r.type === 'check' ? r.check.timestamp : r, line).to.equal(timestamp);
+      }
+      expect(parseLineString('_sc|x|0|d:12x|h:db1')).to.deep.include({ type: 'check' });
+      for (const bad of ['_sc|', '_sc||0', '_sc|x', '_sc|x|4', '_sc|x|01'])
         expect(parseLineString(bad), bad).to.deep.equal({ type: 'error', reason: 'malformed_service_check' });
       expect(parseLineString('_scx|1|c')).to.deep.equal({ type: 'error', reason: 'unsupported_line' });
     });
