@@ -95,7 +95,12 @@ export interface MappingConfig {
 /** A problem in a mapping file; its path is the file's key followed by the YAML path (`mappings[2].labels`). */
 export type MappingIssue = ConfigIssue;
 
-const STATSD_COMPONENT = /^[a-zA-Z_](-?[a-zA-Z0-9_])*$/;
+/**
+ * A glob's components, as statsd_exporter (0.22 and later) takes them: the first starts with
+ * a letter or `_`, later ones may start with a digit (`svc.5xx`); dashes may repeat (`a--b`).
+ */
+const FIRST_COMPONENT = /^[a-zA-Z_][a-zA-Z0-9_-]*$/;
+const LATER_COMPONENT = /^[a-zA-Z0-9_][a-zA-Z0-9_-]*$/;
 const METRIC_NAME_TEMPLATE = /^([a-zA-Z_]|\$\{?\d+\}?)([a-zA-Z0-9_]|\$\{?\d+\}?)*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -227,7 +232,7 @@ function readMapping(raw: unknown, r: Reader): MappingConfig | undefined {
     if (match !== '') {
       if (matchType === 'glob') {
         glob = match.split('.');
-        if (!glob.every((f) => f === '*' || STATSD_COMPONENT.test(f)))
+        if (!glob.every((f, j) => f === '*' || (j === 0 ? FIRST_COMPONENT : LATER_COMPONENT).test(f)))
           err(`${p}.match`, `"${match}" is not a glob: dot-separated components of letters, digits, _ and -, or *`);
       } else {
         const re = compileRe2(match);

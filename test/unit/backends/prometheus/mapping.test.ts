@@ -263,6 +263,8 @@ mappings:
     ['mappings:\n- match: a.b\n  name: 1abc\n', 'mappings[0].name', /not a metric name/],
     ['mappings:\n- match: a..b\n  name: x\n', 'mappings[0].match', /not a glob/],
     ['mappings:\n- match: a.b*\n  name: x\n', 'mappings[0].match', /not a glob/],
+    ['mappings:\n- match: 5xx.b\n  name: x\n', 'mappings[0].match', /not a glob/],
+    ['mappings:\n- match: a.-b\n  name: x\n', 'mappings[0].match', /not a glob/],
     ['mappings:\n- match: "(a"\n  match_type: regex\n  name: x\n', 'mappings[0].match', /invalid regular expression/],
     ['mappings:\n- match: a.b\n  name: x\n  labels: {"1bad": v}\n', 'mappings[0].labels.1bad', /label name/],
     ['mappings:\n- match: a.b\n  name: x\n  observer_type: bucket\n', 'mappings[0].observer_type', /histogram/],
@@ -291,6 +293,27 @@ mappings:
       expect(errors[0]!.message).to.match(message);
     });
   }
+
+  it('takes the globs statsd_exporter 0.22 takes: later components starting with a digit, repeated dashes', () => {
+    const m = mapper(`
+mappings:
+- match: envoy.cluster.*.upstream_rq_5xx
+  name: upstream_5xx_total
+  labels: { cluster: "$1" }
+- match: api.2fa--check.*
+  name: twofa_total
+  labels: { step: "$1" }
+- match: svc.*.404
+  name: not_found_total
+  labels: { svc: "$1" }
+`);
+    check(m, [
+      { statsd: 'envoy.cluster.backend.upstream_rq_5xx', name: 'upstream_5xx_total', labels: { cluster: 'backend' } },
+      { statsd: 'api.2fa--check.sent', name: 'twofa_total', labels: { step: 'sent' } },
+      { statsd: 'svc.shop.404', name: 'not_found_total', labels: { svc: 'shop' } },
+      { statsd: 'svc.shop.500', name: undefined },
+    ]);
+  });
 
   it('warns about unknown keys instead of rejecting a file statsd_exporter would load', () => {
     const { mapper: m, issues } = load('mappings:\n- match: a.b\n  name: x\n  future_key: 1\n');
