@@ -229,12 +229,13 @@ export const KEYS: readonly CoreKeySpec[] = [
   {
     key: 'bad-lines-per-minute',
     type: 'int',
-    default: '0',
+    default: '10',
     max: 1_000_000,
     field: 'badLinesPerMinute',
     group: 'Logging',
     reload: 'live',
-    describe: 'Log up to this many rejected lines per minute (they are always counted)',
+    describe:
+      'Log up to this many rejected lines per minute, each with its reason and its first 200 bytes (they are always counted); 0 = none',
   },
   {
     key: 'verbose',
