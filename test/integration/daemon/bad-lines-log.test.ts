@@ -35,7 +35,7 @@ describe('bad lines are logged by default, at a low rate', () => {
     const { daemon, rejected } = await daemonWithLog({ backends: 'null' });
     try {
       const bad = Array.from({ length: 15 }, (_, i) => `bad.line.${i}:x|c`);
-      await sendUdp(daemon.addresses().udp!.port, [[...bad, 'good:1|c'].join('\n')]);
+      await sendUdp(daemon.addresses().udp.port, [[...bad, 'good:1|c'].join('\n')]);
       await waitFor(() => daemon.stats.badLines.invalid_value === 15 && daemon.stats.samples.counter === 1);
       await waitFor(() => rejected().length === 10);
       expect(rejected()[0]).to.deep.include({ reason: 'invalid_value', line: 'bad.line.0:x|c' });
@@ -48,7 +48,7 @@ describe('bad lines are logged by default, at a low rate', () => {
   it('bad-lines-per-minute = 0 logs none (they are still counted)', async () => {
     const { daemon, rejected, flushed } = await daemonWithLog({ backends: 'null', 'bad-lines-per-minute': 0 });
     try {
-      await sendUdp(daemon.addresses().udp!.port, ['a:x|c\nb:y|c\nok:1|c']);
+      await sendUdp(daemon.addresses().udp.port, ['a:x|c\nb:y|c\nok:1|c']);
       await waitFor(() => daemon.stats.badLines.invalid_value === 2 && daemon.stats.samples.counter === 1);
       await flushed();
       expect(rejected()).to.deep.equal([]);
