@@ -22,6 +22,8 @@ function useWholeApi(c: StatsDClient): void {
     c.decrement('upstream_rq_total');
     c.gauge('cx_active', 5);
     c.gaugeDelta('cx_active', -2); // no deltas in gostatsd semantics: the gauge is set to -2
+    c.gauge('cx_total', 10);
+    c.gaugeDelta('cx_total', 3); // sends +3|g: the gauge is set to 3, not 13 (docs/clients.md)
     c.histogram('rq_time', 3);
     c.distribution('rq_time', 4);
     c.timing('rq_time', 12);
@@ -36,7 +38,7 @@ function useWholeApi(c: StatsDClient): void {
   }
 }
 
-const LINES_PER_CLIENT = 14;
+const LINES_PER_CLIENT = 16;
 
 /** Output lines that do not depend on time (rates and timestamps left out). */
 function stableStdout(out: string): string[] {
@@ -124,6 +126,7 @@ describe('e2e: hot-shots, the whole API, over UDP and a Unix socket', function (
         `stats.counter.${base}.upstream_rq_total.${tags}.route.a${host}.count 4`, // 2 at rate 0.5
         `stats.counter.${base}.upstream_rq_total.${tags}${host}.count 0`, // +1 -1
         `stats.gauge.${base}.cx_active.${tags}${host} -2.000000`,
+        `stats.gauge.${base}.cx_total.${tags}${host} 3.000000`,
         `stats.gauge.${base}.ts_gauge.${tags}${host} 7.000000`,
         `stats.set.${base}.users.${tags}${host} 2`,
         // h 3, d 4, ms 12, ms 20 at rate 0.25 (counted 4 times)
@@ -175,6 +178,7 @@ describe('e2e: hot-shots, the whole API, over UDP and a Unix socket', function (
       `${sep} counter upstream_rq_total count 0`,
       `${sep} counter upstream_rq_total count 4`,
       `${sep} gauge cx_active value -2`,
+      `${sep} gauge cx_total value 3`,
       `${sep} gauge ts_gauge value 7`,
       `${sep} set users len 2`,
       ...[
