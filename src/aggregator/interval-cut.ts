@@ -101,6 +101,7 @@ const newCounter = (id: SeriesIdentity): CounterPoint => ({
   tagsKey: id.tagsKey,
   value: 0,
   perSecond: 0,
+  lastSeenMs: (id as CounterSeries).lastSeenMs,
 });
 const newGauge = (id: SeriesIdentity): GaugePoint => ({
   name: id.name,

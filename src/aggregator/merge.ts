@@ -51,13 +51,16 @@ export function* mergeSnapshotsChunked(older: FlushSnapshot, newer: FlushSnapsho
   const stats = newer.stats;
   let k = 0;
 
-  const counters = new ByIdentity<{ id: SeriesIdentity; value: number }>();
+  const counters = new ByIdentity<{ id: SeriesIdentity; value: number; lastSeenMs: number }>();
   for (const list of [older.counters, newer.counters])
     for (const c of list) {
       if (++k % CHUNK_SERIES === 0) yield;
       const e = counters.get(c);
-      if (e === undefined) counters.add(c, { id: c, value: c.value });
-      else e.value += c.value;
+      if (e === undefined) counters.add(c, { id: c, value: c.value, lastSeenMs: c.lastSeenMs });
+      else {
+        e.value += c.value;
+        e.lastSeenMs = Math.max(e.lastSeenMs, c.lastSeenMs);
+      }
     }
 
   const gauges = new ByIdentity<{ id: SeriesIdentity; value: number; lastSeenMs: number }>();
@@ -91,10 +94,10 @@ export function* mergeSnapshotsChunked(older: FlushSnapshot, newer: FlushSnapsho
 
   // The points copy each identity's fields: nothing refers to the inputs' objects.
   const counterPoints: CounterPoint[] = [];
-  for (const { id, value } of counters.entries) {
+  for (const { id, value, lastSeenMs } of counters.entries) {
     if (++k % CHUNK_SERIES === 0) yield;
     const { name, tags, host, tagsKey } = id;
-    counterPoints.push({ name, tags, host, tagsKey, value, perSecond: value / intervalSeconds });
+    counterPoints.push({ name, tags, host, tagsKey, value, perSecond: value / intervalSeconds, lastSeenMs });
   }
   const gaugePoints: GaugePoint[] = [];
   for (const { id, value, lastSeenMs } of gauges.entries) {

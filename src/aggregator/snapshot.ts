@@ -16,6 +16,11 @@ export interface CounterPoint extends SeriesIdentity {
   readonly value: number;
   /** `value` divided by the measured interval in seconds. */
   readonly perSecond: number;
+  /**
+   * When its last sample arrived, ms since the epoch (a counter is flushed every interval
+   * until it expires, as 0 when idle; see {@link hadSamples}). It may be later than the flush.
+   */
+  readonly lastSeenMs: number;
 }
 
 /**
@@ -128,4 +133,13 @@ export interface FlushSnapshot {
   readonly timers: readonly TimerPoint[];
   readonly gauges: readonly GaugePoint[];
   readonly sets: readonly SetPoint[];
+}
+
+/**
+ * Whether a counter or gauge of `s` received samples in the interval `s` ends (its last
+ * sample came at or after the previous flush), as opposed to being reported while idle until it
+ * expires. A sample that arrives while backends still read `s` counts for it too.
+ */
+export function hadSamples(s: FlushSnapshot, p: CounterPoint | GaugePoint): boolean {
+  return p.lastSeenMs >= s.timestampMs - s.intervalSeconds * 1000;
 }

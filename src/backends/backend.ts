@@ -73,6 +73,13 @@ export interface BackendMetrics {
   sent(datagrams: number, items: number): void;
   /** How long one request (an HTTP attempt) took, answered or failed. */
   requestDuration?(seconds: number): void;
+  /**
+   * Series the backend left out of its output (a name it has no place for), by reason:
+   * each once per interval in which it received samples.
+   */
+  leftOut?(reason: string, series: number): void;
+  /** How many series the backend left out of its last flush, idle ones included. */
+  leftOutAtFlush?(series: number): void;
 }
 
 /** BackendMetrics that record nothing (tests, tools). */

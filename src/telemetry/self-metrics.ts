@@ -55,6 +55,8 @@ export class SelfMetrics {
   readonly #configSourceErrors: Counter<'source'>;
   readonly #sendErrors: Counter<'backend' | 'code'>;
   readonly #dropped: Counter<'backend' | 'reason'>;
+  readonly #leftOut: Counter<'backend' | 'reason'>;
+  readonly #leftOutNow: Gauge<'backend'>;
   readonly #datagramsSent: Counter<'backend'>;
   readonly #itemsSent: Counter<'backend'>;
   readonly #backendFlushDuration: Histogram<'backend'>;
@@ -242,6 +244,18 @@ export class SelfMetrics {
       labelNames: ['backend', 'reason'],
       registers,
     });
+    this.#leftOut = new Counter({
+      name: p + 'backend_series_left_out_total',
+      help: 'Series a backend left out of its output, by reason (series; each counts once per interval in which it received samples, not again while reported idle).',
+      labelNames: ['backend', 'reason'],
+      registers,
+    });
+    this.#leftOutNow = new Gauge({
+      name: p + 'backend_series_left_out',
+      help: 'Series a backend left out of its last flush, idle ones included (series).',
+      labelNames: ['backend'],
+      registers,
+    });
     this.#datagramsSent = new Counter({
       name: p + 'backend_datagrams_sent_total',
       help: 'Datagrams (or writes) a backend handed to the OS.',
@@ -354,6 +368,10 @@ export class SelfMetrics {
         this.#itemsSent.inc({ backend: name }, items);
       },
       requestDuration: (seconds) => this.#requestDuration.observe({ backend: name }, seconds),
+      leftOut: (reason, series) => {
+        if (series > 0) this.#leftOut.inc({ backend: name, reason }, series);
+      },
+      leftOutAtFlush: (series) => this.#leftOutNow.set({ backend: name }, series),
     };
   }
 }

@@ -1,4 +1,4 @@
-import type { FlushSnapshot } from '../../aggregator/snapshot.js';
+import { hadSamples, type FlushSnapshot } from '../../aggregator/snapshot.js';
 import { CHUNK_SERIES, runToEnd } from '../../shared/cooperative.js';
 import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
 import { goJsonNumber } from './go-json.js';
@@ -6,7 +6,14 @@ import type { SepMatcher, SepMismatch } from './sep-matcher.js';
 import type { BufferPool } from '../shared/buffer-pool.js';
 
 /** Why items were left out of the documents. */
-export type DropReason = SepMismatch | 'non_finite' | 'too_large';
+export type DropReason = 'non_finite' | 'too_large';
+
+/**
+ * Why a series is not in any document: its name is outside `cluster_regexp`/`sep_regexp`
+ * (`unmatched_name`), has no SEP id inside the cluster (`sep_not_found`), or ends with the
+ * cluster (`no_statistics`).
+ */
+export type LeftOutReason = 'unmatched_name' | SepMismatch;
 
 /** One JSON document for one SEP instance, ready to send as one datagram. */
 export interface SepDocument {
@@ -25,10 +32,17 @@ export interface SepDocument {
 /** What {@link encodeSnapshot} produced. */
 export interface EncodeResult {
   readonly documents: SepDocument[];
-  /** Items left out, by reason (counted per item, like the reference's per-item errors). */
+  /** Items of matched series left out, by reason (counted per item). */
   readonly dropped: Record<DropReason, number>;
-  /** One example metric name per drop reason, for logs. */
-  readonly examples: Partial<Record<DropReason, string>>;
+  /**
+   * Series left out that received samples in this interval, by reason: each counts once
+   * per interval it had samples in, not again while it is reported idle until it expires.
+   */
+  readonly leftOut: Record<LeftOutReason, number>;
+  /** Every series left out of this flush, idle ones included. */
+  readonly leftOutSeries: number;
+  /** One example metric name per reason, for logs. */
+  readonly examples: Partial<Record<DropReason | LeftOutReason, string>>;
 }
 
 /** Series kinds in an item reference (`index << 2 | kind`), in the reference's order. */
@@ -287,8 +301,10 @@ export function* encodeSnapshotChunked(
   pool?: BufferPool,
   scratch?: GroupScratch,
 ): Generator<Promise<void> | void, EncodeResult> {
-  const dropped: Record<DropReason, number> = { sep_not_found: 0, no_statistics: 0, non_finite: 0, too_large: 0 };
-  const examples: Partial<Record<DropReason, string>> = {};
+  const dropped: Record<DropReason, number> = { non_finite: 0, too_large: 0 };
+  const leftOut: Record<LeftOutReason, number> = { unmatched_name: 0, sep_not_found: 0, no_statistics: 0 };
+  let leftOutSeries = 0;
+  const examples: Partial<Record<DropReason | LeftOutReason, string>> = {};
   const drop = (reason: DropReason, name: string, n = 1): void => {
     dropped[reason] += n;
     examples[reason] ??= name;
@@ -305,11 +321,16 @@ export function* encodeSnapshotChunked(
   const { refs, groupOf, clusterOf, statisticOf } = g;
   let k = 0;
   let n = 0;
-  const scan = (name: string, kind: number, index: number, items: number): void => {
+  const scan = (name: string, kind: number, index: number, active: boolean): void => {
     const c = matcher.code(name);
     if (c < 0) {
-      const why = matcher.mismatchOf(c);
-      if (why !== 'ignored') drop(why, name, items);
+      const m = matcher.mismatchOf(c);
+      const why = m === 'ignored' ? 'unmatched_name' : m;
+      leftOutSeries++;
+      if (active) {
+        leftOut[why]++;
+        examples[why] ??= name;
+      }
       return;
     }
     const clusterId = matcher.clusterOf(c);
@@ -329,19 +350,19 @@ export function* encodeSnapshotChunked(
   };
   const { counters, timers, gauges, sets } = snapshot;
   for (let i = 0; i < counters.length; i++) {
-    scan(counters[i]!.name, COUNTER, i, 2);
+    scan(counters[i]!.name, COUNTER, i, hadSamples(snapshot, counters[i]!));
     if (++n % CHUNK_SERIES === 0) yield;
   }
   for (let i = 0; i < timers.length; i++) {
-    scan(timers[i]!.name, TIMER, i, 9 + timers[i]!.percentiles.length);
+    scan(timers[i]!.name, TIMER, i, timers[i]!.count > 0);
     if (++n % CHUNK_SERIES === 0) yield;
   }
   for (let i = 0; i < gauges.length; i++) {
-    scan(gauges[i]!.name, GAUGE, i, 1);
+    scan(gauges[i]!.name, GAUGE, i, hadSamples(snapshot, gauges[i]!));
     if (++n % CHUNK_SERIES === 0) yield;
   }
   for (let i = 0; i < sets.length; i++) {
-    scan(sets[i]!.name, SET, i, 1);
+    scan(sets[i]!.name, SET, i, sets[i]!.size > 0);
     if (++n % CHUNK_SERIES === 0) yield;
   }
   const groups = groupSep.length;
@@ -375,7 +396,7 @@ export function* encodeSnapshotChunked(
   } finally {
     w.close();
   }
-  return { documents, dropped, examples };
+  return { documents, dropped, leftOut, leftOutSeries, examples };
 }
 
 /** Writes the items of the sorted series `from .. to` of `g` (one SEP's, in the reference's order). */

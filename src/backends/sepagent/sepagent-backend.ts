@@ -100,7 +100,7 @@ export class SepAgentBackend implements Backend {
         });
       }
     };
-    const { dropped, examples } = await runChunked(
+    const { dropped, leftOut, leftOutSeries, examples } = await runChunked(
       encodeSnapshotChunked(
         snapshot,
         this.#matcher,
@@ -112,6 +112,19 @@ export class SepAgentBackend implements Backend {
     );
     if (inFlight > 0) await new Promise<void>((resolve) => (allSent = resolve));
     m.sent(sentDocs, sentItems);
+    m.leftOutAtFlush?.(leftOutSeries);
+    for (const [reason, n] of Object.entries(leftOut)) {
+      if (n === 0) continue;
+      m.leftOut?.(reason, n);
+      // Names outside the regexps are the usual case (most of Envoy's): counted, not logged.
+      if (reason !== 'unmatched_name')
+        this.#log.maybe(`left-out:${reason}`, (suppressed) =>
+          this.#deps.logger.warn(
+            { reason, series: n, example: examples[reason as keyof typeof examples], suppressed },
+            'sepagent series left out',
+          ),
+        );
+    }
     for (const [reason, n] of Object.entries({ ...dropped, ...lost })) {
       if (n === 0) continue;
       m.dropped(reason, n);

@@ -28,7 +28,7 @@ describe('SepAgent backend: the worked examples of the reference', () => {
     });
   }
 
-  it('E7a reports the cluster-at-end-of-key gauge as one dropped item (no_statistics)', () => {
+  it('E7a reports the cluster-at-end-of-key gauge as one series left out (no_statistics)', () => {
     const ex = SEPAGENT_EXAMPLES.find((e) => e.name.startsWith('E7a'))!;
     const { ingester, aggregator } = makePipeline();
     for (const d of ex.datagrams) ingester.ingestDatagram(Buffer.from(d.lines.join('\n')), d.from);
@@ -37,10 +37,11 @@ describe('SepAgent backend: the worked examples of the reference', () => {
       new SepMatcher(ex.sepRegexp, ex.clusterRegexp),
       65507,
     );
-    expect(r.dropped).to.deep.equal({ sep_not_found: 0, no_statistics: 1, non_finite: 0, too_large: 0 });
+    expect(r.dropped).to.deep.equal({ non_finite: 0, too_large: 0 });
+    expect(r.leftOut).to.deep.include({ sep_not_found: 0, no_statistics: 1 });
   });
 
-  it('E7b: IsSep passes but no SEP id inside the cluster → nothing sent, two items counted', () => {
+  it('E7b: IsSep passes but no SEP id inside the cluster → nothing sent, each series counted once with its reason', () => {
     const { ingester, aggregator } = makePipeline();
     ingester.ingestDatagram(Buffer.from('envoy.cluster.external_cluster_web.sep9_total:1|c'), '10.0.0.5');
     ingester.ingestDatagram(Buffer.from('envoy.cluster.external_cluster_web.upstream_rq_total:1|c'), '10.0.0.5');
@@ -50,7 +51,9 @@ describe('SepAgent backend: the worked examples of the reference', () => {
       65507,
     );
     expect(r.documents).to.have.length(0);
-    expect(r.dropped.sep_not_found).to.equal(2);
+    expect(r.leftOut).to.deep.equal({ sep_not_found: 1, no_statistics: 0, unmatched_name: 1 });
+    expect(r.leftOutSeries).to.equal(2);
     expect(r.examples.sep_not_found).to.equal('envoy.cluster.external_cluster_web.sep9_total');
+    expect(r.examples.unmatched_name).to.equal('envoy.cluster.external_cluster_web.upstream_rq_total');
   });
 });
