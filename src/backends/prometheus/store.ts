@@ -1,6 +1,6 @@
 import { EnvoyTagExtractor } from '../../shared/envoy-tags.js';
 import { IdentityMap } from '../../aggregator/identity-map.js';
-import type { FlushSnapshot, SeriesIdentity } from '../../aggregator/snapshot.js';
+import { hadSamples, type FlushSnapshot, type SeriesIdentity } from '../../aggregator/snapshot.js';
 import type { ExpiryConfig } from '../../aggregator/in-memory-aggregator.js';
 import { CHUNK_SERIES, runToEnd } from '../../shared/cooperative.js';
 import type { MappingResult, MatchMetricType, MetricMapper, Objective } from './mapping.js';
@@ -255,7 +255,8 @@ export class PromStore {
     }
     for (const g of s.gauges) {
       if (++k % CHUNK_SERIES === 0) yield;
-      const r = this.#resolve('g', g, 'gauge', 'gauge', gen, now);
+      // An idle gauge is reported until it expires: a refusal counts once, when it had samples.
+      const r = this.#resolve('g', g, 'gauge', 'gauge', gen, now, hadSamples(s, g));
       if (r === undefined) continue;
       r.series.value = g.value * r.scale;
       r.series.lastUpdateMs = now;
@@ -318,6 +319,7 @@ export class PromStore {
     fixed: FamilyType | undefined,
     gen: number,
     now: number,
+    counted = true,
   ): Resolved | undefined {
     let e = this.#cache.get(kind, id);
     if (e === undefined || e.series?.removed === true) {
@@ -326,7 +328,7 @@ export class PromStore {
     }
     e.seen = gen;
     if (e.dropped !== undefined) {
-      this.#dropped(e.dropped, 1);
+      if (counted) this.#dropped(e.dropped, 1);
       return undefined;
     }
     return e as Resolved;

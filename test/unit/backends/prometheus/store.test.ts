@@ -24,12 +24,14 @@ function harness(mapping = 'mappings: []', maxSeries = 100_000, expiry?: ExpiryC
     undefined,
     expiry,
   );
-  const { ingester, aggregator } = makePipeline();
+  const { ingester, aggregator, clock } = makePipeline();
   let t = 1_700_000_000_000;
   return {
     store,
     drops,
     interval(lines: string, advanceMs = 10_000): void {
+      // The lines arrive at the start of the interval the next flush ends.
+      clock.setNow(t);
       if (lines !== '') send(ingester, lines);
       t += advanceMs;
       store.apply(aggregator.snapshotAndReset(t, advanceMs / 1000));
@@ -167,6 +169,11 @@ mappings:
     expect(text).to.include('same_name{x="1"} 1\n');
     promtool(text);
     promtool(h.text('openmetrics').replace('# EOF\n', ''));
+    // Reported idle until it expires, the refused gauge is not counted again.
+    for (let i = 0; i < 5; i++) h.interval('');
+    expect(h.drops.type_conflict).to.equal(1);
+    h.interval('a.2:2|g');
+    expect(h.drops.type_conflict).to.equal(2);
   });
 
   it('caps series at max-series and counts the rest', () => {
