@@ -143,3 +143,8 @@ export interface FlushSnapshot {
 export function hadSamples(s: FlushSnapshot, p: CounterPoint | GaugePoint): boolean {
   return p.lastSeenMs >= s.timestampMs - s.intervalSeconds * 1000;
 }
+
+/** The number of series of a snapshot, of every kind. */
+export function seriesOf(s: FlushSnapshot): number {
+  return s.counters.length + s.gauges.length + s.timers.length + s.sets.length;
+}

@@ -81,7 +81,8 @@ export const KEYS: readonly CoreKeySpec[] = [
     field: 'flushIntervalMs',
     group: 'Aggregation',
     reload: 'live',
-    describe: 'How often aggregates are flushed (Go duration: 10s, 500ms, 1m)',
+    describe:
+      'How often aggregates are flushed (Go duration: 10s, 500ms, 1m); unset with a newrelic backend selected it is 10s, as in gostatsd',
   },
   {
     key: 'max-workers',

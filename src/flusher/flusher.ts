@@ -33,10 +33,7 @@ export interface FlusherConfig {
  */
 export type BackendFlushResult = 'success' | 'failure' | 'timeout' | 'skipped' | 'merged' | 'abandoned';
 
-/** The number of series of a snapshot (what an interval dropped whole counts as items). */
-export function seriesOf(s: FlushSnapshot): number {
-  return s.counters.length + s.gauges.length + s.timers.length + s.sets.length;
-}
+export { seriesOf } from '../aggregator/snapshot.js';
 
 /** What the flusher reports; the daemon's self-metrics implement it. */
 export interface FlusherMetrics {

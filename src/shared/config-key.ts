@@ -68,10 +68,10 @@ export class KeyReader {
   readonly #doc: Record<string, unknown>;
   readonly #rows: ReadonlyMap<string, KeySpec>;
 
-  constructor(c: Checker, doc: Record<string, unknown>, rows: Iterable<KeySpec>) {
+  constructor(c: Checker, doc: Record<string, unknown>, rows: Iterable<KeySpec> | ReadonlyMap<string, KeySpec>) {
     this.c = c;
     this.#doc = doc;
-    this.#rows = new Map([...rows].map((r) => [r.key, r]));
+    this.#rows = rows instanceof Map ? rows : new Map([...(rows as Iterable<KeySpec>)].map((r) => [r.key, r]));
   }
 
   /** The row of `key`. */
@@ -108,11 +108,10 @@ export class KeyReader {
 
   /** A duration in ms (an unset key that inherits takes its parent's value). */
   duration(key: string): number {
-    const k = this.spec(key);
+    const [v, k] = this.#value(key, 'duration');
     if (k.inherits !== undefined && !this.isSet(key))
       // Quietly: a wrong parent value is reported once, under the parent's key.
-      return new KeyReader(new Checker(), this.#doc, this.#rows.values()).duration(k.inherits);
-    const [v] = this.#value(key, 'duration');
+      return new KeyReader(new Checker(), this.#doc, this.#rows).duration(k.inherits);
     return this.c.duration(v, k.key, 0, k.min ?? 0);
   }
 

@@ -36,8 +36,6 @@ export class DatadogBackend implements Backend {
         endpoint: config.apiEndpoint,
         timeoutMs: config.clientTimeoutMs,
         maxConnections: config.maxRequests,
-        http2: false,
-        caFile: '',
         family: familyOf(config.network),
         userAgent: config.userAgent,
         maxElapsedMs: config.maxRequestElapsedMs,

@@ -1,4 +1,4 @@
-import { hadSamples, type FlushSnapshot } from '../../aggregator/snapshot.js';
+import { hadSamples, seriesOf, type FlushSnapshot } from '../../aggregator/snapshot.js';
 import { CHUNK_SERIES, runToEnd } from '../../shared/cooperative.js';
 import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
 import { goJsonNumber } from './go-json.js';
@@ -313,7 +313,7 @@ export function* encodeSnapshotChunked(
   // Group the series by SEP id, keeping the reference's type order within each SEP:
   // a counting sort of item references, groups numbered in order of first appearance.
   const g = scratch ?? new GroupScratch();
-  const total = snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length;
+  const total = seriesOf(snapshot);
   g.fit(total, 0);
   const groupIds = new Map<string, number>();
   const groupSep: string[] = [];
@@ -321,13 +321,23 @@ export function* encodeSnapshotChunked(
   const { refs, groupOf, clusterOf, statisticOf } = g;
   let k = 0;
   let n = 0;
-  const scan = (name: string, kind: number, index: number, active: boolean): void => {
+  const { counters, timers, gauges, sets } = snapshot;
+  /** Whether the series received samples in this interval (asked only of series left out). */
+  const hadSamplesAt = (kind: number, index: number): boolean =>
+    kind === COUNTER
+      ? hadSamples(snapshot, counters[index]!)
+      : kind === TIMER
+        ? timers[index]!.count > 0
+        : kind === GAUGE
+          ? hadSamples(snapshot, gauges[index]!)
+          : sets[index]!.size > 0;
+  const scan = (name: string, kind: number, index: number): void => {
     const c = matcher.code(name);
     if (c < 0) {
       const m = matcher.mismatchOf(c);
       const why = m === 'ignored' ? 'unmatched_name' : m;
       leftOutSeries++;
-      if (active) {
+      if (hadSamplesAt(kind, index)) {
         leftOut[why]++;
         examples[why] ??= name;
       }
@@ -348,21 +358,20 @@ export function* encodeSnapshotChunked(
     statisticOf[k] = matcher.statisticOf(c);
     k++;
   };
-  const { counters, timers, gauges, sets } = snapshot;
   for (let i = 0; i < counters.length; i++) {
-    scan(counters[i]!.name, COUNTER, i, hadSamples(snapshot, counters[i]!));
+    scan(counters[i]!.name, COUNTER, i);
     if (++n % CHUNK_SERIES === 0) yield;
   }
   for (let i = 0; i < timers.length; i++) {
-    scan(timers[i]!.name, TIMER, i, timers[i]!.count > 0);
+    scan(timers[i]!.name, TIMER, i);
     if (++n % CHUNK_SERIES === 0) yield;
   }
   for (let i = 0; i < gauges.length; i++) {
-    scan(gauges[i]!.name, GAUGE, i, hadSamples(snapshot, gauges[i]!));
+    scan(gauges[i]!.name, GAUGE, i);
     if (++n % CHUNK_SERIES === 0) yield;
   }
   for (let i = 0; i < sets.length; i++) {
-    scan(sets[i]!.name, SET, i, sets[i]!.size > 0);
+    scan(sets[i]!.name, SET, i);
     if (++n % CHUNK_SERIES === 0) yield;
   }
   const groups = groupSep.length;

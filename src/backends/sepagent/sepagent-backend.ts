@@ -1,4 +1,4 @@
-import type { FlushSnapshot } from '../../aggregator/snapshot.js';
+import { seriesOf, type FlushSnapshot } from '../../aggregator/snapshot.js';
 import { BackendError, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps } from '../backend.js';
@@ -64,7 +64,7 @@ export class SepAgentBackend implements Backend {
    */
   async flush(snapshot: FlushSnapshot, _signal: AbortSignal): Promise<void> {
     const m = this.#deps.metrics;
-    const series = snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length;
+    const series = seriesOf(snapshot);
     if (series === 0) return;
     this.#matcher.fitTo(series);
     let connected = true;

@@ -21,14 +21,14 @@ export interface HttpClientOptions {
   timeoutMs: number;
   /** Most connections (HTTP/1.1) or streams (HTTP/2) at once. */
   maxConnections: number;
-  /** Offer HTTP/2 over TLS (ALPN); plain http stays HTTP/1.1. */
-  http2: boolean;
-  /** PEM file with the CA certificates to trust instead of the system's; '' for the system's. */
-  caFile: string;
-  /** Address family to connect with: 4, 6, or 0 for either. */
-  family: 0 | 4 | 6;
-  /** `User-Agent` of every request. */
-  userAgent: string;
+  /** Offer HTTP/2 over TLS (ALPN); plain http stays HTTP/1.1 (default: no). */
+  http2?: boolean;
+  /** PEM file with the CA certificates to trust instead of the system's (default '': the system's). */
+  caFile?: string;
+  /** Address family to connect with: 4, 6, or 0 for either (the default). */
+  family?: 0 | 4 | 6;
+  /** `User-Agent` of every request (default `statsd-sepagent`). */
+  userAgent?: string;
   /** Time (for `Retry-After` dates; default: the system clock). */
   clock?: Clock;
 }
@@ -72,7 +72,7 @@ export class HttpClient {
       const o = this.#opts;
       this.#pool = new undici.Pool(this.#base.origin, {
         connections: o.maxConnections,
-        allowH2: o.http2,
+        allowH2: o.http2 === true,
         pipelining: 1,
         keepAliveTimeout: 30_000,
         headersTimeout: o.timeoutMs,
@@ -80,8 +80,8 @@ export class HttpClient {
         connect: {
           timeout: o.timeoutMs,
           minVersion: 'TLSv1.2',
-          ...(o.caFile === '' ? {} : { ca: readFileSync(o.caFile) }),
-          ...(o.family === 0 ? {} : { family: o.family }),
+          ...(o.caFile === undefined || o.caFile === '' ? {} : { ca: readFileSync(o.caFile) }),
+          ...(o.family === undefined || o.family === 0 ? {} : { family: o.family }),
         },
       });
     }
@@ -107,7 +107,7 @@ export class HttpClient {
       method: 'POST',
       // An endpoint without a path (`http://host:port`) posts to `/`.
       path: (this.#base.pathname.replace(/\/+$/, '') + path || '/') + this.#base.search,
-      headers: { 'user-agent': this.#opts.userAgent, ...headers },
+      headers: { 'user-agent': this.#opts.userAgent ?? 'statsd-sepagent', ...headers },
       body,
       signal,
     });
@@ -374,11 +374,11 @@ export class HttpPoster {
   }
 }
 
-/** The address family of a gostatsd `network` setting. */
 /** The `network` settings of HTTP backends (gostatsd's): either family, IPv4 only, IPv6 only. */
 export const NETWORKS = ['tcp', 'tcp4', 'tcp6'] as const;
 export type Network = (typeof NETWORKS)[number];
 
+/** The address family of a gostatsd `network` setting. */
 export function familyOf(network: Network): 0 | 4 | 6 {
   return network === 'tcp4' ? 4 : network === 'tcp6' ? 6 : 0;
 }
