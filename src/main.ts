@@ -34,6 +34,7 @@ if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent') || a.st
 runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
+  stdin: process.stdin,
   env: process.env,
   backendStdout: nonBlockingStdout,
   startupHangup,

@@ -58,6 +58,24 @@ export interface Backend extends Lifecycle {
    * state. Present exactly when the factory is {@link BackendFactory.reconfigurable}.
    */
   reconfigure?(config: unknown, shared: SharedBackendSettings): void;
+  /**
+   * What this backend would send for the series of `snapshot`, or why it would leave
+   * them out (`statsd-sepagent explain`). Called only on an instance that is never
+   * started, with small snapshots; it may update the instance's state as a flush would
+   * (so lines explained in turn see each other, e.g. a Prometheus type conflict), and
+   * never sends anything.
+   */
+  explain?(snapshot: FlushSnapshot): Explanation;
+}
+
+/** A backend's answer to {@link Backend.explain}. */
+export interface Explanation {
+  /** What it would send, as it writes it: lines, documents, series with their labels. */
+  readonly emits: readonly string[];
+  /** Why it sends nothing for a series: a reason (the label its counters use) and what failed on what. */
+  readonly leftOut?: { readonly reason: string; readonly detail: string };
+  /** How it got there: the rule that matched, the name it derived, … */
+  readonly notes?: readonly string[];
 }
 
 /** See {@link Backend.busyPolicy}. */

@@ -98,6 +98,46 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       },
     )
     .command(
+      'explain [lines..]',
+      'Show what the daemon does with each line under a configuration: parse result, series, and what every configured backend sends or why it leaves it out (lines from the arguments or stdin)',
+      (y) =>
+        y
+          // The lines are repeated positionals: keep them all.
+          .parserConfiguration({
+            'camel-case-expansion': false,
+            'dot-notation': false,
+            'duplicate-arguments-array': true,
+          })
+          .positional('lines', { type: 'string', array: true, describe: 'StatsD lines; none: one per line on stdin' })
+          .options({
+            ...flagOptions(COMPONENTS),
+            json: { type: 'boolean', default: false, describe: 'One JSON object per line, for tools' },
+            'source-host': {
+              type: 'string',
+              default: '127.0.0.1',
+              describe: 'The sender address the lines appear to come from',
+            },
+          })
+          .epilog(EPILOG)
+          .strict(),
+      async (args) => {
+        if (usageError !== undefined) return;
+        releaseStartupHangup(io);
+        const { explainCommand } = await import('./explain.js');
+        const { json, 'source-host': sourceHost, lines, ...rest } = args;
+        exitCode = await explainCommand(
+          {
+            configPath: typeof args['config-path'] === 'string' ? args['config-path'] : undefined,
+            flags: flagsToConfigOverrides(rest, COMPONENTS),
+            lines: (lines ?? []).map(String),
+            json,
+            sourceHost,
+          },
+          io,
+        );
+      },
+    )
+    .command(
       'injector',
       'Run the admission webhook that adds the sidecar to opted-in pods, and keep class ConfigMaps copied to their namespaces (docs/injector.md)',
       (y) =>

@@ -2,6 +2,8 @@
 export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+  /** Input of commands that read lines (`explain` without arguments). */
+  stdin?: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
   /** Output of the stdout backend (default: `stdout`); see shared/stdout.ts. */
   backendStdout?: () => NodeJS.WritableStream;

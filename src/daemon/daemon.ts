@@ -8,7 +8,7 @@ import { Flusher } from '../flusher/flusher.js';
 import { raceAbort } from '../shared/abort.js';
 import { IngestStats } from '../ingest/ingest-stats.js';
 import type { Ingester } from '../ingest/ingester.js';
-import { createPipeline } from '../ingest/pipeline.js';
+import { createPipeline, type PipelineConfig } from '../ingest/pipeline.js';
 import { TagProcessor, type TagProcessorConfig } from '../ingest/tag-processor.js';
 import type { ServiceCheck, StatsdEvent } from '../parser/sample.js';
 import type { Receiver, ReceiverDeps } from '../receivers/receiver.js';
@@ -69,27 +69,13 @@ export class Daemon implements Lifecycle {
     this.#deps = deps;
     this.#components = deps.components ?? COMPONENTS;
     const { logger, clock } = deps;
-    const pipeline = createPipeline(
-      {
-        aggregator: {
-          shards: config.maxWorkers,
-          percentThresholds: config.percentThresholds,
-          disabledPercentiles: config.disabledPercentiles,
-          expiry: config.expiry,
-          maxSeries: config.maxSeries,
-        },
-        tags: tagsOf(config),
-        badLinesPerMinute: config.badLinesPerMinute,
-        istioNames: config.istioNames,
-      },
-      {
-        stats: this.stats,
-        clock,
-        logger,
-        onEvent: (e) => this.#dispatchEvent(e),
-        onServiceCheck: (c) => this.#dispatchServiceCheck(c),
-      },
-    );
+    const pipeline = createPipeline(pipelineConfigOf(config), {
+      stats: this.stats,
+      clock,
+      logger,
+      onEvent: (e) => this.#dispatchEvent(e),
+      onServiceCheck: (c) => this.#dispatchServiceCheck(c),
+    });
     this.aggregator = pipeline.aggregator;
     this.#ingester = pipeline.ingester;
     this.metrics = new SelfMetrics({
@@ -311,6 +297,22 @@ export class Daemon implements Lifecycle {
   }
 }
 
+/** The receive side's settings in a configuration (the daemon's and explain's). */
+export function pipelineConfigOf(config: DaemonConfig): PipelineConfig {
+  return {
+    aggregator: {
+      shards: config.maxWorkers,
+      percentThresholds: config.percentThresholds,
+      disabledPercentiles: config.disabledPercentiles,
+      expiry: config.expiry,
+      maxSeries: config.maxSeries,
+    },
+    tags: tagsOf(config),
+    badLinesPerMinute: config.badLinesPerMinute,
+    istioNames: config.istioNames,
+  };
+}
+
 function tagsOf(config: DaemonConfig): TagProcessorConfig {
   return {
     ignoreHost: config.ignoreHost,
@@ -322,7 +324,7 @@ function tagsOf(config: DaemonConfig): TagProcessorConfig {
 }
 
 /** The settings every backend may read besides its own section. */
-function sharedSettings(config: DaemonConfig): SharedBackendSettings {
+export function sharedSettings(config: DaemonConfig): SharedBackendSettings {
   return {
     disabledSubMetrics: config.disabledSubMetrics,
     maxSeries: config.maxSeries,

@@ -2,6 +2,7 @@ import { InMemoryAggregator, type AggregatorConfig } from '../aggregator/in-memo
 import type { ServiceCheck, StatsdEvent } from '../parser/sample.js';
 import { createStatsdLineParser, parseStatsdLine } from '../parser/statsd-line-parser.js';
 import type { Clock } from '../shared/clock.js';
+import type { LineParser } from '../parser/line-parser.js';
 import type { Logger } from '../shared/logger.js';
 import type { IngestStats } from './ingest-stats.js';
 import { Ingester } from './ingester.js';
@@ -32,6 +33,8 @@ export interface PipelineDeps {
 
 /** The receive side: the ingester (the receivers' sink) and the aggregator it feeds. */
 export interface Pipeline {
+  /** The line grammar the ingester applies (explain shows its verdict on a line). */
+  readonly parser: LineParser;
   readonly ingester: Ingester;
   readonly aggregator: InMemoryAggregator;
 }
@@ -50,8 +53,9 @@ export const DEFAULT_AGGREGATOR: AggregatorConfig = {
  */
 export function createPipeline(cfg: PipelineConfig, deps: PipelineDeps): Pipeline {
   const aggregator = new InMemoryAggregator({ ...DEFAULT_AGGREGATOR, ...cfg.aggregator });
+  const parser = cfg.istioNames === true ? createStatsdLineParser({ keepPipesInNames: true }) : parseStatsdLine;
   const ingester = new Ingester({
-    parser: cfg.istioNames === true ? createStatsdLineParser({ keepPipesInNames: true }) : parseStatsdLine,
+    parser,
     tags: new TagProcessor({ ignoreHost: false, namespace: '', defaultTags: [], filters: [], ...cfg.tags }),
     aggregator,
     stats: deps.stats,
@@ -62,5 +66,5 @@ export function createPipeline(cfg: PipelineConfig, deps: PipelineDeps): Pipelin
     badLinesPerMinute: cfg.badLinesPerMinute ?? 0,
     lineCache: cfg.lineCache !== false,
   });
-  return { ingester, aggregator };
+  return { parser, ingester, aggregator };
 }

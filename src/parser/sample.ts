@@ -115,4 +115,9 @@ export type ParseResult =
   | { readonly type: 'metric'; readonly metric: ParsedMetric }
   | { readonly type: 'event'; readonly event: StatsdEvent }
   | { readonly type: 'check'; readonly check: ServiceCheck }
-  | { readonly type: 'error'; readonly reason: ParseErrorReason };
+  | {
+      readonly type: 'error';
+      readonly reason: ParseErrorReason;
+      /** Where the line goes wrong: an index into the parsed bytes (the line's end when something is missing). */
+      readonly at: number;
+    };

@@ -93,7 +93,7 @@ function indexOf(bytes: Uint8Array, byte: number, start: number, end: number): n
   return -1;
 }
 
-const fail = (reason: ParseErrorReason): ParseResult => ({ type: 'error', reason });
+const fail = (reason: ParseErrorReason, at: number): ParseResult => ({ type: 'error', reason, at });
 
 const NO_VALUES: readonly number[] = Object.freeze([]);
 const LETTER_C = 0x63;
@@ -162,7 +162,7 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
   let end = endIn;
   const nul = indexOf(bytes, NUL, start, end);
   if (nul >= 0) end = nul;
-  if (start >= end) return fail('empty_line');
+  if (start >= end) return fail('empty_line', start);
   if (bytes[start] === UNDERSCORE) {
     if (end - start >= 3 && bytes[start + 1] === 0x65 && bytes[start + 2] === 0x7b) {
       return parseEvent(bytes, start + 3, end);
@@ -170,15 +170,15 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
     if (end - start >= 4 && bytes[start + 1] === 0x73 && bytes[start + 2] === 0x63 && bytes[start + 3] === PIPE) {
       return parseServiceCheck(bytes, start + 4, end);
     }
-    return fail('unsupported_line');
+    return fail('unsupported_line', start);
   }
   const colon = indexOf(bytes, COLON, start, end);
-  if (colon < 0) return fail('malformed_line');
-  if (colon - start > MAX_NAME_BYTES) return fail('name_too_long');
+  if (colon < 0) return fail('malformed_line', end);
+  if (colon - start > MAX_NAME_BYTES) return fail('name_too_long', start + MAX_NAME_BYTES);
   const name = normaliseName(bytes, start, colon, map);
-  if (name === '') return fail('empty_name');
+  if (name === '') return fail('empty_name', start);
   const pipe = indexOf(bytes, PIPE, colon + 1, end);
-  if (pipe < 0) return fail('malformed_line');
+  if (pipe < 0) return fail('malformed_line', end);
 
   let p = pipe + 1;
   let kind: MetricKind;
@@ -201,12 +201,12 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
       p++;
       break;
     case 0x6d: // m, must be "ms"
-      if (bytes[p + 1] !== 0x73 || p + 1 >= end) return fail('invalid_type');
+      if (bytes[p + 1] !== 0x73 || p + 1 >= end) return fail('invalid_type', p);
       kind = 'timer';
       p += 2;
       break;
     default:
-      return fail('invalid_type');
+      return fail('invalid_type', p);
   }
 
   let rate = 1;
@@ -215,8 +215,8 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
   let containerId = '';
   let skippedFields = 0;
   if (p < end) {
-    if (bytes[p] !== PIPE) return fail('invalid_type');
-    if (p + 1 === end) return fail('invalid_suffix');
+    if (bytes[p] !== PIPE) return fail('invalid_type', p);
+    if (p + 1 === end) return fail('invalid_suffix', p + 1);
     let sawRate = false;
     // Each turn: bytes[p] is the `|` before a field.
     while (p < end) {
@@ -225,11 +225,11 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
       let next = indexOf(bytes, PIPE, f, end);
       const c = bytes[f];
       if (c === AT) {
-        if (sawRate) return fail('invalid_suffix');
+        if (sawRate) return fail('invalid_suffix', f);
         sawRate = true;
         const re = next < 0 ? end : next;
         const r = parseGoFloat(bytes, f + 1, re);
-        if (r === undefined || !Number.isFinite(r) || r <= 0) return fail('invalid_sample_rate');
+        if (r === undefined || !Number.isFinite(r) || r <= 0) return fail('invalid_sample_rate', f + 1);
         rate = r;
       } else if (c === HASH) {
         // Tags run to the end of the line, or to a `|` that starts a DogStatsD field.
@@ -275,7 +275,7 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
       const to = valueEnd < 0 ? pipe : valueEnd;
       if (to > from || valueEnd >= 0) {
         const v = readValue(bytes, from, to, kind);
-        if (v === undefined) return fail('invalid_value');
+        if (v === undefined) return fail('invalid_value', from);
         values.push(v);
       }
       if (valueEnd < 0) break;
@@ -285,7 +285,7 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
     value = values[0];
     if (values.length > 1) extraValues = values.slice(1);
   }
-  if (value === undefined) return fail('invalid_value');
+  if (value === undefined) return fail('invalid_value', colon + 1);
   const metric: ParsedMetric = {
     kind,
     name,
@@ -337,17 +337,17 @@ const ALERT_TYPES: Record<string, EventAlertType> = {
 function parseEvent(bytes: Uint8Array, p: number, end: number): ParseResult {
   const at = (i: number): number => (i < end ? bytes[i]! : -1);
   const tl = readUint32(bytes, p, end);
-  if (tl === undefined || at(tl[1]) !== COMMA) return fail('malformed_event');
+  if (tl === undefined || at(tl[1]) !== COMMA) return fail('malformed_event', p);
   const xl = readUint32(bytes, tl[1] + 1, end);
   if (xl === undefined || at(xl[1]) !== 0x7d || at(xl[1] + 1) !== COLON) {
-    return fail('malformed_event');
+    return fail('malformed_event', tl[1] + 1);
   }
   const titleStart = xl[1] + 2;
   const titleEnd = titleStart + tl[0];
-  if (at(titleEnd) !== PIPE) return fail('malformed_event');
+  if (at(titleEnd) !== PIPE) return fail('malformed_event', Math.min(titleEnd, end));
   const textStart = titleEnd + 1;
   const textEnd = textStart + xl[0];
-  if (textEnd > end) return fail('malformed_event');
+  if (textEnd > end) return fail('malformed_event', textStart);
 
   const event: {
     -readonly [K in keyof StatsdEvent]: StatsdEvent[K];
@@ -365,7 +365,7 @@ function parseEvent(bytes: Uint8Array, p: number, end: number): ParseResult {
 
   let q = textEnd;
   while (q < end) {
-    if (bytes[q] !== PIPE) return fail('malformed_event');
+    if (bytes[q] !== PIPE) return fail('malformed_event', q);
     q++;
     if (q === end) break; // a dangling '|' is tolerated
     if (bytes[q] === HASH) {
@@ -385,7 +385,7 @@ function parseEvent(bytes: Uint8Array, p: number, end: number): ParseResult {
       continue;
     }
     const letter = bytes[q];
-    if (at(q + 1) !== COLON) return fail('malformed_event');
+    if (at(q + 1) !== COLON) return fail('malformed_event', q);
     const valStart = q + 2;
     let valEnd = indexOf(bytes, PIPE, valStart, end);
     if (valEnd < 0) valEnd = end;
@@ -393,7 +393,7 @@ function parseEvent(bytes: Uint8Array, p: number, end: number): ParseResult {
     switch (letter) {
       case 0x64: {
         // d: unix seconds
-        if (!/^\d+$/.test(value)) return fail('malformed_event');
+        if (!/^\d+$/.test(value)) return fail('malformed_event', valStart);
         event.dateHappened = Number(value);
         break;
       }
@@ -405,7 +405,7 @@ function parseEvent(bytes: Uint8Array, p: number, end: number): ParseResult {
         break;
       case 0x70: {
         const pr = PRIORITIES[value];
-        if (pr === undefined) return fail('malformed_event');
+        if (pr === undefined) return fail('malformed_event', valStart);
         event.priority = pr;
         break;
       }
@@ -414,12 +414,12 @@ function parseEvent(bytes: Uint8Array, p: number, end: number): ParseResult {
         break;
       case 0x74: {
         const at = ALERT_TYPES[value];
-        if (at === undefined) return fail('malformed_event');
+        if (at === undefined) return fail('malformed_event', valStart);
         event.alertType = at;
         break;
       }
       default:
-        return fail('malformed_event');
+        return fail('malformed_event', q);
     }
     q = valEnd;
   }
@@ -433,11 +433,11 @@ function parseEvent(bytes: Uint8Array, p: number, end: number): ParseResult {
  */
 function parseServiceCheck(bytes: Uint8Array, p: number, end: number): ParseResult {
   const nameEnd = indexOf(bytes, PIPE, p, end);
-  if (nameEnd <= p) return fail('malformed_service_check');
+  if (nameEnd <= p) return fail('malformed_service_check', p);
   const statusEnd = indexOf(bytes, PIPE, nameEnd + 1, end);
   const se = statusEnd < 0 ? end : statusEnd;
   const digit = se - nameEnd === 2 ? bytes[nameEnd + 1]! - 0x30 : -1;
-  if (digit < 0 || digit > 3) return fail('malformed_service_check');
+  if (digit < 0 || digit > 3) return fail('malformed_service_check', nameEnd + 1);
   const check: { -readonly [K in keyof ServiceCheck]: ServiceCheck[K] } = {
     name: utf8(bytes, p, nameEnd),
     status: digit as ServiceCheckStatus,

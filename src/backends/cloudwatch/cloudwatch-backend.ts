@@ -3,7 +3,8 @@ import type * as CloudWatchSdk from '@aws-sdk/client-cloudwatch';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { BackendError, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
-import type { Backend, BackendDeps } from '../backend.js';
+import type { Backend, BackendDeps, Explanation } from '../backend.js';
+import { explained } from '../shared/explained.js';
 import {
   countDelivery,
   deliver,
@@ -74,6 +75,14 @@ export class CloudwatchBackend implements Backend {
   get deliveryTimeoutMs(): number {
     const c = this.#config;
     return (c.maxRetries + 1) * c.clientTimeoutMs + maxBackoffTotal(GOSTATSD_BACKOFF, c.maxRetries);
+  }
+
+  /** The metric data it would put. */
+  explain(s: FlushSnapshot): Explanation {
+    return explained(
+      cloudwatchData(s).map((d) => JSON.stringify(d)),
+      'no finite value to put',
+    );
   }
 
   async flush(s: FlushSnapshot, signal: AbortSignal, hurry?: AbortSignal): Promise<void> {

@@ -1,6 +1,7 @@
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import type { ServiceCheck, StatsdEvent } from '../../parser/sample.js';
-import type { Backend, BackendDeps } from '../backend.js';
+import type { Backend, BackendDeps, Explanation } from '../backend.js';
+import { explained } from '../shared/explained.js';
 import { deflate, familyOf, HttpPoster, inBatches, type DeliveryResult } from '../shared/http-delivery.js';
 import type { DatadogConfig } from './config.js';
 import { datadogSeries, eventPayload, seriesPayload, serviceCheckPayload } from './format.js';
@@ -50,6 +51,11 @@ export class DatadogBackend implements Backend {
   }
 
   async start(): Promise<void> {}
+
+  /** The series (names, points, tags, host) it would post. */
+  explain(snapshot: FlushSnapshot): Explanation {
+    return explained(datadogSeries(snapshot, this.#envoy), 'no finite value to post');
+  }
 
   async flush(snapshot: FlushSnapshot, signal: AbortSignal, hurry?: AbortSignal): Promise<void> {
     const batches = inBatches(datadogSeries(snapshot, this.#envoy), this.#config.metricsPerBatch);

@@ -3,7 +3,8 @@ import type { StatsdEvent } from '../../parser/sample.js';
 import { fnv1a } from '../../shared/hash.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import { encodeEventMessage, encodeRawMessage, eventToMessage } from '../../wire/gostatsd.js';
-import type { Backend, BackendDeps } from '../backend.js';
+import type { Backend, BackendDeps, Explanation } from '../backend.js';
+import { explained } from '../shared/explained.js';
 import { deflate, familyOf, HttpPoster, type DeliveryResult } from '../shared/http-delivery.js';
 import type { ForwarderConfig } from './config.js';
 import { RawBatch } from './raw-batch.js';
@@ -97,6 +98,13 @@ export class ForwarderBackend implements Backend {
   /** Each lane's share of `max-pending-size`. */
   get #laneBytes(): number {
     return Math.floor(this.#config.maxPendingBytes / this.#lanes.length);
+  }
+
+  /** The `RawMessageV2` it would post to `/v2/raw`, as JSON. */
+  explain(snapshot: FlushSnapshot): Explanation {
+    const batch = new RawBatch();
+    batch.addSnapshot(snapshot, Number.MAX_SAFE_INTEGER);
+    return explained(batch.empty ? [] : [JSON.stringify(batch.toMessage())]);
   }
 
   /** Holds the interval; once the forwarder's own interval has (about) passed, posts what is held. */

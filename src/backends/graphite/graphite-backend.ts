@@ -2,7 +2,10 @@ import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { runChunked } from '../../shared/cooperative.js';
 import { BackendError } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
-import type { Backend, BackendDeps, DisabledSubMetrics } from '../backend.js';
+import type { Backend, BackendDeps, DisabledSubMetrics, Explanation } from '../backend.js';
+import { explained, linesOf } from '../shared/explained.js';
+import { runToEnd } from '../../shared/cooperative.js';
+
 import { SendError, StreamSender } from '../shared/stream-sender.js';
 import type { GraphiteConfig } from './config.js';
 import { renderGraphite } from './format.js';
@@ -38,6 +41,11 @@ export class GraphiteBackend implements Backend {
   }
 
   async start(): Promise<void> {}
+
+  /** The plaintext lines (paths, values, timestamps) it would send. */
+  explain(snapshot: FlushSnapshot): Explanation {
+    return explained(linesOf(runToEnd(renderGraphite(snapshot, this.#config, this.#disabled)).text));
+  }
 
   async flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void> {
     const { text, lines } = await runChunked(renderGraphite(snapshot, this.#config, this.#disabled), signal);

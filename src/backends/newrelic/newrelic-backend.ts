@@ -1,5 +1,6 @@
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
-import type { Backend, BackendDeps } from '../backend.js';
+import type { Backend, BackendDeps, Explanation } from '../backend.js';
+import { explained } from '../shared/explained.js';
 import { HttpPoster, inBatches } from '../shared/http-delivery.js';
 import type { NewRelicConfig } from './config.js';
 import { newRelicMetrics, newRelicPayload } from './format.js';
@@ -43,6 +44,11 @@ export class NewRelicBackend implements Backend {
   }
 
   async start(): Promise<void> {}
+
+  /** The metrics it would post. */
+  explain(snapshot: FlushSnapshot): Explanation {
+    return explained(newRelicMetrics(snapshot, this.#config).map((m) => JSON.stringify(m)));
+  }
 
   async flush(snapshot: FlushSnapshot, signal: AbortSignal, hurry?: AbortSignal): Promise<void> {
     const insights = this.#config.apiKey !== '';

@@ -1,4 +1,5 @@
-import type { Backend } from '../backend.js';
+import type { Backend, Explanation } from '../backend.js';
+import { explained } from '../shared/explained.js';
 
 /** NullBackend discards everything; useful to measure the pipeline alone. */
 export class NullBackend implements Backend {
@@ -8,6 +9,10 @@ export class NullBackend implements Backend {
   }
   async start(): Promise<void> {}
   async flush(): Promise<void> {}
+
+  explain(): Explanation {
+    return explained([], 'the null backend discards everything');
+  }
   async sendEvent(): Promise<void> {}
   async shutdown(): Promise<void> {}
 }

@@ -5,7 +5,9 @@ import type * as Snappy from 'snappy';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { runChunked } from '../../shared/cooperative.js';
 import { errorMessage } from '../../shared/errors.js';
-import type { Backend, BackendDeps, SharedBackendSettings } from '../backend.js';
+import type { Backend, BackendDeps, Explanation, SharedBackendSettings } from '../backend.js';
+import { explained } from '../shared/explained.js';
+import { runToEnd } from '../../shared/cooperative.js';
 import { mapperOf } from '../prometheus/config.js';
 import { PromStore, type Family, type PromSeries } from '../prometheus/store.js';
 import { HttpPoster, inBatches } from '../shared/http-delivery.js';
@@ -82,6 +84,22 @@ export class RemoteWriteBackend implements Backend {
    * Applies the interval to the cumulative state (to the end, even past the deadline:
    * stopping half-way would lose counts), then writes the whole state.
    */
+  /** The time series (labels and value) it would write after this interval; refusals are counted as in a flush. */
+  explain(snapshot: FlushSnapshot): Explanation {
+    const subMetrics = this.#config.timers === 'sub-metrics';
+    this.#store.apply(snapshot, !subMetrics);
+    const series = runToEnd(storeSeries(this.#store, snapshot.timestampMs, (_f, s) => s.value));
+    if (subMetrics) series.push(...timerSubMetrics(snapshot));
+    return explained(
+      series.map((t) => {
+        const name = t.labels.find((l) => l.name === '__name__')?.value ?? '';
+        const labels = t.labels.filter((l) => l.name !== '__name__').map((l) => `${l.name}=${JSON.stringify(l.value)}`);
+        return `${name}{${labels.join(',')}} ${t.samples.map((p) => p.value).join(' ')}`;
+      }),
+      "the mapping drops these series or the store refuses them (see the prometheus backend's explanation)",
+    );
+  }
+
   async flush(snapshot: FlushSnapshot, signal: AbortSignal, hurry?: AbortSignal): Promise<void> {
     const subMetrics = this.#config.timers === 'sub-metrics';
     await runChunked(this.#store.applyChunked(snapshot, !subMetrics));

@@ -421,6 +421,11 @@ export class MetricMapper {
     this.#regexRules = config.rules.filter((r) => r.regex !== undefined);
   }
 
+  /** The `match` of rule `index` as written in the file (explain); undefined for -1. */
+  ruleMatch(index: number): string | undefined {
+    return this.#config.rules[index]?.match;
+  }
+
   /** The mapping for a StatsD name and type, or the unmatched defaults (rule -1, the name unchanged). */
   map(name: string, type: MatchMetricType): MappingResult {
     const fields = name.split('.');

@@ -1,13 +1,14 @@
 import { EnvoyTagExtractor } from '../../shared/envoy-tags.js';
 import type { ServerResponse } from 'node:http';
-import type { FlushSnapshot } from '../../aggregator/snapshot.js';
+import type { FlushSnapshot, SeriesIdentity } from '../../aggregator/snapshot.js';
 import { runChunked } from '../../shared/cooperative.js';
 import { drainedOrClosed } from '../../shared/drain.js';
-import type { Backend, BackendDeps, SharedBackendSettings } from '../backend.js';
+import type { Backend, BackendDeps, Explanation, SharedBackendSettings } from '../backend.js';
 import { mapperOf, type PrometheusConfig } from './config.js';
 import { CONTENT_TYPES, negotiate, type ExpositionFormat } from '../../shared/exposition-format.js';
 import { exposition } from './exposition.js';
-import { PromStore } from './store.js';
+import { PromStore, type DropReason } from './store.js';
+import type { MatchMetricType } from './mapping.js';
 
 /** The path whose exposition joins the daemon's own `/metrics` page. */
 const SHARED_PATH = '/metrics';
@@ -29,15 +30,18 @@ export class PrometheusBackend implements Backend {
   #config: PrometheusConfig;
   readonly #store: PromStore;
   #unregister: (() => void) | undefined;
+  /** Where the store's refusals go: the backend's counters, or an explanation being built. */
+  #onDrop: (reason: DropReason, n: number) => void;
 
   constructor(config: PrometheusConfig, shared: SharedBackendSettings, deps: BackendDeps) {
     this.name = deps.name;
     this.#deps = deps;
     this.#config = config;
+    this.#onDrop = (reason, n) => deps.metrics.dropped(reason, n);
     this.#store = new PromStore(
       mapperOf(config),
       shared.maxSeries,
-      (reason, n) => deps.metrics.dropped(reason, n),
+      (reason, n) => this.#onDrop(reason, n),
       new EnvoyTagExtractor(shared.envoyTagExtraction),
       shared.expiry,
     );
@@ -108,6 +112,62 @@ export class PrometheusBackend implements Backend {
     );
     if (pathChanged) this.#serve();
     this.#deps.logger.info({ series: this.#store.seriesCount }, 'prometheus mapping reconfigured; series kept');
+  }
+
+  /**
+   * The rule each series matched, its name and labels, and the exposition lines it now
+   * has; or why the store refused it (a drop rule, a conflict with a family seen before,
+   * the series cap).
+   */
+  explain(snapshot: FlushSnapshot): Explanation {
+    const refused: string[] = [];
+    const counting = this.#onDrop;
+    this.#onDrop = (reason) => void refused.push(reason);
+    try {
+      this.#store.apply(snapshot);
+    } finally {
+      this.#onDrop = counting;
+    }
+    const kinds: Array<[readonly SeriesIdentity[], MatchMetricType]> = [
+      [snapshot.counters, 'counter'],
+      [snapshot.gauges, 'gauge'],
+      [snapshot.sets, 'gauge'],
+      [snapshot.timers, 'observer'],
+    ];
+    const names = new Set<string>();
+    const notes: string[] = [];
+    for (const [points, type] of kinds) {
+      for (const p of points) {
+        const m = this.#store.mappingOf(p, type);
+        const labels = [...m.labels]
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(', ');
+        const rule =
+          m.rule < 0 ? 'no mapping rule matched' : `mapping rule ${m.rule} (match: ${JSON.stringify(m.match)})`;
+        notes.push(`${p.name}: ${rule} → ${m.action === 'drop' ? 'drop' : `${m.name}{${labels}}`}`);
+        names.add(m.name);
+      }
+    }
+    const text = [...exposition(this.#store, 'text', snapshot.timestampMs)].join('');
+    const emits = text.split('\n').filter((line) => {
+      const head = line.startsWith('# ') ? line.split(' ')[2]! : line.split(/[{ ]/)[0]!;
+      for (const n of names)
+        if (head === n || (head.startsWith(n) && /^_(bucket|sum|count)$/.test(head.slice(n.length)))) return true;
+      return false;
+    });
+    const reason = refused[0];
+    if (reason === undefined) return { emits, notes };
+    const held = [...names].map((n) => this.#store.families.get(n)).find((f) => f !== undefined);
+    const detail =
+      reason === 'max_series'
+        ? 'the exposition already holds max-series series'
+        : reason === 'mapping_drop'
+          ? 'the matching rule says action: drop'
+          : held !== undefined
+            ? `${held.name} is already a ${held.type} family with labels [${held.labelNames}]`
+            : `refused by the store (${reason})`;
+    return { emits: [], notes, leftOut: { reason, detail } };
   }
 
   async sendEvent(): Promise<void> {}

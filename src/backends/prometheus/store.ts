@@ -221,9 +221,9 @@ export class PromStore {
     this.#cache.clear();
   }
 
-  /** Applies one interval at once. */
-  apply(s: FlushSnapshot): void {
-    runToEnd(this.applyChunked(s));
+  /** Applies one interval at once (its timers only with `timers`). */
+  apply(s: FlushSnapshot, timers = true): void {
+    runToEnd(this.applyChunked(s, timers));
   }
 
   /**
@@ -310,6 +310,25 @@ export class PromStore {
         this.#cache.clear();
       }
     }
+  }
+
+  /**
+   * How a StatsD series maps, without placing it (explain): the rule that matched (-1:
+   * none) and its `match`, the action, and the escaped name and labels it would get.
+   */
+  mappingOf(
+    id: SeriesIdentity,
+    type: MatchMetricType,
+  ): { rule: number; match: string | undefined; action: 'map' | 'drop'; name: string; labels: Map<string, string> } {
+    const envoy = this.#envoy.apply(id.name, id.tags);
+    const m = this.#mapper.map(envoy.name, type);
+    return {
+      rule: m.rule,
+      match: this.#mapper.ruleMatch(m.rule),
+      action: m.action,
+      name: escapeMetricName(m.name),
+      labels: labelsOf(envoy.tags, m),
+    };
   }
 
   #resolve(

@@ -83,6 +83,7 @@ export class SepMatcher {
   #arena = Buffer.allocUnsafeSlow(ARENA_INITIAL_BYTES);
   #arenaUsed = 0;
   readonly #cacheLimit: number;
+  readonly #patterns: { readonly sep: string; readonly cluster: string };
   /** Names the cache holds before it starts over: `cacheLimit`, or more for large flushes. */
   #hardLimit: number;
 
@@ -94,6 +95,7 @@ export class SepMatcher {
   constructor(sepRegexp: string, clusterRegexp: string, cacheLimit = CACHE_LIMIT) {
     this.#cacheLimit = cacheLimit;
     this.#hardLimit = cacheLimit;
+    this.#patterns = { sep: sepRegexp, cluster: clusterRegexp };
     const sep = compileRe2(sepRegexp);
     const cluster = compileRe2(clusterRegexp);
     if (typeof sep === 'string') throw new DaemonError('ERR_CONFIG_INVALID', `sep_regexp: ${sep}`);
@@ -198,6 +200,23 @@ export class SepMatcher {
       this.middleEnd(s) - MIDDLE_TAIL.length,
     );
     return { instanceId: cluster.instanceId, cluster: cluster.cluster, statistics: JSON.parse(json) as string };
+  }
+
+  /**
+   * Says in words why a name has no place ({@link classify} is not a match): which
+   * regexp failed, and on what.
+   */
+  whyNot(name: string): string {
+    const { sep, cluster } = this.#patterns;
+    const cm = this.#cluster.exec(name);
+    if (cm === null) return `cluster_regexp ${JSON.stringify(cluster)} matches nowhere in ${JSON.stringify(name)}`;
+    if (!this.#sep.test(name)) return `sep_regexp ${JSON.stringify(sep)} matches nowhere in ${JSON.stringify(name)}`;
+    if (cm[0] === '')
+      return `cluster_regexp ${JSON.stringify(cluster)} matches an empty string in ${JSON.stringify(name)}`;
+    const sm = this.#sep.exec(cm[0]);
+    if (sm === null || sm[0] === '')
+      return `sep_regexp ${JSON.stringify(sep)} finds no SEP id inside the cluster ${JSON.stringify(cm[0])}`;
+    return `the cluster ${JSON.stringify(cm[0])} reaches the end of ${JSON.stringify(name)}: no statistic follows it`;
   }
 
   #compute(name: string): number {

@@ -1,9 +1,9 @@
 import { seriesOf, type FlushSnapshot } from '../../aggregator/snapshot.js';
 import { BackendError, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
-import type { Backend, BackendDeps } from '../backend.js';
+import type { Backend, BackendDeps, Explanation } from '../backend.js';
 import type { SepAgentConfig } from './config.js';
-import { encodeSnapshotChunked, GroupScratch, type SepDocument } from './encode.js';
+import { encodeSnapshot, encodeSnapshotChunked, GroupScratch, type SepDocument } from './encode.js';
 import { BufferPool } from '../shared/buffer-pool.js';
 import { UdpSender } from '../shared/udp-sender.js';
 import { runChunked } from '../../shared/cooperative.js';
@@ -143,6 +143,34 @@ export class SepAgentBackend implements Backend {
         cause: firstError,
       });
     }
+  }
+
+  /** The documents it would send, or which regexp failed on which name. */
+  explain(snapshot: FlushSnapshot): Explanation {
+    const r = encodeSnapshot(snapshot, this.#matcher, this.#cfg.maxDatagramBytes);
+    const emits = r.documents.map((d) => d.payload.toString('utf8'));
+    const all = [...snapshot.counters, ...snapshot.timers, ...snapshot.gauges, ...snapshot.sets];
+    const notes = all.flatMap((p) => {
+      const c = this.#matcher.classify(p.name);
+      return typeof c === 'string'
+        ? []
+        : [
+            `${p.name}: SEP ${JSON.stringify(c.instanceId)}, cluster ${JSON.stringify(c.cluster)}, statistic ${JSON.stringify(c.statistics)}`,
+          ];
+    });
+    const left = all.find((p) => typeof this.#matcher.classify(p.name) === 'string');
+    if (left !== undefined) {
+      const c = this.#matcher.classify(left.name) as string;
+      return {
+        emits,
+        notes,
+        leftOut: { reason: c === 'ignored' ? 'unmatched_name' : c, detail: this.#matcher.whyNot(left.name) },
+      };
+    }
+    const drop = Object.entries(r.dropped).find(([, n]) => n > 0);
+    if (drop !== undefined && emits.length === 0)
+      return { emits, notes, leftOut: { reason: drop[0], detail: `${drop[1]} item(s) left out (${drop[0]})` } };
+    return { emits, notes };
   }
 
   async sendEvent(): Promise<void> {

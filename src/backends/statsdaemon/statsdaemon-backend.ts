@@ -3,7 +3,9 @@ import type { StatsdEvent } from '../../parser/sample.js';
 import { runChunked } from '../../shared/cooperative.js';
 import { BackendError, errorCode, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
-import type { Backend, BackendDeps } from '../backend.js';
+import type { Backend, BackendDeps, Explanation } from '../backend.js';
+import { explained, linesOf } from '../shared/explained.js';
+import { runToEnd } from '../../shared/cooperative.js';
 import { StreamSender } from '../shared/stream-sender.js';
 import { UdpSender } from '../shared/udp-sender.js';
 import type { StatsdaemonConfig } from './config.js';
@@ -60,6 +62,12 @@ export class StatsdaemonBackend implements Backend {
   /** Starts connecting in the background: the peer may come up after us, and every flush retries. */
   async start(): Promise<void> {
     this.#udp?.open().catch(() => undefined); // counted and logged by the sender
+  }
+
+  /** The StatsD lines it would send. */
+  explain(snapshot: FlushSnapshot): Explanation {
+    const { packets } = runToEnd(statsdPackets(snapshot, this.#config.disableTags, UDP_PACKET));
+    return explained(packets.flatMap(linesOf));
   }
 
   async flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void> {

@@ -4,7 +4,9 @@ import { Socket } from 'node:net';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import type { ServiceCheck, StatsdEvent } from '../../parser/sample.js';
 import { BackendError } from '../../shared/errors.js';
-import type { Backend, BackendDeps, DisabledSubMetrics } from '../backend.js';
+import type { Backend, BackendDeps, DisabledSubMetrics, Explanation } from '../backend.js';
+import { explained, linesOf } from '../shared/explained.js';
+
 import { goFixed } from '../shared/go-format.js';
 import { gostatsdPercentileName } from '../shared/gostatsd-names.js';
 import { CHUNK_SERIES, runChunked } from '../../shared/cooperative.js';
@@ -161,6 +163,11 @@ export class StdoutBackend implements Backend {
    * waiting for `drain` when the pipe is full, until the flush deadline. Lines not written
    * by then are counted as dropped.
    */
+  /** The lines it would write. */
+  explain(snapshot: FlushSnapshot): Explanation {
+    return explained(linesOf(renderSnapshot(snapshot, this.#disabled)));
+  }
+
   async flush(snapshot: FlushSnapshot, signal: AbortSignal): Promise<void> {
     const total = lineCount(snapshot, this.#disabled);
     if (total === 0) return;
