@@ -169,6 +169,15 @@ export function applySample(acc: Accumulator, value: number, member: string, rat
 }
 
 /**
+ * Adds a signed gauge value to the gauge (`gauge-deltas = apply`, docs/semantics.md#aggregation):
+ * a new gauge starts from 0.
+ */
+export function adjustGauge(acc: GaugeSeries, delta: number, nowMs: number): void {
+  acc.lastSeenMs = nowMs;
+  acc.current += delta;
+}
+
+/**
  * Merges a forwarded interval of a timer (docs/semantics.md#aggregation): its raw values are
  * appended and its sampled count (sum of `1 / rate`) added.
  */

@@ -39,6 +39,8 @@ export interface Aggregator {
   resolve(series: SeriesIdentity & { readonly kind: MetricKind }, nowMs: number): SeriesRef | undefined;
   /** Merges a forwarded timer interval into a live timer series: appends `values`, adds `sampledCount`. */
   mergeTimer(ref: SeriesRef, values: ArrayLike<number>, sampledCount: number, nowMs: number): void;
+  /** Adds `delta` to a live gauge series (`gauge-deltas = apply`); O(1). */
+  adjustGauge(ref: SeriesRef, delta: number, nowMs: number): void;
   /** Applies one more sample to a live series `record` returned (O(1), no look-up). */
   applyTo(ref: SeriesRef, value: number, member: string, rate: number, nowMs: number): void;
   /** Ends the interval; `fresh`: write into new arrays, leaving the previous cut and snapshot intact. */

@@ -1,5 +1,6 @@
 import type { MetricKind } from '../parser/sample.js';
 import {
+  adjustGauge,
   applySample,
   mergeTimerValues,
   newAccumulator,
@@ -178,6 +179,10 @@ export class InMemoryAggregator implements Aggregator {
 
   applyTo(ref: SeriesRef, value: number, member: string, rate: number, nowMs: number): void {
     applySample(ref as Accumulator, value, member, rate, nowMs);
+  }
+
+  adjustGauge(ref: SeriesRef, delta: number, nowMs: number): void {
+    adjustGauge(ref as GaugeSeries, delta, nowMs);
   }
 
   record(s: SeriesSample, nowMs: number): Accumulator | undefined {

@@ -1,3 +1,4 @@
+import type { GaugeDeltaRule } from '../ingest/ingester.js';
 import type { DisabledPercentiles, DisabledSubMetrics } from '../aggregator/snapshot.js';
 import type { ExpiryConfig } from '../aggregator/in-memory-aggregator.js';
 import type { FilterConfig } from '../ingest/filter.js';
@@ -46,6 +47,8 @@ export interface DaemonConfig {
   ignoreHost: boolean;
   /** `container-id-tag`. Live. */
   containerIdTag: boolean;
+  /** `gauge-deltas`: what a signed gauge value does. Live. */
+  gaugeDeltas: GaugeDeltaRule;
   /** `istio-names`. Restart. */
   istioNames: boolean;
   /** `envoy-tag-extraction`. Live (a shared backend setting). */

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { shownDefault, type KeySpec, type KeyType } from '../shared/config-key.js';
 import { ENVOY_TAG_RULES } from '../shared/envoy-tags.js';
 import { LOG_FORMATS } from '../shared/logger.js';
+import { GAUGE_DELTA_RULES } from '../ingest/ingester.js';
 import type { ConfigCatalog } from './catalog.js';
 import type { DaemonConfig } from './config.js';
 
@@ -196,6 +197,17 @@ export const KEYS: readonly CoreKeySpec[] = [
     group: 'Aggregation',
     reload: 'live',
     describe: 'Tag metrics with "container_id:<id>" from a DogStatsD 1.2 "|c:<id>" field',
+  },
+  {
+    key: 'gauge-deltas',
+    type: 'string',
+    default: 'ignore',
+    values: GAUGE_DELTA_RULES,
+    field: 'gaugeDeltas',
+    group: 'Aggregation',
+    reload: 'live',
+    describe:
+      "What a signed gauge value (x:+3|g, x:-3|g) does: ignore = sets the gauge to +3 or -3 (the reference's rule); apply = adds it to the last value (Etsy statsd's and statsd_exporter's rule; send 0 first to set a negative value)",
   },
   {
     key: 'istio-names',

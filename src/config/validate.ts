@@ -1,3 +1,4 @@
+import type { GaugeDeltaRule } from '../ingest/ingester.js';
 import type { ConfigIssue } from '../shared/errors.js';
 import { Checker, isPlainObject, join } from '../shared/check.js';
 import { KeyReader } from '../shared/config-key.js';
@@ -191,6 +192,7 @@ export function validateConfig(
     namespace: read.string('namespace'),
     ignoreHost: read.bool('ignore-host'),
     containerIdTag: read.bool('container-id-tag'),
+    gaugeDeltas: read.string('gauge-deltas') as GaugeDeltaRule,
     istioNames: read.bool('istio-names'),
     envoyTagExtraction: read.string('envoy-tag-extraction') as EnvoyTagRules,
     filters,

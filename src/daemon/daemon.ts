@@ -188,7 +188,7 @@ export class Daemon implements Lifecycle {
       expiry: cfg.expiry,
       maxSeries: cfg.maxSeries,
     });
-    this.#ingester.reconfigure(new TagProcessor(tagsOf(cfg)), cfg.badLinesPerMinute);
+    this.#ingester.reconfigure(new TagProcessor(tagsOf(cfg)), cfg.badLinesPerMinute, cfg.gaugeDeltas);
     this.#flusher.setInterval(cfg.flushIntervalMs);
     if (plan.live.includes('verbose')) this.#deps.logger.level = cfg.verbose ? 'debug' : 'info';
     this.#config = cfg;
@@ -310,6 +310,7 @@ export function pipelineConfigOf(config: DaemonConfig): PipelineConfig {
     tags: tagsOf(config),
     badLinesPerMinute: config.badLinesPerMinute,
     istioNames: config.istioNames,
+    gaugeDeltas: config.gaugeDeltas,
   };
 }
 

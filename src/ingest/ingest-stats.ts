@@ -31,6 +31,8 @@ export class IngestStats implements ReceiverStats {
   skippedFields = 0;
   /** Accepted lines that carried a client timestamp (`|T…`), which aggregation does not use. */
   clientTimestamps = 0;
+  /** Gauge lines whose value has a sign (`+3`, `-3`): deltas or not by `gauge-deltas`. */
+  gaugeSignedLines = 0;
   /** Rejected lines by reason. */
   readonly badLines = Object.fromEntries(PARSE_ERROR_REASONS.map((r) => [r, 0])) as Record<ParseErrorReason, number>;
   /** Metrics dropped by a `drop-metric` filter. */

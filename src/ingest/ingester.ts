@@ -16,6 +16,7 @@ import type { TagProcessor } from './tag-processor.js';
 import type { DatagramSink, Transport } from '../receivers/receiver.js';
 import { LineCache } from './line-cache.js';
 import { LineScan, plainMember, plainValue, scanLine } from '../parser/line-scan.js';
+import { MINUS, PLUS } from '../parser/ascii.js';
 import { fnv1a } from '../shared/hash.js';
 
 /** Dependencies of {@link Ingester}. */
@@ -34,7 +35,16 @@ export interface IngesterDeps {
   badLinesPerMinute: number;
   /** Use the line cache (default true); false sends every line through the full parser. */
   lineCache?: boolean;
+  /** `gauge-deltas`: what a signed gauge value does (default `ignore`). */
+  gaugeDeltas?: GaugeDeltaRule;
 }
+
+/**
+ * What a signed gauge value (`x:+3|g`) does: `ignore` sets the gauge to it (the
+ * reference's rule), `apply` adds it to the last value (Etsy statsd's rule).
+ */
+export const GAUGE_DELTA_RULES = ['ignore', 'apply'] as const;
+export type GaugeDeltaRule = (typeof GAUGE_DELTA_RULES)[number];
 
 /** What a map entry without a value on the wire stands for: the message's default. */
 const DEFAULT_ENTRY: Record<MetricKind, object> = {
@@ -79,9 +89,12 @@ export class Ingester implements DatagramSink {
   #badLineLog: RateLimitedLog;
   /** The container id of the datagram being processed (Unix socket origin detection), or `''`. */
   #origin = '';
+  /** `gauge-deltas = apply`. */
+  #applyDeltas: boolean;
 
   constructor(deps: IngesterDeps) {
     this.#d = deps;
+    this.#applyDeltas = deps.gaugeDeltas === 'apply';
     this.#useCache = deps.lineCache !== false;
     this.#badLineLog = this.#newBadLineLog();
   }
@@ -105,8 +118,9 @@ export class Ingester implements DatagramSink {
    * log budget (a config reload). Series already aggregated are not renamed; lines from
    * now on follow the new rules.
    */
-  reconfigure(tags: TagProcessor, badLinesPerMinute: number): void {
-    this.#d = { ...this.#d, tags, badLinesPerMinute };
+  reconfigure(tags: TagProcessor, badLinesPerMinute: number, gaugeDeltas: GaugeDeltaRule = 'ignore'): void {
+    this.#d = { ...this.#d, tags, badLinesPerMinute, gaugeDeltas };
+    this.#applyDeltas = gaugeDeltas === 'apply';
     this.#badLineLog = this.#newBadLineLog();
     this.#cache.clear();
   }
@@ -197,6 +211,16 @@ export class Ingester implements DatagramSink {
             // (not NaN: a plain decimal value)
             d.stats.lines++;
             d.stats.samples[series.kind]++;
+            if (series.kind === 'gauge') {
+              const sign = bytes[scan.colon + 1];
+              if (sign === PLUS || sign === MINUS) {
+                d.stats.gaugeSignedLines++;
+                if (this.#applyDeltas) {
+                  d.aggregator.adjustGauge(series, value, now);
+                  return scan.end;
+                }
+              }
+            }
             d.aggregator.applyTo(series, value, '', cache.rate(e), now);
             return scan.end;
           }
@@ -236,24 +260,28 @@ export class Ingester implements DatagramSink {
         d.stats.filtered++;
         return;
       }
-      const series = d.aggregator.record(
-        {
-          kind: m.kind,
-          name: id.name,
-          tags: id.tags,
-          host: id.host,
-          tagsKey: id.tagsKey,
-          value: m.value,
-          member: m.member,
-          rate: m.rate,
-        },
-        now,
-      );
+      const delta = m.signed && m.kind === 'gauge';
+      if (delta) d.stats.gaugeSignedLines++;
+      const sample = {
+        kind: m.kind,
+        name: id.name,
+        tags: id.tags,
+        host: id.host,
+        tagsKey: id.tagsKey,
+        value: m.value,
+        member: m.member,
+        rate: m.rate,
+      };
+      const adjust = delta && this.#applyDeltas;
+      const series = adjust ? d.aggregator.resolve(sample, now) : d.aggregator.record(sample, now);
       if (series === undefined) return; // past max-series: counted by the aggregator
+      if (adjust) d.aggregator.adjustGauge(series, m.value, now);
       d.stats.samples[m.kind]++;
-      // Packed values (DogStatsD 1.1): the same series, each value sampled at the line's rate.
+      // Packed values (DogStatsD 1.1): the same series, each value sampled at the line's rate
+      // (a signed gauge line's values are all deltas under gauge-deltas = apply).
       for (const v of m.extraValues) {
-        d.aggregator.applyTo(series, v, '', m.rate, now);
+        if (adjust) d.aggregator.adjustGauge(series, v, now);
+        else d.aggregator.applyTo(series, v, '', m.rate, now);
         d.stats.samples[m.kind]++;
       }
       if (m.skippedFields > 0) d.stats.skippedFields += m.skippedFields;

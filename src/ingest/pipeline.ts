@@ -5,7 +5,7 @@ import type { Clock } from '../shared/clock.js';
 import type { LineParser } from '../parser/line-parser.js';
 import type { Logger } from '../shared/logger.js';
 import type { IngestStats } from './ingest-stats.js';
-import { Ingester } from './ingester.js';
+import { Ingester, type GaugeDeltaRule } from './ingester.js';
 import { TagProcessor, type TagProcessorConfig } from './tag-processor.js';
 
 /** Settings of the receive side; anything left out takes the daemon's default. */
@@ -18,6 +18,8 @@ export interface PipelineConfig {
   lineCache?: boolean;
   /** `istio-names`: keep `|` inside metric names (default false). */
   istioNames?: boolean;
+  /** `gauge-deltas` (default `ignore`). */
+  gaugeDeltas?: GaugeDeltaRule;
 }
 
 /** What the pipeline needs from its host. */
@@ -65,6 +67,7 @@ export function createPipeline(cfg: PipelineConfig, deps: PipelineDeps): Pipelin
     ...(deps.onServiceCheck !== undefined ? { onServiceCheck: deps.onServiceCheck } : {}),
     badLinesPerMinute: cfg.badLinesPerMinute ?? 0,
     lineCache: cfg.lineCache !== false,
+    gaugeDeltas: cfg.gaugeDeltas ?? 'ignore',
   });
   return { parser, ingester, aggregator };
 }

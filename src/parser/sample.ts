@@ -22,6 +22,8 @@ export interface ParsedMetric {
   readonly containerId: string;
   /** Fields after the type that were not understood (`|x…`) and skipped. */
   readonly skippedFields: number;
+  /** The (first) value is written with a sign (`+3`, `-3`): a gauge delta under `gauge-deltas = apply`. */
+  readonly signed: boolean;
 }
 
 /** Status of a DogStatsD service check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */

@@ -13,7 +13,7 @@ import type {
 import type { LineParser } from './line-parser.js';
 import { MAX_NAME_BYTES } from './sample.js';
 
-import { AT, COLON, COMMA, HASH, NUL, PIPE, UNDERSCORE } from './ascii.js';
+import { AT, COLON, COMMA, HASH, MINUS, NUL, PIPE, PLUS, UNDERSCORE } from './ascii.js';
 
 /** Per-byte action for name normalisation: 0 drop, 1 keep, or the replacement byte. */
 function nameMap(keepPipes: boolean): Uint8Array {
@@ -259,6 +259,7 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
       timestamp,
       containerId,
       skippedFields,
+      signed: false,
     };
     return { type: 'metric', metric };
   }
@@ -297,6 +298,7 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
     timestamp,
     containerId,
     skippedFields,
+    signed: bytes[colon + 1] === PLUS || bytes[colon + 1] === MINUS,
   };
   return { type: 'metric', metric };
 }

@@ -113,6 +113,12 @@ export class SelfMetrics {
       [],
       () => [[{}, stats.clientTimestamps]],
     );
+    mirror(
+      'gauge_signed_lines_total',
+      'Gauge lines whose value has a sign (+3, -3): set as written under gauge-deltas=ignore, added under apply.',
+      [],
+      () => [[{}, stats.gaugeSignedLines]],
+    );
     mirror('bad_lines_total', 'Lines rejected, by reason.', ['reason'], () =>
       PARSE_ERROR_REASONS.map((r) => [{ reason: r }, stats.badLines[r]]),
     );

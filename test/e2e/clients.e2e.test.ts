@@ -108,6 +108,8 @@ describe('e2e: hot-shots, the whole API, over UDP and a Unix socket', function (
     expect(metricValue(metrics, 'statsd_sepagent_service_checks_received_total')).to.equal(2);
     expect(metricValue(metrics, 'statsd_sepagent_events_received_total')).to.equal(2);
     expect(metricValue(metrics, 'statsd_sepagent_client_timestamps_total')).to.equal(2);
+    // gaugeDelta's signed lines are counted (set as written under the default rule).
+    expect(metricValue(metrics, 'statsd_sepagent_gauge_signed_lines_total')).to.equal(4);
     expect(metricValue(metrics, 'statsd_sepagent_datagrams_received_total{transport="unix"}')).to.equal(
       LINES_PER_CLIENT,
     );
@@ -199,5 +201,35 @@ describe('e2e: hot-shots, the whole API, over UDP and a Unix socket', function (
     ];
     expect(items.filter((i) => !/ (per_second|count_ps) /.test(i))).to.have.members([...want('sep1'), ...want('sep2')]);
     await agent.close();
+  });
+
+  it('gauge-deltas = "apply": gaugeDelta adds to the last value, a new gauge starts at 0, a bare gauge still sets', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clients-deltas-'));
+    const config = join(dir, 'config.toml');
+    writeFileSync(config, ['backends = "stdout"', 'flush-interval = "1h"', 'gauge-deltas = "apply"'].join('\n'));
+    const cli = new CliProcess(['--config-path', config, '--metrics-addr', '127.0.0.1:0', '--web-addr', '127.0.0.1:0']);
+    const ports = await cli.ready();
+    const c = new StatsD({ host: '127.0.0.1', port: ports.udp, maxBufferSize: 0, includeDatadogTelemetry: false });
+    c.gauge('pool', 10);
+    c.gaugeDelta('pool', 3); // +3|g → 13
+    c.gaugeDelta('pool', -2); // -2|g → 11 (the line cache's fast path: same series as the line before)
+    c.gaugeDelta('fresh', 3); // a new gauge starts at 0 → 3
+    c.gauge('neg', 0);
+    c.gaugeDelta('neg', -5); // 0 then -5 sets -5, Etsy statsd's idiom
+    await waitFor(
+      async () =>
+        metricValue((await httpGet(ports.web, '/metrics')).body, 'statsd_sepagent_lines_received_total') === 6,
+      10_000,
+      'every line received',
+    );
+    const metrics = (await httpGet(ports.web, '/metrics')).body;
+    expect(metricValue(metrics, 'statsd_sepagent_gauge_signed_lines_total')).to.equal(4);
+    c.close();
+    expect(await cli.stop()).to.equal(0);
+    expect(stableStdout(cli.stdout)).to.deep.equal([
+      'stats.gauge.fresh.s.127.0.0.1 3.000000',
+      'stats.gauge.neg.s.127.0.0.1 -5.000000',
+      'stats.gauge.pool.s.127.0.0.1 11.000000',
+    ]);
   });
 });

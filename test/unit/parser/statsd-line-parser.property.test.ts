@@ -156,6 +156,7 @@ describe('StatsdLineParser properties', () => {
           timestamp: 0,
           containerId: '',
           skippedFields: 0,
+          signed: type !== 's' && /^[+-]/.test(value),
         });
       }),
       { numRuns: NUM_RUNS },
