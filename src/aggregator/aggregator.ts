@@ -17,6 +17,7 @@ export interface SeriesSample extends SeriesIdentity {
  */
 export interface SeriesRef {
   readonly kind: MetricKind;
+  readonly name: string;
   readonly dead: boolean;
 }
 

@@ -118,6 +118,16 @@ export interface BackendDeps {
   routes?: RouteRegistry;
   /** The stdout backend's output; process.stdout unless a test supplies one. */
   stdout?: NodeJS.WritableStream;
+  /** The live tap (`/debug/tap`): where a backend shows the series it leaves out, while one is open. */
+  tap?: BackendTap;
+}
+
+/** Where a backend shows the series it has no place for, by name (`/debug/tap`, kind `unmatched`). */
+export interface BackendTap {
+  /** Whether a tap is open: a backend looks up names only then. */
+  readonly open: boolean;
+  /** A series `backend` left out of its output, with the reason its counters use. */
+  unmatched(backend: string, name: string, reason: string): void;
 }
 
 /** Settings every backend may read besides its own section. */

@@ -26,6 +26,15 @@ watched and edits apply live (SIGHUP forces a reload). Sections such as [sepagen
 the document only.
 Documentation: docs/config.md (every key), docs/compatibility.md (differences from gostatsd).`;
 
+/** The options of the commands that talk to a running daemon's admin server. */
+const DEBUG_CLIENT_OPTIONS = {
+  'web-addr': {
+    type: 'string',
+    default: '127.0.0.1:8181',
+    describe: "The daemon's admin server (its web-addr; kubectl port-forward to reach a pod's)",
+  },
+} as const;
+
 /**
  * Parses argv and runs the chosen command. Resolves with the process exit code; never
  * exits by itself (only main.ts does).
@@ -135,6 +144,103 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           },
           io,
         );
+      },
+    )
+    .command(
+      'tap',
+      'Stream what a running daemon receives, rejects (with the reason) or leaves out, live, from /debug/tap (needs debug-endpoints = "tap")',
+      (y) =>
+        y
+          .options({
+            ...DEBUG_CLIENT_OPTIONS,
+            kind: {
+              type: 'string',
+              default: 'received,rejected,unmatched',
+              describe: 'What to show: received, rejected, unmatched, datagram (comma-separated)',
+            },
+            match: { type: 'string', describe: 'Only metric names matching this glob (envoy.cluster.*)' },
+            count: { type: 'number', default: 100, describe: 'Stop after this many records' },
+            duration: { type: 'string', default: '10s', describe: 'Stop after this long (at most 10m)' },
+            json: { type: 'boolean', default: false, describe: 'The records as NDJSON' },
+          })
+          .strict(),
+      async (args) => {
+        if (usageError !== undefined) return;
+        releaseStartupHangup(io);
+        const { tapCommand } = await import('./debug-tools.js');
+        exitCode = await tapCommand(
+          {
+            webAddr: args['web-addr'],
+            kinds: args.kind,
+            match: args.match,
+            count: args.count,
+            duration: args.duration,
+            json: args.json,
+          },
+          io,
+        );
+      },
+    )
+    .command(
+      'capture',
+      'Write the datagrams a running daemon receives, with their times, to a file for replay (needs debug-endpoints = "tap")',
+      (y) =>
+        y
+          .options({
+            ...DEBUG_CLIENT_OPTIONS,
+            out: { type: 'string', demandOption: true, describe: 'The capture file (NDJSON)' },
+            count: { type: 'number', default: 100_000, describe: 'Stop after this many datagrams' },
+            duration: { type: 'string', default: '60s', describe: 'Stop after this long (at most 10m)' },
+          })
+          .strict(),
+      async (args) => {
+        if (usageError !== undefined) return;
+        releaseStartupHangup(io);
+        const { captureCommand } = await import('./debug-tools.js');
+        exitCode = await captureCommand(
+          { webAddr: args['web-addr'], out: args.out, count: args.count, duration: args.duration },
+          io,
+        );
+      },
+    )
+    .command(
+      'replay <file>',
+      'Send the datagrams of a capture over UDP again, with their original spacing',
+      (y) =>
+        y
+          .positional('file', { type: 'string', demandOption: true, describe: 'A file written by capture' })
+          .options({
+            to: { type: 'string', default: '127.0.0.1:8125', describe: 'Where to send (host:port, UDP)' },
+            speed: {
+              type: 'number',
+              default: 1,
+              describe: 'Speed-up of the original spacing (10 = ten times faster; 0 = no waiting)',
+            },
+          })
+          .strict(),
+      async (args) => {
+        if (usageError !== undefined) return;
+        releaseStartupHangup(io);
+        const { replayCommand } = await import('./debug-tools.js');
+        exitCode = await replayCommand({ file: args.file, to: args.to, speed: args.speed }, io);
+      },
+    )
+    .command(
+      'top',
+      'Show the metric names of a running daemon with the most samples and the most new series, with their tag keys (from /debug/metrics)',
+      (y) =>
+        y
+          .options({
+            ...DEBUG_CLIENT_OPTIONS,
+            limit: { type: 'number', default: 10, describe: 'Names per table (1-200)' },
+            json: { type: 'boolean', default: false, describe: 'The JSON of /debug/metrics' },
+          })
+          .strict(),
+      async (args) => {
+        if (usageError !== undefined) return;
+        releaseStartupHangup(io);
+        const { topCommand } = await import('./debug-tools.js');
+        exitCode = await topCommand({ webAddr: args['web-addr'], limit: args.limit, json: args.json }, io);
       },
     )
     .command(

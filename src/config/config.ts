@@ -1,3 +1,4 @@
+import type { DebugEndpoints } from '../shared/debug-endpoints.js';
 import type { GaugeDeltaRule } from '../ingest/ingester.js';
 import type { DisabledPercentiles, DisabledSubMetrics } from '../aggregator/snapshot.js';
 import type { ExpiryConfig } from '../aggregator/in-memory-aggregator.js';
@@ -59,6 +60,8 @@ export interface DaemonConfig {
   disabledPercentiles: DisabledPercentiles;
   /** `[disabled-sub-metrics]` base flags (honoured by the stdout backend). Live. */
   disabledSubMetrics: DisabledSubMetrics;
+  /** `debug-endpoints`. Live. */
+  debugEndpoints: DebugEndpoints;
   /** `bad-lines-per-minute`. Live. */
   badLinesPerMinute: number;
   /** `hostname`. Restart. */

@@ -3,6 +3,7 @@ import { shownDefault, type KeySpec, type KeyType } from '../shared/config-key.j
 import { ENVOY_TAG_RULES } from '../shared/envoy-tags.js';
 import { LOG_FORMATS } from '../shared/logger.js';
 import { GAUGE_DELTA_RULES } from '../ingest/ingester.js';
+import { DEBUG_ENDPOINTS } from '../shared/debug-endpoints.js';
 import type { ConfigCatalog } from './catalog.js';
 import type { DaemonConfig } from './config.js';
 
@@ -249,6 +250,17 @@ export const KEYS: readonly CoreKeySpec[] = [
     reload: 'live',
     describe:
       'Log up to this many rejected lines per minute, each with its reason and its first 200 bytes (they are always counted); 0 = none',
+  },
+  {
+    key: 'debug-endpoints',
+    type: 'string',
+    default: 'metrics',
+    values: DEBUG_ENDPOINTS,
+    field: 'debugEndpoints',
+    group: 'Logging',
+    reload: 'live',
+    describe:
+      'Which /debug/ paths of web-addr answer: metrics = /debug/metrics (per-metric statistics); tap = also /debug/tap, a live stream of received, rejected and unmatched lines (it shows the data itself); off = neither',
   },
   {
     key: 'verbose',

@@ -1,3 +1,4 @@
+import type { DebugEndpoints } from '../shared/debug-endpoints.js';
 import type { GaugeDeltaRule } from '../ingest/ingester.js';
 import type { ConfigIssue } from '../shared/errors.js';
 import { Checker, isPlainObject, join } from '../shared/check.js';
@@ -216,6 +217,7 @@ export function validateConfig(
       sumSquares: flag('sum-squares'),
     },
     badLinesPerMinute: read.int('bad-lines-per-minute'),
+    debugEndpoints: read.string('debug-endpoints') as DebugEndpoints,
     hostname: read.string('hostname'),
     shutdownTimeoutMs: read.duration('shutdown-timeout'),
   };

@@ -19,6 +19,11 @@ import { formatDurationMs } from '../shared/duration.js';
 import type { Logger } from '../shared/logger.js';
 import { AdminHttpServer } from '../telemetry/http-server.js';
 import { SelfMetrics } from '../telemetry/self-metrics.js';
+import { MetricStats } from '../ingest/metric-stats.js';
+import { RecentRejects } from '../ingest/observe.js';
+import { TapHub } from '../telemetry/tap.js';
+import { registerDebugRoutes } from '../telemetry/debug-routes.js';
+import { redactSecrets, StatusPage, type StatusModel } from '../telemetry/status-page.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 
 /** Dependencies of {@link Daemon}. */
@@ -62,6 +67,15 @@ export class Daemon implements Lifecycle {
   readonly #receivers = new Map<string, Receiver>();
   readonly #http: AdminHttpServer | undefined;
   #ready = false;
+  /** Per-metric statistics (`/debug/metrics`, `top`, the status page). */
+  readonly metricStats: MetricStats;
+  /** The last rejected lines (the status page). */
+  readonly rejects = new RecentRejects();
+  /** The live tap (`/debug/tap`). */
+  readonly tap: TapHub;
+  /** Where the configuration came from (a file path, a ConfigMap), for the status page. */
+  configOrigin = '';
+  readonly #startedAtMs: number;
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(config: DaemonConfig, deps: DaemonDeps) {
@@ -69,10 +83,18 @@ export class Daemon implements Lifecycle {
     this.#deps = deps;
     this.#components = deps.components ?? COMPONENTS;
     const { logger, clock } = deps;
+    this.#startedAtMs = clock.now();
+    this.metricStats = new MetricStats(clock.now());
+    this.tap = new TapHub(
+      () => clock.now(),
+      (open) => this.#ingester.attachTap(open ? this.tap : undefined),
+    );
     const pipeline = createPipeline(pipelineConfigOf(config), {
       stats: this.stats,
       clock,
       logger,
+      metricStats: this.metricStats,
+      rejects: this.rejects,
       onEvent: (e) => this.#dispatchEvent(e),
       onServiceCheck: (c) => this.#dispatchServiceCheck(c),
     });
@@ -92,6 +114,21 @@ export class Daemon implements Lifecycle {
         logger,
         ready: () => this.#ready,
         closed: this.stats.connectionsClosed('admin'),
+      });
+      registerDebugRoutes({
+        routes: this.#http,
+        clock,
+        tap: this.tap,
+        metricStats: this.metricStats,
+        series: () => this.#seriesFacts(),
+        endpoints: () => this.#config.debugEndpoints,
+      });
+      const status = new StatusPage(() => this.#statusModel());
+      this.#http.register({
+        owner: 'daemon',
+        path: '/',
+        methods: ['GET'],
+        handler: (req, res) => status.handle(req, res),
       });
     }
     this.#backends = config.backends.map((name) => this.#createBackend(name, config));
@@ -124,6 +161,31 @@ export class Daemon implements Lifecycle {
     return total;
   }
 
+  #seriesFacts(): { live: number; max: number; dropped: number } {
+    return { live: this.aggregator.liveSeries, max: this.#config.maxSeries, dropped: this.aggregator.seriesDropped };
+  }
+
+  #statusModel(): StatusModel {
+    const now = this.#deps.clock.now();
+    return {
+      version: this.#deps.version,
+      ready: this.#ready,
+      nowMs: now,
+      startedAtMs: this.#startedAtMs,
+      config: { ...this.metrics.configFacts, origin: this.configOrigin, settings: redactSecrets(this.#config) },
+      receivers: [...this.#receivers].map(([type, r]) => {
+        const a = r.address();
+        return { type, address: a.port === 0 && a.host.startsWith('/') ? a.host : `${a.host}:${a.port}` };
+      }),
+      stats: this.stats,
+      kernelDrops: this.#kernelDrops(),
+      series: this.#seriesFacts(),
+      backends: this.#config.backends.map((name) => ({ name, facts: this.metrics.backendFacts.get(name) })),
+      top: this.metricStats.report(now, 10),
+      rejects: this.rejects.list(),
+    };
+  }
+
   /** The configuration in force (changes with {@link applyConfig}). */
   get config(): DaemonConfig {
     return this.#config;
@@ -137,6 +199,7 @@ export class Daemon implements Lifecycle {
       logger: this.#deps.logger.child({ backend: name }),
       clock: this.#deps.clock,
       metrics: this.metrics.backend(name),
+      tap: this.tap,
     };
     if (this.#http !== undefined) bdeps.routes = this.#http;
     if (this.#deps.stdout !== undefined) bdeps.stdout = this.#deps.stdout;
@@ -190,6 +253,7 @@ export class Daemon implements Lifecycle {
     });
     this.#ingester.reconfigure(new TagProcessor(tagsOf(cfg)), cfg.badLinesPerMinute, cfg.gaugeDeltas);
     this.#flusher.setInterval(cfg.flushIntervalMs);
+    if (cfg.debugEndpoints !== 'tap') this.tap.closeAll();
     if (plan.live.includes('verbose')) this.#deps.logger.level = cfg.verbose ? 'debug' : 'info';
     this.#config = cfg;
 
@@ -272,6 +336,7 @@ export class Daemon implements Lifecycle {
     for (const [type, r] of this.#receivers) await step(`receiver ${type}`, r.shutdown(signal));
     await step('final flush', this.#flusher.shutdown(signal));
     for (const b of this.#backends) await step(`backend ${b.name}`, b.shutdown(signal));
+    this.tap.closeAll();
     if (this.#http !== undefined) await step('admin server', this.#http.shutdown());
     this.#state = 'stopped';
     logger.info('statsd-sepagent stopped');

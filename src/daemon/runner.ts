@@ -115,6 +115,7 @@ export class ConfiguredDaemon implements Lifecycle {
     this.#p = prepared;
     this.#logger = deps.logger;
     const daemon = new Daemon(prepared.config, deps);
+    daemon.configOrigin = prepared.source.origin;
     this.daemon = daemon;
     this.#followed = new ReferencedFilesWatcher(() => void this.#reloader.reapply(), deps.logger);
     this.#reloader = new ConfigReloader({

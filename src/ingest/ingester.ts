@@ -17,6 +17,8 @@ import type { DatagramSink, Transport } from '../receivers/receiver.js';
 import { LineCache } from './line-cache.js';
 import { LineScan, plainMember, plainValue, scanLine } from '../parser/line-scan.js';
 import { MINUS, PLUS } from '../parser/ascii.js';
+import type { MetricStats } from './metric-stats.js';
+import type { IngestTap, RecentRejects } from './observe.js';
 import { fnv1a } from '../shared/hash.js';
 
 /** Dependencies of {@link Ingester}. */
@@ -37,6 +39,10 @@ export interface IngesterDeps {
   lineCache?: boolean;
   /** `gauge-deltas`: what a signed gauge value does (default `ignore`). */
   gaugeDeltas?: GaugeDeltaRule;
+  /** Per-metric statistics (`/debug/metrics`); absent: none are kept. */
+  metricStats?: MetricStats;
+  /** The last rejected lines (the status page); absent: none are kept. */
+  rejects?: RecentRejects;
 }
 
 /**
@@ -60,6 +66,9 @@ const PLAIN_NAME = /^[A-Za-z0-9._-]+$/;
 function forwardedName(name: string): string {
   return PLAIN_NAME.test(name) ? name : normaliseName(Buffer.from(name), 0, Buffer.byteLength(name));
 }
+
+/** A countdown that does not run out (a small integer, as the field's others are). */
+const NEVER = 0x3fffffff;
 
 /** The line cache is never reset below this many entries (see #line). */
 const CACHE_MIN_RESET = 65_536;
@@ -91,12 +100,29 @@ export class Ingester implements DatagramSink {
   #origin = '';
   /** `gauge-deltas = apply`. */
   #applyDeltas: boolean;
+  /** The live tap, while one is open (see {@link attachTap}). */
+  #tap: IngestTap | undefined = undefined;
+  /** Samples on the fast path until the next one is counted in the per-metric statistics. */
+  #countdown: number;
 
   constructor(deps: IngesterDeps) {
     this.#d = deps;
     this.#applyDeltas = deps.gaugeDeltas === 'apply';
     this.#useCache = deps.lineCache !== false;
+    this.#countdown = deps.metricStats?.sampleEvery ?? NEVER;
     this.#badLineLog = this.#newBadLineLog();
+  }
+
+  /** Shows every datagram, TCP line and rejection to `tap` from now on; undefined detaches it. */
+  attachTap(tap: IngestTap | undefined): void {
+    this.#tap = tap;
+  }
+
+  /** A fast-path sample of `series`: one in `sampleEvery` is counted, weighted. */
+  #sampled(series: SeriesRef, now: number): void {
+    const ms = this.#d.metricStats;
+    this.#countdown = ms?.sampleEvery ?? NEVER;
+    ms?.samples(series.name, ms.sampleEvery, now);
   }
 
   #newBadLineLog(): RateLimitedLog {
@@ -151,6 +177,7 @@ export class Ingester implements DatagramSink {
     stats.bytes[transport] += end - start;
     if (end <= start) return;
     const now = this.#d.clock.now();
+    if (this.#tap !== undefined) this.#tap.datagram(bytes, start, end, sourceHost, transport, now);
     if (origin !== '') {
       // A line cached for one sender's container must not be applied for another's: the
       // origin is part of the cache key (as the host is), and of the series' tags.
@@ -169,7 +196,9 @@ export class Ingester implements DatagramSink {
 
   /** Processes one already-framed line `bytes[start, end)` (TCP). */
   ingestLine(bytes: Uint8Array, start: number, end: number, sourceHost: string): void {
-    this.#fastLine(bytes, start, end, sourceHost, this.#hostHash(sourceHost), this.#d.clock.now());
+    const now = this.#d.clock.now();
+    if (this.#tap !== undefined) this.#tap.line(bytes, start, end, sourceHost, now);
+    this.#fastLine(bytes, start, end, sourceHost, this.#hostHash(sourceHost), now);
   }
 
   #hostHash(host: string): number {
@@ -203,6 +232,7 @@ export class Ingester implements DatagramSink {
             d.stats.lines++;
             d.stats.samples.set++;
             d.aggregator.applyTo(series, 0, member, 1, now);
+            if (--this.#countdown === 0) this.#sampled(series, now);
             return scan.end;
           }
         } else {
@@ -217,11 +247,13 @@ export class Ingester implements DatagramSink {
                 d.stats.gaugeSignedLines++;
                 if (this.#applyDeltas) {
                   d.aggregator.adjustGauge(series, value, now);
+                  if (--this.#countdown === 0) this.#sampled(series, now);
                   return scan.end;
                 }
               }
             }
             d.aggregator.applyTo(series, value, '', cache.rate(e), now);
+            if (--this.#countdown === 0) this.#sampled(series, now);
             return scan.end;
           }
         }
@@ -273,8 +305,18 @@ export class Ingester implements DatagramSink {
         rate: m.rate,
       };
       const adjust = delta && this.#applyDeltas;
+      const live = d.aggregator.liveSeries;
       const series = adjust ? d.aggregator.resolve(sample, now) : d.aggregator.record(sample, now);
-      if (series === undefined) return; // past max-series: counted by the aggregator
+      const ms = d.metricStats;
+      if (series === undefined) {
+        // Past max-series: counted by the aggregator.
+        ms?.capped(id.name, now);
+        return;
+      }
+      if (ms !== undefined) {
+        if (d.aggregator.liveSeries > live) ms.newSeries(id.name, id.tags, now);
+        ms.samples(id.name, 1 + m.extraValues.length, now);
+      }
       if (adjust) d.aggregator.adjustGauge(series, m.value, now);
       d.stats.samples[m.kind]++;
       // Packed values (DogStatsD 1.1): the same series, each value sampled at the line's rate
@@ -305,6 +347,8 @@ export class Ingester implements DatagramSink {
     } else {
       d.stats.badLines[r.reason]++;
       this.#logBadLine(bytes, start, end, r.reason, host);
+      d.rejects?.add(bytes, start, end, r.reason, r.at, host, now);
+      if (this.#tap !== undefined) this.#tap.rejected(bytes, start, end, r.reason, r.at, host, now);
     }
   }
 

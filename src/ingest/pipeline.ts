@@ -6,6 +6,8 @@ import type { LineParser } from '../parser/line-parser.js';
 import type { Logger } from '../shared/logger.js';
 import type { IngestStats } from './ingest-stats.js';
 import { Ingester, type GaugeDeltaRule } from './ingester.js';
+import type { MetricStats } from './metric-stats.js';
+import type { RecentRejects } from './observe.js';
 import { TagProcessor, type TagProcessorConfig } from './tag-processor.js';
 
 /** Settings of the receive side; anything left out takes the daemon's default. */
@@ -31,6 +33,10 @@ export interface PipelineDeps {
   onEvent: (event: StatsdEvent) => void;
   /** Receives every accepted service check. */
   onServiceCheck?: (check: ServiceCheck) => void;
+  /** Per-metric statistics to keep (`/debug/metrics`); absent: none. */
+  metricStats?: MetricStats;
+  /** Where the last rejected lines are kept; absent: nowhere. */
+  rejects?: RecentRejects;
 }
 
 /** The receive side: the ingester (the receivers' sink) and the aggregator it feeds. */
@@ -68,6 +74,8 @@ export function createPipeline(cfg: PipelineConfig, deps: PipelineDeps): Pipelin
     badLinesPerMinute: cfg.badLinesPerMinute ?? 0,
     lineCache: cfg.lineCache !== false,
     gaugeDeltas: cfg.gaugeDeltas ?? 'ignore',
+    ...(deps.metricStats !== undefined ? { metricStats: deps.metricStats } : {}),
+    ...(deps.rejects !== undefined ? { rejects: deps.rejects } : {}),
   });
   return { parser, ingester, aggregator };
 }

@@ -10,6 +10,8 @@ import type { ConfigDocument, ReloadOutcome } from './reloader.js';
 export interface ConfigSource extends Lifecycle {
   /** `file`, `configmap` or `defaults`: the `source` label of config_info and config_source_errors_total. */
   readonly kind: 'file' | 'configmap' | 'defaults';
+  /** Where exactly: the file's path, the ConfigMap's `namespace/name`, or `''` (the status page shows it). */
+  readonly origin: string;
   /**
    * The start-up document: a document, `undefined` (none: start on flags and defaults), or
    * `{ unusable }` when the source exists but cannot be used yet (start on flags and
@@ -42,6 +44,7 @@ export interface ConfigSink {
 /** No source: the configuration is flags, `GSD_` variables and defaults alone. */
 export class DefaultsSource implements ConfigSource {
   readonly kind = 'defaults';
+  readonly origin = '';
   readonly defersInvalid = false;
   #sink: ConfigSink | undefined;
 

@@ -101,6 +101,10 @@ export class ConfigMapSource implements ConfigSource {
   readonly #events: EventRecorder;
   #lastUnusableRv = '';
 
+  get origin(): string {
+    return `${this.namespace}/${this.#o.name}`;
+  }
+
   constructor(opts: ConfigMapSourceOptions) {
     this.#o = opts;
     this.#kc = loadKubeConfig(opts.kubeconfigPath);

@@ -31,6 +31,10 @@ export class FileConfigSource implements ConfigSource {
   #initial: string | undefined;
   #stopped = false;
 
+  get origin(): string {
+    return this.#o.path;
+  }
+
   constructor(opts: FileConfigSourceOptions) {
     this.#o = opts;
     const format = formatFromName(opts.path);

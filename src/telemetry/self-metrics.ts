@@ -38,8 +38,37 @@ export interface SelfMetricsSources {
  * SelfMetrics owns the daemon's private prom-client Registry (never the global one).
  * Hot-path counters live in {@link IngestStats} and are copied in at scrape time.
  */
+/** What the status page shows of one backend instance (kept beside its counters). */
+export interface BackendFacts {
+  /** Intervals by result (`success`, `failure`, …) since start. */
+  readonly results: Record<string, number>;
+  /** The last interval's result and how long its delivery took. */
+  last: { result: string; seconds: number } | undefined;
+  sendErrors: number;
+  lastErrorCode: string | undefined;
+  /** Items not delivered since start. */
+  dropped: number;
+  /** Series left out of the last flush. */
+  leftOutAtFlush: number;
+}
+
+/** What the status page shows of the configuration in force. */
+export interface ConfigFacts {
+  hash: string;
+  source: string;
+  /** Unix seconds when it was applied. */
+  appliedAt: number;
+  /** Whether the last reload attempt was applied. */
+  lastReloadOk: boolean;
+  reloads: number;
+}
+
 export class SelfMetrics {
   readonly registry = new Registry();
+  /** The configuration in force, for the status page. */
+  readonly configFacts: ConfigFacts = { hash: '', source: '', appliedAt: 0, lastReloadOk: true, reloads: 0 };
+  /** Per backend instance, for the status page. */
+  readonly backendFacts = new Map<string, BackendFacts>();
   readonly flushDuration: Histogram;
   readonly flushes: Counter;
   readonly backendFlushes: Counter<'backend' | 'result'>;
@@ -331,6 +360,8 @@ export class SelfMetrics {
   configApplied(hash: string, source: string, reload: boolean, unixSeconds: number): void {
     this.#configInfo.reset();
     this.#configInfo.set({ hash, source }, 1);
+    Object.assign(this.configFacts, { hash, source, appliedAt: unixSeconds, lastReloadOk: true });
+    if (reload) this.configFacts.reloads++;
     this.#configLastSuccess.set(unixSeconds);
     this.#configLastReloadOk.set(1);
     if (reload) this.#configReloads.inc({ result: 'success' });
@@ -340,6 +371,7 @@ export class SelfMetrics {
   configRejected(): void {
     this.#configReloads.inc({ result: 'failure' });
     this.#configLastReloadOk.set(0);
+    this.configFacts.lastReloadOk = false;
   }
 
   /** What the flusher reports. */
@@ -349,8 +381,17 @@ export class SelfMetrics {
         this.flushes.inc();
         this.flushDuration.observe(seconds);
       },
-      backendResult: (backend, result) => this.backendFlushes.inc({ backend, result }),
-      backendDuration: (backend, seconds) => this.#backendFlushDuration.observe({ backend }, seconds),
+      backendResult: (backend, result) => {
+        this.backendFlushes.inc({ backend, result });
+        const f = this.#facts(backend);
+        f.results[result] = (f.results[result] ?? 0) + 1;
+        f.last = { result, seconds: f.last?.seconds ?? 0 };
+      },
+      backendDuration: (backend, seconds) => {
+        this.#backendFlushDuration.observe({ backend }, seconds);
+        const f = this.#facts(backend);
+        f.last = { result: f.last?.result ?? '', seconds };
+      },
       overdue: (backend, delta) => this.#backendOverdue.inc({ backend }, delta),
       snapshotsHeld: (n) => this.#snapshotsHeld.set(n),
       freshSnapshot: () => this.#freshSnapshots.inc(),
@@ -363,11 +404,26 @@ export class SelfMetrics {
   }
 
   /** The accounting handle for one backend instance. */
+  #facts(backend: string): BackendFacts {
+    let f = this.backendFacts.get(backend);
+    if (f === undefined) {
+      f = { results: {}, last: undefined, sendErrors: 0, lastErrorCode: undefined, dropped: 0, leftOutAtFlush: 0 };
+      this.backendFacts.set(backend, f);
+    }
+    return f;
+  }
+
   backend(name: string): BackendMetrics {
+    const facts = this.#facts(name);
     return {
-      sendError: (code) => this.#sendErrors.inc({ backend: name, code }),
+      sendError: (code) => {
+        this.#sendErrors.inc({ backend: name, code });
+        facts.sendErrors++;
+        facts.lastErrorCode = code;
+      },
       dropped: (reason, count) => {
         if (count > 0) this.#dropped.inc({ backend: name, reason }, count);
+        facts.dropped += count;
       },
       sent: (datagrams, items) => {
         this.#datagramsSent.inc({ backend: name }, datagrams);
@@ -377,7 +433,10 @@ export class SelfMetrics {
       leftOut: (reason, series) => {
         if (series > 0) this.#leftOut.inc({ backend: name, reason }, series);
       },
-      leftOutAtFlush: (series) => this.#leftOutNow.set({ backend: name }, series),
+      leftOutAtFlush: (series) => {
+        this.#leftOutNow.set({ backend: name }, series);
+        facts.leftOutAtFlush = series;
+      },
     };
   }
 }

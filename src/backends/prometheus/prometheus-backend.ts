@@ -31,17 +31,20 @@ export class PrometheusBackend implements Backend {
   readonly #store: PromStore;
   #unregister: (() => void) | undefined;
   /** Where the store's refusals go: the backend's counters, or an explanation being built. */
-  #onDrop: (reason: DropReason, n: number) => void;
+  #onDrop: (reason: DropReason, n: number, name?: string) => void;
 
   constructor(config: PrometheusConfig, shared: SharedBackendSettings, deps: BackendDeps) {
     this.name = deps.name;
     this.#deps = deps;
     this.#config = config;
-    this.#onDrop = (reason, n) => deps.metrics.dropped(reason, n);
+    this.#onDrop = (reason, n, name) => {
+      deps.metrics.dropped(reason, n);
+      if (name !== undefined && deps.tap?.open === true) deps.tap.unmatched(this.name, name, reason);
+    };
     this.#store = new PromStore(
       mapperOf(config),
       shared.maxSeries,
-      (reason, n) => this.#onDrop(reason, n),
+      (reason, n, name) => this.#onDrop(reason, n, name),
       new EnvoyTagExtractor(shared.envoyTagExtraction),
       shared.expiry,
     );

@@ -157,7 +157,8 @@ class ResolutionCache {
 }
 
 /** Counts drops by reason (the backend's self-metric). */
-export type DropCounter = (reason: DropReason, count: number) => void;
+/** Counts refusals; `name` is the StatsD series' name when one series was refused. */
+export type DropCounter = (reason: DropReason, count: number, name?: string) => void;
 
 const SUFFIXES: Record<FamilyType, readonly string[]> = {
   counter: [''],
@@ -347,7 +348,7 @@ export class PromStore {
     }
     e.seen = gen;
     if (e.dropped !== undefined) {
-      if (counted) this.#dropped(e.dropped, 1);
+      if (counted) this.#dropped(e.dropped, 1, id.name);
       return undefined;
     }
     return e as Resolved;

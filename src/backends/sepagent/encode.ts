@@ -300,6 +300,7 @@ export function* encodeSnapshotChunked(
   onDocument?: (doc: SepDocument) => void,
   pool?: BufferPool,
   scratch?: GroupScratch,
+  onLeftOut?: (name: string, reason: LeftOutReason) => void,
 ): Generator<Promise<void> | void, EncodeResult> {
   const dropped: Record<DropReason, number> = { non_finite: 0, too_large: 0 };
   const leftOut: Record<LeftOutReason, number> = { unmatched_name: 0, sep_not_found: 0, no_statistics: 0 };
@@ -340,6 +341,7 @@ export function* encodeSnapshotChunked(
       if (hadSamplesAt(kind, index)) {
         leftOut[why]++;
         examples[why] ??= name;
+        onLeftOut?.(name, why);
       }
       return;
     }

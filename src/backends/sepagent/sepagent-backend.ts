@@ -108,6 +108,9 @@ export class SepAgentBackend implements Backend {
         onDocument,
         this.#buffers,
         this.#scratch,
+        this.#deps.tap?.open === true
+          ? (name, reason) => this.#deps.tap!.unmatched(this.name, name, reason)
+          : undefined,
       ),
     );
     if (inFlight > 0) await new Promise<void>((resolve) => (allSent = resolve));

@@ -1,0 +1,79 @@
+import type { ParseErrorReason } from '../parser/sample.js';
+import type { Transport } from '../receivers/receiver.js';
+
+export type { Transport } from '../receivers/receiver.js';
+
+/**
+ * What the ingester shows a live tap (`/debug/tap`) while one is open. The ingester calls
+ * it only while it is attached, so with no tap open the receive path pays one check per
+ * datagram. Implementations copy what they keep: the bytes are a receive buffer that is
+ * reused at once.
+ */
+export interface IngestTap {
+  /** One datagram (UDP, Unix socket) as received; `bytes[start, end)`. */
+  datagram(bytes: Uint8Array, start: number, end: number, source: string, transport: Transport, nowMs: number): void;
+  /** One TCP line; `bytes[start, end)` without its newline. */
+  line(bytes: Uint8Array, start: number, end: number, source: string, nowMs: number): void;
+  /** A line the parser rejected, with where it goes wrong (`at`, an index into `bytes`). */
+  rejected(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    reason: ParseErrorReason,
+    at: number,
+    source: string,
+    nowMs: number,
+  ): void;
+}
+
+/** One rejected line, as the status page lists it. */
+export interface RejectedLine {
+  readonly atMs: number;
+  readonly reason: ParseErrorReason;
+  /** Byte offset in the line where it goes wrong. */
+  readonly offset: number;
+  /** The line's first {@link CUT_BYTES} bytes. */
+  readonly line: string;
+  readonly source: string;
+}
+
+/** How much of a rejected line is kept. */
+export const CUT_BYTES = 200;
+
+/**
+ * The last few rejected lines (a ring of {@link RecentRejects.capacity}), kept always: a
+ * rejected line already takes the slow path, and the status page shows them.
+ */
+export class RecentRejects {
+  readonly capacity: number;
+  readonly #ring: RejectedLine[] = [];
+  #next = 0;
+
+  constructor(capacity = 20) {
+    this.capacity = capacity;
+  }
+
+  add(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    reason: ParseErrorReason,
+    at: number,
+    source: string,
+    nowMs: number,
+  ): void {
+    const line = Buffer.from(bytes.buffer, bytes.byteOffset + start, Math.min(end - start, CUT_BYTES)).toString('utf8');
+    const r: RejectedLine = { atMs: nowMs, reason, offset: at - start, line, source };
+    if (this.#ring.length < this.capacity) this.#ring.push(r);
+    else this.#ring[this.#next] = r;
+    this.#next = (this.#next + 1) % this.capacity;
+  }
+
+  /** Newest first. */
+  list(): RejectedLine[] {
+    const n = this.#ring.length;
+    const out: RejectedLine[] = [];
+    for (let i = 1; i <= n; i++) out.push(this.#ring[(this.#next - i + n) % n]!);
+    return out;
+  }
+}
