@@ -3,13 +3,13 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { parseHostPort } from '../shared/address.js';
 import { systemClock } from '../shared/clock.js';
-import { errorMessage } from '../shared/errors.js';
+import { DaemonError, errorMessage } from '../shared/errors.js';
 import type { CliIo } from './io.js';
 
 /** The daemon's admin server (`web-addr`, `host:port`) as a base URL; an empty host is 127.0.0.1. */
 function baseUrl(webAddr: string): string {
   const hp = parseHostPort(webAddr);
-  if (typeof hp === 'string') throw new Error(`--web-addr: ${hp}`);
+  if (typeof hp === 'string') throw new DaemonError('ERR_INPUT', `--web-addr: ${hp}`);
   const host = hp.host === '' ? '127.0.0.1' : hp.host;
   return `http://${host.includes(':') ? `[${host}]` : host}:${hp.port}`;
 }
@@ -34,7 +34,7 @@ async function streamTap(
   if (o.match !== undefined) q.set('match', o.match);
   let res;
   try {
-    res = await request(`${baseUrl(o.webAddr)}/debug/tap?${q}`);
+    res = await request(`${baseUrl(o.webAddr)}/debug/tap?${q.toString()}`);
   } catch (err) {
     io.stderr.write(`statsd-sepagent ${what}: cannot reach the daemon at ${o.webAddr}: ${errorMessage(err)}\n`);
     return 1;
