@@ -45,6 +45,7 @@ async function streamTap(
     );
     return 1;
   }
+  io.stderr.write(`${what}: open on ${o.webAddr} (${o.kinds}; up to ${o.count} records or ${o.duration})\n`);
   let rest = '';
   for await (const chunk of res.body) {
     rest += (chunk as Buffer).toString('utf8');

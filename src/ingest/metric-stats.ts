@@ -59,19 +59,24 @@ export class TopK<P = undefined> {
  * An estimate of how many distinct values a stream holds, in bounded memory: the `k`
  * smallest 32-bit hashes seen (a KMV sketch, Bar-Yossef et al. 2002). Exact below `k`
  * distinct values; above, `(k - 1) / (k-th smallest hash / 2^32)`, with a relative
- * standard error of about `1 / sqrt(k - 2)`.
+ * standard error of about `1 / sqrt(k - 2)` (13 % with the default 64).
  */
 export class Distinct {
   readonly #k: number;
   /** The smallest hashes, sorted ascending. */
   #h: number[] = [];
 
-  constructor(k = 32) {
+  constructor(k = 64) {
     this.#k = k;
   }
 
   add(value: string): void {
-    this.addHash(fnv1a(value) >>> 0);
+    // FNV-1a of similar strings (`/p1`, `/p2`) differs in few bits: mix it (MurmurHash3's
+    // finaliser) so the smallest hashes are a uniform sample.
+    let h = fnv1a(value);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    this.addHash((h ^ (h >>> 16)) >>> 0);
   }
 
   addHash(h: number): void {
