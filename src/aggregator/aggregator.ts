@@ -40,6 +40,11 @@ export interface Aggregator {
   resolve(series: SeriesIdentity & { readonly kind: MetricKind }, nowMs: number): SeriesRef | undefined;
   /** Merges a forwarded timer interval into a live timer series: appends `values`, adds `sampledCount`. */
   mergeTimer(ref: SeriesRef, values: ArrayLike<number>, sampledCount: number, nowMs: number): void;
+  /**
+   * Remembers the name a client wrote for a series whose normalised name is `name`
+   * (FlushSnapshot.rawNames); the first one is kept, and at most a bounded number.
+   */
+  noteRawName(name: string, raw: string): void;
   /** Adds `delta` to a live gauge series (`gauge-deltas = apply`); O(1). */
   adjustGauge(ref: SeriesRef, delta: number, nowMs: number): void;
   /** Applies one more sample to a live series `record` returned (O(1), no look-up). */

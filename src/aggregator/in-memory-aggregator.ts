@@ -131,7 +131,12 @@ function shardIndex(name: string, host: string, shards: number): number {
  * Semantics follow gostatsd (docs/semantics.md#aggregation) with one deliberate change:
  * within a datagram the last gauge value wins.
  */
+/** Raw names kept at most (a hostile sender cannot grow the table further). */
+const RAW_NAMES_MAX = 10_000;
+
 export class InMemoryAggregator implements Aggregator {
+  /** Raw names of series whose normalisation changed them (FlushSnapshot.rawNames). */
+  readonly #rawNames = new Map<string, string>();
   #config: AggregatorConfig;
   readonly #shards: ShardMaps[];
   /** Live series per kind in creation order, whatever shard holds them. */
@@ -179,6 +184,10 @@ export class InMemoryAggregator implements Aggregator {
 
   applyTo(ref: SeriesRef, value: number, member: string, rate: number, nowMs: number): void {
     applySample(ref as Accumulator, value, member, rate, nowMs);
+  }
+
+  noteRawName(name: string, raw: string): void {
+    if (this.#rawNames.size < RAW_NAMES_MAX && !this.#rawNames.has(name)) this.#rawNames.set(name, raw);
   }
 
   adjustGauge(ref: SeriesRef, delta: number, nowMs: number): void {
@@ -305,6 +314,7 @@ export class InMemoryAggregator implements Aggregator {
       timerPoints: b.timerPoints,
       setPoints: b.setPoints,
       timerColumns: b.timerColumns,
+      rawNames: this.#rawNames,
     };
   }
 

@@ -44,6 +44,8 @@ export interface IntervalCut {
   readonly setPoints: SetPoint[];
   /** Where the snapshot's timer entries keep their numbers (the previous one's when not `fresh`). */
   readonly timerColumns: TimerColumns;
+  /** See {@link FlushSnapshot.rawNames}. */
+  readonly rawNames: ReadonlyMap<string, string>;
 }
 
 // Layout of TimerColumns.stats: one row of STATS (10) numbers per timer entry, row i at
@@ -296,5 +298,14 @@ export function* computeSnapshot(
     sets[i] = p;
     if ((i & (CHUNK_SERIES - 1)) === CHUNK_SERIES - 1) yield;
   }
-  return { timestampMs: cut.timestampMs, intervalSeconds, stats: cfg, counters, timers, gauges, sets };
+  return {
+    timestampMs: cut.timestampMs,
+    intervalSeconds,
+    stats: cfg,
+    counters,
+    timers,
+    gauges,
+    sets,
+    rawNames: cut.rawNames,
+  };
 }

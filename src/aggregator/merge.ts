@@ -118,6 +118,7 @@ export function* mergeSnapshotsChunked(older: FlushSnapshot, newer: FlushSnapsho
     gauges: gaugePoints,
     timers: timerPoints,
     sets: sets.entries.map(({ id, members }): SetPoint => ({ ...identity(id), size: members.size, members })),
+    ...(newer.rawNames !== undefined ? { rawNames: newer.rawNames } : {}),
   };
 }
 

@@ -133,6 +133,14 @@ export interface FlushSnapshot {
   readonly timers: readonly TimerPoint[];
   readonly gauges: readonly GaugePoint[];
   readonly sets: readonly SetPoint[];
+  /**
+   * The names as clients wrote them, for the series whose name normalisation changed
+   * (`get/threads` became `get-threads`, an emoji was dropped): normalised name → the first
+   * raw name seen. Backends with the peer's naming rules (Prometheus, as statsd_exporter
+   * names them) map and escape the raw name; the others use `name`. Bounded; absent in
+   * snapshots not cut by the aggregator.
+   */
+  readonly rawNames?: ReadonlyMap<string, string>;
 }
 
 /**

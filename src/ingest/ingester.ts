@@ -313,10 +313,13 @@ export class Ingester implements DatagramSink {
         ms?.capped(id.name, now);
         return;
       }
-      if (ms !== undefined) {
-        if (d.aggregator.liveSeries > live) ms.newSeries(id.name, id.tags, now);
-        ms.samples(id.name, 1 + m.extraValues.length, now);
+      if (d.aggregator.liveSeries > live) {
+        ms?.newSeries(id.name, id.tags, now);
+        // The name as written, for backends with the peer's naming (the namespace kept).
+        if (m.rawName !== '')
+          d.aggregator.noteRawName(id.name, id.name.slice(0, id.name.length - m.name.length) + m.rawName);
       }
+      ms?.samples(id.name, 1 + m.extraValues.length, now);
       if (adjust) d.aggregator.adjustGauge(series, m.value, now);
       d.stats.samples[m.kind]++;
       // Packed values (DogStatsD 1.1): the same series, each value sampled at the line's rate

@@ -6,6 +6,8 @@ export interface ParsedMetric {
   readonly kind: MetricKind;
   /** Normalised name (only `[A-Za-z0-9._-]`), without the namespace. */
   readonly name: string;
+  /** The name as written (UTF-8) when normalisation changed it (`get/threads`); `''` otherwise. */
+  readonly rawName: string;
   /** Numeric value for counters, gauges and timers; 0 for sets. */
   readonly value: number;
   /** Set member for sets; `''` otherwise. */

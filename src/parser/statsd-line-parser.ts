@@ -61,6 +61,12 @@ const nameScratch = new Uint8Array(4096);
  * and tab become `_`, every other byte (including each byte of a multi-byte character)
  * is deleted. `map` may keep more (`istio-names` keeps `|`).
  */
+/** Whether normalisation changes `bytes[start, end)` (a byte is dropped or replaced). */
+function renamed(bytes: Uint8Array, start: number, end: number, map: Uint8Array): boolean {
+  for (let i = start; i < end; i++) if (map[bytes[i]!] !== 1) return true;
+  return false;
+}
+
 export function normaliseName(bytes: Uint8Array, start: number, end: number, map: Uint8Array = NAME_MAP): string {
   let i = start;
   while (i < end && map[bytes[i]!] === 1) i++;
@@ -177,6 +183,7 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
   if (colon - start > MAX_NAME_BYTES) return fail('name_too_long', start + MAX_NAME_BYTES);
   const name = normaliseName(bytes, start, colon, map);
   if (name === '') return fail('empty_name', start);
+  const rawName = renamed(bytes, start, colon, map) ? utf8(bytes, start, colon) : '';
   const pipe = indexOf(bytes, PIPE, colon + 1, end);
   if (pipe < 0) return fail('malformed_line', end);
 
@@ -251,6 +258,7 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
     const metric: ParsedMetric = {
       kind,
       name,
+      rawName,
       value: 0,
       member: utf8(bytes, colon + 1, pipe),
       rate,
@@ -290,6 +298,7 @@ function parseLine(bytes: Uint8Array, start: number, endIn: number, map: Uint8Ar
   const metric: ParsedMetric = {
     kind,
     name,
+    rawName,
     value,
     member: '',
     rate,

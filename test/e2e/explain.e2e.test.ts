@@ -26,6 +26,10 @@ mappings:
   - match: "app.noise.*"
     action: drop
     name: "dropped"
+  - match: "app.api.*.count"
+    name: "api_calls_total"
+    labels:
+      op: "$1"
 '''
 `;
 
@@ -140,6 +144,15 @@ describe('statsd-sepagent explain (the real CLI)', function () {
       reason: 'type_conflict',
       detail: 'app_plain is already a gauge family with labels [env]',
     });
+  });
+
+  it('Prometheus maps and escapes the name as the client wrote it, as statsd_exporter does; SepAgent and Graphite keep the normalised name', async () => {
+    const [slash, emoji] = await explain('api.get/threads.count:1|c', 'temp🔥.c:1|g');
+    expect(slash!.series!.name).to.equal('app.api.get-threads.count');
+    expect(of(slash!, 'prometheus').emits).to.include('api_calls_total{env="test",op="get/threads"} 1');
+    expect(of(slash!, 'graphite').emits[0]).to.match(/^stats_counts\.app\.api\.get-threads\.count 1 /);
+    expect(emoji!.series!.name).to.equal('app.temp.c');
+    expect(of(emoji!, 'prometheus').emits).to.include('app_temp__c{env="test"} 1');
   });
 
   it('reads lines from stdin when none are given, and refuses an invalid configuration naming the key', async () => {

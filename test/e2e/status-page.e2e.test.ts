@@ -73,9 +73,7 @@ describe('e2e: the status page in a real headless Chromium', function () {
     // A line sent after the page loaded shows up without a reload: the page refreshes itself.
     await sendUdp(ports.udp, ['page.after.load:1|c']);
     await page.waitForFunction(
-      () =>
-        Number(document.body.dataset['refreshes']) >= 1 &&
-        (document.querySelector('#top-series')?.textContent ?? '').includes('page.after.load'),
+      "Number(document.body.dataset.refreshes) >= 1 && (document.querySelector('#top-series')?.textContent ?? '').includes('page.after.load')",
       { timeout: 15_000 },
     );
     expect(await text('#backends')).to.match(/stdout\s*success/);

@@ -186,6 +186,8 @@ export class PromStore {
   #expiry: ExpiryConfig;
   #envoy: EnvoyTagExtractor;
   #seriesCount = 0;
+  /** The interval being applied's raw names (FlushSnapshot.rawNames): mapped as written. */
+  #rawNames: ReadonlyMap<string, string> | undefined;
   /** Series with a ttl: without any, expiry has nothing to look at. */
   #withTtl = 0;
   #generation = 0;
@@ -234,6 +236,7 @@ export class PromStore {
    */
   *applyChunked(s: FlushSnapshot, timers = true): Generator<void, void> {
     const now = s.timestampMs;
+    this.#rawNames = s.rawNames;
     const gen = ++this.#generation;
     let k = 0;
     for (const c of s.counters) {
@@ -321,7 +324,7 @@ export class PromStore {
     id: SeriesIdentity,
     type: MatchMetricType,
   ): { rule: number; match: string | undefined; action: 'map' | 'drop'; name: string; labels: Map<string, string> } {
-    const envoy = this.#envoy.apply(id.name, id.tags);
+    const envoy = this.#envoy.apply(this.#nameOf(id), id.tags);
     const m = this.#mapper.map(envoy.name, type);
     return {
       rule: m.rule,
@@ -330,6 +333,14 @@ export class PromStore {
       name: escapeMetricName(m.name),
       labels: labelsOf(envoy.tags, m),
     };
+  }
+
+  /**
+   * The name a mapping sees: as the client wrote it when normalisation changed it
+   * (statsd_exporter maps names as received and escapes them itself), else the series' name.
+   */
+  #nameOf(id: SeriesIdentity): string {
+    return this.#rawNames?.get(id.name) ?? id.name;
   }
 
   #resolve(
@@ -386,7 +397,7 @@ export class PromStore {
     now: number,
   ): { family: Family; series: PromSeries; scale: number } | DropReason {
     // Envoy's name segments become tags first (envoy-tag-extraction), then the mapping applies.
-    const envoy = this.#envoy.apply(id.name, id.tags);
+    const envoy = this.#envoy.apply(this.#nameOf(id), id.tags);
     const m = this.#mapper.map(envoy.name, matchType);
     if (m.action === 'drop') return 'mapping_drop';
     const name = escapeMetricName(m.name);

@@ -148,6 +148,7 @@ describe('StatsdLineParser properties', () => {
         expect(r.metric, line).to.deep.equal({
           kind,
           name,
+          rawName: '',
           value: type === 's' ? 0 : Number(value),
           member: type === 's' ? value : '',
           rate: rate === undefined ? 1 : Number(rate),
