@@ -55,7 +55,8 @@ describe('e2e: the status page in a real headless Chromium', function () {
     await page.setViewport({ width: 1200, height: 1600 });
     const res = await page.goto(`http://127.0.0.1:${ports.web}/`, { waitUntil: 'load' });
     expect(res?.status()).to.equal(200);
-    const text = async (sel: string): Promise<string> => page.$eval(sel, (e: { textContent: string | null }) => e.textContent ?? '');
+    const text = async (sel: string): Promise<string> =>
+      page.$eval(sel, (e: { textContent: string | null }) => e.textContent ?? '');
     expect(await page.title()).to.match(/^statsd-sepagent \d/);
     expect(await text('#state')).to.equal('ready');
     expect(await text('#rejects')).to.contain('bad line from the test');
