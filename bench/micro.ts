@@ -3,6 +3,8 @@
 import { parseArgs } from 'node:util';
 import { IngestStats } from '../src/ingest/ingest-stats.js';
 import { createPipeline } from '../src/ingest/pipeline.js';
+import { MetricStats } from '../src/ingest/metric-stats.js';
+import { RecentRejects } from '../src/ingest/observe.js';
 import { systemClock } from '../src/shared/clock.js';
 import { silentLogger } from '../src/shared/logger.js';
 
@@ -30,9 +32,17 @@ function envoyLine(i: number): string {
 }
 
 function run(linesPerDatagram: number): void {
+  // As the daemon builds it: per-metric statistics and the ring of rejected lines on, no tap open.
   const { aggregator, ingester } = createPipeline(
     {},
-    { stats: new IngestStats(), clock: systemClock, logger: silentLogger, onEvent: () => undefined },
+    {
+      stats: new IngestStats(),
+      clock: systemClock,
+      logger: silentLogger,
+      onEvent: () => undefined,
+      metricStats: new MetricStats(Date.now()),
+      rejects: new RecentRejects(),
+    },
   );
   const datagrams: Buffer[] = [];
   for (let i = 0; i < Math.max(20_000, seriesCount); i += linesPerDatagram) {

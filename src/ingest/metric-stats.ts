@@ -12,6 +12,8 @@ interface Slot<P> {
   count: number;
   error: number;
   payload: P;
+  /** Its place in the heap. */
+  at: number;
 }
 
 /**
@@ -19,11 +21,14 @@ interface Slot<P> {
  * `capacity` keys; a new key takes the place of the smallest one and inherits its count
  * as its possible error. Any key whose true count exceeds total/capacity is held, and a
  * held key's count is at most `error` above the truth. Each held key carries a payload
- * (made by `fresh`, replaced when the slot changes hands).
+ * (made by `fresh`, replaced when the slot changes hands). The slots form a min-heap by
+ * count, so an add is O(log capacity) whether or not it evicts.
  */
 export class TopK<P = undefined> {
   readonly capacity: number;
   readonly #slots = new Map<string, Slot<P>>();
+  /** Min-heap by count: `heap[0]` is the slot a new key replaces. */
+  readonly #heap: Array<Slot<P>> = [];
   readonly #fresh: () => P;
 
   constructor(capacity: number, fresh: () => P) {
@@ -31,27 +36,71 @@ export class TopK<P = undefined> {
     this.#fresh = fresh;
   }
 
-  /** Adds `weight` to `key`; returns its slot's payload. O(1), O(capacity) when a key is evicted. */
+  /** Adds `weight` to `key`; returns its slot's payload. */
   add(key: string, weight: number): P {
     let s = this.#slots.get(key);
     if (s === undefined) {
-      if (this.#slots.size < this.capacity) {
-        s = { key, count: 0, error: 0, payload: this.#fresh() };
+      const heap = this.#heap;
+      if (heap.length < this.capacity) {
+        s = { key, count: weight, error: 0, payload: this.#fresh(), at: heap.length };
+        heap.push(s);
+        this.#slots.set(key, s);
+        this.#up(s.at);
+        return s.payload;
       } else {
-        let min: Slot<P> | undefined;
-        for (const t of this.#slots.values()) if (min === undefined || t.count < min.count) min = t;
-        this.#slots.delete(min!.key);
-        s = { key, count: min!.count, error: min!.count, payload: this.#fresh() };
+        // The smallest slot changes hands: its count becomes the newcomer's error.
+        s = heap[0]!;
+        this.#slots.delete(s.key);
+        s.key = key;
+        s.error = s.count;
+        s.payload = this.#fresh();
       }
       this.#slots.set(key, s);
     }
     s.count += weight;
+    this.#down(s.at);
     return s.payload;
+  }
+
+  /** Moves a new slot at `i` up the heap while its parent holds more. */
+  #up(i: number): void {
+    const h = this.#heap;
+    const s = h[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p]!.count <= s.count) break;
+      h[i] = h[p]!;
+      h[i]!.at = i;
+      i = p;
+    }
+    h[i] = s;
+    s.at = i;
+  }
+
+  /** Moves the slot at `i` down the heap while a child holds less (its count only grows). */
+  #down(i: number): void {
+    const h = this.#heap;
+    const n = h.length;
+    const s = h[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && h[r]!.count < h[l]!.count ? r : l;
+      if (h[c]!.count >= s.count) break;
+      h[i] = h[c]!;
+      h[i]!.at = i;
+      i = c;
+    }
+    h[i] = s;
+    s.at = i;
   }
 
   /** The held keys, largest count first. */
   entries(): Array<Counted & { readonly payload: P }> {
-    return [...this.#slots.values()].sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
+    return [...this.#slots.values()]
+      .map((s) => ({ key: s.key, count: s.count, error: s.error, payload: s.payload }))
+      .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
   }
 }
 
@@ -148,7 +197,7 @@ export interface MetricStatsOptions {
   names?: number;
   /** Tag keys followed per name (default 16). */
   tagKeys?: number;
-  /** One in this many samples of a known series is counted (default 64). */
+  /** One in this many samples of a known series is counted (default 512). */
   sampleEvery?: number;
 }
 
@@ -168,7 +217,7 @@ export class MetricStats {
   #previous: Window | undefined;
 
   constructor(nowMs: number, opts: MetricStatsOptions = {}) {
-    this.sampleEvery = opts.sampleEvery ?? 64;
+    this.sampleEvery = opts.sampleEvery ?? 512;
     this.#windowMs = opts.windowMs ?? 60_000;
     this.#names = opts.names ?? 200;
     this.#tagKeys = opts.tagKeys ?? 16;

@@ -415,6 +415,8 @@ export class SelfMetrics {
 
   backend(name: string): BackendMetrics {
     const facts = this.#facts(name);
+    // Every backend has the gauge; one that never leaves a series out keeps 0.
+    this.#leftOutNow.set({ backend: name }, facts.leftOutAtFlush);
     return {
       sendError: (code) => {
         this.#sendErrors.inc({ backend: name, code });

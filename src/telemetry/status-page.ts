@@ -102,26 +102,15 @@ export class StatusPage {
     res.end(fragment ? main : page(m, main));
   }
 
-  #rates(m: StatusModel): { perSecond: (now: number, before: number | undefined) => string } {
-    const prev = this.#previous;
-    const s = m.stats;
-    this.#previous = {
-      atMs: m.nowMs,
-      datagrams: { ...s.datagrams },
-      lines: s.lines,
-      bad: Object.values(s.badLines).reduce((a, b) => a + b, 0),
-    };
-    const dt = prev === undefined ? 0 : (m.nowMs - prev.atMs) / 1000;
-    return {
-      perSecond: (now, before) => (dt >= 0.5 && before !== undefined ? fmt((now - before) / dt, 1) : '–'),
-    };
-  }
-
   #main(m: StatusModel): string {
-    const prev = this.#previous;
-    const { perSecond } = this.#rates(m);
     const s = m.stats;
     const bad = Object.values(s.badLines).reduce((a, b) => a + b, 0);
+    // Rates since the previous request (the page asks every 2 s).
+    const prev = this.#previous;
+    this.#previous = { atMs: m.nowMs, datagrams: { ...s.datagrams }, lines: s.lines, bad };
+    const dt = prev === undefined ? 0 : (m.nowMs - prev.atMs) / 1000;
+    const perSecond = (now: number, before: number | undefined): string =>
+      dt >= 0.5 && before !== undefined ? fmt((now - before) / dt, 1) : '–';
     const receivers = m.receivers.map((r) => {
       const t = r.type === 'tcp' || r.type === 'unix' ? r.type : r.type.startsWith('http') ? undefined : 'udp';
       return [

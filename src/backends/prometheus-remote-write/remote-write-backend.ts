@@ -103,6 +103,7 @@ export class RemoteWriteBackend implements Backend {
   async flush(snapshot: FlushSnapshot, signal: AbortSignal, hurry?: AbortSignal): Promise<void> {
     const subMetrics = this.#config.timers === 'sub-metrics';
     await runChunked(this.#store.applyChunked(snapshot, !subMetrics));
+    this.#deps.metrics.leftOutAtFlush?.(this.#store.refusedAtLastApply);
     // Per-interval statistics: the newest interval's replace what was not written yet.
     if (subMetrics) this.#timerSeries = timerSubMetrics(snapshot);
     await runChunked(this.#store.expireChunked(snapshot.timestampMs));

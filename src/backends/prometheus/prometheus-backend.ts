@@ -100,6 +100,7 @@ export class PrometheusBackend implements Backend {
    */
   async flush(snapshot: FlushSnapshot, _signal: AbortSignal): Promise<void> {
     await runChunked(this.#store.applyChunked(snapshot));
+    this.#deps.metrics.leftOutAtFlush?.(this.#store.refusedAtLastApply);
     await runChunked(this.#store.expireChunked(snapshot.timestampMs));
   }
 

@@ -186,6 +186,8 @@ export class PromStore {
   #expiry: ExpiryConfig;
   #envoy: EnvoyTagExtractor;
   #seriesCount = 0;
+  /** StatsD series refused while applying the last interval, idle ones included. */
+  #refused = 0;
   /** The interval being applied's raw names (FlushSnapshot.rawNames): mapped as written. */
   #rawNames: ReadonlyMap<string, string> | undefined;
   /** Series with a ttl: without any, expiry has nothing to look at. */
@@ -208,6 +210,11 @@ export class PromStore {
 
   get seriesCount(): number {
     return this.#seriesCount;
+  }
+
+  /** StatsD series the last applied interval had no Prometheus series for (dropped or refused), idle ones included. */
+  get refusedAtLastApply(): number {
+    return this.#refused;
   }
 
   /**
@@ -237,14 +244,14 @@ export class PromStore {
   *applyChunked(s: FlushSnapshot, timers = true): Generator<void, void> {
     const now = s.timestampMs;
     this.#rawNames = s.rawNames;
+    this.#refused = 0;
     const gen = ++this.#generation;
     let k = 0;
     for (const c of s.counters) {
       if (++k % CHUNK_SERIES === 0) yield;
       if (c.value === 0) {
         // Nothing to add, but the series is still there: keep its resolution.
-        const e = this.#cache.get('c', c);
-        if (e !== undefined) e.seen = gen;
+        this.#idle('c', c, gen);
         continue;
       }
       const r = this.#resolve('c', c, 'counter', 'counter', gen, now);
@@ -267,7 +274,10 @@ export class PromStore {
     }
     for (const st of s.sets) {
       if (++k % CHUNK_SERIES === 0) yield;
-      if (st.size === 0) continue;
+      if (st.size === 0) {
+        this.#idle('s', st, gen);
+        continue;
+      }
       const r = this.#resolve('s', st, 'gauge', 'gauge', gen, now);
       if (r === undefined) continue;
       r.series.value = st.size * r.scale;
@@ -275,7 +285,10 @@ export class PromStore {
     }
     for (const t of timers ? s.timers : []) {
       if (++k % CHUNK_SERIES === 0) yield;
-      if (t.values.length === 0) continue;
+      if (t.values.length === 0) {
+        this.#idle('t', t, gen);
+        continue;
+      }
       const r = this.#resolve('t', t, 'observer', undefined, gen, now);
       if (r === undefined) continue;
       // Each value stands for sampledCount / values samples (1 / sample rate).
@@ -335,6 +348,14 @@ export class PromStore {
     };
   }
 
+  /** A series without samples this interval: its resolution is kept, and a refused one still counts as left out. */
+  #idle(kind: Kind, id: SeriesIdentity, gen: number): void {
+    const e = this.#cache.get(kind, id);
+    if (e === undefined) return;
+    e.seen = gen;
+    if (e.dropped !== undefined) this.#refused++;
+  }
+
   /**
    * The name a mapping sees: as the client wrote it when normalisation changed it
    * (statsd_exporter maps names as received and escapes them itself), else the series' name.
@@ -359,6 +380,7 @@ export class PromStore {
     }
     e.seen = gen;
     if (e.dropped !== undefined) {
+      this.#refused++;
       if (counted) this.#dropped(e.dropped, 1, id.name);
       return undefined;
     }

@@ -137,6 +137,20 @@ describe('injector: class reconciler against the fake API server', function () {
     );
   });
 
+  it('gauge-deltas per class: "apply" is copied to the class’s namespaces, an unknown rule is rejected naming the key', async () => {
+    const APPLY = 'backends = "stdout"\ngauge-deltas = "apply"\n';
+    api.upsertPod('shop', 'checkout-1', { [CLASS_LABEL]: 'default' });
+    api.upsertPod('jobs', 'etl-1', { [CLASS_LABEL]: 'batch' });
+    api.upsert(NS, 'class-batch', { 'config.toml': APPLY });
+    injector = await startInjector();
+    await copiesAre({ 'shop/statsd-sepagent-default': GOOD, 'jobs/statsd-sepagent-batch': APPLY });
+    api.upsert(NS, 'class-batch', { 'config.toml': 'backends = "stdout"\ngauge-deltas = "sum"\n' });
+    const event = await waitFor(() => api.eventsWithReason('ClassRejected')[0], 5000, 'ClassRejected event');
+    expect(event['message']).to.match(/gauge-deltas: .*ignore.*apply/);
+    await injector.reconciler.idle();
+    await copiesAre({ 'shop/statsd-sepagent-default': GOOD, 'jobs/statsd-sepagent-batch': APPLY });
+  });
+
   it('a hostile class (JSON nested 100,000 deep) is rejected on its own: Event on it, the other class still copied', async () => {
     api.upsertPod('shop', 'checkout-1', { [CLASS_LABEL]: 'default' });
     api.upsertPod('jobs', 'etl-1', { [CLASS_LABEL]: 'batch' });
