@@ -3,6 +3,17 @@ import type { Transport } from '../receivers/receiver.js';
 
 export type { Transport } from '../receivers/receiver.js';
 
+/** Takes a rejected line `bytes[start, end)`: its reason, where it goes wrong (`at`, an index into `bytes`), its sender. */
+export type Rejection = (
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  reason: ParseErrorReason,
+  at: number,
+  source: string,
+  nowMs: number,
+) => void;
+
 /**
  * What the ingester shows a live tap (`/debug/tap`) while one is open. The ingester calls
  * it only while it is attached, so with no tap open the receive path pays one check per
@@ -15,15 +26,7 @@ export interface IngestTap {
   /** One TCP line; `bytes[start, end)` without its newline. */
   line(bytes: Uint8Array, start: number, end: number, source: string, nowMs: number): void;
   /** A line the parser rejected, with where it goes wrong (`at`, an index into `bytes`). */
-  rejected(
-    bytes: Uint8Array,
-    start: number,
-    end: number,
-    reason: ParseErrorReason,
-    at: number,
-    source: string,
-    nowMs: number,
-  ): void;
+  readonly rejected: Rejection;
 }
 
 /** One rejected line, as the status page lists it. */
@@ -53,21 +56,14 @@ export class RecentRejects {
     this.capacity = capacity;
   }
 
-  add(
-    bytes: Uint8Array,
-    start: number,
-    end: number,
-    reason: ParseErrorReason,
-    at: number,
-    source: string,
-    nowMs: number,
-  ): void {
+  /** Keeps a rejected line. */
+  readonly add: Rejection = (bytes, start, end, reason, at, source, nowMs) => {
     const line = Buffer.from(bytes.buffer, bytes.byteOffset + start, Math.min(end - start, CUT_BYTES)).toString('utf8');
     const r: RejectedLine = { atMs: nowMs, reason, offset: at - start, line, source };
     if (this.#ring.length < this.capacity) this.#ring.push(r);
     else this.#ring[this.#next] = r;
     this.#next = (this.#next + 1) % this.capacity;
-  }
+  };
 
   /** Newest first. */
   list(): RejectedLine[] {

@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import type { BackendTap } from '../backends/backend.js';
-import type { IngestTap } from '../ingest/observe.js';
+import type { IngestTap, Rejection } from '../ingest/observe.js';
 import { CUT_BYTES } from '../ingest/observe.js';
 import type { ParseErrorReason } from '../parser/sample.js';
 import type { Transport } from '../ingest/observe.js';
@@ -147,15 +147,7 @@ export class TapHub implements IngestTap, BackendTap {
     this.#emit('received', name, () => ({ kind: 'received', t: nowMs, transport, source, line: text }));
   }
 
-  rejected(
-    bytes: Uint8Array,
-    start: number,
-    end: number,
-    reason: ParseErrorReason,
-    at: number,
-    source: string,
-    nowMs: number,
-  ): void {
+  readonly rejected: Rejection = (bytes, start, end, reason, at, source, nowMs) => {
     const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, Math.min(end - start, CUT_BYTES)).toString('utf8');
     const colon = text.indexOf(':');
     this.#emit('rejected', colon < 0 ? text : text.slice(0, colon), () => ({
@@ -166,7 +158,7 @@ export class TapHub implements IngestTap, BackendTap {
       at: at - start,
       line: text,
     }));
-  }
+  };
 
   unmatched(backend: string, name: string, reason: string): void {
     this.#emit('unmatched', name, () => ({ kind: 'unmatched', t: this.#now(), backend, name, reason }));

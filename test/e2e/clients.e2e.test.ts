@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import HotShots, { type StatsD as StatsDClient } from 'hot-shots';
 import { CliProcess } from '../support/cli-process.js';
-import { httpGet, metricValue } from '../support/daemon-harness.js';
+import { httpGet, metricValue, stableStdout } from '../support/daemon-harness.js';
 import { FakeSepAgentListener, sepagentSection } from '../support/fake-sepagent-listener.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -39,15 +39,6 @@ function useWholeApi(c: StatsDClient): void {
 }
 
 const LINES_PER_CLIENT = 16;
-
-/** Output lines that do not depend on time (rates and timestamps left out). */
-function stableStdout(out: string): string[] {
-  return out
-    .split('\n')
-    .filter((l) => l.startsWith('stats.') && !/\.(per_second|count_ps) /.test(l))
-    .map((l) => l.slice(0, l.lastIndexOf(' ')))
-    .sort();
-}
 
 describe('e2e: hot-shots, the whole API, over UDP and a Unix socket', function () {
   this.timeout(30_000);

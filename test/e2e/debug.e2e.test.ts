@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliProcess, runCliOnce } from '../support/cli-process.js';
-import { httpGet, metricValue, sendUdp } from '../support/daemon-harness.js';
+import { httpGet, metricValue, sendUdp, stableStdout } from '../support/daemon-harness.js';
 import { FakeSepAgentListener, sepagentSection } from '../support/fake-sepagent-listener.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -21,15 +21,6 @@ async function daemon(lines: string[]): Promise<{ cli: CliProcess; udp: number; 
 
 async function linesReceived(web: number): Promise<number> {
   return metricValue((await httpGet(web, '/metrics')).body, 'statsd_sepagent_lines_received_total') ?? 0;
-}
-
-/** The stdout backend's lines without rates and timestamps, sorted. */
-function stableStdout(out: string): string[] {
-  return out
-    .split('\n')
-    .filter((l) => l.startsWith('stats.') && !/\.(per_second|count_ps) /.test(l))
-    .map((l) => l.slice(0, l.lastIndexOf(' ')))
-    .sort();
 }
 
 describe('e2e: tap, capture and replay, top (the real CLI against a real daemon)', function () {

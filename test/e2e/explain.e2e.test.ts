@@ -5,18 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, runCliOnce } from '../support/cli-process.js';
 import { BACKEND_FACTORIES } from '../../src/backends/registry.js';
+import { sepagentSection } from '../support/fake-sepagent-listener.js';
+
+/** The sections of the SepAgent and Graphite backends (nothing is sent: explain only asks them). */
+const SEPAGENT_AND_GRAPHITE = `${sepagentSection(5555)}[graphite]
+address = "127.0.0.1:2003"
+`;
 
 const CONFIG = `backends = ["sepagent", "prometheus", "graphite", "stdout"]
 namespace = "app"
 default-tags = ["env:test"]
-[sepagent]
-host = "127.0.0.1"
-port = 5555
-sep_regexp = 'sep([0-9]+)'
-cluster_regexp = 'external_cluster_sep([0-9]+)'
-[graphite]
-address = "127.0.0.1:2003"
-[prometheus]
+${SEPAGENT_AND_GRAPHITE}[prometheus]
 mapping = '''
 mappings:
   - match: "app.envoy.cluster.*.upstream_rq_total"
@@ -192,14 +191,7 @@ describe('statsd-sepagent explain (the real CLI)', function () {
     await writeFile(
       f,
       `backends = [${[...BACKEND_FACTORIES.keys()].map((t) => JSON.stringify(t)).join(', ')}]
-[sepagent]
-host = "127.0.0.1"
-port = 5555
-sep_regexp = 'sep([0-9]+)'
-cluster_regexp = 'external_cluster_sep([0-9]+)'
-[graphite]
-address = "127.0.0.1:2003"
-[datadog]
+${SEPAGENT_AND_GRAPHITE}[datadog]
 api_key = "secret"
 [cloudwatch]
 region = "eu-west-1"

@@ -61,3 +61,12 @@ export function metricValue(text: string, series: string): number | undefined {
   }
   return undefined;
 }
+
+/** The stdout backend's metric lines without the time-dependent parts (rates, timestamps), sorted. */
+export function stableStdout(out: string): string[] {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('stats.') && !/\.(per_second|count_ps) /.test(l))
+    .map((l) => l.slice(0, l.lastIndexOf(' ')))
+    .sort();
+}
