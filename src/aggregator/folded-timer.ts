@@ -1,0 +1,211 @@
+import { createRequire } from 'node:module';
+import type { ExponentialHistogramAccumulation } from '@opentelemetry/sdk-metrics/build/src/aggregator/ExponentialHistogram.js';
+import type { TimerStatsOut } from './timer-stats.js';
+import type { DisabledPercentiles } from './snapshot.js';
+
+type Accumulation = ExponentialHistogramAccumulation;
+type AccumulationClass = typeof ExponentialHistogramAccumulation;
+
+const require = createRequire(import.meta.url);
+let Histogram: AccumulationClass | undefined;
+
+/**
+ * The OpenTelemetry SDK's base-2 exponential histogram (the structure of OTLP's
+ * ExponentialHistogram and Prometheus native histograms: at most `maxBuckets` buckets per
+ * sign, the scale lowered as the range grows), loaded at the first timer that needs it.
+ */
+function newHistogram(maxBuckets: number): Accumulation {
+  Histogram ??= (
+    require('@opentelemetry/sdk-metrics/build/src/aggregator/ExponentialHistogram.js') as {
+      ExponentialHistogramAccumulation: AccumulationClass;
+    }
+  ).ExponentialHistogramAccumulation;
+  return new Histogram([0, 0], maxBuckets, false);
+}
+
+/** One bucket of a walk in value order: `count` values, represented by `value`. */
+interface Run {
+  value: number;
+  count: number;
+}
+
+/**
+ * The values of a timer series' interval past `timer-exact-values`: count, sum, sum of
+ * squares, min and max exact; the values themselves in a base-2 exponential histogram
+ * (bounded memory whatever the rate). Non-finite values are counted apart (the histogram
+ * takes finite ones only). Order statistics come from the histogram: a value at a rank is
+ * its bucket's representative `2·lo·hi / (lo + hi)`, clamped to [min, max], within a
+ * relative error of `(base − 1) / (base + 1)` of the true value (`base = 2^(2^−scale)`).
+ */
+export class FoldedTimer {
+  readonly #hist: Accumulation;
+  readonly maxBuckets: number;
+  count = 0;
+  sum = 0;
+  sumSquares = 0;
+  min = Infinity;
+  max = -Infinity;
+  #negInf = 0;
+  #posInf = 0;
+
+  constructor(maxBuckets: number) {
+    this.maxBuckets = maxBuckets;
+    this.#hist = newHistogram(maxBuckets);
+  }
+
+  add(v: number): void {
+    this.count++;
+    this.sum += v;
+    this.sumSquares += v * v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    if (v === Infinity) this.#posInf++;
+    else if (v === -Infinity) this.#negInf++;
+    else this.#hist.record(v);
+  }
+
+  /** Adds every value `other` holds (bucket-wise; exact parts added). */
+  merge(other: FoldedTimer): void {
+    this.count += other.count;
+    this.sum += other.sum;
+    this.sumSquares += other.sumSquares;
+    if (other.min < this.min) this.min = other.min;
+    if (other.max > this.max) this.max = other.max;
+    this.#posInf += other.#posInf;
+    this.#negInf += other.#negInf;
+    this.#hist.merge(other.#hist);
+  }
+
+  /** The histogram's scale now (its resolution: `base = 2^(2^−scale)`). */
+  get scale(): number {
+    return this.#hist.scale;
+  }
+
+  /** The largest relative error of a value read at a rank, at the current scale. */
+  get relativeError(): number {
+    const base = 2 ** (2 ** -this.scale);
+    return (base - 1) / (base + 1);
+  }
+
+  /** The buckets in value order (negative values first), each with its representative value. */
+  #runs(): Run[] {
+    const h = this.#hist;
+    const base = 2 ** (2 ** -h.scale);
+    const rep = (i: number): number => {
+      // Bucket i holds (base^i, base^(i+1)]: the point of equal relative error to both ends.
+      const lo = base ** i;
+      const hi = lo * base;
+      return (2 * lo * hi) / (lo + hi);
+    };
+    const runs: Run[] = [];
+    if (this.#negInf > 0) runs.push({ value: -Infinity, count: this.#negInf });
+    const neg = h.negative;
+    for (let j = neg.length - 1; j >= 0; j--) {
+      const c = neg.at(j);
+      if (c > 0) runs.push({ value: -rep(neg.offset + j), count: c });
+    }
+    if (h.zeroCount > 0) runs.push({ value: 0, count: h.zeroCount });
+    const pos = h.positive;
+    for (let j = 0; j < pos.length; j++) {
+      const c = pos.at(j);
+      if (c > 0) runs.push({ value: rep(pos.offset + j), count: c });
+    }
+    if (this.#posInf > 0) runs.push({ value: Infinity, count: this.#posInf });
+    for (const r of runs) r.value = Math.min(this.max, Math.max(this.min, r.value));
+    return runs;
+  }
+
+  /**
+   * `n` values at evenly spaced ranks, ascending (what a backend that wants values gets:
+   * each stands for `count / n` of the interval's values).
+   */
+  representatives(n: number): Float64Array {
+    const out = new Float64Array(Math.min(n, this.count));
+    const runs = this.#runs();
+    let r = 0;
+    let seen = 0;
+    for (let i = 0; i < out.length; i++) {
+      const rank = Math.floor(((i + 0.5) * this.count) / out.length);
+      while (r < runs.length - 1 && seen + runs[r]!.count <= rank) seen += runs[r++]!.count;
+      out[i] = runs[r]!.value;
+    }
+    if (out.length > 0) {
+      out[0] = this.min;
+      out[out.length - 1] = this.max;
+    }
+    return out;
+  }
+
+  /**
+   * The interval's statistics as {@link computeTimerStats} defines them: min, max, sum,
+   * sum of squares, mean and the percentile counts exact; the median and the percentile
+   * boundaries, sums and sums of squares from the histogram (rank by rank), within
+   * {@link relativeError}; the standard deviation from the exact sums.
+   */
+  stats(thresholds: readonly number[], disabled: DisabledPercentiles, out: TimerStatsOut): TimerStatsOut {
+    const n = this.count;
+    const runs = this.#runs();
+    /** The value at rank `k` (0-based); min and max at the ends, exactly. */
+    const at = (k: number): number => {
+      if (k <= 0) return this.min;
+      if (k >= n - 1) return this.max;
+      let seen = 0;
+      for (const r of runs) {
+        if (k < seen + r.count) return r.value;
+        seen += r.count;
+      }
+      return this.max;
+    };
+    /** Sum and sum of squares of the `k` lowest (`fromTop`: highest) values. */
+    const partial = (k: number, fromTop: boolean): [number, number] => {
+      let left = k;
+      let s = 0;
+      let sq = 0;
+      const order = fromTop ? [...runs].reverse() : runs;
+      for (const r of order) {
+        if (left <= 0) break;
+        const c = Math.min(left, r.count);
+        s += c * r.value;
+        sq += c * r.value * r.value;
+        left -= c;
+      }
+      return [s, sq];
+    };
+    const mean = this.sum / n;
+    out.min = this.min;
+    out.max = this.max;
+    out.sum = this.sum;
+    out.sumSquares = this.sumSquares;
+    out.mean = mean;
+    out.stdDev = Math.sqrt(Math.max(0, this.sumSquares / n - mean * mean));
+    const half = n >> 1;
+    out.median = n % 2 === 1 ? at(half) : (at(half - 1) + at(half)) / 2;
+    const list = out.percentiles;
+    let used = 0;
+    const put = (stat: TimerStatsOut['percentiles'][number]['stat'], threshold: number, value: number): void => {
+      const e = list[used];
+      if (e === undefined) list.push({ stat, threshold, value });
+      else {
+        e.stat = stat;
+        e.threshold = threshold;
+        e.value = value;
+      }
+      used++;
+    };
+    for (const p of thresholds) {
+      let k = Math.floor((Math.abs(p) / 100) * n + 0.5);
+      if (k === 0) continue;
+      if (k > n) k = n;
+      const top = p <= 0;
+      const [pSum, pSumSq] = k === n ? [this.sum, this.sumSquares] : partial(k, top);
+      const boundary = top ? at(n - k) : at(k - 1);
+      if (!disabled.count) put('count', p, k);
+      if (!disabled.mean) put('mean', p, pSum / k);
+      if (!disabled.sum) put('sum', p, pSum);
+      if (!disabled.sumSquares) put('sum_squares', p, pSumSq);
+      if (top ? !disabled.lower : !disabled.upper) put(top ? 'lower' : 'upper', p, boundary);
+    }
+    list.length = used;
+    return out;
+  }
+}
