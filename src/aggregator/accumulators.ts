@@ -1,3 +1,4 @@
+import { FoldedTimer } from './folded-timer.js';
 import type { MetricKind } from '../parser/sample.js';
 import type { SeriesIdentity } from './snapshot.js';
 
@@ -103,8 +104,42 @@ export class TimerSeries extends SeriesBase {
   valueCount = 0;
   /** Sum of 1/rate of the current interval. */
   sampled = 0;
+  /**
+   * The interval's values once there are more than `timer-exact-values`: folded into a
+   * histogram (`values` is let go, `valueCount` stays at the limit).
+   */
+  folded: FoldedTimer | undefined = undefined;
   /** The series' snapshot entry, created at its first flush and refreshed in place. */
   point: unknown = undefined;
+}
+
+/** How many values a timer series keeps exactly per interval, and its histogram's buckets past that. */
+export interface TimerBounds {
+  /** `timer-exact-values`; {@link UNBOUNDED} keeps every value. */
+  readonly exactValues: number;
+  /** `timer-max-buckets`. */
+  readonly maxBuckets: number;
+}
+
+/** Every value kept exactly (a small integer, as the count it is compared with). */
+export const UNBOUNDED = 0x3fffffff;
+
+/** Timer bounds that keep every value. */
+export const NO_TIMER_BOUNDS: TimerBounds = { exactValues: UNBOUNDED, maxBuckets: 160 };
+
+/** Records one timer value: exactly below the limit, else into the series' histogram (created, with the exact values, at the first one past it). */
+function recordTimerValue(acc: TimerSeries, value: number, bounds: TimerBounds): void {
+  if (acc.valueCount < bounds.exactValues) {
+    acc.values[acc.valueCount++] = value;
+    return;
+  }
+  let f = acc.folded;
+  if (f === undefined) {
+    f = acc.folded = new FoldedTimer(bounds.maxBuckets, bounds.exactValues);
+    for (let i = 0; i < acc.valueCount; i++) f.add(acc.values[i]!);
+    acc.values = [];
+  }
+  f.add(value);
 }
 
 /** A set: the interval's distinct members. */
@@ -149,7 +184,14 @@ export function newAccumulator(kind: MetricKind, name: string, id: SeriesTags, n
  * value (last write wins), timers keep the raw value and add `1 / rate`, sets add the
  * member. O(1); never throws.
  */
-export function applySample(acc: Accumulator, value: number, member: string, rate: number, nowMs: number): void {
+export function applySample(
+  acc: Accumulator,
+  value: number,
+  member: string,
+  rate: number,
+  nowMs: number,
+  bounds: TimerBounds = NO_TIMER_BOUNDS,
+): void {
   acc.lastSeenMs = nowMs;
   switch (acc.kind) {
     case 'counter':
@@ -159,7 +201,8 @@ export function applySample(acc: Accumulator, value: number, member: string, rat
       acc.current = value;
       return;
     case 'timer':
-      acc.values[acc.valueCount++] = value;
+      if (acc.valueCount < bounds.exactValues) acc.values[acc.valueCount++] = value;
+      else recordTimerValue(acc, value, bounds);
       acc.sampled += 1 / rate;
       return;
     case 'set':
@@ -186,11 +229,14 @@ export function mergeTimerValues(
   values: ArrayLike<number>,
   sampledCount: number,
   nowMs: number,
+  bounds: TimerBounds = NO_TIMER_BOUNDS,
 ): void {
   acc.lastSeenMs = nowMs;
-  const out = acc.values;
-  let n = acc.valueCount;
-  for (let i = 0; i < values.length; i++) out[n++] = values[i]!;
-  acc.valueCount = n;
+  if (acc.valueCount + values.length <= bounds.exactValues) {
+    const out = acc.values;
+    let n = acc.valueCount;
+    for (let i = 0; i < values.length; i++) out[n++] = values[i]!;
+    acc.valueCount = n;
+  } else for (let i = 0; i < values.length; i++) recordTimerValue(acc, values[i]!, bounds);
   acc.sampled += sampledCount;
 }

@@ -40,6 +40,8 @@ interface Run {
 export class FoldedTimer {
   readonly #hist: Accumulation;
   readonly maxBuckets: number;
+  /** The exact-value limit it was folded at: how many representatives a backend gets. */
+  readonly exactLimit: number;
   count = 0;
   sum = 0;
   sumSquares = 0;
@@ -48,8 +50,9 @@ export class FoldedTimer {
   #negInf = 0;
   #posInf = 0;
 
-  constructor(maxBuckets: number) {
+  constructor(maxBuckets: number, exactLimit = 1000) {
     this.maxBuckets = maxBuckets;
+    this.exactLimit = exactLimit;
     this.#hist = newHistogram(maxBuckets);
   }
 

@@ -2,6 +2,8 @@ import type { MetricKind } from '../parser/sample.js';
 import {
   adjustGauge,
   applySample,
+  UNBOUNDED,
+  type TimerBounds,
   mergeTimerValues,
   newAccumulator,
   type Accumulator,
@@ -13,6 +15,7 @@ import {
   type TimerSeries,
 } from './accumulators.js';
 import type { Aggregator, SeriesRef, SeriesSample } from './aggregator.js';
+import type { FoldedTimer } from './folded-timer.js';
 import { fnv1a } from '../shared/hash.js';
 import { computeSnapshot, TimerColumns, type IntervalCut } from './interval-cut.js';
 import { runToEnd } from '../shared/cooperative.js';
@@ -43,6 +46,15 @@ export interface AggregatorConfig {
   expiry: ExpiryConfig;
   /** Cap on live series of all kinds (`max-series`); 0 = none. Samples for new series past it are dropped. */
   maxSeries?: number;
+  /** `timer-exact-values`: values a timer series keeps exactly per interval (0 = all of them). */
+  timerExactValues?: number;
+  /** `timer-max-buckets`: the histogram's buckets per sign past that (default 160). */
+  timerMaxBuckets?: number;
+}
+
+function timerBounds(c: AggregatorConfig): TimerBounds {
+  const exact = c.timerExactValues ?? 0;
+  return { exactValues: exact > 0 ? exact : UNBOUNDED, maxBuckets: c.timerMaxBuckets ?? 160 };
 }
 
 /**
@@ -78,6 +90,7 @@ interface CutBuffers {
   timerPoints: TimerPoint[];
   setPoints: SetPoint[];
   timerColumns: TimerColumns;
+  timerFolded: Array<FoldedTimer | undefined>;
 }
 
 const NO_F64 = new Float64Array(0);
@@ -98,6 +111,7 @@ function newCutBuffers(): CutBuffers {
     timerPoints: [],
     setPoints: [],
     timerColumns: new TimerColumns(),
+    timerFolded: [],
   };
 }
 
@@ -149,8 +163,12 @@ export class InMemoryAggregator implements Aggregator {
   /** Tags objects by tags key, shared by new series (most series of a daemon have the same few). */
   readonly #sharedTags = new Map<string, SeriesTags>();
 
+  /** How many values a timer keeps exactly (`timer-exact-values`), and its histogram past that. */
+  #timerBounds: TimerBounds;
+
   constructor(config: AggregatorConfig) {
     this.#config = config;
+    this.#timerBounds = timerBounds(config);
     this.#shards = Array.from({ length: Math.max(1, config.shards) }, newShard);
   }
 
@@ -175,6 +193,7 @@ export class InMemoryAggregator implements Aggregator {
    */
   reconfigure(next: Omit<AggregatorConfig, 'shards'>): void {
     this.#config = { ...next, shards: this.#config.shards };
+    this.#timerBounds = timerBounds(this.#config);
   }
 
   /** The settings the statistics of a cut depend on. */
@@ -183,7 +202,7 @@ export class InMemoryAggregator implements Aggregator {
   }
 
   applyTo(ref: SeriesRef, value: number, member: string, rate: number, nowMs: number): void {
-    applySample(ref as Accumulator, value, member, rate, nowMs);
+    applySample(ref as Accumulator, value, member, rate, nowMs, this.#timerBounds);
   }
 
   noteRawName(name: string, raw: string): void {
@@ -196,12 +215,12 @@ export class InMemoryAggregator implements Aggregator {
 
   record(s: SeriesSample, nowMs: number): Accumulator | undefined {
     const acc = this.resolve(s, nowMs);
-    if (acc !== undefined) applySample(acc, s.value, s.member, s.rate, nowMs);
+    if (acc !== undefined) applySample(acc, s.value, s.member, s.rate, nowMs, this.#timerBounds);
     return acc;
   }
 
   mergeTimer(ref: SeriesRef, values: ArrayLike<number>, sampledCount: number, nowMs: number): void {
-    mergeTimerValues(ref as TimerSeries, values, sampledCount, nowMs);
+    mergeTimerValues(ref as TimerSeries, values, sampledCount, nowMs, this.#timerBounds);
   }
 
   resolve(s: SeriesIdentity & { readonly kind: MetricKind }, nowMs: number): Accumulator | undefined {
@@ -272,7 +291,14 @@ export class InMemoryAggregator implements Aggregator {
     for (let i = 0; i < gauges.length; i++) gaugeValues[i] = gauges[i]!.current;
     const timers = this.#sweep('timer', nowMs, expiry.timerMs, b.timers);
     let total = 0;
-    for (let i = 0; i < timers.length; i++) total += timers[i]!.valueCount;
+    const folded = b.timerFolded;
+    folded.length = timers.length;
+    for (let i = 0; i < timers.length; i++) {
+      const f = timers[i]!.folded;
+      folded[i] = f;
+      // A folded timer hands its backends representatives: as many as it kept exactly.
+      total += f === undefined ? timers[i]!.valueCount : Math.min(f.count, f.exactLimit);
+    }
     const timerStart = (b.timerStart = capacity(b.timerStart, timers.length + 1));
     const timerData = (b.timerData = capacity(b.timerData, total));
     const timerSampled = (b.timerSampled = capacity(b.timerSampled, timers.length));
@@ -280,8 +306,14 @@ export class InMemoryAggregator implements Aggregator {
     for (let i = 0; i < timers.length; i++) {
       const a = timers[i]!;
       timerStart[i] = off;
+      const f = folded[i];
+      if (f !== undefined) {
+        timerData.set(f.representatives(f.exactLimit), off);
+        off += Math.min(f.count, f.exactLimit);
+        a.folded = undefined;
+      }
       const values = a.values;
-      const n = a.valueCount;
+      const n = f === undefined ? a.valueCount : 0;
       for (let j = 0; j < n; j++) timerData[off++] = values[j]!;
       // A burst's worth of room is given back once the series is quiet again.
       if (values.length > SHRINK_VALUES_ABOVE && n < values.length >> 2) a.values = [];
@@ -314,6 +346,7 @@ export class InMemoryAggregator implements Aggregator {
       timerPoints: b.timerPoints,
       setPoints: b.setPoints,
       timerColumns: b.timerColumns,
+      timerFolded: folded,
       rawNames: this.#rawNames,
     };
   }

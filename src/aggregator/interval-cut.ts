@@ -1,3 +1,4 @@
+import type { FoldedTimer } from './folded-timer.js';
 import type {
   CounterPoint,
   FlushSnapshot,
@@ -46,6 +47,8 @@ export interface IntervalCut {
   readonly timerColumns: TimerColumns;
   /** See {@link FlushSnapshot.rawNames}. */
   readonly rawNames: ReadonlyMap<string, string>;
+  /** Per timer: its histogram when it passed `timer-exact-values` (its values are then representatives). */
+  readonly timerFolded: ReadonlyArray<FoldedTimer | undefined>;
 }
 
 // Layout of TimerColumns.stats: one row of STATS (10) numbers per timer entry, row i at
@@ -68,6 +71,8 @@ const STATS = 10;
  * sorted values. Reused from flush to flush with the cut's arrays.
  */
 export class TimerColumns {
+  /** Per timer: its histogram when it passed `timer-exact-values`. */
+  folded: Array<FoldedTimer | undefined> = [];
   stats = new Float64Array(0);
   data: Float64Array = new Float64Array(0);
   start: Int32Array = new Int32Array(1);
@@ -186,6 +191,9 @@ class TimerEntry implements TimerPoint {
   get sampledCount(): number {
     return this.#stat(SAMPLED);
   }
+  get histogram(): FoldedTimer | undefined {
+    return this.columns.folded[this.index];
+  }
   get values(): Float64Array {
     const c = this.columns;
     return c.data.subarray(c.start[this.index], c.start[this.index + 1]);
@@ -250,6 +258,7 @@ export function* computeSnapshot(
     const end = cut.timerStart[i + 1]!;
     const n = end - start;
     const o = i * STATS;
+    columns.folded[i] = cut.timerFolded[i];
     if (n === 0) {
       stats.fill(0, o, o + STATS);
       p.percentiles = NO_PERCENTILES;
@@ -258,7 +267,9 @@ export function* computeSnapshot(
       const st = STATS_OUT;
       const first = p.percentileSlots.length === 0;
       st.percentiles = first ? FIRST_SLOTS : p.percentileSlots;
-      computeTimerStats(data, cfg.percentThresholds, cfg.disabledPercentiles, st, start, end);
+      const f = cut.timerFolded[i];
+      if (f === undefined) computeTimerStats(data, cfg.percentThresholds, cfg.disabledPercentiles, st, start, end);
+      else f.stats(cfg.percentThresholds, cfg.disabledPercentiles, st);
       // An array grown by push keeps room for ~16 entries; the copy has exactly its own.
       if (first && FIRST_SLOTS.length > 0)
         p.percentileSlots = FIRST_SLOTS.map((e) => ({ stat: e.stat, threshold: e.threshold, value: e.value }));

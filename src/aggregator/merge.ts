@@ -8,7 +8,8 @@ import type {
   TimerPoint,
 } from './snapshot.js';
 import { IdentityMap } from './identity-map.js';
-import { computeTimerStats } from './timer-stats.js';
+import { computeTimerStats, newTimerStats } from './timer-stats.js';
+import { FoldedTimer } from './folded-timer.js';
 import { CHUNK_SERIES, runToEnd } from '../shared/cooperative.js';
 
 /** A copy of a series' identity fields. */
@@ -75,12 +76,29 @@ export function* mergeSnapshotsChunked(older: FlushSnapshot, newer: FlushSnapsho
       }
     }
 
-  const timers = new ByIdentity<{ id: SeriesIdentity; values: number[]; sampled: number }>();
+  const timers = new ByIdentity<{
+    id: SeriesIdentity;
+    values: number[];
+    sampled: number;
+    folded: FoldedTimer | undefined;
+  }>();
   for (const list of [older.timers, newer.timers])
     for (const t of list) {
       if (++k % CHUNK_SERIES === 0) yield;
-      const e = timers.get(t) ?? timers.add(t, { id: t, values: [], sampled: 0 });
-      for (const v of t.values) e.values.push(v);
+      const e = timers.get(t) ?? timers.add(t, { id: t, values: [], sampled: 0, folded: undefined });
+      const h = t.histogram;
+      if (h === undefined && e.folded === undefined) for (const v of t.values) e.values.push(v);
+      else {
+        // Past timer-exact-values on either side: histograms merge bucket-wise, exact values join them.
+        if (e.folded === undefined) {
+          e.folded = new FoldedTimer(h!.maxBuckets, h!.exactLimit);
+          for (const v of e.values) e.folded.add(v);
+          e.values = [];
+        }
+        // Only the aggregator makes histograms: each is a FoldedTimer.
+        if (h !== undefined) e.folded.merge(h as FoldedTimer);
+        else for (const v of t.values) e.folded.add(v);
+      }
       e.sampled += t.sampledCount;
     }
 
@@ -106,9 +124,13 @@ export function* mergeSnapshotsChunked(older: FlushSnapshot, newer: FlushSnapsho
     gaugePoints.push({ name, tags, host, tagsKey, value, lastSeenMs });
   }
   const timerPoints: TimerPoint[] = [];
-  for (const { id, values, sampled } of timers.entries) {
+  for (const { id, values, sampled, folded } of timers.entries) {
     if (++k % CHUNK_SERIES === 0) yield;
-    timerPoints.push(timerPoint(identity(id), values, sampled, intervalSeconds, stats));
+    timerPoints.push(
+      folded === undefined
+        ? timerPoint(identity(id), values, sampled, intervalSeconds, stats)
+        : foldedPoint(identity(id), folded, sampled, intervalSeconds, stats),
+    );
   }
   return {
     timestampMs: newer.timestampMs,
@@ -119,6 +141,26 @@ export function* mergeSnapshotsChunked(older: FlushSnapshot, newer: FlushSnapsho
     timers: timerPoints,
     sets: sets.entries.map(({ id, members }): SetPoint => ({ ...identity(id), size: members.size, members })),
     ...(newer.rawNames !== undefined ? { rawNames: newer.rawNames } : {}),
+  };
+}
+
+/** A merged timer past timer-exact-values: statistics from its histogram, representatives as values. */
+function foldedPoint(
+  id: SeriesIdentity,
+  folded: FoldedTimer,
+  sampled: number,
+  intervalSeconds: number,
+  cfg: StatsConfig,
+): TimerPoint {
+  const s = folded.stats(cfg.percentThresholds, cfg.disabledPercentiles, newTimerStats());
+  return {
+    ...id,
+    ...s,
+    count: Math.floor(sampled + 0.5),
+    perSecond: sampled / intervalSeconds,
+    sampledCount: sampled,
+    values: folded.representatives(folded.exactLimit),
+    histogram: folded,
   };
 }
 

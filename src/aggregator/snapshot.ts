@@ -91,8 +91,29 @@ export interface TimerPoint extends SeriesIdentity {
   readonly percentiles: readonly TimerPercentile[];
   /** Sum of `1 / rate` over the samples. */
   readonly sampledCount: number;
-  /** The raw values of the interval, sorted ascending. */
+  /**
+   * The raw values of the interval, sorted ascending; past `timer-exact-values`, as many
+   * representatives at evenly spaced ranks (each stands for `count / values.length` values).
+   */
   readonly values: Float64Array | readonly number[];
+  /** The interval's histogram when it had more values than `timer-exact-values` (merging intervals merges it). */
+  readonly histogram?: TimerHistogram | undefined;
+}
+
+/**
+ * A timer interval past `timer-exact-values`, folded into a base-2 exponential histogram
+ * (the aggregator's FoldedTimer): what a reader may ask of it.
+ */
+export interface TimerHistogram {
+  /** Values folded in. */
+  readonly count: number;
+  /** The histogram's scale (`base = 2^(2^−scale)`). */
+  readonly scale: number;
+  /** The largest relative error of a value read at a rank. */
+  readonly relativeError: number;
+  readonly maxBuckets: number;
+  /** The exact-value limit it was folded at. */
+  readonly exactLimit: number;
 }
 
 /** A gauge: its current value. */

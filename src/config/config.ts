@@ -36,6 +36,10 @@ export interface DaemonConfig {
   percentThresholds: number[];
   /** `max-series`: cap on live series; 0 = none. Live. */
   maxSeries: number;
+  /** `timer-exact-values`: values a timer keeps exactly per interval; 0 = all. Live. */
+  timerExactValues: number;
+  /** `timer-max-buckets`: a folded timer's histogram buckets per sign. Live. */
+  timerMaxBuckets: number;
   /** `expiry-interval` and its per-type variants. Live. */
   expiry: ExpiryConfig;
   /** `default-tags`. Live. */

@@ -119,6 +119,29 @@ export const KEYS: readonly CoreKeySpec[] = [
       'Cap on live series (all types); samples that would create more are dropped and counted (series_dropped_total); 0 = no cap',
   },
   {
+    key: 'timer-exact-values',
+    type: 'int',
+    default: '0',
+    max: 100_000_000,
+    field: 'timerExactValues',
+    group: 'Aggregation',
+    reload: 'live',
+    describe:
+      "Values a timer series keeps exactly per interval; past that its values fold into a base-2 exponential histogram (count, sum, sum of squares, min and max stay exact; percentiles within the histogram's relative error), so its memory stays bounded whatever the rate; 0 = keep every value. Not with a forwarder backend yet",
+  },
+  {
+    key: 'timer-max-buckets',
+    type: 'int',
+    default: '160',
+    min: 8,
+    max: 16_384,
+    field: 'timerMaxBuckets',
+    group: 'Aggregation',
+    reload: 'live',
+    describe:
+      "Buckets per sign of a folded timer's histogram (timer-exact-values); the scale drops as the range of values grows: 160 buckets span five decades within 4.4 %",
+  },
+  {
     key: 'expiry-interval',
     type: 'duration',
     default: '5m',

@@ -182,6 +182,8 @@ export function validateConfig(
     maxWorkers: read.int('max-workers'),
     percentThresholds,
     maxSeries: read.int('max-series'),
+    timerExactValues: read.int('timer-exact-values'),
+    timerMaxBuckets: read.int('timer-max-buckets'),
     expiry: {
       counterMs: read.duration('expiry-interval-counter'),
       gaugeMs: read.duration('expiry-interval-gauge'),
@@ -221,6 +223,13 @@ export function validateConfig(
     hostname: read.string('hostname'),
     shutdownTimeoutMs: read.duration('shutdown-timeout'),
   };
+  if (config.timerExactValues > 0 && backends.some((b) => splitInstanceName(b).type === 'forwarder'))
+    c.issues.push({
+      path: 'timer-exact-values',
+      severity: 'error',
+      message:
+        'not with a forwarder backend yet: /v2/raw carries raw values, not histograms (set 0 on forwarding sidecars; the aggregation tier may bound its timers)',
+    });
   const ok = !c.issues.some((i) => i.severity === 'error');
   return { config: ok ? config : undefined, issues: c.issues };
 }

@@ -250,6 +250,8 @@ export class Daemon implements Lifecycle {
       disabledPercentiles: cfg.disabledPercentiles,
       expiry: cfg.expiry,
       maxSeries: cfg.maxSeries,
+      timerExactValues: cfg.timerExactValues,
+      timerMaxBuckets: cfg.timerMaxBuckets,
     });
     this.#ingester.reconfigure(new TagProcessor(tagsOf(cfg)), cfg.badLinesPerMinute, cfg.gaugeDeltas);
     this.#flusher.setInterval(cfg.flushIntervalMs);
@@ -371,6 +373,8 @@ export function pipelineConfigOf(config: DaemonConfig): PipelineConfig {
       disabledPercentiles: config.disabledPercentiles,
       expiry: config.expiry,
       maxSeries: config.maxSeries,
+      timerExactValues: config.timerExactValues,
+      timerMaxBuckets: config.timerMaxBuckets,
     },
     tags: tagsOf(config),
     badLinesPerMinute: config.badLinesPerMinute,
