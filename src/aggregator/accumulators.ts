@@ -142,6 +142,29 @@ function recordTimerValue(acc: TimerSeries, value: number, bounds: TimerBounds):
   f.add(value);
 }
 
+/**
+ * Merges a forwarded folded interval (a histogram) into a timer series: the series folds
+ * too, its exact values joining the histogram, and later samples follow into it.
+ */
+export function mergeFoldedTimer(
+  acc: TimerSeries,
+  other: FoldedTimer,
+  sampledCount: number,
+  nowMs: number,
+  bounds: TimerBounds,
+): void {
+  acc.lastSeenMs = nowMs;
+  let f = acc.folded;
+  if (f === undefined) {
+    f = acc.folded = new FoldedTimer(bounds.maxBuckets, Math.min(bounds.exactValues, other.exactLimit));
+    for (let i = 0; i < acc.valueCount; i++) f.add(acc.values[i]!);
+    acc.values = [];
+    acc.valueCount = bounds.exactValues;
+  }
+  f.merge(other);
+  acc.sampled += sampledCount;
+}
+
 /** A set: the interval's distinct members. */
 export class SetSeries extends SeriesBase {
   get kind(): 'set' {

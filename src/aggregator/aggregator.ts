@@ -1,6 +1,7 @@
 import type { MetricKind } from '../parser/sample.js';
 import type { FlushSnapshot, SeriesIdentity, StatsConfig } from './snapshot.js';
 import type { IntervalCut } from './interval-cut.js';
+import type { FoldedTimer } from './folded-timer.js';
 
 /** One sample after host and tag processing, ready to be aggregated. */
 export interface SeriesSample extends SeriesIdentity {
@@ -47,6 +48,8 @@ export interface Aggregator {
   noteRawName(name: string, raw: string): void;
   /** Adds `delta` to a live gauge series (`gauge-deltas = apply`); O(1). */
   adjustGauge(ref: SeriesRef, delta: number, nowMs: number): void;
+  /** Merges a forwarded timer interval folded into a histogram (its Values are only representatives). */
+  mergeTimerHistogram(ref: SeriesRef, folded: FoldedTimer, sampledCount: number, nowMs: number): void;
   /** Applies one more sample to a live series `record` returned (O(1), no look-up). */
   applyTo(ref: SeriesRef, value: number, member: string, rate: number, nowMs: number): void;
   /** Ends the interval; `fresh`: write into new arrays, leaving the previous cut and snapshot intact. */

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { ExponentialHistogramAccumulation } from '@opentelemetry/sdk-metrics/build/src/aggregator/ExponentialHistogram.js';
 import type { TimerStatsOut } from './timer-stats.js';
 import type { DisabledPercentiles } from './snapshot.js';
+import type { TimerHistogramWire } from '../shared/timer-histogram-wire.js';
 
 type Accumulation = ExponentialHistogramAccumulation;
 type AccumulationClass = typeof ExponentialHistogramAccumulation;
@@ -22,6 +23,9 @@ function newHistogram(maxBuckets: number): Accumulation {
   ).ExponentialHistogramAccumulation;
   return new Histogram([0, 0], maxBuckets, false);
 }
+
+/** Buckets per sign a forwarded histogram may hold. */
+const MAX_WIRE_BUCKETS = 16_384;
 
 /** One bucket of a walk in value order: `count` values, represented by `value`. */
 interface Run {
@@ -77,6 +81,59 @@ export class FoldedTimer {
     this.#posInf += other.#posInf;
     this.#negInf += other.#negInf;
     this.#hist.merge(other.#hist);
+  }
+
+  /** The interval as `TimerHistogramV2` (the forwarder's extension of gostatsd's `/v2/raw`). */
+  toWire(): TimerHistogramWire {
+    const h = this.#hist;
+    const counts = (b: typeof h.positive): number[] => Array.from({ length: b.length }, (_, i) => b.at(i));
+    return {
+      Scale: h.scale,
+      ZeroCount: h.zeroCount,
+      PositiveOffset: h.positive.offset,
+      PositiveCounts: counts(h.positive),
+      NegativeOffset: h.negative.offset,
+      NegativeCounts: counts(h.negative),
+      Count: this.count,
+      Sum: this.sum,
+      SumSquares: this.sumSquares,
+      Min: this.min,
+      Max: this.max,
+      PositiveInfinities: this.#posInf,
+      NegativeInfinities: this.#negInf,
+      MaxBuckets: this.maxBuckets,
+      ExactLimit: this.exactLimit,
+    };
+  }
+
+  /**
+   * A folded interval received from a forwarder, or why it is not one (the parts must
+   * agree: whole non-negative counts adding up to `Count`, at most `maxBuckets` buckets).
+   * Each bucket's count is recorded at its representative value, so the buckets come back
+   * at the sender's scale or finer.
+   */
+  static fromWire(w: TimerHistogramWire, maxBuckets: number, exactLimit: number): FoldedTimer | undefined {
+    const whole = (n: number): boolean => Number.isInteger(n) && n >= 0;
+    const parts = [...w.PositiveCounts, ...w.NegativeCounts, w.ZeroCount, w.PositiveInfinities, w.NegativeInfinities];
+    if (!parts.every(whole) || !whole(w.Count) || w.Count === 0) return undefined;
+    if (parts.reduce((a, b) => a + b, 0) !== w.Count) return undefined;
+    if (w.PositiveCounts.length + w.NegativeCounts.length > 2 * MAX_WIRE_BUCKETS) return undefined;
+    if (!Number.isInteger(w.Scale) || w.Scale < -10 || w.Scale > 20) return undefined;
+    if (![w.Min, w.Max, w.Sum, w.SumSquares].every((x) => !Number.isNaN(x)) || w.Min > w.Max) return undefined;
+    const f = new FoldedTimer(maxBuckets, Math.max(1, Math.min(exactLimit, w.ExactLimit || exactLimit)));
+    const base = 2 ** (2 ** -w.Scale);
+    const rep = (i: number): number => (2 * base ** i * base ** (i + 1)) / (base ** i + base ** (i + 1));
+    w.PositiveCounts.forEach((c, i) => c > 0 && f.#hist.updateByIncrement(rep(w.PositiveOffset + i), c));
+    w.NegativeCounts.forEach((c, i) => c > 0 && f.#hist.updateByIncrement(-rep(w.NegativeOffset + i), c));
+    if (w.ZeroCount > 0) f.#hist.updateByIncrement(0, w.ZeroCount);
+    f.count = w.Count;
+    f.sum = w.Sum;
+    f.sumSquares = w.SumSquares;
+    f.min = w.Min;
+    f.max = w.Max;
+    f.#posInf = w.PositiveInfinities;
+    f.#negInf = w.NegativeInfinities;
+    return f;
   }
 
   /** The histogram's scale now (its resolution: `base = 2^(2^−scale)`). */

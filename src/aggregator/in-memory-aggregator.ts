@@ -2,6 +2,7 @@ import type { MetricKind } from '../parser/sample.js';
 import {
   adjustGauge,
   applySample,
+  mergeFoldedTimer,
   UNBOUNDED,
   type TimerBounds,
   mergeTimerValues,
@@ -217,6 +218,10 @@ export class InMemoryAggregator implements Aggregator {
     const acc = this.resolve(s, nowMs);
     if (acc !== undefined) applySample(acc, s.value, s.member, s.rate, nowMs, this.#timerBounds);
     return acc;
+  }
+
+  mergeTimerHistogram(ref: SeriesRef, folded: FoldedTimer, sampledCount: number, nowMs: number): void {
+    mergeFoldedTimer(ref as TimerSeries, folded, sampledCount, nowMs, this.#timerBounds);
   }
 
   mergeTimer(ref: SeriesRef, values: ArrayLike<number>, sampledCount: number, nowMs: number): void {

@@ -1,3 +1,4 @@
+import type { TimerHistogramWire } from '../shared/timer-histogram-wire.js';
 /** What identifies a series: name, sorted tags and source host (docs/semantics.md#series-identity). */
 export interface SeriesIdentity {
   /** Metric name including the namespace. */
@@ -114,6 +115,8 @@ export interface TimerHistogram {
   readonly maxBuckets: number;
   /** The exact-value limit it was folded at. */
   readonly exactLimit: number;
+  /** As `TimerHistogramV2`, for the forwarder. */
+  toWire(): TimerHistogramWire;
 }
 
 /** A gauge: its current value. */

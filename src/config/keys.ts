@@ -127,7 +127,7 @@ export const KEYS: readonly CoreKeySpec[] = [
     group: 'Aggregation',
     reload: 'live',
     describe:
-      "Values a timer series keeps exactly per interval; past that its values fold into a base-2 exponential histogram (count, sum, sum of squares, min and max stay exact; percentiles within the histogram's relative error), so its memory stays bounded whatever the rate; 0 = keep every value. Not with a forwarder backend yet",
+      "Values a timer series keeps exactly per interval; past that its values fold into a base-2 exponential histogram (count, sum, sum of squares, min and max stay exact; percentiles within the histogram's relative error), so its memory stays bounded whatever the rate; 0 = keep every value. A forwarder sends the histogram to a statsd-sepagent tier (a gostatsd tier reads only representatives)",
   },
   {
     key: 'timer-max-buckets',

@@ -8,7 +8,8 @@ import {
   type StatsdEvent,
 } from '../parser/sample.js';
 import { normaliseName } from '../parser/statsd-line-parser.js';
-import { forEachEntry, int64, type RawMessage, type TagMaps } from '../wire/gostatsd.js';
+import { forEachEntry, int64, type RawMessage, type RawTimer, type TagMaps } from '../wire/gostatsd.js';
+import { FoldedTimer } from '../aggregator/folded-timer.js';
 import type { Clock } from '../shared/clock.js';
 import { RateLimitedLog, type Logger } from '../shared/logger.js';
 import type { IngestStats } from './ingest-stats.js';
@@ -401,16 +402,31 @@ export class Ingester implements DatagramSink {
         merged++;
       },
     );
+    // A folded interval (statsd-sepagent's Histogram extension) merges bucket-wise; its
+    // Values are only representatives.
+    const folded = (t: RawTimer): FoldedTimer | undefined =>
+      t.Histogram == null
+        ? undefined
+        : FoldedTimer.fromWire(
+            t.Histogram,
+            Math.min(16_384, Math.max(8, t.Histogram.MaxBuckets || 160)),
+            t.Histogram.ExactLimit || 1000,
+          );
     this.#forwarded(
       m.Timers,
       'timer',
       now,
-      (t) => t.SampleCount >= 0 && t.SampleCount < Infinity && t.Values.every(Number.isFinite),
+      (t) =>
+        t.SampleCount >= 0 &&
+        t.SampleCount < Infinity &&
+        (t.Histogram == null ? t.Values.every(Number.isFinite) : folded(t) !== undefined),
       (ref, t) => {
-        agg.mergeTimer(ref, t.Values, t.SampleCount, now);
+        const f = folded(t);
+        if (f === undefined) agg.mergeTimer(ref, t.Values, t.SampleCount, now);
+        else agg.mergeTimerHistogram(ref, f, t.SampleCount, now);
         merged++;
       },
-      (t) => t.Values.length === 0 && t.SampleCount === 0,
+      (t) => t.Values.length === 0 && t.SampleCount === 0 && t.Histogram == null,
     );
     this.#forwarded(
       m.Sets,

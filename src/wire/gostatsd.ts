@@ -1,3 +1,4 @@
+import type { TimerHistogramWire } from '../shared/timer-histogram-wire.js';
 import { createRequire } from 'node:module';
 import type * as Protobuf from 'protobufjs';
 import type { EventAlertType, EventPriority, StatsdEvent } from '../parser/sample.js';
@@ -31,12 +32,16 @@ export interface RawSet {
   Hostname: string;
   Values: string[];
 }
+export type { TimerHistogramWire } from '../shared/timer-histogram-wire.js';
+
 export interface RawTimer {
   Tags: string[];
   Hostname: string;
   /** Sum of 1/rate over the samples. */
   SampleCount: number;
   Values: number[];
+  /** statsd-sepagent's extension: the interval folded into a histogram (Values are then representatives). */
+  Histogram?: TimerHistogramWire | null;
 }
 
 /** Per metric name, per tags key: one raw value. */

@@ -1,4 +1,5 @@
 import type { FlushSnapshot, SeriesIdentity } from '../../aggregator/snapshot.js';
+import { FoldedTimer } from '../../aggregator/folded-timer.js';
 import type { RawCounter, RawGauge, RawMessage, RawSet, RawTimer, TagMaps } from '../../wire/gostatsd.js';
 
 interface Entry extends SeriesIdentity {
@@ -10,10 +11,15 @@ interface Entry extends SeriesIdentity {
   sampled: number;
   /** Set members. */
   members: Set<string>;
+  /** A timer past the sender's timer-exact-values: its histogram (then `values` stays empty). */
+  folded: FoldedTimer | undefined;
 }
 
 type Kind = 'counters' | 'gauges' | 'timers' | 'sets';
 const KINDS: readonly Kind[] = ['counters', 'gauges', 'timers', 'sets'];
+
+/** Rough heap cost of a folded timer's histogram (two signs of up to 160 buckets). */
+const FOLDED_BYTES = 4096;
 
 /** Rough heap cost of an entry beyond its strings and values, for the memory bound. */
 const ENTRY_BYTES = 160;
@@ -78,7 +84,16 @@ export class RawBatch {
       if (
         (t.values.length > 0 || t.sampledCount > 0) &&
         mine(t.name) &&
-        !this.#add('timers', t, 0, t.values, t.sampledCount, undefined, maxBytes)
+        !this.#add(
+          'timers',
+          t,
+          0,
+          t.histogram === undefined ? t.values : [],
+          t.sampledCount,
+          undefined,
+          maxBytes,
+          t.histogram as FoldedTimer | undefined,
+        )
       )
         dropped++;
     for (const x of s.sets)
@@ -96,7 +111,7 @@ export class RawBatch {
     for (const kind of KINDS) {
       for (const e of older.#maps[kind].values()) {
         if (kind === 'gauges' && this.#maps.gauges.has(keyOf(e))) continue;
-        if (!this.#add(kind, e, e.value, e.values, e.sampled, e.members, maxBytes)) dropped++;
+        if (!this.#add(kind, e, e.value, e.values, e.sampled, e.members, maxBytes, e.folded)) dropped++;
       }
     }
     return dropped;
@@ -110,11 +125,12 @@ export class RawBatch {
     sampled: number,
     members: ReadonlySet<string> | undefined,
     maxBytes: number,
+    folded?: FoldedTimer,
   ): boolean {
     const map = this.#maps[kind];
     const key = keyOf(id);
     let e = map.get(key);
-    let grow = 8 * values.length;
+    let grow = 8 * values.length + (folded === undefined ? 0 : FOLDED_BYTES);
     if (members !== undefined)
       for (const m of members) if (e === undefined || !e.members.has(m)) grow += 2 * m.length + 40;
     if (e === undefined) grow += sizeOf(id);
@@ -130,8 +146,21 @@ export class RawBatch {
         values: [],
         sampled: 0,
         members: new Set(),
+        folded: undefined,
       };
       map.set(key, e);
+    }
+    if (folded !== undefined || e.folded !== undefined) {
+      // Bucket-wise: the batch's own copy, so the snapshot's histogram is never changed.
+      if (e.folded === undefined) {
+        e.folded = new FoldedTimer(folded!.maxBuckets, folded!.exactLimit);
+        for (const v of e.values) e.folded.add(v);
+        e.values = [];
+      }
+      if (folded !== undefined) e.folded.merge(folded);
+      else for (let i = 0; i < values.length; i++) e.folded.add(values[i]!);
+      e.sampled += sampled;
+      return true;
     }
     if (kind === 'counters') e.value += value;
     else if (kind === 'gauges') e.value = value;
@@ -153,7 +182,7 @@ export class RawBatch {
           part = new RawBatch();
         }
         part.#maps[kind].set(key, e);
-        part.#bytes += sizeOf(e) + 8 * e.values.length;
+        part.#bytes += sizeOf(e) + 8 * e.values.length + (e.folded === undefined ? 0 : FOLDED_BYTES);
       }
     }
     parts.push(part);
@@ -173,7 +202,8 @@ export class RawBatch {
         Tags: [...e.tags],
         Hostname: e.host,
         SampleCount: e.sampled,
-        Values: e.values,
+        Values: e.folded === undefined ? e.values : Array.from(e.folded.representatives(e.folded.exactLimit)),
+        ...(e.folded === undefined ? {} : { Histogram: e.folded.toWire() }),
       })),
       Sets: group<RawSet>(this.#maps.sets, (e) => ({ Tags: [...e.tags], Hostname: e.host, Values: [...e.members] })),
     };

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { mergeSnapshots } from '../../../src/aggregator/merge.js';
 import { computeTimerStats } from '../../../src/aggregator/timer-stats.js';
 import type { TimerPoint } from '../../../src/aggregator/snapshot.js';
-import { validateConfig } from '../../../src/config/validate.js';
-import { COMPONENTS } from '../../../src/daemon/components.js';
+import { RawBatch } from '../../../src/backends/forwarder/raw-batch.js';
+import { decodeRawMessage, encodeRawMessage } from '../../../src/wire/gostatsd.js';
 import { makePipeline, send, plainSnapshot } from '../../support/pipeline.js';
 
 const NONE = { count: false, mean: false, sum: false, sumSquares: false, lower: false, upper: false };
@@ -116,12 +116,56 @@ describe('timer-exact-values: timers past the limit fold into a histogram (the r
     );
   });
 
-  it('is refused beside a forwarder backend, naming the key', () => {
-    const r = validateConfig(
-      { backends: ['forwarder'], 'timer-exact-values': 1000, forwarder: { 'api-endpoint': 'http://127.0.0.1:9' } },
-      COMPONENTS,
-    );
-    expect(r.config).to.equal(undefined);
-    expect(r.issues.map((i) => i.path)).to.include('timer-exact-values');
+  it('a forwarder sends the histogram (RawTimerV2 field 100) and the tier merges it bucket-wise', () => {
+    const sidecar = makePipeline({ timerExactValues: 100 });
+    const tier = makePipeline();
+    const lines = Array.from({ length: 5000 }, (_, i) => `fwd:${latency(i)}|ms|@0.5`);
+    send(sidecar.ingester, lines.join('\n'));
+    send(tier.ingester, 'fwd:3|ms'); // the tier's own exact value joins the histogram
+    const batch = new RawBatch();
+    batch.addSnapshot(sidecar.aggregator.snapshotAndReset(sidecar.clock.now(), 10), 1 << 30);
+    const wire = decodeRawMessage(encodeRawMessage(batch.toMessage()));
+    const raw = Object.values(wire.Timers['fwd']!.TagMap)[0]!;
+    expect(raw.Values).to.have.length(100);
+    expect(raw.Histogram!.Count).to.equal(5000);
+    expect(tier.ingester.ingestForwarded(wire)).to.equal(1);
+    const t = timer(tier.aggregator.snapshotAndReset(tier.clock.now(), 10).timers, 'fwd');
+    const all = [...lines.map((l) => Number(l.slice(4, l.indexOf('|')))), 3];
+    const exact = computeTimerStats(Float64Array.from(all).sort(), [90], NONE);
+    expect(t.count).to.equal(Math.floor(5000 * 2 + 1 + 0.5));
+    expect([t.min, t.max]).to.deep.equal([exact.min, exact.max]);
+    expect(Math.abs(t.sum - exact.sum) / exact.sum).to.be.below(1e-9);
+    const upper = t.percentiles.find((x) => x.stat === 'upper')!.value;
+    const want = exact.percentiles.find((x) => x.stat === 'upper')!.value;
+    expect(Math.abs(upper - want) / want).to.be.at.most(t.histogram!.relativeError);
+  });
+
+  it('a forwarded histogram that does not add up is skipped and counted, the rest of the message merged', () => {
+    const tier = makePipeline();
+    const h = {
+      Scale: 3,
+      ZeroCount: 0,
+      PositiveOffset: 10,
+      PositiveCounts: [5, 5],
+      NegativeOffset: 0,
+      NegativeCounts: [],
+      Count: 11, // the buckets hold 10
+      Sum: 30,
+      SumSquares: 90,
+      Min: 2,
+      Max: 4,
+      PositiveInfinities: 0,
+      NegativeInfinities: 0,
+      MaxBuckets: 160,
+      ExactLimit: 100,
+    };
+    const merged = tier.ingester.ingestForwarded({
+      Counters: { ok: { TagMap: { '': { Tags: [], Hostname: '', Value: 2 } } } },
+      Gauges: {},
+      Sets: {},
+      Timers: { bad: { TagMap: { '': { Tags: [], Hostname: '', SampleCount: 11, Values: [3], Histogram: h } } } },
+    } as never);
+    expect(merged).to.equal(1);
+    expect(tier.stats.forwardedRejected.invalid_value).to.equal(1);
   });
 });
