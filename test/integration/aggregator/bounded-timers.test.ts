@@ -164,7 +164,7 @@ describe('timer-exact-values: timers past the limit fold into a histogram (the r
       Gauges: {},
       Sets: {},
       Timers: { bad: { TagMap: { '': { Tags: [], Hostname: '', SampleCount: 11, Values: [3], Histogram: h } } } },
-    } as never);
+    });
     expect(merged).to.equal(1);
     expect(tier.stats.forwardedRejected.invalid_value).to.equal(1);
   });
