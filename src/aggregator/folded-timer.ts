@@ -24,6 +24,9 @@ function newHistogram(maxBuckets: number): Accumulation {
   return new Histogram([0, 0], maxBuckets, false);
 }
 
+/** Values recorded into the histogram at once. */
+const PENDING = 64;
+
 /** Buckets per sign a forwarded histogram may hold. */
 const MAX_WIRE_BUCKETS = 16_384;
 
@@ -42,7 +45,14 @@ interface Run {
  * relative error of `(base − 1) / (base + 1)` of the true value (`base = 2^(2^−scale)`).
  */
 export class FoldedTimer {
-  readonly #hist: Accumulation;
+  readonly #histogram: Accumulation;
+  /**
+   * Values not yet in the histogram: recorded in batches of {@link PENDING}, so one
+   * series' buckets are touched while they are in the CPU's cache (a daemon interleaves
+   * the samples of thousands of series).
+   */
+  readonly #pending = new Float64Array(PENDING);
+  #pendingCount = 0;
   readonly maxBuckets: number;
   /** The exact-value limit it was folded at: how many representatives a backend gets. */
   readonly exactLimit: number;
@@ -57,7 +67,7 @@ export class FoldedTimer {
   constructor(maxBuckets: number, exactLimit = 1000) {
     this.maxBuckets = maxBuckets;
     this.exactLimit = exactLimit;
-    this.#hist = newHistogram(maxBuckets);
+    this.#histogram = newHistogram(maxBuckets);
   }
 
   add(v: number): void {
@@ -68,7 +78,24 @@ export class FoldedTimer {
     if (v > this.max) this.max = v;
     if (v === Infinity) this.#posInf++;
     else if (v === -Infinity) this.#negInf++;
-    else this.#hist.record(v);
+    else {
+      this.#pending[this.#pendingCount++] = v;
+      if (this.#pendingCount === PENDING) this.#drain();
+    }
+  }
+
+  /** Records the pending values into the histogram. */
+  #drain(): void {
+    const h = this.#histogram;
+    const p = this.#pending;
+    for (let i = 0; i < this.#pendingCount; i++) h.record(p[i]!);
+    this.#pendingCount = 0;
+  }
+
+  /** The histogram with every value recorded. */
+  get #hist(): Accumulation {
+    if (this.#pendingCount > 0) this.#drain();
+    return this.#histogram;
   }
 
   /** Adds every value `other` holds (bucket-wise; exact parts added). */

@@ -121,7 +121,7 @@ export const KEYS: readonly CoreKeySpec[] = [
   {
     key: 'timer-exact-values',
     type: 'int',
-    default: '0',
+    default: '1000',
     max: 100_000_000,
     field: 'timerExactValues',
     group: 'Aggregation',
