@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { ExponentialHistogramAccumulation } from '@opentelemetry/sdk-metrics/build/src/aggregator/ExponentialHistogram.js';
-import type { TimerStatsOut } from './timer-stats.js';
+import { putThreshold, type TimerStatsOut } from './timer-stats.js';
 import type { DisabledPercentiles } from './snapshot.js';
 import type { TimerHistogramWire } from '../shared/timer-histogram-wire.js';
 
@@ -269,16 +269,6 @@ export class FoldedTimer {
     out.median = n % 2 === 1 ? at(half) : (at(half - 1) + at(half)) / 2;
     const list = out.percentiles;
     let used = 0;
-    const put = (stat: TimerStatsOut['percentiles'][number]['stat'], threshold: number, value: number): void => {
-      const e = list[used];
-      if (e === undefined) list.push({ stat, threshold, value });
-      else {
-        e.stat = stat;
-        e.threshold = threshold;
-        e.value = value;
-      }
-      used++;
-    };
     for (const p of thresholds) {
       let k = Math.floor((Math.abs(p) / 100) * n + 0.5);
       if (k === 0) continue;
@@ -286,11 +276,7 @@ export class FoldedTimer {
       const top = p <= 0;
       const [pSum, pSumSq] = k === n ? [this.sum, this.sumSquares] : partial(k, top);
       const boundary = top ? at(n - k) : at(k - 1);
-      if (!disabled.count) put('count', p, k);
-      if (!disabled.mean) put('mean', p, pSum / k);
-      if (!disabled.sum) put('sum', p, pSum);
-      if (!disabled.sumSquares) put('sum_squares', p, pSumSq);
-      if (top ? !disabled.lower : !disabled.upper) put(top ? 'lower' : 'upper', p, boundary);
+      used = putThreshold(list, used, p, k, pSum, pSumSq, boundary, disabled);
     }
     list.length = used;
     return out;

@@ -55,6 +55,30 @@ function putPercentile(
 }
 
 /**
+ * Writes one threshold's entries into `list` from index `used`: `count`, `mean`, `sum`,
+ * `sum_squares`, then `upper` (a positive threshold) or `lower`, each unless disabled.
+ * Returns the next index.
+ */
+export function putThreshold(
+  list: PercentileSlot[],
+  used: number,
+  p: number,
+  k: number,
+  pSum: number,
+  pSumSq: number,
+  boundary: number,
+  disabled: DisabledPercentiles,
+): number {
+  if (!disabled.count) used = putPercentile(list, used, 'count', p, k);
+  if (!disabled.mean) used = putPercentile(list, used, 'mean', p, pSum / k);
+  if (!disabled.sum) used = putPercentile(list, used, 'sum', p, pSum);
+  if (!disabled.sumSquares) used = putPercentile(list, used, 'sum_squares', p, pSumSq);
+  if (p > 0 ? !disabled.upper : !disabled.lower)
+    used = putPercentile(list, used, p > 0 ? 'upper' : 'lower', p, boundary);
+  return used;
+}
+
+/**
  * Computes min/max/mean/median/std/sum/sum_squares and the percentile entries of sorted
  * values (`values[start .. end)`, all of `values` by default). The evaluation order of the
  * running sums matches the reference so that the doubles are bit-identical. The values
@@ -129,12 +153,7 @@ export function computeTimerStats(
         pSumSq = k === n ? sumSquares : sumSquares - cumSq[n - k - 1]!;
       }
     }
-    if (!disabled.count) used = putPercentile(percentiles, used, 'count', p, k);
-    if (!disabled.mean) used = putPercentile(percentiles, used, 'mean', p, pSum / k);
-    if (!disabled.sum) used = putPercentile(percentiles, used, 'sum', p, pSum);
-    if (!disabled.sumSquares) used = putPercentile(percentiles, used, 'sum_squares', p, pSumSq);
-    if (p > 0 ? !disabled.upper : !disabled.lower)
-      used = putPercentile(percentiles, used, p > 0 ? 'upper' : 'lower', p, boundary);
+    used = putThreshold(percentiles, used, p, k, pSum, pSumSq, boundary, disabled);
   }
   if (percentiles.length > used) percentiles.length = used;
   if (out === undefined) return { min, max, mean, median, stdDev, sum, sumSquares, percentiles };
