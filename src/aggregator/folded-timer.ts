@@ -24,6 +24,15 @@ function newHistogram(maxBuckets: number): Accumulation {
   return new Histogram([0, 0], maxBuckets, false);
 }
 
+/**
+ * The value that stands for bucket i, (base^i, base^(i+1)]: the point of equal relative
+ * error to both ends, `2·lo·hi / (lo + hi)`, written so that it cannot overflow.
+ */
+function representative(base: number): (i: number) => number {
+  const k = (2 * base) / (1 + base);
+  return (i) => base ** i * k;
+}
+
 /** Values recorded into the histogram at once. */
 const PENDING = 64;
 
@@ -140,16 +149,21 @@ export class FoldedTimer {
    * at the sender's scale or finer.
    */
   static fromWire(w: TimerHistogramWire, maxBuckets: number, exactLimit: number): FoldedTimer | undefined {
+    if (w.PositiveCounts.length > MAX_WIRE_BUCKETS || w.NegativeCounts.length > MAX_WIRE_BUCKETS) return undefined;
+    if (!Number.isInteger(w.Scale) || w.Scale < -10 || w.Scale > 20) return undefined;
     const whole = (n: number): boolean => Number.isInteger(n) && n >= 0;
     const parts = [...w.PositiveCounts, ...w.NegativeCounts, w.ZeroCount, w.PositiveInfinities, w.NegativeInfinities];
     if (!parts.every(whole) || !whole(w.Count) || w.Count === 0) return undefined;
     if (parts.reduce((a, b) => a + b, 0) !== w.Count) return undefined;
-    if (w.PositiveCounts.length + w.NegativeCounts.length > 2 * MAX_WIRE_BUCKETS) return undefined;
-    if (!Number.isInteger(w.Scale) || w.Scale < -10 || w.Scale > 20) return undefined;
     if (![w.Min, w.Max, w.Sum, w.SumSquares].every((x) => !Number.isNaN(x)) || w.Min > w.Max) return undefined;
+    // Every bucket's bounds must be finite, positive doubles.
+    const base0 = 2 ** (2 ** -w.Scale);
+    const inRange = (offset: number, n: number): boolean =>
+      n === 0 || (Number.isInteger(offset) && base0 ** offset > 0 && Number.isFinite(base0 ** (offset + n + 1)));
+    if (!inRange(w.PositiveOffset, w.PositiveCounts.length) || !inRange(w.NegativeOffset, w.NegativeCounts.length))
+      return undefined;
     const f = new FoldedTimer(maxBuckets, Math.max(1, Math.min(exactLimit, w.ExactLimit || exactLimit)));
-    const base = 2 ** (2 ** -w.Scale);
-    const rep = (i: number): number => (2 * base ** i * base ** (i + 1)) / (base ** i + base ** (i + 1));
+    const rep = representative(base0);
     w.PositiveCounts.forEach((c, i) => c > 0 && f.#hist.updateByIncrement(rep(w.PositiveOffset + i), c));
     w.NegativeCounts.forEach((c, i) => c > 0 && f.#hist.updateByIncrement(-rep(w.NegativeOffset + i), c));
     if (w.ZeroCount > 0) f.#hist.updateByIncrement(0, w.ZeroCount);
@@ -178,12 +192,7 @@ export class FoldedTimer {
   #runs(): Run[] {
     const h = this.#hist;
     const base = 2 ** (2 ** -h.scale);
-    const rep = (i: number): number => {
-      // Bucket i holds (base^i, base^(i+1)]: the point of equal relative error to both ends.
-      const lo = base ** i;
-      const hi = lo * base;
-      return (2 * lo * hi) / (lo + hi);
-    };
+    const rep = representative(base);
     const runs: Run[] = [];
     if (this.#negInf > 0) runs.push({ value: -Infinity, count: this.#negInf });
     const neg = h.negative;

@@ -109,3 +109,80 @@ describe('FoldedTimer: a timer past timer-exact-values, checked against the exac
     expect(f.stats([90], NONE, newTimerStats()).max).to.equal(Infinity);
   });
 });
+
+describe('FoldedTimer.fromWire: a forwarded histogram is taken only when its parts agree', () => {
+  const good = {
+    Scale: 3,
+    ZeroCount: 1,
+    PositiveOffset: 10,
+    PositiveCounts: [2, 0, 3],
+    NegativeOffset: 4,
+    NegativeCounts: [1],
+    Count: 8,
+    Sum: 20,
+    SumSquares: 80,
+    Min: -2,
+    Max: 3,
+    PositiveInfinities: 0,
+    NegativeInfinities: 1,
+    MaxBuckets: 160,
+    ExactLimit: 100,
+  };
+
+  it('round-trips: toWire of what fromWire read has the same counts and exact parts', () => {
+    const f = FoldedTimer.fromWire(good, 160, 1000)!;
+    const w = f.toWire();
+    expect([w.Count, w.Sum, w.SumSquares, w.Min, w.Max, w.ZeroCount, w.NegativeInfinities]).to.deep.equal([
+      8, 20, 80, -2, 3, 1, 1,
+    ]);
+    expect(w.PositiveCounts.reduce((a, b) => a + b, 0)).to.equal(5);
+    expect(w.NegativeCounts.reduce((a, b) => a + b, 0)).to.equal(1);
+    expect(f.exactLimit).to.equal(100);
+  });
+
+  for (const [what, bad] of [
+    ['counts that do not add up to Count', { Count: 9 }],
+    ['a negative count', { PositiveCounts: [2, -1, 4] }],
+    ['a fractional count', { PositiveCounts: [2, 0.5, 2.5] }],
+    ['a scale out of range', { Scale: 99 }],
+    ['an offset whose buckets overflow a double', { PositiveOffset: 2 ** 30 }],
+    ['an offset whose buckets underflow to 0', { NegativeOffset: -(2 ** 30) }],
+    ['a NaN sum', { Sum: NaN }],
+    ['min above max', { Min: 5 }],
+    ['too many buckets', { PositiveCounts: new Array<number>(20_000).fill(0), Count: 3 }],
+  ] as const) {
+    it(`refuses ${what}`, () => {
+      expect(FoldedTimer.fromWire({ ...good, ...bad } as typeof good, 160, 1000)).to.equal(undefined);
+    });
+  }
+
+  it('never throws on any record', () => {
+    const num = fc.oneof(fc.double(), fc.integer({ min: -(2 ** 31), max: 2 ** 31 }));
+    fc.assert(
+      fc.property(
+        fc.record({
+          Scale: num,
+          ZeroCount: num,
+          PositiveOffset: num,
+          PositiveCounts: fc.array(num, { maxLength: 20 }),
+          NegativeOffset: num,
+          NegativeCounts: fc.array(num, { maxLength: 20 }),
+          Count: num,
+          Sum: num,
+          SumSquares: num,
+          Min: num,
+          Max: num,
+          PositiveInfinities: num,
+          NegativeInfinities: num,
+          MaxBuckets: fc.nat(),
+          ExactLimit: fc.nat(),
+        }),
+        (w) => {
+          const f = FoldedTimer.fromWire(w, 160, 1000);
+          if (f !== undefined) f.stats([90], NONE, newTimerStats());
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
