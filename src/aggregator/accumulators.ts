@@ -1,4 +1,4 @@
-import { FoldedTimer } from './folded-timer.js';
+import { DEFAULT_MAX_BUCKETS, FoldedTimer } from './folded-timer.js';
 import type { MetricKind } from '../parser/sample.js';
 import type { SeriesIdentity } from './snapshot.js';
 
@@ -125,7 +125,7 @@ export interface TimerBounds {
 export const UNBOUNDED = 0x3fffffff;
 
 /** Timer bounds that keep every value. */
-export const NO_TIMER_BOUNDS: TimerBounds = { exactValues: UNBOUNDED, maxBuckets: 160 };
+export const NO_TIMER_BOUNDS: TimerBounds = { exactValues: UNBOUNDED, maxBuckets: DEFAULT_MAX_BUCKETS };
 
 /** Records one timer value: exactly below the limit, else into the series' histogram (created, with the exact values, at the first one past it). */
 function recordTimerValue(acc: TimerSeries, value: number, bounds: TimerBounds): void {
@@ -135,8 +135,7 @@ function recordTimerValue(acc: TimerSeries, value: number, bounds: TimerBounds):
   }
   let f = acc.folded;
   if (f === undefined) {
-    f = acc.folded = new FoldedTimer(bounds.maxBuckets, bounds.exactValues);
-    for (let i = 0; i < acc.valueCount; i++) f.add(acc.values[i]!);
+    f = acc.folded = FoldedTimer.of(acc.values, acc.valueCount, bounds.maxBuckets, bounds.exactValues);
     acc.values = [];
   }
   f.add(value);
@@ -156,8 +155,8 @@ export function mergeFoldedTimer(
   acc.lastSeenMs = nowMs;
   let f = acc.folded;
   if (f === undefined) {
-    f = acc.folded = new FoldedTimer(bounds.maxBuckets, Math.min(bounds.exactValues, other.exactLimit));
-    for (let i = 0; i < acc.valueCount; i++) f.add(acc.values[i]!);
+    const limit = Math.min(bounds.exactValues, other.exactLimit);
+    f = acc.folded = FoldedTimer.of(acc.values, acc.valueCount, bounds.maxBuckets, limit);
     acc.values = [];
     acc.valueCount = bounds.exactValues;
   }

@@ -36,8 +36,13 @@ function representative(base: number): (i: number) => number {
 /** Values recorded into the histogram at once. */
 const PENDING = 64;
 
-/** Buckets per sign a forwarded histogram may hold. */
-const MAX_WIRE_BUCKETS = 16_384;
+/** `timer-max-buckets`' default: the OpenTelemetry SDK's, five decades within 4.4 %. */
+export const DEFAULT_MAX_BUCKETS = 160;
+/** `timer-exact-values`' default. */
+export const DEFAULT_EXACT_LIMIT = 1000;
+/** The bounds of `timer-max-buckets`, which a forwarded histogram's are held to as well. */
+export const MIN_BUCKETS = 8;
+export const MAX_BUCKETS = 16_384;
 
 /** One bucket of a walk in value order: `count` values, represented by `value`. */
 interface Run {
@@ -73,10 +78,17 @@ export class FoldedTimer {
   #negInf = 0;
   #posInf = 0;
 
-  constructor(maxBuckets: number, exactLimit = 1000) {
+  constructor(maxBuckets: number, exactLimit = DEFAULT_EXACT_LIMIT) {
     this.maxBuckets = maxBuckets;
     this.exactLimit = exactLimit;
     this.#histogram = newHistogram(maxBuckets);
+  }
+
+  /** Folds the first `n` of `values` (a series' exact values at the moment it passes its limit). */
+  static of(values: ArrayLike<number>, n: number, maxBuckets: number, exactLimit: number): FoldedTimer {
+    const f = new FoldedTimer(maxBuckets, exactLimit);
+    for (let i = 0; i < n; i++) f.add(values[i]!);
+    return f;
   }
 
   add(v: number): void {
@@ -143,13 +155,15 @@ export class FoldedTimer {
   }
 
   /**
-   * A folded interval received from a forwarder, or why it is not one (the parts must
-   * agree: whole non-negative counts adding up to `Count`, at most `maxBuckets` buckets).
-   * Each bucket's count is recorded at its representative value, so the buckets come back
-   * at the sender's scale or finer.
+   * A folded interval received from a forwarder, or undefined when it is not one (the parts
+   * must agree: whole non-negative counts adding up to `Count`, at most {@link MAX_BUCKETS}
+   * buckets per sign, bucket bounds that are finite positive doubles). It keeps the sender's
+   * bucket limit and exact-value limit (within `timer-max-buckets`' bounds). Each bucket's
+   * count is recorded at its representative value, so the buckets come back at the
+   * sender's scale or finer.
    */
-  static fromWire(w: TimerHistogramWire, maxBuckets: number, exactLimit: number): FoldedTimer | undefined {
-    if (w.PositiveCounts.length > MAX_WIRE_BUCKETS || w.NegativeCounts.length > MAX_WIRE_BUCKETS) return undefined;
+  static fromWire(w: TimerHistogramWire): FoldedTimer | undefined {
+    if (w.PositiveCounts.length > MAX_BUCKETS || w.NegativeCounts.length > MAX_BUCKETS) return undefined;
     if (!Number.isInteger(w.Scale) || w.Scale < -10 || w.Scale > 20) return undefined;
     const whole = (n: number): boolean => Number.isInteger(n) && n >= 0;
     const parts = [...w.PositiveCounts, ...w.NegativeCounts, w.ZeroCount, w.PositiveInfinities, w.NegativeInfinities];
@@ -162,7 +176,8 @@ export class FoldedTimer {
       n === 0 || (Number.isInteger(offset) && base0 ** offset > 0 && Number.isFinite(base0 ** (offset + n + 1)));
     if (!inRange(w.PositiveOffset, w.PositiveCounts.length) || !inRange(w.NegativeOffset, w.NegativeCounts.length))
       return undefined;
-    const f = new FoldedTimer(maxBuckets, Math.max(1, Math.min(exactLimit, w.ExactLimit || exactLimit)));
+    const maxBuckets = Math.min(MAX_BUCKETS, Math.max(MIN_BUCKETS, w.MaxBuckets || DEFAULT_MAX_BUCKETS));
+    const f = new FoldedTimer(maxBuckets, w.ExactLimit || DEFAULT_EXACT_LIMIT);
     const rep = representative(base0);
     w.PositiveCounts.forEach((c, i) => c > 0 && f.#hist.updateByIncrement(rep(w.PositiveOffset + i), c));
     w.NegativeCounts.forEach((c, i) => c > 0 && f.#hist.updateByIncrement(-rep(w.NegativeOffset + i), c));

@@ -16,7 +16,7 @@ import {
   type TimerSeries,
 } from './accumulators.js';
 import type { Aggregator, SeriesRef, SeriesSample } from './aggregator.js';
-import type { FoldedTimer } from './folded-timer.js';
+import { DEFAULT_MAX_BUCKETS, type FoldedTimer } from './folded-timer.js';
 import { fnv1a } from '../shared/hash.js';
 import { computeSnapshot, TimerColumns, type IntervalCut } from './interval-cut.js';
 import { runToEnd } from '../shared/cooperative.js';
@@ -55,7 +55,7 @@ export interface AggregatorConfig {
 
 function timerBounds(c: AggregatorConfig): TimerBounds {
   const exact = c.timerExactValues ?? 0;
-  return { exactValues: exact > 0 ? exact : UNBOUNDED, maxBuckets: c.timerMaxBuckets ?? 160 };
+  return { exactValues: exact > 0 ? exact : UNBOUNDED, maxBuckets: c.timerMaxBuckets ?? DEFAULT_MAX_BUCKETS };
 }
 
 /**
@@ -139,6 +139,9 @@ function shardIndex(name: string, host: string, shards: number): number {
   return shards === 1 ? 0 : (fnv1a(host, fnv1a(name)) >>> 0) % shards;
 }
 
+/** Raw names kept at most (a hostile sender cannot grow the table further). */
+const RAW_NAMES_MAX = 10_000;
+
 /**
  * InMemoryAggregator keeps every series in `shards` partitions (keyed by name and host)
  * and merges them into ONE interval cut per flush, so backends never see partial maps.
@@ -146,9 +149,6 @@ function shardIndex(name: string, host: string, shards: number): number {
  * Semantics follow gostatsd (docs/semantics.md#aggregation) with one deliberate change:
  * within a datagram the last gauge value wins.
  */
-/** Raw names kept at most (a hostile sender cannot grow the table further). */
-const RAW_NAMES_MAX = 10_000;
-
 export class InMemoryAggregator implements Aggregator {
   /** Raw names of series whose normalisation changed them (FlushSnapshot.rawNames). */
   readonly #rawNames = new Map<string, string>();
@@ -313,8 +313,9 @@ export class InMemoryAggregator implements Aggregator {
       timerStart[i] = off;
       const f = folded[i];
       if (f !== undefined) {
-        timerData.set(f.representatives(f.exactLimit), off);
-        off += Math.min(f.count, f.exactLimit);
+        const reps = f.representatives(f.exactLimit);
+        timerData.set(reps, off);
+        off += reps.length;
         a.folded = undefined;
       }
       const values = a.values;

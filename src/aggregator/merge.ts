@@ -91,8 +91,7 @@ export function* mergeSnapshotsChunked(older: FlushSnapshot, newer: FlushSnapsho
       else {
         // Past timer-exact-values on either side: histograms merge bucket-wise, exact values join them.
         if (e.folded === undefined) {
-          e.folded = new FoldedTimer(h!.maxBuckets, h!.exactLimit);
-          for (const v of e.values) e.folded.add(v);
+          e.folded = FoldedTimer.of(e.values, e.values.length, h!.maxBuckets, h!.exactLimit);
           e.values = [];
         }
         // Only the aggregator makes histograms: each is a FoldedTimer.

@@ -4,6 +4,7 @@ import { ENVOY_TAG_RULES } from '../shared/envoy-tags.js';
 import { LOG_FORMATS } from '../shared/logger.js';
 import { GAUGE_DELTA_RULES } from '../ingest/ingester.js';
 import { DEBUG_ENDPOINTS } from '../shared/debug-endpoints.js';
+import { DEFAULT_EXACT_LIMIT, DEFAULT_MAX_BUCKETS, MAX_BUCKETS, MIN_BUCKETS } from '../aggregator/folded-timer.js';
 import type { ConfigCatalog } from './catalog.js';
 import type { DaemonConfig } from './config.js';
 
@@ -121,7 +122,7 @@ export const KEYS: readonly CoreKeySpec[] = [
   {
     key: 'timer-exact-values',
     type: 'int',
-    default: '1000',
+    default: String(DEFAULT_EXACT_LIMIT),
     max: 100_000_000,
     field: 'timerExactValues',
     group: 'Aggregation',
@@ -132,9 +133,9 @@ export const KEYS: readonly CoreKeySpec[] = [
   {
     key: 'timer-max-buckets',
     type: 'int',
-    default: '160',
-    min: 8,
-    max: 16_384,
+    default: String(DEFAULT_MAX_BUCKETS),
+    min: MIN_BUCKETS,
+    max: MAX_BUCKETS,
     field: 'timerMaxBuckets',
     group: 'Aggregation',
     reload: 'live',

@@ -4,6 +4,7 @@ import { splitInstanceName, type ConfigCatalog } from '../config/catalog.js';
 import type { DaemonConfig } from '../config/config.js';
 import type { ReloadPlanOptions } from '../config/reload-plan.js';
 import type { ReceiverFactory } from '../receivers/receiver.js';
+import { DaemonError } from '../shared/errors.js';
 import { RECEIVER_FACTORIES } from '../receivers/registry.js';
 
 /**
@@ -21,6 +22,13 @@ export const COMPONENTS: Components = {
   referenceOnlyBackends: REFERENCE_ONLY_BACKENDS,
   receivers: RECEIVER_FACTORIES,
 };
+
+/** The factory of a backend instance (`sepagent.canary` is made by `sepagent`'s); throws when its type is not registered. */
+export function backendFactory(c: Components, name: string): BackendFactory<unknown> {
+  const factory = c.backends.get(splitInstanceName(name).type);
+  if (factory === undefined) throw new DaemonError('ERR_INTERNAL', `backend "${name}" is not registered`);
+  return factory;
+}
 
 /** What a reload plan needs to know of the component types. */
 export function reloadOptions(c: Components): ReloadPlanOptions {

@@ -1,7 +1,6 @@
 import type { InMemoryAggregator } from '../aggregator/in-memory-aggregator.js';
 import type { Backend, BackendDeps, SharedBackendSettings } from '../backends/backend.js';
-import { COMPONENTS, reloadOptions, type Components } from './components.js';
-import { splitInstanceName } from '../config/catalog.js';
+import { backendFactory, COMPONENTS, reloadOptions, type Components } from './components.js';
 import type { DaemonConfig } from '../config/config.js';
 import { planReload, type ReloadPlan } from '../config/reload-plan.js';
 import { Flusher } from '../flusher/flusher.js';
@@ -192,8 +191,7 @@ export class Daemon implements Lifecycle {
   }
 
   #createBackend(name: string, config: DaemonConfig): Backend {
-    const factory = this.#components.backends.get(splitInstanceName(name).type);
-    if (factory === undefined) throw new DaemonError('ERR_INTERNAL', `backend "${name}" is not registered`);
+    const factory = backendFactory(this.#components, name);
     const bdeps: BackendDeps = {
       name,
       logger: this.#deps.logger.child({ backend: name }),

@@ -1,15 +1,13 @@
 import type { Backend, Explanation } from '../backends/backend.js';
 import { seriesOf, type FlushSnapshot, type SeriesIdentity } from '../aggregator/snapshot.js';
-import { splitInstanceName } from '../config/catalog.js';
 import type { DaemonConfig } from '../config/config.js';
 import { IngestStats } from '../ingest/ingest-stats.js';
 import { createPipeline } from '../ingest/pipeline.js';
 import type { MetricKind, ParseErrorReason } from '../parser/sample.js';
 import type { Clock } from '../shared/clock.js';
 import { noopBackendMetrics } from '../backends/backend.js';
-import { DaemonError } from '../shared/errors.js';
 import { silentLogger } from '../shared/logger.js';
-import { COMPONENTS, type Components } from './components.js';
+import { backendFactory, COMPONENTS, type Components } from './components.js';
 import { pipelineConfigOf, sharedSettings } from './daemon.js';
 
 /** What the parser made of a line. */
@@ -66,9 +64,7 @@ export async function explainLines(
   const components = opts.components ?? COMPONENTS;
   const host = opts.sourceHost ?? '127.0.0.1';
   const backends = config.backends.map((name): Backend => {
-    const factory = components.backends.get(splitInstanceName(name).type);
-    if (factory === undefined) throw new DaemonError('ERR_INTERNAL', `backend "${name}" is not registered`);
-    return factory.create(config.backendConfigs[name], sharedSettings(config), {
+    return backendFactory(components, name).create(config.backendConfigs[name], sharedSettings(config), {
       name,
       logger: silentLogger,
       clock: opts.clock,
@@ -78,7 +74,7 @@ export async function explainLines(
   try {
     return lines.map((line) => explainLine(config, line, host, backends, opts.clock));
   } finally {
-    await Promise.all(backends.map((b) => b.shutdown(AbortSignal.timeout(1000)).catch(() => undefined)));
+    await Promise.all(backends.map((b) => b.shutdown(opts.clock.timeout(1000)).catch(() => undefined)));
   }
 }
 

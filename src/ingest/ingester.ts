@@ -403,27 +403,25 @@ export class Ingester implements DatagramSink {
       },
     );
     // A folded interval (statsd-sepagent's Histogram extension) merges bucket-wise; its
-    // Values are only representatives.
-    const folded = (t: RawTimer): FoldedTimer | undefined =>
-      t.Histogram == null
-        ? undefined
-        : FoldedTimer.fromWire(
-            t.Histogram,
-            Math.min(16_384, Math.max(8, t.Histogram.MaxBuckets || 160)),
-            t.Histogram.ExactLimit || 1000,
-          );
+    // Values are only representatives. It is decoded once, when checked: `merge` follows
+    // `valid` for the same entry.
+    let folded: FoldedTimer | undefined;
+    const validTimer = (t: RawTimer): boolean => {
+      folded = t.Histogram == null ? undefined : FoldedTimer.fromWire(t.Histogram);
+      return (
+        t.SampleCount >= 0 &&
+        t.SampleCount < Infinity &&
+        (t.Histogram == null ? t.Values.every(Number.isFinite) : folded !== undefined)
+      );
+    };
     this.#forwarded(
       m.Timers,
       'timer',
       now,
-      (t) =>
-        t.SampleCount >= 0 &&
-        t.SampleCount < Infinity &&
-        (t.Histogram == null ? t.Values.every(Number.isFinite) : folded(t) !== undefined),
+      validTimer,
       (ref, t) => {
-        const f = folded(t);
-        if (f === undefined) agg.mergeTimer(ref, t.Values, t.SampleCount, now);
-        else agg.mergeTimerHistogram(ref, f, t.SampleCount, now);
+        if (folded === undefined) agg.mergeTimer(ref, t.Values, t.SampleCount, now);
+        else agg.mergeTimerHistogram(ref, folded, t.SampleCount, now);
         merged++;
       },
       (t) => t.Values.length === 0 && t.SampleCount === 0 && t.Histogram == null,

@@ -278,11 +278,13 @@ export class MetricStats {
         .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1))
         .slice(0, limit);
     };
+    const tagKeysOf = (prev === undefined ? [cur] : [prev, cur]).map(
+      (w) => new Map(w.series.entries().map((e) => [e.key, e.payload])),
+    );
     const bySeries = merged((w) => w.series).map((c) => {
       const keys = new Map<string, Distinct>();
-      for (const w of prev === undefined ? [cur] : [prev, cur]) {
-        const tk = w.series.entries().find((e) => e.key === c.key)?.payload;
-        for (const [k, d] of tk?.byKey ?? []) {
+      for (const held of tagKeysOf) {
+        for (const [k, d] of held.get(c.key)?.byKey ?? []) {
           const into = keys.get(k) ?? new Distinct();
           into.merge(d);
           keys.set(k, into);

@@ -49,6 +49,8 @@ const NEWLINE = 0x0a;
  */
 export class TapHub implements IngestTap, BackendTap {
   readonly #subs = new Set<Subscriber>();
+  /** The kinds some open tap shows (kept as taps open and end, not looked up per datagram). */
+  readonly #tapped = new Set<TapKind>();
   readonly #onActive: (active: boolean) => void;
   readonly #now: () => number;
 
@@ -62,9 +64,9 @@ export class TapHub implements IngestTap, BackendTap {
     return this.#subs.size > 0;
   }
 
-  /** Kinds some open tap shows. */
-  busyKinds(): TapKind[] {
-    return TAP_KINDS.filter((k) => [...this.#subs].some((s) => s.kinds.has(k)));
+  #refreshKinds(): void {
+    this.#tapped.clear();
+    for (const s of this.#subs) for (const k of s.kinds) this.#tapped.add(k);
   }
 
   /**
@@ -72,7 +74,7 @@ export class TapHub implements IngestTap, BackendTap {
    * Returns the close function, or the kinds already tapped when one is (nothing opened).
    */
   subscribe(req: TapRequest, write: (r: TapRecord) => void, done: () => void): (() => void) | TapKind[] {
-    const busy = req.kinds.filter((k) => this.busyKinds().includes(k));
+    const busy = req.kinds.filter((k) => this.#tapped.has(k));
     if (busy.length > 0) return busy;
     const glob = req.match === undefined || req.match === '' ? undefined : picomatch(req.match, { dot: true });
     let ended = false;
@@ -85,11 +87,13 @@ export class TapHub implements IngestTap, BackendTap {
         if (ended) return;
         ended = true;
         this.#subs.delete(sub);
+        this.#refreshKinds();
         if (this.#subs.size === 0) this.#onActive(false);
         done();
       },
     };
     this.#subs.add(sub);
+    this.#refreshKinds();
     if (this.#subs.size === 1) this.#onActive(true);
     return sub.done;
   }
@@ -111,7 +115,7 @@ export class TapHub implements IngestTap, BackendTap {
       source,
       data: Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('base64'),
     }));
-    if (!this.busyKinds().includes('received')) return;
+    if (!this.#tapped.has('received')) return;
     let p = start;
     while (p < end) {
       let e = p;

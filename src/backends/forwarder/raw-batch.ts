@@ -130,7 +130,8 @@ export class RawBatch {
     const map = this.#maps[kind];
     const key = keyOf(id);
     let e = map.get(key);
-    let grow = 8 * values.length + (folded === undefined ? 0 : FOLDED_BYTES);
+    // A histogram is counted once, when the entry starts to hold one.
+    let grow = 8 * values.length + (folded !== undefined && e?.folded === undefined ? FOLDED_BYTES : 0);
     if (members !== undefined)
       for (const m of members) if (e === undefined || !e.members.has(m)) grow += 2 * m.length + 40;
     if (e === undefined) grow += sizeOf(id);
@@ -153,8 +154,7 @@ export class RawBatch {
     if (folded !== undefined || e.folded !== undefined) {
       // Bucket-wise: the batch's own copy, so the snapshot's histogram is never changed.
       if (e.folded === undefined) {
-        e.folded = new FoldedTimer(folded!.maxBuckets, folded!.exactLimit);
-        for (const v of e.values) e.folded.add(v);
+        e.folded = FoldedTimer.of(e.values, e.values.length, folded!.maxBuckets, folded!.exactLimit);
         e.values = [];
       }
       if (folded !== undefined) e.folded.merge(folded);

@@ -3,7 +3,7 @@ import { BackendError, errorMessage } from '../../shared/errors.js';
 import { RateLimitedLog } from '../../shared/logger.js';
 import type { Backend, BackendDeps, Explanation } from '../backend.js';
 import type { SepAgentConfig } from './config.js';
-import { encodeSnapshot, encodeSnapshotChunked, GroupScratch, type SepDocument } from './encode.js';
+import { encodeSnapshot, encodeSnapshotChunked, GroupScratch, type LeftOutReason, type SepDocument } from './encode.js';
 import { BufferPool } from '../shared/buffer-pool.js';
 import { UdpSender } from '../shared/udp-sender.js';
 import { runChunked } from '../../shared/cooperative.js';
@@ -161,15 +161,10 @@ export class SepAgentBackend implements Backend {
             `${p.name}: SEP ${JSON.stringify(c.instanceId)}, cluster ${JSON.stringify(c.cluster)}, statistic ${JSON.stringify(c.statistics)}`,
           ];
     });
-    const left = all.find((p) => typeof this.#matcher.classify(p.name) === 'string');
-    if (left !== undefined) {
-      const c = this.#matcher.classify(left.name) as string;
-      return {
-        emits,
-        notes,
-        leftOut: { reason: c === 'ignored' ? 'unmatched_name' : c, detail: this.#matcher.whyNot(left.name) },
-      };
-    }
+    // The encoder says why it left a series out, and names one (each reason's example).
+    const why = (Object.keys(r.leftOut) as LeftOutReason[]).find((k) => r.leftOut[k] > 0);
+    if (why !== undefined)
+      return { emits, notes, leftOut: { reason: why, detail: this.#matcher.whyNot(r.examples[why]!) } };
     const drop = Object.entries(r.dropped).find(([, n]) => n > 0);
     if (drop !== undefined && emits.length === 0)
       return { emits, notes, leftOut: { reason: drop[0], detail: `${drop[1]} item(s) left out (${drop[0]})` } };

@@ -130,7 +130,7 @@ describe('FoldedTimer.fromWire: a forwarded histogram is taken only when its par
   };
 
   it('round-trips: toWire of what fromWire read has the same counts and exact parts', () => {
-    const f = FoldedTimer.fromWire(good, 160, 1000)!;
+    const f = FoldedTimer.fromWire(good)!;
     const w = f.toWire();
     expect([w.Count, w.Sum, w.SumSquares, w.Min, w.Max, w.ZeroCount, w.NegativeInfinities]).to.deep.equal([
       8, 20, 80, -2, 3, 1, 1,
@@ -152,7 +152,7 @@ describe('FoldedTimer.fromWire: a forwarded histogram is taken only when its par
     ['too many buckets', { PositiveCounts: new Array<number>(20_000).fill(0), Count: 3 }],
   ] as const) {
     it(`refuses ${what}`, () => {
-      expect(FoldedTimer.fromWire({ ...good, ...bad } as typeof good, 160, 1000)).to.equal(undefined);
+      expect(FoldedTimer.fromWire({ ...good, ...bad } as typeof good)).to.equal(undefined);
     });
   }
 
@@ -178,7 +178,7 @@ describe('FoldedTimer.fromWire: a forwarded histogram is taken only when its par
           ExactLimit: fc.nat(),
         }),
         (w) => {
-          const f = FoldedTimer.fromWire(w, 160, 1000);
+          const f = FoldedTimer.fromWire(w);
           if (f !== undefined) f.stats([90], NONE, newTimerStats());
         },
       ),
