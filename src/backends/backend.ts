@@ -139,6 +139,12 @@ export interface SharedBackendSettings {
   envoyTagExtraction: EnvoyTagRules;
   /** `expiry-interval` and its per-kind variants: how long a backend that keeps series keeps an idle one. */
   expiry: ExpiryConfig;
+  /**
+   * `[pod-tags]`: the `name:value` tags the daemon adds to every series, and the same
+   * values as OpenTelemetry resource attributes (`k8s.pod.name`, …), for backends that
+   * describe the pod once per request instead of once per series.
+   */
+  podTags?: { readonly tags: readonly string[]; readonly resource: Readonly<Record<string, string>> };
 }
 
 /**

@@ -6,6 +6,7 @@ import { graphiteBackendFactory } from './graphite/index.js';
 import { newRelicBackendFactory } from './newrelic/index.js';
 import { statsdaemonBackendFactory } from './statsdaemon/index.js';
 import { nullBackendFactory } from './null/index.js';
+import { otlpBackendFactory } from './otlp/index.js';
 import { prometheusBackendFactory } from './prometheus/index.js';
 import { remoteWriteBackendFactory } from './prometheus-remote-write/index.js';
 import { sepAgentBackendFactory } from './sepagent/index.js';
@@ -25,6 +26,7 @@ export const BACKEND_FACTORIES: ReadonlyMap<string, BackendFactory<unknown>> = n
     datadogBackendFactory,
     cloudwatchBackendFactory,
     newRelicBackendFactory,
+    otlpBackendFactory,
   ].map((f) => [f.type, f as BackendFactory<unknown>]),
 );
 

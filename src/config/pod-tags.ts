@@ -9,6 +9,12 @@ export interface PodTagsConfig {
   tags: string[];
   /** The Downward API files read (followed: a change re-applies the configuration). */
   files: string[];
+  /**
+   * The same values as OpenTelemetry resource attributes, named by its Kubernetes
+   * conventions: `k8s.namespace.name`, `k8s.pod.name`, `k8s.node.name`,
+   * `k8s.pod.label.<key>`, `k8s.pod.annotation.<key>` (the `otlp` backend's resource).
+   */
+  resource: Record<string, string>;
 }
 
 export const POD_TAGS_SECTION = 'pod-tags';
@@ -21,11 +27,18 @@ export const POD_FIELD_ENV: Readonly<Record<string, string>> = {
   node: 'NODE_NAME',
 };
 
+/** Pod fields as OpenTelemetry resource attributes (its Kubernetes semantic conventions). */
+const POD_FIELD_ATTRIBUTE: Readonly<Record<string, string>> = {
+  namespace: 'k8s.namespace.name',
+  pod: 'k8s.pod.name',
+  node: 'k8s.node.name',
+};
+
 /** Where a Downward API volume with `metadata.labels` and `metadata.annotations` is usually mounted. */
 export const DEFAULT_LABELS_FILE = '/etc/podinfo/labels';
 export const DEFAULT_ANNOTATIONS_FILE = '/etc/podinfo/annotations';
 
-const NONE: PodTagsConfig = { tags: [], files: [] };
+const NONE: PodTagsConfig = { tags: [], files: [], resource: {} };
 
 /**
  * A selection entry: `key` (the tag is named after it) or `key=tag` (renamed). Label
@@ -98,15 +111,18 @@ export function validatePodTags(c: Checker, raw: unknown, env: NodeJS.ProcessEnv
   const path = (k: string): string => `${POD_TAGS_SECTION}.${k}`;
   const tags: string[] = [];
   const files: string[] = [];
+  const resource: Record<string, string> = {};
   const tagNames = new Map<string, string>();
-  const add = (where: string, tag: string, value: string): void => {
+  const add = (where: string, tag: string, value: string, attribute: string): void => {
     const other = tagNames.get(tag);
     if (other !== undefined) {
       c.error(where, `tag name "${tag}" is also produced by ${other}; rename one with "key=tag"`);
       return;
     }
     tagNames.set(tag, where);
-    if (value !== '') tags.push(`${tag}:${value}`);
+    if (value === '') return;
+    tags.push(`${tag}:${value}`);
+    resource[attribute] = value;
   };
 
   c.list(raw['fields'], path('fields'), []).forEach((entry) => {
@@ -118,7 +134,7 @@ export function validatePodTags(c: Checker, raw: unknown, env: NodeJS.ProcessEnv
     }
     const value = env[variable] ?? '';
     if (value === '') c.warn(path('fields'), `${variable} is not set (Downward API); no "${tag}" tag`);
-    add(`fields "${entry}"`, tag, value);
+    add(`fields "${entry}"`, tag, value, POD_FIELD_ATTRIBUTE[key]!);
   });
 
   for (const kind of ['labels', 'annotations'] as const) {
@@ -144,8 +160,8 @@ export function validatePodTags(c: Checker, raw: unknown, env: NodeJS.ProcessEnv
     }
     for (const entry of chosen) {
       const { key, tag } = selection(entry);
-      add(`${kind} "${entry}"`, tag, values.get(key) ?? '');
+      add(`${kind} "${entry}"`, tag, values.get(key) ?? '', `k8s.pod.${kind.slice(0, -1)}.${key}`);
     }
   }
-  return { tags, files };
+  return { tags, files, resource };
 }

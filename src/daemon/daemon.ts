@@ -398,5 +398,6 @@ export function sharedSettings(config: DaemonConfig): SharedBackendSettings {
     maxSeries: config.maxSeries,
     envoyTagExtraction: config.envoyTagExtraction,
     expiry: config.expiry,
+    podTags: { tags: config.podTags.tags, resource: config.podTags.resource },
   };
 }

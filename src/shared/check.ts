@@ -230,6 +230,32 @@ export class Checker {
     return undefined;
   }
 
+  /**
+   * A table of extra HTTP request headers (names lower-cased). A name in `own` (set by
+   * the sender itself) or `authorization` is refused with `authHint`, as is a value with
+   * a line break or NUL (every request would fail).
+   */
+  headers(v: unknown, path: string, own: readonly string[], authHint: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (v === undefined) return out;
+    if (!isPlainObject(v)) {
+      this.error(path, 'must be a table of header names to values');
+      return out;
+    }
+    for (const [k, raw] of Object.entries(v)) {
+      const name = k.toLowerCase();
+      if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) this.error(`${path}.${k}`, 'is not a header name');
+      else if (own.includes(name) || name === 'authorization')
+        this.error(`${path}.${k}`, `is set by the backend (${authHint})`);
+      else {
+        const value = this.string(raw, `${path}.${k}`, '');
+        if (/[\r\n\0]/.test(value)) this.error(`${path}.${k}`, 'must not contain a line break or NUL');
+        else out[name] = value;
+      }
+    }
+    return out;
+  }
+
   /** A table/section (plain object), or undefined when absent. */
   section(v: unknown, path: string): Record<string, unknown> | undefined {
     if (v === undefined) return undefined;

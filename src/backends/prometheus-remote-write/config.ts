@@ -1,4 +1,4 @@
-import { Checker, isPlainObject } from '../../shared/check.js';
+import { Checker } from '../../shared/check.js';
 import type { ConfigIssue } from '../../shared/errors.js';
 import { readMapping, type MappingSettings } from '../prometheus/config.js';
 
@@ -49,13 +49,7 @@ export const REMOTE_WRITE_KEYS = [
 ] as const;
 
 /** Headers this backend sets itself. */
-const OWN_HEADERS = new Set([
-  'content-type',
-  'content-encoding',
-  'x-prometheus-remote-write-version',
-  'content-length',
-  'host',
-]);
+const OWN_HEADERS = ['content-type', 'content-encoding', 'x-prometheus-remote-write-version', 'content-length', 'host'];
 
 /** Validates a raw `[prometheus-remote-write]` section; secrets stay in their files. */
 export function validateRemoteWriteConfig(raw: unknown, path: string, issues: ConfigIssue[]): RemoteWriteConfig {
@@ -75,26 +69,12 @@ export function validateRemoteWriteConfig(raw: unknown, path: string, issues: Co
     c.error(`${path}.username`, 'basic auth needs both username and password-file');
   if (username !== '' && bearerTokenFile !== '')
     c.error(`${path}.bearer-token-file`, 'use basic auth or a bearer token, not both');
-  const headers: Record<string, string> = {};
-  const rawHeaders = s['headers'];
-  if (rawHeaders !== undefined && !isPlainObject(rawHeaders))
-    c.error(`${path}.headers`, 'must be a table of header names to values');
-  else if (rawHeaders !== undefined)
-    for (const [k, v] of Object.entries(rawHeaders)) {
-      const name = k.toLowerCase();
-      if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) c.error(`${path}.headers.${k}`, 'is not a header name');
-      else if (OWN_HEADERS.has(name) || name === 'authorization')
-        c.error(
-          `${path}.headers.${k}`,
-          'is set by the backend (use username/password-file or bearer-token-file for authorization)',
-        );
-      else {
-        const value = c.string(v, `${path}.headers.${k}`, '');
-        // A header value cannot hold a line break or NUL: every request would fail.
-        if (/[\r\n\0]/.test(value)) c.error(`${path}.headers.${k}`, 'must not contain a line break or NUL');
-        else headers[name] = value;
-      }
-    }
+  const headers = c.headers(
+    s['headers'],
+    `${path}.headers`,
+    OWN_HEADERS,
+    'use username/password-file or bearer-token-file for authorization',
+  );
   const counters = c.oneOf(s['counters'], `${path}.counters`, ['cumulative', 'per-interval'], 'cumulative');
   const timers = c.oneOf(s['timers'], `${path}.timers`, ['mapping', 'sub-metrics'], 'mapping');
   const caFile = file('ca-file');

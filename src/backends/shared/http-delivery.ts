@@ -12,6 +12,8 @@ const require = createRequire(import.meta.url);
 
 /** How much of an answer's body is kept (for logs). */
 const ANSWER_CHARS = 512;
+/** How much of an answer's body a caller may read whole ({@link HttpClient.post}'s `answerBytes`). */
+const MAX_ANSWER_BYTES = 65_536;
 
 /** Settings of {@link HttpClient}. */
 export interface HttpClientOptions {
@@ -39,6 +41,10 @@ export interface HttpAnswer {
   body: string;
   /** The answer's `Retry-After`, in ms, when it has one. */
   retryAfterMs?: number;
+  /** The body's first `answerBytes` bytes as received, when the caller asked for them (never logged). */
+  bytes?: Uint8Array;
+  /** The answer's content type (`''` when absent). */
+  contentType?: string;
 }
 
 /** `Retry-After` as ms: delay-seconds or an HTTP date (relative to `nowMs`); undefined when absent or unreadable. */
@@ -95,13 +101,15 @@ export class HttpClient {
 
   /**
    * POSTs `body` to `path` under the endpoint. Resolves with any HTTP answer; rejects on a
-   * network error, a timeout or when `signal` aborts.
+   * network error, a timeout or when `signal` aborts. With `answerBytes`, the answer
+   * carries up to that many bytes of its body as received (at most 64 KiB).
    */
   async post(
     path: string,
     body: Uint8Array,
     headers: Record<string, string>,
     signal: AbortSignal,
+    answerBytes = 0,
   ): Promise<HttpAnswer> {
     const res = await this.#dispatcher().request({
       method: 'POST',
@@ -111,21 +119,30 @@ export class HttpClient {
       body,
       signal,
     });
-    // The start of the body is kept for logs; past it the body is not read (the
-    // connection is dropped), so a misbehaving endpoint cannot make us buffer much.
-    let text = '';
+    // The start of the body is kept; past it the body is not read (the connection is
+    // dropped), so a misbehaving endpoint cannot make us buffer much.
+    const limit = Math.max(ANSWER_CHARS, Math.min(answerBytes, MAX_ANSWER_BYTES));
+    const chunks: Buffer[] = [];
+    let size = 0;
     for await (const chunk of res.body) {
-      text += Buffer.from(chunk as Uint8Array).toString('utf8');
-      if (text.length >= ANSWER_CHARS) {
+      const b = Buffer.from(chunk as Uint8Array);
+      chunks.push(b);
+      size += b.length;
+      if (size >= limit) {
         res.body.destroy();
         break;
       }
     }
+    const raw = Buffer.concat(chunks, Math.min(size, limit));
     // The request's own credentials never reach a log, even from a peer that echoes them.
     const answer: HttpAnswer = {
       status: res.statusCode,
-      body: redact(text.slice(0, ANSWER_CHARS), secretsOf(headers)),
+      body: redact(raw.subarray(0, ANSWER_CHARS).toString('utf8'), secretsOf(headers)),
     };
+    if (answerBytes > 0) {
+      answer.bytes = raw;
+      answer.contentType = String(res.headers['content-type'] ?? '');
+    }
     const after = retryAfterMs(res.headers['retry-after'], (this.#opts.clock ?? systemClock).now());
     if (after !== undefined) answer.retryAfterMs = after;
     return answer;
@@ -278,6 +295,19 @@ export interface HttpPosterOptions extends HttpClientOptions {
   maxElapsedMs: number;
   /** What an attempt is, for the log line (`forwarding`, `remote write`, `datadog`). */
   what: string;
+  /** At most this many attempts per request (a retry count + 1); bounded only by `maxElapsedMs` when absent. */
+  maxAttempts?: number;
+}
+
+/**
+ * How a backend reads a 2xx answer that may refuse part of what it carried (OTLP's
+ * partial success): `answerBytes` of the body are read, and `rejected` returns how many
+ * of the request's items the receiver refused, with its message. Such a request is not
+ * retried; the refused items are counted as dropped (`rejected`), the rest as sent.
+ */
+export interface PartialAnswer {
+  answerBytes: number;
+  rejected(answer: HttpAnswer): { items: number; message: string } | undefined;
 }
 
 /**
@@ -325,24 +355,41 @@ export class HttpPoster {
     items: number,
     signal: AbortSignal,
     hurry?: AbortSignal,
+    partial?: PartialAnswer,
   ): Promise<DeliveryResult> {
     const { metrics, logger, clock } = this.#deps;
-    return deliver((s) => this.#client.post(path, body, headers(), s), {
-      backoff: GOSTATSD_BACKOFF,
-      maxElapsedMs: this.#o.maxElapsedMs,
-      clock,
-      random: this.#random,
-      signal,
-      hurry,
-      onAttempt: (seconds) => metrics.requestDuration?.(seconds),
-      onFailure: (reason, status) => {
-        metrics.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
-        this.failures.maybe(`${status ?? 'network'}`, (suppressed) =>
-          logger.warn({ url: this.#client.url(path), reason, suppressed }, `${this.#o.what} attempt failed`),
-        );
+    let lastAnswer: HttpAnswer | undefined;
+    return deliver(
+      async (s) => (lastAnswer = await this.#client.post(path, body, headers(), s, partial?.answerBytes ?? 0)),
+      {
+        backoff: GOSTATSD_BACKOFF,
+        maxElapsedMs: this.#o.maxElapsedMs,
+        ...(this.#o.maxAttempts === undefined ? {} : { maxAttempts: this.#o.maxAttempts }),
+        clock,
+        random: this.#random,
+        signal,
+        hurry,
+        onAttempt: (seconds) => metrics.requestDuration?.(seconds),
+        onFailure: (reason, status) => {
+          metrics.sendError(status === undefined ? 'ENETWORK' : `HTTP_${status}`);
+          this.failures.maybe(`${status ?? 'network'}`, (suppressed) =>
+            logger.warn({ url: this.#client.url(path), reason, suppressed }, `${this.#o.what} attempt failed`),
+          );
+        },
       },
-    }).then((result) => {
-      countDelivery(metrics, result, items);
+    ).then((result) => {
+      const refused = result === 'delivered' && lastAnswer !== undefined ? partial?.rejected(lastAnswer) : undefined;
+      if (refused !== undefined && refused.items > 0) {
+        const n = Math.min(refused.items, items);
+        metrics.sent(1, items - n);
+        metrics.dropped('rejected', n);
+        this.failures.maybe('partial', (suppressed) =>
+          logger.warn(
+            { url: this.#client.url(path), rejected: n, reason: redact(refused.message.slice(0, 200), secretsOf(headers())), suppressed },
+            `${this.#o.what}: the receiver refused part of a request`,
+          ),
+        );
+      } else countDelivery(metrics, result, items);
       return result;
     });
   }
@@ -392,8 +439,17 @@ export function inBatches<T>(items: readonly T[], size: number): T[][] {
 
 /** `bytes` as a zlib stream (the `deflate` content-encoding), off the event loop. */
 export function deflate(bytes: Uint8Array): Promise<Uint8Array> {
+  return compressed(bytes, 'deflate');
+}
+
+/** `bytes` as gzip (the `gzip` content-encoding), off the event loop. */
+export function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  return compressed(bytes, 'gzip');
+}
+
+function compressed(bytes: Uint8Array, how: 'deflate' | 'gzip'): Promise<Uint8Array> {
   const zlib = require('node:zlib') as typeof Zlib;
   return new Promise((resolve, reject) =>
-    zlib.deflate(bytes, (err, out) => (err === null ? resolve(out) : reject(err))),
+    zlib[how](bytes, (err, out) => (err === null ? resolve(out) : reject(err))),
   );
 }
