@@ -8,6 +8,7 @@ import {
   encodeLogs,
   encodeMetrics,
   eventLogRecord,
+  load,
   logsRejected,
   metricBatches,
   metricsRejected,
@@ -83,7 +84,10 @@ export class OtlpBackend implements Backend {
     return this.#metrics.deliveryTimeoutMs;
   }
 
-  async start(): Promise<void> {}
+  /** Loads the OpenTelemetry serializers now, not in the first interval's delivery time. */
+  async start(): Promise<void> {
+    load();
+  }
 
   /** The data points it would export, with their kind, attributes and resource. */
   explain(snapshot: FlushSnapshot): Explanation {

@@ -21,7 +21,8 @@ interface Otel {
   resources: typeof Resources;
 }
 let otel: Otel | undefined;
-function load(): Otel {
+/** Loads the OpenTelemetry packages (a backend does at start, so its first request does not wait for them). */
+export function load(): Otel {
   otel ??= {
     metrics: require('@opentelemetry/sdk-metrics') as typeof SdkMetrics,
     transformer: require('@opentelemetry/otlp-transformer') as typeof OtlpTransformer,
