@@ -130,8 +130,8 @@ export interface Answer {
   path?: string;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- decoded messages are walked as plain objects */
-const big = (s: unknown): bigint => BigInt(String(s ?? '0'));
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- decoded messages are walked as plain objects */
+const big = (s: unknown): bigint => BigInt(typeof s === 'string' || typeof s === 'number' ? s : 0);
 
 function flattenMetrics(msg: any): Point[] {
   const out: Point[] = [];
@@ -202,7 +202,7 @@ function flattenLogs(msg: any): LogPoint[] {
         });
   return out;
 }
-/* eslint-enable @typescript-eslint/no-explicit-any */
+/* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call */
 
 const TO_OBJECT = { longs: String, enums: Number, oneofs: true, defaults: false } as const;
 

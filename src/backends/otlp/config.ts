@@ -165,7 +165,8 @@ export function validateOtlpConfig(raw: unknown, path: string, issues: ConfigIss
     DISABLED_KEYS.map(([k]) => k),
     `${path}.disabled_timer_aggregations`,
   );
-  for (const [k, set] of DISABLED_KEYS) if (c.bool(d[k], `${path}.disabled_timer_aggregations.${k}`, false)) set(disabled);
+  for (const [k, set] of DISABLED_KEYS)
+    if (c.bool(d[k], `${path}.disabled_timer_aggregations.${k}`, false)) set(disabled);
   const resourceAttributes: Record<string, string> = {};
   const ra = c.section(s['resource_attributes'], `${path}.resource_attributes`) ?? {};
   for (const [k, v] of Object.entries(ra)) {
@@ -177,11 +178,13 @@ export function validateOtlpConfig(raw: unknown, path: string, issues: ConfigIss
   const rawBuckets = s['histogram_buckets'];
   const buckets: unknown[] = Array.isArray(rawBuckets)
     ? rawBuckets
-    : rawBuckets === undefined
-      ? []
-      : String(rawBuckets)
+    : typeof rawBuckets === 'string' || typeof rawBuckets === 'number'
+      ? String(rawBuckets)
           .split(/[\s,]+/)
-          .filter((b) => b !== '');
+          .filter((b) => b !== '')
+      : rawBuckets === undefined
+        ? []
+        : [rawBuckets];
   const histogramBuckets: number[] = [];
   for (const b of buckets) {
     const n = typeof b === 'number' || typeof b === 'string' ? Number(b) : NaN;

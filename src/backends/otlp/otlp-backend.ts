@@ -76,8 +76,14 @@ export class OtlpBackend implements Backend {
     this.#metrics = poster(config.metricsEndpoint, 'otlp metrics');
     this.#logs = poster(config.logsEndpoint, 'otlp logs');
     const enc = config.encoding;
-    this.#metricsAnswer = { answerBytes: ANSWER_BYTES, rejected: (a) => this.#partial(a.bytes, (b) => metricsRejected(b, enc)) };
-    this.#logsAnswer = { answerBytes: ANSWER_BYTES, rejected: (a) => this.#partial(a.bytes, (b) => logsRejected(b, enc)) };
+    this.#metricsAnswer = {
+      answerBytes: ANSWER_BYTES,
+      rejected: (a) => this.#partial(a.bytes, (b) => metricsRejected(b, enc)),
+    };
+    this.#logsAnswer = {
+      answerBytes: ANSWER_BYTES,
+      rejected: (a) => this.#partial(a.bytes, (b) => logsRejected(b, enc)),
+    };
   }
 
   get deliveryTimeoutMs(): number {
@@ -146,7 +152,10 @@ export class OtlpBackend implements Backend {
       return read(bytes);
     } catch {
       this.#metrics.failures.maybe('answer', () =>
-        this.#deps.logger.warn({ bytes: bytes.length }, 'otlp: the receiver answered 2xx with a body that is not an OTLP response'),
+        this.#deps.logger.warn(
+          { bytes: bytes.length },
+          'otlp: the receiver answered 2xx with a body that is not an OTLP response',
+        ),
       );
       return undefined;
     }

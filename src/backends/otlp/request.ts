@@ -59,9 +59,9 @@ export function place(
   const attributes: Record<string, AttributeValue> = {};
   const own: Array<[string, string]> = [];
   const put = (k: string, v: string): void => {
-    const had = attributes[k];
+    const had = attributes[k] as string | string[] | undefined;
     // A key given twice keeps every value, as a list.
-    attributes[k] = had === undefined ? v : Array.isArray(had) ? [...(had as string[]), v] : [had as string, v];
+    attributes[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
   };
   let hasHost = false;
   const visit = (tag: string): void => {
@@ -264,9 +264,17 @@ export function metricBatches(snapshot: FlushSnapshot, config: OtlpConfig, p: Pl
         unit: 'ms',
       });
     else if (config.conversion === 'AsHistogram')
-      b.current.add(at.resourceKey, at.resource, t.name, 'histogram', at.attributes, histogramOf(t, config.histogramBuckets), {
-        unit: 'ms',
-      });
+      b.current.add(
+        at.resourceKey,
+        at.resource,
+        t.name,
+        'histogram',
+        at.attributes,
+        histogramOf(t, config.histogramBuckets),
+        {
+          unit: 'ms',
+        },
+      );
     else
       for (const g of timerGauges(t, config.disabled))
         b.current.add(at.resourceKey, at.resource, g.name, 'gauge', at.attributes, g.value, { int: g.int });
@@ -317,7 +325,9 @@ export function logsRejected(
   const t = load().transformer;
   if (bytes.length === 0) return undefined;
   const r =
-    encoding === 'json' ? t.JsonLogsSerializer.deserializeResponse(bytes) : t.ProtobufLogsSerializer.deserializeResponse(bytes);
+    encoding === 'json'
+      ? t.JsonLogsSerializer.deserializeResponse(bytes)
+      : t.ProtobufLogsSerializer.deserializeResponse(bytes);
   const p = r.partialSuccess;
   if (p === undefined) return undefined;
   return { items: Number(p.rejectedLogRecords ?? 0), message: p.errorMessage ?? '' };

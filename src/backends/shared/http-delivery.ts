@@ -385,7 +385,12 @@ export class HttpPoster {
         metrics.dropped('rejected', n);
         this.failures.maybe('partial', (suppressed) =>
           logger.warn(
-            { url: this.#client.url(path), rejected: n, reason: redact(refused.message.slice(0, 200), secretsOf(headers())), suppressed },
+            {
+              url: this.#client.url(path),
+              rejected: n,
+              reason: redact(refused.message.slice(0, 200), secretsOf(headers())),
+              suppressed,
+            },
             `${this.#o.what}: the receiver refused part of a request`,
           ),
         );
@@ -449,7 +454,5 @@ export function gzip(bytes: Uint8Array): Promise<Uint8Array> {
 
 function compressed(bytes: Uint8Array, how: 'deflate' | 'gzip'): Promise<Uint8Array> {
   const zlib = require('node:zlib') as typeof Zlib;
-  return new Promise((resolve, reject) =>
-    zlib[how](bytes, (err, out) => (err === null ? resolve(out) : reject(err))),
-  );
+  return new Promise((resolve, reject) => zlib[how](bytes, (err, out) => (err === null ? resolve(out) : reject(err))));
 }

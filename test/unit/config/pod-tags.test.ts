@@ -49,6 +49,15 @@ describe('[pod-tags]', () => {
         'note:line\nbreak éA',
       ],
       files: [labels, annotations],
+      resource: {
+        'k8s.namespace.name': 'shop',
+        'k8s.pod.name': 'checkout-7d9f-abc',
+        'k8s.node.name': 'node-3',
+        'k8s.pod.label.app': 'checkout',
+        'k8s.pod.label.app.kubernetes.io/version': '1.4.2',
+        'k8s.pod.annotation.team': 'payments "core"',
+        'k8s.pod.annotation.note': 'line\nbreak éA',
+      },
     });
   });
 

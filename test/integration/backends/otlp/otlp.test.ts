@@ -4,6 +4,7 @@ import { validateOtlpConfig } from '../../../../src/backends/otlp/config.js';
 import { OtlpBackend } from '../../../../src/backends/otlp/otlp-backend.js';
 import type { SharedBackendSettings } from '../../../../src/backends/backend.js';
 import type { StatsdEvent } from '../../../../src/parser/sample.js';
+import type { ConfigIssue } from '../../../../src/shared/errors.js';
 import { createLogger } from '../../../../src/shared/logger.js';
 import { CountingMetrics, flushOutcome } from '../../../support/backend-metrics.js';
 import { ManualClock } from '../../../support/manual-clock.js';
@@ -16,7 +17,7 @@ const T0 = Date.UTC(2026, 11, 7, 12, 0, 0, 250);
 const NANOS = (ms: number): bigint => BigInt(ms) * 1_000_000n;
 
 function make(url: string, section: Record<string, unknown> = {}, shared: Partial<SharedBackendSettings> = {}) {
-  const issues: Array<{ path: string; message: string; severity: string }> = [];
+  const issues: ConfigIssue[] = [];
   const config = validateOtlpConfig({ metrics_endpoint: url, ...section }, 'otlp', issues);
   expect(issues.filter((i) => i.severity === 'error')).to.deep.equal([]);
   const metrics = new CountingMetrics();
@@ -24,13 +25,17 @@ function make(url: string, section: Record<string, unknown> = {}, shared: Partia
   let logged = '';
   log.on('data', (d: Buffer) => (logged += d.toString()));
   const clock = new ManualClock(T0);
-  const b = new OtlpBackend(config, { ...testSharedSettings(10_000), ...shared }, {
-    name: 'otlp',
-    logger: createLogger({ format: 'json', level: 'info', destination: log }),
-    clock,
-    metrics,
-    random: () => 0.5,
-  });
+  const b = new OtlpBackend(
+    config,
+    { ...testSharedSettings(10_000), ...shared },
+    {
+      name: 'otlp',
+      logger: createLogger({ format: 'json', level: 'info', destination: log }),
+      clock,
+      metrics,
+      random: () => 0.5,
+    },
+  );
   return { b, metrics, clock, logged: () => logged };
 }
 
@@ -50,7 +55,8 @@ function bucketOf(scale: number, v: number): number {
 
 function find(points: Point[], name: string, attrs: Record<string, unknown> = {}): Point {
   const p = points.find((x) => x.name === name && Object.entries(attrs).every(([k, v]) => x.attributes[k] === v));
-  if (p === undefined) throw new Error(`no point ${name} ${JSON.stringify(attrs)} in ${points.map((x) => x.name)}`);
+  if (p === undefined)
+    throw new Error(`no point ${name} ${JSON.stringify(attrs)} in ${points.map((x) => x.name).join(' ')}`);
   return p;
 }
 
@@ -93,7 +99,11 @@ describe('otlp backend into an OTLP/HTTP receiver (decoded independently, from t
           },
           { podTags: { tags: ['pod:web-1'], resource: { 'k8s.pod.name': 'web-1' } } },
         );
-        const snap = interval(LINES.split('\n').map((l) => `${l}${l.includes('#') ? ',' : '|#'}pod:web-1`).join('\n'));
+        const snap = interval(
+          LINES.split('\n')
+            .map((l) => `${l}${l.includes('#') ? ',' : '|#'}pod:web-1`)
+            .join('\n'),
+        );
         await b.flush(snap, AbortSignal.timeout(5000));
         expect(rx.received).to.have.length(1);
         const r = rx.received[0]!;
@@ -144,7 +154,10 @@ describe('otlp backend into an OTLP/HTTP receiver (decoded independently, from t
     await b.flush(snap, AbortSignal.timeout(5000));
     const p = find(rx.points, 'big.lat');
     expect(p.count).to.equal(5000n);
-    expect(p.sum).to.be.closeTo(values.reduce((x, y) => x + y, 0), 1e-6);
+    expect(p.sum).to.be.closeTo(
+      values.reduce((x, y) => x + y, 0),
+      1e-6,
+    );
     expect(p.min).to.equal(1);
     expect(p.max).to.equal(100.6);
     const total = p.positive!.bucketCounts.reduce((x, y) => x + y, 0n) + p.zeroCount!;
@@ -292,7 +305,7 @@ describe('otlp backend into an OTLP/HTTP receiver (decoded independently, from t
 
 describe('otlp config', () => {
   const check = (section: Record<string, unknown>) => {
-    const issues: Array<{ path: string; message: string }> = [];
+    const issues: ConfigIssue[] = [];
     const c = validateOtlpConfig(section, 'otlp', issues);
     return { c, issues: issues.map((i) => `${i.path}: ${i.message}`) };
   };
@@ -305,7 +318,9 @@ describe('otlp config', () => {
       conversion: 'AsGauge',
       transport: 'default',
     });
-    expect(issues).to.deep.equal(['otlp.transport: gostatsd transport sections have no effect; client_timeout sets the timeout']);
+    expect(issues).to.deep.equal([
+      'otlp.transport: gostatsd transport sections have no effect; client_timeout sets the timeout',
+    ]);
     expect(c).to.deep.include({
       metricsEndpoint: 'http://collector:4318/v1/metrics',
       logsEndpoint: 'http://collector:4318/v1/logs',
