@@ -15,14 +15,35 @@ let Histogram: AccumulationClass | undefined;
  * ExponentialHistogram and Prometheus native histograms: at most `maxBuckets` buckets per
  * sign, the scale lowered as the range grows), loaded at the first timer that needs it.
  */
-function newHistogram(maxBuckets: number): Accumulation {
+function newHistogram(maxBuckets: number, maxScale: number): Accumulation {
   Histogram ??= (
     require('@opentelemetry/sdk-metrics/build/src/aggregator/ExponentialHistogram.js') as {
       ExponentialHistogramAccumulation: AccumulationClass;
     }
   ).ExponentialHistogramAccumulation;
-  return new Histogram([0, 0], maxBuckets, false);
+  if (maxScale >= MAX_SCALE) return new Histogram([0, 0], maxBuckets, false);
+  // A coarser finest scale (a Prometheus native histogram's schema): the same structure from its mapping.
+  const { getMapping } =
+    require('@opentelemetry/sdk-metrics/build/src/aggregator/exponential-histogram/mapping/getMapping.js') as {
+      getMapping: (scale: number) => ConstructorParameters<AccumulationClass>[10];
+    };
+  return new Histogram(
+    [0, 0],
+    maxBuckets,
+    false,
+    0,
+    0,
+    0,
+    Infinity,
+    -Infinity,
+    undefined,
+    undefined,
+    getMapping(maxScale),
+  );
 }
+
+/** The finest scale the OpenTelemetry histogram takes (and its default). */
+const MAX_SCALE = 20;
 
 /**
  * The value that stands for bucket i, (base^i, base^(i+1)]: the point of equal relative
@@ -78,10 +99,11 @@ export class FoldedTimer {
   #negInf = 0;
   #posInf = 0;
 
-  constructor(maxBuckets: number, exactLimit = DEFAULT_EXACT_LIMIT) {
+  /** `maxScale` bounds the resolution from the start (a Prometheus native histogram's schema); 20 by default. */
+  constructor(maxBuckets: number, exactLimit = DEFAULT_EXACT_LIMIT, maxScale = MAX_SCALE) {
     this.maxBuckets = maxBuckets;
     this.exactLimit = exactLimit;
-    this.#histogram = newHistogram(maxBuckets);
+    this.#histogram = newHistogram(maxBuckets, maxScale);
   }
 
   /** Folds the first `n` of `values` (a series' exact values at the moment it passes its limit). */
@@ -103,6 +125,19 @@ export class FoldedTimer {
       this.#pending[this.#pendingCount++] = v;
       if (this.#pendingCount === PENDING) this.#drain();
     }
+  }
+
+  /** Adds `v` as `weight` values at once (a whole number). */
+  addWeighted(v: number, weight: number): void {
+    if (weight === 1) return this.add(v);
+    this.count += weight;
+    this.sum += v * weight;
+    this.sumSquares += v * v * weight;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    if (v === Infinity) this.#posInf += weight;
+    else if (v === -Infinity) this.#negInf += weight;
+    else this.#hist.updateByIncrement(v, weight);
   }
 
   /** Records the pending values into the histogram. */

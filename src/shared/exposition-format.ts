@@ -1,22 +1,41 @@
-/** The two Prometheus exposition formats. */
-export type ExpositionFormat = 'text' | 'openmetrics';
+import { PROTOBUF_CONTENT_TYPE } from './metric-family.js';
+
+/** The Prometheus exposition formats: text, OpenMetrics, and protobuf (the one with native histograms). */
+export type ExpositionFormat = 'text' | 'openmetrics' | 'protobuf';
 
 /** Content types of the formats. */
 export const CONTENT_TYPES: Readonly<Record<ExpositionFormat, string>> = {
   text: 'text/plain; version=0.0.4; charset=utf-8',
   openmetrics: 'application/openmetrics-text; version=1.0.0; charset=utf-8',
+  protobuf: PROTOBUF_CONTENT_TYPE,
 };
 
-/** Picks OpenMetrics when the `Accept` header asks for it (with a non-zero q), else text. */
-export function negotiate(accept: string | undefined): ExpositionFormat {
+/**
+ * The format the `Accept` header prefers among those offered (highest q, then the order
+ * written; a q of 0 refuses): protobuf for `application/vnd.google.protobuf` with
+ * `proto=io.prometheus.client.MetricFamily` and `encoding=delimited` (only when
+ * `protobuf` is offered), OpenMetrics for `application/openmetrics-text`, else text.
+ */
+export function negotiate(accept: string | undefined, protobuf = false): ExpositionFormat {
   if (accept === undefined) return 'text';
+  let best: ExpositionFormat = 'text';
+  let bestQ = 0;
   for (const part of accept.split(',')) {
     const [type, ...params] = part.split(';').map((s) => s.trim());
-    if (type !== 'application/openmetrics-text') continue;
-    const q = params.find((p) => p.startsWith('q='));
-    if (q === undefined || Number(q.slice(2)) > 0) return 'openmetrics';
+    const param = (k: string): string | undefined => params.find((p) => p.startsWith(`${k}=`))?.slice(k.length + 1);
+    const q = param('q') === undefined ? 1 : Number(param('q'));
+    if (!(q > bestQ)) continue;
+    if (type === 'application/openmetrics-text') [best, bestQ] = ['openmetrics', q];
+    else if (
+      protobuf &&
+      type === 'application/vnd.google.protobuf' &&
+      param('proto') === 'io.prometheus.client.MetricFamily' &&
+      param('encoding') === 'delimited'
+    )
+      [best, bestQ] = ['protobuf', q];
+    else if (type === 'text/plain') [best, bestQ] = ['text', q];
   }
-  return 'text';
+  return best;
 }
 
 /**

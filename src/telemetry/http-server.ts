@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { CONTENT_TYPES, negotiate, textToOpenMetrics } from '../shared/exposition-format.js';
+import { encodeFamilies, METRIC_TYPE, type MetricData, type MetricFamilyData } from '../shared/metric-family.js';
 import type { MetricsSource, Route, RouteRegistry } from '../shared/http-routes.js';
 import { RoutedHttpServer, textHandler, type ConnectionsClosed } from '../shared/http-server.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
@@ -47,10 +48,13 @@ export class AdminHttpServer implements Lifecycle, RouteRegistry {
         // OpenMetrics only when a component adds families (the self-metrics alone stay as
         // prom-client renders them).
         const sources = [...this.#metricsSources.values()];
-        const format = sources.length > 0 ? negotiate(req.headers.accept) : 'text';
-        const body = await deps.registry.metrics();
+        const format = sources.length > 0 ? negotiate(req.headers.accept, true) : 'text';
         res.writeHead(200, { 'content-type': format === 'text' ? deps.registry.contentType : CONTENT_TYPES[format] });
-        res.write(format === 'text' ? body : textToOpenMetrics(body));
+        if (format === 'protobuf') res.write(encodeFamilies(registryFamilies(await deps.registry.getMetricsAsJSON())));
+        else {
+          const body = await deps.registry.metrics();
+          res.write(format === 'text' ? body : textToOpenMetrics(body));
+        }
         for (const source of sources) await source.write(res, format);
         res.end(format === 'openmetrics' ? '# EOF\n' : undefined);
       },
@@ -90,4 +94,47 @@ export class AdminHttpServer implements Lifecycle, RouteRegistry {
   shutdown(): Promise<void> {
     return this.#server.shutdown();
   }
+}
+
+/** prom-client's metrics as data (`getMetricsAsJSON`). */
+type PromClientMetrics = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+/**
+ * The self-metrics as protobuf families: prom-client's values regrouped per label set
+ * (a histogram's `_bucket`, `_sum` and `_count` samples, a summary's quantiles, sum and count).
+ */
+export function registryFamilies(metrics: PromClientMetrics): MetricFamilyData[] {
+  return metrics.map((m) => {
+    const type = String(m.type) as keyof typeof METRIC_TYPE;
+    const byLabels = new Map<string, MetricData>();
+    for (const v of m.values) {
+      const labels = Object.entries(v.labels).filter(([k]) => k !== 'le' && !(type === 'summary' && k === 'quantile'));
+      const key = JSON.stringify(labels);
+      let metric = byLabels.get(key);
+      if (metric === undefined) {
+        metric = { label: labels.map(([name, value]) => ({ name, value: String(value) })) };
+        if (type === 'histogram') metric.histogram = { sampleCount: 0, sampleSum: 0, bucket: [] };
+        else if (type === 'summary') metric.summary = { sampleCount: 0, sampleSum: 0, quantile: [] };
+        byLabels.set(key, metric);
+      }
+      const sample = (v as { metricName?: string }).metricName ?? m.name;
+      const h = metric.histogram;
+      const s = metric.summary;
+      if (h !== undefined || s !== undefined) {
+        const agg = (h ?? s)!;
+        if (sample.endsWith('_sum')) agg.sampleSum = v.value;
+        else if (sample.endsWith('_count')) agg.sampleCount = v.value;
+        else if (h !== undefined && Number(v.labels['le']) !== Infinity && v.labels['le'] !== '+Inf')
+          h.bucket.push({ cumulativeCount: v.value, upperBound: Number(v.labels['le']) });
+        else if (s !== undefined) s.quantile.push({ quantile: Number(v.labels['quantile']), value: v.value });
+      } else if (type === 'counter') metric.counter = { value: v.value };
+      else metric.gauge = { value: v.value };
+    }
+    return {
+      name: m.name,
+      help: m.help,
+      type: METRIC_TYPE[type] ?? METRIC_TYPE.untyped,
+      metric: [...byLabels.values()],
+    };
+  });
 }

@@ -766,6 +766,7 @@ describe('Helm chart (real helm, rendered objects validated against the Kubernet
         '    datadog: {api_key_file: /var/run/secrets/statsd-sepagent/datadog/api-key}',
         '    newrelic: {address: "http://newrelic-infra.monitoring:8001/v1/data"}',
         '    cloudwatch: {namespace: Edge, region: eu-west-1}',
+        '    otlp: {endpoint: "http://otel-collector.monitoring:4318", resource_keys: [service.name]}',
         'secrets:',
         '  files: [{name: datadog, secretName: datadog-api-key}]',
       ].join('\n'),

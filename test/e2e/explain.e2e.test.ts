@@ -201,6 +201,8 @@ url = "http://127.0.0.1:9/api/v1/write"
 api-endpoint = "http://127.0.0.1:9"
 [statsdaemon]
 address = "127.0.0.1:9"
+[otlp]
+endpoint = "http://127.0.0.1:9"
 `,
     );
     const r = await runCliOnce(['explain', '--config-path', f, '--json', 'a.b:3|ms|#x:y']);

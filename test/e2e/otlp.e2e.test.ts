@@ -27,7 +27,7 @@ describe('otlp backend (built CLI) into an OTLP/HTTP receiver', function () {
       `backends = ["otlp"]
 metrics-addr = "127.0.0.1:0"
 web-addr = "127.0.0.1:0"
-flush-interval = "200ms"
+flush-interval = "1s"
 
 [otlp]
 endpoint = "${rx.url}"

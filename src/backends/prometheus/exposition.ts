@@ -1,4 +1,5 @@
 import type { ExpositionFormat } from '../../shared/exposition-format.js';
+import { METRIC_TYPE, nativeFields, type MetricData, type MetricFamilyData } from '../../shared/metric-family.js';
 import { summaryQuantiles, type Family, type PromSeries, type PromStore } from './store.js';
 
 /** A sample value as Prometheus writes it. */
@@ -80,4 +81,57 @@ function writeSeries(
   }
   line(`${f.name}_sum${labels} ${num(s.value)}`);
   line(`${f.name}_count${labels} ${num(s.count)}`);
+}
+
+/**
+ * The store as protobuf families (the format of native histograms), in chunks of about
+ * {@link CHUNK_LINES} series so the caller can yield between them; a family of many
+ * series may span chunks (the parts carry its name, type and help each).
+ */
+export function* protobufFamilies(store: PromStore, nowMs: number): Generator<MetricFamilyData[]> {
+  let out: MetricFamilyData[] = [];
+  let n = 0;
+  for (const f of store.families.values()) {
+    let part: MetricFamilyData = { name: f.name, help: f.help, type: METRIC_TYPE[f.type], metric: [] };
+    out.push(part);
+    for (const s of f.series.values()) {
+      part.metric.push(metricOf(f, s, nowMs));
+      if (++n >= CHUNK_LINES) {
+        yield out;
+        part = { name: f.name, help: f.help, type: METRIC_TYPE[f.type], metric: [] };
+        out = [part];
+        n = 0;
+      }
+    }
+  }
+  out = out.filter((p) => p.metric.length > 0);
+  if (out.length > 0) yield out;
+}
+
+/** One series as a protobuf `Metric`. */
+function metricOf(f: Family, s: PromSeries, nowMs: number): MetricData {
+  const label = s.labels.map(([name, value]) => ({ name, value }));
+  if (f.type === 'counter') return { label, counter: { value: s.value } };
+  if (f.type === 'gauge') return { label, gauge: { value: s.value } };
+  if (f.type === 'summary') {
+    const qs = summaryQuantiles(f, s, nowMs);
+    return {
+      label,
+      summary: {
+        sampleCount: Math.round(s.count),
+        sampleSum: s.value,
+        quantile: f.quantiles.map((q, i) => ({ quantile: q.quantile, value: qs[i]! })),
+      },
+    };
+  }
+  const b = s.buckets!;
+  return {
+    label,
+    histogram: {
+      sampleCount: Math.round(s.count),
+      sampleSum: s.value,
+      bucket: f.buckets.map((upperBound, i) => ({ cumulativeCount: Math.round(b[i]!), upperBound })),
+      ...(s.native === undefined ? {} : nativeFields(s.native.toWire())),
+    },
+  };
 }

@@ -40,6 +40,29 @@ export interface SummaryOptions {
   readonly ageBuckets: number;
 }
 
+/**
+ * statsd_exporter's `native_histogram_bucket_factor` and `native_histogram_max_buckets`,
+ * resolved: the schema (the finest with a growth factor from one bucket to the next of at
+ * most the factor: 1.1 gives 3) and the bucket limit per sign.
+ */
+export interface NativeHistogramOptions {
+  readonly schema: number;
+  readonly maxBuckets: number;
+}
+
+/** Bucket limit of a native histogram whose `native_histogram_max_buckets` is 0 (unset). */
+export const NATIVE_DEFAULT_MAX_BUCKETS = 160;
+
+/**
+ * The native histogram schema of a bucket factor: the coarsest in [−4, 8] whose growth
+ * factor `2^(2^−schema)` is at most the factor (1.1 gives 3, a factor of 1.0905).
+ */
+export function nativeSchema(factor: number): number {
+  let schema = -4;
+  while (schema < 8 && 2 ** (2 ** -schema) > factor) schema++;
+  return schema;
+}
+
 /** What a mapping (or the absence of one) decides for a StatsD series. */
 export interface MappingResult {
   readonly action: 'map' | 'drop';
@@ -52,6 +75,8 @@ export interface MappingResult {
   readonly observerType: ObserverType;
   /** Histogram upper bounds, increasing. */
   readonly buckets: readonly number[];
+  /** A native histogram besides the classic buckets (`native_histogram_bucket_factor` > 1). */
+  readonly native: NativeHistogramOptions | undefined;
   readonly summary: SummaryOptions;
   /** Idle time after which the series leaves the exposition; 0 = never. */
   readonly ttlMs: number;
@@ -178,6 +203,7 @@ function readMapping(raw: unknown, r: Reader): MappingConfig | undefined {
     r.buckets(defHistogram?.['buckets'], 'defaults.histogram_options.buckets') ??
     r.buckets(d['buckets'], 'defaults.buckets') ??
     DEFAULT_BUCKETS;
+  const defNative = r.native(defHistogram, 'defaults.histogram_options');
   const defQuantiles =
     r.quantiles(defSummary?.['quantiles'], 'defaults.summary_options.quantiles') ??
     r.quantiles(d['quantiles'], 'defaults.quantiles') ??
@@ -194,6 +220,7 @@ function readMapping(raw: unknown, r: Reader): MappingConfig | undefined {
     honorLabels: false,
     observerType: defObserver,
     buckets: defBuckets,
+    native: defNative ?? undefined,
     summary: { quantiles: defQuantiles, maxAgeMs: defMaxAge, ageBuckets: defAgeBuckets },
     ttlMs: defTtl,
     help: DEFAULT_HELP,
@@ -280,6 +307,10 @@ function readMapping(raw: unknown, r: Reader): MappingConfig | undefined {
         honorLabels: r.bool(m['honor_labels'], `${p}.honor_labels`),
         observerType: observerType ?? defObserver,
         buckets,
+        native:
+          histogram === undefined
+            ? (defNative ?? undefined)
+            : (r.native(histogram, `${p}.histogram_options`) ?? defNative ?? undefined),
         summary: {
           quantiles,
           maxAgeMs: r.duration(summary?.['max_age'], `${p}.summary_options.max_age`) || defMaxAge,
@@ -344,6 +375,22 @@ class Reader {
     // Older statsd_exporter releases called observers "timer".
     if (v === 'timer') return 'observer';
     return this.c.oneOf(this.absent(v), path, ['counter', 'gauge', 'observer'], undefined, true);
+  }
+
+  /**
+   * The native histogram of a `histogram_options` section: undefined when it sets no
+   * factor, null when it sets one of 1 or less (off, as in statsd_exporter).
+   */
+  native(h: Record<string, unknown> | undefined, path: string): NativeHistogramOptions | null | undefined {
+    const raw = this.absent(h?.['native_histogram_bucket_factor']);
+    if (raw === undefined) return undefined;
+    if (typeof raw !== 'number' || !Number.isFinite(raw)) {
+      this.c.error(`${path}.native_histogram_bucket_factor`, `must be a number, got ${describe(raw)}`);
+      return undefined;
+    }
+    if (raw <= 1) return null;
+    const max = this.count(h?.['native_histogram_max_buckets'], `${path}.native_histogram_max_buckets`);
+    return { schema: nativeSchema(raw), maxBuckets: Math.min(max || NATIVE_DEFAULT_MAX_BUCKETS, 16_384) };
   }
 
   buckets(v: unknown, path: string): number[] | undefined {

@@ -6,7 +6,8 @@ import { drainedOrClosed } from '../../shared/drain.js';
 import type { Backend, BackendDeps, Explanation, SharedBackendSettings } from '../backend.js';
 import { mapperOf, type PrometheusConfig } from './config.js';
 import { CONTENT_TYPES, negotiate, type ExpositionFormat } from '../../shared/exposition-format.js';
-import { exposition } from './exposition.js';
+import { encodeFamilies } from '../../shared/metric-family.js';
+import { exposition, protobufFamilies } from './exposition.js';
 import { PromStore, type DropReason } from './store.js';
 import type { MatchMetricType } from './mapping.js';
 
@@ -74,7 +75,7 @@ export class PrometheusBackend implements Backend {
       path: this.#config.path,
       methods: ['GET', 'HEAD'],
       handler: async (req, res) => {
-        const format = negotiate(req.headers.accept);
+        const format = negotiate(req.headers.accept, true);
         res.writeHead(200, { 'content-type': CONTENT_TYPES[format] });
         if (req.method === 'HEAD') return void res.end();
         await this.#write(res, format);
@@ -85,7 +86,11 @@ export class PrometheusBackend implements Backend {
 
   /** Streams the exposition, waiting for the socket to drain and yielding between chunks. */
   async #write(res: ServerResponse, format: ExpositionFormat, eof = true): Promise<void> {
-    for (const chunk of exposition(this.#store, format, this.#deps.clock.now(), eof)) {
+    const chunks =
+      format === 'protobuf'
+        ? map(protobufFamilies(this.#store, this.#deps.clock.now()), encodeFamilies)
+        : exposition(this.#store, format, this.#deps.clock.now(), eof);
+    for (const chunk of chunks) {
       if (res.destroyed) return;
       if (!res.write(chunk)) await drainedOrClosed(res);
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -180,4 +185,9 @@ export class PrometheusBackend implements Backend {
     this.#unregister?.();
     this.#unregister = undefined;
   }
+}
+
+/** `f` of every item of `items`, lazily. */
+function* map<T, U>(items: Iterable<T>, f: (t: T) => U): Generator<U> {
+  for (const t of items) yield f(t);
 }

@@ -3,7 +3,8 @@ import { IdentityMap } from '../../aggregator/identity-map.js';
 import { hadSamples, type FlushSnapshot, type SeriesIdentity } from '../../aggregator/snapshot.js';
 import type { ExpiryConfig } from '../../aggregator/in-memory-aggregator.js';
 import { CHUNK_SERIES, runToEnd } from '../../shared/cooperative.js';
-import type { MappingResult, MatchMetricType, MetricMapper, Objective } from './mapping.js';
+import { FoldedTimer } from '../../aggregator/folded-timer.js';
+import type { MappingResult, MatchMetricType, MetricMapper, NativeHistogramOptions, Objective } from './mapping.js';
 import { escapeMetricName, tagLabel } from './names.js';
 
 /** The Prometheus type a family is exposed as. */
@@ -42,6 +43,8 @@ export interface PromSeries {
   count: number;
   /** Cumulative bucket counts (histograms). */
   readonly buckets: Float64Array | undefined;
+  /** Every observation since the series began, as a native histogram (a mapping's `native_histogram_bucket_factor`). */
+  readonly native: FoldedTimer | undefined;
   /** Recent observations per age bucket (summaries), newest last. */
   window: number[][] | undefined;
   windowStartMs: number;
@@ -105,6 +108,8 @@ export interface Family {
   readonly help: string;
   readonly labelNames: string;
   readonly buckets: readonly number[];
+  /** Native histogram settings (histograms whose rule sets a bucket factor). */
+  readonly native: NativeHistogramOptions | undefined;
   readonly quantiles: readonly Objective[];
   readonly maxAgeMs: number;
   readonly ageBuckets: number;
@@ -440,6 +445,7 @@ export class PromStore {
         help: m.help,
         labelNames,
         buckets: m.buckets,
+        native: type === 'histogram' ? m.native : undefined,
         quantiles: m.summary.quantiles,
         maxAgeMs: m.summary.maxAgeMs,
         ageBuckets: m.summary.ageBuckets,
@@ -462,6 +468,8 @@ export class PromStore {
         value: 0,
         count: 0,
         buckets: type === 'histogram' ? new Float64Array(family.buckets.length) : undefined,
+        native:
+          family.native === undefined ? undefined : new FoldedTimer(family.native.maxBuckets, 0, family.native.schema),
         window: type === 'summary' ? [[]] : undefined,
         windowStartMs: now,
         lastUpdateMs: now,
@@ -506,6 +514,15 @@ function observe(
   now: number,
 ): void {
   ps.count += values.length * weight;
+  if (ps.native !== undefined) {
+    // Whole counts: each value takes its share of the weight, rounded so that the shares add up.
+    let acc = 0;
+    for (let i = 0; i < values.length; i++) {
+      const n = Math.round(acc + weight) - Math.round(acc);
+      acc += weight;
+      if (n > 0) ps.native.addWeighted(values[i]! * scale, n);
+    }
+  }
   if (ps.buckets !== undefined) {
     const b = f.buckets;
     for (let i = 0; i < values.length; i++) {
