@@ -50,6 +50,8 @@ const sections: Array<[string, string, Record<string, unknown>]> = [
   ['statsdaemon', 'statsdaemon (TCP)', { address: `127.0.0.1:${ports.tcp}`, tcp_transport: true }],
   ['prometheus-remote-write', 'prometheus-remote-write', { url: `http://127.0.0.1:${ports.http}/api/v1/write` }],
   ['forwarder', 'forwarder', { 'api-endpoint': `http://127.0.0.1:${ports.http}` }],
+  ['otlp', 'otlp (protobuf, gzip)', { endpoint: `http://127.0.0.1:${ports.http}` }],
+  ['otlp', 'otlp (JSON, gzip)', { endpoint: `http://127.0.0.1:${ports.http}`, encoding: 'json' }],
   ['stdout', 'stdout (to /dev/null)', {}],
   // No web server here: the store update of each flush only (a scrape is not timed).
   ['prometheus', 'prometheus (store update)', {}],

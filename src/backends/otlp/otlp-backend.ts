@@ -1,4 +1,5 @@
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
+import { runChunked, runToEnd } from '../../shared/cooperative.js';
 import type { StatsdEvent } from '../../parser/sample.js';
 import type { Backend, BackendDeps, Explanation, SharedBackendSettings } from '../backend.js';
 import { explained } from '../shared/explained.js';
@@ -98,7 +99,7 @@ export class OtlpBackend implements Backend {
   /** The data points it would export, with their kind, attributes and resource. */
   explain(snapshot: FlushSnapshot): Explanation {
     const lines: string[] = [];
-    for (const batch of metricBatches(snapshot, this.#config, this.#placement))
+    for (const batch of runToEnd(metricBatches(snapshot, this.#config, this.#placement)))
       for (const r of batch.resources.values())
         for (const m of r.metrics.values())
           for (const p of m.points) {
@@ -112,7 +113,7 @@ export class OtlpBackend implements Backend {
 
   async flush(snapshot: FlushSnapshot, signal: AbortSignal, hurry?: AbortSignal): Promise<void> {
     const startMs = snapshot.timestampMs - Math.round(snapshot.intervalSeconds * 1000);
-    const batches = metricBatches(snapshot, this.#config, this.#placement);
+    const batches = await runChunked(metricBatches(snapshot, this.#config, this.#placement));
     await this.#metrics.postAll(batches, this.#config.maxRequests, async (batch) =>
       this.#post(
         this.#metrics,

@@ -6,7 +6,8 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type * as SdkMetrics from '@opentelemetry/sdk-metrics';
 import type { ExponentialHistogram, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DEFAULT_MAX_BUCKETS, FoldedTimer } from '../../aggregator/folded-timer.js';
-import type { FlushSnapshot, SeriesIdentity, TimerPoint } from '../../aggregator/snapshot.js';
+import type { FlushSnapshot, TimerPoint } from '../../aggregator/snapshot.js';
+import { CHUNK_SERIES } from '../../shared/cooperative.js';
 import type { StatsdEvent } from '../../parser/sample.js';
 import type { TimerHistogramWire } from '../../shared/timer-histogram-wire.js';
 import { gostatsdPercentileName, TIMER_SUB_METRICS } from '../shared/gostatsd-names.js';
@@ -245,20 +246,35 @@ export function timerGauges(
   return out;
 }
 
-/** Puts every series of `snapshot` into batches of at most `metrics_per_batch` data points. */
-export function metricBatches(snapshot: FlushSnapshot, config: OtlpConfig, p: Placement): MetricsBatch[] {
+/**
+ * Puts every series of `snapshot` into batches of at most `metrics_per_batch` data points,
+ * yielding every {@link CHUNK_SERIES} series so that receiving goes on meanwhile.
+ */
+export function* metricBatches(
+  snapshot: FlushSnapshot,
+  config: OtlpConfig,
+  p: Placement,
+): Generator<void, MetricsBatch[]> {
   const b = new Batcher(config.metricsPerBatch);
-  const each = <T extends SeriesIdentity>(series: readonly T[], add: (s: T, at: ReturnType<typeof place>) => void) => {
-    for (const s of series) add(s, place(s.tags, s.host, p));
-  };
-  each(snapshot.counters, (c, at) =>
-    b.current.add(at.resourceKey, at.resource, c.name, 'sum', at.attributes, c.value, { int: true }),
-  );
-  each(snapshot.gauges, (g, at) => b.current.add(at.resourceKey, at.resource, g.name, 'gauge', at.attributes, g.value));
-  each(snapshot.sets, (s, at) =>
-    b.current.add(at.resourceKey, at.resource, s.name, 'gauge', at.attributes, s.size, { int: true }),
-  );
-  each(snapshot.timers, (t, at) => {
+  let k = 0;
+  for (const c of snapshot.counters) {
+    if (++k % CHUNK_SERIES === 0) yield;
+    const at = place(c.tags, c.host, p);
+    b.current.add(at.resourceKey, at.resource, c.name, 'sum', at.attributes, c.value, { int: true });
+  }
+  for (const g of snapshot.gauges) {
+    if (++k % CHUNK_SERIES === 0) yield;
+    const at = place(g.tags, g.host, p);
+    b.current.add(at.resourceKey, at.resource, g.name, 'gauge', at.attributes, g.value);
+  }
+  for (const s of snapshot.sets) {
+    if (++k % CHUNK_SERIES === 0) yield;
+    const at = place(s.tags, s.host, p);
+    b.current.add(at.resourceKey, at.resource, s.name, 'gauge', at.attributes, s.size, { int: true });
+  }
+  for (const t of snapshot.timers) {
+    if (++k % CHUNK_SERIES === 0) yield;
+    const at = place(t.tags, t.host, p);
     if (config.conversion === 'AsExponentialHistogram')
       b.current.add(at.resourceKey, at.resource, t.name, 'exponential', at.attributes, exponentialOf(t), {
         unit: 'ms',
@@ -278,7 +294,7 @@ export function metricBatches(snapshot: FlushSnapshot, config: OtlpConfig, p: Pl
     else
       for (const g of timerGauges(t, config.disabled))
         b.current.add(at.resourceKey, at.resource, g.name, 'gauge', at.attributes, g.value, { int: g.int });
-  });
+  }
   return b.batches;
 }
 
