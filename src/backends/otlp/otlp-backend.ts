@@ -10,9 +10,8 @@ import {
   encodeMetrics,
   eventLogRecord,
   load,
-  logsRejected,
   metricBatches,
-  metricsRejected,
+  rejectedOf,
   type Placement,
 } from './request.js';
 
@@ -79,11 +78,11 @@ export class OtlpBackend implements Backend {
     const enc = config.encoding;
     this.#metricsAnswer = {
       answerBytes: ANSWER_BYTES,
-      rejected: (a) => this.#partial(a.bytes, (b) => metricsRejected(b, enc)),
+      rejected: (a) => this.#partial(a.bytes, (b) => rejectedOf('metrics', b, enc)),
     };
     this.#logsAnswer = {
       answerBytes: ANSWER_BYTES,
-      rejected: (a) => this.#partial(a.bytes, (b) => logsRejected(b, enc)),
+      rejected: (a) => this.#partial(a.bytes, (b) => rejectedOf('logs', b, enc)),
     };
   }
 

@@ -317,36 +317,25 @@ export function encodeMetrics(resourceMetrics: ResourceMetrics[], encoding: 'pro
   return Buffer.concat(resourceMetrics.map((r) => t.ProtobufMetricsSerializer.serializeRequest(r) ?? new Uint8Array()));
 }
 
-/** The receiver's partial-success answer to a metrics request: how many points it refused, and why. */
-export function metricsRejected(
+/**
+ * The receiver's partial-success answer to a `metrics` or `logs` request: how many data
+ * points or log records it refused, and why; undefined when it refused none.
+ */
+export function rejectedOf(
+  signal: 'metrics' | 'logs',
   bytes: Uint8Array,
   encoding: 'protobuf' | 'json',
 ): { items: number; message: string } | undefined {
   const t = load().transformer;
   if (bytes.length === 0) return undefined;
-  const r =
-    encoding === 'json'
-      ? t.JsonMetricsSerializer.deserializeResponse(bytes)
-      : t.ProtobufMetricsSerializer.deserializeResponse(bytes);
-  const p = r.partialSuccess;
+  const json = encoding === 'json';
+  const p =
+    signal === 'metrics'
+      ? (json ? t.JsonMetricsSerializer : t.ProtobufMetricsSerializer).deserializeResponse(bytes).partialSuccess
+      : (json ? t.JsonLogsSerializer : t.ProtobufLogsSerializer).deserializeResponse(bytes).partialSuccess;
   if (p === undefined) return undefined;
-  return { items: Number(p.rejectedDataPoints ?? 0), message: p.errorMessage ?? '' };
-}
-
-/** The receiver's partial-success answer to a logs request. */
-export function logsRejected(
-  bytes: Uint8Array,
-  encoding: 'protobuf' | 'json',
-): { items: number; message: string } | undefined {
-  const t = load().transformer;
-  if (bytes.length === 0) return undefined;
-  const r =
-    encoding === 'json'
-      ? t.JsonLogsSerializer.deserializeResponse(bytes)
-      : t.ProtobufLogsSerializer.deserializeResponse(bytes);
-  const p = r.partialSuccess;
-  if (p === undefined) return undefined;
-  return { items: Number(p.rejectedLogRecords ?? 0), message: p.errorMessage ?? '' };
+  const n = 'rejectedDataPoints' in p ? p.rejectedDataPoints : 'rejectedLogRecords' in p ? p.rejectedLogRecords : 0;
+  return { items: Number(n ?? 0), message: p.errorMessage ?? '' };
 }
 
 /** OpenTelemetry severities of an event's alert type. */
