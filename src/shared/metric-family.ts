@@ -1,4 +1,10 @@
+import { createRequire } from 'node:module';
+import type * as Protobuf from 'protobufjs';
 import { protoTypes } from './protobuf.js';
+
+const require = createRequire(import.meta.url);
+/** protobufjs (already loaded by {@link protoTypes} when a family is encoded). */
+const protobuf = (): typeof Protobuf => require('protobufjs') as typeof Protobuf;
 import type { TimerHistogramWire } from './timer-histogram-wire.js';
 
 /**
@@ -55,30 +61,18 @@ const load = protoTypes(new URL('../../proto/prometheus-client.proto', import.me
 /** Families, each length-delimited, as one body. */
 export function encodeFamilies(families: readonly MetricFamilyData[]): Uint8Array {
   const type = load().family;
-  const w = type.encodeDelimited(type.fromObject(families[0] ?? { name: '' }));
-  for (let i = 1; i < families.length; i++) type.encodeDelimited(type.fromObject(families[i]!), w);
-  return families.length === 0 ? new Uint8Array() : w.finish();
+  const w = protobuf().Writer.create();
+  for (const f of families) type.encodeDelimited(type.fromObject(f), w);
+  return w.finish();
 }
 
 /** Decodes a delimited body (for tests and tools). */
 export function decodeFamilies(bytes: Uint8Array): MetricFamilyData[] {
-  const protobuf = load().family;
+  const type = load().family;
+  const r = protobuf().Reader.create(bytes);
   const out: MetricFamilyData[] = [];
-  let at = 0;
-  while (at < bytes.length) {
-    // A varint length, then the message.
-    let len = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = bytes[at++]!;
-      len += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    const msg = protobuf.decode(bytes.subarray(at, at + len));
-    at += len;
-    out.push(protobuf.toObject(msg, { longs: Number, defaults: false }) as MetricFamilyData);
-  }
+  while (r.pos < r.len)
+    out.push(type.toObject(type.decodeDelimited(r), { longs: Number, defaults: false }) as MetricFamilyData);
   return out;
 }
 
