@@ -17,9 +17,11 @@ export class Tsdb {
   readonly dir: string;
   port = 0;
   #proc: ChildProcess | undefined;
+  readonly #flags: readonly string[];
 
-  private constructor(kind: Tsdb['kind']) {
+  private constructor(kind: Tsdb['kind'], flags: readonly string[]) {
     this.kind = kind;
+    this.#flags = flags;
     this.dir = mkdtempSync(join(tmpdir(), `${kind}-`));
   }
 
@@ -27,8 +29,9 @@ export class Tsdb {
     return spawnSync('sh', ['-c', `command -v ${kind}`], { stdio: 'ignore' }).status === 0;
   }
 
-  static async start(kind: Tsdb['kind']): Promise<Tsdb> {
-    const t = new Tsdb(kind);
+  /** Starts `kind` with its own flags and `flags` (e.g. `--enable-feature=native-histograms`). */
+  static async start(kind: Tsdb['kind'], flags: readonly string[] = []): Promise<Tsdb> {
+    const t = new Tsdb(kind, flags);
     t.port = await freeTcpPort();
     if (kind === 'prometheus') writeFileSync(join(t.dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
     await t.restart();
@@ -60,7 +63,7 @@ export class Tsdb {
             '--web.enable-remote-write-receiver',
             '--log.level=error',
           ];
-    this.#proc = spawn(this.kind, args, { stdio: 'ignore' });
+    this.#proc = spawn(this.kind, [...args, ...this.#flags], { stdio: 'ignore' });
     const ready = this.kind === 'victoria-metrics' ? '/health' : '/-/ready';
     await waitFor(
       async () => (await fetch(`http://127.0.0.1:${this.port}${ready}`).catch(() => undefined))?.ok === true,

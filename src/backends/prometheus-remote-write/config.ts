@@ -22,6 +22,13 @@ export interface RemoteWriteConfig extends MappingSettings {
    * `_sum_squares` and the percentile groups, such as `_upper_90`).
    */
   timers: 'mapping' | 'sub-metrics';
+  /**
+   * `send-native-histograms` (default false): a histogram whose mapping keeps a native
+   * histogram (`native_histogram_bucket_factor`) is written as that native histogram, not
+   * as classic `_bucket`, `_sum` and `_count` series. Only for receivers that store them
+   * (Prometheus 2.40 and later with `--enable-feature=native-histograms`, Mimir).
+   */
+  sendNativeHistograms: boolean;
   /** `max-samples-per-request` (default 5,000). */
   maxSamplesPerRequest: number;
   /** `timeout`: per attempt (ms, default 10 s). */
@@ -42,6 +49,7 @@ export const REMOTE_WRITE_KEYS = [
   'mapping',
   'counters',
   'timers',
+  'send-native-histograms',
   'max-samples-per-request',
   'timeout',
   'max-request-elapsed-time',
@@ -86,6 +94,7 @@ export function validateRemoteWriteConfig(raw: unknown, path: string, issues: Co
     headers,
     counters: counters === 'per-interval' ? 'per-interval' : 'cumulative',
     timers: timers === 'sub-metrics' ? 'sub-metrics' : 'mapping',
+    sendNativeHistograms: c.bool(s['send-native-histograms'], `${path}.send-native-histograms`, false),
     maxSamplesPerRequest: c.int(s['max-samples-per-request'], `${path}.max-samples-per-request`, 5000, 1, 1_000_000),
     timeoutMs: c.duration(s['timeout'], `${path}.timeout`, 10_000, 10),
     maxRequestElapsedMs: c.duration(s['max-request-elapsed-time'], `${path}.max-request-elapsed-time`, 60_000, 0),

@@ -10,7 +10,7 @@ import { explained } from '../shared/explained.js';
 import { runToEnd } from '../../shared/cooperative.js';
 import { mapperOf } from '../prometheus/config.js';
 import { PromStore, type Family, type PromSeries } from '../prometheus/store.js';
-import { HttpPoster, inBatches } from '../shared/http-delivery.js';
+import { HttpPoster, inBatches, type DeliveryResult } from '../shared/http-delivery.js';
 import type { RemoteWriteConfig } from './config.js';
 import { encodeWriteRequest, storeSeries, timerSubMetrics, type TimeSeries } from './write-request.js';
 
@@ -88,13 +88,21 @@ export class RemoteWriteBackend implements Backend {
   explain(snapshot: FlushSnapshot): Explanation {
     const subMetrics = this.#config.timers === 'sub-metrics';
     this.#store.apply(snapshot, !subMetrics);
-    const series = runToEnd(storeSeries(this.#store, snapshot.timestampMs, (_f, s) => s.value));
+    const series = runToEnd(
+      storeSeries(this.#store, snapshot.timestampMs, (_f, s) => s.value, this.#config.sendNativeHistograms),
+    );
     if (subMetrics) series.push(...timerSubMetrics(snapshot));
     return explained(
       series.map((t) => {
         const name = t.labels.find((l) => l.name === '__name__')?.value ?? '';
         const labels = t.labels.filter((l) => l.name !== '__name__').map((l) => `${l.name}=${JSON.stringify(l.value)}`);
-        return `${name}{${labels.join(',')}} ${t.samples.map((p) => p.value).join(' ')}`;
+        const values = [
+          ...t.samples.map((p) => String(p.value)),
+          ...(t.histograms ?? []).map(
+            (h) => `native histogram (count ${h.countInt}, sum ${h.sum}, schema ${h.schema})`,
+          ),
+        ];
+        return `${name}{${labels.join(',')}} ${values.join(' ')}`;
       }),
       "the mapping drops these series or the store refuses them (see the prometheus backend's explanation)",
     );
@@ -120,10 +128,12 @@ export class RemoteWriteBackend implements Backend {
       taken.set(s, s.value);
       return s.value - (this.#written.get(s) ?? 0);
     };
-    const series = await runChunked(storeSeries(this.#store, this.#lastTimestampMs, counterValue));
+    const series = await runChunked(
+      storeSeries(this.#store, this.#lastTimestampMs, counterValue, this.#config.sendNativeHistograms),
+    );
     series.push(...this.#timerSeries);
     const snappy = require('snappy') as typeof Snappy;
-    await this.#poster.postAll(inBatches(series, this.#config.maxSamplesPerRequest), 1, (part) =>
+    const send = (part: TimeSeries[]): Promise<DeliveryResult> =>
       this.#poster.post(
         '',
         snappy.compressSync(Buffer.from(encodeWriteRequest(part))),
@@ -131,10 +141,16 @@ export class RemoteWriteBackend implements Backend {
         part.length,
         signal,
         hurry,
-      ),
-    );
-    // Reached only when every request was delivered (postAll rejects otherwise).
+      );
+    const max = this.#config.maxSamplesPerRequest;
+    const samples = series.filter((t) => t.histograms === undefined);
+    await this.#poster.postAll(inBatches(samples, max), 1, send);
+    // Reached only when every request of samples was delivered (postAll rejects otherwise).
     if (perInterval) for (const [s, v] of taken) this.#written.set(s, v);
+    // Native histograms go in requests of their own, after the samples: a receiver that
+    // refuses them (Prometheus without the feature answers HTTP 500) still gets every sample.
+    const histograms = series.filter((t) => t.histograms !== undefined);
+    await this.#poster.postAll(inBatches(histograms, max), 1, send);
   }
 
   /** Request headers; credentials are read from their files for each request (a rotated Secret applies). */

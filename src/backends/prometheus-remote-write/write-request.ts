@@ -1,4 +1,6 @@
 import { CHUNK_SERIES } from '../../shared/cooperative.js';
+import { nativeFields, type BucketSpan } from '../../shared/metric-family.js';
+import type { FoldedTimer } from '../../aggregator/folded-timer.js';
 import { protoTypes } from '../../shared/protobuf.js';
 import type { FlushSnapshot } from '../../aggregator/snapshot.js';
 import { gostatsdPercentileName, TIMER_SUB_METRICS } from '../shared/gostatsd-names.js';
@@ -11,10 +13,25 @@ export interface Label {
   value: string;
 }
 
-/** One time series of a WriteRequest: sorted labels (`__name__` among them) and its samples. */
+/** A native histogram of a WriteRequest (integer counts). */
+export interface NativeHistogram {
+  countInt: number;
+  sum: number;
+  schema: number;
+  zeroThreshold: number;
+  zeroCountInt: number;
+  negativeSpans: BucketSpan[];
+  negativeDeltas: number[];
+  positiveSpans: BucketSpan[];
+  positiveDeltas: number[];
+  timestamp: number;
+}
+
+/** One time series of a WriteRequest: sorted labels (`__name__` among them) and its samples or native histograms. */
 export interface TimeSeries {
   labels: Label[];
   samples: Array<{ value: number; timestamp: number }>;
+  histograms?: NativeHistogram[];
 }
 
 const load = protoTypes(new URL('../../../proto/remote-write.proto', import.meta.url), {
@@ -28,8 +45,29 @@ export function encodeWriteRequest(timeseries: TimeSeries[]): Uint8Array {
 
 /** Decodes a `WriteRequest` (for tests and tools). */
 export function decodeWriteRequest(bytes: Uint8Array): { timeseries: TimeSeries[] } {
-  const m = load().request.decode(bytes) as unknown as { timeseries?: TimeSeries[] };
+  const type = load().request;
+  const m = type.toObject(type.decode(bytes), { longs: Number, defaults: true }) as { timeseries?: TimeSeries[] };
   return { timeseries: m.timeseries ?? [] };
+}
+
+/**
+ * A cumulative native histogram at `timestampMs`: its own count and sum (whole counts, so
+ * that they agree with the buckets), its schema and buckets as spans and deltas.
+ */
+export function nativeHistogram(h: FoldedTimer, timestampMs: number): NativeHistogram {
+  const f = nativeFields(h.toWire());
+  return {
+    countInt: h.count,
+    sum: h.sum,
+    schema: f.schema,
+    zeroThreshold: f.zeroThreshold,
+    zeroCountInt: f.zeroCount,
+    negativeSpans: f.negativeSpan,
+    negativeDeltas: f.negativeDelta,
+    positiveSpans: f.positiveSpan,
+    positiveDeltas: f.positiveDelta,
+    timestamp: timestampMs,
+  };
 }
 
 /** Remote write wants labels sorted by name, byte order. */
@@ -50,13 +88,16 @@ export type CounterValue = (f: Family, s: PromSeries) => number;
 /**
  * Every series of the store as remote-write time series at `timestampMs`, as a scrape
  * would see them: counters and gauges, histogram buckets (`le`, `+Inf`), `_sum` and
- * `_count`, summary quantiles. Yields every {@link CHUNK_SERIES} series; returns the
- * series and their sample count.
+ * `_count`, summary quantiles. With `native`, a histogram that keeps a native histogram
+ * (its mapping's `native_histogram_bucket_factor`) is that one series instead, as a
+ * Prometheus scraping it with native histograms on stores it. Yields every
+ * {@link CHUNK_SERIES} series; returns the series.
  */
 export function* storeSeries(
   store: PromStore,
   timestampMs: number,
   counterValue: CounterValue,
+  native = false,
 ): Generator<void, TimeSeries[]> {
   const out: TimeSeries[] = [];
   const push = (labels: Label[], value: number): void => {
@@ -67,7 +108,10 @@ export function* storeSeries(
     for (const s of f.series.values()) {
       if (f.type === 'counter') push(labelsOf(f.name, s), counterValue(f, s));
       else if (f.type === 'gauge') push(labelsOf(f.name, s), s.value);
-      else {
+      else if (native && s.native !== undefined) {
+        if (s.native.count > 0)
+          out.push({ labels: labelsOf(f.name, s), samples: [], histograms: [nativeHistogram(s.native, timestampMs)] });
+      } else {
         if (f.type === 'histogram') {
           f.buckets.forEach((b, i) =>
             push(labelsOf(`${f.name}_bucket`, s, { name: 'le', value: String(b) }), s.buckets![i]!),

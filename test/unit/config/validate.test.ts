@@ -178,6 +178,7 @@ describe('config validation (src/config/validate.ts)', () => {
             username: 'a',
             headers: { Authorization: 'x', 'X-Scope-OrgID': 'team' },
             counters: 'sometimes',
+            'send-native-histograms': 'yes please',
           },
         },
         COMPONENTS,
@@ -193,6 +194,7 @@ describe('config validation (src/config/validate.ts)', () => {
         'prometheus-remote-write.username',
         'prometheus-remote-write.headers.Authorization',
         'prometheus-remote-write.counters',
+        'prometheus-remote-write.send-native-histograms',
       ]);
       // The messages name files and keys, never a credential's value.
       expect(r.issues.map((i) => i.message).join(' ')).to.not.contain('pw@');
@@ -208,6 +210,7 @@ describe('config validation (src/config/validate.ts)', () => {
       expect(errorPaths(ok.issues)).to.deep.equal([]);
       expect(ok.config!.backendConfigs['prometheus-remote-write']).to.deep.include({
         headers: { 'x-scope-orgid': 'team' },
+        sendNativeHistograms: false,
       });
     });
     it("loads gostatsd's documented backend sections unchanged (warnings for what has no effect here)", () => {

@@ -131,4 +131,70 @@ describe('prometheus-remote-write on the wire', () => {
     await t.b.shutdown();
     await r.close();
   });
+
+  const NATIVE =
+    'mappings:\n- match: w.lat\n  name: w_lat\n  observer_type: histogram\n  histogram_options:\n    buckets: [1]\n' +
+    '    native_histogram_bucket_factor: 1.1\n';
+
+  it('send-native-histograms: a native histogram (schema, spans, deltas, zero bucket, whole counts) in requests after the samples', async () => {
+    const r = await receiver([{ status: 204 }]);
+    const t = make(r.url, { mapping: NATIVE, 'send-native-histograms': true });
+    // Seconds after the mapping's ms → s: 0, 1, 1, 2, -4. At schema 3, 1 is the upper bound of
+    // Prometheus bucket 0, 2 of bucket 8, 4 (negative side) of bucket 16.
+    await t.flush('w.hits:2|c\nw.lat:0|ms\nw.lat:1000|ms\nw.lat:1000|ms\nw.lat:2000|ms\nw.lat:-4000|ms');
+    expect(r.seen).to.have.length(2);
+    const [samples, histograms] = r.seen.map(
+      (s) => decodeWriteRequest(snappy.uncompressSync(s.body) as Buffer).timeseries,
+    );
+    expect(samples!.map((ts) => [ts.labels.map((l) => l.value).join(), ts.samples.map((x) => x.value)])).to.deep.equal([
+      ['w_hits', [2]],
+    ]);
+    expect(histograms).to.have.length(1);
+    const ts = histograms![0]!;
+    expect(ts.labels).to.deep.equal([{ name: '__name__', value: 'w_lat' }]);
+    expect(ts.samples).to.deep.equal([]);
+    const h = ts.histograms![0]!;
+    expect(h).to.deep.include({
+      countInt: 5,
+      sum: 0,
+      schema: 3,
+      zeroCountInt: 1,
+      positiveSpans: [{ offset: 0, length: 9 }],
+      positiveDeltas: [2, -2, 0, 0, 0, 0, 0, 0, 1],
+      negativeSpans: [{ offset: 16, length: 1 }],
+      negativeDeltas: [1],
+      timestamp: samples![0]!.samples[0]!.timestamp, // the interval's end, as the samples'
+    });
+    expect(h.zeroThreshold).to.be.greaterThan(0).and.lessThan(1e-30);
+    // Cumulative: the next write carries every observation so far.
+    await t.flush('w.lat:1000|ms');
+    const next = decodeWriteRequest(snappy.uncompressSync(r.seen[3]!.body) as Buffer).timeseries[0]!.histograms![0]!;
+    expect(next).to.deep.include({ countInt: 6, positiveDeltas: [3, -3, 0, 0, 0, 0, 0, 0, 1] });
+    // What `explain` says it would write.
+    const e = make(r.url, { mapping: NATIVE, 'send-native-histograms': true });
+    const p = makePipeline();
+    send(p.ingester, 'w.lat:1000|ms\nw.lat:2000|ms');
+    expect(e.b.explain(p.aggregator.snapshotAndReset(p.clock.now(), 1)).emits).to.deep.equal([
+      'w_lat{} native histogram (count 2, sum 3, schema 3)',
+    ]);
+    await t.b.shutdown();
+    await r.close();
+  });
+
+  it('without send-native-histograms the same mapping writes classic buckets, _sum and _count', async () => {
+    const r = await receiver([{ status: 204 }]);
+    const t = make(r.url, { mapping: NATIVE });
+    await t.flush('w.lat:500|ms\nw.lat:2000|ms');
+    expect(r.seen).to.have.length(1);
+    const all = decodeWriteRequest(snappy.uncompressSync(r.seen[0]!.body) as Buffer).timeseries;
+    expect(all.map((ts) => [ts.labels.map((l) => `${l.name}=${l.value}`).join(), ts.samples[0]!.value])).to.deep.equal([
+      ['__name__=w_lat_bucket,le=1', 1],
+      ['__name__=w_lat_bucket,le=+Inf', 2],
+      ['__name__=w_lat_sum', 2.5],
+      ['__name__=w_lat_count', 2],
+    ]);
+    expect(all.every((ts) => ts.histograms!.length === 0)).to.equal(true);
+    await t.b.shutdown();
+    await r.close();
+  });
 });
