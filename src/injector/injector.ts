@@ -5,7 +5,7 @@ import { configFromDocument } from '../config/load.js';
 import { topLevelKeys } from '../config/keys.js';
 import { COMPONENTS } from '../daemon/components.js';
 import { podNamespace } from '../reload/configmap-source.js';
-import { loadKubeConfig } from '../reload/kube.js';
+import { loadKubeConfig } from '../reload/kubeconfig.js';
 import { ReferencedFilesWatcher } from '../reload/referenced-files.js';
 import { DaemonError, errorMessage, formatIssues } from '../shared/errors.js';
 import { RoutedHttpServer, textHandler, type ServingCertificate } from '../shared/http-server.js';
@@ -154,7 +154,11 @@ export class Injector implements Lifecycle {
     const { logger } = this.#o;
     this.#settings = await loadSettings(this.#o.settingsPath);
     const kc = loadKubeConfig(this.#o.kubeconfig);
-    this.#namespace = podNamespace(this.#o.namespace, this.#o.env, kc);
+    this.#namespace = podNamespace(
+      this.#o.namespace,
+      this.#o.env,
+      kc.getContextObject(kc.getCurrentContext())?.namespace,
+    );
     let tls: ServingCertificate;
     try {
       tls = await this.#certificate();

@@ -169,7 +169,11 @@ export class ClassReconciler {
     const kc = opts.kubeConfig;
     const core = kc.makeApiClient(CoreV1Api);
     this.#core = core;
-    this.#events = new EventRecorder(core, COMPONENT, opts.instance);
+    this.#events = new EventRecorder(
+      (namespace, body) => core.createNamespacedEvent({ namespace, body }),
+      COMPONENT,
+      opts.instance,
+    );
     const backoff = opts.backoff ?? { initialMs: 1000, maxMs: 60_000 };
     const clock = opts.clock ?? systemClock;
     const onChange = (): void => this.#schedule();

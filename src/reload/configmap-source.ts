@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { CoreV1Api, ListWatch, Watch, type V1ConfigMap } from '@kubernetes/client-node';
-import { EventRecorder, KubeApiError, loadKubeConfig } from './kube.js';
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { EventRecorder, KubeApiError } from './kube.js';
+import { KubeHttp, KubeHttpError } from './kube-access.js';
 import { formatFromName } from '../config/load.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { DaemonError, errorMessage, issuesOnOneLine } from '../shared/errors.js';
@@ -59,7 +59,11 @@ export interface ConfigMapHandlers {
  * The namespace to work in: `explicit` when given, else POD_NAMESPACE, the service
  * account's namespace (in a pod), the kubeconfig context's, `default`.
  */
-export function podNamespace(explicit: string | undefined, env: NodeJS.ProcessEnv, kc: KubeConfig): string {
+export function podNamespace(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+  contextNamespace: string | undefined,
+): string {
   if (explicit !== undefined && explicit !== '') return explicit;
   const fromEnv = env['POD_NAMESPACE'];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
@@ -69,15 +73,30 @@ export function podNamespace(explicit: string | undefined, env: NodeJS.ProcessEn
   } catch {
     // not in a pod
   }
-  return kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+  return contextNamespace ?? 'default';
 }
+
+/** A watch event as the API server streams it. */
+interface WatchEvent {
+  type?: string;
+  object?: V1ConfigMap & { code?: number; message?: string };
+}
+
+/** An API answer that the resourceVersion is too old: HTTP 410, or an in-stream ERROR with code 410. */
+class Expired extends Error {}
 
 /**
  * ConfigMapSource watches ONE ConfigMap (a `metadata.name` field selector on both list and
- * watch, so RBAC can be limited to that name) with client-node's ListWatch, and reports
- * what it finds. A supervisor restarts the informer, which stops itself after any error
- * other than 410, with capped, jittered exponential backoff, forever: an API server
- * outage never stops the daemon, which keeps the last good configuration.
+ * watch, so RBAC can be limited to that name) and reports what it finds. It lists, then
+ * watches from the list's resourceVersion; when the server ends a watch it watches again
+ * from the last resourceVersion seen (bookmarks included), and when that is too old (HTTP
+ * 410 or an in-stream 410) it lists again. Any other failure restarts it with capped,
+ * jittered exponential backoff, forever: an API server outage never stops the daemon,
+ * which keeps the last good configuration.
+ *
+ * The access to the API server is resolved by @kubernetes/client-node's KubeConfig in a
+ * short-lived child process ({@link KubeHttp}); the requests themselves go through undici, so a
+ * sidecar does not keep the client's ~50 MB of modules for its one ConfigMap.
  *
  * It also posts core/v1 Events on the ConfigMap: `ConfigApplied`, `ConfigRejected` (with
  * every problem), `ConfigMapDeleted`; at most one per (resourceVersion, reason).
@@ -87,11 +106,13 @@ export class ConfigMapSource implements ConfigSource {
   /** An invalid ConfigMap at start-up is applied once fixed; the daemon starts on flags and defaults. */
   readonly defersInvalid = true;
   readonly #o: ConfigMapSourceOptions;
-  readonly #kc: KubeConfig;
-  readonly #core: CoreV1Api;
+  readonly #http: KubeHttp;
   readonly namespace: string;
   readonly #fieldSelector: string;
-  #informer: ListWatch<V1ConfigMap> | undefined;
+  /** The running watch's abort (undefined while none runs). */
+  #informer: AbortController | undefined;
+  /** The ConfigMap as last seen (to tell an edit from a re-delivery, and to report a deletion). */
+  #known: V1ConfigMap | undefined;
   #handlers: ConfigMapHandlers | undefined;
   #sink: ConfigSink | undefined;
   #logger: Logger | undefined;
@@ -105,13 +126,22 @@ export class ConfigMapSource implements ConfigSource {
     return `${this.namespace}/${this.#o.name}`;
   }
 
-  constructor(opts: ConfigMapSourceOptions) {
+  /** Resolves the kubeconfig (rejects when there is none) and returns the source. */
+  static async open(opts: ConfigMapSourceOptions): Promise<ConfigMapSource> {
+    return new ConfigMapSource(opts, await KubeHttp.open(opts.kubeconfigPath));
+  }
+
+  private constructor(opts: ConfigMapSourceOptions, http: KubeHttp) {
     this.#o = opts;
-    this.#kc = loadKubeConfig(opts.kubeconfigPath);
-    this.#core = this.#kc.makeApiClient(CoreV1Api);
-    this.namespace = podNamespace(opts.namespace, opts.env, this.#kc);
+    this.#http = http;
+    this.namespace = podNamespace(opts.namespace, opts.env, http.access.namespace);
     this.#fieldSelector = `metadata.name=${opts.name}`;
-    this.#events = new EventRecorder(this.#core, COMPONENT, opts.env['POD_NAME'] ?? COMPONENT);
+    this.#events = new EventRecorder(
+      (namespace, body) =>
+        http.json({ method: 'POST', path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, body }),
+      COMPONENT,
+      opts.env['POD_NAME'] ?? COMPONENT,
+    );
   }
 
   /** `namespace/name`, for logs. */
@@ -121,11 +151,20 @@ export class ConfigMapSource implements ConfigSource {
 
   /** The API server this source talks to. */
   get server(): string {
-    return this.#kc.getCurrentCluster()?.server ?? '(none)';
+    return this.#http.access.server;
   }
 
-  #list(): Promise<{ items: V1ConfigMap[]; metadata?: { resourceVersion?: string } }> {
-    return this.#core.listNamespacedConfigMap({ namespace: this.namespace, fieldSelector: this.#fieldSelector });
+  get #path(): string {
+    return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/configmaps`;
+  }
+
+  #list(signal?: AbortSignal): Promise<{ items?: V1ConfigMap[]; metadata?: { resourceVersion?: string } }> {
+    return this.#http.json({
+      method: 'GET',
+      path: this.#path,
+      query: { fieldSelector: this.#fieldSelector },
+      ...(signal !== undefined ? { signal } : {}),
+    });
   }
 
   /**
@@ -140,7 +179,7 @@ export class ConfigMapSource implements ConfigSource {
     } catch (err) {
       throw new KubeApiError(err);
     }
-    const cm = list.items.find((i) => i.metadata?.name === this.#o.name);
+    const cm = (list.items ?? []).find((i) => i.metadata?.name === this.#o.name);
     if (cm === undefined) return undefined;
     return this.#document(cm);
   }
@@ -206,8 +245,9 @@ export class ConfigMapSource implements ConfigSource {
     }
   }
 
-  shutdown(): Promise<void> {
-    return this.stop();
+  async shutdown(): Promise<void> {
+    await this.stop();
+    await this.#http.close();
   }
 
   /** Starts the watch; handlers run for every change from now on. */
@@ -220,55 +260,79 @@ export class ConfigMapSource implements ConfigSource {
 
   #startInformer(): void {
     if (this.#stopping) return;
-    const path = `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/configmaps`;
-    const lw = new ListWatch<V1ConfigMap>(
-      path,
-      new Watch(this.#kc),
-      () =>
-        this.#list().then((r) => {
-          this.#failures = 0;
-          return r;
-        }),
-      false,
-      undefined,
-      this.#fieldSelector,
-    );
-    this.#informer = lw;
-    const onObject = (cm: V1ConfigMap): void => {
+    const run = new AbortController();
+    this.#informer = run;
+    this.#follow(run.signal).catch((err: unknown) => {
+      if (!this.#stopping && run === this.#informer) this.#scheduleRestart(err);
+    });
+  }
+
+  /** Lists, then watches; relists when the resourceVersion is too old. Rejects on any other failure. */
+  async #follow(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const list = await this.#list(signal);
+      if (signal.aborted) return;
       this.#failures = 0;
-      if (cm.metadata?.name !== this.#o.name) return;
-      const doc = this.#document(cm);
-      if (typeof doc === 'string') {
-        // A relist re-delivers the same object: report each version once.
-        const rv = cm.metadata?.resourceVersion ?? '';
-        if (rv !== '' && rv === this.#lastUnusableRv) return;
-        this.#lastUnusableRv = rv;
-        this.#logger?.error({ configMap: this.ref }, `configuration rejected, the previous one keeps running: ${doc}`);
-        this.postEvent(cm, 'Warning', 'ConfigRejected', doc);
-        this.#handlers?.onUnusable(cm, doc);
-      } else this.#handlers?.onDocument(doc);
-    };
-    lw.on('add', onObject);
-    lw.on('update', onObject);
-    lw.on('delete', (cm) => {
-      if (cm.metadata?.name !== this.#o.name) return;
-      this.#logger?.warn({ configMap: this.ref }, 'ConfigMap deleted; keeping the last good configuration');
-      this.postEvent(
-        cm,
-        'Warning',
-        'ConfigMapDeleted',
-        'ConfigMap deleted; statsd-sepagent keeps running on its last good configuration',
-      );
-      this.#handlers?.onDeleted(cm);
-    });
-    lw.on('connect', () => this.#logger?.debug({ configMap: this.ref }, 'watching ConfigMap'));
-    lw.on('error', (err) => {
-      if (this.#stopping || lw !== this.#informer) return; // stop() aborts the request: not a failure
-      this.#scheduleRestart(err);
-    });
-    lw.start().catch((err: unknown) => {
-      if (!this.#stopping && lw === this.#informer) this.#scheduleRestart(err);
-    });
+      const cm = (list.items ?? []).find((i) => i.metadata?.name === this.#o.name);
+      if (cm !== undefined) this.#seen(cm);
+      else if (this.#known !== undefined) this.#gone(this.#known);
+      let rv = list.metadata?.resourceVersion ?? '';
+      try {
+        for (;;) {
+          this.#logger?.debug({ configMap: this.ref }, 'watching ConfigMap');
+          await this.#http.watch(
+            this.#path,
+            { fieldSelector: this.#fieldSelector, resourceVersion: rv, allowWatchBookmarks: 'true' },
+            (e) => {
+              const { type, object } = e as WatchEvent;
+              if (type === 'ERROR') {
+                if (object?.code === 410) throw new Expired(object.message ?? 'resourceVersion too old');
+                throw new KubeHttpError('WATCH', this.#path, object?.code ?? 500, JSON.stringify(object ?? {}));
+              }
+              rv = object?.metadata?.resourceVersion ?? rv;
+              this.#failures = 0;
+              if (object === undefined || object.metadata?.name !== this.#o.name) return;
+              if (type === 'ADDED' || type === 'MODIFIED') this.#seen(object);
+              else if (type === 'DELETED') this.#gone(object);
+            },
+            signal,
+          );
+          if (signal.aborted) return;
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        if (!(err instanceof Expired) && !(err instanceof KubeHttpError && err.code === 410)) throw err;
+      }
+    }
+  }
+
+  /** The ConfigMap as listed or watched: reported when it is new or another version. */
+  #seen(cm: V1ConfigMap): void {
+    const rv = cm.metadata?.resourceVersion;
+    if (this.#known !== undefined && rv !== undefined && rv === this.#known.metadata?.resourceVersion) return;
+    this.#known = cm;
+    const doc = this.#document(cm);
+    if (typeof doc === 'string') {
+      // A relist re-delivers the same object: report each version once.
+      const v = rv ?? '';
+      if (v !== '' && v === this.#lastUnusableRv) return;
+      this.#lastUnusableRv = v;
+      this.#logger?.error({ configMap: this.ref }, `configuration rejected, the previous one keeps running: ${doc}`);
+      this.postEvent(cm, 'Warning', 'ConfigRejected', doc);
+      this.#handlers?.onUnusable(cm, doc);
+    } else this.#handlers?.onDocument(doc);
+  }
+
+  #gone(cm: V1ConfigMap): void {
+    this.#known = undefined;
+    this.#logger?.warn({ configMap: this.ref }, 'ConfigMap deleted; keeping the last good configuration');
+    this.postEvent(
+      cm,
+      'Warning',
+      'ConfigMapDeleted',
+      'ConfigMap deleted; statsd-sepagent keeps running on its last good configuration',
+    );
+    this.#handlers?.onDeleted(cm);
   }
 
   #scheduleRestart(err: unknown): void {
@@ -282,9 +346,8 @@ export class ConfigMapSource implements ConfigSource {
       { configMap: this.ref, err: new KubeApiError(err).message, retryInMs: delay, failures: this.#failures },
       'ConfigMap watch failed; keeping the current configuration and retrying',
     );
-    const old = this.#informer;
+    this.#informer?.abort();
     this.#informer = undefined;
-    void old?.stop().catch(() => undefined);
     this.#restartTimer = (this.#o.clock ?? systemClock).after(delay, () => {
       this.#restartTimer = undefined;
       this.#startInformer();
@@ -296,10 +359,9 @@ export class ConfigMapSource implements ConfigSource {
     this.#stopping = true;
     this.#restartTimer?.();
     this.#restartTimer = undefined;
-    const lw = this.#informer;
+    this.#informer?.abort();
     this.#informer = undefined;
     this.#handlers = undefined;
-    await lw?.stop().catch(() => undefined);
   }
 
   /** Reports a reload outcome as an Event on the ConfigMap the document came from. */

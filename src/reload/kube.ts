@@ -1,4 +1,4 @@
-import { KubeConfig, type CoreV1Api, type CoreV1Event, type V1ConfigMap } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ConfigMap } from '@kubernetes/client-node';
 import { DaemonError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -36,26 +36,20 @@ export class KubeApiError extends DaemonError {
   }
 }
 
-/** A kubeconfig from `path`, else KUBECONFIG, ~/.kube/config, then the in-cluster service account. */
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path !== undefined && path !== '') kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
-}
 
 /**
  * EventRecorder posts core/v1 Events about ConfigMaps, at most one per (object,
  * resourceVersion, reason); a failure to post is logged, never thrown.
  */
 export class EventRecorder {
-  readonly #core: CoreV1Api;
+  readonly #create: (namespace: string, body: CoreV1Event) => Promise<unknown>;
   readonly #component: string;
   readonly #instance: string;
   readonly #posted = new Set<string>();
 
-  constructor(core: CoreV1Api, component: string, instance: string) {
-    this.#core = core;
+  /** `create` posts an Event to its namespace (client-node's `createNamespacedEvent`, or a plain POST). */
+  constructor(create: (namespace: string, body: CoreV1Event) => Promise<unknown>, component: string, instance: string) {
+    this.#create = create;
     this.#component = component;
     this.#instance = instance;
   }
@@ -90,7 +84,7 @@ export class EventRecorder {
       lastTimestamp: now,
       count: 1,
     };
-    this.#core.createNamespacedEvent({ namespace, body }).catch((err: unknown) => {
+    this.#create(namespace, body).catch((err: unknown) => {
       logger?.warn(
         { configMap: `${namespace}/${name}`, reason, err: new KubeApiError(err).message },
         'could not post a Kubernetes Event',

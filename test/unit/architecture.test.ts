@@ -213,4 +213,13 @@ describe('docs/architecture.md says what the code does', () => {
       'src/main.ts',
     ]);
   });
+
+  it('only the injector loads @kubernetes/client-node (a sidecar resolves its kubeconfig in a child process)', () => {
+    const valueImport = /^import\s+(?!type\b)[^;]*?from '@kubernetes\/client-node'/ms;
+    const loaders = sources('src').filter((f) => valueImport.test(readFileSync(f, 'utf8')));
+    expect(loaders).to.have.members(['src/injector/reconciler.ts', 'src/reload/kubeconfig.ts']);
+    const graph = importGraph();
+    const importers = [...graph].filter(([, targets]) => targets.includes('src/reload/kubeconfig.ts')).map(([f]) => f);
+    expect(importers).to.deep.equal(['src/injector/injector.ts']);
+  });
 });

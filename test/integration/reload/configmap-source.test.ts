@@ -1,5 +1,8 @@
 import { RELOAD_OPTIONS } from '../../../src/daemon/components.js';
 import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigMapSource, type ConfigMapDocument } from '../../../src/reload/configmap-source.js';
 import { planReload } from '../../../src/config/reload-plan.js';
 import { silentLogger } from '../../../src/shared/logger.js';
@@ -32,7 +35,7 @@ class Recorder {
   }
 }
 
-describe('ConfigMapSource against the fake API server (real HTTP, client-node ListWatch)', function () {
+describe('ConfigMapSource against the fake API server (real HTTP: list, watch, Events)', function () {
   this.timeout(20_000);
   let api: FakeKubeApi;
   let source: ConfigMapSource | undefined;
@@ -46,8 +49,8 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     await api.stop();
   });
 
-  function newSource(opts: { token?: string; namespace?: string; key?: string } = {}): ConfigMapSource {
-    source = new ConfigMapSource({
+  async function newSource(opts: { token?: string; namespace?: string; key?: string } = {}): Promise<ConfigMapSource> {
+    source = await ConfigMapSource.open({
       name: NAME,
       namespace: opts.namespace ?? NS,
       ...(opts.key !== undefined ? { key: opts.key } : {}),
@@ -61,7 +64,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
   it('fetches the document once, and watches only its ConfigMap (field selector on list and watch)', async () => {
     api.upsert(NS, NAME, { 'config.toml': doc(1111) });
     api.upsert(NS, 'other', { 'config.toml': doc(9) });
-    const s = newSource();
+    const s = await newSource();
     const first = await s.fetch();
     expect(first).to.include({ text: doc(1111), format: 'toml', source: 'configmap' });
     const rec = new Recorder();
@@ -79,12 +82,12 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
 
   it('picks config.toml, config.yaml or config.json, or --configmap-key, and reports a ConfigMap without one', async () => {
     api.upsert(NS, NAME, { 'config.yaml': 'backends: "null"\n' });
-    expect(await newSource().fetch()).to.include({ format: 'yaml' });
+    expect(await (await newSource()).fetch()).to.include({ format: 'yaml' });
     await source!.stop();
     api.upsert(NS, NAME, { 'custom.json': '{"backends":"null"}' });
-    expect(await newSource({ key: 'custom.json' }).fetch()).to.include({ format: 'json' });
+    expect(await (await newSource({ key: 'custom.json' })).fetch()).to.include({ format: 'json' });
     await source!.stop();
-    const s = newSource();
+    const s = await newSource();
     expect(await s.fetch()).to.equal(
       `ConfigMap ${NS}/${NAME} has no key config.toml, config.yaml, config.json (keys present: custom.json)`,
     );
@@ -97,7 +100,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
 
   it('resumes after the server ends the watch, relists after an in-stream 410 and after an HTTP 410', async () => {
     api.upsert(NS, NAME, { 'config.toml': doc(1) });
-    const s = newSource();
+    const s = await newSource();
     const rec = new Recorder();
     s.watch(rec.handlers);
     await waitFor(() => rec.documents.length === 1 && api.watchCount === 1);
@@ -131,7 +134,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
 
   it('survives the API server going away and coming back, and errors (500), with backoff', async () => {
     api.upsert(NS, NAME, { 'config.toml': doc(1) });
-    const s = newSource();
+    const s = await newSource();
     const rec = new Recorder();
     s.watch(rec.handlers);
     await waitFor(() => rec.documents.length === 1 && api.watchCount === 1);
@@ -149,7 +152,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
 
   it('reports deletion, and picks the ConfigMap up again when it is re-created', async () => {
     api.upsert(NS, NAME, { 'config.toml': doc(1) });
-    const s = newSource();
+    const s = await newSource();
     const rec = new Recorder();
     s.watch(rec.handlers);
     await waitFor(() => rec.documents.length === 1 && api.watchCount === 1);
@@ -162,7 +165,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
 
   it('stops cleanly: the watch connection closes and nothing is reported afterwards', async () => {
     api.upsert(NS, NAME, { 'config.toml': doc(1) });
-    const s = newSource();
+    const s = await newSource();
     const rec = new Recorder();
     s.watch(rec.handlers);
     await waitFor(() => api.watchCount === 1);
@@ -170,7 +173,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     await waitFor(() => api.watchCount === 0);
     api.upsert(NS, NAME, { 'config.toml': doc(2) });
     // A source that still watches sees the edit; the stopped one does not.
-    const other = newSource();
+    const other = await newSource();
     const seen = new Recorder();
     other.watch(seen.handlers);
     await waitFor(() => seen.last() === doc(2));
@@ -180,7 +183,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
 
   it('posts ConfigApplied and ConfigRejected Events on the ConfigMap, once per resourceVersion', async () => {
     const cm = api.upsert(NS, NAME, { 'config.toml': doc(1) });
-    const s = newSource();
+    const s = await newSource();
     const d = (await s.fetch()) as ConfigMapDocument;
     const plan = planReload(testConfig({}), testConfig({ 'flush-interval': '5s' }), RELOAD_OPTIONS);
     s.report(d, { result: 'applied', hash: 'abc', plan });
@@ -216,7 +219,7 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     api.upsert(NS, NAME, { 'config.toml': doc(1) });
     let err: unknown;
     try {
-      await newSource({ token: 'wrong' }).fetch();
+      await (await newSource({ token: 'wrong' })).fetch();
     } catch (e) {
       err = e;
     }
@@ -224,11 +227,63 @@ describe('ConfigMapSource against the fake API server (real HTTP, client-node Li
     await source!.stop();
     err = undefined;
     try {
-      await newSource({ namespace: 'kube-system' }).fetch();
+      await (await newSource({ namespace: 'kube-system' })).fetch();
     } catch (e) {
       err = e;
     }
     expect(String(err)).to.match(/403|forbidden/i);
     expect(api.requests.map((r) => r.status)).to.include.members([401, 403]);
+  });
+
+  it("reads a token file for each request, as the pod's rotating service-account token (no restart, no cached header)", async () => {
+    api.upsert(NS, NAME, { 'config.toml': doc(7) });
+    const dir = mkdtempSync(join(tmpdir(), 'token-file-'));
+    try {
+      const tokenFile = join(dir, 'token');
+      writeFileSync(tokenFile, `${api.token}\n`);
+      const kubeconfig = join(dir, 'kubeconfig');
+      writeFileSync(
+        kubeconfig,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          'clusters:',
+          '- name: fake',
+          '  cluster:',
+          `    server: ${api.url}`,
+          '    insecure-skip-tls-verify: true',
+          'users:',
+          '- name: pod',
+          '  user:',
+          '    auth-provider:',
+          '      name: tokenFile',
+          '      config:',
+          `        tokenFile: ${tokenFile}`,
+          'contexts:',
+          '- name: fake',
+          '  context: { cluster: fake, user: pod }',
+          'current-context: fake',
+          '',
+        ].join('\n'),
+      );
+      source = await ConfigMapSource.open({ name: NAME, namespace: NS, kubeconfigPath: kubeconfig, env: {} });
+      expect(await source.fetch()).to.include({ text: doc(7) });
+      writeFileSync(tokenFile, 'revoked\n');
+      let err: unknown;
+      await source.fetch().catch((e: unknown) => (err = e));
+      expect(String(err)).to.match(/401/);
+      writeFileSync(tokenFile, `${api.token}\n`);
+      expect(await source.fetch()).to.include({ text: doc(7) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a kubeconfig that cannot be loaded, naming the problem', async () => {
+    let err: unknown;
+    await ConfigMapSource.open({ name: NAME, namespace: NS, kubeconfigPath: '/nonexistent/kubeconfig', env: {} }).catch(
+      (e: unknown) => (err = e),
+    );
+    expect(String(err)).to.match(/cannot load the kubeconfig: .*\/nonexistent\/kubeconfig/);
   });
 });
