@@ -83,13 +83,21 @@ function chartSidecar(sinkPort: number): { args: string[]; configMap: string; ke
     '--set',
     `sepagent.host=127.0.0.1,sepagent.port=${sinkPort}`,
   ]);
-  const docs = parseAllDocuments(out).map((d) => d.toJS() as Record<string, any> | null);
-  const deployment = docs.find((d) => d?.['kind'] === 'Deployment');
-  const containers = [
-    ...(deployment?.['spec']?.['template']?.['spec']?.['initContainers'] ?? []),
-    ...(deployment?.['spec']?.['template']?.['spec']?.['containers'] ?? []),
-  ] as Array<{ name: string; args: string[] }>;
-  const sidecar = containers.find((c) => c.name === 'statsd-sepagent');
+  interface Rendered {
+    kind?: string;
+    metadata?: { name?: string };
+    data?: Record<string, string>;
+    spec?: { template?: { spec?: { containers?: Container[]; initContainers?: Container[] } } };
+  }
+  interface Container {
+    name: string;
+    args: string[];
+  }
+  const docs = parseAllDocuments(out).map((d) => (d.toJS() ?? {}) as Rendered);
+  const pod = docs.find((d) => d.kind === 'Deployment')?.spec?.template?.spec;
+  const sidecar = [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].find(
+    (c) => c.name === 'statsd-sepagent',
+  );
   if (sidecar === undefined) throw new Error('the chart renders no statsd-sepagent container');
   const flag = (name: string): string => {
     const a = sidecar.args.find((x) => x.startsWith(`--${name}=`));
@@ -98,8 +106,7 @@ function chartSidecar(sinkPort: number): { args: string[]; configMap: string; ke
   };
   const configMap = flag('configmap');
   const key = flag('configmap-key');
-  const cm = docs.find((d) => d?.['kind'] === 'ConfigMap' && d['metadata']?.['name'] === configMap);
-  const data = cm?.['data']?.[key] as string | undefined;
+  const data = docs.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === configMap)?.data?.[key];
   if (data === undefined) throw new Error(`the chart renders no ConfigMap ${configMap} with ${key}`);
   return { args: sidecar.args, configMap, key, data };
 }
@@ -164,7 +171,7 @@ async function daemonFleet(root: string, api: FakeKubeApi, sink: Sink): Promise<
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
     await waitReady(web, () => stderr);
     const duration = WARMUP_S + 4;
     return {
@@ -204,7 +211,13 @@ function row(label: string, ms: Memory[]): string {
 
 async function main(): Promise<void> {
   compileTools();
-  const builds = [ROOT, ...opt.builds.split(',').filter(Boolean).map((b) => resolve(b))];
+  const builds = [
+    ROOT,
+    ...opt.builds
+      .split(',')
+      .filter(Boolean)
+      .map((b) => resolve(b)),
+  ];
   for (const b of builds)
     if (spawnSync('test', ['-f', join(b, 'dist', 'main.js')]).status !== 0) throw new Error(`${b} is not built`);
   const sink = new Sink();
@@ -217,7 +230,9 @@ async function main(): Promise<void> {
         const ms = await daemonFleet(b, api, sink);
         console.log(`round ${r + 1}, ${b}:`);
         ms.forEach((m, i) =>
-          console.log(`  instance ${i}: Pss ${m.pss.toFixed(1)} MB, Anonymous ${m.anon.toFixed(1)} MB, RSS ${m.rss.toFixed(1)} MB`),
+          console.log(
+            `  instance ${i}: Pss ${m.pss.toFixed(1)} MB, Anonymous ${m.anon.toFixed(1)} MB, RSS ${m.rss.toFixed(1)} MB`,
+          ),
         );
         results.set(b, [...(results.get(b) ?? []), ms]);
       }
