@@ -34,6 +34,9 @@ ENV NODE_ENV=production
 # mmap threshold so that large freed Buffers go back to the system instead of fragmenting
 # the malloc heap (it stayed flat over 45 minutes instead of growing): docs/reliability.md.
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
+# A 4 MB young generation (semi-space) for a busy daemon; sidecars set NODE_OPTIONS to
+# --max-semi-space-size=1 (the chart and the injector do): see docs/performance.md.
+ENV NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
@@ -43,7 +46,6 @@ COPY --from=build /src/build/udp_batch.node ./build/udp_batch.node
 # A numeric non-root user (the "nonroot" uid of distroless images), so runAsNonRoot can verify it.
 USER 65532:65532
 EXPOSE 8125/udp 8181/tcp
-# Node runs as PID 1 and handles SIGTERM itself (final flush). --max-semi-space-size=4
-# keeps the young generation small: see docs/performance.md.
-ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/main.js"]
+# Node runs as PID 1 and handles SIGTERM itself (final flush).
+ENTRYPOINT ["node", "dist/main.js"]
 CMD ["--metrics-addr=127.0.0.1:8125", "--web-addr=:8181"]

@@ -7,7 +7,8 @@
 // Each instance is the chart's sidecar container (`helm template` of charts/statsd-sepagent
 // with its default values: its args, its ConfigMap served by the fake API server of
 // test/support, watched as in a pod), started with the image's node flags and environment
-// (read from the Dockerfile's ENTRYPOINT and ENV), sending to a counting SepAgent sink
+// (read from the Dockerfile's ENTRYPOINT and ENV; the container's own variables, such as
+// NODE_OPTIONS, over them), sending to a counting SepAgent sink
 // (`--set sepagent.host=…,sepagent.port=…`, as a user points the chart at SepAgent).
 // The C load generator sends each instance `--series` Envoy-shaped series, one line per
 // datagram, at `--rate` lines/s. After `--warmup` seconds, /proc/PID/smaps_rollup is read
@@ -71,13 +72,22 @@ function imageRuntime(root: string): { flags: string[]; env: Record<string, stri
   return { flags, env };
 }
 
-/** The chart's sidecar container (args) and its ConfigMap, rendered with the default values. */
-function chartSidecar(sinkPort: number): { args: string[]; configMap: string; key: string; data: string } {
+/** A build's chart: its sidecar container (args, literal env) and its ConfigMap, rendered with the default values. */
+function chartSidecar(
+  root: string,
+  sinkPort: number,
+): {
+  args: string[];
+  env: Record<string, string>;
+  configMap: string;
+  key: string;
+  data: string;
+} {
   sh('bash', [join(ROOT, 'scripts', 'get-helm.sh')]);
   const out = sh(join(ROOT, '.tools', 'bin', 'helm'), [
     'template',
     'fleet',
-    join(ROOT, 'charts', 'statsd-sepagent'),
+    join(root, 'charts', 'statsd-sepagent'),
     '--namespace',
     NS,
     '--set',
@@ -92,6 +102,7 @@ function chartSidecar(sinkPort: number): { args: string[]; configMap: string; ke
   interface Container {
     name: string;
     args: string[];
+    env?: Array<{ name: string; value?: string }>;
   }
   const docs = parseAllDocuments(out).map((d) => (d.toJS() ?? {}) as Rendered);
   const pod = docs.find((d) => d.kind === 'Deployment')?.spec?.template?.spec;
@@ -108,7 +119,11 @@ function chartSidecar(sinkPort: number): { args: string[]; configMap: string; ke
   const key = flag('configmap-key');
   const data = docs.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === configMap)?.data?.[key];
   if (data === undefined) throw new Error(`the chart renders no ConfigMap ${configMap} with ${key}`);
-  return { args: sidecar.args, configMap, key, data };
+  // The container's literal variables (NODE_OPTIONS); the Downward API ones are set per instance.
+  const env = Object.fromEntries(
+    (sidecar.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])),
+  );
+  return { args: sidecar.args, env, configMap, key, data };
 }
 
 /** Starts `n` processes, waits for each (its `ready`), reads their memory after the warm-up, stops them. */
@@ -150,7 +165,7 @@ const median = (xs: number[]): number => {
 
 async function daemonFleet(root: string, api: FakeKubeApi, sink: Sink): Promise<Memory[]> {
   const { flags, env } = imageRuntime(root);
-  const chart = chartSidecar(sink.port);
+  const chart = chartSidecar(root, sink.port);
   api.upsert(NS, chart.configMap, { [chart.key]: chart.data });
   const kubeconfig = api.writeKubeconfig({ namespace: NS });
   const node = process.execPath;
@@ -166,6 +181,7 @@ async function daemonFleet(root: string, api: FakeKubeApi, sink: Sink): Promise<
       env: {
         PATH: process.env['PATH'] ?? '',
         ...env,
+        ...chart.env,
         POD_NAMESPACE: NS,
         POD_NAME: `app-${i}`,
       },
@@ -191,11 +207,12 @@ async function daemonFleet(root: string, api: FakeKubeApi, sink: Sink): Promise<
   });
 }
 
-async function bareFleet(root: string): Promise<Memory[]> {
+async function bareFleet(root: string, sinkPort: number): Promise<Memory[]> {
   const { flags, env } = imageRuntime(root);
+  const chart = chartSidecar(root, sinkPort);
   return measureFleet(N, async () => {
     const proc = spawn(process.execPath, [...flags, '-e', 'setInterval(() => {}, 1000)'], {
-      env: { PATH: process.env['PATH'] ?? '', ...env },
+      env: { PATH: process.env['PATH'] ?? '', ...env, ...chart.env },
       stdio: 'ignore',
     });
     await sleep(300);
@@ -236,7 +253,7 @@ async function main(): Promise<void> {
         );
         results.set(b, [...(results.get(b) ?? []), ms]);
       }
-      const bare = await bareFleet(ROOT);
+      const bare = await bareFleet(ROOT, sink.port);
       console.log(`round ${r + 1}, bare node: Pss ${median(bare.map((m) => m.pss)).toFixed(1)} MB`);
       results.set('bare', [...(results.get('bare') ?? []), bare]);
     }

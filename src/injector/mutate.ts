@@ -179,6 +179,7 @@ export function sidecarContainer(
     fieldEnv('POD_NAME', 'metadata.name'),
     fieldEnv('NODE_NAME', 'spec.nodeName'),
   ];
+  if (s.nodeOptions !== '') env.push({ name: 'NODE_OPTIONS', value: s.nodeOptions });
   if (choices.sepagentHost !== '') env.push({ name: 'GSD_SEPAGENT_HOST', value: choices.sepagentHost });
   if (choices.sepagentPort !== 0) env.push({ name: 'GSD_SEPAGENT_PORT', value: String(choices.sepagentPort) });
   const port = (name: string, containerPort: number, protocol: string): Obj =>

@@ -26,6 +26,8 @@ export interface InjectorSettings {
   shutdownTimeout: string;
   /** Classic sidecars keep receiving this long after the pod starts terminating (0: off). */
   preStopSleepSeconds: number;
+  /** The sidecar's NODE_OPTIONS (`''`: the image's). */
+  nodeOptions: string;
   /** Arguments added to every sidecar (validated like the extra-flags annotation). */
   extraArgs: string[];
   resources: Resources;
@@ -47,6 +49,7 @@ export const SETTINGS_KEYS = [
   'logFormat',
   'shutdownTimeout',
   'preStopSleepSeconds',
+  'nodeOptions',
   'extraArgs',
   'resources',
   'securityContext',
@@ -108,6 +111,7 @@ export function validateSettings(raw: unknown): { settings: InjectorSettings | u
     logFormat: c.oneOf(r['logFormat'], 'logFormat', ['json', 'text'], 'json', true),
     shutdownTimeout: `${c.duration(r['shutdownTimeout'], 'shutdownTimeout', 5000, 100)}ms`,
     preStopSleepSeconds: c.int(r['preStopSleepSeconds'], 'preStopSleepSeconds', 5, 0, 3600),
+    nodeOptions: c.string(r['nodeOptions'], 'nodeOptions', '--max-semi-space-size=1').trim(),
     extraArgs: Array.isArray(extraArgs) ? (extraArgs as string[]) : [],
     resources,
     securityContext: isPlainObject(securityContext) ? securityContext : {},

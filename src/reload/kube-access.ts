@@ -3,6 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type * as Undici from 'undici';
+import { undici } from '../shared/undici.js';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { DaemonError, errorMessage } from '../shared/errors.js';
@@ -140,8 +141,7 @@ export class KubeHttp {
   }
 
   static #agentFor(a: KubeAccess): Undici.Agent {
-    const undici = require('undici') as typeof Undici;
-    return new undici.Agent({
+    return new (undici().Agent)({
       connect: {
         ...(a.ca !== undefined ? { ca: a.ca } : {}),
         ...(a.cert !== undefined ? { cert: a.cert } : {}),
@@ -164,15 +164,15 @@ export class KubeHttp {
   }
 
   async #send(r: KubeRequest, retried = false): Promise<Undici.Dispatcher.ResponseData> {
-    const undici = require('undici') as typeof Undici;
     const url = new URL(r.path, this.#access.server.endsWith('/') ? this.#access.server : `${this.#access.server}/`);
     for (const [k, v] of Object.entries(r.query ?? {})) url.searchParams.set(k, v);
-    const res = await undici.request(url, {
+    const res = await undici().request(this.#agent, {
+      origin: url.origin,
+      path: url.pathname + url.search,
       method: r.method,
       headers: this.#headers(r.body !== undefined),
       ...(r.body !== undefined ? { body: JSON.stringify(r.body) } : {}),
       ...(r.signal !== undefined ? { signal: r.signal } : {}),
-      dispatcher: this.#agent,
     });
     if (res.statusCode === 401 && !retried && this.#access.tokenFile === undefined) {
       await res.body.dump();

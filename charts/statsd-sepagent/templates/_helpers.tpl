@@ -290,6 +290,10 @@ env:
     valueFrom:
       fieldRef:
         fieldPath: metadata.name
+  {{- with .Values.sidecar.nodeOptions }}
+  - name: NODE_OPTIONS
+    value: {{ . | quote }}
+  {{- end }}
   {{- with include "statsd-sepagent.secretEnv" . | trim }}{{ . | nindent 2 }}{{ end }}
   {{- with .Values.sidecar.extraEnv }}
   {{- toYaml . | nindent 2 }}
@@ -416,6 +420,7 @@ webPort: {{ .Values.sidecar.webPort }}
 logFormat: {{ .Values.sidecar.logFormat }}
 shutdownTimeout: {{ .Values.sidecar.shutdownTimeout | quote }}
 preStopSleepSeconds: {{ .Values.sidecar.preStopSleepSeconds }}
+nodeOptions: {{ .Values.sidecar.nodeOptions | quote }}
 extraArgs:
   {{- toYaml .Values.sidecar.extraArgs | nindent 2 }}
 resources:

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
+import { undici } from '../../shared/undici.js';
 import type * as Zlib from 'node:zlib';
 import { systemClock, type Clock } from '../../shared/clock.js';
 import { BackendError, errorMessage } from '../../shared/errors.js';
@@ -74,9 +75,8 @@ export class HttpClient {
 
   #dispatcher(): Undici.Pool {
     if (this.#pool === undefined) {
-      const undici = require('undici') as typeof Undici;
       const o = this.#opts;
-      this.#pool = new undici.Pool(this.#base.origin, {
+      this.#pool = new (undici().Pool)(this.#base.origin, {
         connections: o.maxConnections,
         allowH2: o.http2 === true,
         pipelining: 1,
@@ -111,7 +111,7 @@ export class HttpClient {
     signal: AbortSignal,
     answerBytes = 0,
   ): Promise<HttpAnswer> {
-    const res = await this.#dispatcher().request({
+    const res = await undici().request(this.#dispatcher(), {
       method: 'POST',
       // An endpoint without a path (`http://host:port`) posts to `/`.
       path: (this.#base.pathname.replace(/\/+$/, '') + path || '/') + this.#base.search,

@@ -78,7 +78,14 @@ describe('injector: admission', () => {
       { containerPort: 8125, protocol: 'UDP' },
       { name: 'statsd-web', containerPort: 8181, protocol: 'TCP' },
     ]);
-    expect((c['env'] as Obj[]).map((e) => e['name'])).to.deep.equal(['POD_NAMESPACE', 'POD_NAME', 'NODE_NAME']);
+    expect((c['env'] as Obj[]).map((e) => e['name'])).to.deep.equal([
+      'POD_NAMESPACE',
+      'POD_NAME',
+      'NODE_NAME',
+      'NODE_OPTIONS',
+    ]);
+    // A sidecar's young generation is 1 MB (the image's default is 4 MB, for a busy tier).
+    expect((c['env'] as Obj[])[3]).to.deep.equal({ name: 'NODE_OPTIONS', value: '--max-semi-space-size=1' });
     expect(spec.volumes).to.deep.equal([
       { name: 'statsd-sepagent-config', configMap: { name: 'statsd-sepagent-default' } },
       {
@@ -97,7 +104,8 @@ describe('injector: admission', () => {
   it('classic variant: a second container with a preStop wait; pods made by kubectl (deployment and job)', () => {
     for (const kind of ['deployment', 'job'] as const) {
       const review = reviewOf(kubectlPod(kind, 'web', { 'statsd-sepagent.io/inject': 'true' }), 'team-a');
-      const { pod } = answer(review, context({ nativeSidecar: false }));
+      // The job's sidecar keeps the image's node options (nodeOptions '').
+      const { pod } = answer(review, context({ nativeSidecar: false, ...(kind === 'job' ? { nodeOptions: '' } : {}) }));
       validatePod(pod);
       const spec = pod['spec'] as { initContainers?: Obj[]; containers: Obj[] };
       expect(spec.initContainers, kind).to.equal(undefined);
@@ -110,6 +118,10 @@ describe('injector: admission', () => {
       expect(spec.containers[1]!['lifecycle']).to.deep.equal({
         preStop: { exec: { command: ['node', '-e', 'setTimeout(() => {}, 5000)'] } },
       });
+      expect(
+        (spec.containers[1]!['env'] as Obj[]).some((e) => e['name'] === 'NODE_OPTIONS'),
+        kind,
+      ).to.equal(kind === 'deployment');
     }
   });
 
@@ -136,7 +148,7 @@ describe('injector: admission', () => {
     });
     expect((c['args'] as string[]).slice(1, 2)).to.deep.equal(['--config-path=/etc/statsd-sepagent/config.yaml']);
     expect((c['args'] as string[]).slice(-2)).to.deep.equal(['--percent-threshold=90', '--verbose']);
-    expect((c['env'] as Obj[]).slice(3)).to.deep.equal([
+    expect((c['env'] as Obj[]).slice(4)).to.deep.equal([
       { name: 'GSD_SEPAGENT_HOST', value: 'sepagent.monitoring.svc' },
       { name: 'GSD_SEPAGENT_PORT', value: '5555' },
     ]);
