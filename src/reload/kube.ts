@@ -36,7 +36,6 @@ export class KubeApiError extends DaemonError {
   }
 }
 
-
 /**
  * EventRecorder posts core/v1 Events about ConfigMaps, at most one per (object,
  * resourceVersion, reason); a failure to post is logged, never thrown.
