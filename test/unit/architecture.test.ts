@@ -222,4 +222,15 @@ describe('docs/architecture.md says what the code does', () => {
     const importers = [...graph].filter(([, targets]) => targets.includes('src/reload/kubeconfig.ts')).map(([f]) => f);
     expect(importers).to.deep.equal(['src/injector/injector.ts']);
   });
+
+  it("a daemon started with plain flags never loads yargs' commands, help and locales", () => {
+    const valueImport = /^import\s+(?!type\b)[^;]*?from 'yargs'/ms;
+    expect(sources('src').filter((f) => valueImport.test(readFileSync(f, 'utf8')))).to.deep.equal([
+      'src/cli/full-cli.ts',
+    ]);
+    // The full CLI is loaded only by a dynamic import.
+    const graph = importGraph();
+    expect([...graph].filter(([, targets]) => targets.includes('src/cli/full-cli.ts'))).to.deep.equal([]);
+    expect(readFileSync('src/cli/cli.ts', 'utf8')).to.contain("await import('./full-cli.js')");
+  });
 });
