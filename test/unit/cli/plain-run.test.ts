@@ -15,7 +15,7 @@ async function fullCliRunArgs(argv: string[]): Promise<Record<string, unknown> |
       'run',
       (y) => y.options(flagOptions(COMPONENTS)).strict(),
       (args) => {
-        got = args as Record<string, unknown>;
+        got = args;
       },
     )
     .command('check-config [file]', 'check', () => undefined)
