@@ -1,6 +1,6 @@
 import { RELOAD_OPTIONS } from '../../../src/daemon/components.js';
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigMapSource, type ConfigMapDocument } from '../../../src/reload/configmap-source.js';
@@ -285,5 +285,23 @@ describe('ConfigMapSource against the fake API server (real HTTP: list, watch, E
       (e: unknown) => (err = e),
     );
     expect(String(err)).to.match(/cannot load the kubeconfig: .*\/nonexistent\/kubeconfig/);
+  });
+
+  it('resolves the kubeconfig again after a 401 (a credential that expired), and then succeeds', async () => {
+    api.upsert(NS, NAME, { 'config.toml': doc(8) });
+    const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
+    try {
+      const kubeconfig = join(dir, 'kubeconfig');
+      const write = (token: string): void =>
+        writeFileSync(kubeconfig, readFileSync(api.writeKubeconfig({ token }), 'utf8'));
+      write('expired');
+      source = await ConfigMapSource.open({ name: NAME, namespace: NS, kubeconfigPath: kubeconfig, env: {} });
+      write(api.token); // the credential is renewed where the kubeconfig points
+      expect(await source.fetch()).to.include({ text: doc(8) });
+      const statuses = api.requests.filter((r) => r.path.endsWith('/configmaps')).map((r) => r.status);
+      expect(statuses).to.deep.equal([401, 200]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
