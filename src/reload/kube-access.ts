@@ -106,6 +106,19 @@ export class KubeHttpError extends Error {
   }
 }
 
+/** How long the API server may take to answer, or pause in the middle of an answer. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * A watch asks the server to end it after this long (`timeoutSeconds`), and gives up on a
+ * connection silent for that long plus {@link REQUEST_TIMEOUT_MS}: a connection that died
+ * without a word (a node's network gone) is noticed, and the source lists again.
+ */
+export const WATCH_SECONDS = 300;
+
+/** The longest line of a watch stream (an event carries one ConfigMap, at most 1 MiB). */
+const MAX_WATCH_LINE = 8 << 20;
+
 /** One request's settings. */
 interface KubeRequest {
   method: 'GET' | 'POST';
@@ -113,6 +126,8 @@ interface KubeRequest {
   query?: Record<string, string>;
   body?: unknown;
   signal?: AbortSignal;
+  /** Longest pause within the answer's body (default {@link REQUEST_TIMEOUT_MS}). */
+  bodyTimeoutMs?: number;
 }
 
 /**
@@ -149,9 +164,8 @@ export class KubeHttp {
         ...(a.servername !== undefined ? { servername: a.servername } : {}),
         rejectUnauthorized: a.rejectUnauthorized,
       },
-      // A watch is quiet for minutes: no body timeout; the server ends it.
-      bodyTimeout: 0,
-      headersTimeout: 30_000,
+      headersTimeout: REQUEST_TIMEOUT_MS,
+      bodyTimeout: REQUEST_TIMEOUT_MS,
     });
   }
 
@@ -173,6 +187,7 @@ export class KubeHttp {
       headers: this.#headers(r.body !== undefined),
       ...(r.body !== undefined ? { body: JSON.stringify(r.body) } : {}),
       ...(r.signal !== undefined ? { signal: r.signal } : {}),
+      ...(r.bodyTimeoutMs !== undefined ? { bodyTimeout: r.bodyTimeoutMs } : {}),
     });
     if (res.statusCode === 401 && !retried && this.#access.tokenFile === undefined) {
       await res.body.dump();
@@ -207,7 +222,13 @@ export class KubeHttp {
     onEvent: (e: unknown) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const res = await this.#send({ method: 'GET', path, query: { ...query, watch: 'true' }, signal });
+    const res = await this.#send({
+      method: 'GET',
+      path,
+      query: { ...query, watch: 'true', timeoutSeconds: String(WATCH_SECONDS) },
+      signal,
+      bodyTimeoutMs: WATCH_SECONDS * 1000 + REQUEST_TIMEOUT_MS,
+    });
     const utf8 = new StringDecoder('utf8');
     let pending = '';
     for await (const chunk of res.body) {
@@ -218,6 +239,8 @@ export class KubeHttp {
         pending = pending.slice(nl + 1);
         if (line !== '') onEvent(JSON.parse(line));
       }
+      if (pending.length > MAX_WATCH_LINE)
+        throw new KubeHttpError('WATCH', path, 502, `a watch event longer than ${MAX_WATCH_LINE} bytes`);
     }
     pending += utf8.end();
     if (pending.trim() !== '') onEvent(JSON.parse(pending));

@@ -76,6 +76,9 @@ describe('ConfigMapSource against the fake API server (real HTTP: list, watch, E
     expect(rec.documents.map((d) => d.text)).to.deep.equal([doc(1111), doc(2222)]);
     const configmapRequests = api.requests.filter((r) => r.path.endsWith('/configmaps'));
     expect(configmapRequests.length).to.be.greaterThanOrEqual(3);
+    // A watch asks the server to end it within 5 minutes (a silent dead connection is noticed).
+    const watches = configmapRequests.filter((r) => r.query.get('watch') === 'true');
+    expect(watches.map((r) => r.query.get('timeoutSeconds'))).to.include('300');
     for (const r of configmapRequests) expect(r.query.get('fieldSelector')).to.equal(`metadata.name=${NAME}`);
     expect(configmapRequests.some((r) => r.query.get('watch') === 'true')).to.equal(true);
   });
