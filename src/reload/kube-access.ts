@@ -87,7 +87,15 @@ export async function resolveKubeAccess(kubeconfigPath: string | undefined): Pro
     });
     answer = JSON.parse(stdout) as typeof answer;
   } catch (err) {
-    throw new DaemonError('ERR_KUBE_API', `cannot load the kubeconfig: ${errorMessage(err)}`);
+    // Not execFile's own message, which repeats the loader's source: the exit and its stderr.
+    const e = err as { code?: unknown; signal?: unknown; stderr?: unknown };
+    const why =
+      typeof e.stderr === 'string' && e.stderr.trim() !== ''
+        ? e.stderr.trim().split('\n').slice(-3).join(' ')
+        : e.code !== undefined || e.signal !== undefined
+          ? `the loader process ended (${String(e.signal ?? e.code)})`
+          : errorMessage(err);
+    throw new DaemonError('ERR_KUBE_API', `cannot load the kubeconfig: ${why}`);
   }
   if (!answer.ok) throw new DaemonError('ERR_KUBE_API', `cannot load the kubeconfig: ${answer.message}`);
   // JSON drops undefined fields: the object has only what was set.
