@@ -233,4 +233,16 @@ describe('docs/architecture.md says what the code does', () => {
     expect([...graph].filter(([, targets]) => targets.includes('src/cli/full-cli.ts'))).to.deep.equal([]);
     expect(readFileSync('src/cli/cli.ts', 'utf8')).to.contain("await import('./full-cli.js')");
   });
+
+  it('a backend or receiver is loaded by its first instance: its index.ts imports the implementation as a type only', () => {
+    const indexes = sources('src').filter((f) => /^src\/(backends|receivers)\/[^/]+\/index\.ts$/.test(f));
+    expect(indexes.length).to.be.greaterThan(12);
+    for (const f of indexes) {
+      const text = readFileSync(f, 'utf8');
+      expect(text, f).to.not.match(/^import\s+(?!type\b)[^;]*?from '\.\/[\w-]+-(backend|receiver)\.js'/ms);
+      expect(text, f).to.match(
+        /onFirstUse<typeof Implementation>\(import\.meta\.url, '\.\/[\w-]+-(backend|receiver)\.js'\)/,
+      );
+    }
+  });
 });

@@ -1,6 +1,10 @@
 import type { BackendFactory } from '../backend.js';
 import { NEWRELIC_KEYS, validateNewRelicConfig, type NewRelicConfig } from './config.js';
-import { NewRelicBackend } from './newrelic-backend.js';
+import type * as Implementation from './newrelic-backend.js';
+import { onFirstUse } from '../../shared/on-first-use.js';
+
+/** The implementation, loaded by the first instance (a configuration without it never loads it). */
+const implementation = onFirstUse<typeof Implementation>(import.meta.url, './newrelic-backend.js');
 
 /** Factory of the `newrelic` backend: the Infrastructure agent or the Insights insert API, as gostatsd's. */
 export const newRelicBackendFactory = {
@@ -10,5 +14,5 @@ export const newRelicBackendFactory = {
     "New Relic metric events to the Infrastructure agent or the Insights insert API, as gostatsd's newrelic backend",
   defaultConfig: () => validateNewRelicConfig(undefined, 'newrelic', []),
   validate: validateNewRelicConfig,
-  create: (config, _shared, deps) => new NewRelicBackend(config, deps),
+  create: (config, _shared, deps) => new (implementation().NewRelicBackend)(config, deps),
 } satisfies BackendFactory<NewRelicConfig>;

@@ -1,5 +1,9 @@
 import type { BackendFactory } from '../backend.js';
-import { NullBackend } from './null-backend.js';
+import type * as Implementation from './null-backend.js';
+import { onFirstUse } from '../../shared/on-first-use.js';
+
+/** The implementation, loaded by the first instance (a configuration without it never loads it). */
+const implementation = onFirstUse<typeof Implementation>(import.meta.url, './null-backend.js');
 
 /** Factory of the `null` backend. */
 export const nullBackendFactory = {
@@ -8,5 +12,5 @@ export const nullBackendFactory = {
   description: 'discards everything',
   defaultConfig: () => ({}),
   validate: () => ({}),
-  create: (_config, _shared, deps) => new NullBackend(deps.name),
+  create: (_config, _shared, deps) => new (implementation().NullBackend)(deps.name),
 } satisfies BackendFactory<Record<string, never>>;

@@ -1,6 +1,10 @@
 import type { BackendFactory } from '../backend.js';
 import { REMOTE_WRITE_KEYS, validateRemoteWriteConfig, type RemoteWriteConfig } from './config.js';
-import { RemoteWriteBackend } from './remote-write-backend.js';
+import type * as Implementation from './remote-write-backend.js';
+import { onFirstUse } from '../../shared/on-first-use.js';
+
+/** The implementation, loaded by the first instance (a configuration without it never loads it). */
+const implementation = onFirstUse<typeof Implementation>(import.meta.url, './remote-write-backend.js');
 
 /** Factory of the `prometheus-remote-write` backend. */
 export const remoteWriteBackendFactory = {
@@ -12,5 +16,5 @@ export const remoteWriteBackendFactory = {
   defaultConfig: () =>
     validateRemoteWriteConfig({ url: 'http://127.0.0.1:8428/api/v1/write' }, 'prometheus-remote-write', []),
   validate: validateRemoteWriteConfig,
-  create: (config, shared, deps) => new RemoteWriteBackend(config, shared, deps),
+  create: (config, shared, deps) => new (implementation().RemoteWriteBackend)(config, shared, deps),
 } satisfies BackendFactory<RemoteWriteConfig>;

@@ -1,7 +1,11 @@
 import type { KeySpec } from '../../shared/config-key.js';
 import type { ReceiverFactory } from '../receiver.js';
 import { validateHttpServers, type HttpReceiverConfig } from './config.js';
-import { HttpReceiver } from './http-receiver.js';
+import type * as Implementation from './http-receiver.js';
+import { onFirstUse } from '../../shared/on-first-use.js';
+
+/** The implementation, loaded by the first instance (a configuration without it never loads it). */
+const implementation = onFirstUse<typeof Implementation>(import.meta.url, './http-receiver.js');
 
 /** The top-level keys of the `http` receiver (its servers are `[http.<name>]` sections). */
 export const HTTP_KEYS: readonly KeySpec[] = [
@@ -24,5 +28,5 @@ export const httpReceiverFactory = {
   keys: { names: 'http-servers', servers: 'http' },
   rows: HTTP_KEYS,
   validate: validateHttpServers,
-  create: (config, deps) => new HttpReceiver(config, deps),
+  create: (config, deps) => new (implementation().HttpReceiver)(config, deps),
 } satisfies ReceiverFactory<HttpReceiverConfig>;

@@ -1,6 +1,11 @@
 import type { KeySpec } from '../../shared/config-key.js';
 import type { ReceiverFactory } from '../receiver.js';
-import { TcpReceiver, type TcpReceiverConfig } from './tcp-receiver.js';
+import type { TcpReceiverConfig } from './tcp-receiver.js';
+import type * as Implementation from './tcp-receiver.js';
+import { onFirstUse } from '../../shared/on-first-use.js';
+
+/** The implementation, loaded by the first instance (a configuration without it never loads it). */
+const implementation = onFirstUse<typeof Implementation>(import.meta.url, './tcp-receiver.js');
 
 /** The top-level keys of the `tcp` receiver. */
 export const TCP_KEYS: readonly KeySpec[] = [
@@ -64,5 +69,5 @@ export const tcpReceiverFactory = {
     const address = read.address('tcp-addr');
     return address === '' ? undefined : { address, maxLineBytes, maxConnections, idleTimeoutMs };
   },
-  create: (config, deps) => new TcpReceiver(config, deps),
+  create: (config, deps) => new (implementation().TcpReceiver)(config, deps),
 } satisfies ReceiverFactory<TcpReceiverConfig>;

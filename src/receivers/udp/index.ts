@@ -1,7 +1,12 @@
 import type { KeySpec } from '../../shared/config-key.js';
 import { RECEIVE_BUFFER_KEY } from '../receive-buffer.js';
 import type { ReceiverFactory } from '../receiver.js';
-import { UdpReceiver, type UdpReceiverConfig, type UdpReceiverMode } from './udp-receiver.js';
+import type { UdpReceiverConfig, UdpReceiverMode } from './udp-receiver.js';
+import type * as Implementation from './udp-receiver.js';
+import { onFirstUse } from '../../shared/on-first-use.js';
+
+/** The implementation, loaded by the first instance (a configuration without it never loads it). */
+const implementation = onFirstUse<typeof Implementation>(import.meta.url, './udp-receiver.js');
 
 /** The top-level keys of the `udp` receiver. */
 export const UDP_KEYS: readonly KeySpec[] = [
@@ -36,5 +41,5 @@ export const udpReceiverFactory = {
     receiveBufferBytes: read.bytes('receive-buffer-size'),
     mode: read.string('udp-receiver') as UdpReceiverMode,
   }),
-  create: (config, deps) => new UdpReceiver(config, deps),
+  create: (config, deps) => new (implementation().UdpReceiver)(config, deps),
 } satisfies ReceiverFactory<UdpReceiverConfig>;

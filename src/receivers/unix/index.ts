@@ -1,7 +1,12 @@
 import type { KeySpec } from '../../shared/config-key.js';
 import { RECEIVE_BUFFER_KEY } from '../receive-buffer.js';
 import type { ReceiverFactory } from '../receiver.js';
-import { UnixReceiver, type UnixReceiverConfig } from './unix-receiver.js';
+import type { UnixReceiverConfig } from './unix-receiver.js';
+import type * as Implementation from './unix-receiver.js';
+import { onFirstUse } from '../../shared/on-first-use.js';
+
+/** The implementation, loaded by the first instance (a configuration without it never loads it). */
+const implementation = onFirstUse<typeof Implementation>(import.meta.url, './unix-receiver.js');
 
 /** The top-level keys of the `unix` receiver (besides `receive-buffer-size`). */
 export const UNIX_KEYS: readonly KeySpec[] = [
@@ -64,5 +69,5 @@ export const unixReceiverFactory = {
       originDetection,
     };
   },
-  create: (config, deps) => new UnixReceiver(config, deps),
+  create: (config, deps) => new (implementation().UnixReceiver)(config, deps),
 } satisfies ReceiverFactory<UnixReceiverConfig>;
