@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { setFlagsFromString } from 'node:v8';
+import { V8_FLAGS_ENV, v8FlagsOf } from './shared/v8-flags.js';
 
 // The lowest Node.js the program runs on (package.json's engines; the suite runs on it).
 // Checked before anything else loads: on an older one the failures would be obscure
@@ -29,6 +30,11 @@ const { nonBlockingStdout } = await import('./shared/stdout.js');
 if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent') || a.startsWith('--heap_growing_percent'))) {
   setFlagsFromString('--heap-growing-percent=20');
 }
+
+// V8 options that NODE_OPTIONS may not carry, set before the daemon starts: sidecars get
+// `--no-maglev` from the chart and the injector (no mid-tier compiler: ~5 MB less per
+// pod, docs/performance.md#memory-per-pod-2026-12-07).
+for (const flag of v8FlagsOf(process.env[V8_FLAGS_ENV])) setFlagsFromString(flag);
 
 // The only place that ends the process.
 runCli(process.argv.slice(2), {

@@ -1,4 +1,5 @@
 import { isPlainObject } from '../shared/check.js';
+import { V8_FLAGS_ENV } from '../shared/v8-flags.js';
 import { DEFAULT_ANNOTATIONS_FILE } from '../config/pod-tags.js';
 import { ANNOTATIONS, CLASS_LABEL, readAnnotations, type FlagChecker, type PodChoices } from './annotations.js';
 import type { InjectorSettings } from './settings.js';
@@ -180,6 +181,7 @@ export function sidecarContainer(
     fieldEnv('NODE_NAME', 'spec.nodeName'),
   ];
   if (s.nodeOptions !== '') env.push({ name: 'NODE_OPTIONS', value: s.nodeOptions });
+  if (s.v8Flags !== '') env.push({ name: V8_FLAGS_ENV, value: s.v8Flags });
   if (choices.sepagentHost !== '') env.push({ name: 'GSD_SEPAGENT_HOST', value: choices.sepagentHost });
   if (choices.sepagentPort !== 0) env.push({ name: 'GSD_SEPAGENT_PORT', value: String(choices.sepagentPort) });
   const port = (name: string, containerPort: number, protocol: string): Obj =>

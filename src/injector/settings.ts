@@ -28,6 +28,8 @@ export interface InjectorSettings {
   preStopSleepSeconds: number;
   /** The sidecar's NODE_OPTIONS (`''`: the image's). */
   nodeOptions: string;
+  /** V8 options the sidecar sets at start-up (STATSD_SEPAGENT_V8_FLAGS; `''`: none). */
+  v8Flags: string;
   /** Arguments added to every sidecar (validated like the extra-flags annotation). */
   extraArgs: string[];
   resources: Resources;
@@ -50,6 +52,7 @@ export const SETTINGS_KEYS = [
   'shutdownTimeout',
   'preStopSleepSeconds',
   'nodeOptions',
+  'v8Flags',
   'extraArgs',
   'resources',
   'securityContext',
@@ -112,6 +115,7 @@ export function validateSettings(raw: unknown): { settings: InjectorSettings | u
     shutdownTimeout: `${c.duration(r['shutdownTimeout'], 'shutdownTimeout', 5000, 100)}ms`,
     preStopSleepSeconds: c.int(r['preStopSleepSeconds'], 'preStopSleepSeconds', 5, 0, 3600),
     nodeOptions: c.string(r['nodeOptions'], 'nodeOptions', '--max-semi-space-size=1').trim(),
+    v8Flags: c.string(r['v8Flags'], 'v8Flags', '--no-maglev').trim(),
     extraArgs: Array.isArray(extraArgs) ? (extraArgs as string[]) : [],
     resources,
     securityContext: isPlainObject(securityContext) ? securityContext : {},

@@ -294,6 +294,10 @@ env:
   - name: NODE_OPTIONS
     value: {{ . | quote }}
   {{- end }}
+  {{- with .Values.sidecar.v8Flags }}
+  - name: STATSD_SEPAGENT_V8_FLAGS
+    value: {{ . | quote }}
+  {{- end }}
   {{- with include "statsd-sepagent.secretEnv" . | trim }}{{ . | nindent 2 }}{{ end }}
   {{- with .Values.sidecar.extraEnv }}
   {{- toYaml . | nindent 2 }}
@@ -421,6 +425,7 @@ logFormat: {{ .Values.sidecar.logFormat }}
 shutdownTimeout: {{ .Values.sidecar.shutdownTimeout | quote }}
 preStopSleepSeconds: {{ .Values.sidecar.preStopSleepSeconds }}
 nodeOptions: {{ .Values.sidecar.nodeOptions | quote }}
+v8Flags: {{ .Values.sidecar.v8Flags | quote }}
 extraArgs:
   {{- toYaml .Values.sidecar.extraArgs | nindent 2 }}
 resources:

@@ -83,9 +83,12 @@ describe('injector: admission', () => {
       'POD_NAME',
       'NODE_NAME',
       'NODE_OPTIONS',
+      'STATSD_SEPAGENT_V8_FLAGS',
     ]);
     // A sidecar's young generation is 1 MB (the image's default is 4 MB, for a busy tier).
     expect((c['env'] as Obj[])[3]).to.deep.equal({ name: 'NODE_OPTIONS', value: '--max-semi-space-size=1' });
+    // …and no mid-tier compiler (~5 MB less per pod).
+    expect((c['env'] as Obj[])[4]).to.deep.equal({ name: 'STATSD_SEPAGENT_V8_FLAGS', value: '--no-maglev' });
     expect(spec.volumes).to.deep.equal([
       { name: 'statsd-sepagent-config', configMap: { name: 'statsd-sepagent-default' } },
       {
@@ -105,7 +108,10 @@ describe('injector: admission', () => {
     for (const kind of ['deployment', 'job'] as const) {
       const review = reviewOf(kubectlPod(kind, 'web', { 'statsd-sepagent.io/inject': 'true' }), 'team-a');
       // The job's sidecar keeps the image's node options (nodeOptions '').
-      const { pod } = answer(review, context({ nativeSidecar: false, ...(kind === 'job' ? { nodeOptions: '' } : {}) }));
+      const { pod } = answer(
+        review,
+        context({ nativeSidecar: false, ...(kind === 'job' ? { nodeOptions: '', v8Flags: '' } : {}) }),
+      );
       validatePod(pod);
       const spec = pod['spec'] as { initContainers?: Obj[]; containers: Obj[] };
       expect(spec.initContainers, kind).to.equal(undefined);
@@ -118,10 +124,11 @@ describe('injector: admission', () => {
       expect(spec.containers[1]!['lifecycle']).to.deep.equal({
         preStop: { exec: { command: ['node', '-e', 'setTimeout(() => {}, 5000)'] } },
       });
-      expect(
-        (spec.containers[1]!['env'] as Obj[]).some((e) => e['name'] === 'NODE_OPTIONS'),
-        kind,
-      ).to.equal(kind === 'deployment');
+      for (const name of ['NODE_OPTIONS', 'STATSD_SEPAGENT_V8_FLAGS'])
+        expect(
+          (spec.containers[1]!['env'] as Obj[]).some((e) => e['name'] === name),
+          `${kind} ${name}`,
+        ).to.equal(kind === 'deployment');
     }
   });
 
@@ -148,7 +155,7 @@ describe('injector: admission', () => {
     });
     expect((c['args'] as string[]).slice(1, 2)).to.deep.equal(['--config-path=/etc/statsd-sepagent/config.yaml']);
     expect((c['args'] as string[]).slice(-2)).to.deep.equal(['--percent-threshold=90', '--verbose']);
-    expect((c['env'] as Obj[]).slice(4)).to.deep.equal([
+    expect((c['env'] as Obj[]).slice(5)).to.deep.equal([
       { name: 'GSD_SEPAGENT_HOST', value: 'sepagent.monitoring.svc' },
       { name: 'GSD_SEPAGENT_PORT', value: '5555' },
     ]);
