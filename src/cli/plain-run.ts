@@ -14,7 +14,7 @@ const FULL_CLI_TOKENS = new Set(['--help', '-h', '--version', '-V']);
  * configuration: or undefined when the line is anything else (another command, `--help`,
  * `--version`, an unknown flag, a flag without its value, a stray word), which the full
  * yargs CLI then parses and reports. So a daemon starting from a correct command line does
- * not load yargs' commands, help and locales (~7 MB; docs/performance.md).
+ * not load yargs' commands, help and locales (~3 MB less per process; docs/performance.md).
  */
 export function plainRunArgs(argv: readonly string[]): Record<string, unknown> | undefined {
   if (argv.some((a) => FULL_CLI_TOKENS.has(a))) return undefined;
@@ -36,10 +36,7 @@ export function plainRunArgs(argv: readonly string[]): Record<string, unknown> |
   if (r.error !== null && r.error !== undefined) return undefined;
   const known = new Set(keys.map((k) => k.key));
   const args = r.argv as Record<string, unknown>;
-  for (const k of Object.keys(args)) {
-    if (k === '_' || k === '--') continue;
-    if (!known.has(k)) return undefined;
-  }
+  if (Object.keys(args).some((k) => k !== '_' && k !== '--' && !known.has(k))) return undefined;
   // A string flag needs its value (yargs' requiresArg): `--config-path` at the end or before
   // another flag is an error (`--namespace=` gives the empty value on purpose).
   const stringFlags = new Set(strings.map((k) => `--${k}`));

@@ -82,9 +82,6 @@ interface WatchEvent {
   object?: V1ConfigMap & { code?: number; message?: string };
 }
 
-/** An API answer that the resourceVersion is too old: HTTP 410, or an in-stream ERROR with code 410. */
-class Expired extends Error {}
-
 /**
  * ConfigMapSource watches ONE ConfigMap (a `metadata.name` field selector on both list and
  * watch, so RBAC can be limited to that name) and reports what it finds. It lists, then
@@ -110,7 +107,7 @@ export class ConfigMapSource implements ConfigSource {
   readonly namespace: string;
   readonly #fieldSelector: string;
   /** The running watch's abort (undefined while none runs). */
-  #informer: AbortController | undefined;
+  #watching: AbortController | undefined;
   /** The ConfigMap as last seen (to tell an edit from a re-delivery, and to report a deletion). */
   #known: V1ConfigMap | undefined;
   #handlers: ConfigMapHandlers | undefined;
@@ -255,15 +252,15 @@ export class ConfigMapSource implements ConfigSource {
     this.#handlers = handlers;
     this.#logger = handlers.logger;
     this.#stopping = false;
-    this.#startInformer();
+    this.#startWatch();
   }
 
-  #startInformer(): void {
+  #startWatch(): void {
     if (this.#stopping) return;
     const run = new AbortController();
-    this.#informer = run;
+    this.#watching = run;
     this.#follow(run.signal).catch((err: unknown) => {
-      if (!this.#stopping && run === this.#informer) this.#scheduleRestart(err);
+      if (!this.#stopping && run === this.#watching) this.#scheduleRestart(err);
     });
   }
 
@@ -285,10 +282,9 @@ export class ConfigMapSource implements ConfigSource {
             { fieldSelector: this.#fieldSelector, resourceVersion: rv, allowWatchBookmarks: 'true' },
             (e) => {
               const { type, object } = e as WatchEvent;
-              if (type === 'ERROR') {
-                if (object?.code === 410) throw new Expired(object.message ?? 'resourceVersion too old');
+              // An in-stream ERROR fails the watch like an HTTP answer of its code (410: list again).
+              if (type === 'ERROR')
                 throw new KubeHttpError('WATCH', this.#path, object?.code ?? 500, JSON.stringify(object ?? {}));
-              }
               rv = object?.metadata?.resourceVersion ?? rv;
               this.#failures = 0;
               if (object === undefined || object.metadata?.name !== this.#o.name) return;
@@ -301,7 +297,8 @@ export class ConfigMapSource implements ConfigSource {
         }
       } catch (err) {
         if (signal.aborted) return;
-        if (!(err instanceof Expired) && !(err instanceof KubeHttpError && err.code === 410)) throw err;
+        // The resourceVersion is too old (HTTP 410 or an in-stream 410): list again.
+        if (!(err instanceof KubeHttpError && err.code === 410)) throw err;
       }
     }
   }
@@ -346,11 +343,11 @@ export class ConfigMapSource implements ConfigSource {
       { configMap: this.ref, err: new KubeApiError(err).message, retryInMs: delay, failures: this.#failures },
       'ConfigMap watch failed; keeping the current configuration and retrying',
     );
-    this.#informer?.abort();
-    this.#informer = undefined;
+    this.#watching?.abort();
+    this.#watching = undefined;
     this.#restartTimer = (this.#o.clock ?? systemClock).after(delay, () => {
       this.#restartTimer = undefined;
-      this.#startInformer();
+      this.#startWatch();
     });
   }
 
@@ -359,8 +356,8 @@ export class ConfigMapSource implements ConfigSource {
     this.#stopping = true;
     this.#restartTimer?.();
     this.#restartTimer = undefined;
-    this.#informer?.abort();
-    this.#informer = undefined;
+    this.#watching?.abort();
+    this.#watching = undefined;
     this.#handlers = undefined;
   }
 

@@ -75,7 +75,7 @@ const text = (b) => (b === undefined || b === null ? undefined : Buffer.from(b).
  * a process does, so each pod keeps only the URL, the TLS material and the headers. Rejects
  * with the loader's own message (no kubeconfig, a missing file).
  */
-export async function resolveKubeAccess(kubeconfigPath: string | undefined): Promise<KubeAccess> {
+async function resolveKubeAccess(kubeconfigPath: string | undefined): Promise<KubeAccess> {
   const module = pathToFileURL(require.resolve('@kubernetes/client-node')).href;
   let answer: { ok: true; access: KubeAccess } | { ok: false; message: string };
   try {
@@ -122,7 +122,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * connection silent for that long plus {@link REQUEST_TIMEOUT_MS}: a connection that died
  * without a word (a node's network gone) is noticed, and the source lists again.
  */
-export const WATCH_SECONDS = 300;
+const WATCH_SECONDS = 300;
 
 /** The longest line of a watch stream (an event carries one ConfigMap, at most 1 MiB). */
 const MAX_WATCH_LINE = 8 << 20;
