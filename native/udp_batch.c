@@ -357,18 +357,19 @@ static napi_value start_receiver(napi_env env, int fd, uint32_t bound_port, uint
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 7) {
-    napi_throw_type_error(env, "ERR_NATIVE", "open(host, port, ipv6, rcvbuf, slot, batch, onBatch)");
+    napi_throw_type_error(env, "ERR_NATIVE", "open(host, port, ipv6, rcvbuf, slot, batch, onBatch[, reusePort])");
     return NULL;
   }
   char host[INET6_ADDRSTRLEN + 1];
   size_t host_len;
   uint32_t port, rcvbuf, slot, batch;
-  bool ipv6;
+  bool ipv6, reuse_port = false;
   CHECK(env, napi_get_value_string_latin1(env, argv[0], host, sizeof host, &host_len));
+  if (argc >= 8) CHECK(env, napi_get_value_bool(env, argv[7], &reuse_port));
   CHECK(env, napi_get_value_uint32(env, argv[1], &port));
   CHECK(env, napi_get_value_bool(env, argv[2], &ipv6));
   CHECK(env, napi_get_value_uint32(env, argv[3], &rcvbuf));
@@ -405,6 +406,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (rcvbuf > 0) {
     int size = (int)rcvbuf;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  }
+  // Several sockets on one port (one per ingest worker): the kernel spreads senders over them.
+  if (reuse_port) {
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+      int e = errno;
+      close(fd);
+      return throw_errno(env, "setsockopt(SO_REUSEPORT)", e);
+    }
   }
   if (bind(fd, (struct sockaddr *)&addr, addr_len) != 0) {
     int e = errno;

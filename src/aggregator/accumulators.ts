@@ -87,6 +87,13 @@ export class GaugeSeries extends SeriesBase {
   current = 0;
   /** The value of the last flush. */
   value = 0;
+  /**
+   * Whether a value (not a delta) was set since the last partial cut, and the deltas added
+   * since that value (or since the cut): what an ingest worker's partial cut sends, so that
+   * deltas received by different workers add up (src/aggregator/partial-cut.ts).
+   */
+  valueSet = false;
+  delta = 0;
 }
 
 /** A timer (or histogram): the interval's raw values. */
@@ -221,6 +228,8 @@ export function applySample(
       return;
     case 'gauge':
       acc.current = value;
+      acc.valueSet = true;
+      acc.delta = 0;
       return;
     case 'timer':
       if (acc.valueCount < bounds.exactValues) acc.values[acc.valueCount++] = value;
@@ -240,6 +249,7 @@ export function applySample(
 export function adjustGauge(acc: GaugeSeries, delta: number, nowMs: number): void {
   acc.lastSeenMs = nowMs;
   acc.current += delta;
+  acc.delta += delta;
 }
 
 /**

@@ -90,14 +90,14 @@ export const KEYS: readonly CoreKeySpec[] = [
   {
     key: 'max-workers',
     type: 'int',
-    default: () => String(os.availableParallelism()),
-    shown: 'number of CPUs',
+    default: '1',
     min: 1,
-    max: 1024,
+    max: 64,
     field: 'maxWorkers',
     group: 'Aggregation',
     reload: 'restart',
-    describe: 'Aggregation shards; backends always get one consolidated flush',
+    describe:
+      'UDP ingest threads: 1 receives on the main thread; N >= 2 runs N worker threads, each reading its own SO_REUSEPORT socket on metrics-addr, merged into one consolidated flush',
   },
   {
     key: 'percent-threshold',

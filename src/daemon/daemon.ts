@@ -7,8 +7,8 @@ import { Flusher } from '../flusher/flusher.js';
 import { raceAbort } from '../shared/abort.js';
 import { IngestStats } from '../ingest/ingest-stats.js';
 import type { Ingester } from '../ingest/ingester.js';
-import { createPipeline, type PipelineConfig } from '../ingest/pipeline.js';
-import { TagProcessor, type TagProcessorConfig } from '../ingest/tag-processor.js';
+import { createPipeline, reconfigurePipeline, type Pipeline, type PipelineConfig } from '../ingest/pipeline.js';
+import type { TagProcessorConfig } from '../ingest/tag-processor.js';
 import type { ServiceCheck, StatsdEvent } from '../parser/sample.js';
 import type { Receiver, ReceiverDeps } from '../receivers/receiver.js';
 import type { BoundAddress } from '../shared/listen.js';
@@ -24,6 +24,8 @@ import { TapHub } from '../telemetry/tap.js';
 import { registerDebugRoutes } from '../telemetry/debug-routes.js';
 import { redactSecrets, StatusPage, type StatusModel } from '../telemetry/status-page.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
+import type { UdpReceiverConfig } from '../receivers/udp/udp-receiver.js';
+import { IngestWorkers } from '../workers/ingest-workers.js';
 
 /** Dependencies of {@link Daemon}. */
 export interface DaemonDeps {
@@ -61,7 +63,10 @@ export class Daemon implements Lifecycle {
   #backends: Backend[];
   #reloading: Promise<unknown> = Promise.resolve();
   readonly #flusher: Flusher;
+  readonly #pipeline: Pipeline;
   readonly #ingester: Ingester;
+  /** The UDP receiver's threads when `max-workers` is 2 or more. */
+  readonly #workers: IngestWorkers | undefined;
   /** Receivers by type, in start order. */
   readonly #receivers = new Map<string, Receiver>();
   readonly #http: AdminHttpServer | undefined;
@@ -86,7 +91,10 @@ export class Daemon implements Lifecycle {
     this.metricStats = new MetricStats(clock.now());
     this.tap = new TapHub(
       () => clock.now(),
-      (open) => this.#ingester.attachTap(open ? this.tap : undefined),
+      (open) => {
+        this.#ingester.attachTap(open ? this.tap : undefined);
+        this.#workers?.attachTap(open);
+      },
     );
     const pipeline = createPipeline(pipelineConfigOf(config), {
       stats: this.stats,
@@ -97,6 +105,7 @@ export class Daemon implements Lifecycle {
       onEvent: (e) => this.#dispatchEvent(e),
       onServiceCheck: (c) => this.#dispatchServiceCheck(c),
     });
+    this.#pipeline = pipeline;
     this.aggregator = pipeline.aggregator;
     this.#ingester = pipeline.ingester;
     this.metrics = new SelfMetrics({
@@ -131,11 +140,44 @@ export class Daemon implements Lifecycle {
       });
     }
     this.#backends = config.backends.map((name) => this.#createBackend(name, config));
+    if (config.maxWorkers >= 2 && config.receivers['udp'] !== undefined) {
+      this.#workers = new IngestWorkers(
+        {
+          count: config.maxWorkers,
+          udp: config.receivers['udp'] as UdpReceiverConfig,
+          pipeline: pipelineConfigOf(config),
+        },
+        {
+          aggregator: this.aggregator,
+          stats: this.stats,
+          metricStats: this.metricStats,
+          rejects: this.rejects,
+          tap: () => this.tap,
+          onEvent: (e) => this.#dispatchEvent(e),
+          onServiceCheck: (c) => this.#dispatchServiceCheck(c),
+          logger,
+          clock,
+          onReceiveBuffer: (b) => this.metrics.udpReceiveBuffer.set(b),
+        },
+      );
+    }
+    const workers = this.#workers;
     this.#flusher = new Flusher(
       { flushIntervalMs: config.flushIntervalMs },
-      { aggregator: this.aggregator, backends: () => this.#backends, clock, logger, metrics: this.metrics.flusher() },
+      {
+        aggregator: this.aggregator,
+        backends: () => this.#backends,
+        clock,
+        logger,
+        metrics: this.metrics.flusher(),
+        ...(workers !== undefined ? { gather: (signal: AbortSignal) => workers.gather(signal) } : {}),
+      },
     );
     for (const [type, settings] of Object.entries(config.receivers)) {
+      if (type === 'udp' && workers !== undefined) {
+        this.#receivers.set(type, workers);
+        continue;
+      }
       const factory = this.#components.receivers.get(type);
       if (factory === undefined) throw new DaemonError('ERR_INTERNAL', `receiver "${type}" is not registered`);
       const rdeps: ReceiverDeps = {
@@ -243,18 +285,11 @@ export class Daemon implements Lifecycle {
     for (const name of plan.reconfigureBackends)
       byName.get(name)?.reconfigure?.(cfg.backendConfigs[name], sharedSettings(cfg));
 
-    this.aggregator.reconfigure({
-      percentThresholds: cfg.percentThresholds,
-      disabledPercentiles: cfg.disabledPercentiles,
-      expiry: cfg.expiry,
-      maxSeries: cfg.maxSeries,
-      timerExactValues: cfg.timerExactValues,
-      timerMaxBuckets: cfg.timerMaxBuckets,
-    });
-    this.#ingester.reconfigure(new TagProcessor(tagsOf(cfg)), cfg.badLinesPerMinute, cfg.gaugeDeltas);
+    reconfigurePipeline(this.#pipeline, pipelineConfigOf(cfg));
     this.#flusher.setInterval(cfg.flushIntervalMs);
     if (cfg.debugEndpoints !== 'tap') this.tap.closeAll();
     if (plan.live.includes('verbose')) this.#deps.logger.level = cfg.verbose ? 'debug' : 'info';
+    this.#workers?.reconfigure(pipelineConfigOf(cfg));
     this.#config = cfg;
 
     if (retired.length > 0) {
@@ -335,6 +370,7 @@ export class Daemon implements Lifecycle {
     );
     for (const [type, r] of this.#receivers) await step(`receiver ${type}`, r.shutdown(signal));
     await step('final flush', this.#flusher.shutdown(signal));
+    if (this.#workers !== undefined) await step('ingest workers', this.#workers.close());
     for (const b of this.#backends) await step(`backend ${b.name}`, b.shutdown(signal));
     this.tap.closeAll();
     if (this.#http !== undefined) await step('admin server', this.#http.shutdown());

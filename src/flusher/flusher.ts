@@ -65,6 +65,12 @@ export interface FlusherDeps {
   clock: Clock;
   logger: Logger;
   metrics?: FlusherMetrics;
+  /**
+   * Brings samples held elsewhere (the ingest workers' intervals) into the aggregator
+   * before each cut; bounded by `signal` (the flush interval): what comes later goes out
+   * with the next flush.
+   */
+  gather?: (signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -292,6 +298,8 @@ export class Flusher implements Lifecycle {
     const { clock, aggregator, logger, metrics } = this.#deps;
     const intervalSeconds = Math.max((startMono - this.#lastFlushMono) / 1000, 1e-3);
     this.#lastFlushMono = startMono;
+    // Never rejects: a worker that has not answered in time only delays its samples.
+    await this.#deps.gather?.(clock.timeout(this.#intervalMs));
     // While any backend still holds an earlier snapshot, this one is built from new
     // arrays and entries; otherwise the previous cut's are refreshed in place.
     const fresh = this.#held > 0;

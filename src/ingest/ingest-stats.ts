@@ -79,3 +79,29 @@ export class IngestStats implements ReceiverStats {
     return n;
   }
 }
+
+/** Visits every plain counter of `o` (numbers and records of numbers, not the maps) in a fixed order. */
+function eachCounter(o: object, visit: (holder: Record<string, number>, key: string) => void): void {
+  const rec = o as Record<string, unknown>;
+  for (const key of Object.keys(rec)) {
+    const v = rec[key];
+    if (typeof v === 'number') visit(rec as Record<string, number>, key);
+    else if (v !== null && typeof v === 'object' && !(v instanceof Map)) eachCounter(v, visit);
+  }
+}
+
+/** The plain counters of `stats` as one list (what an ingest worker reports to the main thread). */
+export function countersOf(stats: IngestStats): number[] {
+  const out: number[] = [];
+  eachCounter(stats, (h, k) => out.push(h[k]!));
+  return out;
+}
+
+/** Adds `now - before` (two {@link countersOf} lists of one source) to the counters of `stats`. */
+export function addCounters(stats: IngestStats, now: readonly number[], before: readonly number[]): void {
+  let i = 0;
+  eachCounter(stats, (h, k) => {
+    h[k]! += (now[i] ?? 0) - (before[i] ?? 0);
+    i++;
+  });
+}

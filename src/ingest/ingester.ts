@@ -18,8 +18,8 @@ import type { DatagramSink, Transport } from '../receivers/receiver.js';
 import { LineCache } from './line-cache.js';
 import { LineScan, plainMember, plainValue, scanLine } from '../parser/line-scan.js';
 import { MINUS, PLUS } from '../parser/ascii.js';
-import type { MetricStats } from './metric-stats.js';
-import type { IngestTap, RecentRejects } from './observe.js';
+import type { MetricStatsSink } from './metric-stats.js';
+import type { IngestTap, RejectSink } from './observe.js';
 import { fnv1a } from '../shared/hash.js';
 
 /** Dependencies of {@link Ingester}. */
@@ -41,9 +41,9 @@ export interface IngesterDeps {
   /** `gauge-deltas`: what a signed gauge value does (default `ignore`). */
   gaugeDeltas?: GaugeDeltaRule;
   /** Per-metric statistics (`/debug/metrics`); absent: none are kept. */
-  metricStats?: MetricStats;
+  metricStats?: MetricStatsSink;
   /** The last rejected lines (the status page); absent: none are kept. */
-  rejects?: RecentRejects;
+  rejects?: RejectSink;
 }
 
 /**

@@ -201,6 +201,15 @@ export interface MetricStatsOptions {
   sampleEvery?: number;
 }
 
+/** What the ingester reports per-metric statistics to (a {@link MetricStats}, or an ingest worker's relay of it). */
+export interface MetricStatsSink {
+  /** One in this many samples of a known series is reported (with this weight). */
+  readonly sampleEvery: number;
+  samples(name: string, weight: number, nowMs: number): void;
+  newSeries(name: string, tags: readonly string[], nowMs: number): void;
+  capped(name: string, nowMs: number): void;
+}
+
 /**
  * Per-metric statistics in bounded memory (heavy-hitters sketches, no map of every name):
  * which names receive the most samples, which create the most series and with which tag
@@ -208,7 +217,7 @@ export interface MetricStatsOptions {
  * every capped sample, a known series' samples one in {@link sampleEvery} (weighted), so
  * the receive path pays a counter decrement per line.
  */
-export class MetricStats {
+export class MetricStats implements MetricStatsSink {
   readonly sampleEvery: number;
   readonly #windowMs: number;
   readonly #names: number;

@@ -29,6 +29,11 @@ export interface IngestTap {
   readonly rejected: Rejection;
 }
 
+/** Where the ingester keeps rejected lines (a {@link RecentRejects}, or an ingest worker's relay of it). */
+export interface RejectSink {
+  readonly add: Rejection;
+}
+
 /** One rejected line, as the status page lists it. */
 export interface RejectedLine {
   readonly atMs: number;
@@ -47,7 +52,7 @@ export const CUT_BYTES = 200;
  * The last few rejected lines (a ring of {@link RecentRejects.capacity}), kept always: a
  * rejected line already takes the slow path, and the status page shows them.
  */
-export class RecentRejects {
+export class RecentRejects implements RejectSink {
   readonly capacity: number;
   readonly #ring: RejectedLine[] = [];
   #next = 0;

@@ -6,8 +6,8 @@ import type { LineParser } from '../parser/line-parser.js';
 import type { Logger } from '../shared/logger.js';
 import type { IngestStats } from './ingest-stats.js';
 import { Ingester, type GaugeDeltaRule } from './ingester.js';
-import type { MetricStats } from './metric-stats.js';
-import type { RecentRejects } from './observe.js';
+import type { MetricStatsSink } from './metric-stats.js';
+import type { RejectSink } from './observe.js';
 import { TagProcessor, type TagProcessorConfig } from './tag-processor.js';
 
 /** Settings of the receive side; anything left out takes the daemon's default. */
@@ -34,9 +34,9 @@ export interface PipelineDeps {
   /** Receives every accepted service check. */
   onServiceCheck?: (check: ServiceCheck) => void;
   /** Per-metric statistics to keep (`/debug/metrics`); absent: none. */
-  metricStats?: MetricStats;
+  metricStats?: MetricStatsSink;
   /** Where the last rejected lines are kept; absent: nowhere. */
-  rejects?: RecentRejects;
+  rejects?: RejectSink;
 }
 
 /** The receive side: the ingester (the receivers' sink) and the aggregator it feeds. */
@@ -64,7 +64,7 @@ export function createPipeline(cfg: PipelineConfig, deps: PipelineDeps): Pipelin
   const parser = cfg.istioNames === true ? createStatsdLineParser({ keepPipesInNames: true }) : parseStatsdLine;
   const ingester = new Ingester({
     parser,
-    tags: new TagProcessor({ ignoreHost: false, namespace: '', defaultTags: [], filters: [], ...cfg.tags }),
+    tags: tagProcessorOf(cfg),
     aggregator,
     stats: deps.stats,
     clock: deps.clock,
@@ -78,4 +78,18 @@ export function createPipeline(cfg: PipelineConfig, deps: PipelineDeps): Pipelin
     ...(deps.rejects !== undefined ? { rejects: deps.rejects } : {}),
   });
   return { parser, ingester, aggregator };
+}
+
+function tagProcessorOf(cfg: PipelineConfig): TagProcessor {
+  return new TagProcessor({ ignoreHost: false, namespace: '', defaultTags: [], filters: [], ...cfg.tags });
+}
+
+/**
+ * Applies a reload's receive-side settings to a running pipeline: percentiles, expiry,
+ * series cap, timer bounds, tags and filters, the bad-line log, gauge deltas. The shard
+ * count and the parser stay (they need a restart).
+ */
+export function reconfigurePipeline(p: Pipeline, cfg: PipelineConfig): void {
+  p.aggregator.reconfigure({ ...DEFAULT_AGGREGATOR, ...cfg.aggregator });
+  p.ingester.reconfigure(tagProcessorOf(cfg), cfg.badLinesPerMinute ?? 0, cfg.gaugeDeltas ?? 'ignore');
 }

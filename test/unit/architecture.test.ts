@@ -23,6 +23,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: ['shared', 'aggregator', 'ingest'],
   reload: ['shared', 'config', 'telemetry'],
   sink: ['shared'],
+  workers: ['shared', 'parser', 'aggregator', 'receivers', 'ingest'],
   daemon: [
     'shared',
     'parser',
@@ -34,6 +35,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'telemetry',
     'config',
     'reload',
+    'workers',
   ],
   injector: ['shared', 'config', 'reload', 'daemon'],
   cli: ['shared', 'config', 'daemon', 'sink', 'telemetry', 'injector'],

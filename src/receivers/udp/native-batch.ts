@@ -22,6 +22,8 @@ export interface BatchModule {
     slotBytes: number,
     batch: number,
     onBatch: (count: number, hosts: readonly string[]) => void,
+    /** SO_REUSEPORT: other sockets may bind the same port, and the kernel spreads senders over them. */
+    reusePort?: boolean,
   ): BatchSocket;
   /**
    * A Unix domain datagram socket at `path`, created with permissions `mode`; a stale

@@ -38,6 +38,15 @@ export interface UdpReceiverConfig {
   mode?: UdpReceiverMode;
 }
 
+/** How a {@link UdpReceiver} binds, beside its settings. */
+export interface UdpBindOptions {
+  /**
+   * SO_REUSEPORT: each ingest worker reads its own socket on the same port, and the
+   * kernel spreads senders (by address and port) over them.
+   */
+  reusePort?: boolean;
+}
+
 /**
  * UdpReceiver listens for StatsD datagrams (up to 64 KiB, many lines each) on IPv4 or
  * IPv6. An empty host listens on every interface (dual-stack where available).
@@ -50,12 +59,14 @@ export interface UdpReceiverConfig {
 export class UdpReceiver implements Receiver {
   readonly #cfg: UdpReceiverConfig;
   readonly #deps: ReceiverDeps;
+  readonly #reusePort: boolean;
   #socket: BoundSocket | undefined;
   #bound: { host: string; port: number } = { host: '', port: 0 };
 
-  constructor(cfg: UdpReceiverConfig, deps: ReceiverDeps) {
+  constructor(cfg: UdpReceiverConfig, deps: ReceiverDeps, bind: UdpBindOptions = {}) {
     this.#cfg = cfg;
     this.#deps = deps;
+    this.#reusePort = bind.reusePort === true;
   }
 
   async start(): Promise<void> {
@@ -152,7 +163,16 @@ export class UdpReceiver implements Receiver {
         }
       }
     };
-    socket = native.open(host, port, type === 'udp6', this.#cfg.receiveBufferBytes, SLOT_BYTES, BATCH, onBatch);
+    socket = native.open(
+      host,
+      port,
+      type === 'udp6',
+      this.#cfg.receiveBufferBytes,
+      SLOT_BYTES,
+      BATCH,
+      onBatch,
+      this.#reusePort,
+    );
     const opened = socket;
     return {
       kind: 'batch',
@@ -173,6 +193,7 @@ export class UdpReceiver implements Receiver {
         type,
         ipv6Only: false,
         recvBufferSize: this.#cfg.receiveBufferBytes,
+        reusePort: this.#reusePort,
       });
       const onError = (err: Error): void => {
         socket.close();
