@@ -113,6 +113,7 @@ export class Daemon implements Lifecycle {
       seriesCount: () => this.aggregator.seriesCount(),
       seriesDropped: () => this.aggregator.seriesDropped,
       udpKernelDrops: () => this.#kernelDrops(),
+      workerDatagrams: () => this.#workers?.datagrams() ?? [],
       version: deps.version,
     });
     // The HTTP server exists before the components, which may register routes on it.

@@ -31,6 +31,8 @@ export interface SelfMetricsSources {
   seriesDropped?: () => number;
   /** Datagrams the kernel dropped on the UDP socket (full receive buffer), if known. */
   udpKernelDrops?: () => number | undefined;
+  /** UDP datagrams each ingest worker received (`max-workers` >= 2), by worker; empty otherwise. */
+  workerDatagrams?: () => readonly number[];
   version: string;
 }
 
@@ -201,6 +203,12 @@ export class SelfMetrics {
       'Samples dropped because they would have created a series past max-series.',
       [],
       () => [[{}, src.seriesDropped?.() ?? 0]],
+    );
+    mirror(
+      'ingest_worker_datagrams_total',
+      'UDP datagrams each ingest worker thread received (max-workers >= 2): how evenly the kernel spreads senders.',
+      ['worker'],
+      () => (src.workerDatagrams?.() ?? []).map((n, i) => [{ worker: String(i) }, n]),
     );
     new Counter({
       name: p + 'udp_receive_drops_total',

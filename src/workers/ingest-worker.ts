@@ -84,7 +84,7 @@ function report(force: boolean): WorkerReport | undefined {
   const same = counters.length === reported.length && counters.every((v, i) => v === reported[i]);
   if (!force && same && statsCalls.length === 0 && rejects.length === 0) return undefined;
   reported = counters;
-  const r: WorkerReport = { counters, metricStats: statsCalls, rejects };
+  const r: WorkerReport = { counters, datagrams: stats.datagrams.udp, metricStats: statsCalls, rejects };
   statsCalls = [];
   rejects = [];
   return r;

@@ -47,6 +47,8 @@ interface Thread {
   readonly merger: PartialCutMerger;
   /** Its counters as last reported (what was already added to the daemon's). */
   counters: number[];
+  /** UDP datagrams it received (from its counters). */
+  datagrams: number;
   /** Waiters for its next `partial` and `stopped` answers. */
   onPartial: (() => void) | undefined;
   onStopped: (() => void) | undefined;
@@ -130,6 +132,7 @@ export class IngestWorkers implements Receiver {
       worker,
       merger: new PartialCutMerger(),
       counters: [],
+      datagrams: 0,
       onPartial: undefined,
       onStopped: undefined,
       closing: false,
@@ -211,6 +214,7 @@ export class IngestWorkers implements Receiver {
     const d = this.#deps;
     addCounters(d.stats, r.counters, thread.counters);
     thread.counters = r.counters;
+    thread.datagrams = r.datagrams;
     const now = d.clock.now();
     for (const c of r.metricStats) {
       if (c[0] === 'samples') d.metricStats.samples(c[1], c[2], now);
@@ -286,6 +290,11 @@ export class IngestWorkers implements Receiver {
 
   address(): BoundAddress {
     return this.#bound;
+  }
+
+  /** UDP datagrams each worker received, as last reported (a restarted worker counts from 0 again). */
+  datagrams(): number[] {
+    return this.#threads.map((t) => t.datagrams);
   }
 
   /** Kernel drops over every worker's socket (they share the port). */

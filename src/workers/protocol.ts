@@ -47,6 +47,8 @@ export interface RelayedReject {
  */
 export interface WorkerReport {
   readonly counters: number[];
+  /** UDP datagrams received so far. */
+  readonly datagrams: number;
   readonly metricStats: MetricStatsCall[];
   readonly rejects: RelayedReject[];
 }
