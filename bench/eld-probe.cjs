@@ -6,7 +6,10 @@
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const fs = require('node:fs');
 
-const out = process.env.ELD_OUT;
+const { isMainThread } = require('node:worker_threads');
+
+// The main thread's loop only: ingest worker threads (max-workers >= 2) load this too.
+const out = isMainThread ? process.env.ELD_OUT : undefined;
 if (out) {
   const windowMs = Number(process.env.ELD_WINDOW_MS || 1000);
   const h = monitorEventLoopDelay({ resolution: 1 });

@@ -203,9 +203,11 @@ export function oursConfig(o: {
   /** More top-level keys (TOML lines). */
   extra?: string;
   backends?: string;
+  /** `max-workers` (default 1). */
+  workers?: number;
 }): string {
   return (
-    `backends = "${o.backends ?? 'sepagent'}"\nmax-workers = 1\n${o.extra ?? ''}flush-interval = "${o.flushS}s"\nmetrics-addr = "127.0.0.1:${o.port}"\n` +
+    `backends = "${o.backends ?? 'sepagent'}"\nmax-workers = ${o.workers ?? 1}\n${o.extra ?? ''}flush-interval = "${o.flushS}s"\nmetrics-addr = "127.0.0.1:${o.port}"\n` +
     `web-addr = "127.0.0.1:${o.web}"\nreceive-buffer-size = ${o.rcvbuf}\n[sepagent]\nhost = "127.0.0.1"\nport = ${o.sinkPort}\n` +
     `sep_regexp = 'sep([0-9]+)'\ncluster_regexp = 'external_cluster_sep([0-9]+)'\n`
   );

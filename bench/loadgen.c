@@ -3,7 +3,7 @@
 //
 //   loadgen --port P [--host 127.0.0.1] [--lines-per-datagram N] [--series S]
 //           [--rate LINES_PER_S] [--duration S] [--mix C:G:T] [--burst-interval S]
-//           [--bursts N] [--generation G] [--series-per-sep N]
+//           [--bursts N] [--generation G] [--series-per-sep N] [--sockets K]
 //
 // Series i is a counter, gauge or timer by the C:G:T mix and is named
 // envoy.cluster.external_cluster_sep<k>.<stat>_<j>. Counter lines carry 1, so the sum of
@@ -14,6 +14,9 @@
 // --generation G: suffix every name with _gG, so each generation is a new set of series.
 // --series-per-sep N: about N series per SEP (cluster) when there are 1,000 series or more
 // (default 100); with fewer series there are about 50 SEPs. Every SEP gets the C:G:T mix.
+// --sockets K: send from K sockets (K source ports, default 1), each its own share of the
+// series (as K senders with their own metrics), so that a receiver with several
+// SO_REUSEPORT sockets (max-workers >= 2) gets them spread by sender.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -115,14 +118,14 @@ static struct datagram *build(long series, int lpd, int mc, int mg, int mt, int 
 
 int main(int argc, char **argv) {
   const char *host = "127.0.0.1";
-  int port = 8125, lpd = 1, mc = 60, mg = 25, mt = 15, bursts = 0;
+  int port = 8125, lpd = 1, mc = 60, mg = 25, mt = 15, bursts = 0, nfd = 1;
   long series = 1000;
   double rate = 100000, duration = 5, burst_interval = 0;
   static struct option opts[] = {{"host", 1, 0, 'H'}, {"port", 1, 0, 'p'}, {"lines-per-datagram", 1, 0, 'l'},
                                  {"series", 1, 0, 's'}, {"rate", 1, 0, 'r'}, {"duration", 1, 0, 'd'},
                                  {"mix", 1, 0, 'm'}, {"burst-interval", 1, 0, 'b'}, {"bursts", 1, 0, 'n'},
                                  {"generation", 1, 0, 'g'}, {"series-per-sep", 1, 0, 'S'},
-                                 {0, 0, 0, 0}};
+                                 {"sockets", 1, 0, 'k'}, {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
@@ -137,18 +140,22 @@ int main(int argc, char **argv) {
       case 'n': bursts = atoi(optarg); break;
       case 'g': generation = atoi(optarg); break;
       case 'S': series_per_sep = atol(optarg) > 0 ? atol(optarg) : 100; break;
+      case 'k': nfd = atoi(optarg); break;
       default: fprintf(stderr, "see the comment at the top of loadgen.c\n"); return 2;
     }
   }
-  if (lpd < 1 || series < 1 || mc + mg + mt <= 0) { fprintf(stderr, "bad arguments\n"); return 2; }
+  if (lpd < 1 || series < 1 || mc + mg + mt <= 0 || nfd < 1 || nfd > 64) { fprintf(stderr, "bad arguments\n"); return 2; }
 
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  if (fd < 0) die("socket");
-  int sndbuf = 8 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (inet_pton(AF_INET, host, &to.sin_addr) != 1) { fprintf(stderr, "bad host\n"); return 2; }
-  if (connect(fd, (struct sockaddr *)&to, sizeof to) < 0) die("connect");
+  int fds[64];
+  for (int k = 0; k < nfd; k++) {
+    fds[k] = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fds[k] < 0) die("socket");
+    int sndbuf = 8 << 20;
+    setsockopt(fds[k], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    if (connect(fds[k], (struct sockaddr *)&to, sizeof to) < 0) die("connect");
+  }
 
   long n_steady, n_burst = 0;
   int steady_mask = burst_interval > 0 ? 4 : 7;
@@ -174,12 +181,13 @@ int main(int argc, char **argv) {
     if (bursts == 0 && t - t0 >= duration) break;
     if (t >= next_burst) {
       for (long k = 0; k < n_burst;) {
+        long share = (n_burst + nfd - 1) / nfd;
         int b = 0;
-        for (; b < BATCH && k + b < n_burst; b++) {
+        for (; b < BATCH && k + b < n_burst && b < share - k % share; b++) {
           iov[b].iov_base = burst[k + b].data;
           iov[b].iov_len = burst[k + b].len;
         }
-        int r = sendmmsg(fd, msgs, (unsigned)b, 0);
+        int r = sendmmsg(fds[(k / share) % nfd], msgs, (unsigned)b, 0);
         if (r < 0) {
           if (errno == EAGAIN || errno == ENOBUFS) continue;
           errors++;
@@ -207,13 +215,16 @@ int main(int argc, char **argv) {
       nanosleep(&ts, NULL);
       continue;
     }
+    // Socket k sends datagrams [k * share, (k + 1) * share): a batch never crosses a share.
+    long share = (n_steady + nfd - 1) / nfd;
+    long room = share - pos % share;
     int b = 0;
-    for (; b < BATCH && b < due; b++) {
+    for (; b < BATCH && b < due && b < room; b++) {
       struct datagram *d = &steady[(pos + b) % n_steady];
       iov[b].iov_base = d->data;
       iov[b].iov_len = d->len;
     }
-    int r = sendmmsg(fd, msgs, (unsigned)b, 0);
+    int r = sendmmsg(fds[(pos / share) % nfd], msgs, (unsigned)b, 0);
     if (r < 0) {
       if (errno != EAGAIN && errno != ENOBUFS && errno != ECONNREFUSED) errors++;
       continue;

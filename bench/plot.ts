@@ -12,10 +12,11 @@ import type { Sent } from './lib.js';
  * /dev/null, the Prometheus exposition); go1 / go: the Go reference at max-workers 1 / its
  * default; etsy: Etsy's statsd.
  */
-export type DaemonName = 'ours' | 'ours-stdout' | 'ours-prom' | 'go1' | 'go' | 'etsy';
+export type DaemonName = 'ours' | 'ours-w2' | 'ours-stdout' | 'ours-prom' | 'go1' | 'go' | 'etsy';
 
 export const DAEMON_LABELS: Record<DaemonName, string> = {
   ours: 'statsd-sepagent',
+  'ours-w2': 'statsd-sepagent, 2 ingest workers',
   'ours-stdout': 'statsd-sepagent, sepagent + stdout',
   'ours-prom': 'statsd-sepagent, sepagent + prometheus',
   go1: 'gostatsd-sepagent, max-workers 1',
@@ -24,6 +25,7 @@ export const DAEMON_LABELS: Record<DaemonName, string> = {
 };
 const COLOURS: Record<DaemonName, string> = {
   ours: '#1b7837',
+  'ours-w2': '#00441b',
   'ours-stdout': '#5aae61',
   'ours-prom': '#a6dba0',
   go1: '#2166ac',

@@ -5,7 +5,7 @@
 //
 //   npm run bench -- [--duration 5] [--repeats 3] [--flush-interval 1] [--quick]
 //                    [--points 1x1000,1x100000,20x1000,20x100000]
-//                    [--daemons ours,etsy (also ours-stdout, ours-prom)] [--cpu-rate 100000] [--no-burst] [--fixed-only]
+//                    [--daemons ours,etsy (also ours-w2, ours-stdout, ours-prom)] [--cpu-rate 100000] [--no-burst] [--fixed-only]
 //
 // For every point it searches the highest sustained line rate with < 0.1 % loss, loss
 // counted end to end: counter and timer lines sent versus the counts the daemon flushed
@@ -112,16 +112,29 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
   const probe = ['-r', join(ROOT, 'bench', 'eld-probe.cjs')];
   let proc: ChildProcess;
   let flushMs: () => Promise<number>;
-  if (name === 'ours' || name === 'ours-stdout' || name === 'ours-prom') {
+  if (name.startsWith('ours')) {
     const web = await freeTcpPort();
     const cfg = join(OUT, 'ours.toml');
     // The second backends: stdout goes to /dev/null (stdio 'ignore'), the exposition is not scraped.
-    const backends = { ours: 'sepagent', 'ours-stdout': 'sepagent stdout', 'ours-prom': 'sepagent prometheus' }[name];
-    writeFileSync(cfg, oursConfig({ port, web, sinkPort, flushS: FLUSH_S, rcvbuf: RCVBUF, backends }));
+    const backends =
+      name === 'ours-stdout' ? 'sepagent stdout' : name === 'ours-prom' ? 'sepagent prometheus' : 'sepagent';
+    const workers = name === 'ours-w2' ? 2 : 1;
+    writeFileSync(cfg, oursConfig({ port, web, sinkPort, flushS: FLUSH_S, rcvbuf: RCVBUF, backends, workers }));
     // As shipped: the entry points' V8 flags and the image's malloc settings (docs/performance.md).
     proc = spawn(
       'taskset',
-      ['-c', '1', NODE, ...NODE_FLAGS, ...probe, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
+      // One worker runs on core 1, the load generator on core 0; two workers get both cores
+      // (sharing core 0 with the load generator: this machine has two).
+      [
+        '-c',
+        workers > 1 ? '0,1' : '1',
+        NODE,
+        ...NODE_FLAGS,
+        ...probe,
+        join(ROOT, 'dist', 'main.js'),
+        '--config-path',
+        cfg,
+      ],
       {
         env: daemonEnv(env),
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -245,7 +258,8 @@ async function trial(
       '--duration',
       String(Math.max(1, (series * 1.2) / warmRate)),
     ];
-    const shape = ['--lines-per-datagram', String(lpd), '--series-per-sep', String(SERIES_PER_SEP)];
+    // 16 source ports: a receiver with several SO_REUSEPORT sockets (ours-w2) gets them spread.
+    const shape = ['--lines-per-datagram', String(lpd), '--series-per-sep', String(SERIES_PER_SEP), '--sockets', '16'];
     await loadgen(d.port, [...shape, ...warmArgs, ...mix]);
     // A flush of the warm-up that lands after `before` would count as the trial's and
     // could hide a loss: wait until a whole interval passes with nothing arriving.
@@ -360,7 +374,8 @@ async function main(): Promise<void> {
   compileTools();
   const labels: Partial<Record<DaemonName, string>> = {};
   for (const d of DAEMONS) {
-    if (d.startsWith('ours')) labels[d] = `${DAEMON_LABELS[d]} (max-workers 1, node ${process.version})`;
+    if (d.startsWith('ours'))
+      labels[d] = `${DAEMON_LABELS[d]} (max-workers ${d === 'ours-w2' ? 2 : 1}, node ${process.version})`;
     else if (d === 'etsy') {
       const peerNode = spawnSync(PEER_NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
       const statsdVersion = (

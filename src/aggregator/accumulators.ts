@@ -253,8 +253,8 @@ export function adjustGauge(acc: GaugeSeries, delta: number, nowMs: number): voi
 }
 
 /**
- * Merges a forwarded interval of a timer (docs/semantics.md#aggregation): its raw values are
- * appended and its sampled count (sum of `1 / rate`) added.
+ * Merges a forwarded interval of a timer (docs/semantics.md#aggregation): its raw values
+ * `values[from, to)` are appended and its sampled count (sum of `1 / rate`) added.
  */
 export function mergeTimerValues(
   acc: TimerSeries,
@@ -262,13 +262,15 @@ export function mergeTimerValues(
   sampledCount: number,
   nowMs: number,
   bounds: TimerBounds = NO_TIMER_BOUNDS,
+  from = 0,
+  to = values.length,
 ): void {
   acc.lastSeenMs = nowMs;
-  if (acc.valueCount + values.length <= bounds.exactValues) {
+  if (acc.valueCount + (to - from) <= bounds.exactValues) {
     const out = acc.values;
     let n = acc.valueCount;
-    for (let i = 0; i < values.length; i++) out[n++] = values[i]!;
+    for (let i = from; i < to; i++) out[n++] = values[i]!;
     acc.valueCount = n;
-  } else for (let i = 0; i < values.length; i++) recordTimerValue(acc, values[i]!, bounds);
+  } else for (let i = from; i < to; i++) recordTimerValue(acc, values[i]!, bounds);
   acc.sampled += sampledCount;
 }

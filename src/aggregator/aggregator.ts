@@ -39,8 +39,18 @@ export interface Aggregator {
    * pass the series cap (counted). Nothing is applied to it.
    */
   resolve(series: SeriesIdentity & { readonly kind: MetricKind }, nowMs: number): SeriesRef | undefined;
-  /** Merges a forwarded timer interval into a live timer series: appends `values`, adds `sampledCount`. */
-  mergeTimer(ref: SeriesRef, values: ArrayLike<number>, sampledCount: number, nowMs: number): void;
+  /**
+   * Merges a forwarded timer interval into a live timer series: appends `values[from, to)`
+   * (all of them by default), adds `sampledCount`.
+   */
+  mergeTimer(
+    ref: SeriesRef,
+    values: ArrayLike<number>,
+    sampledCount: number,
+    nowMs: number,
+    from?: number,
+    to?: number,
+  ): void;
   /**
    * Remembers the name a client wrote for a series whose normalised name is `name`
    * (FlushSnapshot.rawNames); the first one is kept, and at most a bounded number.

@@ -224,8 +224,15 @@ export class InMemoryAggregator implements Aggregator {
     mergeFoldedTimer(ref as TimerSeries, folded, sampledCount, nowMs, this.#timerBounds);
   }
 
-  mergeTimer(ref: SeriesRef, values: ArrayLike<number>, sampledCount: number, nowMs: number): void {
-    mergeTimerValues(ref as TimerSeries, values, sampledCount, nowMs, this.#timerBounds);
+  mergeTimer(
+    ref: SeriesRef,
+    values: ArrayLike<number>,
+    sampledCount: number,
+    nowMs: number,
+    from = 0,
+    to = values.length,
+  ): void {
+    mergeTimerValues(ref as TimerSeries, values, sampledCount, nowMs, this.#timerBounds, from, to);
   }
 
   resolve(s: SeriesIdentity & { readonly kind: MetricKind }, nowMs: number): Accumulator | undefined {

@@ -39,8 +39,12 @@ export interface PartialCut {
   readonly timerValues: Float64Array;
   /** Sum of 1/rate per timer. */
   readonly timerSampled: Float64Array;
-  /** Per timer: its histogram when it passed `timer-exact-values` (its values are then empty), else null. */
-  readonly timerFolded: Array<TimerHistogramWire | null>;
+  /**
+   * The timers (indices into `timerIds`) that passed `timer-exact-values`, each with its
+   * histogram in `timerFolded` (their values are then empty).
+   */
+  readonly timerFoldedAt: Int32Array;
+  readonly timerFolded: TimerHistogramWire[];
   readonly setIds: Int32Array;
   readonly setMembers: string[][];
   /** Raw names (FlushSnapshot.rawNames) first noted since the last partial cut. */
@@ -62,6 +66,7 @@ export function transferList(p: PartialCut): ArrayBuffer[] {
     p.timerStart,
     p.timerValues,
     p.timerSampled,
+    p.timerFoldedAt,
     p.setIds,
   ].map((a) => a.buffer as ArrayBuffer);
 }
@@ -69,19 +74,30 @@ export function transferList(p: PartialCut): ArrayBuffer[] {
 /**
  * PartialCutWriter turns an ingest worker's interval cuts into {@link PartialCut}s: it
  * numbers the worker's series (ids of expired series are reused) and keeps which raw
- * names were sent. One writer per worker aggregator.
+ * names were sent. One writer per worker aggregator, fed every cut it takes.
+ *
+ * Ids are kept by position, with no map: a cut lists each kind's series in creation
+ * order, the survivors of the previous cut first (expiry keeps the order), then the
+ * series created since. So the previous cut's ids, less the expired ones, are the first
+ * ids of the next cut, and only the new series at the end get new ids.
  */
 export class PartialCutWriter {
-  readonly #ids = new Map<Accumulator, number>();
+  /** Per kind: the ids of the series the previous cut left alive, in their order. */
+  readonly #ids: Record<MetricKind, Int32Array> = {
+    counter: new Int32Array(0),
+    gauge: new Int32Array(0),
+    timer: new Int32Array(0),
+    set: new Int32Array(0),
+  };
   readonly #free: number[] = [];
   #next = 0;
   /** When the previous cut was taken: a series last seen before it had no samples since. */
   #since = -Infinity;
   #rawNamesSent = 0;
 
-  /** Series the writer has numbered (tests, diagnostics). */
+  /** Series the writer has numbered and not retired (tests, diagnostics). */
   get knownSeries(): number {
-    return this.#ids.size;
+    return KINDS.reduce((n, k) => n + this.#ids[k].length, 0);
   }
 
   /**
@@ -94,85 +110,103 @@ export class PartialCutWriter {
     const added: Accumulator[] = [];
     const addedIds: number[] = [];
     const retired: number[] = [];
-    /** The id of a series with samples in this interval, numbering it if new. */
-    const idOf = (acc: Accumulator): number => {
-      let id = this.#ids.get(acc);
-      if (id === undefined) {
-        id = this.#free.pop() ?? this.#next++;
-        this.#ids.set(acc, id);
-        added.push(acc);
-        addedIds.push(id);
-      }
-      return id;
-    };
-    /** Indices into the cut's list of a kind of the series with samples; retires the expired ones. */
-    const touched = (series: readonly Accumulator[]): number[] => {
-      const out: number[] = [];
+    /**
+     * Numbers the series of one kind's list (new ones at its end are added), retires the
+     * expired ones, and returns the ids and how many series had samples.
+     */
+    const number = (kind: MetricKind, series: readonly Accumulator[]): { ids: Int32Array; touched: number } => {
+      const previous = this.#ids[kind];
+      const ids = new Int32Array(series.length);
+      let alive = 0;
+      let touched = 0;
       for (let i = 0; i < series.length; i++) {
         const acc = series[i]!;
+        let id: number;
+        if (i < previous.length) id = previous[i]!;
+        else {
+          // A new series is announced at once (even if it has no samples to send yet).
+          id = this.#free.pop() ?? this.#next++;
+          added.push(acc);
+          addedIds.push(id);
+        }
+        ids[i] = id;
         if (acc.dead) {
-          const id = this.#ids.get(acc);
-          if (id !== undefined) {
-            this.#ids.delete(acc);
-            this.#free.push(id);
-            retired.push(id);
-          }
-        } else if (acc.lastSeenMs >= since) out.push(i);
+          this.#free.push(id);
+          retired.push(id);
+        } else {
+          alive++;
+          if (acc.lastSeenMs >= since) touched++;
+        }
       }
-      return out;
+      const kept = new Int32Array(alive);
+      for (let i = 0, j = 0; i < series.length; i++) if (!series[i]!.dead) kept[j++] = ids[i]!;
+      this.#ids[kind] = kept;
+      return { ids, touched };
     };
+    /** Whether series `acc` goes into this partial cut. */
+    const sends = (acc: Accumulator): boolean => !acc.dead && acc.lastSeenMs >= since;
 
-    const c = touched(cut.counters);
-    const counterIds = new Int32Array(c.length);
-    const counterValues = new Float64Array(c.length);
-    for (let k = 0; k < c.length; k++) {
-      counterIds[k] = idOf(cut.counters[c[k]!]!);
-      counterValues[k] = cut.counterValues[c[k]!]!;
+    const c = number('counter', cut.counters);
+    const counterIds = new Int32Array(c.touched);
+    const counterValues = new Float64Array(c.touched);
+    for (let i = 0, k = 0; i < cut.counters.length; i++) {
+      if (!sends(cut.counters[i]!)) continue;
+      counterIds[k] = c.ids[i]!;
+      counterValues[k++] = cut.counterValues[i]!;
     }
 
-    const g = touched(cut.gauges);
-    const gaugeIds = new Int32Array(g.length);
-    const gaugeValues = new Float64Array(g.length);
-    const gaugeIsDelta = new Uint8Array(g.length);
-    for (let k = 0; k < g.length; k++) {
-      const acc = cut.gauges[g[k]!]!;
-      gaugeIds[k] = idOf(acc);
+    const g = number('gauge', cut.gauges);
+    const gaugeIds = new Int32Array(g.touched);
+    const gaugeValues = new Float64Array(g.touched);
+    const gaugeIsDelta = new Uint8Array(g.touched);
+    for (let i = 0, k = 0; i < cut.gauges.length; i++) {
+      const acc = cut.gauges[i]!;
+      if (!sends(acc)) continue;
+      gaugeIds[k] = g.ids[i]!;
       gaugeValues[k] = acc.valueSet ? acc.current : acc.delta;
-      gaugeIsDelta[k] = acc.valueSet ? 0 : 1;
+      gaugeIsDelta[k++] = acc.valueSet ? 0 : 1;
       acc.valueSet = false;
       acc.delta = 0;
     }
 
-    const t = touched(cut.timers);
-    const timerIds = new Int32Array(t.length);
-    const timerStart = new Int32Array(t.length + 1);
-    const timerSampled = new Float64Array(t.length);
-    const timerFolded: Array<TimerHistogramWire | null> = new Array<TimerHistogramWire | null>(t.length);
+    const t = number('timer', cut.timers);
+    const timerIds = new Int32Array(t.touched);
+    const timerStart = new Int32Array(t.touched + 1);
+    const timerSampled = new Float64Array(t.touched);
+    const foldedAt: number[] = [];
+    const timerFolded: TimerHistogramWire[] = [];
     let total = 0;
-    for (const i of t) if (cut.timerFolded[i] === undefined) total += cut.timerStart[i + 1]! - cut.timerStart[i]!;
+    for (let i = 0; i < cut.timers.length; i++)
+      if (sends(cut.timers[i]!) && cut.timerFolded[i] === undefined)
+        total += cut.timerStart[i + 1]! - cut.timerStart[i]!;
     const timerValues = new Float64Array(total);
     let off = 0;
-    for (let k = 0; k < t.length; k++) {
-      const i = t[k]!;
-      timerIds[k] = idOf(cut.timers[i]!);
+    for (let i = 0, k = 0; i < cut.timers.length; i++) {
+      if (!sends(cut.timers[i]!)) continue;
+      timerIds[k] = t.ids[i]!;
       timerStart[k] = off;
       timerSampled[k] = cut.timerSampled[i]!;
       const folded = cut.timerFolded[i];
-      timerFolded[k] = folded === undefined ? null : folded.toWire();
-      if (folded !== undefined) continue;
-      const from = cut.timerStart[i]!;
-      const to = cut.timerStart[i + 1]!;
-      timerValues.set(cut.timerData.subarray(from, to), off);
-      off += to - from;
+      if (folded !== undefined) {
+        foldedAt.push(k);
+        timerFolded.push(folded.toWire());
+      } else {
+        const from = cut.timerStart[i]!;
+        const to = cut.timerStart[i + 1]!;
+        timerValues.set(cut.timerData.subarray(from, to), off);
+        off += to - from;
+      }
+      k++;
     }
-    timerStart[t.length] = off;
+    timerStart[t.touched] = off;
 
-    const s = touched(cut.sets);
-    const setIds = new Int32Array(s.length);
-    const setMembers: string[][] = new Array<string[]>(s.length);
-    for (let k = 0; k < s.length; k++) {
-      setIds[k] = idOf(cut.sets[s[k]!]!);
-      setMembers[k] = [...cut.setMembers[s[k]!]!];
+    const st = number('set', cut.sets);
+    const setIds = new Int32Array(st.touched);
+    const setMembers: string[][] = new Array<string[]>(st.touched);
+    for (let i = 0, k = 0; i < cut.sets.length; i++) {
+      if (!sends(cut.sets[i]!)) continue;
+      setIds[k] = st.ids[i]!;
+      setMembers[k++] = [...cut.setMembers[i]!];
     }
 
     const rawNames: Array<[string, string]> = [];
@@ -199,6 +233,7 @@ export class PartialCutWriter {
       timerStart,
       timerValues,
       timerSampled,
+      timerFoldedAt: Int32Array.from(foldedAt),
       timerFolded,
       setIds,
       setMembers,
