@@ -32,3 +32,20 @@ if (out) {
   }, windowMs);
   t.unref();
 }
+
+// ELD_WORKER_OUT: the same per window for each ingest worker thread, tagged with its id.
+const workerOut = isMainThread ? undefined : process.env.ELD_WORKER_OUT;
+if (workerOut) {
+  const { threadId } = require('node:worker_threads');
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const t = setInterval(
+    () => {
+      const rec = { t: Date.now(), thread: threadId, maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 };
+      fs.appendFileSync(workerOut, `${JSON.stringify(rec)}\n`);
+      h.reset();
+    },
+    Number(process.env.ELD_WINDOW_MS || 1000),
+  );
+  t.unref();
+}

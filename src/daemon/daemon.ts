@@ -25,7 +25,12 @@ import { registerDebugRoutes } from '../telemetry/debug-routes.js';
 import { redactSecrets, StatusPage, type StatusModel } from '../telemetry/status-page.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import type { UdpReceiverConfig } from '../receivers/udp/udp-receiver.js';
-import { IngestWorkers } from '../workers/ingest-workers.js';
+import type { IngestWorkers } from '../workers/ingest-workers.js';
+import type * as IngestWorkersModule from '../workers/ingest-workers.js';
+import { onFirstUse } from '../shared/on-first-use.js';
+
+/** The ingest worker threads' main-thread side, loaded only by a daemon with `max-workers` >= 2. */
+const ingestWorkers = onFirstUse<typeof IngestWorkersModule>(import.meta.url, '../workers/ingest-workers.js');
 
 /** Dependencies of {@link Daemon}. */
 export interface DaemonDeps {
@@ -142,7 +147,7 @@ export class Daemon implements Lifecycle {
     }
     this.#backends = config.backends.map((name) => this.#createBackend(name, config));
     if (config.maxWorkers >= 2 && config.receivers['udp'] !== undefined) {
-      this.#workers = new IngestWorkers(
+      this.#workers = new (ingestWorkers().IngestWorkers)(
         {
           count: config.maxWorkers,
           udp: config.receivers['udp'] as UdpReceiverConfig,

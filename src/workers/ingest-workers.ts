@@ -1,14 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import type { Aggregator } from '../aggregator/aggregator.js';
 import { PartialCutMerger } from '../aggregator/partial-cut.js';
-import { addCounters, type IngestStats } from '../ingest/ingest-stats.js';
+import { addCounters, IngestStats } from '../ingest/ingest-stats.js';
 import type { MetricStats } from '../ingest/metric-stats.js';
 import type { IngestTap, RecentRejects } from '../ingest/observe.js';
 import type { PipelineConfig } from '../ingest/pipeline.js';
 import type { ServiceCheck, StatsdEvent } from '../parser/sample.js';
-import type { Receiver } from '../receivers/receiver.js';
+import type { DatagramSink, Receiver } from '../receivers/receiver.js';
 import { udpKernelDrops } from '../receivers/udp/kernel-drops.js';
-import type { UdpReceiverConfig } from '../receivers/udp/udp-receiver.js';
+import { UdpReceiver, type UdpReceiverConfig } from '../receivers/udp/udp-receiver.js';
 import type { BoundAddress } from '../shared/listen.js';
 import type { Clock } from '../shared/clock.js';
 import { DaemonError } from '../shared/errors.js';
@@ -66,13 +66,25 @@ const LEVEL_METHODS: Record<number, 'debug' | 'info' | 'warn' | 'error' | 'fatal
   60: 'fatal',
 };
 
+/** The probe socket's sink: it is closed before anything can arrive. */
+const NO_SINK: DatagramSink = {
+  ingestDatagram: () => undefined,
+  ingestDatagramAt: () => undefined,
+  ingestLine: () => undefined,
+  ingestForwarded: () => 0,
+  ingestEvent: () => undefined,
+};
+
 /** The worker's module, beside this one: `.ts` when running from the sources, `.js` when built. */
 const WORKER_URL = new URL(`./ingest-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /**
  * IngestWorkers is the `udp` receiver when `max-workers` is 2 or more: N worker threads,
  * each reading its own SO_REUSEPORT socket on `metrics-addr` (the kernel spreads senders
- * over them by address and port) into its own pipeline and aggregator. The main thread
+ * over them by address and port) into its own pipeline and aggregator. At start the
+ * address is claimed once without SO_REUSEPORT, so a port in use is refused as with one
+ * thread; a process of the same user that binds the port with SO_REUSEPORT later would
+ * share the traffic (the kernel allows it). The main thread
  * keeps one aggregator: before each cut, {@link gather} asks every worker for its interval
  * and merges the partial cuts into it, so backends still get ONE consolidated flush.
  *
@@ -97,19 +109,39 @@ export class IngestWorkers implements Receiver {
     this.#logLevel = deps.logger.level;
   }
 
-  /** Starts worker 0 on the configured address, then the others on the port it bound. */
+  /**
+   * Claims the configured address once without SO_REUSEPORT (so a port another process
+   * holds is refused here, as with one thread, and port 0 is resolved), then starts every
+   * worker on that address and port.
+   */
   async start(): Promise<void> {
     if (this.#threads.length > 0) return;
-    const first = await this.#spawn(0, this.#cfg.udp);
-    this.#bound = first;
-    const rest: Array<Promise<BoundAddress>> = [];
-    for (let i = 1; i < this.#cfg.count; i++) rest.push(this.#spawn(i, this.#followerUdp()));
+    this.#bound = await this.#claim();
+    const all: Array<Promise<BoundAddress>> = [];
+    for (let i = 0; i < this.#cfg.count; i++) all.push(this.#spawn(i, this.#followerUdp()));
     try {
-      await Promise.all(rest);
+      await Promise.all(all);
     } catch (err) {
       await this.close();
       throw err;
     }
+  }
+
+  /** Binds and closes an ordinary socket on the configured address: the address and port the workers share. */
+  async #claim(): Promise<BoundAddress> {
+    const probe = new UdpReceiver(
+      { ...this.#cfg.udp, mode: 'dgram' },
+      {
+        sink: NO_SINK,
+        stats: new IngestStats(),
+        logger: this.#deps.logger.child({}, { level: 'warn' }),
+        clock: this.#deps.clock,
+      },
+    );
+    await probe.start();
+    const bound = probe.address();
+    await probe.shutdown();
+    return bound;
   }
 
   /** A later worker's socket: the address and port the first one bound. */

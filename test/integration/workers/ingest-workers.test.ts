@@ -145,6 +145,22 @@ describe('ingest workers (max-workers >= 2)', function () {
     }
   });
 
+  it('refuses a port another process holds even with SO_REUSEPORT (another daemon with workers): the workers share it only among themselves', async () => {
+    const holder = dgram.createSocket({ type: 'udp4', reusePort: true });
+    await new Promise<void>((resolve) => holder.bind(0, '127.0.0.1', resolve));
+    try {
+      const port = holder.address().port;
+      let failure: unknown;
+      await startDaemon({ 'max-workers': 2, 'metrics-addr': `127.0.0.1:${port}` }).then(
+        (d) => d.shutdown(),
+        (err: unknown) => (failure = err),
+      );
+      expect(String(failure)).to.match(/EADDRINUSE/);
+    } finally {
+      holder.close();
+    }
+  });
+
   it('the final flush at shutdown holds everything the workers received', async () => {
     const out = new PassThrough();
     let text = '';
