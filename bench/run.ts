@@ -4,7 +4,7 @@
 // one run.
 //
 //   npm run bench -- [--duration 5] [--repeats 3] [--flush-interval 1] [--quick]
-//                    [--points 1x1000,1x100000,20x1000,20x100000]
+//                    [--points 1x1000,1x100000,20x1000,20x100000] [--warmup 1]
 //                    [--daemons ours,etsy (also ours-w2, ours-stdout, ours-prom)] [--cpu-rate 100000] [--no-burst] [--fixed-only]
 //
 // For every point it searches the highest sustained line rate with < 0.1 % loss, loss
@@ -68,8 +68,11 @@ const { values: opt } = parseArgs({
     /** Only the fixed-rate trials (CPU per million lines), no search for the highest rate. */
     'fixed-only': { type: 'boolean', default: false },
     'peer-backend': { type: 'string', default: 'sepagent' },
+    /** Seconds of traffic before each trial (at least enough to create every series once). */
+    warmup: { type: 'string', default: '1' },
   },
 });
+const WARMUP_S = Number(opt.warmup);
 const DURATION = opt.quick ? 3 : Number(opt.duration);
 const REPEATS = opt.quick ? 1 : Number(opt.repeats);
 const FLUSH_S = Number(opt['flush-interval']);
@@ -256,7 +259,7 @@ async function trial(
       '--rate',
       String(warmRate),
       '--duration',
-      String(Math.max(1, (series * 1.2) / warmRate)),
+      String(Math.max(WARMUP_S, (series * 1.2) / warmRate)),
     ];
     // 16 source ports: a receiver with several SO_REUSEPORT sockets (ours-w2) gets them spread.
     const shape = ['--lines-per-datagram', String(lpd), '--series-per-sep', String(SERIES_PER_SEP), '--sockets', '16'];
