@@ -132,7 +132,10 @@ describe('statsdaemon backend: relaying to real statsd receivers', function () {
         const values: number[] = [];
         // Whole lines only: a flush being appended by the other process may be read half-written.
         const text = readFileSync(record, 'utf8');
-        for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean)) {
+        for (const line of text
+          .slice(0, text.lastIndexOf('\n') + 1)
+          .split('\n')
+          .filter(Boolean)) {
           const f = JSON.parse(line) as { counters: Record<string, number>; timers: Record<string, number[]> };
           hits += f.counters['relay.hits'] ?? 0;
           values.push(...(f.timers['relay.lat'] ?? []));
