@@ -69,6 +69,9 @@ typedef struct {
   int is_unix;      // AF_UNIX: no sender addresses
   int passcred;     // SO_PASSCRED: the sender's pid per datagram
   uint8_t *control; // per-datagram ancillary data buffers (passcred)
+  // Removed once closed; run if the environment ends first (a worker thread terminated).
+  napi_async_cleanup_hook_handle cleanup;
+  int tearing_down;  // the environment is ending: no more calls into JavaScript
 } receiver_t;
 
 #define CONTROL_BYTES CMSG_SPACE(sizeof(struct ucred))
@@ -218,6 +221,14 @@ static void on_poll_closed(uv_handle_t *handle) {
   r->control = NULL;
   // data and meta belong to their ArrayBuffers (freed by their finalizers); r itself is
   // freed by the handle object's finalizer.
+  napi_async_cleanup_hook_handle cleanup = r->cleanup;
+  r->cleanup = NULL;
+  if (r->tearing_down) {
+    // The environment is ending: its references go with it; only say the handle is closed.
+    if (cleanup != NULL) napi_remove_async_cleanup_hook(cleanup);
+    return;
+  }
+  if (cleanup != NULL) napi_remove_async_cleanup_hook(cleanup);
   napi_env env = r->env;
   napi_handle_scope scope;
   if (r->on_closed != NULL && napi_open_handle_scope(env, &scope) == napi_ok) {
@@ -245,6 +256,18 @@ static void stop_receiver(receiver_t *r) {
   napi_delete_reference(r->env, r->on_batch);
   napi_delete_reference(r->env, r->hosts);
   napi_async_destroy(r->env, r->async_ctx);
+  uv_close((uv_handle_t *)&r->poll, on_poll_closed);
+}
+
+// The environment ends with the socket open (a worker thread terminated, or exiting
+// without close): stop reading and close the handle, so that the loop can close.
+static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
+  (void)handle;
+  receiver_t *r = (receiver_t *)arg;
+  r->tearing_down = 1;
+  if (r->closed) return;  // a close is under way: on_poll_closed removes the hook
+  r->closed = 1;
+  uv_poll_stop(&r->poll);
   uv_close((uv_handle_t *)&r->poll, on_poll_closed);
 }
 
@@ -347,6 +370,8 @@ static napi_value start_receiver(napi_env env, int fd, uint32_t bound_port, uint
   CHECK(env, napi_create_reference(env, obj, 1, &r->self));
   CHECK(env, napi_create_string_utf8(env, "UDPBATCHRECEIVE", NAPI_AUTO_LENGTH, &resource_name));
   CHECK(env, napi_async_init(env, NULL, resource_name, &r->async_ctx));
+
+  CHECK(env, napi_add_async_cleanup_hook(env, on_env_teardown, r, &r->cleanup));
 
   rc = uv_poll_start(&r->poll, UV_READABLE, on_readable);
   if (rc != 0) {

@@ -119,6 +119,7 @@ export class Daemon implements Lifecycle {
       seriesDropped: () => this.aggregator.seriesDropped,
       udpKernelDrops: () => this.#kernelDrops(),
       workerDatagrams: () => this.#workers?.datagrams() ?? [],
+      workerRestarts: () => this.#workers?.restarts ?? 0,
       version: deps.version,
     });
     // The HTTP server exists before the components, which may register routes on it.
@@ -318,6 +319,11 @@ export class Daemon implements Lifecycle {
   /** The ingest entry point (used by benchmarks and tests that bypass sockets). */
   get ingester(): Ingester {
     return this.#ingester;
+  }
+
+  /** The UDP ingest threads when `max-workers` is 2 or more (diagnostics, tests). */
+  get ingestWorkers(): IngestWorkers | undefined {
+    return this.#workers;
   }
 
   async start(): Promise<void> {

@@ -33,6 +33,8 @@ export interface SelfMetricsSources {
   udpKernelDrops?: () => number | undefined;
   /** UDP datagrams each ingest worker received (`max-workers` >= 2), by worker; empty otherwise. */
   workerDatagrams?: () => readonly number[];
+  /** Ingest workers that exited on their own and were started again. */
+  workerRestarts?: () => number;
   version: string;
 }
 
@@ -209,6 +211,12 @@ export class SelfMetrics {
       'UDP datagrams each ingest worker thread received (max-workers >= 2): how evenly the kernel spreads senders.',
       ['worker'],
       () => (src.workerDatagrams?.() ?? []).map((n, i) => [{ worker: String(i) }, n]),
+    );
+    mirror(
+      'ingest_worker_restarts_total',
+      'Ingest worker threads that exited on their own and were started again (what each had received since the last flush is lost).',
+      [],
+      () => [[{}, src.workerRestarts?.() ?? 0]],
     );
     new Counter({
       name: p + 'udp_receive_drops_total',

@@ -99,6 +99,7 @@ export class IngestWorkers implements Receiver {
   #bound: BoundAddress = { host: '', port: 0 };
   #seq = 0;
   #tapOpen = false;
+  #restarts = 0;
   #logLevel: string;
   #closed = false;
 
@@ -190,9 +191,14 @@ export class IngestWorkers implements Receiver {
         thread.onPartial?.();
         thread.onStopped?.();
         if (thread.closing || this.#closed || !listening) return;
-        this.#deps.logger.error({ worker: index, code }, 'ingest worker exited; starting it again');
-        this.#spawn(index, this.#followerUdp()).catch((err: unknown) =>
-          this.#deps.logger.error({ worker: index, err: String(err) }, 'ingest worker could not be started again'),
+        this.#deps.logger.error(
+          { worker: index, code },
+          'ingest worker exited (what it received since the last flush is lost); starting it again',
+        );
+        this.#spawn(index, this.#followerUdp()).then(
+          () => this.#restarts++,
+          (err: unknown) =>
+            this.#deps.logger.error({ worker: index, err: String(err) }, 'ingest worker could not be started again'),
         );
       });
     });
@@ -322,6 +328,16 @@ export class IngestWorkers implements Receiver {
 
   address(): BoundAddress {
     return this.#bound;
+  }
+
+  /** Workers that exited on their own and were started again (and listen again). */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** The worker threads, by index (diagnostics, tests); a restarted worker is a new thread. */
+  threads(): readonly Worker[] {
+    return this.#threads.map((t) => t.worker);
   }
 
   /** UDP datagrams each worker received, as last reported (a restarted worker counts from 0 again). */

@@ -161,6 +161,43 @@ describe('ingest workers (max-workers >= 2)', function () {
     }
   });
 
+  it('a worker thread that dies is started again on the same port, and the next intervals are whole', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (c: Buffer) => (text += c.toString()));
+    const clock = new ManualClock();
+    const daemon = await startDaemon(
+      { backends: 'stdout', 'flush-interval': '1h', 'max-workers': 2 },
+      { clock, stdout: out },
+    );
+    try {
+      const workers = daemon.ingestWorkers!;
+      const port = daemon.addresses().udp.port;
+      await sendAll(port);
+      await waitFor(() => daemon.stats.lines === SENDERS * LINES_PER_SENDER, 10_000);
+      clock.advance(1000);
+      await daemon.flushNow();
+      const first = workers.threads()[0]!;
+      await first.terminate();
+      await waitFor(() => workers.restarts === 1, 10_000, 'a new worker 0 listening');
+      text = '';
+      await sendAll(port);
+      await waitFor(() => daemon.stats.lines === 2 * SENDERS * LINES_PER_SENDER, 10_000, 'the second round');
+      clock.advance(1000);
+      await daemon.flushNow();
+      let sum = 0;
+      for (let n = 0; n < SENDERS * 20; n++) sum += 1 + (n % 3);
+      const counts = text.split('\n').filter((l) => /^stats\.counter\.req\.count[.\w]*\.count /.test(l));
+      expect(counts.map((l) => Number(l.split(' ')[1]))).to.deep.equal([sum]);
+      expect(workers.threads()[0]).to.not.equal(first);
+      expect(workers.datagrams()[0]).to.be.greaterThan(0); // the new worker 0 received its share
+      const metrics = (await httpGet(daemon.addresses().web!.port, '/metrics')).body;
+      expect(metricValue(metrics, 'statsd_sepagent_ingest_worker_restarts_total')).to.equal(1);
+    } finally {
+      await daemon.shutdown();
+    }
+  });
+
   it('the final flush at shutdown holds everything the workers received', async () => {
     const out = new PassThrough();
     let text = '';
