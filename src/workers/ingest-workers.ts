@@ -177,6 +177,8 @@ export class IngestWorkers implements Receiver {
       worker.on('message', (m: FromWorker) => {
         if (m.t === 'listening') {
           listening = true;
+          // A worker started again while a tap is open shows it too.
+          if (this.#tapOpen) this.#post(thread, { t: 'tap', open: true });
           if (index === 0 && m.receiveBufferBytes !== undefined) this.#deps.onReceiveBuffer?.(m.receiveBufferBytes);
           resolve({ host: m.host, port: m.port });
         } else if (m.t === 'failed') reject(new DaemonError('ERR_LISTEN', m.message));
