@@ -191,10 +191,8 @@ export class PartialCutWriter {
         foldedAt.push(k);
         timerFolded.push(folded.toWire());
       } else {
-        const from = cut.timerStart[i]!;
-        const to = cut.timerStart[i + 1]!;
-        timerValues.set(cut.timerData.subarray(from, to), off);
-        off += to - from;
+        for (let j = cut.timerStart[i]!, end = cut.timerStart[i + 1]!; j < end; j++)
+          timerValues[off++] = cut.timerData[j]!;
       }
       k++;
     }
@@ -285,13 +283,14 @@ export class PartialCutMerger {
       else agg.applyTo(ref, p.gaugeValues[k]!, '', 1, nowMs);
       merged++;
     }
-    for (let k = 0; k < p.timerIds.length; k++) {
+    // timerFolded[f] belongs to the timer at timerFoldedAt[f]; the others carry their values.
+    for (let k = 0, f = 0; k < p.timerIds.length; k++) {
+      const wire = p.timerFoldedAt[f] === k ? p.timerFolded[f++] : undefined;
       const ref = this.#ref(agg, p.timerIds[k]!, nowMs);
       if (ref === undefined) continue;
-      const wire = p.timerFolded[k];
-      const folded = wire == null ? undefined : FoldedTimer.fromWire(wire);
+      const folded = wire === undefined ? undefined : FoldedTimer.fromWire(wire);
       if (folded !== undefined) agg.mergeTimerHistogram(ref, folded, p.timerSampled[k]!, nowMs);
-      else agg.mergeTimer(ref, p.timerValues.subarray(p.timerStart[k], p.timerStart[k + 1]), p.timerSampled[k]!, nowMs);
+      else agg.mergeTimer(ref, p.timerValues, p.timerSampled[k]!, nowMs, p.timerStart[k], p.timerStart[k + 1]);
       merged++;
     }
     for (let k = 0; k < p.setIds.length; k++) {

@@ -155,6 +155,32 @@ describe('partial cuts (ingest workers)', () => {
     expect(t!.max).to.equal(100);
   });
 
+  it('each folded timer merges as its own histogram, whatever its place among exact ones', () => {
+    const clock = new ManualClock();
+    clock.setNow(T0);
+    const make = () =>
+      createPipeline(
+        { aggregator: { ...AGG, timerExactValues: 4 } },
+        { stats: new IngestStats(), clock, logger: silentLogger, onEvent: () => undefined },
+      );
+    const worker = make();
+    const main = make();
+    send(worker.ingester, 'a:1|ms\na:2|ms'); // exact
+    for (let v = 1; v <= 50; v++) send(worker.ingester, `b:${v}|ms`); // folded
+    send(worker.ingester, 'c:7|ms'); // exact
+    for (let v = 101; v <= 120; v++) send(worker.ingester, `d:${v}|ms`); // folded
+    const partial = new PartialCutWriter().write(worker.aggregator.cut(T0), T0);
+    expect([...partial.timerFoldedAt]).to.deep.equal([1, 3]);
+    new PartialCutMerger().merge(main.aggregator, partial, T0);
+    const timers = main.aggregator.snapshotAndReset(T0, 1).timers;
+    expect(timers.map((t) => [t.name, t.count, t.sum, t.min, t.max])).to.deep.equal([
+      ['a', 2, 3, 1, 2],
+      ['b', 50, 1275, 1, 50],
+      ['c', 1, 7, 7, 7],
+      ['d', 20, 2210, 101, 120],
+    ]);
+  });
+
   it('a series past max-series on the merging side is dropped and counted, and merged once there is room', () => {
     const clock = new ManualClock();
     const worker = pipeline();
