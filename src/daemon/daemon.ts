@@ -159,7 +159,7 @@ export class Daemon implements Lifecycle {
           stats: this.stats,
           metricStats: this.metricStats,
           rejects: this.rejects,
-          tap: () => this.tap,
+          tap: this.tap,
           onEvent: (e) => this.#dispatchEvent(e),
           onServiceCheck: (c) => this.#dispatchServiceCheck(c),
           logger,
@@ -292,11 +292,12 @@ export class Daemon implements Lifecycle {
     for (const name of plan.reconfigureBackends)
       byName.get(name)?.reconfigure?.(cfg.backendConfigs[name], sharedSettings(cfg));
 
-    reconfigurePipeline(this.#pipeline, pipelineConfigOf(cfg));
+    const pipelineConfig = pipelineConfigOf(cfg);
+    reconfigurePipeline(this.#pipeline, pipelineConfig);
     this.#flusher.setInterval(cfg.flushIntervalMs);
     if (cfg.debugEndpoints !== 'tap') this.tap.closeAll();
     if (plan.live.includes('verbose')) this.#deps.logger.level = cfg.verbose ? 'debug' : 'info';
-    this.#workers?.reconfigure(pipelineConfigOf(cfg));
+    this.#workers?.reconfigure(pipelineConfig);
     this.#config = cfg;
 
     if (retired.length > 0) {

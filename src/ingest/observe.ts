@@ -48,6 +48,17 @@ export interface RejectedLine {
 /** How much of a rejected line is kept. */
 export const CUT_BYTES = 200;
 
+/** A rejected line as it is kept: its first {@link CUT_BYTES} bytes, where it goes wrong within them. */
+export const rejectedLine = (
+  ...[bytes, start, end, reason, at, source, nowMs]: Parameters<Rejection>
+): RejectedLine => ({
+  atMs: nowMs,
+  reason,
+  offset: at - start,
+  line: Buffer.from(bytes.buffer, bytes.byteOffset + start, Math.min(end - start, CUT_BYTES)).toString('utf8'),
+  source,
+});
+
 /**
  * The last few rejected lines (a ring of {@link RecentRejects.capacity}), kept always: a
  * rejected line already takes the slow path, and the status page shows them.
@@ -62,13 +73,15 @@ export class RecentRejects implements RejectSink {
   }
 
   /** Keeps a rejected line. */
-  readonly add: Rejection = (bytes, start, end, reason, at, source, nowMs) => {
-    const line = Buffer.from(bytes.buffer, bytes.byteOffset + start, Math.min(end - start, CUT_BYTES)).toString('utf8');
-    const r: RejectedLine = { atMs: nowMs, reason, offset: at - start, line, source };
+  readonly add: Rejection = (bytes, start, end, reason, at, source, nowMs) =>
+    this.keep(rejectedLine(bytes, start, end, reason, at, source, nowMs));
+
+  /** Keeps a rejected line already cut (one an ingest worker relayed). */
+  keep(r: RejectedLine): void {
     if (this.#ring.length < this.capacity) this.#ring.push(r);
     else this.#ring[this.#next] = r;
     this.#next = (this.#next + 1) % this.capacity;
-  };
+  }
 
   /** Newest first. */
   list(): RejectedLine[] {

@@ -9,14 +9,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PartialCutWriter, transferList } from '../aggregator/partial-cut.js';
 import { countersOf, IngestStats } from '../ingest/ingest-stats.js';
 import type { MetricStatsSink } from '../ingest/metric-stats.js';
-import type { IngestTap, RejectSink } from '../ingest/observe.js';
-import { CUT_BYTES } from '../ingest/observe.js';
+import { rejectedLine, type IngestTap, type RejectedLine, type RejectSink } from '../ingest/observe.js';
 import { createPipeline, reconfigurePipeline } from '../ingest/pipeline.js';
 import { UdpReceiver } from '../receivers/udp/udp-receiver.js';
 import { systemClock } from '../shared/clock.js';
 import { errorMessage } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
-import type { FromWorker, MetricStatsCall, RelayedReject, ToWorker, WorkerReport, WorkerStart } from './protocol.js';
+import type { FromWorker, MetricStatsCall, ToWorker, WorkerReport, WorkerStart } from './protocol.js';
 
 /** How often counters and relayed calls are reported when something changed. */
 const REPORT_MS = 100;
@@ -36,7 +35,7 @@ const logger = createLogger({
 }).child({ worker: start.index });
 
 let statsCalls: MetricStatsCall[] = [];
-let rejects: RelayedReject[] = [];
+let rejects: RejectedLine[] = [];
 const metricStats: MetricStatsSink | undefined =
   start.sampleEvery > 0
     ? {
@@ -48,11 +47,9 @@ const metricStats: MetricStatsSink | undefined =
         capped: (name) => void (statsCalls.length < MAX_STATS_CALLS && statsCalls.push(['capped', name])),
       }
     : undefined;
-const text = (bytes: Uint8Array, start: number, end: number): string =>
-  Buffer.from(bytes.buffer, bytes.byteOffset + start, Math.min(end - start, CUT_BYTES)).toString('utf8');
 const rejectSink: RejectSink = {
-  add: (bytes, from, end, reason, at, source) => {
-    rejects.push({ line: text(bytes, from, end), reason, offset: at - from, source });
+  add: (...rejection) => {
+    rejects.push(rejectedLine(...rejection));
     if (rejects.length > MAX_REJECTS) rejects.shift();
   },
 };

@@ -13,6 +13,7 @@ import type { BoundAddress } from '../shared/listen.js';
 import type { Clock } from '../shared/clock.js';
 import { DaemonError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import type { Level } from 'pino';
 import type { FromWorker, ToWorker, WorkerReport, WorkerStart } from './protocol.js';
 
 /** Settings of {@link IngestWorkers}. */
@@ -31,8 +32,8 @@ export interface IngestWorkersDeps {
   stats: IngestStats;
   metricStats: MetricStats;
   rejects: RecentRejects;
-  /** The live tap while one is open. */
-  tap: () => IngestTap | undefined;
+  /** The live tap: what the workers show it while one is open ({@link attachTap}). */
+  tap: IngestTap;
   onEvent: (event: StatsdEvent) => void;
   onServiceCheck: (check: ServiceCheck) => void;
   logger: Logger;
@@ -42,7 +43,6 @@ export interface IngestWorkersDeps {
 
 /** One worker thread and what the main thread knows of it. */
 interface Thread {
-  readonly index: number;
   worker: Worker;
   readonly merger: PartialCutMerger;
   /** Its counters as last reported (what was already added to the daemon's). */
@@ -56,15 +56,6 @@ interface Thread {
   closing: boolean;
   exited: boolean;
 }
-
-const LEVEL_METHODS: Record<number, 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
-  10: 'debug',
-  20: 'debug',
-  30: 'info',
-  40: 'warn',
-  50: 'error',
-  60: 'fatal',
-};
 
 /** The probe socket's sink: it is closed before anything can arrive. */
 const NO_SINK: DatagramSink = {
@@ -161,7 +152,6 @@ export class IngestWorkers implements Receiver {
     };
     const worker = new Worker(WORKER_URL, { workerData: start });
     const thread: Thread = {
-      index,
       worker,
       merger: new PartialCutMerger(),
       counters: [],
@@ -240,8 +230,7 @@ export class IngestWorkers implements Receiver {
         this.#log(m.line);
         return;
       case 'tap': {
-        const tap = d.tap();
-        if (tap === undefined) return;
+        const tap = d.tap;
         if (m.reason === undefined) tap.datagram(m.bytes, 0, m.bytes.length, m.source, m.transport, m.nowMs);
         else tap.rejected(m.bytes, 0, m.bytes.length, m.reason, m.at ?? 0, m.source, m.nowMs);
         return;
@@ -261,10 +250,7 @@ export class IngestWorkers implements Receiver {
       else if (c[0] === 'newSeries') d.metricStats.newSeries(c[1], c[2], now);
       else d.metricStats.capped(c[1], now);
     }
-    for (const x of r.rejects) {
-      const bytes = Buffer.from(x.line);
-      d.rejects.add(bytes, 0, bytes.length, x.reason, x.offset, x.source, now);
-    }
+    for (const line of r.rejects) d.rejects.keep(line);
   }
 
   /** A worker's log line, through the daemon's logger (its format and level). */
@@ -277,8 +263,9 @@ export class IngestWorkers implements Receiver {
     }
     const { level, msg, ...fields } = rec;
     delete fields['time'];
-    const method = LEVEL_METHODS[level as number] ?? 'info';
-    this.#deps.logger[method](fields, typeof msg === 'string' ? msg : '');
+    const logger = this.#deps.logger;
+    const label = (logger.levels.labels[level as number] ?? 'info') as Level;
+    logger[label](fields, typeof msg === 'string' ? msg : '');
   }
 
   #post(thread: Thread, m: ToWorker): void {

@@ -1,4 +1,5 @@
 import type { PartialCut } from '../aggregator/partial-cut.js';
+import type { RejectedLine } from '../ingest/observe.js';
 import type { PipelineConfig } from '../ingest/pipeline.js';
 import type { ParseErrorReason, ServiceCheck, StatsdEvent } from '../parser/sample.js';
 import type { UdpReceiverConfig } from '../receivers/udp/udp-receiver.js';
@@ -33,14 +34,6 @@ export type MetricStatsCall =
   | readonly ['newSeries', string, readonly string[]]
   | readonly ['capped', string];
 
-/** A rejected line, relayed: its first bytes as text, where it goes wrong within them. */
-export interface RelayedReject {
-  readonly line: string;
-  readonly reason: ParseErrorReason;
-  readonly offset: number;
-  readonly source: string;
-}
-
 /**
  * What changed in a worker since its last report: its ingest counters (absolute, in
  * `countersOf` order), per-metric statistics calls and rejected lines.
@@ -50,7 +43,7 @@ export interface WorkerReport {
   /** UDP datagrams received so far. */
   readonly datagrams: number;
   readonly metricStats: MetricStatsCall[];
-  readonly rejects: RelayedReject[];
+  readonly rejects: RejectedLine[];
 }
 
 /** Messages from an ingest worker to the main thread. */
