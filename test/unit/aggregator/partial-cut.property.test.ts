@@ -100,6 +100,18 @@ function partitioned(intervals: Array<Array<{ client: number; text: string }>>, 
   });
 }
 
+/** A worker's and the main thread's pipelines at T0 whose timers fold past 4 values. */
+function foldingPipelines() {
+  const clock = new ManualClock();
+  clock.setNow(T0);
+  const make = () =>
+    createPipeline(
+      { aggregator: { ...AGG, timerExactValues: 4 } },
+      { stats: new IngestStats(), clock, logger: silentLogger, onEvent: () => undefined },
+    );
+  return [make(), make()] as const;
+}
+
 describe('partial cuts (ingest workers)', () => {
   it('any number of workers gives the same snapshots as one pipeline: counters, gauges and their deltas, timers, sets, tags, expiry', () => {
     fc.assert(
@@ -134,15 +146,7 @@ describe('partial cuts (ingest workers)', () => {
   });
 
   it('a timer past timer-exact-values travels as its histogram and merges bucket-wise', () => {
-    const clock = new ManualClock();
-    clock.setNow(T0);
-    const make = () =>
-      createPipeline(
-        { aggregator: { ...AGG, timerExactValues: 4 } },
-        { stats: new IngestStats(), clock, logger: silentLogger, onEvent: () => undefined },
-      );
-    const worker = make();
-    const main = make();
+    const [worker, main] = foldingPipelines();
     for (let v = 1; v <= 100; v++) send(worker.ingester, `t:${v}|ms`);
     const partial = new PartialCutWriter().write(worker.aggregator.cut(T0), T0);
     expect([...partial.timerFoldedAt]).to.deep.equal([0]);
@@ -156,15 +160,7 @@ describe('partial cuts (ingest workers)', () => {
   });
 
   it('each folded timer merges as its own histogram, whatever its place among exact ones', () => {
-    const clock = new ManualClock();
-    clock.setNow(T0);
-    const make = () =>
-      createPipeline(
-        { aggregator: { ...AGG, timerExactValues: 4 } },
-        { stats: new IngestStats(), clock, logger: silentLogger, onEvent: () => undefined },
-      );
-    const worker = make();
-    const main = make();
+    const [worker, main] = foldingPipelines();
     send(worker.ingester, 'a:1|ms\na:2|ms'); // exact
     for (let v = 1; v <= 50; v++) send(worker.ingester, `b:${v}|ms`); // folded
     send(worker.ingester, 'c:7|ms'); // exact
