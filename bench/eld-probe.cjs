@@ -8,8 +8,11 @@ const fs = require('node:fs');
 
 const { isMainThread } = require('node:worker_threads');
 
-// The main thread's loop only: ingest worker threads (max-workers >= 2) load this too.
-const out = isMainThread ? process.env.ELD_OUT : undefined;
+// One thread's loop: the main thread's, or with ELD_THREAD=ingest the (one) ingest worker
+// thread's (flush-thread: the thread that reads UDP while the main thread flushes). Ingest
+// worker threads load this too.
+const measured = process.env.ELD_THREAD === 'ingest' ? !isMainThread : isMainThread;
+const out = measured ? process.env.ELD_OUT : undefined;
 if (out) {
   const windowMs = Number(process.env.ELD_WINDOW_MS || 1000);
   const h = monitorEventLoopDelay({ resolution: 1 });

@@ -12,13 +12,30 @@ import type { Sent } from './lib.js';
  * /dev/null, the Prometheus exposition); go1 / go: the Go reference at max-workers 1 / its
  * default; etsy: Etsy's statsd.
  */
-export type DaemonName = 'ours' | 'ours-w2' | 'ours-stdout' | 'ours-prom' | 'go1' | 'go' | 'etsy';
+export type DaemonName =
+  | 'ours'
+  | 'ours-w2'
+  | 'ours-stdout'
+  | 'ours-prom'
+  | 'ours-ft'
+  | 'ours-ft-stdout'
+  | 'ours-ft-prom'
+  | 'ours-3'
+  | 'ours-ft-3'
+  | 'go1'
+  | 'go'
+  | 'etsy';
 
 export const DAEMON_LABELS: Record<DaemonName, string> = {
   ours: 'statsd-sepagent',
   'ours-w2': 'statsd-sepagent, 2 ingest workers',
   'ours-stdout': 'statsd-sepagent, sepagent + stdout',
   'ours-prom': 'statsd-sepagent, sepagent + prometheus',
+  'ours-ft': 'statsd-sepagent, flush-thread',
+  'ours-ft-stdout': 'statsd-sepagent, flush-thread, sepagent + stdout',
+  'ours-ft-prom': 'statsd-sepagent, flush-thread, sepagent + prometheus',
+  'ours-3': 'statsd-sepagent, sepagent + stdout + prometheus',
+  'ours-ft-3': 'statsd-sepagent, flush-thread, sepagent + stdout + prometheus',
   go1: 'gostatsd-sepagent, max-workers 1',
   go: 'gostatsd-sepagent, default (2 workers)',
   etsy: "Etsy's statsd",
@@ -28,6 +45,11 @@ const COLOURS: Record<DaemonName, string> = {
   'ours-w2': '#00441b',
   'ours-stdout': '#5aae61',
   'ours-prom': '#a6dba0',
+  'ours-ft': '#762a83',
+  'ours-ft-stdout': '#9970ab',
+  'ours-ft-prom': '#c2a5cf',
+  'ours-3': '#d9f0d3',
+  'ours-ft-3': '#e7d4e8',
   go1: '#2166ac',
   go: '#67a9cf',
   etsy: '#b2182b',

@@ -32,6 +32,8 @@ export interface DaemonConfig {
   flushIntervalMs: number;
   /** `max-workers`: aggregation shards. Restart. */
   maxWorkers: number;
+  /** `flush-thread`: UDP ingest on a thread of its own even with one worker. Restart. */
+  flushThread: boolean;
   /** `percent-threshold`. Live. */
   percentThresholds: number[];
   /** `max-series`: cap on live series; 0 = none. Live. */

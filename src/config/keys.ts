@@ -100,6 +100,16 @@ export const KEYS: readonly CoreKeySpec[] = [
       'UDP ingest threads: 1 receives on the main thread; N >= 2 runs N worker threads, each reading its own SO_REUSEPORT socket on metrics-addr, merged into one consolidated flush',
   },
   {
+    key: 'flush-thread',
+    type: 'bool',
+    default: 'false',
+    field: 'flushThread',
+    group: 'Aggregation',
+    reload: 'restart',
+    describe:
+      'Flush apart from UDP ingest: with max-workers = 1, UDP is read and aggregated on an ingest thread of its own and the main thread computes, encodes and delivers every flush, so no backend delays reading (always so with max-workers >= 2)',
+  },
+  {
     key: 'percent-threshold',
     type: 'list',
     default: '90',

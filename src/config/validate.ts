@@ -180,6 +180,7 @@ export function validateConfig(
     backendConfigs,
     flushIntervalMs,
     maxWorkers: read.int('max-workers'),
+    flushThread: read.bool('flush-thread'),
     percentThresholds,
     maxSeries: read.int('max-series'),
     timerExactValues: read.int('timer-exact-values'),

@@ -29,7 +29,7 @@ import type { IngestWorkers } from '../workers/ingest-workers.js';
 import type * as IngestWorkersModule from '../workers/ingest-workers.js';
 import { onFirstUse } from '../shared/on-first-use.js';
 
-/** The ingest worker threads' main-thread side, loaded only by a daemon with `max-workers` >= 2. */
+/** The ingest worker threads' main-thread side, loaded only by a daemon with ingest threads (`max-workers` >= 2 or `flush-thread`). */
 const ingestWorkers = onFirstUse<typeof IngestWorkersModule>(import.meta.url, '../workers/ingest-workers.js');
 
 /** Dependencies of {@link Daemon}. */
@@ -70,7 +70,7 @@ export class Daemon implements Lifecycle {
   readonly #flusher: Flusher;
   readonly #pipeline: Pipeline;
   readonly #ingester: Ingester;
-  /** The UDP receiver's threads when `max-workers` is 2 or more. */
+  /** The UDP receiver's threads when `max-workers` is 2 or more or `flush-thread` is on. */
   readonly #workers: IngestWorkers | undefined;
   /** Receivers by type, in start order. */
   readonly #receivers = new Map<string, Receiver>();
@@ -147,10 +147,10 @@ export class Daemon implements Lifecycle {
       });
     }
     this.#backends = config.backends.map((name) => this.#createBackend(name, config));
-    if (config.maxWorkers >= 2 && config.receivers['udp'] !== undefined) {
+    if (ingestThreads(config) > 0 && config.receivers['udp'] !== undefined) {
       this.#workers = new (ingestWorkers().IngestWorkers)(
         {
-          count: config.maxWorkers,
+          count: ingestThreads(config),
           udp: config.receivers['udp'] as UdpReceiverConfig,
           pipeline: pipelineConfigOf(config),
         },
@@ -322,7 +322,7 @@ export class Daemon implements Lifecycle {
     return this.#ingester;
   }
 
-  /** The UDP ingest threads when `max-workers` is 2 or more (diagnostics, tests). */
+  /** The UDP ingest threads when `max-workers` is 2 or more or `flush-thread` is on (diagnostics, tests). */
   get ingestWorkers(): IngestWorkers | undefined {
     return this.#workers;
   }
@@ -409,6 +409,15 @@ export class Daemon implements Lifecycle {
       );
     }
   }
+}
+
+/**
+ * How many UDP ingest threads a configuration runs apart from the main thread: `max-workers`
+ * when it is 2 or more, one with `flush-thread`, none otherwise (the main thread reads).
+ */
+export function ingestThreads(config: DaemonConfig): number {
+  if (config.maxWorkers >= 2) return config.maxWorkers;
+  return config.flushThread ? 1 : 0;
 }
 
 /** The receive side's settings in a configuration (the daemon's and explain's). */

@@ -95,7 +95,7 @@ export class IngestWorkers implements Receiver {
   #closed = false;
 
   constructor(cfg: IngestWorkersConfig, deps: IngestWorkersDeps) {
-    if (cfg.count < 2) throw new DaemonError('ERR_INTERNAL', 'ingest workers need max-workers of 2 or more');
+    if (cfg.count < 1) throw new DaemonError('ERR_INTERNAL', 'ingest workers need at least one thread');
     this.#cfg = cfg;
     this.#deps = deps;
     this.#logLevel = deps.logger.level;
