@@ -4,6 +4,7 @@
 //                        [--duration 10] [--flush-interval 1] [--max-series N]
 //                        [--series-per-sep 100]
 //                        [--backends "sepagent stdout"]  (ours; stdout goes to /dev/null)
+//                        [--flush-thread]  (UDP on an ingest thread, the flush on the main thread)
 //
 // Starts the built daemon (sepagent backend to a counting sink, the shipped V8 flags unless
 // BENCH_NODE_FLAGS overrides them), creates every series, then sends Envoy-shaped traffic at
@@ -47,6 +48,8 @@ const { values: opt } = parseArgs({
     'series-per-sep': { type: 'string', default: '100' },
     // Ours only: the backends line, e.g. "sepagent stdout" (stdout goes to /dev/null).
     backends: { type: 'string', default: 'sepagent' },
+    // flush-thread = true: the daemon gets both cores (one thread receives, the other flushes).
+    'flush-thread': { type: 'boolean', default: false },
   },
 });
 const SERIES = Number(opt.series);
@@ -77,7 +80,9 @@ async function main(): Promise<void> {
   const port = await freePort();
   const web = await freeTcpPort();
   const cfg = join(OUT, 'rss.toml');
-  const extra = opt['max-series'] === '' ? '' : `max-series = ${Number(opt['max-series'])}\n`;
+  const extra =
+    (opt['max-series'] === '' ? '' : `max-series = ${Number(opt['max-series'])}\n`) +
+    (opt['flush-thread'] ? 'flush-thread = true\n' : '');
   writeFileSync(
     cfg,
     oursConfig({ port, web, sinkPort: sink.port, flushS: FLUSH_S, rcvbuf: RCVBUF, extra, backends: opt.backends }),
@@ -85,7 +90,7 @@ async function main(): Promise<void> {
   let stderr = '';
   const daemon = spawn(
     'taskset',
-    ['-c', '1', process.execPath, ...NODE_FLAGS, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
+    ['-c', opt['flush-thread'] ? '0,1' : '1', process.execPath, ...NODE_FLAGS, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
     { env: daemonEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
   );
   daemon.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-10_000)));
@@ -146,7 +151,7 @@ async function main(): Promise<void> {
       series: SERIES,
       linesPerDatagram: LPD,
       lineRate: Math.round(sent.lineRate),
-      daemon: 'statsd-sepagent',
+      daemon: opt['flush-thread'] ? 'statsd-sepagent (flush-thread)' : 'statsd-sepagent',
       nodeFlags: NODE_FLAGS.join(' '),
       idleRssMb: idle,
       afterWarmUpRssMb: warm,

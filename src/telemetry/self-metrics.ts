@@ -31,7 +31,7 @@ export interface SelfMetricsSources {
   seriesDropped?: () => number;
   /** Datagrams the kernel dropped on the UDP socket (full receive buffer), if known. */
   udpKernelDrops?: () => number | undefined;
-  /** UDP datagrams each ingest worker received (`max-workers` >= 2), by worker; empty otherwise. */
+  /** UDP datagrams each ingest worker received (`max-workers` >= 2 or `flush-thread`), by worker; empty otherwise. */
   workerDatagrams?: () => readonly number[];
   /** Ingest workers that exited on their own and were started again. */
   workerRestarts?: () => number;
@@ -208,7 +208,7 @@ export class SelfMetrics {
     );
     mirror(
       'ingest_worker_datagrams_total',
-      'UDP datagrams each ingest worker thread received (max-workers >= 2): how evenly the kernel spreads senders.',
+      'UDP datagrams each ingest worker thread received (max-workers >= 2 or flush-thread): how evenly the kernel spreads senders.',
       ['worker'],
       () => (src.workerDatagrams?.() ?? []).map((n, i) => [{ worker: String(i) }, n]),
     );

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { PassThrough } from 'node:stream';
 import type { Daemon } from '../../../src/daemon/daemon.js';
@@ -51,7 +52,8 @@ interface Run {
   workerDatagrams: Array<number | undefined>;
 }
 
-async function run(workers: number): Promise<Run> {
+/** A run with `workers` as max-workers; `flushThread` turns flush-thread on (one ingest thread at max-workers 1). */
+async function run(workers: number, flushThread = false): Promise<Run> {
   const out = new PassThrough();
   let text = '';
   out.on('data', (c: Buffer) => (text += c.toString()));
@@ -61,6 +63,7 @@ async function run(workers: number): Promise<Run> {
       backends: 'stdout',
       'flush-interval': '1h',
       'max-workers': workers,
+      'flush-thread': flushThread,
       'gauge-deltas': 'apply',
       'percent-threshold': '90 50',
     },
@@ -75,7 +78,7 @@ async function run(workers: number): Promise<Run> {
     const metrics = (await httpGet(daemon.addresses().web!.port, '/metrics')).body;
     return {
       stdout: stableStdout(text),
-      workerDatagrams: Array.from({ length: workers }, (_, i) =>
+      workerDatagrams: Array.from({ length: Math.max(workers, flushThread ? 1 : 0) }, (_, i) =>
         metricValue(metrics, `statsd_sepagent_ingest_worker_datagrams_total{worker="${i}"}`),
       ),
     };
@@ -87,15 +90,17 @@ async function run(workers: number): Promise<Run> {
 describe('ingest workers (max-workers >= 2)', function () {
   this.timeout(60_000);
 
-  it('1, 2 and 3 workers flush exactly the same aggregates, each worker receiving its share', async () => {
+  it('1, 2 and 3 workers and flush-thread flush exactly the same aggregates, each worker receiving its share', async () => {
     const one = await run(1);
+    const apart = await run(1, true);
     const two = await run(2);
     const three = await run(3);
     expect(one.stdout.length).to.be.greaterThan(30);
+    expect(apart.stdout).to.deep.equal(one.stdout);
     expect(two.stdout).to.deep.equal(one.stdout);
     expect(three.stdout).to.deep.equal(one.stdout);
     expect(one.workerDatagrams).to.deep.equal([undefined]); // no worker threads
-    for (const r of [two, three]) {
+    for (const r of [apart, two, three]) {
       const counts = r.workerDatagrams as number[];
       expect(counts.reduce((a, b) => a + b, 0)).to.equal(SENDERS * 20);
       for (const n of counts) expect(n).to.be.greaterThan(0);
@@ -210,5 +215,59 @@ describe('ingest workers (max-workers >= 2)', function () {
     for (let n = 0; n < SENDERS * 20; n++) sum += 1 + (n % 3);
     const counts = text.split('\n').filter((l) => /^stats\.counter\.req\.count[.\w]*\.count /.test(l));
     expect(counts.map((l) => Number(l.split(' ')[1]))).to.deep.equal([sum]);
+  });
+
+  it('flush-thread: UDP is read while the main thread, where flushes run, is held; without it the kernel drops', async () => {
+    const DATAGRAMS = 20_000;
+    /**
+     * Holds this process's main thread (the daemon's flusher and backends) until a child has
+     * sent every datagram, 50 at a time every 2 ms (~0.8 s): 20,000 small datagrams are far
+     * more than a 1 MiB receive buffer holds, ~2,000 of them.
+     */
+    const holdMainWhileSending = (port: number): void => {
+      const sent = spawnSync(process.execPath, [
+        '-e',
+        `const s = require('dgram').createSocket('udp4');
+         const pause = new Int32Array(new SharedArrayBuffer(4));
+         let i = 0, done = 0;
+         const burst = () => {
+           for (let b = 0; b < 50 && i < ${DATAGRAMS}; b++, i++)
+             s.send('held.' + (i % 10) + ':1|c', ${port}, '127.0.0.1', () => { if (++done === ${DATAGRAMS}) s.close(); });
+           if (i < ${DATAGRAMS}) { Atomics.wait(pause, 0, 0, 2); setImmediate(burst); }
+         };
+         burst();`,
+      ]);
+      expect(sent.status).to.equal(0);
+    };
+    const counted = async (flushThread: boolean): Promise<{ received: number; drops: number }> => {
+      const daemon = await startDaemon({
+        backends: 'null',
+        'flush-interval': '1h',
+        'receive-buffer-size': 1 << 20,
+        'flush-thread': flushThread,
+      });
+      try {
+        const web = daemon.addresses().web!.port;
+        holdMainWhileSending(daemon.addresses().udp.port);
+        const total = async (): Promise<{ received: number; drops: number }> => {
+          const body = (await httpGet(web, '/metrics')).body;
+          return {
+            received: daemon.stats.datagrams.udp,
+            drops: metricValue(body, 'statsd_sepagent_udp_receive_drops_total') ?? 0,
+          };
+        };
+        await waitFor(async () => {
+          const t = await total();
+          return t.received + t.drops === DATAGRAMS;
+        }, 10_000, 'every datagram read or dropped');
+        return await total();
+      } finally {
+        await daemon.shutdown();
+      }
+    };
+    const inline = await counted(false);
+    expect(inline.drops).to.be.greaterThan(DATAGRAMS / 2);
+    const apart = await counted(true);
+    expect(apart).to.deep.equal({ received: DATAGRAMS, drops: 0 });
   });
 });
