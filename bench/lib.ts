@@ -1,7 +1,7 @@
 // Shared pieces of the benchmark and soak runners: the C tools (load generator and
 // counting sink), receive-buffer sysctls and /proc readings.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -135,6 +135,34 @@ export function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]);
+}
+
+/**
+ * Each thread kind's time on a CPU and time runnable but waiting for one (the run queue),
+ * in seconds, summed by thread name (MainThread, WorkerThread, V8Worker, …) from
+ * /proc/PID/task/TID/schedstat: what a thread lost to the others on a busy machine.
+ */
+export function threadTimes(pid: number): Map<string, { run: number; wait: number }> {
+  const out = new Map<string, { run: number; wait: number }>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      const t = out.get(comm) ?? { run: 0, wait: 0 };
+      t.run += run! / 1e9;
+      t.wait += wait! / 1e9;
+      out.set(comm, t);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
 }
 
 export function peakRssMb(pid: number): number {

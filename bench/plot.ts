@@ -75,6 +75,8 @@ export interface Trial {
   eldP99Ms: number;
   /** p99 event-loop delay over the whole trial (every flush in it). */
   eldTrialP99Ms: number;
+  /** Per thread name: share of a core on a CPU and waiting in the run queue, per second of the trial. */
+  threads?: Record<string, { run: number; wait: number }>;
   pass: boolean;
 }
 

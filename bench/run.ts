@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import {
   compileTools,
   cpuTicks,
+  threadTimes,
   daemonEnv,
   freePort,
   freeTcpPort,
@@ -288,6 +289,7 @@ async function trial(
     const before = sink.total;
     const drops0 = udpDrops(d.port);
     const cpu0 = cpuTicks(d.proc.pid!);
+    const threads0 = threadTimes(d.proc.pid!);
     rmSync(d.eldFile, { force: true });
     const sent = await loadgen(d.port, [
       ...shape,
@@ -300,6 +302,12 @@ async function trial(
       ...extra,
     ]);
     const cpu1 = cpuTicks(d.proc.pid!);
+    const threads: Record<string, { run: number; wait: number }> = {};
+    for (const [name, t] of threadTimes(d.proc.pid!)) {
+      const t0 = threads0.get(name) ?? { run: 0, wait: 0 };
+      // Per second of the trial: share of a core running, and waiting to run.
+      threads[name] = { run: (t.run - t0.run) / sent.elapsed, wait: (t.wait - t0.wait) / sent.elapsed };
+    }
     const sendEnd = Date.now();
     const kernelDrops = udpDrops(d.port) - drops0;
     // Wait for the flushes that carry the last samples, then for the sink to settle.
@@ -335,6 +343,7 @@ async function trial(
       eldMaxMs: eld.length === 0 ? NaN : Math.max(...eld),
       eldP99Ms: eldP99.length === 0 ? NaN : Math.max(...eldP99),
       eldTrialP99Ms: during.at(-1)?.trialP99Ms ?? NaN,
+      threads,
       pass: loss < LOSS_LIMIT,
     };
     return t;
@@ -352,7 +361,12 @@ function describe(name: DaemonName, t: Trial): string {
   return (
     `    ${name} target ${k(t.target)}/s sent ${k(t.sent.lineRate)}/s loss ${(t.loss * 100).toFixed(3)}% ` +
     `drops ${t.kernelDrops} sink-drops ${t.sinkDrops} cpu ${fmt(t.cpuPct)}% (${fmt(t.cpuSecPerMLines, 2)} s/M lines) ` +
-    `rss ${fmt(t.peakRssMb)}MB flush ${fmt(t.flushMs, 1)}ms eld max ${fmt(t.eldMaxMs, 1)}ms p99 ${fmt(t.eldTrialP99Ms, 1)}ms (worst second ${fmt(t.eldP99Ms, 1)}ms) ${t.pass ? 'PASS' : 'fail'}`
+    `rss ${fmt(t.peakRssMb)}MB flush ${fmt(t.flushMs, 1)}ms eld max ${fmt(t.eldMaxMs, 1)}ms p99 ${fmt(t.eldTrialP99Ms, 1)}ms (worst second ${fmt(t.eldP99Ms, 1)}ms) ${t.pass ? 'PASS' : 'fail'}` +
+    // Threads that ran: share of a core on a CPU / waiting for one, per second of the trial.
+    Object.entries(t.threads ?? {})
+      .filter(([, v]) => v.run >= 0.01)
+      .map(([n, v]) => ` ${n} ${fmt(v.run, 2)}/${fmt(v.wait, 2)}`)
+      .join('')
   );
 }
 
