@@ -32,6 +32,7 @@ import {
   send,
   Sink,
   sleep,
+  threadTimes,
   udpDrops,
   waitReady,
   withSysctls,
@@ -129,7 +130,15 @@ async function main(): Promise<void> {
         await sleep(250);
       }
     })();
+    const threads0 = threadTimes(pid);
     const sent = await send(port, { linesPerDatagram: LPD, series: SERIES, rate: RATE, duration: DURATION }, PER_SEP);
+    // Each thread kind's share of a core on a CPU and waiting for one while the load was sent.
+    const threads = [...threadTimes(pid)]
+      .map(([name, t]) => {
+        const t0 = threads0.get(name) ?? { run: 0, wait: 0 };
+        return { name, run: (t.run - t0.run) / sent.elapsed, wait: (t.wait - t0.wait) / sent.elapsed };
+      })
+      .filter((t) => t.run >= 0.01);
     await sleep(FLUSH_S * 2000 + 1000);
     await sink.settled(300);
     sampling = false;
@@ -163,6 +172,7 @@ async function main(): Promise<void> {
       slowestFlushAtMostS: slowest,
       intervalsNotFlushedOnTime: late,
       lossPct: expected === 0 ? 0 : (Math.max(0, expected - counted) / expected) * 100,
+      threads,
     };
     console.log(
       `${report.daemon}: ${SERIES} series, ${LPD} line(s)/datagram at ${f(sent.lineRate / 1000)}k lines/s` +
@@ -171,7 +181,8 @@ async function main(): Promise<void> {
         `  at the RSS peak: ${f(top.anonMb)} MB anonymous, ${f(top.fileMb)} MB file-backed (the program's own pages)` +
         `; heap used ${f(top.heapUsedMb)} MB of ${f(top.heapTotalMb)} MB, external ${f(top.externalMb)} MB\n` +
         `  loss ${report.lossPct.toFixed(3)} %, kernel drops ${report.kernelDrops}` +
-        `\n  ${flushes} flushes, mean ${flushMeanMs.toFixed(0)} ms, all within ${slowest ?? '?'} s; intervals skipped, merged or timed out: ${late}`,
+        `\n  ${flushes} flushes, mean ${flushMeanMs.toFixed(0)} ms, all within ${slowest ?? '?'} s; intervals skipped, merged or timed out: ${late}` +
+        `\n  threads (share of a core running / waiting for one): ${threads.map((t) => `${t.name} ${t.run.toFixed(2)}/${t.wait.toFixed(2)}`).join(', ')}`,
     );
     writeFileSync(
       join(OUT, `rss-${new Date().toISOString().replaceAll(':', '-')}.json`),

@@ -37,14 +37,15 @@ describe('sepagent, graphite and prometheus-remote-write in one daemon (built CL
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it('every backend gets the same consolidated interval: the same count at SepAgent, carbon and VictoriaMetrics', async () => {
+  it('every backend gets the same consolidated interval: the same count at SepAgent, carbon and VictoriaMetrics (flush-thread: UDP read on its own thread)', async () => {
     const config = join(dir, 'config.toml');
     await writeFile(
       config,
       `backends = ["sepagent", "graphite", "prometheus-remote-write"]
 metrics-addr = "127.0.0.1:0"
 web-addr = "127.0.0.1:0"
-max-workers = 4
+max-workers = 1
+flush-thread = true
 flush-interval = "1h"
 
 [sepagent]
