@@ -91,7 +91,15 @@ async function main(): Promise<void> {
   let stderr = '';
   const daemon = spawn(
     'taskset',
-    ['-c', opt['flush-thread'] ? '0,1' : '1', process.execPath, ...NODE_FLAGS, join(ROOT, 'dist', 'main.js'), '--config-path', cfg],
+    [
+      '-c',
+      opt['flush-thread'] ? '0,1' : '1',
+      process.execPath,
+      ...NODE_FLAGS,
+      join(ROOT, 'dist', 'main.js'),
+      '--config-path',
+      cfg,
+    ],
     { env: daemonEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
   );
   daemon.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-10_000)));

@@ -138,10 +138,7 @@ async function startDaemon(name: DaemonName, sinkPort: number): Promise<RunningD
     // ours-ft*: UDP on an ingest thread of its own, the flush on the main thread.
     const flushThread = name.startsWith('ours-ft');
     const extra = flushThread ? 'flush-thread = true\n' : '';
-    writeFileSync(
-      cfg,
-      oursConfig({ port, web, sinkPort, flushS: FLUSH_S, rcvbuf: RCVBUF, backends, workers, extra }),
-    );
+    writeFileSync(cfg, oursConfig({ port, web, sinkPort, flushS: FLUSH_S, rcvbuf: RCVBUF, backends, workers, extra }));
     // As shipped: the entry points' V8 flags and the image's malloc settings (docs/performance.md).
     proc = spawn(
       'taskset',

@@ -256,10 +256,14 @@ describe('ingest workers (max-workers >= 2)', function () {
             drops: metricValue(body, 'statsd_sepagent_udp_receive_drops_total') ?? 0,
           };
         };
-        await waitFor(async () => {
-          const t = await total();
-          return t.received + t.drops === DATAGRAMS;
-        }, 10_000, 'every datagram read or dropped');
+        await waitFor(
+          async () => {
+            const t = await total();
+            return t.received + t.drops === DATAGRAMS;
+          },
+          10_000,
+          'every datagram read or dropped',
+        );
         return await total();
       } finally {
         await daemon.shutdown();
