@@ -342,6 +342,7 @@ export class Daemon implements Lifecycle {
         backends: this.config.backends,
         flushInterval: formatDurationMs(this.config.flushIntervalMs),
         maxWorkers: this.config.maxWorkers,
+        ingestThreads: this.#workers?.threads().length ?? 0,
         percentThreshold: this.config.percentThresholds,
       },
       'statsd-sepagent started',
