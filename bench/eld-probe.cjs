@@ -52,3 +52,35 @@ if (workerOut) {
   );
   t.unref();
 }
+
+// ELD_GC_OUT: per window and thread, the garbage-collection pauses of that thread's heap
+// (count and milliseconds by kind: minor, major, incremental, weak callbacks).
+const gcOut = process.env.ELD_GC_OUT;
+if (gcOut) {
+  const { PerformanceObserver, constants } = require('node:perf_hooks');
+  const { threadId } = require('node:worker_threads');
+  const KINDS = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+  };
+  let acc = {};
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const k = KINDS[e.detail?.kind] ?? 'other';
+      const a = (acc[k] ??= { n: 0, ms: 0, maxMs: 0 });
+      a.n++;
+      a.ms += e.duration;
+      a.maxMs = Math.max(a.maxMs, e.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
+  const t = setInterval(
+    () => {
+      fs.appendFileSync(gcOut, `${JSON.stringify({ t: Date.now(), thread: isMainThread ? 'main' : threadId, gc: acc })}\n`);
+      acc = {};
+    },
+    Number(process.env.ELD_WINDOW_MS || 1000),
+  );
+  t.unref();
+}
