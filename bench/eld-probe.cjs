@@ -77,7 +77,10 @@ if (gcOut) {
   }).observe({ entryTypes: ['gc'] });
   const t = setInterval(
     () => {
-      fs.appendFileSync(gcOut, `${JSON.stringify({ t: Date.now(), thread: isMainThread ? 'main' : threadId, gc: acc })}\n`);
+      fs.appendFileSync(
+        gcOut,
+        `${JSON.stringify({ t: Date.now(), thread: isMainThread ? 'main' : threadId, gc: acc })}\n`,
+      );
       acc = {};
     },
     Number(process.env.ELD_WINDOW_MS || 1000),
