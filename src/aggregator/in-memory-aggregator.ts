@@ -39,7 +39,7 @@ export interface ExpiryConfig {
 
 /** Settings of {@link InMemoryAggregator}. */
 export interface AggregatorConfig {
-  /** Number of shards the series space is split into (`max-workers`). */
+  /** Number of partitions the series look-up is split into (1 in the daemon: each thread has its own aggregator). */
   shards: number;
   /** Percentile thresholds (`percent-threshold`), each in [-100, 100]. */
   percentThresholds: readonly number[];

@@ -30,7 +30,7 @@ export interface DaemonConfig {
   backendConfigs: Record<string, unknown>;
   /** `flush-interval` in ms. Live. */
   flushIntervalMs: number;
-  /** `max-workers`: aggregation shards. Restart. */
+  /** `max-workers`: UDP ingest threads (1: the main thread reads). Restart. */
   maxWorkers: number;
   /** `flush-thread`: UDP ingest on a thread of its own even with one worker. Restart. */
   flushThread: boolean;

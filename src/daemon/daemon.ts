@@ -147,10 +147,11 @@ export class Daemon implements Lifecycle {
       });
     }
     this.#backends = config.backends.map((name) => this.#createBackend(name, config));
-    if (ingestThreads(config) > 0 && config.receivers['udp'] !== undefined) {
+    const threads = ingestThreads(config);
+    if (threads > 0 && config.receivers['udp'] !== undefined) {
       this.#workers = new (ingestWorkers().IngestWorkers)(
         {
-          count: ingestThreads(config),
+          count: threads,
           udp: config.receivers['udp'] as UdpReceiverConfig,
           pipeline: pipelineConfigOf(config),
         },
@@ -425,7 +426,6 @@ export function ingestThreads(config: DaemonConfig): number {
 export function pipelineConfigOf(config: DaemonConfig): PipelineConfig {
   return {
     aggregator: {
-      shards: config.maxWorkers,
       percentThresholds: config.percentThresholds,
       disabledPercentiles: config.disabledPercentiles,
       expiry: config.expiry,

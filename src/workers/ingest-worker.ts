@@ -1,5 +1,5 @@
 /**
- * The entry point of one ingest worker thread (`max-workers` ≥ 2): its own SO_REUSEPORT
+ * The entry point of one ingest worker thread (`max-workers` ≥ 2, or one with `flush-thread`): its own SO_REUSEPORT
  * UDP socket, the same receive pipeline as the main thread (parser, tags, filters, its own
  * aggregator), and a relay of everything the main thread shows or counts. At each flush
  * the main thread asks for a cut; the worker answers with a partial cut whose columns are

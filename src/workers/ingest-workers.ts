@@ -18,7 +18,7 @@ import type { FromWorker, ToWorker, WorkerReport, WorkerStart } from './protocol
 
 /** Settings of {@link IngestWorkers}. */
 export interface IngestWorkersConfig {
-  /** How many threads (`max-workers`, 2 or more). */
+  /** How many threads: `max-workers` when 2 or more, 1 with `flush-thread`. */
   count: number;
   /** The UDP receiver's settings (`metrics-addr`, `receive-buffer-size`, `udp-receiver`). */
   udp: UdpReceiverConfig;
@@ -70,7 +70,8 @@ const NO_SINK: DatagramSink = {
 const WORKER_URL = new URL(`./ingest-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /**
- * IngestWorkers is the `udp` receiver when `max-workers` is 2 or more: N worker threads,
+ * IngestWorkers is the `udp` receiver when `max-workers` is 2 or more, or with `flush-thread`
+ * (one thread, so that flushes on the main thread never hold up reading): N worker threads,
  * each reading its own SO_REUSEPORT socket on `metrics-addr` (the kernel spreads senders
  * over them by address and port) into its own pipeline and aggregator. At start the
  * address is claimed once without SO_REUSEPORT, so a port in use is refused as with one
@@ -136,7 +137,7 @@ export class IngestWorkers implements Receiver {
     return bound;
   }
 
-  /** A later worker's socket: the address and port the first one bound. */
+  /** A worker's socket: the address and port claimed at start (see {@link start}). */
   #followerUdp(): UdpReceiverConfig {
     const { host, port } = this.#bound;
     return { ...this.#cfg.udp, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };

@@ -9,7 +9,7 @@ import type { Transport } from '../receivers/receiver.js';
 export interface WorkerStart {
   /** Its number, 0 .. max-workers - 1 (in its log lines). */
   readonly index: number;
-  /** The UDP socket it reads: the configured address for worker 0, then the port worker 0 bound. */
+  /** The UDP socket it reads: the address and port claimed at start (port 0 resolved). */
   readonly udp: UdpReceiverConfig;
   readonly pipeline: PipelineConfig;
   /** Per-metric statistics: one in this many samples of a known series is reported; 0 = none are kept. */
