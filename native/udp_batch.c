@@ -24,6 +24,11 @@
 //     empty. The caller removes the file after close.
 //   close(handle, done): stops reading, closes the socket and then calls done(), once the
 //     port is free. A second close only calls done().
+//   trimMemory() -> boolean
+//     Not about sockets: gives the pages that malloc holds free back to the system
+//     (glibc's malloc_trim(0), every arena, free pages inside the heap too). True when
+//     memory was released; false where the C library has no malloc_trim. The daemon
+//     calls it after a flush, at most once a minute (src/daemon/memory-trim.ts).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +43,10 @@
 #include <unistd.h>
 
 #include <node_api.h>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <uv.h>
 
 // Distinct sender addresses remembered; the table starts over (with a new `hosts` array)
@@ -545,6 +554,17 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return undef;
 }
 
+static napi_value js_trim_memory(napi_env env, napi_callback_info info) {
+  (void)info;
+  int released = 0;
+#ifdef __GLIBC__
+  released = malloc_trim(0);
+#endif
+  napi_value result;
+  CHECK(env, napi_get_boolean(env, released == 1, &result));
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   CHECK(env, napi_create_function(env, "open", NAPI_AUTO_LENGTH, js_open, NULL, &fn));
@@ -553,6 +573,8 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(env, napi_set_named_property(env, exports, "openUnix", fn));
   CHECK(env, napi_create_function(env, "close", NAPI_AUTO_LENGTH, js_close, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "close", fn));
+  CHECK(env, napi_create_function(env, "trimMemory", NAPI_AUTO_LENGTH, js_trim_memory, NULL, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "trimMemory", fn));
   return exports;
 }
 

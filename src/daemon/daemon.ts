@@ -28,6 +28,8 @@ import type { UdpReceiverConfig } from '../receivers/udp/udp-receiver.js';
 import type { IngestWorkers } from '../workers/ingest-workers.js';
 import type * as IngestWorkersModule from '../workers/ingest-workers.js';
 import { onFirstUse } from '../shared/on-first-use.js';
+import { trimMallocHeap } from '../shared/native-addon.js';
+import { MemoryTrimmer } from './memory-trim.js';
 
 /** The ingest worker threads' main-thread side, loaded only by a daemon with ingest threads (`max-workers` >= 2 or `flush-thread`). */
 const ingestWorkers = onFirstUse<typeof IngestWorkersModule>(import.meta.url, '../workers/ingest-workers.js');
@@ -170,6 +172,7 @@ export class Daemon implements Lifecycle {
       );
     }
     const workers = this.#workers;
+    const trimmer = new MemoryTrimmer(trimMallocHeap, clock, logger);
     this.#flusher = new Flusher(
       { flushIntervalMs: config.flushIntervalMs },
       {
@@ -179,6 +182,7 @@ export class Daemon implements Lifecycle {
         logger,
         metrics: this.metrics.flusher(),
         ...(workers !== undefined ? { gather: (signal: AbortSignal) => workers.gather(signal) } : {}),
+        afterFlush: () => trimmer.afterFlush(),
       },
     );
     for (const [type, settings] of Object.entries(config.receivers)) {

@@ -71,6 +71,8 @@ export interface FlusherDeps {
    * with the next flush.
    */
   gather?: (signal: AbortSignal) => Promise<void>;
+  /** Runs after each flush, once every backend is done with it (the daemon trims memory). */
+  afterFlush?: () => void;
 }
 
 /**
@@ -292,6 +294,7 @@ export class Flusher implements Lifecycle {
     this.#hold(held, backends.length);
     await Promise.all(backends.map((b) => this.#dispatch(b, held)));
     metrics?.flushed((clock.monotonicMs() - startMono) / 1000);
+    this.#deps.afterFlush?.();
   }
 
   async #compute(startMono: number): Promise<FlushSnapshot | undefined> {

@@ -12,7 +12,27 @@ const Registry = require('prom-client/lib/registry') as typeof Prom.Registry;
 const Counter = require('prom-client/lib/counter') as typeof Prom.Counter;
 const Gauge = require('prom-client/lib/gauge') as typeof Prom.Gauge;
 const Histogram = require('prom-client/lib/histogram') as typeof Prom.Histogram;
-const collectDefaultMetrics = require('prom-client/lib/defaultMetrics') as typeof Prom.collectDefaultMetrics;
+/**
+ * prom-client's default metrics, each from its own module (as its `collectDefaultMetrics`
+ * calls them), except `processCpuTotal`: that module loads `@opentelemetry/api` for
+ * exemplars, 1.3 MB in every sidecar, so the three process CPU counters are defined by
+ * {@link processCpuCounters} instead, with the same names and meaning.
+ */
+const DEFAULT_METRICS = [
+  'processStartTime',
+  'osMemoryHeap',
+  'processOpenFileDescriptors',
+  'processMaxFileDescriptors',
+  'eventLoopLag',
+  'processResources',
+  'processHandles',
+  'processRequests',
+  'heapSizeAndUsed',
+  'heapSpacesSizeAndUsed',
+  'version',
+  'gc',
+] as const;
+type DefaultMetric = (registry: Registry, config: { prefix: string; eventLoopMonitoringPrecision: number }) => void;
 type Registry = Prom.Registry;
 type Counter<T extends string = string> = Prom.Counter<T>;
 type Gauge<T extends string = string> = Prom.Gauge<T>;
@@ -364,7 +384,12 @@ export class SelfMetrics {
       labelNames: ['source'],
       registers,
     });
-    collectDefaultMetrics({ register: this.registry, prefix: p });
+    for (const name of DEFAULT_METRICS)
+      (require(`prom-client/lib/metrics/${name}`) as DefaultMetric)(this.registry, {
+        prefix: p,
+        eventLoopMonitoringPrecision: 10,
+      });
+    processCpuCounters(p, registers);
   }
 
   /** Counts a failure to read the config source (`file` or `configmap`). */
@@ -457,4 +482,38 @@ export class SelfMetrics {
       },
     };
   }
+}
+
+/**
+ * `process_cpu_user_seconds_total`, `process_cpu_system_seconds_total` and
+ * `process_cpu_seconds_total`, as prom-client's default metrics define them: the
+ * process's CPU time since it started (`process.cpuUsage()`), brought up to date at each scrape.
+ */
+function processCpuCounters(prefix: string, registers: Registry[]): void {
+  let last = { user: 0, system: 0 };
+  const system = new Counter({
+    name: prefix + 'process_cpu_system_seconds_total',
+    help: 'Total system CPU time spent in seconds.',
+    registers,
+  });
+  const total = new Counter({
+    name: prefix + 'process_cpu_seconds_total',
+    help: 'Total user and system CPU time spent in seconds.',
+    registers,
+  });
+  new Counter({
+    name: prefix + 'process_cpu_user_seconds_total',
+    help: 'Total user CPU time spent in seconds.',
+    registers,
+    // One counter's collect sets all three, as prom-client's own does.
+    collect() {
+      const now = process.cpuUsage();
+      const user = (now.user - last.user) / 1e6;
+      const sys = (now.system - last.system) / 1e6;
+      last = now;
+      this.inc(user);
+      system.inc(sys);
+      total.inc(user + sys);
+    },
+  });
 }

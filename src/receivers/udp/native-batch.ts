@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import { errorMessage } from '../../shared/errors.js';
+import { loadNativeAddon } from '../../shared/native-addon.js';
 
 /** The open socket of the native batch receiver (see native/udp_batch.c). */
 export interface BatchSocket {
@@ -43,24 +42,11 @@ export interface BatchModule {
   close(socket: BatchSocket, done: () => void): void;
 }
 
-let loaded: { module: BatchModule } | { reason: string } | undefined;
-
 /**
- * Loads `build/udp_batch.node` (built by `npm run build`), once. Returns the module, or
- * why it is not available (another platform, no compiler at build time).
+ * The batch receiver of the native module (`build/udp_batch.node`), or why it is not
+ * available (another platform, no compiler at build time).
  */
 export function loadBatchModule(): { module: BatchModule } | { reason: string } {
-  if (loaded !== undefined) return loaded;
-  if (process.platform !== 'linux') {
-    loaded = { reason: `recvmmsg(2) is Linux-only (platform ${process.platform})` };
-    return loaded;
-  }
-  // src/receivers/udp/ and dist/receivers/udp/ are both three levels below the package root.
-  const path = new URL('../../../build/udp_batch.node', import.meta.url);
-  try {
-    loaded = { module: createRequire(import.meta.url)(path.pathname) as BatchModule };
-  } catch (err) {
-    loaded = { reason: `cannot load ${path.pathname}: ${errorMessage(err)}` };
-  }
-  return loaded;
+  const loaded = loadNativeAddon();
+  return 'module' in loaded ? { module: loaded.module as BatchModule } : loaded;
 }

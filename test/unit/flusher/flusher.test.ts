@@ -53,6 +53,30 @@ describe('Flusher', () => {
     await flusher.shutdown();
   });
 
+  it('runs afterFlush once per flush, when every backend is done with it', async () => {
+    const a = new RecordingBackend('a');
+    const p = makePipeline();
+    const seenAtAfterFlush: number[] = [];
+    const flusher = new Flusher(
+      { flushIntervalMs: 1000 },
+      {
+        aggregator: p.aggregator,
+        backends: () => [a],
+        clock: p.clock,
+        logger: silentLogger,
+        afterFlush: () => seenAtAfterFlush.push(a.seen.length),
+      },
+    );
+    await flusher.start();
+    send(p.ingester, 'c:5|c');
+    p.clock.advance(1000);
+    await flusher.idle();
+    p.clock.advance(1000);
+    await flusher.idle();
+    expect(seenAtAfterFlush).to.deep.equal([1, 2]);
+    await flusher.shutdown();
+  });
+
   it('a flush-interval change keeps the schedule: next tick at the earlier of the old and new deadlines', async () => {
     const a = new RecordingBackend('a');
     const { flusher, clock, ingester } = setup([a], 2000);
