@@ -28,7 +28,7 @@
 //     Not about sockets: gives the pages that malloc holds free back to the system
 //     (glibc's malloc_trim(0), every arena, free pages inside the heap too). True when
 //     memory was released; false where the C library has no malloc_trim. The daemon
-//     calls it after a flush, at most once a minute (src/daemon/memory-trim.ts).
+//     calls it after a flush, at most every 10 s (src/daemon/memory-trim.ts).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>

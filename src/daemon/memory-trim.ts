@@ -1,15 +1,18 @@
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 
-/** Smallest time between two trims: a trim walks malloc's free lists, and memory freed in steady state is soon reused. */
-export const TRIM_EVERY_MS = 60_000;
+/**
+ * Smallest time between two trims (a sidecar's flush interval): a trim walks malloc's free
+ * lists, milliseconds in a busy daemon (docs/performance.md, memory per pod).
+ */
+export const TRIM_EVERY_MS = 10_000;
 
 /**
  * Gives the memory malloc holds free back to the system after a flush, at most once per
  * {@link TRIM_EVERY_MS}, the first time after the first flush. What a sidecar frees after
- * start-up (module loading, compiling, the HTTP parser's WebAssembly) otherwise stays in
- * its resident memory for good: about 2.5 MB per pod (docs/performance.md, memory per
- * pod).
+ * start-up (module loading, compiling, the HTTP parser's WebAssembly) and what V8's
+ * background threads free after each collection otherwise stay in its resident memory:
+ * 3–4 MB per pod (docs/performance.md, memory per pod).
  */
 export class MemoryTrimmer {
   readonly #trim: () => boolean;
