@@ -491,21 +491,11 @@ export class SelfMetrics {
  */
 function processCpuCounters(prefix: string, registers: Registry[]): void {
   let last = { user: 0, system: 0 };
-  const system = new Counter({
-    name: prefix + 'process_cpu_system_seconds_total',
-    help: 'Total system CPU time spent in seconds.',
-    registers,
-  });
-  const total = new Counter({
-    name: prefix + 'process_cpu_seconds_total',
-    help: 'Total user and system CPU time spent in seconds.',
-    registers,
-  });
+  // Its collect sets all three (as prom-client's own does); registered first, like theirs.
   new Counter({
     name: prefix + 'process_cpu_user_seconds_total',
     help: 'Total user CPU time spent in seconds.',
     registers,
-    // One counter's collect sets all three, as prom-client's own does.
     collect() {
       const now = process.cpuUsage();
       const user = (now.user - last.user) / 1e6;
@@ -515,5 +505,15 @@ function processCpuCounters(prefix: string, registers: Registry[]): void {
       system.inc(sys);
       total.inc(user + sys);
     },
+  });
+  const system = new Counter({
+    name: prefix + 'process_cpu_system_seconds_total',
+    help: 'Total system CPU time spent in seconds.',
+    registers,
+  });
+  const total = new Counter({
+    name: prefix + 'process_cpu_seconds_total',
+    help: 'Total user and system CPU time spent in seconds.',
+    registers,
   });
 }
