@@ -1,7 +1,7 @@
 // What a fleet of sidecars pays: N daemons as the chart runs them, each at a moderate load,
 // and their memory per instance as the kernel counts it.
 //
-//   npm run bench:fleet -- [--instances 10] [--series 1000] [--rate 2000] [--warmup 15]
+//   npm run bench:fleet -- [--instances 10] [--series 1000] [--rate 2000] [--warmup 60]
 //                          [--rounds 3] [--builds /path/to/other/checkout,...]
 //
 // Each instance is the chart's sidecar container (`helm template` of charts/statsd-sepagent
@@ -31,7 +31,7 @@ const { values: opt } = parseArgs({
     instances: { type: 'string', default: '10' },
     series: { type: 'string', default: '1000' },
     rate: { type: 'string', default: '2000' },
-    warmup: { type: 'string', default: '15' },
+    warmup: { type: 'string', default: '60' },
     rounds: { type: 'string', default: '3' },
     builds: { type: 'string', default: '' },
   },
