@@ -12,7 +12,7 @@ export const TRIM_EVERY_MS = 10_000;
  * {@link TRIM_EVERY_MS}, the first time after the first flush. What a sidecar frees after
  * start-up (module loading, compiling, the HTTP parser's WebAssembly) and what V8's
  * background threads free after each collection otherwise stay in its resident memory:
- * 3–4 MB per pod (docs/performance.md, memory per pod).
+ * 2–2.5 MB per pod (docs/performance.md, memory per pod).
  */
 export class MemoryTrimmer {
   readonly #trim: () => boolean;
