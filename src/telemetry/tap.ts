@@ -1,9 +1,13 @@
-import picomatch from 'picomatch';
+import type picomatchType from 'picomatch';
 import type { BackendTap } from '../backends/backend.js';
 import type { IngestTap, Rejection } from '../ingest/observe.js';
 import { CUT_BYTES } from '../ingest/observe.js';
 import type { ParseErrorReason } from '../parser/sample.js';
 import type { Transport } from '../ingest/observe.js';
+import { onFirstUse } from '../shared/on-first-use.js';
+
+/** The glob matcher, loaded by the first tap that gives a glob (most daemons never open one). */
+const picomatch = onFirstUse<typeof picomatchType>(import.meta.url, 'picomatch');
 
 /**
  * What a tap shows:
@@ -76,7 +80,7 @@ export class TapHub implements IngestTap, BackendTap {
   subscribe(req: TapRequest, write: (r: TapRecord) => void, done: () => void): (() => void) | TapKind[] {
     const busy = req.kinds.filter((k) => this.#tapped.has(k));
     if (busy.length > 0) return busy;
-    const glob = req.match === undefined || req.match === '' ? undefined : picomatch(req.match, { dot: true });
+    const glob = req.match === undefined || req.match === '' ? undefined : picomatch()(req.match, { dot: true });
     let ended = false;
     const sub: Subscriber = {
       kinds: new Set(req.kinds),

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
+import { RE2JS } from 're2js';
 import { compileRe2, type Re2Pattern } from '../../../../src/backends/shared/re2.js';
 
 const compiled = (pattern: string): Re2Pattern => {
@@ -61,5 +63,62 @@ describe('compileRe2: the reference’s RE2 syntax, matched in linear time', () 
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('compileRe2: plain patterns on JavaScript’s RegExp', () => {
+  /** A literal of letters, digits and `_`, then perhaps one group of a class repeated: the shape matched without re2js. */
+  const plainPattern = fc
+    .tuple(
+      fc.stringMatching(/^[a-z0-9_]{0,6}$/),
+      fc.option(
+        fc.tuple(fc.constantFrom('[0-9]', '[a-c]', '[A-Za-z0-9_]', '[p0-2x]', '[e]'), fc.constantFrom('+', '*')),
+      ),
+    )
+    .map(([literal, group]) => (group === null ? literal : `${literal}(${group[0]}${group[1]})`));
+
+  it('gives the match, groups and index re2js gives, on any name', () => {
+    fc.assert(
+      fc.property(plainPattern, fc.stringMatching(/^[a-z0-9_.sepA-Z\u00e9\u{1F600}-]{0,30}$/u), (pattern, input) => {
+        const ours = compiled(pattern).exec(input);
+        const ref = RE2JS.compile(pattern).exec(input) as RegExpExecArray | null;
+        expect(ours === null ? null : [ours.index, [...ours], ours.groups]).to.deep.equal(
+          ref === null ? null : [ref.index, [...ref], ref.groups],
+        );
+        expect(compiled(pattern).test(input)).to.equal(ref !== null);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('matches the chart’s default patterns without loading re2js, and loads it for any other pattern', () => {
+    // A fresh process: other tests here load re2js.
+    const script = `
+      import { createRequire } from 'node:module';
+      const { compileRe2 } = await import('./src/backends/shared/re2.ts');
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes('/re2js/'));
+      const sep = compileRe2('sep([0-9]+)');
+      const cluster = compileRe2('external_cluster_sep([0-9]+)');
+      const m = cluster.exec('envoy.cluster.external_cluster_sep12.upstream_rq_total');
+      const plain = { match: [...m], index: m.index, sep: sep.exec(m[0])[1], loaded: loaded() };
+      compileRe2('[9-0]+');
+      const badRange = loaded();
+      compileRe2('sep\\\\d+');
+      console.log(JSON.stringify({ plain, badRange, other: loaded() }));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.equal({
+      plain: { match: ['external_cluster_sep12', '12'], index: 14, sep: '12', loaded: false },
+      // A plain-looking pattern that is not valid gets RE2's message, from re2js.
+      badRange: true,
+      other: true,
+    });
+  });
+
+  it('rejects a plain-looking pattern that is not valid with RE2’s message', () => {
+    expect(compileRe2('sep([9-0]+)')).to.be.a('string').and.match(/range/i);
   });
 });
