@@ -6,7 +6,7 @@
 //
 // Each instance is the chart's sidecar container (`helm template` of charts/statsd-sepagent
 // with its default values: its args, its ConfigMap served by the fake API server of
-// test/support, watched as in a pod), started with the image's node flags and environment
+// test/support over HTTPS with a test CA, watched as in a pod), started with the image's node flags and environment
 // (read from the Dockerfile's ENTRYPOINT and ENV; the container's own variables, such as
 // NODE_OPTIONS, over them), sending to a counting SepAgent sink
 // (`--set sepagent.host=…,sepagent.port=…`, as a user points the chart at SepAgent).
@@ -19,10 +19,12 @@
 // medians of the rounds are printed. Pss divides each shared page among the processes
 // that map it, so it is what each pod adds on a node running many of them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { certificates } from '../test/support/certs.js';
 import { FakeKubeApi } from '../test/support/fake-kube-api.js';
 import { compileTools, freePort, freeTcpPort, loadgen, ROOT, sh, Sink, sleep, waitReady } from './lib.js';
 
@@ -239,7 +241,9 @@ async function main(): Promise<void> {
     if (spawnSync('test', ['-f', join(b, 'dist', 'main.js')]).status !== 0) throw new Error(`${b} is not built`);
   const sink = new Sink();
   await sink.ready;
-  const api = await FakeKubeApi.start({ namespaces: [NS] });
+  // HTTPS, as every cluster serves its API: the TLS session and the CA are part of what a pod pays.
+  const certDir = mkdtempSync(join(tmpdir(), 'fleet-tls-'));
+  const api = await FakeKubeApi.start({ namespaces: [NS], tls: certificates(certDir) });
   const results = new Map<string, Memory[][]>();
   try {
     for (let r = 0; r < ROUNDS; r++) {
@@ -260,6 +264,7 @@ async function main(): Promise<void> {
   } finally {
     await api.stop();
     sink.stop();
+    rmSync(certDir, { recursive: true, force: true });
   }
   // Per instance: the median over rounds; then the median and range over instances.
   const summary = (rounds: Memory[][]): Memory[] =>

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,11 @@ export interface FakeKubeApiOptions {
   token?: string;
   /** Namespaces the token may read and post Events in (default: every namespace). Others get 403. */
   namespaces?: string[];
+  /**
+   * Serve HTTPS with this key and certificate (PEM files), as a cluster's API server does;
+   * the kubeconfig then names `ca` as its certificate authority. Default: plain HTTP.
+   */
+  tls?: { key: string; cert: string; ca: string };
 }
 
 /** Which objects a list or watch asks for. */
@@ -128,6 +134,7 @@ const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 export class FakeKubeApi {
   readonly token: string;
   readonly #namespaces: Set<string> | undefined;
+  readonly #tls: FakeKubeApiOptions['tls'];
   readonly #objects = new Map<string, FakeObject>();
   #log: LoggedEvent[] = [];
   /** Watches from a resourceVersion below this get 410 Gone. */
@@ -147,6 +154,7 @@ export class FakeKubeApi {
   private constructor(opts: FakeKubeApiOptions) {
     this.token = opts.token ?? randomBytes(12).toString('hex');
     this.#namespaces = opts.namespaces === undefined ? undefined : new Set(opts.namespaces);
+    this.#tls = opts.tls;
   }
 
   /** Starts a fake on 127.0.0.1 and an ephemeral port. */
@@ -161,14 +169,20 @@ export class FakeKubeApi {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.#tls === undefined ? 'http' : 'https'}://127.0.0.1:${this.#port}`;
   }
 
   /** (Re)starts listening, on the previous port if there was one. */
   async start(): Promise<void> {
     if (this.#server !== undefined) return;
-    const server = http.createServer((req, res) => this.#handle(req, res));
-    server.on('connection', (s) => {
+    const tls = this.#tls;
+    const handle = (req: IncomingMessage, res: ServerResponse): void => this.#handle(req, res);
+    const server: http.Server =
+      tls === undefined
+        ? http.createServer(handle)
+        : https.createServer({ key: readFileSync(tls.key), cert: readFileSync(tls.cert) }, handle);
+    // With HTTPS too: the TCP socket, before its TLS session.
+    server.on('connection', (s: Socket) => {
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));
     });
@@ -329,7 +343,7 @@ export class FakeKubeApi {
 
   /**
    * Writes a kubeconfig for this server to a temp file and returns its path. Plain HTTP
-   * needs `insecure-skip-tls-verify` for client-node to accept it.
+   * needs `insecure-skip-tls-verify` for client-node to accept it; HTTPS names the CA.
    */
   writeKubeconfig(opts: { token?: string; namespace?: string } = {}): string {
     const dir = mkdtempSync(join(tmpdir(), 'fake-kube-'));
@@ -343,7 +357,7 @@ export class FakeKubeApi {
         '- name: fake',
         '  cluster:',
         `    server: ${this.url}`,
-        '    insecure-skip-tls-verify: true',
+        this.#tls === undefined ? '    insecure-skip-tls-verify: true' : `    certificate-authority: ${this.#tls.ca}`,
         'users:',
         '- name: tester',
         '  user:',

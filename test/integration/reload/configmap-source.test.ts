@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ConfigMapSource, type ConfigMapDocument } from '../../../src/reload/configmap-source.js';
 import { planReload } from '../../../src/config/reload-plan.js';
 import { silentLogger } from '../../../src/shared/logger.js';
+import { certificates } from '../../support/certs.js';
 import { FakeKubeApi } from '../../support/fake-kube-api.js';
 import { testConfig } from '../../support/daemon-harness.js';
 import { waitFor } from '../../support/wait-for.js';
@@ -306,5 +307,54 @@ describe('ConfigMapSource against the fake API server (real HTTP: list, watch, E
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('ConfigMapSource over HTTPS, as a cluster serves its API', function () {
+  this.timeout(20_000);
+  let dir: string;
+  let api: FakeKubeApi | undefined;
+  let source: ConfigMapSource | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kube-tls-'));
+  });
+  afterEach(async () => {
+    await source?.stop();
+    source = undefined;
+    await api?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("lists and watches with the kubeconfig's certificate authority, and refuses a server it did not sign", async () => {
+    const certs = certificates(dir);
+    api = await FakeKubeApi.start({ namespaces: [NS], tls: certs });
+    expect(api.url).to.match(/^https:/);
+    api.upsert(NS, NAME, { 'config.toml': doc(4443) });
+    const open = (kubeconfigPath: string): Promise<ConfigMapSource> =>
+      ConfigMapSource.open({
+        name: NAME,
+        namespace: NS,
+        kubeconfigPath,
+        env: {},
+        backoff: { initialMs: 50, maxMs: 200 },
+      });
+    source = await open(api.writeKubeconfig());
+    expect(await source.fetch()).to.include({ text: doc(4443) });
+    const rec = new Recorder();
+    source.watch(rec.handlers);
+    await waitFor(() => api!.watchCount === 1);
+    api.upsert(NS, NAME, { 'config.toml': doc(4444) });
+    await waitFor(() => rec.last() === doc(4444));
+
+    // The same server named with another CA (a certificate of its own, self-signed): TLS verification fails.
+    const other = mkdtempSync(join(dir, 'other-'));
+    const kubeconfig = join(other, 'kubeconfig');
+    writeFileSync(kubeconfig, readFileSync(api.writeKubeconfig(), 'utf8').replace(certs.ca, certificates(other).ca));
+    const untrusted = await open(kubeconfig);
+    let err: unknown;
+    await untrusted.fetch().catch((e: unknown) => (err = e));
+    await untrusted.stop();
+    expect(String(err)).to.match(/certificate|self[- ]signed|issuer/i);
   });
 });
