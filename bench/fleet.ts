@@ -6,9 +6,9 @@
 //
 // Each instance is the chart's sidecar container (`helm template` of charts/statsd-sepagent
 // with its default values: its args, its ConfigMap served by the fake API server of
-// test/support over HTTPS with a test CA, watched as in a pod), started with the image's node flags and environment
-// (read from the Dockerfile's ENTRYPOINT and ENV; the container's own variables, such as
-// NODE_OPTIONS, over them), sending to a counting SepAgent sink
+// test/support over HTTPS with a test CA, watched as in a pod), started with the image's
+// node flags and environment (read from the Dockerfile's ENTRYPOINT and ENV; the
+// container's own variables, such as NODE_OPTIONS, over them), sending to a counting SepAgent sink
 // (`--set sepagent.host=…,sepagent.port=…`, as a user points the chart at SepAgent).
 // The C load generator sends each instance `--series` Envoy-shaped series, one line per
 // datagram, at `--rate` lines/s. After `--warmup` seconds, /proc/PID/smaps_rollup is read

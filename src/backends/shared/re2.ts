@@ -6,7 +6,8 @@ import type { RE2JS } from 're2js';
  * rules) in the reference's RE2 syntax, matched in time linear in the input by re2js (a
  * port of RE2/J): no pattern and no name can make matching backtrack. A JavaScript `RegExp`
  * would take exponential time on `(a+)+$` and quadratic time on patterns as common as
- * `external_cluster_[A-Za-z0-9._-]*sep_[0-9]+`.
+ * `external_cluster_[A-Za-z0-9._-]*sep_[0-9]+`; it is used only for the one plain shape
+ * on which it cannot backtrack ({@link PLAIN_SHAPE}).
  *
  * Matching works on names of at most {@link MAX_NAME_BYTES}, which the line parser enforces.
  */

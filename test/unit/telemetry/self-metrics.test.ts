@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { IngestStats } from '../../../src/ingest/ingest-stats.js';
 import { SelfMetrics } from '../../../src/telemetry/self-metrics.js';
+import { runFresh } from '../../support/child.js';
 
 describe('SelfMetrics: the process metrics', () => {
   it('the CPU counters hold the CPU time since the process started, user + system = total, on the first scrape', async () => {
@@ -30,20 +30,15 @@ describe('SelfMetrics: the process metrics', () => {
 
   it('does not load @opentelemetry/api (prom-client loads it only for its CPU counters)', () => {
     // A fresh process: other tests here load the OTLP backend, which needs the API.
-    const script = `
-      import { createRequire } from 'node:module';
+    const r = runFresh(`
       const { SelfMetrics } = await import('./src/telemetry/self-metrics.ts');
       const { IngestStats } = await import('./src/ingest/ingest-stats.ts');
       new SelfMetrics({ stats: new IngestStats(), seriesCount: () => ({ counter: 0, gauge: 0, timer: 0, set: 0 }), version: 't' });
-      const loaded = Object.keys(createRequire(import.meta.url).cache);
+      const loaded = loadedModules();
       console.log(JSON.stringify({
         promClient: loaded.filter((f) => f.includes('/prom-client/')).length,
         otel: loaded.filter((f) => f.includes('/@opentelemetry/api/')),
-      }));`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+      }));`);
     expect(r.status, r.stderr).to.equal(0);
     const { promClient, otel } = JSON.parse(r.stdout) as { promClient: number; otel: string[] };
     expect(promClient).to.be.greaterThan(5);
